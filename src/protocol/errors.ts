@@ -1,0 +1,49 @@
+/** The cloud's error body (CONTRACT §1) and every code a client may switch on. */
+import { z } from 'zod';
+
+export const ErrorCodes = [
+  'VALIDATION_ERROR',
+  'UNAUTHENTICATED',
+  'INVALID_TOKEN',
+  'TOKEN_EXPIRED',
+  'INVALID_CREDENTIALS',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'CONFLICT',
+  'SLUG_TAKEN',
+  'IDEMPOTENCY_MISMATCH',
+  'EDGE_ID_TAKEN',
+  'LICENCE_BOUND',
+  'LICENCE_INVALID',
+  'PAIRING_CODE_INVALID',
+  'PAIRING_CODE_USED',
+  'EDGE_REVOKED',
+  'ASSERTION_REPLAYED',
+  'PAYLOAD_TOO_LARGE',
+  'RATE_LIMITED',
+  'UNAVAILABLE',
+  'INTERNAL_ERROR',
+] as const;
+export const ErrorCode = z.enum(ErrorCodes);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ErrorDetail = z.object({ field: z.string(), message: z.string() });
+export type ErrorDetail = z.infer<typeof ErrorDetail>;
+
+/** Clients parse errors leniently on `code` (a newer cloud may add codes) but strictly on shape. */
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.string().min(1).max(64),
+    message: z.string().max(2000),
+    details: z.array(ErrorDetail).max(100).optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/** Turns a zod failure into the contract's `details` list. */
+export function detailsFromZod(error: z.ZodError): ErrorDetail[] {
+  return error.issues.map((issue) => ({
+    field: issue.path.length ? issue.path.join('.') : '(body)',
+    message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
+  }));
+}

@@ -1,0 +1,120 @@
+/**
+ * MQTT payloads (CONTRACT §4). Everything is JSON. Payloads that arrive from the other side are parsed with
+ * these schemas; a failure becomes a rejection message, never a crash.
+ */
+import { z } from 'zod';
+import { BufferConfig } from './cloud-api.js';
+import { IsoDateTime, Version } from './common.js';
+
+/** Payloads larger than this are refused by both sides before JSON parsing. */
+export const MAX_PAYLOAD_BYTES = 256 * 1024;
+
+export const StatusOnline = z.object({
+  state: z.literal('online'),
+  version: Version,
+  bootId: z.string().min(1).max(64),
+  startedAt: IsoDateTime,
+  ts: IsoDateTime,
+});
+export const StatusOffline = z.object({
+  state: z.literal('offline'),
+  reason: z.enum(['lost', 'shutdown', 'restart']),
+  ts: IsoDateTime.optional(),
+});
+export const EdgeStatusMessage = z.discriminatedUnion('state', [StatusOnline, StatusOffline]);
+export type EdgeStatusMessage = z.infer<typeof EdgeStatusMessage>;
+
+export const QueueStats = z.object({
+  depth: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+  oldestTs: IsoDateTime.nullable(),
+  dropped: z.number().int().nonnegative().optional(),
+});
+export const Heartbeat = z.object({
+  ts: IsoDateTime,
+  uptimeS: z.number().nonnegative(),
+  rssBytes: z.number().int().nonnegative(),
+  queue: QueueStats,
+  clockSkewMs: z.number().optional(),
+});
+export type Heartbeat = z.infer<typeof Heartbeat>;
+
+export const Quality = z.enum(['good', 'bad', 'uncertain']);
+export const TelemetryRecord = z.strictObject({
+  tag: z.string().min(1).max(256),
+  ts: IsoDateTime,
+  value: z.union([z.number(), z.string().max(4096), z.boolean(), z.null()]),
+  quality: Quality.optional(),
+});
+export type TelemetryRecord = z.infer<typeof TelemetryRecord>;
+
+/** Telemetry and events share one envelope and one `seq` counter per edge. */
+export const DataEnvelope = z.object({
+  seq: z.number().int().positive(),
+  ts: IsoDateTime,
+  historical: z.boolean(),
+  records: z.array(TelemetryRecord).min(1).max(10_000),
+});
+export type DataEnvelope = z.infer<typeof DataEnvelope>;
+
+/** The keys a config push may set. Each is optional: a push changes only what it names. */
+export const RuntimeConfigPatch = z.strictObject({
+  heartbeatSeconds: z.number().int().min(5).max(3600).optional(),
+  buffer: BufferConfig.partial().strict().optional(),
+  metricsSeconds: z.number().int().min(1).max(3600).optional(),
+});
+export type RuntimeConfigPatch = z.infer<typeof RuntimeConfigPatch>;
+
+export const ConfigPush = z.strictObject({
+  version: z.number().int().positive(),
+  config: RuntimeConfigPatch,
+});
+export type ConfigPush = z.infer<typeof ConfigPush>;
+
+export const ConfigReported = z.object({
+  version: z.number().int().nonnegative(),
+  status: z.enum(['applied', 'rejected']),
+  error: z.string().max(2000).optional(),
+  ts: IsoDateTime,
+});
+export type ConfigReported = z.infer<typeof ConfigReported>;
+
+export const CommandNames = ['ping', 'resend-status', 'rotate-token', 'restart'] as const;
+export const Command = z.object({
+  id: z.string().min(1).max(128),
+  name: z.string().min(1).max(64),
+  args: z.record(z.string(), z.unknown()).optional(),
+  expiresAt: IsoDateTime.optional(),
+});
+export type Command = z.infer<typeof Command>;
+
+export const CommandErrorCodes = ['UNKNOWN_COMMAND', 'BAD_COMMAND', 'EXPIRED', 'FAILED'] as const;
+export const CommandResult = z.union([
+  z.object({ id: z.string(), ok: z.literal(true), result: z.unknown().optional() }),
+  z.object({ id: z.string(), ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) }),
+]);
+export type CommandResult = z.infer<typeof CommandResult>;
+
+export const ServerStatus = z.object({ state: z.enum(['online', 'offline']), ts: IsoDateTime });
+export type ServerStatus = z.infer<typeof ServerStatus>;
+
+/**
+ * Parses an MQTT payload as JSON and then against a schema, with the size cap first. Returns a result instead of
+ * throwing so that callers can answer a bad payload (config rejected, BAD_COMMAND) without a try/catch maze.
+ */
+export function parsePayload<T extends z.ZodType>(schema: T, payload: Uint8Array | string):
+  { ok: true; value: z.infer<T> } | { ok: false; error: string } {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+  if (size > MAX_PAYLOAD_BYTES) return { ok: false, error: `payload of ${size} bytes exceeds ${MAX_PAYLOAD_BYTES}` };
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8'));
+  } catch {
+    return { ok: false, error: 'payload is not valid JSON' };
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    return { ok: false, error: parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ') };
+  }
+  return { ok: true, value: parsed.data };
+}
