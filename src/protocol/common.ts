@@ -4,7 +4,12 @@
  */
 import { z } from 'zod';
 
-export const Uuid = z.uuid();
+/**
+ * Ids are canonical lowercase GUIDs. Not `z.uuid()`: zod 4 enforces RFC 9562 version/variant nibbles, and the
+ * platform's own documented ids (e.g. `f6a7b8c9-0d1e-2f3a-…`) do not carry them. Lowercase only, because ids
+ * become MQTT topic levels, where case matters.
+ */
+export const Uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'a lowercase UUID');
 
 /** Organisation and site slugs: DNS-label shaped, so `{slug}.consystence.site` is always a valid host name. */
 export const Slug = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lowercase letters, digits and dashes, 1-63 characters, not starting or ending with a dash');
