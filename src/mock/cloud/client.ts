@@ -1,0 +1,166 @@
+/**
+ * A typed admin client for the mock cloud (and, for the contract's routes, any cloud). Every response is parsed
+ * with the protocol schemas; every refusal becomes a `MockCloudError` carrying the status and the contract's
+ * error code, so callers switch on `code`, never on message text.
+ */
+import { z } from 'zod';
+import {
+  ErrorBody, IDEMPOTENCY_KEY_HEADER, LoginResponse, Organisation, PairingCodeResponse, RegisterEdgeResponse,
+  RegisterServerResponse, Site, SiteDetail, SiteListItem, EdgeSummary, TokenRefreshResponse, listOf, Jwks,
+  type CreateOrganisationRequest, type CreatePairingCodeRequest, type CreateSiteRequest, type RegisterEdgeRequest,
+  type RegisterServerRequest, type UpdateSiteRequest, type ErrorDetail,
+} from '../../protocol/index.js';
+import type { ArmedFaults, FaultInput } from './faults.js';
+import { sendRequest } from './http-request.js';
+
+export class MockCloudError extends Error {
+  override readonly name = 'MockCloudError';
+  constructor(
+    readonly status: number,
+    /** The contract's error code, or `BAD_RESPONSE` when the answer was not the contract's error body. */
+    readonly code: string,
+    message: string,
+    readonly details: ErrorDetail[] = [],
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
+
+const ArmedFaultsBody = z.object({ latency: z.array(z.unknown()), pending: z.array(z.unknown()), clockOffsetSeconds: z.number() });
+const Health = z.object({ ok: z.literal(true), serverTime: z.string() });
+
+type Json = Record<string, unknown>;
+interface CallOptions {
+  body?: unknown;
+  /** Overrides the stored access token (a pairing code, a site token, a device assertion). */
+  bearer?: string | null;
+  headers?: Record<string, string>;
+}
+
+export class MockCloudClient {
+  private accessToken: string | undefined;
+  private readonly base: string;
+
+  constructor(baseUrl: string, private readonly ca?: string) {
+    this.base = baseUrl.replace(/\/+$/, '');
+  }
+
+  /** Uses this access token for later calls (login sets it). */
+  setAccessToken(token: string | undefined): void {
+    this.accessToken = token;
+  }
+
+  private async call<T extends z.ZodType>(method: string, path: string, schema: T | null, options: CallOptions = {}): Promise<z.infer<T>> {
+    const bearer = options.bearer === undefined ? this.accessToken : options.bearer ?? undefined;
+    const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
+    if (bearer) headers.Authorization = `Bearer ${bearer}`;
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['Content-Type'] = 'application/json';
+    }
+    const res = await sendRequest(new URL(this.base + path), { method, headers, body, ca: this.ca });
+    const parsed = parseJson(res.text);
+    if (res.status >= 400) {
+      const error = ErrorBody.safeParse(parsed);
+      const retryAfter = Number(res.headers['retry-after']);
+      if (!error.success) throw new MockCloudError(res.status, 'BAD_RESPONSE', `${method} ${path} answered ${res.status} without the contract's error body`);
+      throw new MockCloudError(res.status, error.data.error.code, error.data.error.message, error.data.error.details ?? [], Number.isFinite(retryAfter) ? retryAfter : undefined);
+    }
+    if (schema === null) return undefined as z.infer<T>;
+    const result = schema.safeParse(parsed);
+    if (!result.success) throw new MockCloudError(res.status, 'BAD_RESPONSE', `${method} ${path} answered a body that does not match the contract: ${result.error.issues[0]?.path.join('.')} ${result.error.issues[0]?.message}`);
+    return result.data;
+  }
+
+  // ---- users and organisations -------------------------------------------------------------------------
+  async login(email: string, password: string): Promise<LoginResponse> {
+    const response = await this.call('POST', '/api/auth/login', LoginResponse, { body: { email, password }, bearer: null });
+    this.accessToken = response.accessToken;
+    return response;
+  }
+  createOrganisation(body: z.input<typeof CreateOrganisationRequest>): Promise<Organisation> {
+    return this.call('POST', '/api/organisations', Organisation, { body });
+  }
+  async listOrganisations(): Promise<Organisation[]> {
+    return (await this.call('GET', '/api/organisations', listOf(Organisation))).data;
+  }
+  getOrganisation(orgId: string): Promise<Organisation> {
+    return this.call('GET', `/api/organisations/${enc(orgId)}`, Organisation);
+  }
+
+  // ---- sites ---------------------------------------------------------------------------------------------
+  createSite(orgId: string, body: z.input<typeof CreateSiteRequest>): Promise<Site> {
+    return this.call('POST', `/api/organisations/${enc(orgId)}/sites`, Site, { body });
+  }
+  async listSites(orgId: string): Promise<Array<z.infer<typeof SiteListItem>>> {
+    return (await this.call('GET', `/api/organisations/${enc(orgId)}/sites`, listOf(SiteListItem))).data;
+  }
+  getSite(orgId: string, siteId: string): Promise<z.infer<typeof SiteDetail>> {
+    return this.call('GET', sitePath(orgId, siteId), SiteDetail);
+  }
+  updateSite(orgId: string, siteId: string, body: z.input<typeof UpdateSiteRequest>): Promise<Site> {
+    return this.call('PUT', sitePath(orgId, siteId), Site, { body });
+  }
+  async deleteSite(orgId: string, siteId: string): Promise<void> {
+    await this.call('DELETE', sitePath(orgId, siteId), null);
+  }
+
+  // ---- site server and edges -----------------------------------------------------------------------------
+  /** As an admin (the stored access token), or with `pairingCode`. */
+  registerServer(orgId: string, siteId: string, body: z.input<typeof RegisterServerRequest>, options: { pairingCode?: string } = {}): Promise<RegisterServerResponse> {
+    return this.call('POST', `${sitePath(orgId, siteId)}/register-server`, RegisterServerResponse, { body, ...(options.pairingCode ? { bearer: options.pairingCode } : {}) });
+  }
+  createPairingCode(orgId: string, siteId: string, body: z.input<typeof CreatePairingCodeRequest> = {}): Promise<PairingCodeResponse> {
+    return this.call('POST', `${sitePath(orgId, siteId)}/pairing-codes`, PairingCodeResponse, { body });
+  }
+  /** As an engineer+ (the stored access token), or with `pairingCode`. */
+  registerEdge(orgId: string, siteId: string, body: RegisterEdgeRequest, options: { idempotencyKey: string; pairingCode?: string }): Promise<RegisterEdgeResponse> {
+    return this.call('POST', `${sitePath(orgId, siteId)}/register-edge`, RegisterEdgeResponse, {
+      body, headers: { [IDEMPOTENCY_KEY_HEADER]: options.idempotencyKey }, ...(options.pairingCode ? { bearer: options.pairingCode } : {}),
+    });
+  }
+  /** The exact URL a device assertion's `aud` must name (relative to the base URL this client was given). */
+  edgeTokenUrl(orgId: string, siteId: string, edgeId: string): string {
+    return `${this.base}${sitePath(orgId, siteId)}/edges/${enc(edgeId)}/token`;
+  }
+  refreshEdgeToken(orgId: string, siteId: string, edgeId: string, assertion: string): Promise<TokenRefreshResponse> {
+    return this.call('POST', `${sitePath(orgId, siteId)}/edges/${enc(edgeId)}/token`, TokenRefreshResponse, { bearer: assertion });
+  }
+  /** As a viewer+ (the stored access token), or with the site's `siteToken`. */
+  async listEdges(orgId: string, siteId: string, options: { siteToken?: string } = {}): Promise<EdgeSummary[]> {
+    return (await this.call('GET', `${sitePath(orgId, siteId)}/edges`, listOf(EdgeSummary), options.siteToken ? { bearer: options.siteToken } : {})).data;
+  }
+  async revokeEdge(orgId: string, siteId: string, edgeId: string): Promise<void> {
+    await this.call('DELETE', `${sitePath(orgId, siteId)}/edges/${enc(edgeId)}`, null);
+  }
+  jwks(): Promise<z.infer<typeof Jwks>> {
+    return this.call('GET', '/.well-known/jwks.json', Jwks, { bearer: null });
+  }
+
+  // ---- the rig's control API -----------------------------------------------------------------------------
+  readonly faults = {
+    set: (fault: FaultInput): Promise<ArmedFaults> => this.call('POST', '/_mock/faults', ArmedFaultsBody, { body: fault, bearer: null }) as Promise<ArmedFaults>,
+    reset: (): Promise<ArmedFaults> => this.call('DELETE', '/_mock/faults', ArmedFaultsBody, { bearer: null }) as Promise<ArmedFaults>,
+    get: (): Promise<ArmedFaults> => this.call('GET', '/_mock/faults', ArmedFaultsBody, { bearer: null }) as Promise<ArmedFaults>,
+  };
+  async setClock(offsetSeconds: number): Promise<void> {
+    await this.call('PUT', '/_mock/clock', ArmedFaultsBody, { body: { offsetSeconds }, bearer: null });
+  }
+  health(): Promise<z.infer<typeof Health>> {
+    return this.call('GET', '/_mock/health', Health, { bearer: null });
+  }
+}
+
+const enc = encodeURIComponent;
+const sitePath = (orgId: string, siteId: string) => `/api/organisations/${enc(orgId)}/sites/${enc(siteId)}`;
+
+function parseJson(text: string): Json | undefined {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as Json;
+  } catch {
+    return undefined;
+  }
+}

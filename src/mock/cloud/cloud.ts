@@ -1,0 +1,52 @@
+/**
+ * Builds a mock cloud without a socket: opens the store (':memory:' or a file, one code path), applies the seed
+ * to an empty store, loads or creates the signing key, and wires the app. `startMockCloud` adds the server.
+ */
+import type { Hono } from 'hono';
+import { silentLogger, type Logger } from '../../edge/log.js';
+import { openDatabase, type Db } from '../../storage/index.js';
+import { cloudMigrations } from '../../storage/migrations/cloud/index.js';
+import { createApp } from './app.js';
+import { Clock } from './clock.js';
+import type { CloudEnv } from './context.js';
+import { FaultPlan } from './faults.js';
+import { jwksOf, loadOrCreateSigningKey } from './keys.js';
+import { DEFAULT_SEED, type Seed } from './seed.js';
+import { applySeed } from './store/seed.js';
+import { DEFAULT_EDGE_TOKEN_TTL_SECONDS, TokenService } from './tokens.js';
+
+export interface CloudOptions {
+  publicUrl: string;
+  dbPath?: string;
+  seed?: Seed;
+  logger?: Logger;
+  edgeTokenTtlSeconds?: number;
+}
+
+export interface Cloud {
+  app: Hono<CloudEnv>;
+  db: Db;
+  clock: Clock;
+  close(): void;
+}
+
+export async function createCloud(options: CloudOptions): Promise<Cloud> {
+  const logger = options.logger ?? silentLogger;
+  const clock = new Clock();
+  // The mock's state is rebuildable, so NORMAL durability is enough (a lost last commit is a re-run of a rig step).
+  const { db, recovered } = await openDatabase({ path: options.dbPath ?? ':memory:', migrations: cloudMigrations, synchronous: 'NORMAL' });
+  if (recovered) logger.warn('database_recovered', recovered);
+  try {
+    const seeded = applySeed(db, options.seed ?? DEFAULT_SEED, clock.iso());
+    logger.info(seeded ? 'seed_applied' : 'seed_skipped_existing_state', { dbPath: options.dbPath ?? ':memory:' });
+    const key = await loadOrCreateSigningKey(db, clock.iso());
+    const publicUrl = options.publicUrl.replace(/\/+$/, '');
+    const tokens = new TokenService(key, clock, publicUrl, options.edgeTokenTtlSeconds ?? DEFAULT_EDGE_TOKEN_TTL_SECONDS);
+    const faults = new FaultPlan((offset) => clock.setOffset(offset), () => clock.offset);
+    const app = createApp({ db, clock, tokens, faults, logger, jwks: jwksOf(key), publicUrl });
+    return { app, db, clock, close: () => db.close() };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * What every route and middleware receives: explicit dependencies (no module-level state), and the hono env
+ * type carrying the authenticated principal and Node's raw request (needed to drop a connection on purpose).
+ */
+import type { HttpBindings } from '@hono/node-server';
+import type { JSONWebKeySet } from 'jose';
+import type { Role } from '../../protocol/index.js';
+import type { Db } from '../../storage/index.js';
+import type { Logger } from '../../edge/log.js';
+import type { Clock } from './clock.js';
+import type { FaultPlan } from './faults.js';
+import type { TokenService } from './tokens.js';
+
+export interface CloudDeps {
+  db: Db;
+  clock: Clock;
+  tokens: TokenService;
+  faults: FaultPlan;
+  logger: Logger;
+  jwks: JSONWebKeySet;
+  /** The cloud's base URL as clients see it (no trailing slash): token issuer and assertion audience base. */
+  publicUrl: string;
+}
+
+export interface AuthUser {
+  id: string;
+  email: string;
+  platformAdmin: boolean;
+}
+
+export type CloudEnv = {
+  // Absent when the app is driven in process with `app.request()`.
+  Bindings: Partial<HttpBindings>;
+  Variables: { user: AuthUser; role: Role };
+};

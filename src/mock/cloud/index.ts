@@ -1,0 +1,15 @@
+/**
+ * The mock cloud's public API, used by the demo, the HIL runner, the edge e2e tests and the site server:
+ * start one in process, drive it with `MockCloudClient`, and name the default seed's organisation and users.
+ */
+import { startCloudServer, type MockCloudOptions } from './server.js';
+
+export type { MockCloudOptions } from './server.js';
+export { MockCloudClient, MockCloudError } from './client.js';
+export { DEFAULT_SEED, DEMO_ORG_ID, DEMO_ORG_SLUG, DEMO_PASSWORD, DEMO_PLATFORM_ADMIN, DEMO_USERS, Seed } from './seed.js';
+export type { FaultInput, FaultSpec, ArmedFaults } from './faults.js';
+
+export async function startMockCloud(options: MockCloudOptions = {}): Promise<{ url: string; close(): Promise<void> }> {
+  const { url, close } = await startCloudServer(options);
+  return { url, close };
+}

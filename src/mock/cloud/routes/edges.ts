@@ -1,0 +1,60 @@
+/**
+ * `GET …/sites/{siteId}/edges` (viewer+, or the site's own site token, which is how the site server learns
+ * revocations) and `DELETE …/edges/{edgeId}` (admin+, revokes; repeating it is harmless).
+ */
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import { decodeJwt } from 'jose';
+import { SITE_TOKEN_AUDIENCE } from '../../../protocol/index.js';
+import type { CloudDeps, CloudEnv } from '../context.js';
+import { ApiError } from '../errors.js';
+import { assertRole, authenticateUser, bearerOf, requireAuth, requireRole } from '../middleware/auth.js';
+import { readParams } from '../middleware/body.js';
+import { findLatestEdgeByEdgeId, listSiteEdges, revokeEdge, toEdgeSummary } from '../store/edges.js';
+import { findServer } from '../store/servers.js';
+import { findLiveSite } from '../store/sites.js';
+import { EdgeParams, SiteParams } from './params.js';
+
+/** The audience picks the verifier; the verifier (signature, issuer, expiry) then decides. */
+function audienceOf(token: string): unknown {
+  try {
+    return decodeJwt(token).aud;
+  } catch {
+    return undefined;
+  }
+}
+
+async function authoriseEdgeList(deps: CloudDeps, c: Context, orgId: string, siteId: string): Promise<void> {
+  const token = bearerOf(c);
+  if (token && audienceOf(token) === SITE_TOKEN_AUDIENCE) {
+    const claims = await deps.tokens.verifySiteToken(token);
+    if (claims.sub !== siteId || claims.org !== orgId) throw ApiError.forbidden('this site token is for another site');
+    const server = findServer(deps.db, siteId);
+    // Only the token of the current registration counts: re-registering or deleting the site retires it.
+    if (!server || server.revokedAt || server.tokenJti !== claims.jti) throw ApiError.unauthenticated('this site token has been replaced or revoked', 'INVALID_TOKEN');
+    return;
+  }
+  assertRole(deps, await authenticateUser(deps, token), orgId, 'viewer');
+}
+
+export function edgeRoutes(deps: CloudDeps): Hono<CloudEnv> {
+  const { db } = deps;
+  return new Hono<CloudEnv>()
+    .get('/api/organisations/:orgId/sites/:siteId/edges', async (c) => {
+      const { orgId, siteId } = readParams(c, SiteParams);
+      await authoriseEdgeList(deps, c, orgId, siteId);
+      if (!findLiveSite(db, orgId, siteId)) throw ApiError.notFound('site');
+      return c.json({ data: listSiteEdges(db, siteId).map(toEdgeSummary) });
+    })
+    .delete('/api/organisations/:orgId/sites/:siteId/edges/:edgeId', requireAuth(deps), requireRole(deps, 'admin'), (c) => {
+      const { orgId, siteId, edgeId } = readParams(c, EdgeParams);
+      db.transaction(() => {
+        if (!findLiveSite(db, orgId, siteId)) throw ApiError.notFound('site');
+        const edge = findLatestEdgeByEdgeId(db, siteId, edgeId);
+        if (!edge) throw ApiError.notFound('edge');
+        revokeEdge(db, edge.id, deps.clock.iso(), 'revoked by an administrator');
+      });
+      deps.logger.info('edge_revoked', { orgId, siteId, edgeId });
+      return c.body(null, 204);
+    });
+}

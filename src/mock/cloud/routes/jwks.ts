@@ -1,0 +1,10 @@
+/** `GET /.well-known/jwks.json`: the cloud's public signing key (never the private half), with `kid` and `alg`. */
+import { Hono } from 'hono';
+import type { CloudDeps, CloudEnv } from '../context.js';
+
+export function jwksRoutes(deps: CloudDeps): Hono<CloudEnv> {
+  return new Hono<CloudEnv>().get('/.well-known/jwks.json', (c) => {
+    c.header('Cache-Control', 'public, max-age=300');
+    return c.json(deps.jwks);
+  });
+}

@@ -1,0 +1,6 @@
+/** Path parameter shapes shared by the site routes. A malformed id is a 400 with details; an unknown one a 404. */
+import { z } from 'zod';
+import { EdgeId, Uuid } from '../../../protocol/index.js';
+
+export const SiteParams = z.object({ orgId: Uuid, siteId: Uuid });
+export const EdgeParams = SiteParams.extend({ edgeId: EdgeId });

@@ -1,0 +1,32 @@
+/** The one site server registered for a site. Re-registering replaces it (and its site token, by `token_jti`). */
+import type { Db } from '../../../storage/index.js';
+
+export interface ServerRow {
+  siteId: string;
+  hardwareId: string;
+  version: string;
+  hostname: string;
+  apiUrl: string;
+  mqttUrl: string;
+  tokenJti: string;
+  registeredAt: string;
+  revokedAt: string | null;
+}
+
+export function findServer(db: Db, siteId: string): ServerRow | undefined {
+  return db
+    .prepare<ServerRow>('SELECT site_id AS siteId, hardware_id AS hardwareId, version, hostname, api_url AS apiUrl, mqtt_url AS mqttUrl, token_jti AS tokenJti, registered_at AS registeredAt, revoked_at AS revokedAt FROM site_servers WHERE site_id = ?')
+    .get(siteId);
+}
+
+export function upsertServer(db: Db, server: ServerRow): void {
+  db.prepare(`INSERT INTO site_servers (site_id, hardware_id, version, hostname, api_url, mqtt_url, token_jti, registered_at, revoked_at)
+              VALUES (@siteId, @hardwareId, @version, @hostname, @apiUrl, @mqttUrl, @tokenJti, @registeredAt, NULL)
+              ON CONFLICT (site_id) DO UPDATE SET hardware_id = excluded.hardware_id, version = excluded.version, hostname = excluded.hostname,
+                api_url = excluded.api_url, mqtt_url = excluded.mqtt_url, token_jti = excluded.token_jti, registered_at = excluded.registered_at, revoked_at = NULL`)
+    .run({ siteId: server.siteId, hardwareId: server.hardwareId, version: server.version, hostname: server.hostname, apiUrl: server.apiUrl, mqttUrl: server.mqttUrl, tokenJti: server.tokenJti, registeredAt: server.registeredAt });
+}
+
+export function revokeServer(db: Db, siteId: string, at: string): void {
+  db.prepare('UPDATE site_servers SET revoked_at = ? WHERE site_id = ? AND revoked_at IS NULL').run(at, siteId);
+}
