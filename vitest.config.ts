@@ -14,5 +14,7 @@ export default defineConfig({
     // Integration tests start real servers and child processes; two cores cannot run many at once reliably.
     maxWorkers: 2,
     pool: 'forks',
+    // Under Bun, vitest's externalised zod comes back as an undefined namespace; inlining it fixes the import.
+    server: { deps: { inline: ['zod'] } },
   },
 });

@@ -1,0 +1,11 @@
+/** The store-and-forward outbox: durable enqueue with group commit, bounded storage, pipelined QoS 1 drain. */
+export { Outbox, type OutboxOptions } from './outbox.js';
+export { Drainer, type DrainerOptions } from './drainer.js';
+export { TokenBucket, type Rate } from './token-bucket.js';
+export { envelopeJson } from './chunk.js';
+export {
+  OutboxChannel, OutboxError, OutboxLimits, EnqueueRecords, MAX_RECORDS_PER_ENQUEUE,
+  type EnqueueOptions, type EnqueueResult, type GroupCommitOptions, type OutboundMessage, type OutboxEntry,
+  type OutboxErrorCode, type OutboxStats,
+} from './types.js';
+export { outboxMigration } from '../../storage/migrations/edge/0002-outbox.js';

@@ -1,0 +1,264 @@
+/**
+ * The durable, bounded outbox with group commit.
+ *
+ * Durability: `enqueue` resolves only after the transaction holding its rows has committed. Enqueues that arrive
+ * within `maxDelayMs` (or until `maxBatch` envelopes are waiting) share one transaction, so the cost of a commit
+ * (an fsync of the WAL under synchronous=FULL) is paid once per batch, not once per message.
+ *
+ * Bounds: the same transaction that inserts also drops what the bounds exclude (expired first, then the oldest
+ * until the stored bytes fit), bumps the persisted `dropped` counter and advances the persisted `next_seq`, so a
+ * power cut can never leave a seq assigned but not persisted, or rows dropped but not counted.
+ *
+ * State is per instance (no module globals): a fleet simulator may run thousands of outboxes in one process.
+ */
+import type { Db } from '../../storage/db.js';
+import type { Clock } from '../clock.js';
+import { PLAUSIBLE_AFTER_MS } from '../clock.js';
+import { silentLogger, type Logger } from '../log.js';
+import { detailsFromZod } from '../../protocol/errors.js';
+import type { TelemetryRecord } from '../../protocol/messages.js';
+import { chunkRecords, type Chunk } from './chunk.js';
+import { DropReport } from './drop-report.js';
+import { OutboxStore, type Removed } from './store.js';
+import {
+  EnqueueRecords, GroupCommitOptions, OutboxChannel, OutboxError, OutboxLimits,
+  type EnqueueOptions, type EnqueueResult, type OutboxEntry, type OutboxStats,
+} from './types.js';
+
+export interface OutboxOptions {
+  limits: OutboxLimits;
+  groupCommit?: GroupCommitOptions;
+  /** Wall clock for `ts` and retention; the runtime passes its corrected EdgeClock. */
+  clock?: Clock;
+  logger?: Logger;
+  /** How often retention is applied when nothing is being enqueued (an idle, offline edge). 0 disables. */
+  sweepIntervalMs?: number;
+}
+
+interface Pending {
+  channel: OutboxChannel;
+  chunks: Chunk[];
+  enqueuedAt: number;
+  resolve: (result: EnqueueResult) => void;
+  reject: (error: Error) => void;
+}
+
+const DAY_MS = 86_400_000;
+const MB = 1024 * 1024;
+
+export class Outbox {
+  private readonly db: Db;
+  private readonly store: OutboxStore;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly groupCommit: { maxDelayMs: number; maxBatch: number };
+  private readonly drops: DropReport;
+  private readonly listeners = new Set<() => void>();
+  private limits: OutboxLimits;
+  private pending: Pending[] = [];
+  private pendingEnvelopes = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private sweepTimer: ReturnType<typeof setInterval> | null = null;
+  private closed = false;
+  // Mirrors of committed state, updated only after a commit succeeds, so stats() never scans the table.
+  private depth: number;
+  private bytes: number;
+  private nextSeqValue: number;
+  private dropped: number;
+
+  constructor(db: Db, options: OutboxOptions) {
+    this.limits = OutboxLimits.parse(options.limits);
+    this.groupCommit = GroupCommitOptions.parse(options.groupCommit ?? {});
+    this.clock = options.clock ?? { now: Date.now };
+    this.logger = options.logger ?? silentLogger;
+    this.drops = new DropReport(this.logger);
+    this.store = new OutboxStore(db);
+    this.db = db;
+    const state = this.store.state();
+    const totals = this.store.totals();
+    this.nextSeqValue = state.nextSeq;
+    this.dropped = state.dropped;
+    this.depth = totals.depth;
+    this.bytes = totals.bytes;
+    const sweepMs = options.sweepIntervalMs ?? 60_000;
+    if (sweepMs > 0) {
+      this.sweepTimer = setInterval(() => this.sweep(), sweepMs);
+      // A library timer must never keep a process (or a test) alive on its own.
+      this.sweepTimer.unref?.();
+    }
+  }
+
+  /**
+   * Queues records for `channel`. Resolves with the seqs once committed; rejects with OutboxError on invalid input
+   * (INVALID_INPUT), after close (CLOSED) or when the database refuses the write (WRITE_FAILED, e.g. disk full).
+   * It never waits for space: a full buffer drops its oldest rows instead.
+   */
+  enqueue(channel: OutboxChannel, records: readonly TelemetryRecord[], options: EnqueueOptions = {}): Promise<EnqueueResult> {
+    if (this.closed) return Promise.reject(new OutboxError('CLOSED', 'the outbox is closed'));
+    const channelCheck = OutboxChannel.safeParse(channel);
+    if (!channelCheck.success) return Promise.reject(new OutboxError('INVALID_INPUT', `unknown channel ${String(channel)}`));
+    const parsed = EnqueueRecords.safeParse(records);
+    if (!parsed.success) {
+      return Promise.reject(new OutboxError('INVALID_INPUT', 'invalid records', detailsFromZod(parsed.error)));
+    }
+    const chunks = chunkRecords(parsed.data);
+    return new Promise<EnqueueResult>((resolve, reject) => {
+      this.pending.push({ channel: channelCheck.data, chunks, enqueuedAt: this.clock.now(), resolve, reject });
+      this.pendingEnvelopes += chunks.length;
+      if (options.durable === 'now' || this.pendingEnvelopes >= this.groupCommit.maxBatch) this.flush();
+      else this.schedule();
+    });
+  }
+
+  /** Commits everything pending now. Safe to call at any time; a no-op when nothing is pending. */
+  flush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.pendingEnvelopes = 0;
+
+    const nowMs = this.clock.now();
+    let outcome: { results: EnqueueResult[]; inserted: Removed; expired: Removed; evicted: Removed; nextSeq: number; dropped: number };
+    try {
+      outcome = this.db.transaction(() => this.commitBatch(batch, nowMs));
+    } catch (cause) {
+      this.logger.error('outbox.write_failed', { error: cause, envelopes: batch.length });
+      const error = new OutboxError('WRITE_FAILED', `the outbox could not commit: ${(cause as Error).message}`, undefined, { cause });
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    this.nextSeqValue = outcome.nextSeq;
+    this.dropped = outcome.dropped;
+    this.depth += outcome.inserted.count - outcome.expired.count - outcome.evicted.count;
+    this.bytes += outcome.inserted.bytes - outcome.expired.bytes - outcome.evicted.bytes;
+    this.drops.add('retention', outcome.expired.count, this.dropped);
+    this.drops.add('size', outcome.evicted.count, this.dropped);
+    batch.forEach((item, index) => item.resolve(outcome.results[index]!));
+    this.notify();
+  }
+
+  /** Runs inside the transaction: inserts, then enforces the bounds, then persists the counters. */
+  private commitBatch(batch: Pending[], nowMs: number) {
+    let seq = this.nextSeqValue;
+    const inserted: Removed = { count: 0, bytes: 0 };
+    const results: EnqueueResult[] = [];
+    for (const item of batch) {
+      const first = seq;
+      const ts = new Date(item.enqueuedAt).toISOString();
+      for (const chunk of item.chunks) {
+        this.store.insert(seq, { channel: item.channel, enqueuedAt: item.enqueuedAt, ts, records: chunk.json, bytes: chunk.bytes });
+        inserted.count += 1;
+        inserted.bytes += chunk.bytes;
+        seq += 1;
+      }
+      results.push({ seq: first, lastSeq: seq - 1 });
+    }
+    const { expired, evicted } = this.enforceBounds(nowMs, this.bytes + inserted.bytes);
+    const dropped = this.dropped + expired.count + evicted.count;
+    this.store.saveState(seq, dropped);
+    return { results, inserted, expired, evicted, nextSeq: seq, dropped };
+  }
+
+  private enforceBounds(nowMs: number, bytesBefore: number): { expired: Removed; evicted: Removed } {
+    // A clock that is obviously wrong (1970) cannot judge age; skip retention rather than wipe the buffer.
+    const expired = nowMs >= PLAUSIBLE_AFTER_MS
+      ? this.store.dropExpired(nowMs - this.limits.retentionDays * DAY_MS, PLAUSIBLE_AFTER_MS)
+      : { count: 0, bytes: 0 };
+    const excess = bytesBefore - expired.bytes - Math.floor(this.limits.maxSizeMb * MB);
+    const evicted = excess > 0 ? this.store.dropOldest(excess) : { count: 0, bytes: 0 };
+    return { expired, evicted };
+  }
+
+  /** Applies retention (and a shrunk size bound) without an insert; one transaction. */
+  sweep(): void {
+    if (this.closed) return;
+    const nowMs = this.clock.now();
+    try {
+      const outcome = this.db.transaction(() => {
+        const { expired, evicted } = this.enforceBounds(nowMs, this.bytes);
+        const dropped = this.dropped + expired.count + evicted.count;
+        if (expired.count + evicted.count > 0) this.store.saveState(this.nextSeqValue, dropped);
+        return { expired, evicted, dropped };
+      });
+      this.dropped = outcome.dropped;
+      this.depth -= outcome.expired.count + outcome.evicted.count;
+      this.bytes -= outcome.expired.bytes + outcome.evicted.bytes;
+      this.drops.add('retention', outcome.expired.count, this.dropped);
+      this.drops.add('size', outcome.evicted.count, this.dropped);
+      if (outcome.expired.count + outcome.evicted.count > 0) this.notify();
+    } catch (cause) {
+      this.logger.error('outbox.sweep_failed', { error: cause });
+    }
+  }
+
+  /** Hot-reloads the bounds (a P/config push); a smaller bound takes effect at once. Throws on invalid limits. */
+  setLimits(limits: OutboxLimits): void {
+    this.limits = OutboxLimits.parse(limits);
+    this.sweep();
+  }
+
+  getLimits(): OutboxLimits {
+    return { ...this.limits };
+  }
+
+  /** Committed envelopes with seq > afterSeq, oldest first. */
+  peekAfter(afterSeq: number, limit: number): OutboxEntry[] {
+    return this.store.peekAfter(afterSeq, limit);
+  }
+
+  /** Deletes published envelopes (after PUBACK), in one transaction. Unknown seqs are ignored. */
+  ack(seqs: readonly number[]): void {
+    if (seqs.length === 0) return;
+    const removed = this.db.transaction(() => this.store.deleteSeqs(seqs));
+    this.depth -= removed.count;
+    this.bytes -= removed.bytes;
+    if (removed.count > 0) this.notify();
+  }
+
+  /** The seq the next committed envelope will get: every committed seq is below it. */
+  get nextSeq(): number {
+    return this.nextSeqValue;
+  }
+
+  stats(): OutboxStats {
+    return { depth: this.depth, bytes: this.bytes, oldestTs: this.depth > 0 ? this.store.oldestTs() : null, dropped: this.dropped };
+  }
+
+  /** Called after every commit that changed the queue (enqueue, ack, drop). Returns an unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Commits what is pending and refuses further enqueues. The database stays open: its owner closes it. */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    this.listeners.clear();
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flush();
+    }, this.groupCommit.maxDelayMs);
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.logger.error('outbox.listener_failed', { error });
+      }
+    }
+  }
+}
