@@ -1,0 +1,168 @@
+/**
+ * `npm run demo`: the whole chain on one machine. Starts the mock cloud and the mock site server on free ports,
+ * logs in as the seeded admin, creates a site, registers the site server with a pairing code, pairs N local
+ * edges (the real edge CLI, each with its own temp state dir and hardware id) and runs them, then prints one
+ * live line a second: each edge's state, the messages the site server received from it, and its queue depth.
+ *
+ *   npm run demo -- [--devices N (1)] [--seconds S (run until Ctrl-C)]
+ *
+ * Ctrl-C (or --seconds) stops the edges, the site server and the cloud, in that order, and removes temp dirs.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { createLogger } from '../src/edge/log.js';
+import { DEMO_ORG_ID, DEMO_PASSWORD, DEMO_USERS, MockCloudClient, startMockCloud } from '../src/mock/cloud/index.js';
+import { startMockSiteServer } from '../src/mock/site-server/index.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const Flags = z.object({
+  devices: z.coerce.number().int().min(1).max(50).default(1),
+  seconds: z.coerce.number().int().min(1).max(86_400).optional(),
+});
+
+function parseFlags() {
+  try {
+    const { values } = parseArgs({ options: { devices: { type: 'string' }, seconds: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+    if (values.help) {
+      process.stdout.write('usage: npm run demo -- [--devices N (1..50)] [--seconds S]\n');
+      process.exit(0);
+    }
+    const parsed = Flags.safeParse(values);
+    if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
+    return parsed.data;
+  } catch (error) {
+    process.stderr.write(`demo: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
+const step = (text: string) => process.stdout.write(`• ${text}\n`);
+
+interface DemoEdge {
+  edgeId: string;
+  stateDir: string;
+  hardwareId: string;
+  state: string;
+  proc?: ChildProcess;
+}
+
+/** Runs the edge CLI; resolves with its exit code. Its JSON stdout lines feed `onLine`. */
+function edgeCli(args: string[], onLine: (line: Record<string, unknown>) => void): { proc: ChildProcess; exited: Promise<number> } {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/edge/main.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  createInterface({ input: proc.stdout! }).on('line', (text) => {
+    try {
+      onLine(JSON.parse(text));
+    } catch { /* not JSON: ignore */ }
+  });
+  const stderr: string[] = [];
+  createInterface({ input: proc.stderr! }).on('line', (text) => stderr.push(text) > 20 && stderr.shift());
+  const exited = new Promise<number>((resolveExit) => proc.on('exit', (code) => {
+    if (code !== 0 && code !== null) process.stderr.write(`edge ${args[0]} exited ${code}:\n${stderr.slice(-5).join('\n')}\n`);
+    resolveExit(code ?? 1);
+  }));
+  return { proc, exited };
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags();
+  const quiet = createLogger({ level: 'error' });
+  const work = mkdtempSync(join(tmpdir(), 'cst-demo-'));
+  const stoppers: Array<() => Promise<unknown>> = [];
+  let stopping: Promise<void> | undefined;
+  const stop = (code: number) => (stopping ??= (async () => {
+    process.stdout.write('\n');
+    step('stopping: edges, site server, cloud');
+    for (const s of stoppers.reverse()) await s().catch(() => {});
+    rmSync(work, { recursive: true, force: true });
+    step('stopped');
+    process.exit(code);
+  })());
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  try {
+    const cloud = await startMockCloud({ logger: quiet });
+    stoppers.push(() => cloud.close());
+    step(`mock cloud listening at ${cloud.url}`);
+
+    const admin = new MockCloudClient(cloud.url);
+    await admin.login(DEMO_USERS.admin, DEMO_PASSWORD);
+    step(`logged in as ${DEMO_USERS.admin} (seeded organisation "Demo Mining Co", ${DEMO_ORG_ID})`);
+    const slug = `demo-${randomUUID().slice(0, 6)}`;
+    const site = await admin.createSite(DEMO_ORG_ID, { name: 'Demo pit', slug, timezone: 'Australia/Perth' });
+    step(`created site "${site.name}" (${site.id})`);
+
+    const serverCode = await admin.createPairingCode(DEMO_ORG_ID, site.id);
+    const server = await startMockSiteServer({
+      cloud: cloud.url, orgId: DEMO_ORG_ID, siteId: site.id, code: serverCode.code, mqttPort: 0, httpPort: 0,
+      hardwareId: `demo-site-server-${site.id}`, db: join(work, 'site-server.db'),
+    }, { logger: quiet });
+    stoppers.push(() => server.close());
+    step(`mock site server registered with the cloud: MQTT ${server.mqttUrl}, control API ${server.httpUrl}`);
+
+    const edges: DemoEdge[] = Array.from({ length: flags.devices }, (_, i) => ({
+      edgeId: `demo-edge-${i + 1}`, stateDir: join(work, `edge-${i + 1}`), hardwareId: `demo-hw-${site.id}-${i + 1}`, state: 'unpaired',
+    }));
+    for (const edge of edges) {
+      const { pairingUri } = await admin.createPairingCode(DEMO_ORG_ID, site.id, { edgeId: edge.edgeId });
+      step(`pairing code for ${edge.edgeId}: ${pairingUri.replace(/code=[^&]+/, 'code=…')}`);
+      edge.state = 'pairing';
+      const common = ['--state-dir', edge.stateDir, '--hardware-id', edge.hardwareId, '--json'];
+      const paired = edgeCli(['pair', '--uri', pairingUri, '--edge-id', edge.edgeId, ...common], () => {});
+      if ((await paired.exited) !== 0) throw new Error(`pairing ${edge.edgeId} failed`);
+      edge.state = 'paired';
+      step(`${edge.edgeId} paired (state in ${edge.stateDir})`);
+      const running = edgeCli(['run', ...common], (line) => {
+        if (line.event === 'state' && typeof line.state === 'string') edge.state = line.state;
+      });
+      edge.proc = running.proc;
+      stoppers.push(async () => {
+        running.proc.kill('SIGTERM');
+        const timer = setTimeout(() => running.proc.kill('SIGKILL'), 5_000);
+        await running.exited;
+        clearTimeout(timer);
+      });
+      step(`${edge.edgeId} running`);
+    }
+    // A config push through the site server's control API: heartbeats every 5 s make the queue depth visible.
+    for (const edge of edges) {
+      const pushed = await fetch(`${server.httpUrl}/edges/${edge.edgeId}/config`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ config: { heartbeatSeconds: 5 }, wait: true, timeoutMs: 15_000 }),
+      });
+      const answer = (await pushed.json()) as { version?: number; reported?: { status: string } };
+      step(`pushed config v${answer.version} (heartbeatSeconds 5) to ${edge.edgeId}: ${answer.reported?.status ?? `no report (HTTP ${pushed.status})`}`);
+    }
+    step(`live view, one line a second${flags.seconds ? ` for ${flags.seconds} s` : ' (Ctrl-C to stop)'}:`);
+
+    const started = Date.now();
+    const timer = setInterval(async () => {
+      try {
+        const response = await fetch(`${server.httpUrl}/edges`, { signal: AbortSignal.timeout(900) });
+        const { data } = (await response.json()) as { data: Array<{ edgeId: string; presence: { state: string }; counters: { received: number; messages: number }; lastHeartbeat: { queue: { depth: number } } | null }> };
+        const cells = edges.map((edge) => {
+          const seen = data.find((d) => d.edgeId === edge.edgeId);
+          const queue = seen?.lastHeartbeat?.queue.depth;
+          return `${edge.edgeId}: ${edge.state}, site server got ${seen?.counters.received ?? 0} msgs (${seen?.counters.messages ?? 0} data), queue ${queue ?? '-'}`;
+        });
+        process.stdout.write(`[${String(Math.round((Date.now() - started) / 1000)).padStart(4)} s] ${cells.join(' | ')}\n`);
+      } catch { /* a slow tick is skipped, the next one reports */ }
+      if (flags.seconds && Date.now() - started >= flags.seconds * 1000) {
+        clearInterval(timer);
+        void stop(0);
+      }
+    }, 1_000);
+    stoppers.push(async () => clearInterval(timer));
+  } catch (error) {
+    process.stderr.write(`demo failed: ${(error as Error).message}\n`);
+    await stop(1);
+  }
+}
+
+void main();

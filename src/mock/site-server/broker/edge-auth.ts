@@ -1,0 +1,96 @@
+/**
+ * Decides whether a CONNECT may become an edge session (CONTRACT §4): the token verified with the cached JWKS
+ * (ES256 pinned, audience of this site, the cloud's issuer, 60 s leeway on exp), `edge == username == clientId`,
+ * and the edge's standing on the cached edge list. The answer carries the MQTT 3.1.1 return code to send:
+ * 4 for a bad or expired token, 5 for a valid token that may not connect here (revoked, wrong site, older
+ * registration), 3 while the server has no keys to check with.
+ */
+import { decodeJwt } from 'jose';
+import type { Logger } from '../../../edge/log.js';
+import { EdgeId, TokenVerificationError, Uuid, verifyEdgeToken, type EdgeTokenClaims } from '../../../protocol/index.js';
+import type { TrustRefresher } from '../cloud/refresher.js';
+import type { TrustStore } from '../cloud/trust-store.js';
+
+export const EXP_LEEWAY_SECONDS = 60;
+const MAX_TOKEN_BYTES = 8192;
+
+export type ReturnCode = 3 | 4 | 5;
+export type AuthDecision = { ok: true; claims: EdgeTokenClaims } | { ok: false; returnCode: ReturnCode; reason: string };
+export type Standing = { ok: true; unverified?: boolean } | { ok: false; reason: string };
+
+const refuse = (returnCode: ReturnCode, reason: string): AuthDecision => ({ ok: false, returnCode, reason });
+
+export class EdgeAuthenticator {
+  constructor(
+    private readonly store: TrustStore,
+    private readonly siteId: string,
+    private readonly issuer: string,
+    private readonly refresher: TrustRefresher | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  async authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<AuthDecision> {
+    if (!username || username !== clientId) return refuse(4, 'username must equal the client id');
+    if (!EdgeId.safeParse(username).success) return refuse(4, 'the username is not an edge id');
+    if (!password || password.length === 0 || password.length > MAX_TOKEN_BYTES) return refuse(4, 'the password must be the edge token');
+    const jwks = this.store.jwks();
+    if (!jwks) return refuse(3, 'no cached JWKS yet');
+    const token = password.toString('utf8');
+
+    let claims: EdgeTokenClaims;
+    try {
+      claims = await verifyEdgeToken(token, jwks, this.siteId, { issuer: this.issuer, clockToleranceSeconds: EXP_LEEWAY_SECONDS });
+    } catch (error) {
+      const reason = error instanceof TokenVerificationError ? error.reason : 'invalid';
+      if (reason === 'invalid' && (await this.isGenuineTokenForAnotherSite(token, jwks))) return refuse(5, 'the token is for another site');
+      return refuse(4, reason === 'expired' ? 'the token has expired' : 'the token is not valid');
+    }
+    if (claims.edge !== username) return refuse(5, 'the token belongs to another edge');
+
+    let standing = this.standing(claims);
+    if (!standing.ok && standing.reason === 'unknown' && this.refresher) {
+      // A freshly paired edge may connect before our next periodic refresh: ask the cloud now.
+      const refreshed = await this.refresher.refreshNow();
+      standing = this.standing(claims);
+      if (!standing.ok && standing.reason === 'unknown' && !refreshed.ok) {
+        this.logger.warn('edge_admitted_unverified', { edgeId: claims.edge, note: 'not on the cached edge list and the cloud is unreachable; the token signature is the only proof' });
+        standing = { ok: true, unverified: true };
+      }
+    }
+    if (!standing.ok) return refuse(5, standing.reason === 'unknown' ? 'the edge is not registered at this site' : standing.reason);
+    return { ok: true, claims };
+  }
+
+  /**
+   * The edge's standing on the cached list: active, revoked, not there at all ('unknown'), or a token from an
+   * older registration (the same edge id re-paired since, so its uuid changed or the token predates it).
+   */
+  standing(claims: EdgeTokenClaims): Standing {
+    const known = this.store.edge(claims.edge);
+    if (!known) return this.store.edgeListFetchedAt() === undefined ? { ok: true, unverified: true } : { ok: false, reason: 'unknown' };
+    if (known.status === 'revoked') return { ok: false, reason: 'the edge is revoked' };
+    if (known.id && known.id !== claims.sub) return { ok: false, reason: 'the token is from an older registration of this edge' };
+    if (known.registeredAt) {
+      const registered = Math.floor(Date.parse(known.registeredAt) / 1000);
+      if (Number.isFinite(registered) && claims.iat + 1 < registered) return { ok: false, reason: 'the token predates the current registration of this edge' };
+    }
+    return { ok: true };
+  }
+
+  /** A token that fails only because it is for another site (signature still good) earns 5, not 4. */
+  private async isGenuineTokenForAnotherSite(token: string, jwks: Parameters<typeof verifyEdgeToken>[1]): Promise<boolean> {
+    let site: unknown;
+    try {
+      site = decodeJwt(token).site;
+    } catch {
+      return false;
+    }
+    if (!Uuid.safeParse(site).success || site === this.siteId) return false;
+    try {
+      await verifyEdgeToken(token, jwks, site as string, { issuer: this.issuer, clockToleranceSeconds: EXP_LEEWAY_SECONDS });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

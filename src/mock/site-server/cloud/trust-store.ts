@@ -1,0 +1,123 @@
+/**
+ * What the site server must remember to keep admitting edges while the cloud is down: its registration, the
+ * cloud's JWKS and the site's edge list. Each update is one transaction, so a crash mid-refresh leaves the
+ * previous, consistent view (never a new JWKS with an old half of the edge list).
+ */
+import type { JSONWebKeySet } from 'jose';
+import { z } from 'zod';
+import { Jwks } from '../../../protocol/index.js';
+import type { Db } from '../../../storage/index.js';
+
+export interface Registration {
+  cloudUrl: string;
+  orgId: string;
+  siteId: string;
+  /** The cloud's `iss`, read from the verified site token, so edge tokens are checked against the same issuer. */
+  issuer: string;
+  siteToken: string;
+  config: { orgId: string; siteId: string; clusteringMode: string };
+  mqttUrl: string;
+  registeredAt: string;
+}
+
+export const KnownEdge = z.object({
+  edgeId: z.string(),
+  id: z.string().optional(),
+  status: z.enum(['active', 'revoked']),
+  registeredAt: z.string().optional(),
+  revokedAt: z.string().optional(),
+});
+export type KnownEdge = z.infer<typeof KnownEdge>;
+
+interface RegistrationRow {
+  cloud_url: string; org_id: string; site_id: string; issuer: string; site_token: string; config_json: string; mqtt_url: string; registered_at: string;
+}
+interface EdgeRow { edge_id: string; uuid: string | null; status: 'active' | 'revoked'; registered_at: string | null; revoked_at: string | null }
+
+const toEdge = (row: EdgeRow): KnownEdge => ({
+  edgeId: row.edge_id,
+  status: row.status,
+  ...(row.uuid ? { id: row.uuid } : {}),
+  ...(row.registered_at ? { registeredAt: row.registered_at } : {}),
+  ...(row.revoked_at ? { revokedAt: row.revoked_at } : {}),
+});
+
+export class TrustStore {
+  constructor(private readonly db: Db) {}
+
+  registration(): Registration | undefined {
+    const row = this.db.prepare<RegistrationRow>('SELECT * FROM registration WHERE id = 1').get();
+    if (!row) return undefined;
+    return {
+      cloudUrl: row.cloud_url, orgId: row.org_id, siteId: row.site_id, issuer: row.issuer, siteToken: row.site_token,
+      config: JSON.parse(row.config_json), mqttUrl: row.mqtt_url, registeredAt: row.registered_at,
+    };
+  }
+
+  /** Saves the registration together with the JWKS that verified its site token (one transaction). */
+  saveRegistration(r: Registration, jwks: JSONWebKeySet, nowIso: string): void {
+    this.db.transaction(() => {
+      this.replaceTrust({ jwks }, nowIso);
+      this.db.prepare('DELETE FROM registration').run();
+      this.db.prepare(`INSERT INTO registration (id, cloud_url, org_id, site_id, issuer, site_token, config_json, mqtt_url, registered_at)
+        VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)`).run(r.cloudUrl, r.orgId, r.siteId, r.issuer, r.siteToken, JSON.stringify(r.config), r.mqttUrl, r.registeredAt);
+    });
+  }
+
+  jwks(): JSONWebKeySet | undefined {
+    const row = this.db.prepare<{ jwks_json: string }>('SELECT jwks_json FROM jwks WHERE id = 1').get();
+    if (!row) return undefined;
+    const parsed = Jwks.safeParse(JSON.parse(row.jwks_json));
+    return parsed.success ? (parsed.data as JSONWebKeySet) : undefined;
+  }
+
+  edge(edgeId: string): KnownEdge | undefined {
+    const row = this.db.prepare<EdgeRow>('SELECT * FROM edges WHERE edge_id = ?').get(edgeId);
+    return row ? toEdge(row) : undefined;
+  }
+
+  edges(): KnownEdge[] {
+    return this.db.prepare<EdgeRow>('SELECT * FROM edges ORDER BY edge_id').all().map(toEdge);
+  }
+
+  /** When the edge list was last fetched; undefined means never (an unknown edge then proves nothing). */
+  edgeListFetchedAt(): string | undefined {
+    return this.db.prepare<{ fetched_at: string }>('SELECT fetched_at FROM edge_list_meta WHERE id = 1').get()?.fetched_at;
+  }
+
+  /** Replaces the cached JWKS and/or edge list in one transaction. */
+  replaceTrust(update: { jwks?: JSONWebKeySet; edges?: KnownEdge[] }, nowIso: string): void {
+    this.db.transaction(() => {
+      if (update.jwks) {
+        this.db.prepare('INSERT INTO jwks (id, jwks_json, fetched_at) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET jwks_json = excluded.jwks_json, fetched_at = excluded.fetched_at')
+          .run(JSON.stringify(update.jwks), nowIso);
+      }
+      if (update.edges) {
+        this.db.prepare('DELETE FROM edges').run();
+        const insert = this.db.prepare('INSERT INTO edges (edge_id, uuid, status, registered_at, revoked_at) VALUES (?, ?, ?, ?, ?)');
+        for (const e of update.edges) insert.run(e.edgeId, e.id ?? null, e.status, e.registeredAt ?? null, e.revokedAt ?? null);
+        this.db.prepare('INSERT INTO edge_list_meta (id, fetched_at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET fetched_at = excluded.fetched_at').run(nowIso);
+      }
+    });
+  }
+
+  lastConfigVersion(edgeId: string): number {
+    return this.db.prepare<{ version: number }>('SELECT version FROM config_versions WHERE edge_id = ?').get(edgeId)?.version ?? 0;
+  }
+
+  /**
+   * Claims the next config version for an edge (or checks a requested one is newer) and records it, in one
+   * transaction, so two concurrent pushes can never publish the same version.
+   */
+  claimConfigVersion(edgeId: string, requested: number | undefined, config: unknown, nowIso: string): { ok: true; version: number } | { ok: false; current: number } {
+    return this.db.transaction(() => {
+      const current = this.lastConfigVersion(edgeId);
+      const version = requested ?? current + 1;
+      if (version <= current) return { ok: false as const, current };
+      this.db.prepare(`INSERT INTO config_versions (edge_id, version, config_json, pushed_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT(edge_id) DO UPDATE SET version = excluded.version, config_json = excluded.config_json, pushed_at = excluded.pushed_at`)
+        .run(edgeId, version, JSON.stringify(config), nowIso);
+      return { ok: true as const, version };
+    });
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The control API for rigs and technicians (HTTP + JSON). Routes live in one file per resource; this file
+ * mounts them and renders every error in the contract's shape, so no route can leak a stack trace or a 500 page.
+ */
+import { Hono } from 'hono';
+import type { Logger } from '../../../edge/log.js';
+import type { EmbeddedBroker } from '../broker/embedded-broker.js';
+import { edgesRoutes, type EdgesBackend } from './edges-routes.js';
+import { HttpError, errorResponse } from './errors.js';
+import { faultsRoutes } from './faults-routes.js';
+
+export interface ControlApiBackend extends EdgesBackend {
+  mode: 'embedded' | 'external';
+  broker?: EmbeddedBroker;
+  siteId: string;
+  mqttUrl: string;
+  logger: Logger;
+}
+
+export function controlApi(backend: ControlApiBackend): Hono {
+  const app = new Hono();
+
+  app.get('/health', (c) => c.json({
+    status: backend.logic.connected ? 'ok' : 'degraded',
+    broker: backend.mode,
+    siteId: backend.siteId,
+    mqttUrl: backend.mqttUrl,
+    siteClientConnected: backend.logic.connected,
+    listener: backend.broker ? (backend.broker.listening ? 'running' : 'stopped') : null,
+    trust: { jwksCached: backend.store.jwks() !== undefined, edgeListFetchedAt: backend.store.edgeListFetchedAt() ?? null },
+  }, backend.logic.connected ? 200 : 503));
+
+  app.route('/edges', edgesRoutes(backend));
+  app.route('/faults', faultsRoutes(backend.broker));
+
+  app.notFound((c) => errorResponse(c, new HttpError(404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)));
+  app.onError((error, c) => {
+    if (error instanceof HttpError) return errorResponse(c, error);
+    backend.logger.error('control_api_failed', { method: c.req.method, path: c.req.path, error });
+    return errorResponse(c, new HttpError(500, 'INTERNAL_ERROR', 'the site server failed to handle this request; see its log'));
+  });
+  return app;
+}

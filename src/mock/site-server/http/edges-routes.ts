@@ -1,0 +1,122 @@
+/**
+ * `/edges`: what the site server sees of each edge, and the two things it can do to one (push a config, send a
+ * command and wait for its result).
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { EdgeChannels, EdgeId, IsoDateTime, RuntimeConfigPatch } from '../../../protocol/index.js';
+import type { TrustStore } from '../cloud/trust-store.js';
+import type { EdgeRecord } from '../site/edge-book.js';
+import type { SiteLogic } from '../site/site-logic.js';
+import { HttpError, parseOrThrow, readBody } from './errors.js';
+
+export interface EdgesBackend {
+  logic: SiteLogic;
+  store: TrustStore;
+  /** Live sessions, known only with the embedded broker. */
+  connectedEdges?: () => string[];
+}
+
+const Timeout = z.number().int().min(1).max(300_000);
+
+export const ConfigPushBody = z.strictObject({
+  config: RuntimeConfigPatch,
+  version: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+  /** Wait for `config/reported` (of this version or later) before answering. */
+  wait: z.boolean().optional(),
+  timeoutMs: Timeout.optional(),
+});
+
+export const CommandBody = z.strictObject({
+  name: z.string().min(1).max(64),
+  args: z.record(z.string(), z.unknown()).optional(),
+  expiresAt: IsoDateTime.optional(),
+  timeoutMs: Timeout.optional(),
+});
+
+const MessagesQuery = z.strictObject({
+  channel: z.enum(EdgeChannels).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(100),
+});
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+function edgeParam(raw: string): string {
+  return parseOrThrow(z.object({ edgeId: EdgeId }), { edgeId: raw }).edgeId;
+}
+
+function summary(edgeId: string, record: EdgeRecord | undefined, backend: EdgesBackend, connected: Set<string> | undefined) {
+  const known = backend.store.edge(edgeId);
+  const t = record?.tracker;
+  return {
+    edgeId,
+    registration: known?.status ?? 'unknown',
+    connected: connected ? connected.has(edgeId) : null,
+    presence: record?.presence ?? { state: 'unknown', reason: null, since: null },
+    counters: {
+      received: record?.received ?? 0,
+      messages: t?.accepted ?? 0,
+      duplicates: t?.duplicates ?? 0,
+      gaps: t?.gapsDetected ?? 0,
+      missing: t?.missing() ?? 0,
+      invalid: record?.invalid ?? 0,
+    },
+    lastSeq: t?.highest ?? 0,
+    lastHeartbeat: record?.lastHeartbeat ?? null,
+    config: { pushedVersion: backend.store.lastConfigVersion(edgeId), reported: record?.lastConfigReported ?? null },
+  };
+}
+
+export function edgesRoutes(backend: EdgesBackend): Hono {
+  const app = new Hono();
+
+  app.get('/', (c) => {
+    const connected = backend.connectedEdges ? new Set(backend.connectedEdges()) : undefined;
+    const ids = new Set([...backend.store.edges().map((e) => e.edgeId), ...backend.logic.book.all().map((r) => r.edgeId)]);
+    return c.json({ data: [...ids].sort().map((id) => summary(id, backend.logic.book.get(id), backend, connected)) });
+  });
+
+  app.get('/:edgeId', (c) => {
+    const edgeId = edgeParam(c.req.param('edgeId'));
+    const connected = backend.connectedEdges ? new Set(backend.connectedEdges()) : undefined;
+    const record = backend.logic.book.get(edgeId);
+    if (!record && !backend.store.edge(edgeId)) throw new HttpError(404, 'NOT_FOUND', `no edge ${edgeId} has been seen or registered`);
+    return c.json(summary(edgeId, record, backend, connected));
+  });
+
+  app.get('/:edgeId/messages', (c) => {
+    const edgeId = edgeParam(c.req.param('edgeId'));
+    const query = parseOrThrow(MessagesQuery, c.req.query());
+    const all = backend.logic.book.get(edgeId)?.messages ?? [];
+    const matching = query.channel ? all.filter((m) => m.channel === query.channel) : all;
+    return c.json({ data: matching.slice(-query.limit) });
+  });
+
+  app.get('/:edgeId/gaps', (c) => {
+    const edgeId = edgeParam(c.req.param('edgeId'));
+    const tracker = backend.logic.book.get(edgeId)?.tracker;
+    return c.json({ data: tracker?.gaps() ?? [], lastSeq: tracker?.highest ?? 0, missing: tracker?.missing() ?? 0 });
+  });
+
+  app.post('/:edgeId/config', async (c) => {
+    const edgeId = edgeParam(c.req.param('edgeId'));
+    const body = await readBody(c, ConfigPushBody);
+    const timeoutMs = body.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const claimed = await backend.logic.pushConfig(edgeId, body.config, body.version, body.wait ? timeoutMs : undefined);
+    if (!claimed.ok) throw new HttpError(409, 'CONFLICT', `version must be greater than ${claimed.current}, the last one pushed to ${edgeId}`);
+    if (!body.wait) return c.json({ version: claimed.version }, 202);
+    const reported = claimed.reported;
+    if (!reported) return c.json({ version: claimed.version, error: { code: 'TIMEOUT', message: `no config/reported for version ${claimed.version} within ${timeoutMs} ms` } }, 504);
+    return c.json({ version: claimed.version, reported });
+  });
+
+  app.post('/:edgeId/commands', async (c) => {
+    const edgeId = edgeParam(c.req.param('edgeId'));
+    const { timeoutMs = DEFAULT_TIMEOUT_MS, ...command } = await readBody(c, CommandBody);
+    const { id, result } = await backend.logic.sendCommand(edgeId, command, timeoutMs);
+    if (!result) return c.json({ id, error: { code: 'TIMEOUT', message: `no cmd/result within ${timeoutMs} ms` } }, 504);
+    return c.json({ id, result });
+  });
+
+  return app;
+}

@@ -1,0 +1,45 @@
+/**
+ * Control-API errors in the contract's shape (CONTRACT §1): `{error:{code,message,details?}}`. Bodies are read
+ * with a size cap and parsed with zod strict schemas; any problem becomes a 400 naming the field.
+ */
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { z } from 'zod';
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export class HttpError extends Error {
+  constructor(readonly status: ContentfulStatusCode, readonly code: string, message: string, readonly details?: Array<{ field: string; message: string }>) {
+    super(message);
+  }
+}
+
+export function errorResponse(c: Context, error: HttpError) {
+  return c.json({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } }, error.status);
+}
+
+/** Reads and validates a JSON body; an empty body is read as `{}` so routes with all-optional fields work. */
+export async function readBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
+  const declared = Number(c.req.header('content-length') ?? 0);
+  if (declared > MAX_BODY_BYTES) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `bodies are limited to ${MAX_BODY_BYTES} bytes`);
+  const text = await c.req.text();
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `bodies are limited to ${MAX_BODY_BYTES} bytes`);
+  let json: unknown = {};
+  if (text.trim()) {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new HttpError(400, 'VALIDATION_ERROR', 'the body is not valid JSON');
+    }
+  }
+  return parseOrThrow(schema, json);
+}
+
+export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const details = parsed.error.issues.slice(0, 20).map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
+    throw new HttpError(400, 'VALIDATION_ERROR', `invalid request: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`, details);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,153 @@
+/**
+ * `startMockSiteServer(options)`: the composition root. Starts, in order: the database, the broker (embedded) or
+ * nothing (external), the HTTP listener, the cloud registration, the trust cache and its refresher, the site
+ * logic client, then the control API. Nothing starts on import; everything started is stopped by `close()`, and
+ * a failure half-way stops what had started before it is reported.
+ */
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { createLogger, type Logger } from '../../edge/log.js';
+import { openDatabase } from '../../storage/index.js';
+import { siteServerMigrations } from '../../storage/migrations/site-server/index.js';
+import { EXP_LEEWAY_SECONDS, EdgeAuthenticator, type AuthDecision } from './broker/edge-auth.js';
+import { EmbeddedBroker, INTERNAL_CLIENT_ID } from './broker/embedded-broker.js';
+import { CloudClient } from './cloud/cloud-client.js';
+import { TrustRefresher } from './cloud/refresher.js';
+import { ensureRegistration } from './cloud/registration.js';
+import { TrustStore } from './cloud/trust-store.js';
+import { SiteServerError } from './errors.js';
+import { controlApi } from './http/app.js';
+import { SiteServerOptions, type SiteServerDeps, type SiteServerOptionsInput } from './options.js';
+import { SiteLogic } from './site/site-logic.js';
+
+export { SiteServerError } from './errors.js';
+export { SiteServerOptions, type SiteServerOptionsInput } from './options.js';
+
+export interface MockSiteServer {
+  /** What edges connect to (the embedded listener, or the external broker's URL). */
+  mqttUrl: string;
+  httpUrl: string;
+  siteId: string;
+  orgId: string;
+  close(): Promise<void>;
+}
+
+function parseOptions(input: SiteServerOptionsInput): SiteServerOptions {
+  const parsed = SiteServerOptions.safeParse(input);
+  if (!parsed.success) {
+    throw new SiteServerError('USAGE', parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; '));
+  }
+  return parsed.data;
+}
+
+function startHttp(host: string, port: number, fetch: (request: Request) => Response | Promise<Response>): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, port, hostname: host }, () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startMockSiteServer(input: SiteServerOptionsInput, deps: SiteServerDeps = {}): Promise<MockSiteServer> {
+  const options = parseOptions(input);
+  const logger: Logger = deps.logger ?? createLogger({ base: { component: 'mock-site-server' } });
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        logger.warn('cleanup_failed', { error });
+      }
+    }
+    cleanups.length = 0;
+  };
+
+  try {
+    const { db } = await openDatabase({ path: options.db, migrations: siteServerMigrations });
+    cleanups.push(() => db.close());
+    const store = new TrustStore(db);
+    const publicHost = urlHost(options.publicHost ?? options.host);
+
+    // The broker's CONNECT check needs the issuer, known only after registration; until then it answers 3.
+    let authenticator: EdgeAuthenticator | undefined;
+    const starting: AuthDecision = { ok: false, returnCode: 3, reason: 'the site server is starting' };
+    let broker: EmbeddedBroker | undefined;
+    let mqttUrl: string;
+    if (options.broker === 'embedded') {
+      broker = await EmbeddedBroker.start({
+        host: options.host, port: options.mqttPort, siteId: options.siteId, maxPayloadBytes: options.maxPayloadBytes, logger,
+        auth: { authenticate: (id, user, pass) => authenticator ? authenticator.authenticate(id, user, pass) : Promise.resolve(starting) },
+      });
+      const started = broker;
+      cleanups.push(() => started.close());
+      mqttUrl = `mqtt://${publicHost}:${broker.port}`;
+    } else {
+      mqttUrl = options.brokerUrl!;
+    }
+
+    let handler: ((request: Request) => Response | Promise<Response>) | undefined;
+    const http = await startHttp(options.host, options.httpPort, (request) =>
+      handler ? handler(request) : Response.json({ error: { code: 'UNAVAILABLE', message: 'starting' } }, { status: 503 }));
+    cleanups.push(() => new Promise<void>((resolve) => {
+      http.close(() => resolve());
+      (http as { closeAllConnections?: () => void }).closeAllConnections?.();
+    }));
+    const httpUrl = `http://${publicHost}:${(http.address() as AddressInfo).port}`;
+
+    const cloud = new CloudClient(options.cloud, options.orgId, options.siteId);
+    const registration = await ensureRegistration(options, store, cloud, { api: httpUrl, mqtt: mqttUrl }, logger);
+
+    const refresher = new TrustRefresher(cloud, store, registration.siteToken, options.refreshSeconds * 1000, logger);
+    const first = await refresher.refreshNow();
+    if (!first.ok) {
+      if (!store.jwks()) throw new SiteServerError('REGISTRATION_FAILED', `cannot fetch the cloud's JWKS and none is cached: ${first.error}`);
+      logger.warn('cloud_unreachable_using_cache', { edgeListFetchedAt: store.edgeListFetchedAt() ?? null });
+    }
+    authenticator = new EdgeAuthenticator(store, options.siteId, registration.issuer, refresher, logger);
+    if (broker) {
+      const auth = authenticator;
+      const b = broker;
+      // Sessions outlive the check made at CONNECT: after each refresh, close those that would now be refused.
+      refresher.onRefreshed(() => b.kickWhere((claims) => {
+        if (claims.exp + EXP_LEEWAY_SECONDS < Date.now() / 1000) return { ok: false, reason: 'the token has expired' };
+        const standing = auth.standing(claims);
+        return standing.ok ? { ok: true } : { ok: false, reason: standing.reason };
+      }));
+    }
+    refresher.start();
+    cleanups.push(() => refresher.stop());
+
+    const logic = await SiteLogic.start({
+      url: broker ? broker.internalUrl : mqttUrl,
+      clientId: INTERNAL_CLIENT_ID,
+      ...(broker ? broker.internalCredentials : {
+        ...(options.brokerUsername ? { username: options.brokerUsername } : {}),
+        ...(options.brokerPassword ? { password: options.brokerPassword } : {}),
+      }),
+      siteId: options.siteId, maxPayloadBytes: options.maxPayloadBytes, messageBufferSize: options.messageBufferSize, store, logger,
+    }).catch((error: Error) => {
+      throw new SiteServerError('BROKER_UNREACHABLE', `the site logic cannot connect to the broker: ${error.message}`, { cause: error });
+    });
+    cleanups.push(() => logic.close());
+
+    const connected = broker;
+    handler = controlApi({
+      mode: options.broker, ...(broker ? { broker } : {}), siteId: options.siteId, mqttUrl, logger, logic, store,
+      ...(connected ? { connectedEdges: () => connected.connectedEdges() } : {}),
+    }).fetch;
+
+    logger.info('site_server_ready', { mqttUrl, httpUrl, broker: options.broker, siteId: options.siteId });
+    let closing: Promise<void> | undefined;
+    return {
+      mqttUrl, httpUrl, siteId: options.siteId, orgId: options.orgId,
+      close: () => (closing ??= stopAll()),
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * CLI entry (`npx consystence-mock-site …`). Prints exactly one JSON line on stdout when ready:
+ * `{"event":"listening","mqttUrl":…,"httpUrl":…}`; logs go to stderr as JSON lines. SIGTERM/SIGINT publish the
+ * server's retained offline status and stop cleanly (exit 0); a second signal exits at once (exit 1).
+ * Exit 2 means bad flags, 1 a start-up failure.
+ */
+import { createLogger } from '../../edge/log.js';
+import { parseCliArgs, USAGE } from './cli-args.js';
+import { SiteServerError } from './errors.js';
+import { startMockSiteServer } from './index.js';
+
+const logger = createLogger({ base: { component: 'mock-site-server' } });
+
+async function main(): Promise<number> {
+  const args = parseCliArgs(process.argv.slice(2), process.env);
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const server = await startMockSiteServer(args.options, { logger });
+  process.stdout.write(`${JSON.stringify({ event: 'listening', mqttUrl: server.mqttUrl, httpUrl: server.httpUrl, siteId: server.siteId, orgId: server.orgId })}\n`);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      logger.info('stopping', { signal });
+      void server.close().then(resolve, (error: unknown) => {
+        logger.error('stop_failed', { error });
+        resolve();
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  logger.info('stopped');
+  return 0;
+}
+
+main().then((code) => process.exit(code), (error: unknown) => {
+  if (error instanceof SiteServerError) {
+    process.stderr.write(`consystence-mock-site: ${error.message}\n`);
+    process.exit(error.exitCode);
+  }
+  logger.error('fatal', { error });
+  process.exit(1);
+});

@@ -1,0 +1,149 @@
+/**
+ * The site server's own logic, as one privileged MQTT client. The same code runs against the embedded broker
+ * (through its internal listener) and against an external broker (mosquitto, EMQX), so every behaviour tested
+ * on one is the behaviour on the other. It announces the server's retained status (online on every connect,
+ * offline through its LWT or on close), dispatches each edge channel to its handler, and sends config pushes
+ * and commands.
+ */
+import { randomUUID } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from '../../../edge/log.js';
+import {
+  Command, ConfigPush, EDGE_PUBLISH_CHANNELS, edgeTopicPrefix, edgeTopics, parseEdgeTopic, serverStatusTopic,
+  type CommandResult, type ConfigReported, type RuntimeConfigPatch, type ServerStatus,
+} from '../../../protocol/index.js';
+import type { TrustStore } from '../cloud/trust-store.js';
+import { EdgeBook } from './edge-book.js';
+import { HANDLERS, type HandlerContext } from './handlers/index.js';
+import { storeRefused } from './handlers/context.js';
+import { PendingReplies } from './pending.js';
+
+export interface SiteLogicOptions {
+  url: string;
+  clientId: string;
+  username?: string;
+  password?: string;
+  siteId: string;
+  maxPayloadBytes: number;
+  messageBufferSize: number;
+  store: TrustStore;
+  logger: Logger;
+}
+
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export class SiteLogic {
+  readonly book: EdgeBook;
+  readonly pending = new PendingReplies();
+  private readonly ctx: HandlerContext;
+
+  private constructor(private readonly client: MqttClient, private readonly options: SiteLogicOptions) {
+    this.book = new EdgeBook(options.messageBufferSize);
+    this.ctx = { book: this.book, pending: this.pending, logger: options.logger };
+  }
+
+  static async start(options: SiteLogicOptions): Promise<SiteLogic> {
+    const statusTopic = serverStatusTopic(options.siteId);
+    const offline = (): string => JSON.stringify({ state: 'offline', ts: new Date().toISOString() } satisfies ServerStatus);
+    const client = mqtt.connect(options.url, {
+      clientId: options.clientId,
+      ...(options.username ? { username: options.username } : {}),
+      ...(options.password ? { password: options.password } : {}),
+      protocolVersion: 4,
+      clean: true,
+      reconnectPeriod: 1_000,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      will: { topic: statusTopic, payload: Buffer.from(offline()), qos: 1, retain: true },
+    });
+    const logic = new SiteLogic(client, options);
+    client.on('message', (topic, payload, packet) => logic.dispatch(topic, payload, packet.retain));
+    client.on('error', (error) => options.logger.warn('site_client_error', { error }));
+    client.on('connect', () => {
+      // Each (re)connect re-announces the server and re-subscribes: a broker restart loses both.
+      const filters = EDGE_PUBLISH_CHANNELS.map((channel) => `consystence/v1/sites/${options.siteId}/edges/+/${channel}`);
+      client.subscribe(filters, { qos: 1 }, (error, granted) => {
+        const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
+        if (error || refused.length) options.logger.error('site_subscribe_failed', { error, refused });
+      });
+      client.publish(statusTopic, JSON.stringify({ state: 'online', ts: new Date().toISOString() } satisfies ServerStatus), { qos: 1, retain: true });
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        client.end(true);
+        reject(new Error(`the broker at ${options.url} did not accept the site server within ${CONNECT_TIMEOUT_MS} ms`));
+      }, CONNECT_TIMEOUT_MS);
+      client.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return logic;
+  }
+
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  /** Never throws: a handler bug or a bad payload costs that one message, not the server. */
+  private dispatch(topic: string, payload: Buffer, retained: boolean): void {
+    const parsed = parseEdgeTopic(topic);
+    if (!parsed || parsed.siteId !== this.options.siteId) return;
+    const handler = HANDLERS[parsed.channel];
+    const record = this.book.touch(parsed.edgeId);
+    if (!handler || !record) return;
+    const message = { record, channel: parsed.channel, payload, retained, receivedAt: new Date().toISOString() };
+    try {
+      if (payload.length > this.options.maxPayloadBytes) return storeRefused(this.ctx, message, `payload of ${payload.length} bytes exceeds ${this.options.maxPayloadBytes}`);
+      // A retained empty payload is a broker-side clear, not a message.
+      if (payload.length === 0 && retained) return;
+      handler(this.ctx, message);
+    } catch (error) {
+      this.options.logger.error('handler_failed', { edgeId: parsed.edgeId, channel: parsed.channel, error });
+    }
+  }
+
+  private publish(topic: string, payload: unknown, retain: boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.client.publish(topic, JSON.stringify(payload), { qos: 1, retain }, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  /**
+   * Publishes a retained config push with the next (or the requested) version. The version is claimed in the
+   * database first, so it only ever grows, across restarts too. With `waitMs`, waits for the edge's report of
+   * that version (or a later one); the wait is registered before publishing, since a fast edge answers before
+   * our own PUBACK arrives.
+   */
+  async pushConfig(edgeId: string, config: RuntimeConfigPatch, requestedVersion?: number, waitMs?: number):
+    Promise<{ ok: true; version: number; reported?: ConfigReported | undefined } | { ok: false; current: number }> {
+    const claim = this.options.store.claimConfigVersion(edgeId, requestedVersion, config, new Date().toISOString());
+    if (!claim.ok) return claim;
+    const push = ConfigPush.parse({ version: claim.version, config });
+    const reported = waitMs === undefined ? undefined : this.pending.waitForConfig(edgeId, claim.version, waitMs);
+    await this.publish(edgeTopics(edgeTopicPrefix(this.options.siteId, edgeId)).config, push, true);
+    this.options.logger.info('config_pushed', { edgeId, version: claim.version });
+    return reported ? { ok: true, version: claim.version, reported: await reported } : { ok: true, version: claim.version };
+  }
+
+  /** Sends a command and waits for its result; undefined means no answer within `timeoutMs`. */
+  async sendCommand(edgeId: string, command: Omit<Command, 'id'>, timeoutMs: number): Promise<{ id: string; result: CommandResult | undefined }> {
+    const message = Command.parse({ id: randomUUID(), ...command });
+    const result = this.pending.waitForCommand(message.id, timeoutMs);
+    await this.publish(edgeTopics(edgeTopicPrefix(this.options.siteId, edgeId)).cmd, message, false);
+    this.options.logger.info('command_sent', { edgeId, id: message.id, name: message.name });
+    return { id: message.id, result: await result };
+  }
+
+  /** Publishes the retained offline status, then disconnects cleanly (no LWT needed). */
+  async close(): Promise<void> {
+    this.pending.cancelAll();
+    if (this.client.connected) {
+      const offline: ServerStatus = { state: 'offline', ts: new Date().toISOString() };
+      await Promise.race([
+        this.publish(serverStatusTopic(this.options.siteId), offline, true).catch(() => {}),
+        new Promise((resolve) => setTimeout(resolve, 2_000)),
+      ]);
+    }
+    await this.client.endAsync();
+  }
+}
