@@ -1,0 +1,85 @@
+/**
+ * `run`: the service. Pairs first from the pairing-URI file if the device is unpaired (first boot: the file is
+ * deleted after success), then keeps the session to the site server until SIGTERM. The cloud is not needed
+ * once paired.
+ */
+import { readFileSync, statSync, unlinkSync } from 'node:fs';
+import { EdgeError, ExitCodes } from '../errors.js';
+import type { Logger } from '../log.js';
+import { pairingInputFrom } from '../pairing/inputs.js';
+import type { StepEvent } from '../pairing/steps.js';
+import type { EdgeRuntime } from '../runtime.js';
+import { commonSettings, DEFAULT_PAIRING_URI_FILE, loggerFor, openRuntime, parseFlags, type CliIo, type Subcommand } from './common.js';
+
+/** Exit code after a `restart` command: the service manager starts the process again. */
+export const RESTART_EXIT_CODE = 10;
+const MAX_URI_FILE_BYTES = 4096;
+
+export const run: Subcommand = {
+  describe: 'run the edge service (pairs first from the pairing-URI file on first boot)',
+  usage: 'consystence-edge run [--pairing-uri-file FILE] [--edge-id ID] [--json]',
+  async run(io) {
+    const values = parseFlags(io.argv, { 'pairing-uri-file': { type: 'string' }, 'edge-id': { type: 'string' } });
+    const settings = commonSettings(values, io.env);
+    const logger = loggerFor(settings, io, 'edge');
+    const uriFile = values['pairing-uri-file'] ?? io.env.CONSYSTENCE_EDGE_PAIRING_URI_FILE ?? DEFAULT_PAIRING_URI_FILE;
+    const runtime = await openRuntime(settings, logger, io);
+    const say = (fields: Record<string, unknown>, human: string) => io.stdout(settings.json ? `${JSON.stringify({ ts: new Date().toISOString(), ...fields })}\n` : `${human}\n`);
+    try {
+      if (!runtime.state.registration.get()) await pairFromFile(runtime, uriFile, values['edge-id'], logger, say);
+      return await serve(runtime, say);
+    } finally {
+      runtime.close();
+    }
+  },
+};
+
+async function pairFromFile(runtime: EdgeRuntime, file: string, edgeId: string | undefined, logger: Logger, say: (f: Record<string, unknown>, h: string) => void): Promise<void> {
+  let content: string;
+  try {
+    if (statSync(file).size > MAX_URI_FILE_BYTES) throw new EdgeError('USAGE', `the pairing-URI file ${file} is larger than ${MAX_URI_FILE_BYTES} bytes; it must hold one consystence-edge://pair?… line`);
+    content = readFileSync(file, 'utf8');
+  } catch (error) {
+    if (error instanceof EdgeError) throw error;
+    throw new EdgeError('NOT_PAIRED', `this device is not paired and there is no pairing-URI file at ${file}; run 'consystence-edge pair --uri …' or place the URI in that file`);
+  }
+  say({ event: 'pairing_from_file', file }, `not paired yet: pairing from ${file}`);
+  const input = pairingInputFrom({ uri: content.trim(), edgeId });
+  await runtime.pair(input, { steps: (event: StepEvent) => logger.info('pairing_step', { ...event }) });
+  try {
+    unlinkSync(file);
+  } catch (error) {
+    // A read-only config partition: harmless, the registration now exists and the file is not read again.
+    logger.warn('pairing_uri_file_not_deleted', { file, error });
+  }
+  say({ event: 'paired' }, 'paired');
+}
+
+function serve(runtime: EdgeRuntime, say: (f: Record<string, unknown>, h: string) => void): Promise<number> {
+  const session = runtime.createSession();
+  return new Promise<number>((resolve) => {
+    let ending = false;
+    const end = async (code: number, reason: 'shutdown' | 'restart') => {
+      if (ending) return;
+      ending = true;
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      await session.stop(reason);
+      resolve(code);
+    };
+    const onSignal = () => void end(ExitCodes.OK, 'shutdown');
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    session.on('state', (state) => say({ event: 'state', state }, `state: ${state}`));
+    session.on('config', (config) => say({ event: 'config', heartbeatSeconds: config.heartbeatSeconds }, `config applied (heartbeat ${config.heartbeatSeconds} s)`));
+    session.on('restart', () => void end(RESTART_EXIT_CODE, 'restart'));
+    session.on('revoked', () => {
+      say({ event: 'revoked' }, 'this device was removed from its site: pair it again with a new pairing code');
+      void end(ExitCodes.NOT_PAIRED, 'shutdown');
+    });
+    session.start();
+    say({ event: 'started', bootId: session.bootId, edgeId: runtime.state.registration.get()?.edgeId }, `running as ${runtime.state.registration.get()?.edgeId}`);
+  });
+}
+
+export type { CliIo };

@@ -1,0 +1,61 @@
+/**
+ * Time for token decisions. Boards without an RTC boot in 1970 and NTP may never reach a mine site, so the
+ * device keeps `offset = server time − local time`, measured from every cloud answer (`serverTime`, else the
+ * `Date` header), persisted, and judges token lifetimes and signs assertions on the corrected clock.
+ */
+export interface Clock {
+  /** Corrected milliseconds since the epoch. */
+  now(): number;
+}
+
+/** Earliest plausible wall-clock time: before this, the local clock is certainly wrong (no RTC, 1970). */
+export const PLAUSIBLE_AFTER_MS = Date.parse('2025-01-01T00:00:00Z');
+/** A skew above this is reported as a problem by `doctor` and in the pairing steps. */
+export const SKEW_WARNING_MS = 5 * 60_000;
+
+export interface ServerTimeSample {
+  /** The server's time from `serverTime` (ms precision) or the `Date` header (1 s precision). */
+  serverMs: number;
+  /** The local time when the answer arrived. */
+  localMs: number;
+}
+
+/** Reads the server's time from a response: `serverTime` wins over the coarser `Date` header. */
+export function serverTimeFrom(headers: Headers, body?: { serverTime?: unknown }): number | null {
+  if (body && typeof body.serverTime === 'string') {
+    const ms = Date.parse(body.serverTime);
+    if (!Number.isNaN(ms)) return ms;
+  }
+  const date = headers.get('date');
+  if (!date) return null;
+  const ms = Date.parse(date);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+export class EdgeClock implements Clock {
+  constructor(
+    private offsetMs: number,
+    private readonly persist: (offsetMs: number) => void,
+    private readonly local: () => number = Date.now,
+  ) {}
+
+  now(): number {
+    return this.local() + this.offsetMs;
+  }
+
+  get skewMs(): number {
+    return this.offsetMs;
+  }
+
+  /** True when the local clock alone cannot be trusted and no server time corrected it yet. */
+  get localClockImplausible(): boolean {
+    return this.local() < PLAUSIBLE_AFTER_MS;
+  }
+
+  observe(sample: ServerTimeSample): void {
+    const offset = Math.round(sample.serverMs - sample.localMs);
+    // Persist only meaningful changes: every cloud answer would otherwise cost a FULL-sync write.
+    if (Math.abs(offset - this.offsetMs) >= 1000) this.persist(offset);
+    this.offsetMs = offset;
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Checks an edge token the cloud just issued, before anything is saved: signature against the cloud's JWKS
+ * (algorithm pinned by `verifyEdgeToken`), `aud` = this site, `iss` = the cloud we asked, and that every claim
+ * is about us: edge id, edge uuid, org, hardware id, and `cnf.jkt` = our own key's thumbprint.
+ */
+import type { JSONWebKeySet } from 'jose';
+import { TokenVerificationError, verifyEdgeToken, type EdgeTokenClaims } from '../../protocol/index.js';
+import { EdgeError } from '../errors.js';
+
+export interface TokenExpectations {
+  cloudUrl: string;
+  siteId: string;
+  orgId: string;
+  edgeId: string;
+  edgeUuid?: string;
+  hardwareId: string;
+  thumbprint: string;
+  nowMs: number;
+}
+
+export async function verifyIssuedToken(token: string, jwks: JSONWebKeySet, expect: TokenExpectations): Promise<EdgeTokenClaims> {
+  let claims: EdgeTokenClaims;
+  try {
+    claims = await verifyEdgeToken(token, jwks, expect.siteId, { issuer: expect.cloudUrl, currentDate: new Date(expect.nowMs), clockToleranceSeconds: 60 });
+  } catch (error) {
+    const reason = error instanceof TokenVerificationError ? error.message : 'the token could not be checked';
+    throw new EdgeError('TOKEN_REJECTED', `the cloud's token failed verification (${reason}); nothing was saved. Check the device clock and that the pairing URI points at the right cloud`);
+  }
+  const mismatches: string[] = [];
+  if (claims.edge !== expect.edgeId) mismatches.push('edge id');
+  if (claims.org !== expect.orgId) mismatches.push('organisation');
+  if (claims.hw !== expect.hardwareId) mismatches.push('hardware id');
+  if (claims.cnf.jkt !== expect.thumbprint) mismatches.push('device key');
+  if (expect.edgeUuid !== undefined && claims.sub !== expect.edgeUuid) mismatches.push('edge uuid');
+  if (mismatches.length) {
+    throw new EdgeError('TOKEN_REJECTED', `the cloud's token is not for this device (${mismatches.join(', ')} differ); nothing was saved`);
+  }
+  return claims;
+}

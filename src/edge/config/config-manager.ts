@@ -1,0 +1,59 @@
+/**
+ * The running config: applies decisions (one transaction: the new config and its history entry), tells
+ * listeners (heartbeat interval, the outbox's buffer limits) without a restart, and builds the report.
+ */
+import type { ConfigReported } from '../../protocol/index.js';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import type { EdgeState } from '../state/index.js';
+import type { RuntimeConfig, VersionedConfig } from '../state/config-store.js';
+import { decideConfigPush } from './decide.js';
+
+export type ConfigListener = (config: RuntimeConfig, previous: RuntimeConfig) => void;
+
+export class ConfigManager {
+  private readonly listeners = new Set<ConfigListener>();
+  private running: VersionedConfig;
+
+  constructor(private readonly state: EdgeState, private readonly clock: Clock, private readonly logger: Logger, fallback: VersionedConfig) {
+    this.running = state.config.current() ?? fallback;
+  }
+
+  get current(): VersionedConfig {
+    return this.running;
+  }
+
+  onChange(listener: ConfigListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Handles one P/config payload; returns the report to publish (retained) on P/config/reported. */
+  handlePush(payload: Uint8Array | string): ConfigReported {
+    const at = new Date(this.clock.now()).toISOString();
+    const decision = decideConfigPush(this.running, payload);
+    if (decision.kind === 'ignore') {
+      return { version: this.running.version, status: 'applied', ts: at };
+    }
+    if (decision.kind === 'reject') {
+      this.state.db.transaction(() => this.state.config.record(decision.version, 'rejected', undefined, decision.reason.slice(0, 2000), at));
+      this.logger.warn('config_rejected', { version: decision.version, reason: decision.reason, runningVersion: this.running.version });
+      return { version: decision.version, status: 'rejected', error: decision.reason.slice(0, 2000), ts: at };
+    }
+    this.state.db.transaction(() => {
+      this.state.config.setCurrent(decision.next, at);
+      this.state.config.record(decision.next.version, 'applied', decision.patch, null, at);
+    });
+    const previous = this.running.config;
+    this.running = decision.next;
+    this.logger.info('config_applied', { version: decision.next.version });
+    for (const listener of this.listeners) {
+      try {
+        listener(decision.next.config, previous);
+      } catch (error) {
+        this.logger.error('config_listener_failed', { error });
+      }
+    }
+    return { version: decision.next.version, status: 'applied', ts: at };
+  }
+}

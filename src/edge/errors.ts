@@ -1,0 +1,54 @@
+/**
+ * Coded edge errors. Each code has one exit code and a message a technician can act on ("what happened. what to
+ * do"). Messages never contain a secret: callers build them from codes and ids, never from tokens or bodies.
+ */
+export const ExitCodes = {
+  OK: 0,
+  INTERNAL: 1,
+  USAGE: 2,
+  CLOUD_REFUSED: 3,
+  CLOUD_UNREACHABLE: 4,
+  VERIFICATION_FAILED: 5,
+  STATE_DIR_UNUSABLE: 6,
+  NOT_PAIRED: 7,
+  CHECK_FAILED: 8,
+} as const;
+export type ExitCode = (typeof ExitCodes)[keyof typeof ExitCodes];
+
+export type EdgeErrorCode =
+  | 'USAGE'
+  | 'CLOUD_REFUSED'
+  | 'CLOUD_UNREACHABLE'
+  | 'CLOUD_RESPONSE_INVALID'
+  | 'TOKEN_REJECTED'
+  | 'STATE_DIR_UNUSABLE'
+  | 'NOT_PAIRED'
+  | 'ALREADY_PAIRED'
+  | 'REVOKED'
+  | 'INTERNAL';
+
+const EXIT_BY_CODE: Record<EdgeErrorCode, ExitCode> = {
+  USAGE: ExitCodes.USAGE,
+  ALREADY_PAIRED: ExitCodes.USAGE,
+  CLOUD_REFUSED: ExitCodes.CLOUD_REFUSED,
+  CLOUD_UNREACHABLE: ExitCodes.CLOUD_UNREACHABLE,
+  CLOUD_RESPONSE_INVALID: ExitCodes.VERIFICATION_FAILED,
+  TOKEN_REJECTED: ExitCodes.VERIFICATION_FAILED,
+  STATE_DIR_UNUSABLE: ExitCodes.STATE_DIR_UNUSABLE,
+  NOT_PAIRED: ExitCodes.NOT_PAIRED,
+  REVOKED: ExitCodes.NOT_PAIRED,
+  INTERNAL: ExitCodes.INTERNAL,
+};
+
+export class EdgeError extends Error {
+  override readonly name = 'EdgeError';
+  /** The cloud's error code when the cloud refused (e.g. PAIRING_CODE_USED). */
+  readonly cloudCode: string | undefined;
+  constructor(readonly code: EdgeErrorCode, message: string, options: { cause?: unknown; cloudCode?: string } = {}) {
+    super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
+    this.cloudCode = options.cloudCode;
+  }
+  get exitCode(): ExitCode {
+    return EXIT_BY_CODE[this.code];
+  }
+}

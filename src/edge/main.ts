@@ -1,0 +1,79 @@
+/**
+ * `consystence-edge`: one entry, one subcommand per file. Human output on stdout, JSON-line logs on stderr,
+ * documented exit codes (see errors.ts). Runs under Bun (`bun src/edge/main.ts`) and Node (bin.mjs via tsx).
+ */
+import { EdgeError, ExitCodes } from './errors.js';
+import type { CliIo, Subcommand } from './cli/common.js';
+import { GLOBAL_USAGE } from './cli/common.js';
+import { doctor } from './cli/doctor.js';
+import { pair } from './cli/pair.js';
+import { reset } from './cli/reset.js';
+import { run } from './cli/run.js';
+import { status } from './cli/status.js';
+import { version } from './cli/version.js';
+
+const COMMANDS: Record<string, Subcommand> = { pair, run, status, doctor, reset, version };
+
+function help(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  return `usage: consystence-edge <command> [flags]\n\ncommands:\n${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.describe}`).join('\n')}\n\n${GLOBAL_USAGE}\n\nexit codes: 0 ok, 1 internal error, 2 bad usage, 3 cloud refused, 4 cloud unreachable, 5 verification failed,\n            6 state dir unusable, 7 not paired or revoked, 8 doctor found a problem, 10 restart requested\n`;
+}
+
+export async function main(argv: string[], io: Omit<CliIo, 'argv'>): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    io.stdout(help());
+    return name ? ExitCodes.OK : ExitCodes.USAGE;
+  }
+  if (name === '--version') return version.run({ ...io, argv: [] });
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr(`consystence-edge: unknown command '${name.slice(0, 40)}'\n\n${help()}`);
+    return ExitCodes.USAGE;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout(`${command.describe}\n\nusage: ${command.usage}\n\n${GLOBAL_USAGE}\n`);
+    return ExitCodes.OK;
+  }
+  try {
+    return await command.run({ ...io, argv: rest });
+  } catch (error) {
+    if (error instanceof EdgeError) {
+      io.stderr(`consystence-edge ${name}: ${error.message}\n${error.code === 'USAGE' ? `usage: ${command.usage}\n` : ''}`);
+      return error.exitCode;
+    }
+    io.stderr(`consystence-edge ${name}: unexpected error: ${(error as Error).message}\n`);
+    return ExitCodes.INTERNAL;
+  }
+}
+
+const isEntry = (() => {
+  const entry = process.argv[1] ?? '';
+  return /(^|[/\\])(main\.ts|bin\.mjs|consystence-edge)$/.test(entry) || (globalThis as { Bun?: { main?: string } }).Bun?.main === import.meta.path;
+})();
+
+if (isEntry) {
+  const io: Omit<CliIo, 'argv'> = {
+    env: process.env,
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+    stdinIsTty: process.stdin.isTTY === true,
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of process.stdin) {
+        size += (chunk as Buffer).length;
+        if (size > 4096) throw new EdgeError('USAGE', 'the pairing URI on stdin is longer than 4096 bytes');
+        chunks.push(chunk as Buffer);
+      }
+      return Buffer.concat(chunks).toString('utf8');
+    },
+  };
+  main(process.argv.slice(2), io).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`consystence-edge: unexpected error: ${(error as Error).message}\n`);
+      process.exit(ExitCodes.INTERNAL);
+    },
+  );
+}

@@ -1,0 +1,88 @@
+/**
+ * What `pair` needs, from a pairing URI or from separate flags, validated into one shape. Errors are
+ * technician-readable and never echo the pairing code back.
+ */
+import { hostname as osHostname } from 'node:os';
+import { z } from 'zod';
+import { EdgeId, LicenceKey, normalizePairingCode, parsePairingUri, Uuid } from '../../protocol/index.js';
+import { EdgeError } from '../errors.js';
+
+export interface PairingTarget {
+  cloudUrl: string;
+  orgId: string;
+  siteId: string;
+  /** The canonical code; held in memory only. */
+  code: string;
+}
+
+export interface PairingInput extends PairingTarget {
+  edgeId: string;
+  licenceKey?: string;
+}
+
+export interface PairingFlags {
+  uri?: string | undefined;
+  cloud?: string | undefined;
+  org?: string | undefined;
+  site?: string | undefined;
+  code?: string | undefined;
+  edgeId?: string | undefined;
+  licenceKey?: string | undefined;
+}
+
+/** The cloud's base URL as the token issuer: no trailing slash, no path noise, http(s) only. */
+export function normaliseCloudUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw new EdgeError('USAGE', '--cloud must be a URL such as https://cloud.consystence.com');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new EdgeError('USAGE', '--cloud must start with https:// (or http:// for a local test cloud)');
+  if (url.username || url.password || url.search || url.hash) throw new EdgeError('USAGE', '--cloud must be a plain base URL (no user, query or fragment)');
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/**
+ * The default edge id: the host name, lower-cased, anything outside [a-z0-9-] turned into a dash, trimmed to
+ * the EdgeId pattern (63 characters, starting with a letter or digit). Falls back to `edge`.
+ */
+export function edgeIdFromHostname(hostname: string = osHostname()): string {
+  const cleaned = hostname.toLowerCase().split('.')[0]!.replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '').replace(/-+/g, '-').slice(0, 63).replace(/-+$/, '');
+  return EdgeId.safeParse(cleaned).success ? cleaned : 'edge';
+}
+
+export function pairingInputFrom(flags: PairingFlags, defaultHostname?: string): PairingInput {
+  const separate = [flags.cloud, flags.org, flags.site, flags.code].filter((v) => v !== undefined).length;
+  let target: PairingTarget;
+  if (flags.uri !== undefined) {
+    if (separate > 0) throw new EdgeError('USAGE', 'give either --uri or --cloud/--org/--site/--code, not both');
+    let parsed;
+    try {
+      parsed = parsePairingUri(flags.uri);
+    } catch (error) {
+      throw new EdgeError('USAGE', (error as Error).message);
+    }
+    target = { cloudUrl: normaliseCloudUrl(parsed.cloud), orgId: parsed.org, siteId: parsed.site, code: normalizePairingCode(parsed.code)! };
+  } else {
+    if (separate === 0) throw new EdgeError('USAGE', 'pass --uri \'consystence-edge://pair?…\' (from the portal), or all of --cloud, --org, --site and --code');
+    const missing = (['cloud', 'org', 'site', 'code'] as const).filter((k) => flags[k] === undefined);
+    if (missing.length) throw new EdgeError('USAGE', `missing ${missing.map((m) => `--${m}`).join(', ')} (or use --uri)`);
+    if (!Uuid.safeParse(flags.org).success) throw new EdgeError('USAGE', '--org must be the organisation id (a UUID) shown in the portal');
+    if (!Uuid.safeParse(flags.site).success) throw new EdgeError('USAGE', '--site must be the site id (a UUID) shown in the portal');
+    const code = normalizePairingCode(flags.code!);
+    if (!code) throw new EdgeError('USAGE', '--code must be a pairing code such as 7KQ4-MX29 (8 letters and digits)');
+    target = { cloudUrl: normaliseCloudUrl(flags.cloud!), orgId: flags.org!, siteId: flags.site!, code };
+  }
+  const edgeId = flags.edgeId ?? edgeIdFromHostname(defaultHostname);
+  if (!EdgeId.safeParse(edgeId).success) throw new EdgeError('USAGE', '--edge-id must be 1-63 lowercase letters, digits and dashes, starting with a letter or digit (e.g. orin-north-01)');
+  let licenceKey: string | undefined;
+  if (flags.licenceKey !== undefined) {
+    const parsed = LicenceKey.safeParse(flags.licenceKey.trim().toUpperCase());
+    if (!parsed.success) throw new EdgeError('USAGE', '--licence-key must look like CST-EDGE-XXXX-XXXX-XXXX');
+    licenceKey = parsed.data;
+  }
+  return { ...target, edgeId, ...(licenceKey ? { licenceKey } : {}) };
+}
+
+export const PairingUriFileContent = z.string().max(4096);

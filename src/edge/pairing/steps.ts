@@ -1,0 +1,32 @@
+/**
+ * Pairing progress as it happens, for a technician at a laptop (human lines) or a script (`--json`, one JSON
+ * object per line). Details are plain facts (ids, skew, retry delays); never a code or a token.
+ */
+export type StepName = 'clock' | 'reach' | 'register' | 'verify' | 'save' | 'connect';
+export type StepStatus = 'start' | 'ok' | 'retry' | 'warn' | 'fail';
+
+export const STEP_TITLES: Record<StepName, string> = {
+  clock: 'checking the clock',
+  reach: 'reaching the cloud',
+  register: 'registering this device',
+  verify: 'verifying the cloud\'s answer',
+  save: 'saving the registration',
+  connect: 'connecting to the site server',
+};
+
+export interface StepEvent { step: StepName; status: StepStatus; message?: string; [detail: string]: unknown }
+export type StepReporter = (event: StepEvent) => void;
+
+export const silentSteps: StepReporter = () => {};
+
+export function humanSteps(write: (line: string) => void): StepReporter {
+  const mark: Record<StepStatus, string> = { start: '…', ok: 'ok', retry: 'retrying', warn: 'warning', fail: 'FAILED' };
+  return (event) => {
+    if (event.status === 'start') return write(`→ ${STEP_TITLES[event.step]}…\n`);
+    write(`  ${mark[event.status]}${event.message ? `: ${event.message}` : ''}\n`);
+  };
+}
+
+export function jsonSteps(write: (line: string) => void): StepReporter {
+  return (event) => write(`${JSON.stringify({ ts: new Date().toISOString(), ...event, title: STEP_TITLES[event.step] })}\n`);
+}

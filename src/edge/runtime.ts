@@ -1,0 +1,116 @@
+/**
+ * The composition root: storage, clock, identity, pairing, session, status. Nothing starts on import and
+ * nothing is global, so one process can host many runtimes (the HIL fleet simulator) and tests get fresh ones.
+ */
+import { createLogger, type Logger } from './log.js';
+import type { BackoffPolicy, Random } from './backoff.js';
+import { EdgeClock } from './clock.js';
+import type { FetchLike } from './cloud/http.js';
+import { EdgeError } from './errors.js';
+import { resolveHardwareId } from './identity/hardware-id.js';
+import { ensureIdentity } from './identity/device-key.js';
+import type { PairingInput } from './pairing/inputs.js';
+import { pairDevice } from './pairing/pair.js';
+import { silentSteps, type StepReporter } from './pairing/steps.js';
+import { EdgeSession } from './session/session.js';
+import type { QueueStatsValue } from './session/messages.js';
+import { probeConnect } from './session/probe.js';
+import { credentialTransaction } from './state/credential-transaction.js';
+import { openEdgeState, type EdgeState } from './state/index.js';
+import type { Registration } from './state/registration-store.js';
+import { buildStatusReport, type StatusReport } from './status/report.js';
+import { runDoctor, type CheckResult } from './status/doctor.js';
+import { VERSION } from './version.js';
+
+export interface EdgeRuntimeOptions {
+  /** Folder of `edge.db`. */
+  stateDir: string;
+  logger?: Logger;
+  /** `--hardware-id`: a 64-hex value as is, anything else hashed; default the machine id's SHA-256. */
+  hardwareId?: string;
+  fetch?: FetchLike;
+  version?: string;
+  hostname?: string;
+  random?: Random;
+  /** The outbox's stats for heartbeats and status (zeros until the outbox is wired). */
+  queueStats?: () => QueueStatsValue;
+  reconnectPolicy?: BackoffPolicy;
+  pairingRetry?: { policy?: BackoffPolicy; maxAttempts?: number };
+  /** The local clock (tests of 1970 boards). */
+  localClock?: () => number;
+}
+
+export interface EdgeRuntime {
+  readonly state: EdgeState;
+  readonly clock: EdgeClock;
+  readonly hardwareId: string;
+  readonly version: string;
+  readonly logger: Logger;
+  pair(input: PairingInput, options?: { steps?: StepReporter; force?: boolean; checkConnect?: boolean; signal?: AbortSignal }): Promise<Registration>;
+  /** A session for `run`; start it with `.start()`. */
+  createSession(): EdgeSession;
+  status(): StatusReport;
+  doctor(): Promise<CheckResult[]>;
+  /** Forgets the registration (and with `keys`, the device key). */
+  reset(options: { keys: boolean }): Promise<void>;
+  close(): void;
+}
+
+const CLOCK_OFFSET_KEY = 'clock_offset_ms';
+
+export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<EdgeRuntime> {
+  const logger = options.logger ?? createLogger();
+  const hardwareId = resolveHardwareId(options.hardwareId);
+  const state = await openEdgeState(options.stateDir, logger);
+  const version = options.version ?? VERSION;
+  const fetchImpl: FetchLike = options.fetch ?? ((input, init) => fetch(input, init));
+  const clock = new EdgeClock(state.kv.getNumber(CLOCK_OFFSET_KEY, 0), (offset) => {
+    try {
+      state.db.transaction(() => state.kv.set(CLOCK_OFFSET_KEY, offset));
+    } catch (error) {
+      logger.warn('clock_offset_not_saved', { error });
+    }
+  }, options.localClock);
+  // The key exists from first boot, long before pairing (it is replaced only by reset --keys).
+  await ensureIdentity(state.identity, new Date(clock.now()));
+  const existing = state.registration.get();
+  if (existing && existing.hardwareId !== hardwareId) {
+    logger.warn('hardware_id_changed', { registered: existing.hardwareId, current: hardwareId, hint: 'this state was copied from another device, or --hardware-id changed' });
+  }
+
+  return {
+    state, clock, hardwareId, version, logger,
+    pair: (input, pairOptions = {}) => pairDevice({
+      state, clock, fetch: fetchImpl, hardwareId, version, logger,
+      steps: pairOptions.steps ?? silentSteps,
+      ...(options.hostname ? { hostname: options.hostname } : {}),
+      ...(options.pairingRetry || options.random ? { retry: { ...options.pairingRetry, ...(options.random ? { random: options.random } : {}) } } : {}),
+      ...(pairOptions.signal ? { signal: pairOptions.signal } : {}),
+      ...(pairOptions.force ? { force: true } : {}),
+      ...(pairOptions.checkConnect ? { checkConnect: (reg: Registration) => probeConnect(reg) } : {}),
+    }, input),
+    createSession: () => new EdgeSession({
+      state, clock, fetch: fetchImpl, hardwareId, version, logger,
+      ...(options.queueStats ? { queueStats: options.queueStats } : {}),
+      ...(options.random ? { random: options.random } : {}),
+      ...(options.reconnectPolicy ? { reconnectPolicy: options.reconnectPolicy } : {}),
+    }),
+    status: () => buildStatusReport(state, clock, hardwareId, version),
+    doctor: () => runDoctor(state, clock, fetchImpl),
+    async reset({ keys }) {
+      credentialTransaction(state.db, () => {
+        state.registration.delete();
+        state.pending.delete();
+        state.config.clear();
+        state.commands.clear();
+        state.status.clear();
+        if (keys) state.identity.delete();
+      });
+      if (keys) await ensureIdentity(state.identity, new Date(clock.now()));
+      logger.info('reset', { keys });
+    },
+    close: () => state.db.close(),
+  };
+}
+
+export { EdgeError };

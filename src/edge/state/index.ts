@@ -1,0 +1,59 @@
+/** Opens the edge database and builds its stores: one object per table group, all on one connection. */
+import { join } from 'node:path';
+import { openDatabase, StorageError, type Db } from '../../storage/index.js';
+import { edgeMigrations } from '../../storage/migrations/edge/index.js';
+import type { Logger } from '../log.js';
+import { EdgeError } from '../errors.js';
+import { CommandStore } from './command-store.js';
+import { ConfigStore } from './config-store.js';
+import { IdentityStore } from './identity-store.js';
+import { KvStore } from './kv-store.js';
+import { PendingPairingStore } from './pending-pairing-store.js';
+import { RegistrationStore } from './registration-store.js';
+import { StatusStore } from './status-store.js';
+
+export const DB_FILE = 'edge.db';
+
+export interface EdgeState {
+  db: Db;
+  identity: IdentityStore;
+  pending: PendingPairingStore;
+  registration: RegistrationStore;
+  config: ConfigStore;
+  commands: CommandStore;
+  status: StatusStore;
+  kv: KvStore;
+  /** Set when a corrupt file was moved aside at open: the caller tells the technician. */
+  recovered?: { movedTo: string; reason: string };
+}
+
+export function storesFor(db: Db): EdgeState {
+  return {
+    db,
+    identity: new IdentityStore(db),
+    pending: new PendingPairingStore(db),
+    registration: new RegistrationStore(db),
+    config: new ConfigStore(db),
+    commands: new CommandStore(db),
+    status: new StatusStore(db),
+    kv: new KvStore(db),
+  };
+}
+
+/** Opens `<stateDir>/edge.db`; a corrupt file is moved aside and reported (the device must come back up). */
+export async function openEdgeState(stateDir: string, logger: Logger): Promise<EdgeState> {
+  try {
+    const opened = await openDatabase({ path: join(stateDir, DB_FILE), migrations: edgeMigrations, synchronous: 'FULL' });
+    const stores = storesFor(opened.db);
+    if (opened.recovered) {
+      logger.error('database_recovered', { movedTo: opened.recovered.movedTo, reason: opened.recovered.reason });
+      return { ...stores, recovered: opened.recovered };
+    }
+    return stores;
+  } catch (error) {
+    if (error instanceof StorageError) {
+      throw new EdgeError('STATE_DIR_UNUSABLE', error.message, { cause: error });
+    }
+    throw new EdgeError('STATE_DIR_UNUSABLE', `cannot open the state database in ${stateDir}: ${(error as Error).message}; check the folder's owner and permissions, or pass --state-dir`, { cause: error });
+  }
+}

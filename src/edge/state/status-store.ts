@@ -1,0 +1,44 @@
+/**
+ * The daemon's status snapshot, read by `status` in another process. The schema lists every field, so nothing
+ * secret can slip in by spreading an object.
+ */
+import { z } from 'zod';
+import type { Db } from '../../storage/index.js';
+
+export const EdgeState = z.enum(['unpaired', 'pairing', 'paired', 'connecting', 'online', 'offline', 'revoked']);
+export type EdgeState = z.infer<typeof EdgeState>;
+
+export const StatusSnapshot = z.object({
+  state: EdgeState,
+  pid: z.number().int(),
+  bootId: z.string(),
+  startedAt: z.string(),
+  brokerUrl: z.string().nullable(),
+  connectedSince: z.string().nullable(),
+  lastError: z.string().max(2000).nullable(),
+  queue: z.object({ depth: z.number(), bytes: z.number(), oldestTs: z.string().nullable() }),
+  configVersion: z.number().int().nullable(),
+});
+export type StatusSnapshot = z.infer<typeof StatusSnapshot>;
+
+export class StatusStore {
+  constructor(private readonly db: Db) {}
+
+  write(snapshot: StatusSnapshot, at: string): void {
+    const clean = StatusSnapshot.parse(snapshot);
+    this.db
+      .prepare('INSERT INTO status_snapshot (id, snapshot, updated_at) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at')
+      .run(JSON.stringify(clean), at);
+  }
+
+  read(): { snapshot: StatusSnapshot; updatedAt: string } | null {
+    const row = this.db.prepare<{ snapshot: string; updated_at: string }>('SELECT snapshot, updated_at FROM status_snapshot WHERE id = 1').get();
+    if (!row) return null;
+    const parsed = StatusSnapshot.safeParse(JSON.parse(row.snapshot));
+    return parsed.success ? { snapshot: parsed.data, updatedAt: row.updated_at } : null;
+  }
+
+  clear(): void {
+    this.db.exec('DELETE FROM status_snapshot');
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * What `status` shows, assembled from the database only (the daemon may be another process, or down). The
+ * report is built field by field from an allow-list; tokens, keys and codes have no field to land in.
+ */
+import type { EdgeClock } from '../clock.js';
+import type { EdgeState } from '../state/index.js';
+import type { EdgeState as EdgeStateName } from '../state/status-store.js';
+
+export interface StatusReport {
+  state: EdgeStateName;
+  daemon: { running: boolean; pid: number | null; bootId: string | null; updatedAt: string | null };
+  edgeId: string | null;
+  edgeUuid: string | null;
+  orgId: string | null;
+  siteId: string | null;
+  cloudUrl: string | null;
+  brokerUrl: string | null;
+  hardwareId: string;
+  connectedSince: string | null;
+  pairedAt: string | null;
+  tokenExpiresAt: string | null;
+  tokenExpired: boolean | null;
+  clockSkewMs: number;
+  configVersion: number | null;
+  queue: { depth: number; bytes: number; oldestTs: string | null };
+  lastError: string | null;
+  next: string | null;
+  version: string;
+}
+
+export function isProcessAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function buildStatusReport(state: EdgeState, clock: EdgeClock, hardwareId: string, version: string): StatusReport {
+  const reg = state.registration.get();
+  const snap = state.status.read();
+  // The daemon rewrites its snapshot at every heartbeat tick: a live pid with a fresh snapshot means it runs
+  // (a stale one guards against the pid having been reused after a crash).
+  const heartbeatMs = (state.config.current()?.config.heartbeatSeconds ?? 30) * 1000;
+  const running = !!snap && isProcessAlive(snap.snapshot.pid) && clock.now() - Date.parse(snap.updatedAt) < Math.max(3 * heartbeatMs, 120_000);
+  let current: EdgeStateName;
+  let next: string | null = null;
+  if (!reg) {
+    current = state.pending.get() ? 'pairing' : 'unpaired';
+    next = current === 'pairing'
+      ? "a pairing did not finish; run the same 'consystence-edge pair' command again (it replays safely)"
+      : "pair this device: consystence-edge pair --uri 'consystence-edge://pair?…' (from the Consystence portal)";
+  } else if (reg.revokedAt) {
+    current = 'revoked';
+    next = 'this device was removed from its site; a new pairing is needed: ask for a new pairing code, then run reset and pair';
+  } else if (snap && running) {
+    current = snap.snapshot.state;
+  } else {
+    current = 'paired';
+    next = "the edge service is not running; start it (systemctl start consystence-edge) or run 'consystence-edge run'";
+  }
+  const queue = snap?.snapshot.queue ?? { depth: 0, bytes: 0, oldestTs: null };
+  return {
+    state: current,
+    daemon: { running, pid: running ? snap!.snapshot.pid : null, bootId: running ? snap!.snapshot.bootId : null, updatedAt: snap?.updatedAt ?? null },
+    edgeId: reg?.edgeId ?? null,
+    edgeUuid: reg?.edgeUuid ?? null,
+    orgId: reg?.orgId ?? null,
+    siteId: reg?.siteId ?? null,
+    cloudUrl: reg?.cloudUrl ?? null,
+    brokerUrl: reg?.config.siteServer.mqtt.url ?? null,
+    hardwareId,
+    connectedSince: running && current === 'online' ? snap!.snapshot.connectedSince : null,
+    pairedAt: reg?.pairedAt ?? null,
+    tokenExpiresAt: reg ? new Date(reg.tokenExp * 1000).toISOString() : null,
+    tokenExpired: reg ? reg.tokenExp * 1000 <= clock.now() : null,
+    clockSkewMs: clock.skewMs,
+    configVersion: state.config.current()?.version ?? null,
+    queue,
+    lastError: reg?.revokedAt ? 'revoked' : (snap?.snapshot.lastError ?? null),
+    next,
+    version,
+  };
+}
+
+export function formatStatus(report: StatusReport): string {
+  const lines = [
+    `state:            ${report.state}${report.daemon.running ? ` (service running, pid ${report.daemon.pid})` : ''}`,
+    `edge:             ${report.edgeId ?? '-'}${report.edgeUuid ? ` (${report.edgeUuid})` : ''}`,
+    `site:             ${report.siteId ?? '-'}`,
+    `organisation:     ${report.orgId ?? '-'}`,
+    `cloud:            ${report.cloudUrl ?? '-'}`,
+    `site server:      ${report.brokerUrl ?? '-'}`,
+    `connected since:  ${report.connectedSince ?? '-'}`,
+    `token expires:    ${report.tokenExpiresAt ?? '-'}${report.tokenExpired ? ' (expired: it is refreshed at the next connection)' : ''}`,
+    `clock skew:       ${(report.clockSkewMs / 1000).toFixed(1)} s`,
+    `config version:   ${report.configVersion ?? '-'}`,
+    `queue:            ${report.queue.depth} messages, ${report.queue.bytes} bytes${report.queue.oldestTs ? `, oldest ${report.queue.oldestTs}` : ''}`,
+    `last error:       ${report.lastError ?? '-'}`,
+    `hardware id:      ${report.hardwareId}`,
+    `version:          ${report.version}`,
+  ];
+  if (report.next) lines.push('', `next step: ${report.next}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,12 @@
+/**
+ * The version the device reports (register-edge body, online status, `version`). The compiled binary gets both
+ * values from `bun build --define __CST_VERSION__='"1.2.3"' --define __CST_BUILD_TIME__='"…"'`; from source they
+ * fall back to package.json's version and 'dev'.
+ */
+import packageJson from '../../package.json' with { type: 'json' };
+
+declare const __CST_VERSION__: string | undefined;
+declare const __CST_BUILD_TIME__: string | undefined;
+
+export const VERSION: string = typeof __CST_VERSION__ === 'string' ? __CST_VERSION__ : packageJson.version;
+export const BUILD_TIME: string = typeof __CST_BUILD_TIME__ === 'string' ? __CST_BUILD_TIME__ : 'dev';

@@ -1,0 +1,49 @@
+/**
+ * First boot as the packaged service does it: `run` on an unpaired device pairs from the pairing-URI file,
+ * deletes the file, and goes on to connect. Without a file it exits 7 and says what to do.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandFor, runToEnd, startEntry } from '../../helpers/process.js';
+import { tempDir, testHardwareId } from '../../helpers/tmp.js';
+import { waitFor } from '../../helpers/wait.js';
+import { createSite, DEMO_ORG_ID, pointSiteAt, startCloudProcess, type CloudProcess } from '../../e2e/support/cloud.js';
+import { startTokenBroker, type TokenBroker } from '../../e2e/support/token-broker.js';
+
+let cloud: CloudProcess;
+let broker: TokenBroker;
+let siteId: string;
+
+beforeAll(async () => {
+  cloud = await startCloudProcess();
+  siteId = await createSite(cloud.admin, 'first-boot');
+  broker = await startTokenBroker({ cloudUrl: cloud.url, siteId, jwks: (await cloud.admin.jwks()) as never });
+  await pointSiteAt(cloud.admin, siteId, broker.url);
+});
+afterAll(async () => {
+  await broker?.close();
+  await cloud?.child.kill('SIGKILL');
+});
+
+describe('first boot', () => {
+  it('exits 7 with the next step when unpaired and no pairing-URI file exists', async () => {
+    const dir = tempDir();
+    const { command, args } = commandFor('node', 'src/edge/main.ts');
+    const result = await runToEnd(command, [...args, 'run', '--state-dir', dir, '--hardware-id', 'rig-1', '--pairing-uri-file', join(dir, 'absent')]);
+    expect(result.code).toBe(7);
+    expect(result.stderr).toMatch(/not paired .* pairing-URI file/);
+  });
+
+  it('pairs from the pairing-URI file, deletes it, and connects', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'pairing-uri');
+    writeFileSync(file, `${(await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId, { edgeId: 'first-boot-1' })).pairingUri}\n`);
+    const edge = startEntry('node', 'src/edge/main.ts', ['run', '--json', '--state-dir', dir, '--hardware-id', testHardwareId(), '--pairing-uri-file', file, '--edge-id', 'first-boot-1']);
+    await edge.waitForLine((l) => l.event === 'state' && l.state === 'online', 30_000);
+    expect(existsSync(file)).toBe(false);
+    await waitFor(() => broker.connects.some((c) => c.clientId === 'first-boot-1' && c.accepted), { what: 'an accepted CONNECT' });
+    await edge.kill('SIGTERM');
+    expect((await edge.exited).code).toBe(0);
+  });
+});
