@@ -118,8 +118,10 @@ async function main(): Promise<void> {
       if ((await paired.exited) !== 0) throw new Error(`pairing ${edge.edgeId} failed`);
       edge.state = 'paired';
       step(`${edge.edgeId} paired (state in ${edge.stateDir})`);
-      const running = edgeCli(['run', ...common], (line) => {
+      // Port 0: every demo edge gets its own free loopback port for the producer API (printed below).
+      const running = edgeCli(['run', '--producer-port', '0', ...common], (line) => {
         if (line.event === 'state' && typeof line.state === 'string') edge.state = line.state;
+        if (line.event === 'started' && typeof line.producer === 'string') step(`${edge.edgeId} producer API at ${line.producer} (POST /v1/telemetry)`);
       });
       edge.proc = running.proc;
       stoppers.push(async () => {
@@ -130,14 +132,15 @@ async function main(): Promise<void> {
       });
       step(`${edge.edgeId} running`);
     }
-    // A config push through the site server's control API: heartbeats every 5 s make the queue depth visible.
+    // A config push through the site server's control API: heartbeats every 5 s make the queue depth visible, and
+    // system metrics every 2 s make real telemetry flow through the outbox.
     for (const edge of edges) {
       const pushed = await fetch(`${server.httpUrl}/edges/${edge.edgeId}/config`, {
         method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ config: { heartbeatSeconds: 5 }, wait: true, timeoutMs: 15_000 }),
+        body: JSON.stringify({ config: { heartbeatSeconds: 5, metricsSeconds: 2 }, wait: true, timeoutMs: 15_000 }),
       });
       const answer = (await pushed.json()) as { version?: number; reported?: { status: string } };
-      step(`pushed config v${answer.version} (heartbeatSeconds 5) to ${edge.edgeId}: ${answer.reported?.status ?? `no report (HTTP ${pushed.status})`}`);
+      step(`pushed config v${answer.version} (heartbeatSeconds 5, metricsSeconds 2) to ${edge.edgeId}: ${answer.reported?.status ?? `no report (HTTP ${pushed.status})`}`);
     }
     step(`live view, one line a second${flags.seconds ? ` for ${flags.seconds} s` : ' (Ctrl-C to stop)'}:`);
 

@@ -6,7 +6,9 @@ import { createLogger, type Logger } from './log.js';
 import type { BackoffPolicy, Random } from './backoff.js';
 import { EdgeClock } from './clock.js';
 import type { FetchLike } from './cloud/http.js';
+import { cloudFetchFor } from './cloud/http-pinned.js';
 import { EdgeError } from './errors.js';
+import { Outbox } from './outbox/outbox.js';
 import { resolveHardwareId } from './identity/hardware-id.js';
 import { ensureIdentity } from './identity/device-key.js';
 import type { PairingInput } from './pairing/inputs.js';
@@ -32,7 +34,7 @@ export interface EdgeRuntimeOptions {
   version?: string;
   hostname?: string;
   random?: Random;
-  /** The outbox's stats for heartbeats and status (zeros until the outbox is wired). */
+  /** Overrides the heartbeat's queue stats (default: this runtime's outbox). */
   queueStats?: () => QueueStatsValue;
   reconnectPolicy?: BackoffPolicy;
   pairingRetry?: { policy?: BackoffPolicy; maxAttempts?: number };
@@ -47,8 +49,13 @@ export interface EdgeRuntime {
   readonly version: string;
   readonly logger: Logger;
   pair(input: PairingInput, options?: { steps?: StepReporter; force?: boolean; checkConnect?: boolean; signal?: AbortSignal }): Promise<Registration>;
-  /** A session for `run`; start it with `.start()`. */
+  /** A session for `run`; start it with `.start()`. Its heartbeat reports `outbox()`'s stats. */
   createSession(): EdgeSession;
+  /**
+   * The store-and-forward outbox in this runtime's database, created on first use (status, pair and doctor never
+   * need it) with the running config's buffer limits. One per runtime; closed by `close()`.
+   */
+  outbox(): Outbox;
   status(): StatusReport;
   doctor(): Promise<CheckResult[]>;
   /** Forgets the registration (and with `keys`, the device key). */
@@ -63,7 +70,7 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
   const hardwareId = resolveHardwareId(options.hardwareId);
   const state = await openEdgeState(options.stateDir, logger);
   const version = options.version ?? VERSION;
-  const fetchImpl: FetchLike = options.fetch ?? ((input, init) => fetch(input, init));
+  const fetchImpl: FetchLike = options.fetch ?? cloudFetchFor(state.db);
   const clock = new EdgeClock(state.kv.getNumber(CLOCK_OFFSET_KEY, 0), (offset) => {
     try {
       state.db.transaction(() => state.kv.set(CLOCK_OFFSET_KEY, offset));
@@ -73,6 +80,14 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
   }, options.localClock);
   // The key exists from first boot, long before pairing (it is replaced only by reset --keys).
   await ensureIdentity(state.identity, new Date(clock.now()));
+  let outbox: Outbox | null = null;
+  const openOutbox = (): Outbox => {
+    if (outbox) return outbox;
+    const buffer = state.config.current()?.config.buffer ?? state.registration.get()?.config.buffer;
+    if (!buffer) throw new EdgeError('NOT_PAIRED', 'the outbox needs the buffer limits the cloud gives at pairing; pair first');
+    outbox = new Outbox(state.db, { limits: buffer, clock, logger: logger.child({ component: 'outbox' }) });
+    return outbox;
+  };
   const existing = state.registration.get();
   if (existing && existing.hardwareId !== hardwareId) {
     logger.warn('hardware_id_changed', { registered: existing.hardwareId, current: hardwareId, hint: 'this state was copied from another device, or --hardware-id changed' });
@@ -89,9 +104,10 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
       ...(pairOptions.force ? { force: true } : {}),
       ...(pairOptions.checkConnect ? { checkConnect: (reg: Registration) => probeConnect(reg) } : {}),
     }, input),
+    outbox: openOutbox,
     createSession: () => new EdgeSession({
       state, clock, fetch: fetchImpl, hardwareId, version, logger,
-      ...(options.queueStats ? { queueStats: options.queueStats } : {}),
+      queueStats: options.queueStats ?? (() => openOutbox().stats()),
       ...(options.random ? { random: options.random } : {}),
       ...(options.reconnectPolicy ? { reconnectPolicy: options.reconnectPolicy } : {}),
     }),
@@ -109,7 +125,11 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
       if (keys) await ensureIdentity(state.identity, new Date(clock.now()));
       logger.info('reset', { keys });
     },
-    close: () => state.db.close(),
+    close: () => {
+      // Commits what producers handed over before the database goes away.
+      outbox?.close();
+      state.db.close();
+    },
   };
 }
 

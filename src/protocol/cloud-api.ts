@@ -90,8 +90,12 @@ export const RegisterServerRequest = z.strictObject({
   hardwareId: z.string().min(1).max(128),
   version: Version,
   hostname: Hostname,
-  /** Our extension: where edges must reach the server. Without it the cloud derives them from `hostname`. */
-  endpoints: z.strictObject({ api: HttpUrl, mqtt: MqttUrl }).optional(),
+  /**
+   * Our extension: where edges must reach the server. Without it the cloud derives them from `hostname`.
+   * `caCertificatePem`: the CA that signed the server's certificate; the cloud hands it to edges at pairing
+   * (`config.siteServer.mqtt.caCertificatePem`) so they trust only it for mqtts.
+   */
+  endpoints: z.strictObject({ api: HttpUrl, mqtt: MqttUrl, caCertificatePem: z.string().max(65_536).regex(/-----BEGIN CERTIFICATE-----/).optional() }).optional(),
 });
 export const RegisterServerResponse = z.object({
   siteToken: z.string(),

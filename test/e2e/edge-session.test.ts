@@ -1,46 +1,55 @@
 /**
- * The edge end to end, as on a device: a real mock cloud process, a token-checking broker, and the real
- * `consystence-edge` CLI as a child process, once under Node and once under Bun. Pair by URI, run, see the
- * retained online status, heartbeats, config and commands; SIGKILL → LWT; restart without pairing; a CONNACK
- * refusal refreshed with the device key; a short-lived token refreshed proactively without a reconnect; and,
- * with the cloud gone, a restarted edge still reaches the site server.
+ * The edge end to end, as on a device: a real mock cloud process, the mock site server, and the real
+ * `consystence-edge` CLI as a child process, once under Node and once under Bun. Everything is asserted through
+ * the site server's control API, as a rig would: pair by URI, run, presence online, data from the producer API
+ * arriving with its seq, config push and command round trips, a CONNACK refusal refreshed with the device key,
+ * store-and-forward across a listener outage (replayed as historical), SIGKILL → LWT, restart without pairing,
+ * proactive token refresh without a reconnect, and, with the cloud gone, a restarted edge still online.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandFor, runToEnd, startEntry, type Child, type Runtime } from '../helpers/process.js';
 import { tempDir, testHardwareId } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
-import { createSite, DEMO_ORG_ID, pointSiteAt, startCloudProcess, type CloudProcess } from './support/cloud.js';
-import { Observer } from './support/observer.js';
-import { startTokenBroker, type TokenBroker } from './support/token-broker.js';
+import { createSite, DEMO_ORG_ID, startCloudProcess, type CloudProcess } from './support/cloud.js';
+import { startSite, type Site } from './support/site.js';
 
 const EDGE = 'src/edge/main.ts';
 
 describe.each(['node', 'bun'] as Runtime[])('edge session under %s', (runtime) => {
   let cloud: CloudProcess;
-  let broker: TokenBroker;
-  let observer: Observer;
+  let site: Site;
   let siteId: string;
   let edge: Child | null = null;
+  let producerUrl = '';
   const stateDir = tempDir('cst-e2e-');
   const hardwareId = testHardwareId(runtime);
   const edgeId = `orin-${runtime}-01`;
   const base = ['--state-dir', stateDir, '--hardware-id', hardwareId, '--log-level', 'debug'];
-  const startEdge = () => startEntry(runtime, EDGE, ['run', '--json', ...base, '--pairing-uri-file', join(stateDir, 'no-such-file')]);
-  const acceptedConnects = () => broker.connects.filter((c) => c.clientId === edgeId && c.accepted);
+  const startEdge = async () => {
+    const child = startEntry(runtime, EDGE, ['run', '--json', ...base, '--producer-port', '0', '--pairing-uri-file', join(stateDir, 'no-such-file')]);
+    const started = await child.waitForLine((l) => l.event === 'started', 30_000);
+    producerUrl = String(started.producer);
+    return child;
+  };
+  const produce = async (values: number[], channel = 'telemetry') => {
+    const response = await fetch(`${producerUrl}/v1/${channel}`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ records: values.map((value) => ({ tag: 'pump.rpm', ts: new Date().toISOString(), value })) }),
+    });
+    expect(response.status).toBe(202);
+    return (await response.json()) as { seq: number; lastSeq: number };
+  };
+  const presence = () => site.edge(edgeId).then((e) => e?.presence);
 
   beforeAll(async () => {
     cloud = await startCloudProcess(['--edge-token-ttl', '60']);
     siteId = await createSite(cloud.admin, runtime);
-    broker = await startTokenBroker({ cloudUrl: cloud.url, siteId, jwks: (await cloud.admin.jwks()) as never });
-    await pointSiteAt(cloud.admin, siteId, broker.url);
-    observer = await Observer.connect(broker.port, `consystence/v1/sites/${siteId}/edges/${edgeId}`);
+    site = await startSite(cloud, siteId);
   });
 
   afterAll(async () => {
     await edge?.kill('SIGKILL');
-    await observer?.close();
-    await broker?.close();
     await cloud?.child.kill('SIGKILL');
   });
 
@@ -58,81 +67,91 @@ describe.each(['node', 'bun'] as Runtime[])('edge session under %s', (runtime) =
     expect(result.stdout + result.stderr).not.toContain(code);
   });
 
-  it('runs: retained online status, config applied and reported, heartbeats', async () => {
-    edge = startEdge();
-    const online = await observer.waitFor('status', (j) => j.state === 'online', { timeoutMs: 30_000 });
-    expect(online.json).toMatchObject({ state: 'online', version: expect.any(String), bootId: expect.any(String) });
+  it('runs: online at the site server, producer data arrives with its seq, config applied, heartbeats carry the queue', async () => {
+    edge = await startEdge();
+    const online = await site.waitForPresence(edgeId, (p) => p.state === 'online');
+    expect(online.presence.bootId).toEqual(expect.any(String));
 
-    const mark = observer.mark();
-    await observer.publish('config', { version: 1, config: { heartbeatSeconds: 5 } }, { retain: true });
-    await observer.waitFor('config/reported', (j) => j.version === 1 && j.status === 'applied', { since: mark });
-    await observer.waitFor('heartbeat', (j) => typeof j.uptimeS === 'number' && typeof j.queue === 'object', { since: mark, timeoutMs: 15_000 });
+    const { seq } = await produce([1, 2, 3]);
+    await waitFor(async () => (await site.envelopes(edgeId)).find((e) => e.seq === seq), { what: `seq ${seq} at the site server` });
+    const [received] = (await site.envelopes(edgeId)).filter((e) => e.seq === seq);
+    expect(received).toMatchObject({ channel: 'telemetry', historical: false, records: [{ value: 1 }, { value: 2 }, { value: 3 }] });
+    const event = await produce([7], 'events');
+    await waitFor(async () => (await site.envelopes(edgeId)).find((e) => e.seq === event.seq && e.channel === 'events'), { what: 'the event' });
 
-    const bad = observer.mark();
-    await observer.publish('config', '{"version": 2, "config": {"heartbeatSeconds": 1}}');
-    await observer.waitFor('config/reported', (j) => j.version === 2 && j.status === 'rejected' && typeof j.error === 'string', { since: bad });
+    const pushed = await site.api('POST', `/edges/${edgeId}/config`, { config: { heartbeatSeconds: 5, metricsSeconds: 1 }, wait: true, timeoutMs: 15_000 });
+    expect(pushed.status).toBe(200);
+    expect(pushed.body.reported).toMatchObject({ status: 'applied' });
+    // metricsSeconds 1: the built-in system metrics flow without any producer.
+    await waitFor(async () => (await site.envelopes(edgeId)).some((e) => e.records.some((r) => r.tag === 'system.uptime_s')), { timeoutMs: 15_000, what: 'system metrics' });
+    const beat = await waitFor(async () => (await site.edge(edgeId))?.lastHeartbeat, { timeoutMs: 15_000, what: 'a heartbeat' });
+    expect(beat.queue).toMatchObject({ depth: expect.any(Number), dropped: 0 });
   });
 
-  it('answers commands, replays a repeated id, refuses unknown and malformed ones', async () => {
-    const mark = observer.mark();
-    await observer.publish('cmd', { id: 'c-1', name: 'ping' });
-    const first = await observer.waitFor('cmd/result', (j) => j.id === 'c-1', { since: mark });
-    expect(first.json).toMatchObject({ id: 'c-1', ok: true, result: { pong: true } });
-    const again = observer.mark();
-    await observer.publish('cmd', { id: 'c-1', name: 'ping' });
-    const replay = await observer.waitFor('cmd/result', (j) => j.id === 'c-1', { since: again });
-    expect(replay.json).toEqual(first.json);
-    await observer.publish('cmd', { id: 'c-2', name: 'self-destruct' });
-    await observer.waitFor('cmd/result', (j) => j.id === 'c-2' && (j.error as { code?: string })?.code === 'UNKNOWN_COMMAND', { since: mark });
-    await observer.publish('cmd', '{"id":"c-3","name":');
-    await observer.publish('cmd', { id: 'c-4', name: 42 });
-    await observer.waitFor('cmd/result', (j) => j.id === 'c-4' && (j.error as { code?: string })?.code === 'BAD_COMMAND', { since: mark });
+  it('answers commands through the control API; unknown ones are refused', async () => {
+    const ping = await site.api('POST', `/edges/${edgeId}/commands`, { name: 'ping', timeoutMs: 15_000 });
+    expect(ping.status).toBe(200);
+    expect(ping.body.result).toMatchObject({ id: ping.body.id, ok: true, result: { pong: true } });
+    const unknown = await site.api('POST', `/edges/${edgeId}/commands`, { name: 'self-destruct', timeoutMs: 15_000 });
+    expect(unknown.body.result).toMatchObject({ ok: false, error: { code: 'UNKNOWN_COMMAND' } });
   });
 
-  it('refreshes its token when the broker refuses it, and reconnects', async () => {
-    const accepted = acceptedConnects();
-    const current = accepted.at(-1)!.jti!;
-    broker.bannedJtis.add(current);
-    const mark = observer.mark();
-    expect(broker.kick(edgeId)).toBe(true);
-    await waitFor(() => broker.connects.some((c) => c.clientId === edgeId && !c.accepted && c.jti === current), { timeoutMs: 15_000, what: 'a refused CONNECT with the banned token' });
-    await waitFor(() => acceptedConnects().length > accepted.length && acceptedConnects().at(-1)!.jti !== current, { timeoutMs: 30_000, what: 'a CONNECT with a refreshed token' });
-    await observer.waitFor('status', (j) => j.state === 'online', { since: mark });
+  it('refreshes its token when the site server refuses it, and reconnects', async () => {
+    const refreshes = () => edge!.stderr.filter((l) => l.includes('"token_refreshed"') && l.includes('connack-refused')).length;
+    const before = refreshes();
+    const since = (await presence())!.since;
+    expect((await site.api('POST', '/faults/refuse-connects', { count: 1, returnCode: 5 })).status).toBe(200);
+    expect((await site.api('POST', '/faults/drop', { edgeId })).status).toBe(200);
+    await waitFor(() => refreshes() > before, { timeoutMs: 30_000, what: 'a refresh after the refusal' });
+    await site.waitForPresence(edgeId, (p) => p.state === 'online' && p.since !== since);
+  });
+
+  it('buffers while the site server is unreachable and replays as historical, in order, without gaps', async () => {
+    expect((await site.api('POST', '/faults/listener', { action: 'stop' })).status).toBe(200);
+    await site.api('POST', '/faults/drop', {});
+    await waitFor(() => edge!.lines.some((l) => l.event === 'state' && l.state === 'offline'), { what: 'the edge offline' });
+    const acked = [await produce([10]), await produce([11]), await produce([12])];
+    const status = await runToEnd(...statusCommand());
+    expect((JSON.parse(status.stdout) as { queue: { depth: number } }).queue.depth).toBeGreaterThanOrEqual(3);
+    expect((await site.api('DELETE', '/faults')).status).toBe(200);
+    await waitFor(async () => {
+      const seen = await site.envelopes(edgeId);
+      return acked.every((a) => seen.some((e) => e.seq === a.seq && e.historical));
+    }, { timeoutMs: 30_000, what: 'the buffered seqs, replayed as historical' });
+    const gaps = await site.api('GET', `/edges/${edgeId}/gaps`);
+    expect(gaps.body.missing).toBe(0);
   });
 
   it('SIGKILL leaves the retained offline will; a restart comes back online without pairing', async () => {
-    const mark = observer.mark();
     await edge!.kill('SIGKILL');
-    await observer.waitFor('status', (j) => j.state === 'offline' && j.reason === 'lost', { since: mark, timeoutMs: 90_000 });
-    const before = observer.mark();
-    edge = startEdge();
-    const online = await observer.waitFor('status', (j) => j.state === 'online', { since: before, timeoutMs: 30_000 });
-    expect(online.retain).toBe(false); // live delivery of a retained publish
+    await site.waitForPresence(edgeId, (p) => p.state === 'offline' && p.reason === 'lost', 90_000);
+    edge = await startEdge();
+    await site.waitForPresence(edgeId, (p) => p.state === 'online');
     expect(edge.lines.some((l) => l.event === 'pairing_from_file')).toBe(false);
-    // The applied config survived the restart: heartbeat every 5 s.
-    await observer.waitFor('heartbeat', () => true, { since: before, timeoutMs: 15_000 });
+    // The applied config survived the restart: a heartbeat within its 5 s.
+    const last = (await site.edge(edgeId))!.counters.received;
+    await waitFor(async () => (await site.edge(edgeId))!.counters.received > last, { timeoutMs: 15_000, what: 'traffic after the restart' });
   });
 
   it('refreshes a short-lived token before it expires without dropping the session', async () => {
-    const connectsBefore = broker.connects.length;
+    const since = (await presence())!.since;
     await waitFor(() => edge!.stderr.some((l) => l.includes('"token_refreshed"') && l.includes('"proactive"')), { timeoutMs: 80_000, intervalMs: 250, what: 'a proactive token refresh' });
-    expect(broker.connects.length).toBe(connectsBefore); // no reconnect was needed
+    expect((await presence())).toMatchObject({ state: 'online', since }); // no reconnect was needed
     const status = await runToEnd(...statusCommand());
     const report = JSON.parse(status.stdout) as Record<string, unknown>;
     expect(report).toMatchObject({ state: 'online', edgeId, siteId, tokenExpired: false });
   }, 100_000);
 
-  it('with the cloud gone, a restarted edge still reaches the site server; SIGTERM says shutdown', async () => {
+  it('with the cloud gone, SIGTERM says shutdown and a restarted edge still reaches the site server', async () => {
     await cloud.child.kill('SIGKILL');
-    let mark = observer.mark();
     await edge!.kill('SIGTERM');
-    await observer.waitFor('status', (j) => j.state === 'offline' && j.reason === 'shutdown', { since: mark });
     expect((await edge!.exited).code).toBe(0);
-    mark = observer.mark();
-    edge = startEdge();
-    await observer.waitFor('status', (j) => j.state === 'online', { since: mark, timeoutMs: 30_000 });
+    await site.waitForPresence(edgeId, (p) => p.state === 'offline' && p.reason === 'shutdown', 10_000);
+    edge = await startEdge();
+    await site.waitForPresence(edgeId, (p) => p.state === 'online');
     const status = await runToEnd(...statusCommand());
     expect(status.stdout).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/); // no JWT in status output
+    expect(JSON.parse(status.stdout)).toMatchObject({ queue: { dropped: 0 } });
   });
 
   function statusCommand(): [string, string[]] {

@@ -4,7 +4,8 @@
  * General on purpose: the TLS/interop suites pass their own listeners (with TLS files), protocol and ACL text.
  *
  * mosquitto cannot bind port 0, so a free port is found by binding 0 first and releasing it (a small race,
- * retried once on "address in use"). Run as root, mosquitto would drop to the `mosquitto` user and then fail
+ * retried once on "address in use"). It logs to stderr: stdout into a pipe is block-buffered, so log lines
+ * (which tests wait for) would arrive seconds late. Run as root, mosquitto would drop to the `mosquitto` user and then fail
  * to read files in our 0700 temp dir: `user` is set to the current user to stop that.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -61,6 +62,10 @@ export interface RunningMosquitto {
   urls: string[];
   /** Everything mosquitto logged so far. */
   log(): string;
+  /** Rewrites the password file and reloads it (SIGHUP): tokens exist only after pairing. */
+  setUsers(users: Record<string, string>): Promise<void>;
+  /** Stops and starts again with the same config and ports (a broker restart, as a site power cycle). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -104,10 +109,10 @@ async function startOnce(options: MosquittoOptions): Promise<RunningMosquitto> {
   const dir = tempDir('cst-mosq-');
   const listeners = options.listeners ?? [{}];
   const ports = await Promise.all(listeners.map((l) => (l.port ? Promise.resolve(l.port) : freePort(l.host))));
-  const lines = ['persistence false', 'log_dest stdout', 'log_type all', 'connection_messages true', `user ${userInfo().username}`, 'per_listener_settings false'];
+  const lines = ['persistence false', 'log_dest stderr', 'log_type all', 'connection_messages true', `user ${userInfo().username}`, 'per_listener_settings false'];
   const users = options.users ?? {};
+  const passwordFile = join(dir, 'passwords');
   if (Object.keys(users).length) {
-    const passwordFile = join(dir, 'passwords');
     writePasswordFile(passwordFile, users);
     lines.push(`password_file ${passwordFile}`);
   }
@@ -131,6 +136,35 @@ async function startOnce(options: MosquittoOptions): Promise<RunningMosquitto> {
   const configPath = join(dir, 'mosquitto.conf');
   writeFileSync(configPath, `${lines.join('\n')}\n`, { mode: 0o600 });
 
+  const launch = () => launchMosquitto(configPath, listeners, ports, options.startTimeoutMs ?? 10_000);
+  let current = await launch();
+  const urls = listeners.map((l, i) => `${l.protocol === 'websockets' ? 'ws' : l.tls ? 'mqtts' : 'mqtt'}://${l.host ?? '127.0.0.1'}:${ports[i]}`);
+  let earlier = '';
+  return {
+    get proc() { return current.proc; },
+    dir, configPath, ports, port: ports[0]!, url: urls[0]!, urls,
+    log: () => earlier + current.output(),
+    async setUsers(next) {
+      if (!Object.keys(users).length) throw new Error('start mosquitto with at least one user to use setUsers');
+      writePasswordFile(passwordFile, next);
+      current.proc.kill('SIGHUP');
+      // mosquitto logs the reload; a CONNECT right after SIGHUP could still meet the old file.
+      const deadline = Date.now() + 5_000;
+      while (!/Reloading config/i.test(current.output()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 100));
+    },
+    async restart() {
+      await current.stop();
+      earlier += current.output();
+      current = await launch();
+    },
+    stop: () => current.stop(),
+  };
+}
+
+interface Launched { proc: ChildProcess; output(): string; stop(): Promise<void> }
+
+async function launchMosquitto(configPath: string, listeners: MosquittoListener[], ports: number[], startTimeoutMs: number): Promise<Launched> {
   const proc = spawn(MOSQUITTO_BIN, ['-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(proc);
   let output = '';
@@ -143,7 +177,7 @@ async function startOnce(options: MosquittoOptions): Promise<RunningMosquitto> {
     resolve();
   }));
 
-  const deadline = Date.now() + (options.startTimeoutMs ?? 10_000);
+  const deadline = Date.now() + startTimeoutMs;
   for (;;) {
     if (exited) throw Object.assign(new Error(`mosquitto exited at start:\n${output}`), { output });
     const ready = await Promise.all(listeners.map((l, i) => canConnect(ports[i]!, l.host ?? '127.0.0.1')));
@@ -154,10 +188,9 @@ async function startOnce(options: MosquittoOptions): Promise<RunningMosquitto> {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  const urls = listeners.map((l, i) => `${l.protocol === 'websockets' ? 'ws' : l.tls ? 'mqtts' : 'mqtt'}://${l.host ?? '127.0.0.1'}:${ports[i]}`);
   return {
-    proc, dir, configPath, ports, port: ports[0]!, url: urls[0]!, urls,
-    log: () => output,
+    proc,
+    output: () => output,
     async stop() {
       if (exited) return;
       proc.kill('SIGTERM');

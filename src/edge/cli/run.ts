@@ -9,6 +9,8 @@ import type { Logger } from '../log.js';
 import { pairingInputFrom } from '../pairing/inputs.js';
 import type { StepEvent } from '../pairing/steps.js';
 import type { EdgeRuntime } from '../runtime.js';
+import { DataPlane } from '../data/data-plane.js';
+import { producerEndpoint, type ProducerEndpoint } from '../data/producer-endpoint.js';
 import { commonSettings, DEFAULT_PAIRING_URI_FILE, loggerFor, openRuntime, parseFlags, type CliIo, type Subcommand } from './common.js';
 
 /** Exit code after a `restart` command: the service manager starts the process again. */
@@ -17,17 +19,19 @@ const MAX_URI_FILE_BYTES = 4096;
 
 export const run: Subcommand = {
   describe: 'run the edge service (pairs first from the pairing-URI file on first boot)',
-  usage: 'consystence-edge run [--pairing-uri-file FILE] [--edge-id ID] [--json]',
+  usage: 'consystence-edge run [--pairing-uri-file FILE] [--edge-id ID] [--producer-port N|0|off | --producer-socket PATH] [--json]',
   async run(io) {
-    const values = parseFlags(io.argv, { 'pairing-uri-file': { type: 'string' }, 'edge-id': { type: 'string' } });
+    const values = parseFlags(io.argv, { 'pairing-uri-file': { type: 'string' }, 'edge-id': { type: 'string' }, 'producer-port': { type: 'string' }, 'producer-socket': { type: 'string' } });
     const settings = commonSettings(values, io.env);
+    // Validated before anything starts: a bad flag is a usage error, not a half-started service.
+    const producer = producerEndpoint({ port: values['producer-port'], socket: values['producer-socket'] }, io.env);
     const logger = loggerFor(settings, io, 'edge');
     const uriFile = values['pairing-uri-file'] ?? io.env.CONSYSTENCE_EDGE_PAIRING_URI_FILE ?? DEFAULT_PAIRING_URI_FILE;
     const runtime = await openRuntime(settings, logger, io);
     const say = (fields: Record<string, unknown>, human: string) => io.stdout(settings.json ? `${JSON.stringify({ ts: new Date().toISOString(), ...fields })}\n` : `${human}\n`);
     try {
       if (!runtime.state.registration.get()) await pairFromFile(runtime, uriFile, values['edge-id'], logger, say);
-      return await serve(runtime, say);
+      return await serve(runtime, settings.stateDir, producer, say);
     } finally {
       runtime.close();
     }
@@ -55,8 +59,9 @@ async function pairFromFile(runtime: EdgeRuntime, file: string, edgeId: string |
   say({ event: 'paired' }, 'paired');
 }
 
-function serve(runtime: EdgeRuntime, say: (f: Record<string, unknown>, h: string) => void): Promise<number> {
+async function serve(runtime: EdgeRuntime, stateDir: string, producer: ProducerEndpoint, say: (f: Record<string, unknown>, h: string) => void): Promise<number> {
   const session = runtime.createSession();
+  const data = new DataPlane({ outbox: runtime.outbox(), session, stateDir, clock: runtime.clock, logger: runtime.logger, producer });
   return new Promise<number>((resolve) => {
     let ending = false;
     const end = async (code: number, reason: 'shutdown' | 'restart') => {
@@ -64,6 +69,8 @@ function serve(runtime: EdgeRuntime, say: (f: Record<string, unknown>, h: string
       ending = true;
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+      // Data first (no new 202s, pending commits, a short drain), then the retained offline and DISCONNECT.
+      await data.stop().catch((error: unknown) => runtime.logger.error('data_plane_stop_failed', { error }));
       await session.stop(reason);
       resolve(code);
     };
@@ -77,8 +84,13 @@ function serve(runtime: EdgeRuntime, say: (f: Record<string, unknown>, h: string
       say({ event: 'revoked' }, 'this device was removed from its site: pair it again with a new pairing code');
       void end(ExitCodes.NOT_PAIRED, 'shutdown');
     });
-    session.start();
-    say({ event: 'started', bootId: session.bootId, edgeId: runtime.state.registration.get()?.edgeId }, `running as ${runtime.state.registration.get()?.edgeId}`);
+    // Signals are handled from here on: a SIGTERM while the producer API starts still shuts down cleanly.
+    void data.start().catch((error: unknown) => runtime.logger.error('data_plane_start_failed', { error })).then(() => {
+      if (ending) return;
+      session.start();
+      const edgeId = runtime.state.registration.get()?.edgeId;
+      say({ event: 'started', bootId: session.bootId, edgeId, producer: data.producerAddress }, `running as ${edgeId}${data.producerAddress ? `; producer API at ${data.producerAddress}` : ''}`);
+    });
   });
 }
 

@@ -5,6 +5,7 @@
  */
 import type { ServerTimeSample } from '../clock.js';
 import { parseRetryAfter } from '../backoff.js';
+import { describeTlsError } from '../session/tls.js';
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -23,7 +24,7 @@ export class CloudCallError extends Error {
   override readonly name = 'CloudCallError';
   constructor(
     message: string,
-    readonly kind: 'network' | 'timeout' | 'truncated' | 'oversized' | 'malformed' | 'http',
+    readonly kind: 'network' | 'timeout' | 'truncated' | 'oversized' | 'malformed' | 'http' | 'tls',
     readonly retryable: boolean,
     readonly extra: { status?: number; retryAfterMs?: number | null; response?: CloudResponse } = {},
   ) {
@@ -89,6 +90,9 @@ export async function cloudCall(fetchImpl: FetchLike, request: CloudRequest, now
   } catch (cause) {
     const name = (cause as Error).name;
     if (name === 'TimeoutError' || name === 'AbortError') throw new CloudCallError('the cloud did not answer in time', 'timeout', true);
+    // A certificate problem is final for this call: retrying within seconds will not fix a wrong CA or name.
+    const tls = describeTlsError(cause, 'cloud', new URL(request.url).hostname, false);
+    if (tls) throw new CloudCallError(tls, 'tls', false);
     const inner = (cause as { cause?: { code?: string } }).cause?.code ?? (cause as { code?: string }).code;
     throw new CloudCallError(`cannot reach the cloud (${inner ?? (cause as Error).message})`, 'network', true);
   }

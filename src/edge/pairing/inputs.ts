@@ -2,9 +2,11 @@
  * What `pair` needs, from a pairing URI or from separate flags, validated into one shape. Errors are
  * technician-readable and never echo the pairing code back.
  */
+import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { z } from 'zod';
 import { EdgeId, LicenceKey, normalizePairingCode, parsePairingUri, Uuid } from '../../protocol/index.js';
+import { parseCaPem } from '../cloud/http-pinned.js';
 import { EdgeError } from '../errors.js';
 
 export interface PairingTarget {
@@ -86,3 +88,18 @@ export function pairingInputFrom(flags: PairingFlags, defaultHostname?: string):
 }
 
 export const PairingUriFileContent = z.string().max(4096);
+
+/**
+ * `--cloud-ca FILE`: the CA that signed a private cloud's certificate. Read and checked before anything is sent,
+ * and only for an https cloud (a CA for plain http would be a silent no-op).
+ */
+export function cloudCaFrom(path: string, cloudUrl: string): string {
+  if (!cloudUrl.startsWith('https://')) throw new EdgeError('USAGE', '--cloud-ca needs an https:// cloud URL');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new EdgeError('USAGE', `cannot read --cloud-ca ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  return parseCaPem(text, `--cloud-ca ${path}`);
+}

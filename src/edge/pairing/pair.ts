@@ -175,6 +175,7 @@ function sanitiseHostname(name: string): string {
 function toEdgeError(error: unknown, cloudUrl: string): EdgeError {
   if (error instanceof EdgeError) return error;
   if (error instanceof CloudCallError) {
+    if (error.kind === 'tls') return new EdgeError('CLOUD_UNREACHABLE', `${error.message}; nothing was saved`, { cause: error });
     if (error.retryable) return new EdgeError('CLOUD_UNREACHABLE', `${error.message} (${cloudUrl}); check the network and DNS, then run pair again (it is safe to repeat)`, { cause: error });
     return new EdgeError('CLOUD_RESPONSE_INVALID', `${error.message}; nothing was saved. Run pair again; if it keeps failing, check for a proxy between this device and ${cloudUrl}`, { cause: error });
   }

@@ -2,16 +2,22 @@
  * The connection to the site server. mqtt.js's own reconnect replays the options of the first CONNECT, so an
  * expired token would be sent forever (MQTT.js #1473): here every attempt is a fresh client built with the
  * password read at that moment, mqtt.js reconnect is off, and the loop is ours: capped exponential backoff with
- * full jitter (~1 s to 60 s), reset once a connection has held for 60 s. A CONNACK refusal for credentials
- * (3.1.1: 4/5, MQTT 5: 0x86/0x87) asks the owner to refresh the token before the next attempt.
+ * full jitter (~1 s to 60 s), reset once a connection has held for 60 s.
+ *
+ * MQTT 5 first; a broker that refuses the protocol version (aedes answers 1, a v5 broker 0x84) is retried at once
+ * with 3.1.1, and that choice is kept for this link's life (its URL never changes). Refusals and server
+ * DISCONNECTs are classified in mqtt-reasons.ts: credentials → token refresh, busy/quota → a longer wait. Every
+ * failure, TLS included, ends as one sentence in `status` (`lastError`) and a scheduled retry: never a hang.
  */
+import type { Socket } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { MqttConfig } from '../../protocol/index.js';
 import { Backoff, type BackoffPolicy } from '../backoff.js';
 import type { Logger } from '../log.js';
+import { BUSY_MIN_DELAY_MS, connackReason, disconnectReason, type Reason } from './mqtt-reasons.js';
+import { describeTlsError, pinnedTlsOptions, type PinnedTlsOptions } from './tls.js';
 
-export const RECONNECT_POLICY: BackoffPolicy = { baseMs: 1_000, capMs: 60_000, minMs: 500 };
-const AUTH_REFUSED = new Set([4, 5, 0x86, 0x87]);
+export const RECONNECT_POLICY: BackoffPolicy = { baseMs: 1_000, capMs: 60_000, minMs: 500, maxHintMs: 5 * 60_000 };
 
 export interface PublishOptions { qos: 0 | 1; retain?: boolean }
 export type LinkState = 'connecting' | 'online' | 'offline' | 'stopped';
@@ -26,8 +32,11 @@ export interface MqttLinkOptions {
   logger: Logger;
   policy?: BackoffPolicy;
   stableAfterMs?: number;
+  /** How long TCP + TLS + CONNACK may take before the attempt is abandoned. */
   connectTimeoutMs?: number;
   random?: () => number;
+  /** 5 (default) or 4 to start with 3.1.1. */
+  protocolVersion?: 4 | 5;
   onConnect: () => void;
   onMessage: (topic: string, payload: Buffer) => void;
   onState: (state: LinkState, detail: { error?: string }) => void;
@@ -35,18 +44,33 @@ export interface MqttLinkOptions {
   onAuthRefused: (code: number) => Promise<boolean>;
 }
 
-export function mqttConnectOptions(config: MqttConfig): Pick<IClientOptions, 'host' | 'port' | 'protocol' | 'ca' | 'rejectUnauthorized' | 'servername'> {
+export function mqttConnectOptions(config: MqttConfig): Pick<IClientOptions, 'host' | 'port' | 'protocol'> & Partial<PinnedTlsOptions> {
   const url = new URL(config.url);
   const secure = url.protocol === 'mqtts:';
+  const host = url.hostname.replace(/^\[|\]$/g, '');
   // Options, not a URL string: compiled Bun prints a url.parse() deprecation warning for strings.
   return {
-    host: url.hostname,
+    host,
     port: Number(url.port || (secure ? 8883 : 1883)),
     protocol: secure ? 'mqtts' : 'mqtt',
-    ...(secure ? { rejectUnauthorized: true, servername: url.hostname } : {}),
-    // With a pinned CA it is the only one trusted; host names are still verified.
-    ...(secure && config.caCertificatePem ? { ca: config.caCertificatePem } : {}),
+    // With a delivered CA it is the only one trusted; host names are verified either way.
+    ...(secure ? pinnedTlsOptions(host, config.caCertificatePem) : {}),
   };
+}
+
+/** Why one attempt ended, as the technician reads it. */
+export function describeLinkFailure(config: MqttConfig, error: unknown, phase: 'transport' | 'connack' | 'online'): string {
+  const url = new URL(config.url);
+  const tls = describeTlsError(error, 'site server', url.hostname, config.caCertificatePem !== undefined);
+  if (tls) return tls;
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const where = `the site server at ${config.url}`;
+  if (code === 'ECONNREFUSED') return `nothing is listening at ${url.host} (ECONNREFUSED); check that the site server is running and the port is right`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve ${url.hostname} (${code}); check DNS or the site server address`;
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `cannot reach ${url.hostname} (${code}); check the network and routes`;
+  if (phase === 'connack') return `${where} closed the connection during MQTT CONNECT without answering; check the broker's log (TLS/plain port mix-up, listener limits)`;
+  if (phase === 'transport') return `cannot connect to ${where}${typeof code === 'string' ? ` (${code})` : error ? ` (${(error as Error).message})` : ''}`;
+  return 'the connection to the site server was lost';
 }
 
 export class MqttLink {
@@ -56,13 +80,29 @@ export class MqttLink {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private stableTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly backoff: Backoff;
+  private version: 4 | 5;
+  /** The server's Receive Maximum (MQTT 5): QoS 1 publishes in flight never exceed it. */
+  private inflightLimit = 65_535;
+  private inflight = 0;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly options: MqttLinkOptions) {
     this.backoff = new Backoff(options.policy ?? RECONNECT_POLICY, options.random);
+    this.version = options.protocolVersion ?? 5;
   }
 
   get isConnected(): boolean {
     return this.connected;
+  }
+
+  /** The MQTT version in use (or to be tried next). */
+  get protocolVersion(): 4 | 5 {
+    return this.version;
+  }
+
+  /** How many QoS 1 publishes the server accepts in flight (65535 with 3.1.1); for the outbox's window. */
+  get receiveMaximum(): number {
+    return this.inflightLimit;
   }
 
   start(): void {
@@ -72,18 +112,24 @@ export class MqttLink {
   }
 
   /** Publishes on the live connection; rejects when there is none (the outbox keeps what must not be lost). */
-  publish(topic: string, payload: string | Buffer, options: PublishOptions): Promise<void> {
-    const client = this.client;
-    if (!client || !this.connected) return Promise.reject(new Error('not connected to the site server'));
-    return new Promise((resolve, reject) => {
-      client.publish(topic, payload, { qos: options.qos, retain: options.retain ?? false }, (error) => (error ? reject(error) : resolve()));
-    });
+  async publish(topic: string, payload: string | Buffer, options: PublishOptions): Promise<void> {
+    if (options.qos === 1) await this.acquire();
+    try {
+      const client = this.client;
+      if (!client || !this.connected) throw new Error('not connected to the site server');
+      await new Promise<void>((resolve, reject) => {
+        client.publish(topic, payload, { qos: options.qos, retain: options.retain ?? false }, (error) => (error ? reject(error) : resolve()));
+      });
+    } finally {
+      if (options.qos === 1) this.release();
+    }
   }
 
   /** Stops for good: an optional last retained message, then a clean DISCONNECT (so the will is not sent). */
   async stop(last?: { topic: string; payload: string }, timeoutMs = 2_000): Promise<void> {
     this.stopped = true;
     this.clearTimers();
+    this.wakeAll();
     const client = this.client;
     this.client = null;
     if (!client) return;
@@ -96,12 +142,33 @@ export class MqttLink {
     this.options.onState('stopped', {});
   }
 
+  private acquire(): Promise<void> {
+    if (this.inflight < this.inflightLimit || !this.connected) {
+      this.inflight++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(() => { this.inflight++; resolve(); }));
+  }
+
+  private release(): void {
+    this.inflight--;
+    this.waiting.shift()?.();
+  }
+
+  /** On a lost link the waiting publishes proceed and fail fast ("not connected"), so nothing waits forever. */
+  private wakeAll(): void {
+    for (const wake of this.waiting.splice(0)) wake();
+  }
+
   private attempt(): void {
     if (this.stopped) return;
     const { options } = this;
-    this.options.onState('connecting', {});
-    let authCode: number | null = null;
-    let lastError: string | undefined;
+    const version = this.version;
+    options.onState('connecting', {});
+    let reason: Reason | null = null;
+    let refusedCode: number | null = null;
+    let failure: unknown;
+    let phase: 'transport' | 'connack' | 'online' = 'transport';
     let closed = false;
     const client = mqtt.connect({
       ...mqttConnectOptions(options.mqtt),
@@ -109,18 +176,41 @@ export class MqttLink {
       username: options.clientId,
       password: options.password(),
       clean: true,
-      protocolVersion: 4,
+      protocolVersion: version,
       keepalive: options.mqtt.keepaliveSeconds,
       reconnectPeriod: 0,
       connectTimeout: options.connectTimeoutMs ?? 10_000,
       will: { topic: options.will.topic, payload: Buffer.from(options.will.payload), qos: 1, retain: true },
+      ...(version === 5 ? {
+        // Session expiry 0: the broker keeps nothing for us between connections; the outbox is the durable queue.
+        // Topic aliases shorten the long per-edge topics, up to the limit the server announces in CONNACK.
+        properties: { sessionExpiryInterval: 0, receiveMaximum: 32, topicAliasMaximum: 0, requestProblemInformation: true },
+        autoAssignTopicAlias: true,
+      } : {}),
     });
     this.client = client;
+    const stream = client.stream as Socket | undefined;
+    stream?.once('connect', () => { if (phase === 'transport' && !options.mqtt.url.startsWith('mqtts:')) phase = 'connack'; });
+    stream?.once('secureConnect', () => { if (phase === 'transport') phase = 'connack'; });
+    // mqtt.js closes silently when CONNACK does not come in time: time it ourselves to say so.
+    const connackTimer = setTimeout(() => {
+      if (phase !== 'online') failure = new Error(`timeout:${phase}`);
+    }, Math.max(0, (options.connectTimeoutMs ?? 10_000) - 50));
 
-    client.on('connect', () => {
+    client.on('connect', (connack) => {
       if (this.client !== client) return;
+      clearTimeout(connackTimer);
+      phase = 'online';
       this.connected = true;
+      // mqtt.js applies the server keep-alive and topic alias maximum itself; receive maximum is ours to honour.
+      this.inflightLimit = connack.properties?.receiveMaximum ?? 65_535;
       this.stableTimer = setTimeout(() => this.backoff.reset(), options.stableAfterMs ?? 60_000);
+      options.logger.info('mqtt_connected', {
+        protocolVersion: version,
+        ...(connack.properties?.serverKeepAlive !== undefined ? { serverKeepAlive: connack.properties.serverKeepAlive } : {}),
+        ...(connack.properties?.receiveMaximum !== undefined ? { receiveMaximum: connack.properties.receiveMaximum } : {}),
+        ...(connack.properties?.topicAliasMaximum !== undefined ? { topicAliasMaximum: connack.properties.topicAliasMaximum } : {}),
+      });
       client.subscribe(options.subscriptions, { qos: 1 }, (error) => {
         if (error) options.logger.warn('mqtt_subscribe_failed', { error });
       });
@@ -134,38 +224,67 @@ export class MqttLink {
         options.logger.error('mqtt_message_handler_failed', { topic, error });
       }
     });
+    client.on('disconnect', (packet) => {
+      const code = packet.reasonCode ?? 0;
+      reason = disconnectReason(code, packet.properties?.reasonString, packet.properties?.serverReference);
+      options.logger.warn('mqtt_server_disconnect', { reasonCode: code, text: reason.text });
+    });
     client.on('error', (error) => {
       const code = (error as { code?: unknown }).code;
-      if (typeof code === 'number' && AUTH_REFUSED.has(code)) authCode = code;
-      lastError = error.message;
+      if (typeof code === 'number' && phase !== 'online') {
+        refusedCode = code;
+        reason = connackReason(code, version);
+      } else {
+        failure ??= error;
+      }
       options.logger.debug('mqtt_error', { error });
     });
     client.on('close', () => {
       if (closed || this.client !== client) return;
       closed = true;
+      clearTimeout(connackTimer);
       const wasConnected = this.connected;
       this.connected = false;
+      this.wakeAll();
       if (this.stableTimer) clearTimeout(this.stableTimer);
       client.end(true);
       if (this.stopped) return;
-      const detail = lastError ?? (wasConnected ? 'the connection to the site server was lost' : 'could not connect to the site server');
-      options.onState('offline', { error: authCode !== null ? `the site server refused this device's credentials (code ${authCode})` : detail });
-      void this.scheduleRetry(authCode);
+      const current: Reason | null = reason;
+      if (current?.action === 'downgrade' && version === 5) {
+        this.version = 4;
+        options.logger.info('mqtt_protocol_fallback', { from: 5, to: 4, broker: options.mqtt.url, note: 'the broker does not speak MQTT 5; using 3.1.1 for this session' });
+        this.retryTimer = setTimeout(() => this.attempt(), 0);
+        return;
+      }
+      const error = current?.text ?? this.failureText(failure, wasConnected ? 'online' : phase);
+      options.onState('offline', { error });
+      void this.scheduleRetry(current, refusedCode);
     });
   }
 
-  private async scheduleRetry(authCode: number | null): Promise<void> {
+  private failureText(failure: unknown, phase: 'transport' | 'connack' | 'online'): string {
+    const timeout = failure instanceof Error && failure.message.startsWith('timeout:');
+    const seconds = (this.options.connectTimeoutMs ?? 10_000) / 1000;
+    if (timeout && failure.message === 'timeout:connack') {
+      return `the site server at ${this.options.mqtt.url} accepted the connection but did not answer MQTT CONNECT within ${seconds} s; check the broker (overloaded, or not an MQTT listener)`;
+    }
+    if (timeout) return `no connection to the site server at ${this.options.mqtt.url} within ${seconds} s (firewall, or the wrong address?)`;
+    return describeLinkFailure(this.options.mqtt, failure, phase);
+  }
+
+  private async scheduleRetry(reason: Reason | null, code: number | null): Promise<void> {
     let retryNow = false;
-    if (authCode !== null) {
+    if (reason?.action === 'refresh') {
       try {
-        retryNow = await this.options.onAuthRefused(authCode);
+        retryNow = await this.options.onAuthRefused(code ?? 0x87);
       } catch {
         retryNow = false;
       }
     }
     if (this.stopped) return;
-    const delay = retryNow ? Math.min(this.backoff.next(), 1_000) : this.backoff.next();
-    this.options.logger.info('mqtt_reconnect_scheduled', { delayMs: delay, attempt: this.backoff.attempts });
+    const busy = reason?.action === 'busy';
+    const delay = retryNow ? Math.min(this.backoff.next(), 1_000) : this.backoff.next(busy ? BUSY_MIN_DELAY_MS : null);
+    this.options.logger.info('mqtt_reconnect_scheduled', { delayMs: delay, attempt: this.backoff.attempts, ...(busy ? { reason: 'server busy' } : {}) });
     this.retryTimer = setTimeout(() => this.attempt(), delay);
   }
 

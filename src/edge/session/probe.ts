@@ -4,7 +4,8 @@
  */
 import mqtt from 'mqtt';
 import type { Registration } from '../state/registration-store.js';
-import { mqttConnectOptions } from './mqtt-link.js';
+import { describeLinkFailure, mqttConnectOptions } from './mqtt-link.js';
+import { connackReason } from './mqtt-reasons.js';
 
 export function probeConnect(registration: Registration, timeoutMs = 8_000): Promise<void> {
   const config = registration.config.siteServer.mqtt;
@@ -31,7 +32,8 @@ export function probeConnect(registration: Registration, timeoutMs = 8_000): Pro
     client.on('connect', () => finish());
     client.on('error', (error) => {
       const code = (error as { code?: unknown }).code;
-      finish(new Error(typeof code === 'number' ? `the site server refused this device (CONNACK ${code})` : `cannot reach the site server at ${config.url} (${(error as { code?: string }).code ?? error.message})`));
+      // 3.1.1 here: every broker speaks it, and this check is about reachability, TLS trust and the token.
+      finish(new Error(typeof code === 'number' ? connackReason(code, 4).text : describeLinkFailure(config, error, 'transport')));
     });
     client.on('close', () => finish(new Error(`the site server at ${config.url} closed the connection`)));
   });

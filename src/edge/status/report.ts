@@ -2,7 +2,8 @@
  * What `status` shows, assembled from the database only (the daemon may be another process, or down). The
  * report is built field by field from an allow-list; tokens, keys and codes have no field to land in.
  */
-import type { EdgeClock } from '../clock.js';
+import { SKEW_WARNING_MS, type EdgeClock } from '../clock.js';
+import { OutboxStore } from '../outbox/store.js';
 import type { EdgeState } from '../state/index.js';
 import type { EdgeState as EdgeStateName } from '../state/status-store.js';
 
@@ -22,7 +23,8 @@ export interface StatusReport {
   tokenExpired: boolean | null;
   clockSkewMs: number;
   configVersion: number | null;
-  queue: { depth: number; bytes: number; oldestTs: string | null };
+  /** Read from the outbox tables: exact even when the service is down (committed rows only). */
+  queue: { depth: number; bytes: number; oldestTs: string | null; dropped: number };
   lastError: string | null;
   next: string | null;
   version: string;
@@ -61,7 +63,7 @@ export function buildStatusReport(state: EdgeState, clock: EdgeClock, hardwareId
     current = 'paired';
     next = "the edge service is not running; start it (systemctl start consystence-edge) or run 'consystence-edge run'";
   }
-  const queue = snap?.snapshot.queue ?? { depth: 0, bytes: 0, oldestTs: null };
+  const queue = outboxQueue(state);
   return {
     state: current,
     daemon: { running, pid: running ? snap!.snapshot.pid : null, bootId: running ? snap!.snapshot.bootId : null, updatedAt: snap?.updatedAt ?? null },
@@ -85,6 +87,12 @@ export function buildStatusReport(state: EdgeState, clock: EdgeClock, hardwareId
   };
 }
 
+function outboxQueue(state: EdgeState): StatusReport['queue'] {
+  const store = new OutboxStore(state.db);
+  const { depth, bytes } = store.totals();
+  return { depth, bytes, oldestTs: depth > 0 ? store.oldestTs() : null, dropped: store.state().dropped };
+}
+
 export function formatStatus(report: StatusReport): string {
   const lines = [
     `state:            ${report.state}${report.daemon.running ? ` (service running, pid ${report.daemon.pid})` : ''}`,
@@ -95,9 +103,9 @@ export function formatStatus(report: StatusReport): string {
     `site server:      ${report.brokerUrl ?? '-'}`,
     `connected since:  ${report.connectedSince ?? '-'}`,
     `token expires:    ${report.tokenExpiresAt ?? '-'}${report.tokenExpired ? ' (expired: it is refreshed at the next connection)' : ''}`,
-    `clock skew:       ${(report.clockSkewMs / 1000).toFixed(1)} s`,
+    `clock skew:       ${(report.clockSkewMs / 1000).toFixed(1)} s${Math.abs(report.clockSkewMs) > SKEW_WARNING_MS ? ' (the local clock is wrong: tokens use the cloud\'s time; enable NTP)' : ''}`,
     `config version:   ${report.configVersion ?? '-'}`,
-    `queue:            ${report.queue.depth} messages, ${report.queue.bytes} bytes${report.queue.oldestTs ? `, oldest ${report.queue.oldestTs}` : ''}`,
+    `queue:            ${report.queue.depth} messages, ${report.queue.bytes} bytes${report.queue.oldestTs ? `, oldest ${report.queue.oldestTs}` : ''}, ${report.queue.dropped} dropped when full or expired`,
     `last error:       ${report.lastError ?? '-'}`,
     `hardware id:      ${report.hardwareId}`,
     `version:          ${report.version}`,

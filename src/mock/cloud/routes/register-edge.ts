@@ -33,9 +33,12 @@ const EDGE_DEFAULTS = { heartbeatSeconds: 30, keepaliveSeconds: 30, buffer: { re
 function edgeConfig(deps: CloudDeps, site: SiteRow, edgeId: string): EdgeConfig {
   // Before any site server registered, edges are pointed at the site's reserved host name.
   const server = findServer(deps.db, site.id);
-  const endpoints = server && !server.revokedAt ? { api: server.apiUrl, mqtt: server.mqttUrl } : defaultServerEndpoints(siteHost(site.slug));
+  const live = server && !server.revokedAt ? server : undefined;
+  const endpoints = live ? { api: live.apiUrl, mqtt: live.mqttUrl } : defaultServerEndpoints(siteHost(site.slug));
+  // The site's own CA, as its server registered it: the edge will trust only this one for mqtts.
+  const ca = live?.mqttCaPem && endpoints.mqtt.startsWith('mqtts:') ? { caCertificatePem: live.mqttCaPem } : {};
   return {
-    siteServer: { url: endpoints.api, mqtt: { url: endpoints.mqtt, topicPrefix: edgeTopicPrefix(site.id, edgeId), keepaliveSeconds: EDGE_DEFAULTS.keepaliveSeconds } },
+    siteServer: { url: endpoints.api, mqtt: { url: endpoints.mqtt, topicPrefix: edgeTopicPrefix(site.id, edgeId), keepaliveSeconds: EDGE_DEFAULTS.keepaliveSeconds, ...ca } },
     heartbeatSeconds: EDGE_DEFAULTS.heartbeatSeconds,
     buffer: { ...EDGE_DEFAULTS.buffer },
   };

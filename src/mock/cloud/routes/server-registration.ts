@@ -34,7 +34,7 @@ export function serverRegistrationRoutes(deps: CloudDeps): Hono<CloudEnv> {
     db.transaction(() => {
       if (!findLiveSite(db, orgId, siteId)) throw ApiError.notFound('site');
       if (credential.kind === 'code') claimPairingCode(deps, credential.code);
-      upsertServer(db, { siteId, hardwareId: body.hardwareId, version: body.version, hostname: body.hostname, apiUrl: endpoints.api, mqttUrl: endpoints.mqtt, tokenJti: jti, registeredAt: deps.clock.iso(), revokedAt: null });
+      upsertServer(db, { siteId, hardwareId: body.hardwareId, version: body.version, hostname: body.hostname, apiUrl: endpoints.api, mqttUrl: endpoints.mqtt, mqttCaPem: body.endpoints?.caCertificatePem ?? null, tokenJti: jti, registeredAt: deps.clock.iso(), revokedAt: null });
       setSiteStatus(db, siteId, 'online');
     });
     deps.logger.info('server_registered', { orgId, siteId, hostname: body.hostname, by: credential.kind });

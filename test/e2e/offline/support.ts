@@ -1,0 +1,46 @@
+/** Shared by the offline, clock and token e2e tests: one paired edge against a cloud process and a site server. */
+import { join } from 'node:path';
+import { commandFor, runToEnd, startProcess, type Child, type Runtime } from '../../helpers/process.js';
+import { tempDir, testHardwareId } from '../../helpers/tmp.js';
+import { createSite, DEMO_ORG_ID, type CloudProcess } from '../support/cloud.js';
+import { startSite, type Site } from '../support/site.js';
+
+export const EDGE = 'src/edge/main.ts';
+
+export interface TestEdge {
+  edgeId: string;
+  siteId: string;
+  site: Site;
+  /** Runs a CLI subcommand to completion, optionally wrapped (faketime, unshare). */
+  cli(args: string[], wrap?: string[]): ReturnType<typeof runToEnd>;
+  run(wrap?: string[]): Child;
+  status(wrap?: string[]): Promise<Record<string, any>>;
+}
+
+export async function testEdge(cloud: CloudProcess, runtime: Runtime, label: string): Promise<TestEdge> {
+  const siteId = await createSite(cloud.admin, label);
+  const site = await startSite(cloud, siteId);
+  const stateDir = tempDir(`cst-${label}-`);
+  const edgeId = `${label}-${runtime}`.slice(0, 60);
+  const base = ['--state-dir', stateDir, '--hardware-id', testHardwareId(label)];
+  const { command, args } = commandFor(runtime, EDGE);
+  const full = (extra: string[], wrap: string[] = []) => (wrap.length ? [wrap[0]!, [...wrap.slice(1), command, ...args, ...extra]] : [command, [...args, ...extra]]) as [string, string[]];
+  const cli = (extra: string[], wrap: string[] = []) => runToEnd(...full([...extra, ...base], wrap));
+  return {
+    edgeId, siteId, site, cli,
+    run: (wrap = []) => startProcess(...full(['run', '--json', ...base, '--producer-port', 'off', '--pairing-uri-file', join(stateDir, 'none')], wrap)),
+    async status(wrap = []) {
+      const result = await cli(['status', '--json'], wrap);
+      return JSON.parse(result.stdout) as Record<string, any>;
+    },
+  };
+}
+
+export async function pairingUri(cloud: CloudProcess, siteId: string, edgeId: string): Promise<string> {
+  return (await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId, { edgeId })).pairingUri;
+}
+
+/** A libfaketime wrapper that starts the child's clock at `spec` and lets it run; timers stay on the real monotonic clock. */
+export function fakeClock(spec: string): string[] {
+  return ['env', 'FAKETIME_DONT_FAKE_MONOTONIC=1', 'faketime', '-f', spec];
+}
