@@ -42,6 +42,26 @@ const toEdge = (row: EdgeRow): KnownEdge => ({
   ...(row.revoked_at ? { revokedAt: row.revoked_at } : {}),
 });
 
+/**
+ * The cloud lists every registration an edge id has had: re-pairing after a revocation leaves the old, revoked
+ * row beside the new, active one. The site server admits by edge id, so it keeps one per id: the active one if
+ * any, else the most recent.
+ */
+export function currentRegistrations(edges: readonly KnownEdge[]): KnownEdge[] {
+  const byId = new Map<string, KnownEdge>();
+  const rank = (e: KnownEdge) => [e.status === 'active' ? 1 : 0, e.registeredAt ?? ''] as const;
+  for (const edge of edges) {
+    const held = byId.get(edge.edgeId);
+    if (!held) {
+      byId.set(edge.edgeId, edge);
+      continue;
+    }
+    const [a, b] = [rank(edge), rank(held)];
+    if (a[0] > b[0] || (a[0] === b[0] && a[1] > b[1])) byId.set(edge.edgeId, edge);
+  }
+  return [...byId.values()];
+}
+
 export class TrustStore {
   constructor(private readonly db: Db) {}
 
@@ -95,7 +115,7 @@ export class TrustStore {
       if (update.edges) {
         this.db.prepare('DELETE FROM edges').run();
         const insert = this.db.prepare('INSERT INTO edges (edge_id, uuid, status, registered_at, revoked_at) VALUES (?, ?, ?, ?, ?)');
-        for (const e of update.edges) insert.run(e.edgeId, e.id ?? null, e.status, e.registeredAt ?? null, e.revokedAt ?? null);
+        for (const e of currentRegistrations(update.edges)) insert.run(e.edgeId, e.id ?? null, e.status, e.registeredAt ?? null, e.revokedAt ?? null);
         this.db.prepare('INSERT INTO edge_list_meta (id, fetched_at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET fetched_at = excluded.fetched_at').run(nowIso);
       }
     });

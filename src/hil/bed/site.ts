@@ -1,0 +1,54 @@
+/**
+ * The site a scenario's device pairs into, with its site server: by default a new site in the cloud and a fresh
+ * in-process mock site server on free ports (so presence, counters and `seq` books start empty); or an attached
+ * site server (`--site-url`), whose site is read from its `/health` and whose faults are reset afterwards.
+ */
+import { startMockSiteServer } from '../../mock/site-server/index.js';
+import type { CloudHandle } from './cloud.js';
+import type { LogBuffer } from './log-buffer.js';
+import { SiteControlClient } from './site-control.js';
+
+export interface SiteHandle {
+  orgId: string;
+  siteId: string;
+  mqttUrl: string;
+  httpUrl: string;
+  control: SiteControlClient;
+  own: boolean;
+  close(): Promise<void>;
+}
+
+export interface SiteSetup {
+  attachUrl?: string;
+  host: string;
+  publicHost?: string;
+  /** Names the new site (its slug gets a random suffix). */
+  label: string;
+  logs: LogBuffer;
+}
+
+/** How often an own site server re-reads the edge list: short, so a revocation reaches live sessions quickly. */
+const TRUST_REFRESH_SECONDS = 2;
+
+export async function provideSite(cloud: CloudHandle, setup: SiteSetup): Promise<SiteHandle> {
+  if (setup.attachUrl) {
+    const control = new SiteControlClient(setup.attachUrl);
+    const health = await control.health();
+    return {
+      orgId: cloud.orgId, siteId: health.siteId, mqttUrl: health.mqttUrl, httpUrl: setup.attachUrl, control, own: false,
+      close: async () => void await control.faults.reset().catch(() => undefined),
+    };
+  }
+  const slug = `${setup.label.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 40)}-${Math.random().toString(36).slice(2, 8)}`.replace(/^-+/, '');
+  const site = await cloud.admin.createSite(cloud.orgId, { name: `HIL ${setup.label}`, slug, timezone: 'Australia/Perth' });
+  const server = await startMockSiteServer({
+    cloud: cloud.url, orgId: cloud.orgId, siteId: site.id, token: cloud.adminToken,
+    host: setup.host, ...(setup.publicHost ? { publicHost: setup.publicHost } : {}),
+    mqttPort: 0, httpPort: 0, refreshSeconds: TRUST_REFRESH_SECONDS,
+  }, { logger: setup.logs.logger('mock-site-server') });
+  return {
+    orgId: cloud.orgId, siteId: site.id, mqttUrl: server.mqttUrl, httpUrl: server.httpUrl,
+    control: new SiteControlClient(server.httpUrl), own: true,
+    close: () => server.close(),
+  };
+}

@@ -1,0 +1,45 @@
+/** `consystence-hil fleet` flags (node:util parseArgs, strict, then zod). */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { UsageError } from './run-args.js';
+
+export const FLEET_USAGE = `usage: consystence-hil fleet --devices N [--rate MSG_PER_S] [--duration-s S] [--restart-broker] [--down-s S]
+    [--pair-concurrency N] [--settle-timeout-s S] [--json FILE]
+  --rate is the total telemetry rate of the whole fleet (messages per second, spread over the edges).`;
+
+const FLAGS = {
+  devices: { type: 'string' }, rate: { type: 'string' }, 'duration-s': { type: 'string' }, 'restart-broker': { type: 'boolean' },
+  'down-s': { type: 'string' }, 'pair-concurrency': { type: 'string' }, 'settle-timeout-s': { type: 'string' }, json: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const FleetArgs = z.strictObject({
+  devices: z.coerce.number().int().min(1).max(20_000).optional(),
+  rate: z.coerce.number().min(0).max(1_000_000).default(10),
+  durationS: z.coerce.number().min(1).max(86_400).default(10),
+  restartBroker: z.boolean().default(false),
+  downS: z.coerce.number().min(0).max(600).default(3),
+  pairConcurrency: z.coerce.number().int().min(1).max(256).default(8),
+  /** Upper bound for "everyone connected" after start and after a broker restart. */
+  settleTimeoutS: z.coerce.number().int().min(5).max(3600).default(180),
+  json: z.string().min(1).optional(),
+  help: z.boolean().default(false),
+}).superRefine((a, ctx) => {
+  if (!a.help && a.devices === undefined) ctx.addIssue({ code: 'custom', path: ['devices'], message: 'required (how many edges to simulate)' });
+});
+export type FleetArgs = z.infer<typeof FleetArgs>;
+
+const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+export function parseFleetArgs(argv: string[]): FleetArgs {
+  let values: Record<string, unknown>;
+  try {
+    ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/\. To specify.*$/s, ''));
+  }
+  const parsed = FleetArgs.safeParse(Object.fromEntries(Object.entries(values).map(([k, v]) => [camel(k), v])));
+  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${kebab(String(i.path[0] ?? 'flags'))}: ${i.message}`).join('; '));
+  return parsed.data;
+}

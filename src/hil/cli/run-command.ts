@@ -1,0 +1,78 @@
+/** `consystence-hil run`: flags → plan → run → reports → exit code. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { toJsonSummary } from '../report/json.js';
+import { toJUnitXml } from '../report/junit.js';
+import { totals } from '../report/types.js';
+import { runPlanned } from '../runner/runner.js';
+import { describeScenarios, selectScenarios, SelectionError } from '../runner/select.js';
+import { SCENARIOS } from '../scenarios/index.js';
+import { targetFactory } from '../targets/index.js';
+import { HilExit } from './exit-codes.js';
+import { parseRunArgs, RUN_USAGE, UsageError } from './run-args.js';
+
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+function writeReport(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text);
+}
+
+export async function runCommand(argv: string[], io: Io): Promise<number> {
+  let args;
+  let planned;
+  try {
+    args = parseRunArgs(argv);
+    if (args.help) {
+      io.stdout(`${RUN_USAGE}\n`);
+      return HilExit.OK;
+    }
+    if (args.list) {
+      io.stdout(`${describeScenarios(SCENARIOS)}\n`);
+      return HilExit.OK;
+    }
+    planned = selectScenarios(SCENARIOS, args.only, args.repeat);
+    if (args.injectFailure && !planned.some((p) => p.scenario.id === args!.injectFailure)) throw new UsageError(`--inject-failure ${args.injectFailure} is not among the selected scenarios`);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof SelectionError) {
+      io.stderr(`consystence-hil run: ${error.message}\n${RUN_USAGE}\n`);
+      return HilExit.USAGE;
+    }
+    throw error;
+  }
+
+  let factory;
+  try {
+    factory = targetFactory({
+      kind: args.target, remoteStateDir: args.remoteStateDir,
+      ...(args.binary ? { binary: args.binary } : {}), ...(args.remoteCmd ? { remoteCmd: args.remoteCmd } : {}), ...(args.remoteHost ? { remoteHost: args.remoteHost } : {}),
+      hooks: {
+        timeoutMs: args.hookTimeoutS * 1000,
+        ...(args.powerCycleCmd ? { powerCycle: args.powerCycleCmd } : {}), ...(args.netDownCmd ? { netDown: args.netDownCmd } : {}), ...(args.netUpCmd ? { netUp: args.netUpCmd } : {}),
+      },
+    });
+  } catch (error) {
+    io.stderr(`consystence-hil run: ${(error as Error).message}\n`);
+    return HilExit.SETUP;
+  }
+  const targetDescription = args.target === 'remote' ? `remote: ${args.remoteCmd}` : args.binary ? `${args.target}: ${args.binary}` : args.target;
+  io.stderr(`consystence-hil: ${planned.length} scenario run(s) against ${targetDescription}\n`);
+
+  const report = await runPlanned(planned, {
+    targetKind: args.target, factory, targetDescription, budgetMs: args.timeoutS * 1000,
+    host: args.host, netHooks: !!(args.netDownCmd && args.netUpCmd), keepWorkDirs: args.keep,
+    ...(args.publicHost ? { publicHost: args.publicHost } : {}), ...(args.cloudUrl ? { cloudUrl: args.cloudUrl } : {}),
+    ...(args.siteUrl ? { siteUrl: args.siteUrl } : {}), ...(args.org ? { orgId: args.org } : {}),
+    ...(args.injectFailure ? { injectFailure: args.injectFailure } : {}),
+    progress: (line) => io.stderr(`${line}\n`),
+  });
+  if (args.junit) writeReport(args.junit, toJUnitXml(report));
+  if (args.json) writeReport(args.json, `${JSON.stringify(toJsonSummary(report), null, 2)}\n`);
+  const t = totals(report);
+  io.stdout(`${t.passed} passed, ${t.failed} failed, ${t.error} errors, ${t.skipped} skipped (${(report.durationMs / 1000).toFixed(1)} s)\n`);
+  for (const skipped of report.results.filter((r) => r.outcome === 'skipped')) io.stdout(`  skipped ${skipped.id}: ${skipped.message}\n`);
+  return t.failed + t.error > 0 ? HilExit.FAILED : HilExit.OK;
+}

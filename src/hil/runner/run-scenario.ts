@@ -1,0 +1,194 @@
+/**
+ * One scenario iteration, start to finish: decide whether it can run here, build its bed (namespace, cloud,
+ * site, device), run it under its time limit, gather diagnostics if it failed, and tear everything down in
+ * reverse order, each step bounded so a stuck cleanup cannot hang the rig.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { provideCloud, type CloudHandle } from '../bed/cloud.js';
+import { LogBuffer } from '../bed/log-buffer.js';
+import { provideSite, type SiteHandle } from '../bed/site.js';
+import { createDeviceNamespace, netnsUnavailable, type DeviceNamespace } from '../net/netns.js';
+import { CheckFailed, ScenarioSkipped } from '../scenario/errors.js';
+import type { Figure, Scenario, ScenarioContext } from '../scenario/types.js';
+import type { TargetFactory } from '../targets/index.js';
+import type { DeviceTarget, TargetKind } from '../targets/types.js';
+import type { ScenarioResult } from '../report/types.js';
+import { TimeoutError, withTimeout } from '../util/wait.js';
+
+export interface BedOptions {
+  targetKind: TargetKind;
+  factory: TargetFactory;
+  cloudUrl?: string;
+  siteUrl?: string;
+  orgId?: string;
+  host: string;
+  publicHost?: string;
+  /** Whether rig hooks cut the network (then no namespace is needed). */
+  netHooks: boolean;
+  keepWorkDirs: boolean;
+  /** The self-check: this scenario is failed on purpose after it ran (proves failures reach the reports). */
+  injectFailure?: string;
+}
+
+const CLEANUP_STEP_MS = 30_000;
+const SETUP_MS = 60_000;
+
+class Stopped extends Error {}
+
+function edgeIdFor(scenario: Scenario): string {
+  return `hil-${scenario.id.slice(0, 40)}-${randomBytes(2).toString('hex')}`;
+}
+
+/** Why this scenario cannot run against this target and bed, or undefined. */
+function unmetRequirement(scenario: Scenario, options: BedOptions): string | undefined {
+  const r = scenario.requires ?? {};
+  if (r.ownCloud && options.cloudUrl) return 'needs its own mock cloud (e.g. a short token lifetime); not possible with --cloud-url';
+  if (r.ownSiteServer && options.siteUrl) return 'stops the site server\'s listener; not done to an attached site server (--site-url)';
+  if (r.netns && !options.netHooks) {
+    if (options.targetKind === 'remote') return 'needs --net-down-cmd and --net-up-cmd for a remote device';
+    if (options.siteUrl || options.cloudUrl) return 'puts the device in a network namespace with its own mocks; not possible with --cloud-url/--site-url';
+    const why = netnsUnavailable();
+    if (why) return why;
+  }
+  return undefined;
+}
+
+export async function runScenario(scenario: Scenario, iteration: number, options: BedOptions, budgetMs: number): Promise<ScenarioResult> {
+  const started = Date.now();
+  const figures: Record<string, Figure> = {};
+  const notes: string[] = [];
+  const result = (outcome: ScenarioResult['outcome'], extra: Partial<ScenarioResult> = {}): ScenarioResult => ({
+    id: scenario.id, title: scenario.title, iteration, outcome, durationMs: Date.now() - started, figures, notes, ...extra,
+  });
+
+  const unmet = unmetRequirement(scenario, options);
+  if (unmet) return result('skipped', { message: unmet });
+
+  const logs = new LogBuffer();
+  const cleanups: Array<{ what: string; run: () => Promise<void> | void }> = [];
+  const workDir = mkdtempSync(join(tmpdir(), `cst-hil-${scenario.id}-`));
+  cleanups.push({
+    what: 'remove the work dir',
+    run: () => {
+      if (options.keepWorkDirs) notes.push(`work dir kept: ${workDir}`);
+      else rmSync(workDir, { recursive: true, force: true });
+    },
+  });
+
+  let device: DeviceTarget | undefined;
+  let cloud: CloudHandle | undefined;
+  let site: SiteHandle | undefined;
+  let outcome: ScenarioResult;
+  const controller = new AbortController();
+  try {
+    let ns: DeviceNamespace | undefined;
+    if (scenario.requires?.netns && !options.netHooks) {
+      ns = await createDeviceNamespace();
+      const made = ns;
+      cleanups.push({ what: `delete namespace ${made.name}`, run: () => made.remove() });
+      notes.push(`device in namespace ${ns.name}: ${ns.deviceAddress} ↔ rig ${ns.hostAddress} (${ns.hostIfName})`);
+    }
+    const host = ns ? ns.hostAddress : options.host;
+    const publicHost = ns ? undefined : options.publicHost;
+    await withTimeout((async () => {
+      cloud = await provideCloud({
+        host, logs, ...(publicHost ? { publicHost } : {}), ...(options.cloudUrl && !ns ? { attachUrl: options.cloudUrl } : {}),
+        ...(options.orgId ? { orgId: options.orgId } : {}), ...(scenario.setup?.cloud ?? {}),
+      });
+      const c = cloud;
+      cleanups.push({ what: 'close the cloud', run: () => c.close() });
+      site = await provideSite(cloud, { host, logs, label: scenario.id, ...(publicHost ? { publicHost } : {}), ...(options.siteUrl && !ns ? { attachUrl: options.siteUrl } : {}) });
+      const s = site;
+      cleanups.push({ what: 'close the site server', run: () => s.close() });
+    })(), SETUP_MS, 'the mock cloud and site server to start');
+
+    const hardwareId = createHash('sha256').update(randomBytes(32)).digest('hex');
+    const edgeId = edgeIdFor(scenario);
+    device = options.factory({ runId: `${scenario.id}-${randomBytes(4).toString('hex')}`, edgeId, hardwareId, workDir, ...(ns ? { netns: { name: ns.name, hostIfName: ns.hostIfName } } : {}) });
+    const d = device;
+    cleanups.push({ what: 'dispose of the device', run: () => d.dispose() });
+    const missing = (scenario.requires?.capabilities ?? []).map((c) => d.capabilities[c]).find((v) => v !== true);
+    if (missing !== undefined) {
+      outcome = result('skipped', { message: String(missing) });
+    } else {
+      const ctx: ScenarioContext = {
+        device: d, cloud: cloud!, site: site!, edgeId, signal: controller.signal, link: ns?.shaper,
+        figure: (name, value) => void (figures[name] = value),
+        note: (text) => void notes.push(`${((Date.now() - started) / 1000).toFixed(1)} s ${text}`),
+        skip: (reason) => { throw new ScenarioSkipped(reason); },
+        defer: (cleanup) => void cleanups.push({ what: 'scenario cleanup', run: cleanup }),
+      };
+      const limitMs = Math.min(scenario.timeoutS * 1000, budgetMs);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const error = new TimeoutError(`the scenario did not finish within ${Math.round(limitMs / 1000)} s${limitMs < scenario.timeoutS * 1000 ? ' (the rest of the run\'s --timeout-s budget)' : ''}`);
+          controller.abort(new Stopped('time is up'));
+          reject(error);
+        }, limitMs);
+      });
+      try {
+        await Promise.race([scenario.run(ctx), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (options.injectFailure === scenario.id) throw new CheckFailed('failure injected by --inject-failure: this proves a failing scenario reaches the reports and the exit code');
+      outcome = result('passed');
+    }
+  } catch (error) {
+    outcome = classify(error, result);
+  }
+  controller.abort(new Stopped('scenario over'));
+
+  if (outcome.outcome === 'failed' || outcome.outcome === 'error') {
+    outcome.diagnostics = await gatherDiagnostics(device, site, cloud, logs);
+  }
+  const cleanupErrors = await runCleanups(cleanups);
+  if (cleanupErrors.length) notes.push(...cleanupErrors.map((e) => `cleanup: ${e}`));
+  return { ...outcome, durationMs: Date.now() - started };
+}
+
+function classify(error: unknown, result: (o: ScenarioResult['outcome'], extra?: Partial<ScenarioResult>) => ScenarioResult): ScenarioResult {
+  const e = error instanceof Error ? error : new Error(String(error));
+  if (e instanceof ScenarioSkipped) return result('skipped', { message: e.message });
+  // A device that does the wrong thing, or does it too late, fails; anything else is the rig breaking.
+  if (e instanceof CheckFailed || e instanceof TimeoutError) return result('failed', { message: e.message, errorType: e.name });
+  return result('error', { message: `${e.message}${e.stack ? `\n${e.stack}` : ''}`, errorType: e.name });
+}
+
+async function gatherDiagnostics(device: DeviceTarget | undefined, site: SiteHandle | undefined, cloud: CloudHandle | undefined, logs: LogBuffer): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const grab = async (key: string, fn: () => Promise<string>) => {
+    try {
+      out[key] = await withTimeout(fn(), 20_000, key);
+    } catch (error) {
+      out[key] = `(could not collect: ${(error as Error).message})`;
+    }
+  };
+  if (device) {
+    try {
+      Object.assign(out, await withTimeout(device.collectDiagnostics(), 30_000, 'device diagnostics'));
+    } catch (error) {
+      out['device'] = `(could not collect: ${(error as Error).message})`;
+    }
+  }
+  if (site) await grab('site-server.edges', async () => JSON.stringify(await site.control.edges(), null, 2));
+  if (cloud) await grab('cloud.faults', async () => JSON.stringify(await cloud.admin.faults.get()));
+  out['mocks.log'] = logs.text();
+  return out;
+}
+
+async function runCleanups(cleanups: Array<{ what: string; run: () => Promise<void> | void }>): Promise<string[]> {
+  const errors: string[] = [];
+  for (const cleanup of cleanups.reverse()) {
+    try {
+      await withTimeout(Promise.resolve().then(cleanup.run), CLEANUP_STEP_MS, cleanup.what);
+    } catch (error) {
+      errors.push(`${cleanup.what}: ${(error as Error).message}`);
+    }
+  }
+  return errors;
+}

@@ -1,0 +1,21 @@
+/** Every scenario, in the order a run goes through them (cheap pairing checks first, long ones last). */
+import type { Scenario } from '../scenario/types.js';
+import { brokerDown } from './broker-down.js';
+import { clockInPast } from './clock-in-past.js';
+import { cloud503Storm } from './cloud-503-storm.js';
+import { commandRoundTrip } from './command-round-trip.js';
+import { configPush } from './config-push.js';
+import { expiredCode } from './expired-code.js';
+import { firstPairing } from './first-pairing.js';
+import { lostRegisterResponse } from './lost-register-response.js';
+import { networkPartition } from './network-partition.js';
+import { powerCut } from './power-cut.js';
+import { revocation } from './revocation.js';
+import { tokenExpiryOffline } from './token-expiry-offline.js';
+import { usedCode } from './used-code.js';
+
+export const SCENARIOS: readonly Scenario[] = [
+  firstPairing, usedCode, expiredCode, lostRegisterResponse, cloud503Storm,
+  configPush, commandRoundTrip, brokerDown, powerCut, revocation, clockInPast,
+  networkPartition, tokenExpiryOffline,
+];

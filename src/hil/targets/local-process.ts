@@ -1,0 +1,172 @@
+/**
+ * A device under test that is a process on this machine: the edge under Node (tsx), under Bun, the compiled
+ * binary, or the arm64 binary under qemu-user. The kinds differ only in the command that starts the CLI (see the
+ * per-kind files); state dir, hardware id, power cut (SIGKILL), network namespace and diagnostics are shared.
+ */
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { RunningProcess, runCommand, runHook, type CommandResult } from '../util/process.js';
+import { ProducerClient } from '../../edge/producer/client.js';
+import type { Capabilities, DeviceSpec, DeviceTarget, PairOptions, SessionExit, TargetKind, TelemetryRecord } from './types.js';
+import type { RigHooks } from './hooks.js';
+import { faketimeCommand, faketimeUnavailable } from './faketime.js';
+
+/** How to start the edge CLI: `command ...prefixArgs <edge args>`. */
+export interface Launcher {
+  command: string;
+  prefixArgs: string[];
+  /** Extra environment (e.g. QEMU_LD_PREFIX). */
+  env?: NodeJS.ProcessEnv;
+  /** Why the clock-in-past boot cannot be done with this launcher, if it cannot. */
+  clockInPastUnsupported?: string;
+}
+
+const CLI_TIMEOUT_MS = 60_000;
+/** The clock the "far in the past" boot starts with: a board without an RTC battery. */
+export const PAST_CLOCK = '2001-01-01 00:00:00';
+
+export class LocalProcessTarget implements DeviceTarget {
+  readonly capabilities: Capabilities;
+  private session: RunningProcess | null = null;
+  private readonly stateDir: string;
+  private readonly history: string[] = [];
+  private readonly producerSocket: string;
+
+  constructor(
+    readonly kind: TargetKind,
+    private readonly launcher: Launcher,
+    private readonly spec: DeviceSpec,
+    private readonly hooks: RigHooks,
+  ) {
+    this.stateDir = join(spec.workDir, 'device-state');
+    mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
+    const clockReason = launcher.clockInPastUnsupported ?? faketimeUnavailable();
+    this.capabilities = {
+      powerCut: true,
+      network: hooks.netDown && hooks.netUp ? true : spec.netns ? true : 'no --net-down-cmd/--net-up-cmd and the device is not in a network namespace',
+      clockInPast: clockReason ?? true,
+      telemetry: true,
+    };
+    // A Unix socket, not a TCP port: no clash between devices, and it reaches into a network namespace.
+    this.producerSocket = join(spec.workDir, 'producer.sock');
+  }
+
+  get description(): string {
+    return `${this.kind}: ${[this.launcher.command, ...this.launcher.prefixArgs].join(' ')}${this.spec.netns ? ` (in netns ${this.spec.netns.name})` : ''}`;
+  }
+
+  private commonArgs(): string[] {
+    return ['--state-dir', this.stateDir, '--hardware-id', this.spec.hardwareId, '--log-level', 'debug'];
+  }
+
+  /** The full argv for one edge subcommand, wrapped in the namespace and faketime when asked. */
+  private argv(edgeArgs: string[], options: { clockInPast?: boolean } = {}): { command: string; args: string[] } {
+    let command = this.launcher.command;
+    let args = [...this.launcher.prefixArgs, ...edgeArgs];
+    if (options.clockInPast) ({ command, args } = faketimeCommand(PAST_CLOCK, command, args));
+    if (this.spec.netns) {
+      args = ['netns', 'exec', this.spec.netns.name, command, ...args];
+      command = 'ip';
+    }
+    return { command, args };
+  }
+
+  private async cli(edgeArgs: string[], timeoutMs = CLI_TIMEOUT_MS, options: { clockInPast?: boolean } = {}): Promise<CommandResult> {
+    const { command, args } = this.argv(edgeArgs, options);
+    const result = await runCommand(command, args, { timeoutMs, env: { ...process.env, ...this.launcher.env } });
+    this.history.push(`$ ${[command, ...args].join(' ')}\n→ exit ${result.code}${result.timedOut ? ' (timed out)' : ''}\n${result.stdout}\n${result.stderr.split('\n').slice(-50).join('\n')}`);
+    return result;
+  }
+
+  pair(uri: string, options: PairOptions = {}): Promise<CommandResult> {
+    return this.cli([
+      'pair', '--uri', uri, '--json', ...this.commonArgs(),
+      ...(options.edgeId ? ['--edge-id', options.edgeId] : []),
+      ...(options.force ? ['--force'] : []),
+      ...(options.maxAttempts ? ['--max-attempts', String(options.maxAttempts)] : []),
+    ], options.timeoutMs ?? CLI_TIMEOUT_MS, { clockInPast: options.clockInPast === true });
+  }
+
+  async start(options: { clockInPast?: boolean } = {}): Promise<void> {
+    if (this.session && !this.session.exitInfo) throw new Error('the device is already running');
+    // A pairing-URI file that never exists: `run` must use the saved registration, never pair by itself here.
+    const { command, args } = this.argv(['run', '--json', ...this.commonArgs(), '--pairing-uri-file', join(this.spec.workDir, 'no-pairing-uri'), '--producer-socket', this.producerSocket], options);
+    this.archiveSession();
+    this.session = new RunningProcess(command, args, { env: { ...process.env, ...this.launcher.env } });
+  }
+
+  private archiveSession(): void {
+    if (!this.session) return;
+    this.history.push(`$ ${[this.session.command, ...this.session.args].join(' ')}\n→ ${JSON.stringify(this.session.exitInfo)}\n${this.session.stdout.join('\n')}\n${this.session.stderr.slice(-200).join('\n')}`);
+  }
+
+  async stop(): Promise<SessionExit> {
+    if (!this.session) return { code: null, signal: null };
+    return this.session.terminate('SIGTERM', 15_000);
+  }
+
+  async kill(): Promise<void> {
+    if (this.hooks.powerCycle) {
+      await runHook('power-cycle', this.hooks.powerCycle, this.hooks.timeoutMs);
+      return;
+    }
+    await this.session?.terminate('SIGKILL');
+  }
+
+  async status(): Promise<Record<string, unknown> | null> {
+    const result = await this.cli(['status', '--json', ...this.commonArgs()], 30_000);
+    if (result.code !== 0) return null;
+    try {
+      return JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '') as Record<string, unknown>;
+    } catch {
+      return null;
+    }
+  }
+
+  runEvents(): Array<Record<string, unknown>> {
+    return this.session?.jsonLines() ?? [];
+  }
+
+  waitForRunEvent(match: (line: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown>> {
+    if (!this.session) return Promise.reject(new Error(`the device is not running (waiting for ${what})`));
+    return this.session.waitForJson(match, timeoutMs, what);
+  }
+
+  sessionExit(): SessionExit | null {
+    return this.session?.exitInfo ?? null;
+  }
+
+  async produce(records: TelemetryRecord[]): Promise<{ seq: number; lastSeq: number }> {
+    return new ProducerClient({ socketPath: this.producerSocket, timeoutMs: 30_000 }).telemetry(records, { durable: true });
+  }
+
+  async netDown(): Promise<void> {
+    if (this.hooks.netDown) await runHook('net-down', this.hooks.netDown, this.hooks.timeoutMs);
+    else if (this.spec.netns) await runHook('net-down', `ip link set dev ${this.spec.netns.hostIfName} down`, this.hooks.timeoutMs);
+    else throw new Error(String(this.capabilities.network));
+  }
+
+  async netUp(): Promise<void> {
+    if (this.hooks.netUp) await runHook('net-up', this.hooks.netUp, this.hooks.timeoutMs);
+    else if (this.spec.netns) await runHook('net-up', `ip link set dev ${this.spec.netns.hostIfName} up`, this.hooks.timeoutMs);
+    else throw new Error(String(this.capabilities.network));
+  }
+
+  async collectDiagnostics(): Promise<Record<string, string>> {
+    const status = await this.cli(['status', '--json', ...this.commonArgs()], 15_000).catch((e: Error) => ({ stdout: '', stderr: e.message, code: null }));
+    this.archiveSession();
+    const listing = existsSync(this.stateDir)
+      ? readdirSync(this.stateDir).map((f) => `${f} ${statSync(join(this.stateDir, f)).size} bytes`).join('\n')
+      : '(no state dir)';
+    return {
+      'device.description': this.description,
+      'device.status': `${status.stdout}\n${status.stderr}`.trim(),
+      'device.state-dir': listing,
+      'device.commands': this.history.join('\n\n'),
+    };
+  }
+
+  async dispose(): Promise<void> {
+    await this.session?.terminate('SIGKILL');
+  }
+}

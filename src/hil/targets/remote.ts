@@ -1,0 +1,134 @@
+/**
+ * A real device reached through a command template (ssh, `docker exec`, a serial-console helper). Each
+ * scenario gets its own state dir on the device (`--remote-state-dir`/<run id>), so scenarios stay independent;
+ * the device keeps its real machine id. Power and network are cut by the rig's hooks; without them, scenarios
+ * that need them are skipped with the reason.
+ *
+ * `stop()` sends SIGTERM to the local template process: with `ssh -tt` the remote `run` gets SIGHUP and stops.
+ */
+import { RunningProcess, runCommand, runHook, type CommandResult } from '../util/process.js';
+import type { RigHooks } from './hooks.js';
+import { renderTemplate } from './template.js';
+import type { Capabilities, DeviceSpec, DeviceTarget, PairOptions, SessionExit, TelemetryRecord } from './types.js';
+
+export interface RemoteOptions {
+  template: string;
+  host?: string;
+  stateRoot: string;
+}
+
+const CLI_TIMEOUT_MS = 120_000;
+
+export class RemoteTarget implements DeviceTarget {
+  readonly kind = 'remote' as const;
+  readonly capabilities: Capabilities;
+  private session: RunningProcess | null = null;
+  private readonly stateDir: string;
+  private readonly history: string[] = [];
+
+  constructor(private readonly options: RemoteOptions, spec: DeviceSpec, private readonly hooks: RigHooks) {
+    this.stateDir = `${options.stateRoot.replace(/\/+$/, '')}/${spec.runId}`;
+    this.capabilities = {
+      powerCut: hooks.powerCycle ? true : 'a remote device needs --power-cycle-cmd to cut its power',
+      network: hooks.netDown && hooks.netUp ? true : 'a remote device needs --net-down-cmd and --net-up-cmd',
+      clockInPast: 'a remote device cannot be booted with its clock in the past from the rig (set its RTC by hand and run this scenario alone)',
+      telemetry: 'the producer API listens on the device\'s loopback only, and the edge CLI has no command to enqueue telemetry through the template',
+    };
+  }
+
+  get description(): string {
+    return `remote: ${this.options.template}${this.options.host ? ` (host ${this.options.host})` : ''}, state dir ${this.stateDir}`;
+  }
+
+  private line(args: string[]): string {
+    return renderTemplate(this.options.template, { ...(this.options.host ? { host: this.options.host } : {}), args });
+  }
+
+  private async cli(args: string[], input?: string, timeoutMs = CLI_TIMEOUT_MS): Promise<CommandResult> {
+    const line = this.line(args);
+    const result = await runCommand('/bin/sh', ['-c', line], { timeoutMs, ...(input !== undefined ? { input } : {}) });
+    this.history.push(`$ ${line}\n→ exit ${result.code}${result.timedOut ? ' (timed out)' : ''}\n${result.stdout}\n${result.stderr.split('\n').slice(-50).join('\n')}`);
+    return result;
+  }
+
+  pair(uri: string, options: PairOptions = {}): Promise<CommandResult> {
+    if (options.clockInPast) return Promise.reject(new Error(String(this.capabilities.clockInPast)));
+    return this.cli([
+      'pair', '--uri', '-', '--json', '--state-dir', this.stateDir,
+      ...(options.edgeId ? ['--edge-id', options.edgeId] : []),
+      ...(options.force ? ['--force'] : []),
+      ...(options.maxAttempts ? ['--max-attempts', String(options.maxAttempts)] : []),
+    ], `${uri}\n`, options.timeoutMs ?? CLI_TIMEOUT_MS);
+  }
+
+  async start(options: { clockInPast?: boolean } = {}): Promise<void> {
+    if (options.clockInPast) throw new Error(String(this.capabilities.clockInPast));
+    if (this.session && !this.session.exitInfo) throw new Error('the device is already running');
+    // exec: the signal from stop() reaches the template's process (ssh), not an intermediate shell.
+    this.session = new RunningProcess('/bin/sh', ['-c', `exec ${this.line(['run', '--json', '--state-dir', this.stateDir, '--pairing-uri-file', `${this.stateDir}/no-pairing-uri`])}`]);
+  }
+
+  async stop(): Promise<SessionExit> {
+    return this.session ? this.session.terminate('SIGTERM', 15_000) : { code: null, signal: null };
+  }
+
+  async kill(): Promise<void> {
+    if (!this.hooks.powerCycle) throw new Error(String(this.capabilities.powerCut));
+    await runHook('power-cycle', this.hooks.powerCycle, this.hooks.timeoutMs);
+    await this.session?.terminate('SIGKILL');
+  }
+
+  async status(): Promise<Record<string, unknown> | null> {
+    const result = await this.cli(['status', '--json', '--state-dir', this.stateDir], undefined, 60_000);
+    if (result.code !== 0) return null;
+    try {
+      return JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '') as Record<string, unknown>;
+    } catch {
+      return null;
+    }
+  }
+
+  runEvents(): Array<Record<string, unknown>> {
+    return this.session?.jsonLines() ?? [];
+  }
+
+  waitForRunEvent(match: (line: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown>> {
+    if (!this.session) return Promise.reject(new Error(`the device is not running (waiting for ${what})`));
+    return this.session.waitForJson(match, timeoutMs, what);
+  }
+
+  sessionExit(): SessionExit | null {
+    return this.session?.exitInfo ?? null;
+  }
+
+  produce(_records: TelemetryRecord[]): Promise<{ seq: number; lastSeq: number }> {
+    return Promise.reject(new Error(String(this.capabilities.telemetry)));
+  }
+
+  async netDown(): Promise<void> {
+    if (!this.hooks.netDown) throw new Error(String(this.capabilities.network));
+    await runHook('net-down', this.hooks.netDown, this.hooks.timeoutMs);
+  }
+
+  async netUp(): Promise<void> {
+    if (!this.hooks.netUp) throw new Error(String(this.capabilities.network));
+    await runHook('net-up', this.hooks.netUp, this.hooks.timeoutMs);
+  }
+
+  async collectDiagnostics(): Promise<Record<string, string>> {
+    const status = await this.cli(['status', '--json', '--state-dir', this.stateDir], undefined, 30_000).catch((e: Error) => ({ stdout: '', stderr: e.message }));
+    const run = this.session ? `${this.session.stdout.join('\n')}\n${this.session.stderr.slice(-200).join('\n')}` : '(not started)';
+    return {
+      'device.description': this.description,
+      'device.status': `${status.stdout}\n${status.stderr}`.trim(),
+      'device.run-output': run,
+      'device.commands': this.history.join('\n\n'),
+    };
+  }
+
+  async dispose(): Promise<void> {
+    await this.session?.terminate('SIGTERM', 10_000);
+    // Leave nothing behind on the device: the scenario's state dir goes with it (keys included).
+    await this.cli(['reset', '--yes', '--keys', '--state-dir', this.stateDir], undefined, 60_000).catch(() => undefined);
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Child processes the rig starts: the device under test, hooks, helper commands. Output is kept (bounded) for
+ * diagnostics, stdout is parsed as JSON lines where it can be, and every wait on a process has a deadline.
+ * Nothing here is global: whoever starts a process owns it and kills it in its own cleanup.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { TimeoutError } from './wait.js';
+
+/** Lines kept per stream: enough for a diagnosis, bounded so a chatty device cannot exhaust the rig's memory. */
+const MAX_LINES = 2000;
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface SpawnOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Written to stdin, which is then closed (e.g. a pairing URI for `pair --uri -`). */
+  input?: string;
+}
+
+function pushBounded<T>(list: T[], item: T): void {
+  list.push(item);
+  if (list.length > MAX_LINES) list.splice(0, list.length - MAX_LINES);
+}
+
+export function parseJsonLine(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+export class RunningProcess {
+  readonly stdout: string[] = [];
+  readonly stderr: string[] = [];
+  readonly exited: Promise<ExitInfo>;
+  private exit: ExitInfo | null = null;
+  private readonly waiters = new Set<() => void>();
+  private readonly proc: ChildProcess;
+
+  constructor(readonly command: string, readonly args: string[], options: SpawnOptions = {}) {
+    this.proc = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (options.input !== undefined) {
+      // EPIPE when the command exits without reading stdin is not our failure: the exit code tells the story.
+      this.proc.stdin!.on('error', () => undefined);
+      this.proc.stdin!.end(options.input);
+    }
+    const wake = () => this.waiters.forEach((w) => w());
+    createInterface({ input: this.proc.stdout! }).on('line', (line) => {
+      pushBounded(this.stdout, line);
+      wake();
+    });
+    createInterface({ input: this.proc.stderr! }).on('line', (line) => {
+      pushBounded(this.stderr, line);
+      wake();
+    });
+    this.exited = new Promise((resolve) => {
+      // 'error' (e.g. ENOENT) comes instead of 'exit' when the command cannot start at all.
+      this.proc.once('error', (error) => {
+        pushBounded(this.stderr, `spawn failed: ${error.message}`);
+        this.exit ??= { code: 127, signal: null };
+        wake();
+        resolve(this.exit);
+      });
+      this.proc.once('exit', (code, signal) => {
+        this.exit ??= { code, signal };
+        wake();
+        resolve(this.exit);
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
+  get exitInfo(): ExitInfo | null {
+    return this.exit;
+  }
+
+  /** stdout lines that are JSON objects. */
+  jsonLines(): Array<Record<string, unknown>> {
+    return this.stdout.map(parseJsonLine).filter((l): l is Record<string, unknown> => l !== null);
+  }
+
+  /** Waits for a JSON stdout line matching `match` (lines seen before the call count). */
+  waitForJson(match: (line: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      let seen = 0;
+      const finish = (fn: () => void) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        fn();
+      };
+      const check = () => {
+        for (; seen < this.stdout.length; seen++) {
+          const line = parseJsonLine(this.stdout[seen]!);
+          if (line && match(line)) return finish(() => resolve(line));
+        }
+        if (this.exit) finish(() => reject(new Error(`the process exited (${JSON.stringify(this.exit)}) before ${what}; stderr tail: ${this.stderr.slice(-5).join(' | ')}`)));
+      };
+      const timer = setTimeout(() => finish(() => reject(new TimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}`))), timeoutMs);
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  /** Sends `signal`; escalates to SIGKILL after `graceMs`. Resolves with how it ended. */
+  async terminate(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<ExitInfo> {
+    if (this.exit) return this.exit;
+    this.proc.kill(signal);
+    if (signal === 'SIGKILL') return this.exited;
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), graceMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+export interface CommandResult extends ExitInfo {
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+}
+
+/** Runs a command to completion, killed after `timeoutMs` (then `timedOut` is true). */
+export async function runCommand(command: string, args: string[], options: SpawnOptions & { timeoutMs: number }): Promise<CommandResult> {
+  const started = Date.now();
+  const proc = new RunningProcess(command, args, options);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void proc.terminate('SIGKILL');
+  }, options.timeoutMs);
+  const exit = await proc.exited;
+  clearTimeout(timer);
+  return { ...exit, stdout: proc.stdout.join('\n'), stderr: proc.stderr.join('\n'), durationMs: Date.now() - started, timedOut };
+}
+
+/** Runs a rig hook (`--power-cycle-cmd` and friends) through `sh -c`, bounded; throws when it fails. */
+export async function runHook(name: string, commandLine: string, timeoutMs: number, env?: NodeJS.ProcessEnv): Promise<CommandResult> {
+  const result = await runCommand('/bin/sh', ['-c', commandLine], { timeoutMs, env: { ...process.env, ...env } });
+  if (result.timedOut) throw new Error(`${name} hook did not finish within ${timeoutMs} ms: ${commandLine}`);
+  if (result.code !== 0) throw new Error(`${name} hook failed (exit ${result.code}): ${commandLine}\n${result.stderr.slice(-2000)}`);
+  return result;
+}
