@@ -1,7 +1,11 @@
 /**
- * The whole test suite: vitest on Node (every suite), then vitest under Bun (the runtime-neutral suites, so
- * bun:sqlite runs the same storage cases). Ends with one plain line `N passed, N failed, N skipped` that CI reads.
- * Extra arguments are passed to the Node run (e.g. a path filter).
+ * The whole test suite, in three stages:
+ *   1. vitest on Node: every suite;
+ *   2. vitest under Bun: the runtime-neutral storage suites, so bun:sqlite runs the same cases as better-sqlite3;
+ *   3. the HIL rig runner: every scenario against the compiled x64 binary, as a customer's rig would run it
+ *      (each scenario counts as one test; its JUnit and JSON reports land in out/hil/).
+ * Ends with one plain line `N passed, N failed, N skipped` that CI reads. Extra arguments are passed to the Node
+ * run (e.g. a path filter) and skip the other stages.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -36,8 +40,34 @@ function run(label: string, command: string, args: string[]): void {
   }
 }
 
+function runHil(): void {
+  console.log('\n=== hil: every scenario against the compiled binary');
+  const build = spawnSync(bun, ['scripts/build-binary.ts', '--arch', 'x64'], { cwd: root, stdio: 'inherit' });
+  if (build.status !== 0) {
+    console.log(`hil: the binary did not build (exit ${build.status})`);
+    totals.failed += 1;
+    return;
+  }
+  const summary = join(out, 'hil.json');
+  const result = spawnSync(process.execPath, ['src/hil/bin.mjs', 'run', '--target', 'binary', '--timeout-s', '1200',
+    '--junit', 'out/hil/junit.xml', '--json', summary], { cwd: root, stdio: 'inherit' });
+  try {
+    const { totals: hil } = JSON.parse(readFileSync(summary, 'utf8')) as { totals: { passed: number; failed: number; error: number; skipped: number } };
+    totals.passed += hil.passed;
+    totals.failed += hil.failed + hil.error;
+    totals.skipped += hil.skipped;
+  } catch {
+    console.log(`hil: the runner failed (exit ${result.status}, signal ${result.signal}) without a usable report`);
+    totals.failed += 1;
+  }
+}
+
+const filtered = process.argv.length > 2;
 run('node', process.execPath, [vitest, 'run', ...process.argv.slice(2)]);
-if (process.argv.length <= 2) run('bun', bun, ['--bun', vitest, 'run']);
+if (!filtered) {
+  run('bun', bun, ['--bun', vitest, 'run']);
+  runHil();
+}
 
 console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 process.exit(totals.failed > 0 ? 1 : 0);

@@ -67,6 +67,8 @@ export interface RunningMosquitto {
   /** Stops and starts again with the same config and ports (a broker restart, as a site power cycle). */
   restart(): Promise<void>;
   stop(): Promise<void>;
+  /** Starts it again after `stop()`, same config and ports: an outage whose length the test decides. */
+  start(): Promise<void>;
 }
 
 const running = new Set<ChildProcess>();
@@ -159,6 +161,11 @@ async function startOnce(options: MosquittoOptions): Promise<RunningMosquitto> {
       current = await launch();
     },
     stop: () => current.stop(),
+    async start() {
+      if (current.proc.exitCode === null && current.proc.signalCode === null) throw new Error('mosquitto is already running');
+      earlier += current.output();
+      current = await launch();
+    },
   };
 }
 

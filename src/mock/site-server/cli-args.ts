@@ -10,6 +10,7 @@ export const USAGE = `Usage: consystence-mock-site --cloud URL --org ORG_ID --si
   [--mqtt-port N (1883)] [--http-port N (8080)] [--host 127.0.0.1] [--public-host NAME] [--db FILE (:memory:)]
   [--hardware-id ID] [--refresh-seconds S (30)] [--max-payload-bytes N (262144)] [--message-buffer N (500)]
   [--broker embedded|external] [--broker-url mqtt://host:port] [--broker-username U] [--broker-password P]
+  [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]   embedded broker on mqtts://; --tls-ca goes to edges via the cloud
 Environment: CONSYSTENCE_SITE_CODE, CONSYSTENCE_SITE_TOKEN, CONSYSTENCE_BROKER_PASSWORD stand in for the secret flags.
 --code/--token are needed only on the first start with a given --db.`;
 
@@ -19,6 +20,7 @@ const FLAGS = {
   'mqtt-port': { type: 'string' }, 'http-port': { type: 'string' }, db: { type: 'string' },
   'refresh-seconds': { type: 'string' }, 'max-payload-bytes': { type: 'string' }, 'message-buffer': { type: 'string' },
   broker: { type: 'string' }, 'broker-url': { type: 'string' }, 'broker-username': { type: 'string' }, 'broker-password': { type: 'string' },
+  'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -46,6 +48,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv): { help: tr
       ...pick('messageBufferSize', str('message-buffer')),
       ...pick('broker', str('broker')), ...pick('brokerUrl', str('broker-url')), ...pick('brokerUsername', str('broker-username')),
       ...pick('brokerPassword', str('broker-password') ?? env.CONSYSTENCE_BROKER_PASSWORD),
+      ...pick('tlsCert', str('tls-cert')), ...pick('tlsKey', str('tls-key')), ...pick('tlsCa', str('tls-ca')),
     } as SiteServerOptionsInput,
   };
 }

@@ -1,8 +1,9 @@
 /**
  * `startMockSiteServer(options)`: the composition root. Starts, in order: the database, the broker (embedded) or
  * nothing (external), the HTTP listener, the cloud registration, the trust cache and its refresher, the site
- * logic client, then the control API. Nothing starts on import; everything started is stopped by `close()`, and
- * a failure half-way stops what had started before it is reported.
+ * logic client, then the control API. TLS files are read and checked before anything listens. Nothing starts on
+ * import; everything started is stopped by `close()`, and a failure half-way stops what had started before it is
+ * reported.
  */
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
@@ -19,6 +20,7 @@ import { SiteServerError } from './errors.js';
 import { controlApi } from './http/app.js';
 import { SiteServerOptions, type SiteServerDeps, type SiteServerOptionsInput } from './options.js';
 import { SiteLogic } from './site/site-logic.js';
+import { loadServerTls } from './tls/server-tls.js';
 
 export { SiteServerError } from './errors.js';
 export { SiteServerOptions, type SiteServerOptionsInput } from './options.js';
@@ -54,6 +56,7 @@ function urlHost(host: string): string {
 export async function startMockSiteServer(input: SiteServerOptionsInput, deps: SiteServerDeps = {}): Promise<MockSiteServer> {
   const options = parseOptions(input);
   const logger: Logger = deps.logger ?? createLogger({ base: { component: 'mock-site-server' } });
+  const tls = loadServerTls({ cert: options.tlsCert, key: options.tlsKey, ca: options.tlsCa }, options.publicHost ?? options.host, logger);
   const cleanups: Array<() => Promise<void> | void> = [];
   const stopAll = async () => {
     for (const cleanup of cleanups.reverse()) {
@@ -81,10 +84,11 @@ export async function startMockSiteServer(input: SiteServerOptionsInput, deps: S
       broker = await EmbeddedBroker.start({
         host: options.host, port: options.mqttPort, siteId: options.siteId, maxPayloadBytes: options.maxPayloadBytes, logger,
         auth: { authenticate: (id, user, pass) => authenticator ? authenticator.authenticate(id, user, pass) : Promise.resolve(starting) },
+        ...(tls.identity ? { tls: tls.identity } : {}),
       });
       const started = broker;
       cleanups.push(() => started.close());
-      mqttUrl = `mqtt://${publicHost}:${broker.port}`;
+      mqttUrl = `${broker.secure ? 'mqtts' : 'mqtt'}://${publicHost}:${broker.port}`;
     } else {
       mqttUrl = options.brokerUrl!;
     }
@@ -99,7 +103,9 @@ export async function startMockSiteServer(input: SiteServerOptionsInput, deps: S
     const httpUrl = `http://${publicHost}:${(http.address() as AddressInfo).port}`;
 
     const cloud = new CloudClient(options.cloud, options.orgId, options.siteId);
-    const registration = await ensureRegistration(options, store, cloud, { api: httpUrl, mqtt: mqttUrl }, logger);
+    // The CA travels server → cloud → edge: the cloud hands it to edges it pairs for this mqtts:// URL.
+    const endpoints = { api: httpUrl, mqtt: mqttUrl, ...(tls.caPem && mqttUrl.startsWith('mqtts:') ? { caCertificatePem: tls.caPem } : {}) };
+    const registration = await ensureRegistration(options, store, cloud, endpoints, logger);
 
     const refresher = new TrustRefresher(cloud, store, registration.siteToken, options.refreshSeconds * 1000, logger);
     const first = await refresher.refreshNow();
@@ -127,6 +133,7 @@ export async function startMockSiteServer(input: SiteServerOptionsInput, deps: S
       ...(broker ? broker.internalCredentials : {
         ...(options.brokerUsername ? { username: options.brokerUsername } : {}),
         ...(options.brokerPassword ? { password: options.brokerPassword } : {}),
+        ...(tls.caPem ? { ca: tls.caPem } : {}),
       }),
       siteId: options.siteId, maxPayloadBytes: options.maxPayloadBytes, messageBufferSize: options.messageBufferSize, store, logger,
     }).catch((error: Error) => {

@@ -2,13 +2,17 @@
  * The embedded broker: aedes behind two TCP listeners. The public listener is what edges use (and what the
  * listener fault stops); the internal one, on loopback with a random per-process password, is where the site
  * logic connects as the privileged client, so stopping the public listener never cuts the server off from itself.
+ * With `tls`, the public listener is mqtts; the internal one stays plain, since it is loopback-only and guarded by
+ * a per-process secret, and TLS there would only cost the site logic a handshake per reconnect.
  * Every hook catches its own errors: one client's garbage can close that client, never the broker.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from '../../../edge/log.js';
 import type { EdgeTokenClaims } from '../../../protocol/index.js';
+import { TLS_CIPHERS } from '../../../edge/session/tls.js';
 import { edgeMayPublish, edgeMaySubscribe } from './acl.js';
 import type { AuthDecision } from './edge-auth.js';
 import { FaultState } from './faults.js';
@@ -17,6 +21,8 @@ import { guardSocket } from './packet-guard.js';
 export const INTERNAL_CLIENT_ID = '_site-server';
 /** Room for the topic and header around the largest allowed payload. */
 const PACKET_OVERHEAD_BYTES = 4096;
+/** A client that opens TCP and never finishes the TLS handshake is dropped after this (Node's default is 120 s). */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface EmbeddedBrokerOptions {
   host: string;
@@ -25,6 +31,8 @@ export interface EmbeddedBrokerOptions {
   maxPayloadBytes: number;
   auth: Authenticator;
   logger: Logger;
+  /** PEM certificate and key: the public listener speaks MQTT over TLS. */
+  tls?: { cert: string; key: string };
 }
 
 /** The CONNECT check; the site server plugs in `EdgeAuthenticator` once its registration is known. */
@@ -82,6 +90,10 @@ export class EmbeddedBroker {
     return this.publicPort;
   }
 
+  get secure(): boolean {
+    return this.options.tls !== undefined;
+  }
+
   get internalUrl(): string {
     return `mqtt://127.0.0.1:${this.internalPort}`;
   }
@@ -97,9 +109,31 @@ export class EmbeddedBroker {
   /** (Re)opens the public listener; the first start picks the port, later starts reuse it so edges find it. */
   async startListener(port = this.publicPort): Promise<void> {
     if (this.publicServer?.listening) return;
-    const server = createServer((socket) => this.accept(socket, false));
+    const server = this.createPublicServer();
     this.publicPort = await listen(server, port, this.options.host);
     this.publicServer = server;
+  }
+
+  /**
+   * Sockets are tracked at TCP accept ('connection', before any TLS handshake): destroying the raw socket also
+   * closes its TLS socket, and a client stuck mid-handshake is cut too, so `stopListener` never waits on one.
+   */
+  private createPublicServer(): Server {
+    const accept = (socket: Socket) => this.accept(socket, false);
+    const tls = this.options.tls;
+    const server = tls
+      ? createTlsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, accept)
+      : createServer(accept);
+    server.on('connection', (raw: Socket) => {
+      raw.on('error', () => {}); // resets are normal; a TLS failure is reported through tlsClientError
+      this.publicSockets.add(raw);
+      raw.on('close', () => this.publicSockets.delete(raw));
+    });
+    // A client that distrusts our certificate aborts the handshake: worth a line, since the edge's side says why.
+    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+      this.options.logger.info('tls_handshake_failed', { remote: socket.remoteAddress, code: error.code, reason: error.message });
+    });
+    return server;
   }
 
   /** Closes the public listener and every connection made through it, as a broker outage would. */
@@ -147,10 +181,6 @@ export class EmbeddedBroker {
 
   private accept(socket: Socket, internal: boolean): void {
     socket.on('error', () => {}); // resets are normal; aedes reports what matters through clientError
-    if (!internal) {
-      this.publicSockets.add(socket);
-      socket.on('close', () => this.publicSockets.delete(socket));
-    }
     const stream = guardSocket(socket, this.options.maxPayloadBytes + PACKET_OVERHEAD_BYTES, (reason) => {
       this.options.logger.warn('connection_cut', { remote: socket.remoteAddress, reason });
     });

@@ -52,7 +52,8 @@ export interface RegisterServerBody {
   hardwareId: string;
   version: string;
   hostname: string;
-  endpoints: { api: string; mqtt: string };
+  /** `caCertificatePem`: the CA that signed the broker's certificate (protocol README item 12). */
+  endpoints: { api: string; mqtt: string; caCertificatePem?: string };
 }
 
 export class CloudClient {

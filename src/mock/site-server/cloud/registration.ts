@@ -32,6 +32,7 @@ function localHostname(): string {
 export interface Endpoints {
   api: string;
   mqtt: string;
+  caCertificatePem?: string;
 }
 
 export async function ensureRegistration(options: SiteServerOptions, store: TrustStore, cloud: CloudClient, endpoints: Endpoints, logger: Logger): Promise<Registration> {
@@ -71,6 +72,6 @@ export async function ensureRegistration(options: SiteServerOptions, store: Trus
     if (error instanceof SiteServerError) throw error;
     throw new SiteServerError('REGISTRATION_FAILED', `failed to register this site server with the cloud: ${(error as Error).message}`, { cause: error });
   }
-  logger.info('registered', { siteId: options.siteId, mqtt: endpoints.mqtt });
+  logger.info('registered', { siteId: options.siteId, mqtt: endpoints.mqtt, caSent: endpoints.caCertificatePem !== undefined });
   return registration;
 }

@@ -23,6 +23,8 @@ export interface SiteLogicOptions {
   clientId: string;
   username?: string;
   password?: string;
+  /** For an mqtts:// external broker with a private CA (--tls-ca): trusted instead of the system store. */
+  ca?: string;
   siteId: string;
   maxPayloadBytes: number;
   messageBufferSize: number;
@@ -49,6 +51,7 @@ export class SiteLogic {
       clientId: options.clientId,
       ...(options.username ? { username: options.username } : {}),
       ...(options.password ? { password: options.password } : {}),
+      ...(options.ca ? { ca: options.ca, rejectUnauthorized: true } : {}),
       protocolVersion: 4,
       clean: true,
       reconnectPeriod: 1_000,
