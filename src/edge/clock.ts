@@ -3,13 +3,20 @@
  * device keeps `offset = server time − local time`, measured from every cloud answer (`serverTime`, else the
  * `Date` header), persisted, and judges token lifetimes and signs assertions on the corrected clock.
  */
+import { BUILD_TIME } from './version.js';
+
 export interface Clock {
   /** Corrected milliseconds since the epoch. */
   now(): number;
 }
 
-/** Earliest plausible wall-clock time: before this, the local clock is certainly wrong (no RTC, 1970). */
-export const PLAUSIBLE_AFTER_MS = Date.parse('2025-01-01T00:00:00Z');
+const FLOOR_MS = Date.parse('2025-01-01T00:00:00Z');
+const BUILT_MS = Date.parse(BUILD_TIME);
+/**
+ * Earliest plausible wall-clock time: a clock that reads earlier than the moment this binary was built is
+ * certainly wrong (no RTC, 1970). From source, where there is no build time, 2025-01-01.
+ */
+export const PLAUSIBLE_AFTER_MS = Number.isNaN(BUILT_MS) ? FLOOR_MS : Math.max(FLOOR_MS, BUILT_MS);
 /** A skew above this is reported as a problem by `doctor` and in the pairing steps. */
 export const SKEW_WARNING_MS = 5 * 60_000;
 

@@ -55,7 +55,7 @@ export async function runDoctor(state: EdgeState, clock: EdgeClock, fetchImpl: F
 
   const local = Date.now();
   if (local < PLAUSIBLE_AFTER_MS) {
-    results.push({ name: 'clock', ok: false, detail: `the local clock says ${new Date(local).toISOString()}`, fix: 'enable NTP (timedatectl set-ntp true) or set the date; tokens use the cloud\'s time meanwhile' });
+    results.push({ name: 'clock', ok: false, detail: `the local clock says ${new Date(local).toISOString()}, before this software was built (${new Date(PLAUSIBLE_AFTER_MS).toISOString()})`, fix: 'enable NTP (timedatectl set-ntp true) or set the date; tokens use the cloud\'s time meanwhile' });
   }
   if (!reg) {
     results.push({ name: 'registration', ok: false, detail: 'this device is not paired', fix: "run 'consystence-edge pair --uri …'" });
