@@ -3,7 +3,7 @@
  * tested without a broker. Newer version → apply (the patch merged over the running config); same or older →
  * ignore and re-report what runs; invalid → reject with the reason and keep what runs.
  */
-import { ConfigPush, parsePayload } from '../../protocol/index.js';
+import { ConfigPush, MAX_PAYLOAD_BYTES, parsePayload } from '../../protocol/index.js';
 import { RuntimeConfig, type VersionedConfig } from '../state/config-store.js';
 
 export type ConfigDecision =
@@ -29,6 +29,8 @@ export function decideConfigPush(current: VersionedConfig, payload: Uint8Array |
 
 /** The version of an invalid push, if one can be read, so the rejection names what it rejects. */
 function readableVersion(payload: Uint8Array | string): number | null {
+  // Never parse what the size cap already refused.
+  if ((typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength) > MAX_PAYLOAD_BYTES) return null;
   try {
     const value = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8')) as { version?: unknown };
     return typeof value?.version === 'number' && Number.isInteger(value.version) && value.version >= 0 && value.version < 2 ** 53 ? value.version : null;

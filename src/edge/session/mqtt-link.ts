@@ -11,11 +11,14 @@
  */
 import type { Socket } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { MqttConfig } from '../../protocol/index.js';
+import { MAX_PAYLOAD_BYTES, type MqttConfig } from '../../protocol/index.js';
 import { Backoff, type BackoffPolicy } from '../backoff.js';
 import type { Logger } from '../log.js';
 import { BUSY_MIN_DELAY_MS, connackReason, disconnectReason, type Reason } from './mqtt-reasons.js';
 import { describeTlsError, pinnedTlsOptions, type PinnedTlsOptions } from './tls.js';
+
+/** Room for the fixed header, topic and properties around the largest payload the contract allows. */
+const PACKET_HEADROOM_BYTES = 16 * 1024;
 
 export const RECONNECT_POLICY: BackoffPolicy = { baseMs: 1_000, capMs: 60_000, minMs: 500, maxHintMs: 5 * 60_000 };
 
@@ -184,7 +187,11 @@ export class MqttLink {
       ...(version === 5 ? {
         // Session expiry 0: the broker keeps nothing for us between connections; the outbox is the durable queue.
         // Topic aliases shorten the long per-edge topics, up to the limit the server announces in CONNACK.
-        properties: { sessionExpiryInterval: 0, receiveMaximum: 32, topicAliasMaximum: 0, requestProblemInformation: true },
+        // Maximum packet size: a compliant broker then never sends this device more than it would refuse anyway.
+        properties: {
+          sessionExpiryInterval: 0, receiveMaximum: 32, topicAliasMaximum: 0, requestProblemInformation: true,
+          maximumPacketSize: MAX_PAYLOAD_BYTES + PACKET_HEADROOM_BYTES,
+        },
         autoAssignTopicAlias: true,
       } : {}),
     });

@@ -101,6 +101,11 @@ export class SiteControlClient {
       { name, timeoutMs, ...(options.args ? { args: options.args } : {}) }, timeoutMs + REQUEST_TIMEOUT_MS);
   }
 
+  /** Publishes raw bytes to an edge's config or cmd topic (garbage the control API's own routes would refuse). */
+  async publishRaw(edgeId: string, channel: 'config' | 'cmd', payload: string): Promise<void> {
+    await this.call('POST', `/edges/${encodeURIComponent(edgeId)}/raw`, z.unknown(), { channel, payload });
+  }
+
   readonly faults = {
     refuseConnects: (count: number, returnCode: 1 | 2 | 3 | 4 | 5 = 3) => this.call('POST', '/faults/refuse-connects', z.unknown(), { count, returnCode }),
     drop: (edgeId?: string) => this.call('POST', '/faults/drop', z.unknown(), edgeId ? { edgeId } : {}),

@@ -1,12 +1,12 @@
 /**
  * Config push: a valid config is applied without restart and reported (`config/reported` applied, seen by the
- * site server); a bad config is refused and the running one kept (the site server refuses it with the same
- * schema the device uses, so the device's own rejection path cannot be reached through the control API).
+ * site server); a bad config, published raw past the control API's own validation, is rejected by the device
+ * with a reason, and the running one kept.
  */
 import { check, checkEqual } from '../scenario/errors.js';
 import { pairAndRun } from '../scenario/steps.js';
 import type { Scenario } from '../scenario/types.js';
-import { SiteControlError } from '../bed/site-control.js';
+import { waitUntil } from '../util/wait.js';
 
 export const configPush: Scenario = {
   id: 'config-push',
@@ -22,16 +22,17 @@ export const configPush: Scenario = {
     checkEqual(reported?.status, 'applied', 'config/reported status');
     check(ctx.device.sessionExit() === null, 'the device must apply a config without restarting');
 
-    let refused: SiteControlError | null = null;
-    try {
-      await ctx.site.control.pushConfig(ctx.edgeId, { heartbeatSeconds: 1 }, { timeoutMs: 5_000 });
-    } catch (error) {
-      if (!(error instanceof SiteControlError)) throw error;
-      refused = error;
-    }
-    check(refused?.status === 400, `a heartbeat of 1 s is invalid and must be refused, got ${refused ? refused.message : 'accepted'}`);
-    const edge = await ctx.site.control.edge(ctx.edgeId);
-    const last = edge?.config.reported as { version?: number; status?: string } | null;
-    checkEqual(last?.version, reported?.version, 'the last reported config version (the running config is kept)');
+    // A heartbeat of 1 s is invalid: the device must say so on config/reported and keep what runs.
+    const badVersion = (reported?.version ?? 0) + 100;
+    await ctx.site.control.publishRaw(ctx.edgeId, 'config', JSON.stringify({ version: badVersion, config: { heartbeatSeconds: 1 } }));
+    const rejection = await waitUntil(async () => {
+      const reports = await ctx.site.control.messages(ctx.edgeId, { channel: 'config/reported', limit: 50 });
+      return reports.map((m) => m.payload as { version?: number; status?: string; error?: string } | null).find((p) => p?.version === badVersion) ?? null;
+    }, { timeoutMs: 15_000, what: 'the device rejecting the bad config' });
+    checkEqual(rejection.status, 'rejected', 'config/reported status for a heartbeat of 1 s');
+    check(Boolean(rejection.error), 'the rejection must carry a reason');
+    const status = await ctx.device.status();
+    checkEqual(status?.configVersion, reported?.version, 'the running config version after the rejection (kept)');
+    check(ctx.device.sessionExit() === null, 'the device must survive a bad config');
   },
 };

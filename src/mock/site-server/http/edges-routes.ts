@@ -1,6 +1,6 @@
 /**
- * `/edges`: what the site server sees of each edge, and the two things it can do to one (push a config, send a
- * command and wait for its result).
+ * `/edges`: what the site server sees of each edge, and what it can do to one: push a config, send a command and
+ * wait for its result, or publish raw bytes to its config or command topic (to provoke its rejections).
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
@@ -32,6 +32,17 @@ export const CommandBody = z.strictObject({
   args: z.record(z.string(), z.unknown()).optional(),
   expiresAt: IsoDateTime.optional(),
   timeoutMs: Timeout.optional(),
+});
+
+/**
+ * Raw bytes for an edge's config or cmd topic. The control API caps bodies at 64 KiB, so an oversized message is
+ * made with `padToBytes`: trailing spaces, which keep valid JSON valid and so test the receiver's size cap alone.
+ */
+export const RawPublishBody = z.strictObject({
+  channel: z.enum(['config', 'cmd']),
+  payload: z.string().max(60 * 1024),
+  padToBytes: z.number().int().min(1).max(1024 * 1024).optional(),
+  retain: z.boolean().default(false),
 });
 
 const MessagesQuery = z.strictObject({
@@ -116,6 +127,15 @@ export function edgesRoutes(backend: EdgesBackend): Hono {
     const { id, result } = await backend.logic.sendCommand(edgeId, command, timeoutMs);
     if (!result) return c.json({ id, error: { code: 'TIMEOUT', message: `no cmd/result within ${timeoutMs} ms` } }, 504);
     return c.json({ id, result });
+  });
+
+  app.post('/:edgeId/raw', async (c) => {
+    const edgeId = edgeParam(c.req.param('edgeId'));
+    const body = await readBody(c, RawPublishBody);
+    const bytes = Buffer.byteLength(body.payload);
+    const payload = body.padToBytes && body.padToBytes > bytes ? body.payload + ' '.repeat(body.padToBytes - bytes) : body.payload;
+    await backend.logic.publishRaw(edgeId, body.channel, payload, body.retain);
+    return c.json({ published: true, channel: body.channel, bytes: Buffer.byteLength(payload) }, 202);
   });
 
   return app;

@@ -137,6 +137,18 @@ export class SiteLogic {
     return { id: message.id, result: await result };
   }
 
+  /**
+   * Publishes bytes exactly as given to an edge's `config` or `cmd` topic: the one way a rig can put garbage on
+   * the wire (everything else this class sends is built from the contract's schemas). The edge's answer arrives
+   * on `config/reported` or `cmd/result` like any other.
+   */
+  publishRaw(edgeId: string, channel: 'config' | 'cmd', payload: string, retain: boolean): Promise<void> {
+    const topics = edgeTopics(edgeTopicPrefix(this.options.siteId, edgeId));
+    return new Promise((resolve, reject) => {
+      this.client.publish(channel === 'config' ? topics.config : topics.cmd, payload, { qos: 1, retain }, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
   /** Publishes the retained offline status, then disconnects cleanly (no LWT needed). */
   async close(): Promise<void> {
     this.pending.cancelAll();
