@@ -5,6 +5,7 @@
 import { createLogger, type Logger } from './log.js';
 import type { BackoffPolicy, Random } from './backoff.js';
 import { EdgeClock } from './clock.js';
+import type { EdgeCore } from './core.js';
 import type { FetchLike } from './cloud/http.js';
 import { cloudFetchFor } from './cloud/http-pinned.js';
 import { EdgeError } from './errors.js';
@@ -93,10 +94,12 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
     logger.warn('hardware_id_changed', { registered: existing.hardwareId, current: hardwareId, hint: 'this state was copied from another device, or --hardware-id changed' });
   }
 
+  const core: EdgeCore = { state, clock, fetch: fetchImpl, hardwareId, version, logger };
+
   return {
     state, clock, hardwareId, version, logger,
     pair: (input, pairOptions = {}) => pairDevice({
-      state, clock, fetch: fetchImpl, hardwareId, version, logger,
+      ...core,
       steps: pairOptions.steps ?? silentSteps,
       ...(options.hostname ? { hostname: options.hostname } : {}),
       ...(options.pairingRetry || options.random ? { retry: { ...options.pairingRetry, ...(options.random ? { random: options.random } : {}) } } : {}),
@@ -106,7 +109,7 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
     }, input),
     outbox: openOutbox,
     createSession: () => new EdgeSession({
-      state, clock, fetch: fetchImpl, hardwareId, version, logger,
+      ...core,
       queueStats: options.queueStats ?? (() => openOutbox().stats()),
       ...(options.random ? { random: options.random } : {}),
       ...(options.reconnectPolicy ? { reconnectPolicy: options.reconnectPolicy } : {}),

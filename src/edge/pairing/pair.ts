@@ -9,17 +9,16 @@ import { hostname as osHostname } from 'node:os';
 import type { JSONWebKeySet } from 'jose';
 import { EdgeConfig, Hostname, RegisterEdgeRequest } from '../../protocol/index.js';
 import type { BackoffPolicy, Random } from '../backoff.js';
-import { SKEW_WARNING_MS, type EdgeClock } from '../clock.js';
+import { SKEW_WARNING_MS } from '../clock.js';
 import { registerEdge } from '../cloud/edge-api.js';
-import { CloudCallError, type FetchLike } from '../cloud/http.js';
+import { CloudCallError } from '../cloud/http.js';
 import { fetchJwks } from '../cloud/jwks.js';
 import { PAIRING_RETRY_POLICY, withRetries } from '../cloud/retry.js';
 import { verifyIssuedToken } from '../cloud/verify-issued-token.js';
+import type { EdgeCore } from '../core.js';
 import { EdgeError } from '../errors.js';
 import { ensureIdentity } from '../identity/device-key.js';
-import type { Logger } from '../log.js';
 import { credentialTransaction } from '../state/credential-transaction.js';
-import type { EdgeState } from '../state/index.js';
 import type { Registration } from '../state/registration-store.js';
 import type { PairingInput } from './inputs.js';
 import type { StepReporter } from './steps.js';
@@ -27,13 +26,7 @@ import type { StepReporter } from './steps.js';
 /** The cloud keeps an Idempotency-Key for 24 h; an older pending row gets a fresh key. */
 const PENDING_MAX_AGE_MS = 23 * 3_600_000;
 
-export interface PairDeps {
-  state: EdgeState;
-  clock: EdgeClock;
-  fetch: FetchLike;
-  hardwareId: string;
-  version: string;
-  logger: Logger;
+export interface PairDeps extends EdgeCore {
   steps: StepReporter;
   hostname?: string;
   retry?: { policy?: BackoffPolicy; maxAttempts?: number; random?: Random };

@@ -6,15 +6,12 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { edgeTopics, type CommandResult, type EdgeTopics } from '../../protocol/index.js';
-import type { EdgeClock } from '../clock.js';
-import type { FetchLike } from '../cloud/http.js';
 import { registerBuiltinCommands } from '../commands/builtin.js';
 import { CommandRegistry } from '../commands/registry.js';
 import { ConfigManager } from '../config/config-manager.js';
+import type { EdgeCore } from '../core.js';
 import { EdgeError } from '../errors.js';
-import type { Logger } from '../log.js';
 import type { RuntimeConfig } from '../state/config-store.js';
-import type { EdgeState } from '../state/index.js';
 import type { EdgeState as EdgeStateName, StatusSnapshot } from '../state/status-store.js';
 import type { BackoffPolicy } from '../backoff.js';
 import { heartbeat, offlineStatus, onlineStatus, EMPTY_QUEUE, type QueueStatsValue } from './messages.js';
@@ -24,14 +21,8 @@ import { TokenManager } from './token-manager.js';
 /** Do not ask the cloud for a new token on every refusal: once per this window, then plain backoff. */
 const REFRESH_ON_REFUSAL_MIN_INTERVAL_MS = 60_000;
 
-export interface SessionDeps {
-  state: EdgeState;
-  clock: EdgeClock;
-  fetch: FetchLike;
-  hardwareId: string;
-  version: string;
-  logger: Logger;
-  /** The outbox's stats for the heartbeat; zeros until the outbox is wired. */
+export interface SessionDeps extends EdgeCore {
+  /** The outbox's stats for the heartbeat (zeros when none is given). */
   queueStats?: () => QueueStatsValue;
   random?: () => number;
   reconnectPolicy?: BackoffPolicy;

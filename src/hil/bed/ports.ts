@@ -1,7 +1,7 @@
 /** A free TCP port on `host`, for servers whose public URL must be known before they listen. */
 import { createServer, type AddressInfo } from 'node:net';
 
-export function freePort(host: string): Promise<number> {
+export function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -7,6 +7,7 @@ import { afterAll } from 'vitest';
 import { createLogger } from '../../../src/edge/log.js';
 import { startMockSiteServer, type MockSiteServer, type SiteServerOptionsInput } from '../../../src/mock/site-server/index.js';
 import { testHardwareId } from '../../helpers/tmp.js';
+import { api as controlApi } from '../../helpers/http.js';
 import { waitFor } from '../../helpers/wait.js';
 import { DEMO_ORG_ID, type CloudProcess } from './cloud.js';
 
@@ -43,19 +44,7 @@ export async function startSite(cloud: CloudProcess, siteId: string, extra: Part
     hardwareId: testHardwareId('site-server'), refreshSeconds: 1, messageBufferSize: 100_000, ...extra,
   }, { logger: quiet });
   open.push(server);
-  const api = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${server.httpUrl}${path}`, {
-      method,
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch { /* keep the text */ }
-    return { status: response.status, body: parsed as any };
-  };
+  const api = (method: string, path: string, body?: unknown) => controlApi(server.httpUrl, method, path, body);
   const edge = async (edgeId: string) => {
     const answer = await api('GET', `/edges/${edgeId}`);
     return answer.status === 200 ? (answer.body as EdgeSummary) : null;

@@ -12,6 +12,7 @@ import { DEMO_ORG_ID, DEMO_PASSWORD, DEMO_USERS, MockCloudClient, startMockCloud
 import { startMockSiteServer, type MockSiteServer, type SiteServerOptionsInput } from '../../../../src/mock/site-server/index.js';
 import { edgeTopicPrefix, edgeTopics, type EdgeTopics } from '../../../../src/protocol/index.js';
 import { testHardwareId } from '../../../helpers/tmp.js';
+import { api } from '../../../helpers/http.js';
 
 const closers: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
@@ -115,19 +116,7 @@ export async function refusalCode(attempt: Promise<MqttClient>): Promise<number 
   }
 }
 
-export async function api(baseUrl: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) }),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch { /* keep the text */ }
-  return { status: response.status, body: parsed };
-}
+export { api };
 
 export const statusOnline = () => JSON.stringify({ state: 'online', version: '0.0.1', bootId: randomUUID(), startedAt: new Date().toISOString(), ts: new Date().toISOString() });
 export const envelope = (seq: number) => JSON.stringify({ seq, ts: new Date().toISOString(), historical: false, records: [{ tag: 'pump.rpm', ts: new Date().toISOString(), value: seq }] });
