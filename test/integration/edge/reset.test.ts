@@ -1,0 +1,66 @@
+/**
+ * `reset`: destructive, so it refuses without --yes when nobody can answer; with --yes it forgets the
+ * registration and keeps the device key (identity never changes, keys do only on `--keys`); the device then pairs
+ * again with a new code, and the cloud replaces the old registration of the same hardware.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../../src/storage/index.js';
+import { edgeMigrations } from '../../../src/storage/migrations/edge/index.js';
+import { commandFor, runToEnd } from '../../helpers/process.js';
+import { tempDir, testHardwareId } from '../../helpers/tmp.js';
+import { createSite, DEMO_ORG_ID, startCloudProcess, type CloudProcess } from '../../e2e/support/cloud.js';
+
+let cloud: CloudProcess;
+let siteId: string;
+beforeAll(async () => {
+  cloud = await startCloudProcess();
+  siteId = await createSite(cloud.admin, 'reset');
+});
+afterAll(async () => {
+  await cloud?.child.kill('SIGKILL');
+});
+
+const { command, args } = commandFor('node', 'src/edge/main.ts');
+
+async function deviceKeyThumbprint(stateDir: string): Promise<string | undefined> {
+  const { db } = await openDatabase({ path: join(stateDir, 'edge.db'), migrations: edgeMigrations });
+  try {
+    return db.prepare<{ thumbprint: string }>('SELECT thumbprint FROM identity WHERE id = 1').get()?.thumbprint;
+  } finally {
+    db.close();
+  }
+}
+
+describe('reset', () => {
+  it('refuses without --yes off a terminal, forgets the registration with it, and keeps the key unless --keys', async () => {
+    const stateDir = tempDir();
+    const base = ['--state-dir', stateDir, '--hardware-id', testHardwareId('reset')];
+    const cli = (...extra: string[]) => runToEnd(command, [...args, ...extra, ...base]);
+    const pair = async () => cli('pair', '--uri', (await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId)).pairingUri, '--edge-id', 'reset-1', '--no-connect', '--json');
+    const state = async () => JSON.parse((await cli('status', '--json')).stdout).state as string;
+
+    expect((await pair()).code).toBe(0);
+    const key = await deviceKeyThumbprint(stateDir);
+    expect(key).toBeTruthy();
+
+    const refused = await cli('reset');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--yes/);
+    expect(await state()).not.toBe('unpaired');
+
+    expect((await cli('reset', '--yes')).code).toBe(0);
+    expect(await state()).toBe('unpaired');
+    expect(await deviceKeyThumbprint(stateDir)).toBe(key);
+
+    // Paired again with a new code: the cloud holds one active registration for this hardware.
+    expect((await pair()).code).toBe(0);
+    const edges = (await cloud.admin.listEdges(DEMO_ORG_ID, siteId)).filter((e) => e.edgeId === 'reset-1');
+    expect(edges.filter((e) => e.status === 'active')).toHaveLength(1);
+
+    expect((await cli('reset', '--keys', '--yes', '--json')).code).toBe(0);
+    const rotated = await deviceKeyThumbprint(stateDir);
+    expect(rotated).toBeTruthy();
+    expect(rotated).not.toBe(key);
+  });
+});
