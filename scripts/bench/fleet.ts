@@ -1,16 +1,18 @@
 /**
  * Fleet benchmark (issue 8 targets): `consystence-hil fleet` at 1 000, 5 000 and 10 000 simulated edges (the real
- * runtime library, many per process) against one mock site server, each size in a fresh child process so memory
- * figures do not carry over. Checks the issue's targets and prints a table:
+ * runtime library, sharded over worker processes) against one mock site server, each size in a fresh child
+ * process so memory figures do not carry over. Checks the issue's targets and prints a table:
  *   - every edge connected, at every size (10 000 is the target);
  *   - after a broker restart, 1 000 edges all back within 30 s with no second above 3× the mean attempt rate.
  *
- *   --quick        100 edges only (CI smoke, well under a minute)
- *   --sizes a,b    other sizes
- *   --out <path>   write every size's report as JSON
+ *   --quick          100 edges only (CI smoke, well under a minute)
+ *   --sizes a,b      other sizes
+ *   --workers N      worker processes per size (default: the fleet's own, one per 3 000 edges)
+ *   --out <path>     write every size's report as JSON
  *
- * 10 000 edges hold ~4 file descriptors each (SQLite db, WAL, shm, the MQTT socket): raise `ulimit -n` to
- * 50 000 or more first; the script says so when the limit is too low instead of failing half-way.
+ * Each edge holds ~4 file descriptors (SQLite db, WAL, shm, the MQTT socket), so one process with 10 000 edges
+ * would need ~41 000; sharding keeps each worker near 12 000, and the site server holds one socket per edge.
+ * A size is skipped, with the reason, when a worker's share or the site server would not fit under `ulimit -n`.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,7 +29,12 @@ if (sizes.some((n) => !Number.isInteger(n) || n < 1)) {
   process.exit(2);
 }
 const outPath = flag('--out');
+const workersFlag = flag('--workers');
 const FDS_PER_EDGE = 4;
+/** As `consystence-hil fleet`'s default (src/hil/cli/fleet-args.ts EDGES_PER_WORKER). */
+const EDGES_PER_WORKER = 3000;
+/** The whole run per size (every phase of 10 000 edges included); past it the fleet stops and cleans up. */
+const TIMEOUT_S = 2400;
 
 function fdLimit(): number | null {
   const result = spawnSync('/bin/sh', ['-c', 'ulimit -n'], { encoding: 'utf8' });
@@ -41,8 +48,11 @@ const work = mkdtempSync(join(tmpdir(), 'cst-bench-fleet-'));
 try {
   for (const devices of sizes) {
     const limit = fdLimit();
-    if (limit !== null && limit < devices * FDS_PER_EDGE + 1000) {
-      rows.push({ devices, ok: false, report: null, note: `skipped: ulimit -n is ${limit}, ${devices} edges need about ${devices * FDS_PER_EDGE + 1000}` });
+    const workers = workersFlag ? Number.parseInt(workersFlag, 10) : Math.ceil(devices / EDGES_PER_WORKER);
+    // The busiest process: a worker's share of edges (4 fds each) or the site server (a socket per edge).
+    const needed = Math.max(Math.ceil(devices / workers) * FDS_PER_EDGE, devices) + 1000;
+    if (limit !== null && limit < needed) {
+      rows.push({ devices, ok: false, report: null, note: `skipped: ulimit -n is ${limit}, ${devices} edges over ${workers} worker(s) need about ${needed} in one process` });
       console.log(`fleet ${devices}: ${rows.at(-1)!.note}`);
       continue;
     }
@@ -52,7 +62,9 @@ try {
     console.log(`fleet ${devices}: running (rate ${rate} msg/s)…`);
     const started = Date.now();
     const result = spawnSync(process.execPath, ['--max-old-space-size=8192', 'src/hil/bin.mjs', 'fleet', '--devices', String(devices), '--rate', String(rate), '--duration-s', '10',
-      '--restart-broker', '--down-s', '3', '--pair-concurrency', '16', '--settle-timeout-s', '600', '--json', json], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], timeout: 3 * 3600_000 });
+      '--restart-broker', '--down-s', '3', '--pair-concurrency', '16', '--settle-timeout-s', '600', '--workers', String(workers), '--timeout-s', String(TIMEOUT_S), '--json', json],
+      // The fleet bounds itself with --timeout-s; this outer bound only catches a parent that cannot stop.
+      { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], timeout: (TIMEOUT_S + 120) * 1000, killSignal: 'SIGINT' });
     let report: Record<string, any> | null = null;
     try {
       report = JSON.parse(readFileSync(json, 'utf8'));
@@ -66,15 +78,19 @@ try {
 }
 
 const cell = (v: unknown) => (v === null || v === undefined ? '-' : String(v));
-console.log('\n| edges | connected | connect p50/p99 ms | msg/s in | broker restart: all back ms | attempts peak/mean | RSS peak MB | KB/edge |');
-console.log('|---|---|---|---|---|---|---|---|');
+const sec = (ms: unknown) => (typeof ms === 'number' ? (ms / 1000).toFixed(1) : '-');
+console.log('\n| edges | workers | pairing s | connected | connect p50/p95/p99 ms | all online s | msg/s in | broker restart: all back s | attempts peak/mean | RSS peak MB: parent / site / workers = total | KB/edge | site fds |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const { devices, report, note } of rows) {
   if (!report) {
-    console.log(`| ${devices} | ${note} | | | | | | |`);
+    console.log(`| ${devices} | | | ${note} | | | | | | | | |`);
     continue;
   }
   const s = report.reconnectStorm;
-  console.log(`| ${devices} | ${report.connect.online}/${devices} | ${cell(report.connect.p50)}/${cell(report.connect.p99)} | ${report.telemetry.receiveRate} | ${cell(s?.allBackMs)} | ${cell(s?.peak)}/${cell(s?.mean)} (${cell(s?.peakToMean)}×) | ${report.memory.rssPeakMb} | ${report.memory.perEdgeKb} |`);
+  const procs: Array<{ role: string; rssPeakMb: number | null; fds: number | null }> = report.memory.processes ?? [];
+  const peakOf = (role: string) => cell(procs.find((p) => p.role === role)?.rssPeakMb);
+  const workersRss = procs.filter((p) => p.role.startsWith('worker')).map((p) => cell(p.rssPeakMb)).join('+');
+  console.log(`| ${devices} | ${cell(report.workers?.count)} | ${sec(report.pairing.durationMs)} | ${report.connect.online}/${devices} | ${cell(report.connect.p50)}/${cell(report.connect.p95)}/${cell(report.connect.p99)} | ${sec(report.connect.allOnlineMs)} | ${report.telemetry.receiveRate} | ${sec(s?.allBackMs)} | ${cell(s?.peak)}/${cell(s?.mean)} (${cell(s?.peakToMean)}×) | ${peakOf('parent (cloud)')} / ${peakOf('site server')} / ${workersRss} = ${cell(report.memory.totalRssPeakMb)} | ${report.memory.perEdgeKb} | ${cell(procs.find((p) => p.role === 'site server')?.fds)} |`);
 }
 
 // The issue's targets, judged only where the size ran.
