@@ -33,7 +33,7 @@ export async function fleetBench(preset: Preset, out: string, log: (t: string) =
   const json = JSON.parse(readFileSync(file, 'utf8')) as FleetJson;
   const rows: TableRow[] = [];
   const targets: Target[] = [];
-  const notes: string[] = ['one run per size (n = 1); edges are the real runtime library (createEdgeRuntime + EdgeSession + DataPlane), many per process'];
+  const notes: string[] = ['one run per size (n = 1); edges are the real runtime library (createEdgeRuntime + EdgeSession + DataPlane), many per worker process'];
   const one = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? summarize([v]) : null);
   for (const { devices, report, note } of json.rows) {
     if (!report) {
@@ -47,7 +47,8 @@ export async function fleetBench(preset: Preset, out: string, log: (t: string) =
       { case: `${devices} edges: connect p99`, summary: one(report.connect?.p99), unit: 'ms' },
       { case: `${devices} edges: broker restart → all back`, summary: one(storm.allBackMs), unit: 'ms' },
       { case: `${devices} edges: reconnect attempts peak / mean`, summary: one(storm.peakToMean), unit: '×' },
-      { case: `${devices} edges: RSS peak (one process)`, summary: one(report.memory?.rssPeakMb), unit: 'MB' },
+      { case: `${devices} edges: RSS peak (the workers holding the edges)`, summary: one(report.memory?.rssPeakMb), unit: 'MB' },
+      { case: `${devices} edges: RSS peak, all processes (cloud, site server, workers)`, summary: one((report.memory as { totalRssPeakMb?: number } | undefined)?.totalRssPeakMb), unit: 'MB' },
       { case: `${devices} edges: RSS per edge`, summary: one(report.memory?.perEdgeKb), unit: 'KB' },
     );
     targets.push(target(`${devices} edges: share connected`, typeof report.connect?.online === 'number' ? report.connect.online / devices : null, 1, '', 'min'));
