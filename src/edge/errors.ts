@@ -12,6 +12,8 @@ export const ExitCodes = {
   STATE_DIR_UNUSABLE: 6,
   NOT_PAIRED: 7,
   CHECK_FAILED: 8,
+  /** `produce`: nothing answers at the producer API (the service is stopped, or listens elsewhere). */
+  PRODUCER_UNREACHABLE: 9,
 } as const;
 export type ExitCode = (typeof ExitCodes)[keyof typeof ExitCodes];
 
@@ -25,6 +27,8 @@ export type EdgeErrorCode =
   | 'NOT_PAIRED'
   | 'ALREADY_PAIRED'
   | 'REVOKED'
+  | 'PRODUCER_UNREACHABLE'
+  | 'PRODUCER_REFUSED'
   | 'INTERNAL';
 
 const EXIT_BY_CODE: Record<EdgeErrorCode, ExitCode> = {
@@ -37,6 +41,9 @@ const EXIT_BY_CODE: Record<EdgeErrorCode, ExitCode> = {
   STATE_DIR_UNUSABLE: ExitCodes.STATE_DIR_UNUSABLE,
   NOT_PAIRED: ExitCodes.NOT_PAIRED,
   REVOKED: ExitCodes.NOT_PAIRED,
+  PRODUCER_UNREACHABLE: ExitCodes.PRODUCER_UNREACHABLE,
+  // The service answered but did not store (disk refused, 503): a device fault, not the technician's input.
+  PRODUCER_REFUSED: ExitCodes.INTERNAL,
   INTERNAL: ExitCodes.INTERNAL,
 };
 

@@ -7,16 +7,17 @@ import type { CliIo, Subcommand } from './cli/common.js';
 import { GLOBAL_USAGE } from './cli/common.js';
 import { doctor } from './cli/doctor.js';
 import { pair } from './cli/pair.js';
+import { produce } from './cli/produce.js';
 import { reset } from './cli/reset.js';
 import { run } from './cli/run.js';
 import { status } from './cli/status.js';
 import { version } from './cli/version.js';
 
-const COMMANDS: Record<string, Subcommand> = { pair, run, status, doctor, reset, version };
+const COMMANDS: Record<string, Subcommand> = { pair, run, produce, status, doctor, reset, version };
 
 function help(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
-  return `usage: consystence-edge <command> [flags]\n\ncommands:\n${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.describe}`).join('\n')}\n\n${GLOBAL_USAGE}\n\nexit codes: 0 ok, 1 internal error, 2 bad usage, 3 cloud refused, 4 cloud unreachable, 5 verification failed,\n            6 state dir unusable, 7 not paired or revoked, 8 doctor found a problem, 10 restart requested\n`;
+  return `usage: consystence-edge <command> [flags]\n\ncommands:\n${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.describe}`).join('\n')}\n\n${GLOBAL_USAGE}\n\nexit codes: 0 ok, 1 internal error, 2 bad usage, 3 cloud refused, 4 cloud unreachable, 5 verification failed,\n            6 state dir unusable, 7 not paired or revoked, 8 doctor found a problem,\n            9 producer API unreachable (is the service running?), 10 restart requested\n`;
 }
 
 export async function main(argv: string[], io: Omit<CliIo, 'argv'>): Promise<number> {
@@ -58,12 +59,12 @@ if (isEntry) {
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),
     stdinIsTty: process.stdin.isTTY === true,
-    readStdin: async () => {
+    readStdin: async (maxBytes = 4096) => {
       const chunks: Buffer[] = [];
       let size = 0;
       for await (const chunk of process.stdin) {
         size += (chunk as Buffer).length;
-        if (size > 4096) throw new EdgeError('USAGE', 'the pairing URI on stdin is longer than 4096 bytes');
+        if (size > maxBytes) throw new EdgeError('USAGE', `stdin is longer than ${maxBytes} bytes`);
         chunks.push(chunk as Buffer);
       }
       return Buffer.concat(chunks).toString('utf8');

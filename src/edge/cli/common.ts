@@ -17,7 +17,8 @@ export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   stdinIsTty: boolean;
-  readStdin: () => Promise<string>;
+  /** All of stdin as UTF-8; a usage error past `maxBytes` (default 4096, a pairing URI). */
+  readStdin: (maxBytes?: number) => Promise<string>;
 }
 
 export interface Subcommand {

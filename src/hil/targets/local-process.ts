@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunningProcess, runCommand, runHook, type CommandResult } from '../util/process.js';
 import { ProducerClient } from '../../edge/producer/client.js';
-import type { Capabilities, DeviceSpec, DeviceTarget, PairOptions, SessionExit, TargetKind, TelemetryRecord } from './types.js';
+import type { Capabilities, DeviceSpec, DeviceTarget, PairOptions, SessionExit, TargetKind, TelemetrySeries } from './types.js';
 import type { RigHooks } from './hooks.js';
 import { faketimeCommand, faketimeUnavailable } from './faketime.js';
 
@@ -136,8 +136,16 @@ export class LocalProcessTarget implements DeviceTarget {
     return this.session?.exitInfo ?? null;
   }
 
-  async produce(records: TelemetryRecord[]): Promise<{ seq: number; lastSeq: number }> {
-    return new ProducerClient({ socketPath: this.producerSocket, timeoutMs: 30_000 }).telemetry(records, { durable: true });
+  async produce(series: TelemetrySeries): Promise<{ seq: number; lastSeq: number }> {
+    const client = new ProducerClient({ socketPath: this.producerSocket, timeoutMs: 30_000 });
+    let seq = 0;
+    let lastSeq = 0;
+    for (let value = 0; value < series.count; value++) {
+      const answer = await client.telemetry([{ tag: series.tag, ts: new Date().toISOString(), value }], { durable: true });
+      seq ||= answer.seq;
+      lastSeq = answer.lastSeq;
+    }
+    return { seq, lastSeq };
   }
 
   async netDown(): Promise<void> {

@@ -5,11 +5,16 @@
  * that need them are skipped with the reason.
  *
  * `stop()` sends SIGTERM to the local template process: with `ssh -tt` the remote `run` gets SIGHUP and stops.
+ *
+ * Telemetry goes through the template too (`consystence-edge produce --count N …`): the producer API listens on
+ * the device's loopback only. `run` is started with `--producer-port 0` so it cannot clash with the device's own
+ * service on 8719; the port it picked is read from its `started` line.
  */
-import { RunningProcess, runCommand, runHook, type CommandResult } from '../util/process.js';
+import { z } from 'zod';
+import { parseJsonLine, RunningProcess, runCommand, runHook, type CommandResult } from '../util/process.js';
 import type { RigHooks } from './hooks.js';
 import { renderTemplate } from './template.js';
-import type { Capabilities, DeviceSpec, DeviceTarget, PairOptions, SessionExit, TelemetryRecord } from './types.js';
+import type { Capabilities, DeviceSpec, DeviceTarget, PairOptions, SessionExit, TelemetrySeries } from './types.js';
 
 export interface RemoteOptions {
   template: string;
@@ -18,6 +23,8 @@ export interface RemoteOptions {
 }
 
 const CLI_TIMEOUT_MS = 120_000;
+/** `produce --json`'s answer; anything else means the template or the device misbehaved. */
+const Produced = z.object({ seq: z.number().int().positive(), lastSeq: z.number().int().positive() });
 
 export class RemoteTarget implements DeviceTarget {
   readonly kind = 'remote' as const;
@@ -32,7 +39,7 @@ export class RemoteTarget implements DeviceTarget {
       powerCut: hooks.powerCycle ? true : 'a remote device needs --power-cycle-cmd to cut its power',
       network: hooks.netDown && hooks.netUp ? true : 'a remote device needs --net-down-cmd and --net-up-cmd',
       clockInPast: 'a remote device cannot be booted with its clock in the past from the rig (set its RTC by hand and run this scenario alone)',
-      telemetry: 'the producer API listens on the device\'s loopback only, and the edge CLI has no command to enqueue telemetry through the template',
+      telemetry: true,
     };
   }
 
@@ -65,7 +72,7 @@ export class RemoteTarget implements DeviceTarget {
     if (options.clockInPast) throw new Error(String(this.capabilities.clockInPast));
     if (this.session && !this.session.exitInfo) throw new Error('the device is already running');
     // exec: the signal from stop() reaches the template's process (ssh), not an intermediate shell.
-    this.session = new RunningProcess('/bin/sh', ['-c', `exec ${this.line(['run', '--json', '--state-dir', this.stateDir, '--pairing-uri-file', `${this.stateDir}/no-pairing-uri`])}`]);
+    this.session = new RunningProcess('/bin/sh', ['-c', `exec ${this.line(['run', '--json', '--state-dir', this.stateDir, '--pairing-uri-file', `${this.stateDir}/no-pairing-uri`, '--producer-port', '0'])}`]);
   }
 
   async stop(): Promise<SessionExit> {
@@ -80,12 +87,7 @@ export class RemoteTarget implements DeviceTarget {
 
   async status(): Promise<Record<string, unknown> | null> {
     const result = await this.cli(['status', '--json', '--state-dir', this.stateDir], undefined, 60_000);
-    if (result.code !== 0) return null;
-    try {
-      return JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '') as Record<string, unknown>;
-    } catch {
-      return null;
-    }
+    return result.code === 0 ? parseLastJson(result.stdout) : null;
   }
 
   runEvents(): Array<Record<string, unknown>> {
@@ -101,8 +103,24 @@ export class RemoteTarget implements DeviceTarget {
     return this.session?.exitInfo ?? null;
   }
 
-  produce(_records: TelemetryRecord[]): Promise<{ seq: number; lastSeq: number }> {
-    return Promise.reject(new Error(String(this.capabilities.telemetry)));
+  async produce(series: TelemetrySeries): Promise<{ seq: number; lastSeq: number }> {
+    const port = await this.producerPort();
+    // One command for the whole series (one ssh round trip, not one per record); --batch 1 keeps one envelope each.
+    const result = await this.cli(['produce', '--tag', series.tag, '--value', '0', '--count', String(series.count), '--batch', '1', '--durable', '--json', '--producer-port', port]);
+    const answer = Produced.safeParse(parseLastJson(result.stdout));
+    if (result.code !== 0 || !answer.success) {
+      throw new Error(`'consystence-edge produce' through the template ${result.timedOut ? 'timed out' : `exited ${result.code}`}: ${(result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' ').slice(0, 500)}`);
+    }
+    return answer.data;
+  }
+
+  /** The port the running session's producer API listens on, from its `started` line. */
+  private async producerPort(): Promise<string> {
+    const started = await this.waitForRunEvent((l) => l.event === 'started', 60_000, "run's started line (the producer API's port)");
+    const address = typeof started.producer === 'string' ? started.producer : '';
+    const port = /^http:\/\/127\.0\.0\.1:(\d+)$/.exec(address)?.[1];
+    if (!port) throw new Error(`the device started without a producer API on loopback (started line: ${JSON.stringify(started).slice(0, 300)}); see its run output`);
+    return port;
   }
 
   async netDown(): Promise<void> {
@@ -131,4 +149,9 @@ export class RemoteTarget implements DeviceTarget {
     // Leave nothing behind on the device: the scenario's state dir goes with it (keys included).
     await this.cli(['reset', '--yes', '--keys', '--state-dir', this.stateDir], undefined, 60_000).catch(() => undefined);
   }
+}
+
+/** The last stdout line as a JSON object (a template may print a banner first), or null. */
+function parseLastJson(stdout: string): Record<string, unknown> | null {
+  return parseJsonLine(stdout.trim().split('\n').at(-1) ?? '');
 }

@@ -18,14 +18,14 @@ export interface Capabilities {
   network: string | true;
   /** Can boot the device with its clock far in the past. */
   clockInPast: string | true;
-  /** Can hand telemetry to the running device (its local producer API). */
+  /** Can hand telemetry to the running device (its producer API: directly, or `produce` through the template). */
   telemetry: string | true;
 }
 
-export interface TelemetryRecord {
+/** Numbered telemetry for the seq checks: `count` records on `tag`, values 0..count-1, one envelope each. */
+export interface TelemetrySeries {
   tag: string;
-  ts: string;
-  value: number | string | boolean | null;
+  count: number;
 }
 
 export interface PairOptions {
@@ -69,8 +69,11 @@ export interface DeviceTarget {
   waitForRunEvent(match: (line: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown>>;
   /** The running session's exit, once it exited on its own (e.g. revoked → 7). */
   sessionExit(): SessionExit | null;
-  /** Hands records to the running device's producer API; resolves with the seqs once the device committed them. */
-  produce(records: TelemetryRecord[]): Promise<{ seq: number; lastSeq: number }>;
+  /**
+   * Hands a series to the running device's producer API, one envelope per record so a drain has many messages
+   * to interrupt; resolves with the first and last seq once the device committed them all (durably).
+   */
+  produce(series: TelemetrySeries): Promise<{ seq: number; lastSeq: number }>;
   netDown(): Promise<void>;
   netUp(): Promise<void>;
   /** Logs, status, state-dir listing: gathered when a scenario fails. */

@@ -13,7 +13,8 @@ export interface TestEdge {
   site: Site;
   /** Runs a CLI subcommand to completion, optionally wrapped (faketime, unshare). */
   cli(args: string[], wrap?: string[]): ReturnType<typeof runToEnd>;
-  run(wrap?: string[]): Child;
+  /** `run --json`; the producer API is off unless a port is given (`'0'`: a free one, shown in the `started` line). */
+  run(wrap?: string[], options?: { producerPort?: string }): Child;
   status(wrap?: string[]): Promise<Record<string, any>>;
 }
 
@@ -28,7 +29,7 @@ export async function testEdge(cloud: CloudProcess, runtime: Runtime, label: str
   const cli = (extra: string[], wrap: string[] = []) => runToEnd(...full([...extra, ...base], wrap));
   return {
     edgeId, siteId, site, cli,
-    run: (wrap = []) => startProcess(...full(['run', '--json', ...base, '--producer-port', 'off', '--pairing-uri-file', join(stateDir, 'none')], wrap)),
+    run: (wrap = [], options = {}) => startProcess(...full(['run', '--json', ...base, '--producer-port', options.producerPort ?? 'off', '--pairing-uri-file', join(stateDir, 'none')], wrap)),
     async status(wrap = []) {
       const result = await cli(['status', '--json'], wrap);
       return JSON.parse(result.stdout) as Record<string, any>;
