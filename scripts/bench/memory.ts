@@ -7,7 +7,7 @@
  * runtime (`node --import tsx src/edge/main.ts run`), idle and under the same load.
  * Investigation rows: the binary with BUN_OPTIONS=--smol, and `bun src/edge/main.ts run` (not compiled).
  */
-import { BUN, sleep, start, vmHwmMiB, vmRssMiB, type Child } from './lib/proc.js';
+import { BUN, rssSplitMiB, sleep, start, vmHwmMiB, vmRssMiB, type Child } from './lib/proc.js';
 import { binaryLauncher, newDevice, nodeLauncher, startRun, type Device, type Launcher } from './lib/device.js';
 import type { BenchResult, Preset } from './lib/result.js';
 import { median, ratio, summarize, target, type TableRow } from './lib/stats.js';
@@ -36,7 +36,7 @@ async function queueDepth(address: string): Promise<number> {
   return body.queue.depth;
 }
 
-interface RunSample { idle: number; afterLoad?: number; peak?: number; loadRate?: number; drainSeconds?: number; loadFailed?: number }
+interface RunSample { idle: number; idleSplit?: { anon: number; file: number } | null; afterLoad?: number; peak?: number; loadRate?: number; drainSeconds?: number; loadFailed?: number }
 
 async function runDevice(world: World, launcher: Launcher, device: Device, preset: Preset, load: boolean, log: (t: string) => void): Promise<RunSample> {
   const t0 = performance.now();
@@ -46,7 +46,8 @@ async function runDevice(world: World, launcher: Launcher, device: Device, prese
     await world.observer.waitFor(device.edgeId, t0, (j) => j.state === 'online', 60_000);
     await sleep(preset.idleSeconds * 1000);
     const idle = await sampleRss(child.pid);
-    if (!load) return { idle };
+    const idleSplit = rssSplitMiB(child.pid);
+    if (!load) return { idle, idleSplit };
     const address = typeof started.producer === 'string' ? started.producer : null;
     if (!address?.startsWith('http')) throw new Error(`no producer API address in the started line: ${JSON.stringify(started)}`);
     let peak = idle;
@@ -73,7 +74,7 @@ async function runDevice(world: World, launcher: Launcher, device: Device, prese
       await sleep(preset.idleSeconds * 1000);
       const afterLoad = await sampleRss(child.pid);
       log(`    ${launcher.label}: ${Math.round(result.rate as number)} msg/s in, drained ${drainSeconds.toFixed(1)} s after; RSS idle ${idle.toFixed(1)} → after ${afterLoad.toFixed(1)} MiB (peak ${peak.toFixed(1)})`);
-      return { idle, afterLoad, peak, loadRate: result.rate as number, drainSeconds, loadFailed: result.failed as number };
+      return { idle, idleSplit, afterLoad, peak, loadRate: result.rate as number, drainSeconds, loadFailed: result.failed as number };
     } finally {
       clearInterval(sampler);
     }
@@ -82,11 +83,11 @@ async function runDevice(world: World, launcher: Launcher, device: Device, prese
   }
 }
 
-async function bunIdle(preset: Preset): Promise<number> {
+async function bunIdle(preset: Preset): Promise<{ rss: number; split: { anon: number; file: number } | null }> {
   const child = start(BUN, ['-e', 'setInterval(()=>{},1000)']);
   try {
     await sleep(preset.idleSeconds * 1000);
-    return await sampleRss(child.pid);
+    return { rss: await sampleRss(child.pid), split: rssSplitMiB(child.pid) };
   } finally {
     await child.stop(2_000);
   }
@@ -103,9 +104,12 @@ export async function memoryBench(world: World, binary: string, preset: Preset, 
   };
   const samples: Record<string, RunSample[]> = { binary: [], node: [], smol: [], bunSource: [] };
   const bunFloor: number[] = [];
+  const bunFloorSplit: Array<{ anon: number; file: number }> = [];
   for (let r = 0; r < preset.memoryRuns; r++) {
     log(`  run ${r + 1}/${preset.memoryRuns}`);
-    bunFloor.push(await bunIdle(preset));
+    const floorRun = await bunIdle(preset);
+    bunFloor.push(floorRun.rss);
+    if (floorRun.split) bunFloorSplit.push(floorRun.split);
     // The load (and the RSS after it) on the first run only: 1M messages take minutes per runtime.
     samples.binary!.push(await runDevice(world, launchers.binary, device, preset, r === 0, log));
     samples.node!.push(await runDevice(world, launchers.node, device, preset, r === 0, log));
@@ -121,9 +125,15 @@ export async function memoryBench(world: World, binary: string, preset: Preset, 
   const nodeGrowth = growth('node');
   const after = (k: string) => samples[k]!.filter((s) => s.afterLoad !== undefined).map((s) => s.afterLoad!);
   const peak = (k: string) => samples[k]!.filter((s) => s.peak !== undefined).map((s) => s.peak!);
+  const split = (k: string, part: 'anon' | 'file') => summarize(samples[k]!.flatMap((s) => (s.idleSplit ? [s.idleSplit[part]] : [])));
+  const floorSplit = (part: 'anon' | 'file') => summarize(bunFloorSplit.map((s) => s[part]));
   const rows: TableRow[] = [
     { case: 'compiled binary, idle, connected, empty queue', summary: bin, unit: 'MiB', ratio: ratio(bin.median, floor.median) },
+    { case: '  of which private (RssAnon: heaps, JIT)', summary: split('binary', 'anon'), unit: 'MiB' },
+    { case: '  of which file-backed (RssFile: executable pages, shared, evictable)', summary: split('binary', 'file'), unit: 'MiB' },
     { case: 'bun -e setInterval (runtime floor)', summary: floor, unit: 'MiB', role: 'baseline' },
+    { case: '  of which private (RssAnon)', summary: floorSplit('anon'), unit: 'MiB' },
+    { case: '  of which file-backed (RssFile)', summary: floorSplit('file'), unit: 'MiB' },
     { case: 'node --import tsx src/edge/main.ts run, idle', summary: idle('node'), unit: 'MiB', ratio: ratio(idle('node').median, floor.median) },
     { case: 'compiled binary with BUN_OPTIONS=--smol, idle', summary: idle('smol'), unit: 'MiB', ratio: ratio(idle('smol').median, floor.median) },
     { case: 'bun src/edge/main.ts run (not compiled), idle', summary: idle('bunSource'), unit: 'MiB', ratio: ratio(idle('bunSource').median, floor.median) },
@@ -158,9 +168,10 @@ export async function memoryBench(world: World, binary: string, preset: Preset, 
     ],
     notes: [
       'VmRSS read from /proc/<pid>/status of the process itself (median of 3 samples 1 s apart); peak is VmHWM',
+      'VmRSS = RssAnon (private: what competes for RAM) + RssFile (clean pages of the executable, shared and reclaimable by the kernel)',
       `${preset.memoryRuns} idle run(s) per case, the load on the first run only; the same paired device state dir for every case, run one at a time`,
       ...(preset.name === 'quick' ? ['quick preset: 100 000 messages (the issue\'s target is stated for 1 000 000: see the full preset)'] : []),
     ],
-    extra: { samplesMiB: samples, bunFloorMiB: bunFloor },
+    extra: { samplesMiB: samples, bunFloorMiB: bunFloor, bunFloorSplitMiB: bunFloorSplit },
   };
 }

@@ -121,6 +121,21 @@ export function vmRssMiB(pid: number): number | null {
   }
 }
 
+/**
+ * RSS split into private memory (RssAnon: heaps, JIT code) and clean file-backed pages (RssFile: the executable's
+ * code and embedded bytecode, shared and evictable by the kernel), in MiB; null if the process has gone.
+ */
+export function rssSplitMiB(pid: number): { anon: number; file: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const anon = /RssAnon:\s+(\d+) kB/.exec(status)?.[1];
+    const file = /RssFile:\s+(\d+) kB/.exec(status)?.[1];
+    return anon && file ? { anon: Number(anon) / 1024, file: Number(file) / 1024 } : null;
+  } catch {
+    return null;
+  }
+}
+
 /** VmHWM (peak RSS) of a live process in MiB. */
 export function vmHwmMiB(pid: number): number | null {
   try {
