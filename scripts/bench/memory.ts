@@ -36,7 +36,7 @@ async function queueDepth(address: string): Promise<number> {
   return body.queue.depth;
 }
 
-interface RunSample { idle: number; idleSplit?: { anon: number; file: number } | null; afterLoad?: number; peak?: number; loadRate?: number; drainSeconds?: number; loadFailed?: number }
+interface RunSample { idle: number; idleSplit?: { anon: number; file: number } | null; afterLoad?: number; afterSplit?: { anon: number; file: number } | null; peak?: number; loadRate?: number; drainSeconds?: number; loadFailed?: number }
 
 async function runDevice(world: World, launcher: Launcher, device: Device, preset: Preset, load: boolean, log: (t: string) => void): Promise<RunSample> {
   const t0 = performance.now();
@@ -73,8 +73,9 @@ async function runDevice(world: World, launcher: Launcher, device: Device, prese
       if (hwm !== null) peak = Math.max(peak, hwm);
       await sleep(preset.idleSeconds * 1000);
       const afterLoad = await sampleRss(child.pid);
+      const afterSplit = rssSplitMiB(child.pid);
       log(`    ${launcher.label}: ${Math.round(result.rate as number)} msg/s in, drained ${drainSeconds.toFixed(1)} s after; RSS idle ${idle.toFixed(1)} → after ${afterLoad.toFixed(1)} MiB (peak ${peak.toFixed(1)})`);
-      return { idle, idleSplit, afterLoad, peak, loadRate: result.rate as number, drainSeconds, loadFailed: result.failed as number };
+      return { idle, idleSplit, afterLoad, afterSplit, peak, loadRate: result.rate as number, drainSeconds, loadFailed: result.failed as number };
     } finally {
       clearInterval(sampler);
     }
@@ -143,6 +144,8 @@ export async function memoryBench(world: World, binary: string, preset: Preset, 
     loadRows.push(
       { case: `compiled binary: RSS after ${preset.loadMessages.toLocaleString('en-US')} msgs, drained, idle`, summary: summarize(after('binary')), unit: 'MiB', ratio: ratio(median(after('binary')), bin.median), note: 'ratio = after / idle' },
       { case: 'compiled binary: growth', summary: summarize(binGrowth), unit: '%' },
+      { case: '  private (RssAnon) idle → after', summary: summarize(samples.binary!.flatMap((s) => (s.idleSplit && s.afterSplit ? [s.afterSplit.anon - s.idleSplit.anon] : []))), unit: 'MiB', note: 'growth of private memory' },
+      { case: '  file-backed (RssFile) idle → after', summary: summarize(samples.binary!.flatMap((s) => (s.idleSplit && s.afterSplit ? [s.afterSplit.file - s.idleSplit.file] : []))), unit: 'MiB', note: 'executable pages first touched by the load' },
       { case: 'compiled binary: peak while loading (VmHWM)', summary: summarize(peak('binary')), unit: 'MiB' },
       { case: 'compiled binary: producer API intake', summary: summarize(samples.binary!.map((s) => s.loadRate!).filter(Number.isFinite)), unit: 'msg/s' },
     );
