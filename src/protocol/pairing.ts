@@ -3,7 +3,7 @@
  * typeable, case- and dash-insensitive, with the look-alike letters (I, L, O, U) folded away.
  */
 import { z } from 'zod';
-import { Uuid } from './common.js';
+import { EdgeId, Uuid } from './common.js';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 export const PAIRING_URI_SCHEME = 'consystence-edge:';
@@ -28,11 +28,13 @@ export const PairingUri = z.object({
   org: Uuid,
   site: Uuid,
   code: z.string().refine((c) => normalizePairingCode(c) !== null, 'a pairing code such as 7KQ4-MX29'),
+  /** Present when the code was minted for one device: that device's edge id, so pasting the URI is enough. */
+  edge: EdgeId.optional(),
 });
 export type PairingUri = z.infer<typeof PairingUri>;
 
 export function buildPairingUri(parts: PairingUri): string {
-  const query = new URLSearchParams({ cloud: parts.cloud, org: parts.org, site: parts.site, code: parts.code });
+  const query = new URLSearchParams({ cloud: parts.cloud, org: parts.org, site: parts.site, code: parts.code, ...(parts.edge ? { edge: parts.edge } : {}) });
   return `${PAIRING_URI_SCHEME}//pair?${query.toString()}`;
 }
 

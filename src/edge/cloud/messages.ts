@@ -11,7 +11,7 @@ const MESSAGES: Record<string, string> = {
   IDEMPOTENCY_MISMATCH: 'an earlier pairing attempt from this device used different details; run reset and pair again',
   EDGE_REVOKED: 'this device was removed from its site in the portal; pair it again with a new pairing code',
   NOT_FOUND: 'the organisation or site in the pairing details does not exist (deleted?); check the pairing URI or ask for a new one',
-  FORBIDDEN: 'the cloud refused this request for this organisation or site; check the pairing details',
+  FORBIDDEN: 'the cloud refused this request for this organisation or site; check the pairing details (a code made for one device needs that device\'s --edge-id)',
   VALIDATION_ERROR: 'the cloud rejected the pairing request as invalid; check --edge-id and --licence-key',
   UNAUTHENTICATED: 'the cloud did not accept the credentials; ask for a new pairing code',
   INVALID_TOKEN: 'the cloud did not accept the credentials; ask for a new pairing code',
@@ -19,8 +19,13 @@ const MESSAGES: Record<string, string> = {
   PAYLOAD_TOO_LARGE: 'the request was too large for the cloud; check --edge-id and --licence-key',
 };
 
+/** Codes whose plain-language text is general: the cloud's own message says which field or rule. */
+const WITH_CLOUD_DETAIL = new Set(['FORBIDDEN', 'VALIDATION_ERROR']);
+
 export function describeCloudError(code: string | undefined, cloudMessage: string | undefined, status: number): string {
-  if (code && MESSAGES[code]) return MESSAGES[code]!;
+  if (code && MESSAGES[code]) {
+    return WITH_CLOUD_DETAIL.has(code) && cloudMessage ? `${MESSAGES[code]} (the cloud says: ${cloudMessage.slice(0, 300)})` : MESSAGES[code]!;
+  }
   const detail = cloudMessage ? `: ${cloudMessage.slice(0, 300)}` : '';
   return `the cloud refused the request (HTTP ${status}${code ? ` ${code}` : ''})${detail}`;
 }

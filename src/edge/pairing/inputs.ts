@@ -15,6 +15,8 @@ export interface PairingTarget {
   siteId: string;
   /** The canonical code; held in memory only. */
   code: string;
+  /** The edge id the code was minted for, when the pairing URI names one. */
+  edgeId?: string;
 }
 
 export interface PairingInput extends PairingTarget {
@@ -65,7 +67,7 @@ export function pairingInputFrom(flags: PairingFlags, defaultHostname?: string):
     } catch (error) {
       throw new EdgeError('USAGE', (error as Error).message);
     }
-    target = { cloudUrl: normaliseCloudUrl(parsed.cloud), orgId: parsed.org, siteId: parsed.site, code: normalizePairingCode(parsed.code)! };
+    target = { cloudUrl: normaliseCloudUrl(parsed.cloud), orgId: parsed.org, siteId: parsed.site, code: normalizePairingCode(parsed.code)!, ...(parsed.edge ? { edgeId: parsed.edge } : {}) };
   } else {
     if (separate === 0) throw new EdgeError('USAGE', 'pass --uri \'consystence-edge://pair?…\' (from the portal), or all of --cloud, --org, --site and --code');
     const missing = (['cloud', 'org', 'site', 'code'] as const).filter((k) => flags[k] === undefined);
@@ -76,7 +78,11 @@ export function pairingInputFrom(flags: PairingFlags, defaultHostname?: string):
     if (!code) throw new EdgeError('USAGE', '--code must be a pairing code such as 7KQ4-MX29 (8 letters and digits)');
     target = { cloudUrl: normaliseCloudUrl(flags.cloud!), orgId: flags.org!, siteId: flags.site!, code };
   }
-  const edgeId = flags.edgeId ?? edgeIdFromHostname(defaultHostname);
+  // A code minted for one device says so in its URI: a different --edge-id would only be refused by the cloud.
+  if (flags.edgeId !== undefined && target.edgeId !== undefined && flags.edgeId !== target.edgeId) {
+    throw new EdgeError('USAGE', `this pairing URI was made for the edge id ${target.edgeId}; drop --edge-id, or ask for a code for ${flags.edgeId}`);
+  }
+  const edgeId = flags.edgeId ?? target.edgeId ?? edgeIdFromHostname(defaultHostname);
   if (!EdgeId.safeParse(edgeId).success) throw new EdgeError('USAGE', '--edge-id must be 1-63 lowercase letters, digits and dashes, starting with a letter or digit (e.g. orin-north-01)');
   let licenceKey: string | undefined;
   if (flags.licenceKey !== undefined) {

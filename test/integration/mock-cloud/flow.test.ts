@@ -60,7 +60,7 @@ describe('the seed flow', () => {
 
     const pairing = await client.createPairingCode(org.id, site.id, { edgeId: 'orin-north-01' });
     expect(pairing.code).toMatch(/^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/);
-    expect(pairing.pairingUri).toBe(`consystence-edge://pair?cloud=${encodeURIComponent(url)}&org=${org.id}&site=${site.id}&code=${pairing.code}`);
+    expect(pairing.pairingUri).toBe(`consystence-edge://pair?cloud=${encodeURIComponent(url)}&org=${org.id}&site=${site.id}&code=${pairing.code}&edge=orin-north-01`);
 
     const key = await deviceKey('ES256');
     const body = edgeBody(key, { licenceKey: 'CST-EDGE-AB12-CD34-EF56' });

@@ -23,6 +23,14 @@ describe('pairing inputs', () => {
     expect(pairingInputFrom({ uri: URI, edgeId: 'orin-1' })).toEqual({ cloudUrl: 'https://cloud.example.com', orgId: ORG, siteId: SITE, code: '7KQ4MX29', edgeId: 'orin-1' });
   });
 
+  it('takes the edge id from a URI minted for one device, and refuses a different --edge-id', () => {
+    const pinned = `${URI}&edge=orin-north-07`;
+    expect(pairingInputFrom({ uri: pinned }, 'some-host').edgeId).toBe('orin-north-07');
+    expect(pairingInputFrom({ uri: pinned, edgeId: 'orin-north-07' }).edgeId).toBe('orin-north-07');
+    expect(usageError(() => pairingInputFrom({ uri: pinned, edgeId: 'orin-1' })).message).toMatch(/made for the edge id orin-north-07/);
+    expect(usageError(() => pairingInputFrom({ uri: `${URI}&edge=Not_Valid` })).message).toMatch(/edge/);
+  });
+
   it('accepts separate flags, and a licence key in any case', () => {
     const input = pairingInputFrom({ cloud: 'http://127.0.0.1:4000', org: ORG, site: SITE, code: '7KQ4MX29', edgeId: 'e1', licenceKey: 'cst-edge-ab12-cd34-ef56' });
     expect(input).toMatchObject({ cloudUrl: 'http://127.0.0.1:4000', licenceKey: 'CST-EDGE-AB12-CD34-EF56' });

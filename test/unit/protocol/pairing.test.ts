@@ -24,8 +24,9 @@ describe('pairing codes', () => {
 });
 
 describe('pairing URIs', () => {
-  it('round-trips', () => {
+  it('round-trips, with and without the edge id a code was minted for', () => {
     expect(parsePairingUri(buildPairingUri(parts))).toEqual(parts);
+    expect(parsePairingUri(buildPairingUri({ ...parts, edge: 'orin-north-07' }))).toEqual({ ...parts, edge: 'orin-north-07' });
   });
 
   it('explains what is wrong with a bad URI', () => {

@@ -28,7 +28,7 @@ export function pairingCodeRoutes(deps: CloudDeps): Hono<CloudEnv> {
       insertPairingCode(db, { codeHash: hashPairingCode(normalizePairingCode(code)!), orgId, siteId, edgeId: body.edgeId ?? null, createdAt: new Date(now).toISOString(), expiresAt });
     });
     deps.logger.info('pairing_code_created', { orgId, siteId, edgeId: body.edgeId, expiresAt });
-    const response: PairingCodeResponse = { code, expiresAt, pairingUri: buildPairingUri({ cloud: deps.publicUrl, org: orgId, site: siteId, code }) };
+    const response: PairingCodeResponse = { code, expiresAt, pairingUri: buildPairingUri({ cloud: deps.publicUrl, org: orgId, site: siteId, code, ...(body.edgeId ? { edge: body.edgeId } : {}) }) };
     return c.json(response, 201);
   });
 }
