@@ -74,7 +74,9 @@ export class DataPlane {
     this.unsubscribes.push(session.config.onChange((next, previous) => this.applyConfig(next, previous)));
     const onOnline = () => this.drainer.start();
     const onState = (state: string) => {
-      if (state !== 'online') this.drainer.stop();
+      // 'online' here is the CONNACK; the drain itself starts after the birth message (`online` event).
+      if (state === 'online') this.drainer.markConnected();
+      else this.drainer.stop();
     };
     session.on('online', onOnline);
     session.on('state', onState);

@@ -50,6 +50,8 @@ export class Drainer {
   private readonly logger: Logger;
   private pass: Pass | null = null;
   private liveFromSeq = 0;
+  /** Set at CONNACK by `markConnected()`, consumed by `start()`, cleared by `stop()`. */
+  private connectedFromSeq: number | null = null;
   private acked: number[] = [];
   private ackTimer: ReturnType<typeof setTimeout> | null = null;
   private unsubscribe: (() => void) | null = null;
@@ -68,12 +70,21 @@ export class Drainer {
     return this.pass !== null;
   }
 
-  /** The connection is up: start a pass from the oldest stored row. Idempotent. */
-  start(): void {
-    if (this.unsubscribe) return;
+  /**
+   * The connection is up (CONNACK): rows committed from now on are live. The runtime calls this at CONNACK and
+   * `start()` only after its birth message was acknowledged, so a record produced in between is still live.
+   */
+  markConnected(): void {
     // Commit what producers already handed over, so "before this connection" is exact for historical.
     this.outbox.flush();
-    this.liveFromSeq = this.outbox.nextSeq;
+    this.connectedFromSeq = this.outbox.nextSeq;
+  }
+
+  /** Start a pass from the oldest stored row (the boundary is taken now unless `markConnected()` set it). Idempotent. */
+  start(): void {
+    if (this.unsubscribe) return;
+    if (this.connectedFromSeq === null) this.markConnected();
+    this.liveFromSeq = this.connectedFromSeq!;
     // New rows (enqueue commits) and freed rows (ack commits) are both reasons to look again.
     this.unsubscribe = this.outbox.onChange(() => this.fill());
     this.begin();
@@ -81,6 +92,7 @@ export class Drainer {
 
   /** The connection is gone: stop sending. PUBACKs that still arrive are honoured; received acks are committed. */
   stop(): void {
+    this.connectedFromSeq = null;
     this.end();
     this.unsubscribe?.();
     this.unsubscribe = null;

@@ -70,6 +70,22 @@ describe('drainer', () => {
     expect(held.map((m) => [m.seq, m.historical, m.channel])).toEqual([[1, true, 'telemetry'], [2, true, 'telemetry'], [3, true, 'events'], [4, false, 'events']]);
   });
 
+  it('takes the live boundary at CONNACK (markConnected), not when the drain starts after the birth message', async () => {
+    const { outbox, drainer, held } = await setup();
+    await enqueueMany(outbox, 1); // from before this connection
+    drainer.markConnected(); // CONNACK
+    await outbox.enqueue('telemetry', [{ tag: 'between', ts: '2026-01-01T00:00:00Z', value: 1 }]); // while the birth message waits for its PUBACK
+    drainer.start(); // the birth message was acknowledged
+    await waitFor(() => held.length === 2);
+    expect(held.map((m) => [m.seq, m.historical])).toEqual([[1, true], [2, false]]);
+    // A new connection moves the boundary: what the last one left unsent is now historical.
+    drainer.stop();
+    drainer.markConnected();
+    drainer.start();
+    await waitFor(() => held.length === 4);
+    expect(held.slice(2).map((m) => [m.seq, m.historical])).toEqual([[1, true], [2, true]]);
+  });
+
   it('stops on disconnect, honours late PUBACKs, and resends the rest from the oldest on reconnect', async () => {
     const { db, outbox, drainer, held } = await setup();
     await enqueueMany(outbox, 6);
