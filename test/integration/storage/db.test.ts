@@ -25,6 +25,12 @@ describe(`storage on ${runtime} (${runtimeDriverName()})`, () => {
     expect(db.prepare<{ journal_mode: string }>('PRAGMA journal_mode').get()?.journal_mode).toBe('wal');
     expect(db.prepare<{ synchronous: number }>('PRAGMA synchronous').get()?.synchronous).toBe(2); // FULL
     expect(statSync(path).mode & 0o777).toBe(0o600);
+    // SQLite's own side files hold the same data: they must be owner-only too (SQLite copies the db file's mode).
+    db.prepare('INSERT INTO items (name) VALUES (?)').run('wal');
+    for (const side of ['-wal', '-shm']) {
+      expect(existsSync(path + side)).toBe(true);
+      expect(statSync(path + side).mode & 0o777).toBe(0o600);
+    }
     db.close();
   });
 
