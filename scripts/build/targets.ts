@@ -8,7 +8,6 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
-export const BUN = join(ROOT, 'node_modules/.bin/bun');
 
 export const ARCHES = {
   x64: { bunTarget: 'bun-linux-x64', debArch: 'amd64', npmRuntime: '@oven/bun-linux-x64', unameMachine: 'x86_64' },

@@ -27,18 +27,6 @@ export interface ServerTimeSample {
   localMs: number;
 }
 
-/** Reads the server's time from a response: `serverTime` wins over the coarser `Date` header. */
-export function serverTimeFrom(headers: Headers, body?: { serverTime?: unknown }): number | null {
-  if (body && typeof body.serverTime === 'string') {
-    const ms = Date.parse(body.serverTime);
-    if (!Number.isNaN(ms)) return ms;
-  }
-  const date = headers.get('date');
-  if (!date) return null;
-  const ms = Date.parse(date);
-  return Number.isNaN(ms) ? null : ms;
-}
-
 export class EdgeClock implements Clock {
   constructor(
     private offsetMs: number,

@@ -28,10 +28,25 @@ export class TokenVerificationError extends Error {
   }
 }
 
+/**
+ * One key set per JWKS object: building it snapshots the set and re-imports the key on first use, which costs
+ * more than the verification itself. Keyed by identity, so a caller that passes a new JWKS object gets a new set;
+ * a JWKS object must not be changed in place once it has been used.
+ */
+const keySets = new WeakMap<JSONWebKeySet, ReturnType<typeof createLocalJWKSet>>();
+function keySetOf(jwks: JSONWebKeySet): ReturnType<typeof createLocalJWKSet> {
+  let keySet = keySets.get(jwks);
+  if (!keySet) {
+    keySet = createLocalJWKSet(jwks);
+    keySets.set(jwks, keySet);
+  }
+  return keySet;
+}
+
 async function verifyWith<T extends z.ZodType>(token: string, jwks: JSONWebKeySet, audience: string, schema: T, options: VerifyOptions): Promise<z.infer<T>> {
   let payload: unknown;
   try {
-    const result = await jwtVerify(token, createLocalJWKSet(jwks), {
+    const result = await jwtVerify(token, keySetOf(jwks), {
       algorithms: [CLOUD_SIGNING_ALGORITHM],
       audience,
       ...(options.issuer ? { issuer: options.issuer } : {}),

@@ -4,11 +4,9 @@ import type { Db, SqlParams, SqlValue, Statement } from './db.js';
 
 type BunParams = SqlValue[] | [Record<string, SqlValue>];
 
-export function openBunDriver(path: string, options: { readonly?: boolean } = {}): Db {
+export function openBunDriver(path: string): Db {
   // strict: named parameters are bound by bare key, as better-sqlite3 does.
-  const native = options.readonly
-    ? new Database(path, { readonly: true, strict: true })
-    : new Database(path, { create: true, readwrite: true, strict: true });
+  const native = new Database(path, { create: true, readwrite: true, strict: true });
   return {
     path,
     driver: 'bun:sqlite',

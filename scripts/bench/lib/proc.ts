@@ -111,15 +111,18 @@ export async function runToEnd(command: string, args: string[], options: SpawnOp
   return { code, stdout, stderr };
 }
 
-/** VmRSS of a live process in MiB, or null if it has gone. */
-export function vmRssMiB(pid: number): number | null {
+/** One `kB` field of /proc/<pid>/status in MiB, or null if the process has gone. */
+function statusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number | null {
   try {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    const kb = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
     return kb ? Number(kb) / 1024 : null;
   } catch {
     return null;
   }
 }
+
+/** VmRSS of a live process in MiB, or null if it has gone. */
+export const vmRssMiB = (pid: number): number | null => statusMiB(pid, 'VmRSS');
 
 /**
  * RSS split into private memory (RssAnon: heaps, JIT code) and clean file-backed pages (RssFile: the executable's
@@ -137,21 +140,6 @@ export function rssSplitMiB(pid: number): { anon: number; file: number } | null 
 }
 
 /** VmHWM (peak RSS) of a live process in MiB. */
-export function vmHwmMiB(pid: number): number | null {
-  try {
-    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? Number(kb) / 1024 : null;
-  } catch {
-    return null;
-  }
-}
+export const vmHwmMiB = (pid: number): number | null => statusMiB(pid, 'VmHWM');
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms))),
-  ]);
-}

@@ -13,27 +13,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer, type AddressInfo } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { createLogger } from '../../../src/edge/log.js';
 import { DEMO_ORG_ID, DEMO_PASSWORD, DEMO_USERS, MockCloudClient, startMockCloud } from '../../../src/mock/cloud/index.js';
 import { startMockSiteServer, type MockSiteServer } from '../../../src/mock/site-server/index.js';
+import { freePort } from '../../../src/hil/bed/ports.js';
 import { runToEnd, sleep } from './proc.js';
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const canConnect = (port: number) => new Promise<boolean>((resolve) => {
   const socket = createConnection({ port, host: '127.0.0.1' });

@@ -11,7 +11,7 @@ import type { StepEvent } from '../pairing/steps.js';
 import type { EdgeRuntime } from '../runtime.js';
 import { DataPlane } from '../data/data-plane.js';
 import { producerEndpoint, type ProducerEndpoint } from '../data/producer-endpoint.js';
-import { commonSettings, DEFAULT_PAIRING_URI_FILE, loggerFor, openRuntime, parseFlags, type CliIo, type Subcommand } from './common.js';
+import { commonSettings, DEFAULT_PAIRING_URI_FILE, loggerFor, openRuntime, parseFlags, type Subcommand } from './common.js';
 
 /** Exit code after a `restart` command: the service manager starts the process again. */
 export const RESTART_EXIT_CODE = 10;
@@ -93,5 +93,3 @@ async function serve(runtime: EdgeRuntime, stateDir: string, producer: ProducerE
     });
   });
 }
-
-export type { CliIo };

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import type { Db } from '../../storage/index.js';
 import { EdgeError } from '../errors.js';
 import { pinnedTlsOptions } from '../session/tls.js';
+import { KvStore } from '../state/kv-store.js';
 import type { FetchLike } from './http.js';
 
 const CLOUD_CA_KEY = 'cloud_ca_pem';
@@ -63,14 +64,14 @@ export function pinnedFetch(caPem: string): FetchLike {
 }
 
 export function loadCloudCa(db: Db): string | undefined {
-  const row = db.prepare<{ value: string }>('SELECT value FROM kv WHERE key = ?').get(CLOUD_CA_KEY);
-  return row?.value || undefined;
+  return new KvStore(db).get(CLOUD_CA_KEY) || undefined;
 }
 
 /** Saves (or with undefined, forgets) the CA the cloud is trusted with: what was given at the last pairing. */
 export function saveCloudCa(db: Db, caPem: string | undefined): void {
-  if (caPem) db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(CLOUD_CA_KEY, caPem);
-  else db.prepare('DELETE FROM kv WHERE key = ?').run(CLOUD_CA_KEY);
+  const kv = new KvStore(db);
+  if (caPem) kv.set(CLOUD_CA_KEY, caPem);
+  else kv.delete(CLOUD_CA_KEY);
 }
 
 /** The fetch for this device's cloud: pinned to the saved CA if pairing gave one, the platform's otherwise. */

@@ -65,8 +65,7 @@ export class SystemMetrics {
     if (this.timer) return;
     // The first reading primes the CPU counters; data flows from the first interval on.
     void this.tick(false);
-    this.timer = setInterval(() => void this.tick(true), this.intervalSeconds * 1000);
-    this.timer.unref?.();
+    this.schedule();
   }
 
   stop(): void {
@@ -77,11 +76,13 @@ export class SystemMetrics {
   /** Hot reload of `metricsSeconds` from a config push. */
   setInterval(seconds: number): void {
     this.intervalSeconds = validInterval(seconds);
-    if (this.timer) {
-      this.stop();
-      this.timer = setInterval(() => void this.tick(true), this.intervalSeconds * 1000);
-      this.timer.unref?.();
-    }
+    if (this.timer) this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = setInterval(() => void this.tick(true), this.intervalSeconds * 1000);
+    this.timer.unref?.();
   }
 
   private async tick(send: boolean): Promise<void> {

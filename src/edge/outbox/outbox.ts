@@ -43,6 +43,19 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
+/** What enforcing the bounds removed in one transaction, and the persisted `dropped` total after it. */
+interface Drops {
+  expired: Removed;
+  evicted: Removed;
+  dropped: number;
+}
+
+interface Committed extends Drops {
+  results: EnqueueResult[];
+  inserted: Removed;
+  nextSeq: number;
+}
+
 const DAY_MS = 86_400_000;
 const MB = 1024 * 1024;
 
@@ -122,7 +135,7 @@ export class Outbox {
     this.pendingEnvelopes = 0;
 
     const nowMs = this.clock.now();
-    let outcome: { results: EnqueueResult[]; inserted: Removed; expired: Removed; evicted: Removed; nextSeq: number; dropped: number };
+    let outcome: Committed;
     try {
       outcome = this.db.transaction(() => this.commitBatch(batch, nowMs));
     } catch (cause) {
@@ -132,17 +145,15 @@ export class Outbox {
       return;
     }
     this.nextSeqValue = outcome.nextSeq;
-    this.dropped = outcome.dropped;
-    this.depth += outcome.inserted.count - outcome.expired.count - outcome.evicted.count;
-    this.bytes += outcome.inserted.bytes - outcome.expired.bytes - outcome.evicted.bytes;
-    this.drops.add('retention', outcome.expired.count, this.dropped);
-    this.drops.add('size', outcome.evicted.count, this.dropped);
+    this.depth += outcome.inserted.count;
+    this.bytes += outcome.inserted.bytes;
+    this.noteDrops(outcome);
     batch.forEach((item, index) => item.resolve(outcome.results[index]!));
     this.notify();
   }
 
   /** Runs inside the transaction: inserts, then enforces the bounds, then persists the counters. */
-  private commitBatch(batch: Pending[], nowMs: number) {
+  private commitBatch(batch: Pending[], nowMs: number): Committed {
     let seq = this.nextSeqValue;
     const inserted: Removed = { count: 0, bytes: 0 };
     const results: EnqueueResult[] = [];
@@ -157,20 +168,28 @@ export class Outbox {
       }
       results.push({ seq: first, lastSeq: seq - 1 });
     }
-    const { expired, evicted } = this.enforceBounds(nowMs, this.bytes + inserted.bytes);
-    const dropped = this.dropped + expired.count + evicted.count;
-    this.store.saveState(seq, dropped);
-    return { results, inserted, expired, evicted, nextSeq: seq, dropped };
+    const drops = this.enforceBounds(nowMs, this.bytes + inserted.bytes);
+    this.store.saveState(seq, drops.dropped);
+    return { results, inserted, nextSeq: seq, ...drops };
   }
 
-  private enforceBounds(nowMs: number, bytesBefore: number): { expired: Removed; evicted: Removed } {
+  private enforceBounds(nowMs: number, bytesBefore: number): Drops {
     // A clock that is obviously wrong (1970) cannot judge age; skip retention rather than wipe the buffer.
     const expired = nowMs >= PLAUSIBLE_AFTER_MS
       ? this.store.dropExpired(nowMs - this.limits.retentionDays * DAY_MS, PLAUSIBLE_AFTER_MS)
       : { count: 0, bytes: 0 };
     const excess = bytesBefore - expired.bytes - Math.floor(this.limits.maxSizeMb * MB);
     const evicted = excess > 0 ? this.store.dropOldest(excess) : { count: 0, bytes: 0 };
-    return { expired, evicted };
+    return { expired, evicted, dropped: this.dropped + expired.count + evicted.count };
+  }
+
+  /** After a commit: the in-memory mirrors follow what the bounds removed, and the drop report hears of it. */
+  private noteDrops({ expired, evicted, dropped }: Drops): void {
+    this.dropped = dropped;
+    this.depth -= expired.count + evicted.count;
+    this.bytes -= expired.bytes + evicted.bytes;
+    this.drops.add('retention', expired.count, dropped);
+    this.drops.add('size', evicted.count, dropped);
   }
 
   /** Applies retention (and a shrunk size bound) without an insert; one transaction. */
@@ -179,16 +198,11 @@ export class Outbox {
     const nowMs = this.clock.now();
     try {
       const outcome = this.db.transaction(() => {
-        const { expired, evicted } = this.enforceBounds(nowMs, this.bytes);
-        const dropped = this.dropped + expired.count + evicted.count;
-        if (expired.count + evicted.count > 0) this.store.saveState(this.nextSeqValue, dropped);
-        return { expired, evicted, dropped };
+        const drops = this.enforceBounds(nowMs, this.bytes);
+        if (drops.expired.count + drops.evicted.count > 0) this.store.saveState(this.nextSeqValue, drops.dropped);
+        return drops;
       });
-      this.dropped = outcome.dropped;
-      this.depth -= outcome.expired.count + outcome.evicted.count;
-      this.bytes -= outcome.expired.bytes + outcome.evicted.bytes;
-      this.drops.add('retention', outcome.expired.count, this.dropped);
-      this.drops.add('size', outcome.evicted.count, this.dropped);
+      this.noteDrops(outcome);
       if (outcome.expired.count + outcome.evicted.count > 0) this.notify();
     } catch (cause) {
       this.logger.error('outbox.sweep_failed', { error: cause });

@@ -4,6 +4,7 @@
  * last point where a bad value can be refused instead of poisoning the queue for days.
  */
 import { z } from 'zod';
+import type { ErrorDetail } from '../../protocol/errors.js';
 import { MAX_PAYLOAD_BYTES, TelemetryRecord } from '../../protocol/messages.js';
 
 export const OutboxChannel = z.enum(['telemetry', 'events']);
@@ -81,7 +82,7 @@ export class OutboxError extends Error {
   constructor(
     readonly code: OutboxErrorCode,
     message: string,
-    readonly details?: Array<{ field: string; message: string }>,
+    readonly details?: ErrorDetail[],
     options?: { cause?: unknown },
   ) {
     super(message, options);

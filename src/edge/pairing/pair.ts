@@ -18,6 +18,7 @@ import { verifyIssuedToken } from '../cloud/verify-issued-token.js';
 import type { EdgeCore } from '../core.js';
 import { EdgeError } from '../errors.js';
 import { ensureIdentity } from '../identity/device-key.js';
+import { pairingConfig } from '../state/config-store.js';
 import { credentialTransaction } from '../state/credential-transaction.js';
 import type { Registration } from '../state/registration-store.js';
 import type { PairingInput } from './inputs.js';
@@ -126,7 +127,7 @@ export async function pairDevice(deps: PairDeps, input: PairingInput): Promise<R
   await run('save', async () => credentialTransaction(state.db, () => {
     state.registration.put(registration);
     state.config.clear();
-    state.config.setCurrent({ version: 0, config: { heartbeatSeconds: registration.config.heartbeatSeconds, buffer: registration.config.buffer } }, at);
+    state.config.setCurrent(pairingConfig(registration.config), at);
     state.commands.clear();
     state.status.clear();
     state.pending.delete();

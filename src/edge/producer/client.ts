@@ -4,7 +4,7 @@
  * durable on the edge. node:http only, so it works on Node and Bun, over TCP or a Unix socket.
  */
 import { request } from 'node:http';
-import { ErrorBody } from '../../protocol/errors.js';
+import { ErrorBody, type ErrorDetail } from '../../protocol/errors.js';
 import { QueueStats, type TelemetryRecord } from '../../protocol/messages.js';
 import type { OutboxStats } from '../outbox/types.js';
 import { ProduceResponse } from './schema.js';
@@ -13,7 +13,7 @@ export type ProducerClientOptions = ({ url: string; socketPath?: never } | { soc
 
 export class ProducerError extends Error {
   override readonly name = 'ProducerError';
-  constructor(readonly status: number, readonly code: string, message: string, readonly details?: Array<{ field: string; message: string }>) {
+  constructor(readonly status: number, readonly code: string, message: string, readonly details?: ErrorDetail[]) {
     super(message);
   }
 }

@@ -11,7 +11,7 @@ import { CommandRegistry } from '../commands/registry.js';
 import { ConfigManager } from '../config/config-manager.js';
 import type { EdgeCore } from '../core.js';
 import { EdgeError } from '../errors.js';
-import type { RuntimeConfig } from '../state/config-store.js';
+import { pairingConfig, type RuntimeConfig } from '../state/config-store.js';
 import type { EdgeState as EdgeStateName, StatusSnapshot } from '../state/status-store.js';
 import type { BackoffPolicy } from '../backoff.js';
 import { heartbeat, offlineStatus, onlineStatus, EMPTY_QUEUE, type QueueStatsValue } from './messages.js';
@@ -44,6 +44,8 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
   readonly commands: CommandRegistry;
   readonly tokens: TokenManager;
   private readonly link: MqttLink;
+  /** The broker this session's link connects to: fixed for the session's life, like the link's options. */
+  private readonly brokerUrl: string;
   private readonly startedMs: number;
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
   private current: EdgeStateName = 'paired';
@@ -59,8 +61,9 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
     if (reg.revokedAt) throw new EdgeError('REVOKED', 'this device was removed from its site; pair it again with a new pairing code');
     this.startedMs = deps.clock.now();
     this.startedAt = new Date(this.startedMs).toISOString();
+    this.brokerUrl = reg.config.siteServer.mqtt.url;
     this.topics = edgeTopics(reg.config.siteServer.mqtt.topicPrefix);
-    this.config = new ConfigManager(deps.state, deps.clock, deps.logger, { version: 0, config: { heartbeatSeconds: reg.config.heartbeatSeconds, buffer: reg.config.buffer } });
+    this.config = new ConfigManager(deps.state, deps.clock, deps.logger, pairingConfig(reg.config));
     this.tokens = new TokenManager({
       state: deps.state, clock: deps.clock, fetch: deps.fetch, hardwareId: deps.hardwareId, logger: deps.logger,
       ...(deps.random ? { random: deps.random } : {}),
@@ -121,12 +124,11 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
     return this.link.isConnected;
   }
 
-  snapshot(): StatusSnapshot {
-    const reg = this.deps.state.registration.get();
-    const queue = this.queue();
+  /** `queue`: stats the caller already read (the heartbeat reports the same ones); read now otherwise. */
+  snapshot(queue: QueueStatsValue = this.queue()): StatusSnapshot {
     return {
       state: this.current, pid: process.pid, bootId: this.bootId, startedAt: this.startedAt,
-      brokerUrl: reg?.config.siteServer.mqtt.url ?? null, connectedSince: this.connectedSince,
+      brokerUrl: this.brokerUrl, connectedSince: this.connectedSince,
       lastError: this.lastError ?? this.tokens.lastError, queue: { depth: queue.depth, bytes: queue.bytes, oldestTs: queue.oldestTs },
       configVersion: this.config.current.version,
     };
@@ -210,9 +212,9 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
     }
   }
 
-  private writeSnapshot(): void {
+  private writeSnapshot(queue?: QueueStatsValue): void {
     try {
-      this.deps.state.status.write(this.snapshot(), new Date(this.deps.clock.now()).toISOString());
+      this.deps.state.status.write(this.snapshot(queue), new Date(this.deps.clock.now()).toISOString());
     } catch (error) {
       this.deps.logger.warn('status_snapshot_failed', { error });
     }
@@ -221,9 +223,11 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
   private startHeartbeat(): void {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = setInterval(() => {
-      this.writeSnapshot();
+      // One read of the queue stats per tick, for both the snapshot and the heartbeat.
+      const queue = this.queue();
+      this.writeSnapshot(queue);
       if (!this.link.isConnected) return;
-      const payload = heartbeat({ nowMs: this.deps.clock.now(), startedMs: this.startedMs, queue: this.queue(), clockSkewMs: this.deps.clock.skewMs });
+      const payload = heartbeat({ nowMs: this.deps.clock.now(), startedMs: this.startedMs, queue, clockSkewMs: this.deps.clock.skewMs });
       this.link.publish(this.topics.heartbeat, payload, { qos: 0 }).catch(() => {});
     }, this.config.current.config.heartbeatSeconds * 1000);
   }

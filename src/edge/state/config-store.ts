@@ -1,7 +1,7 @@
-/** The running config and its version history. Apply/reject are each one transaction (see config/apply.ts). */
+/** The running config and its version history. Apply/reject are each one transaction (see config/config-manager.ts). */
 import { z } from 'zod';
 import type { Db } from '../../storage/index.js';
-import { BufferConfig } from '../../protocol/index.js';
+import { BufferConfig, type EdgeConfig } from '../../protocol/index.js';
 
 /** What a config push can change at run time. Version 0 is the config delivered at pairing. */
 export const RuntimeConfig = z.object({
@@ -12,6 +12,11 @@ export const RuntimeConfig = z.object({
 export type RuntimeConfig = z.infer<typeof RuntimeConfig>;
 
 export interface VersionedConfig { version: number; config: RuntimeConfig }
+
+/** Version 0: the runtime part of the config delivered at pairing. */
+export function pairingConfig(config: EdgeConfig): VersionedConfig {
+  return { version: 0, config: { heartbeatSeconds: config.heartbeatSeconds, buffer: config.buffer } };
+}
 
 export interface HistoryEntry { version: number; status: 'applied' | 'rejected'; error: string | null; receivedAt: string }
 

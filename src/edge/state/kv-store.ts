@@ -1,12 +1,16 @@
-/** Small persisted counters and facts (clock offset, boot count). */
+/** Small persisted facts (clock offset, the cloud CA given at pairing). */
 import type { Db } from '../../storage/index.js';
 
 export class KvStore {
   constructor(private readonly db: Db) {}
 
+  get(key: string): string | undefined {
+    return this.db.prepare<{ value: string }>('SELECT value FROM kv WHERE key = ?').get(key)?.value;
+  }
+
   getNumber(key: string, fallback: number): number {
-    const row = this.db.prepare<{ value: string }>('SELECT value FROM kv WHERE key = ?').get(key);
-    const value = row ? Number(row.value) : NaN;
+    const text = this.get(key);
+    const value = text !== undefined ? Number(text) : NaN;
     return Number.isFinite(value) ? value : fallback;
   }
 
@@ -14,12 +18,7 @@ export class KvStore {
     this.db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, String(value));
   }
 
-  /** Increments in one transaction and returns the new value. */
-  increment(key: string): number {
-    return this.db.transaction(() => {
-      const next = this.getNumber(key, 0) + 1;
-      this.set(key, next);
-      return next;
-    });
+  delete(key: string): void {
+    this.db.prepare('DELETE FROM kv WHERE key = ?').run(key);
   }
 }

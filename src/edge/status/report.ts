@@ -43,9 +43,10 @@ export function isProcessAlive(pid: number): boolean {
 export function buildStatusReport(state: EdgeState, clock: EdgeClock, hardwareId: string, version: string): StatusReport {
   const reg = state.registration.get();
   const snap = state.status.read();
+  const config = state.config.current();
   // The daemon rewrites its snapshot at every heartbeat tick: a live pid with a fresh snapshot means it runs
   // (a stale one guards against the pid having been reused after a crash).
-  const heartbeatMs = (state.config.current()?.config.heartbeatSeconds ?? 30) * 1000;
+  const heartbeatMs = (config?.config.heartbeatSeconds ?? 30) * 1000;
   const running = !!snap && isProcessAlive(snap.snapshot.pid) && clock.now() - Date.parse(snap.updatedAt) < Math.max(3 * heartbeatMs, 120_000);
   let current: EdgeStateName;
   let next: string | null = null;
@@ -79,7 +80,7 @@ export function buildStatusReport(state: EdgeState, clock: EdgeClock, hardwareId
     tokenExpiresAt: reg ? new Date(reg.tokenExp * 1000).toISOString() : null,
     tokenExpired: reg ? reg.tokenExp * 1000 <= clock.now() : null,
     clockSkewMs: clock.skewMs,
-    configVersion: state.config.current()?.version ?? null,
+    configVersion: config?.version ?? null,
     queue,
     lastError: reg?.revokedAt ? 'revoked' : (snap?.snapshot.lastError ?? null),
     next,

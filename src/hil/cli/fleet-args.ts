@@ -1,7 +1,6 @@
 /** `consystence-hil fleet` flags (node:util parseArgs, strict, then zod). */
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { UsageError } from './run-args.js';
+import { parseFlags } from './run-args.js';
 
 /**
  * Default shard size. Each edge holds ~4 file descriptors (MQTT socket, SQLite db/wal/shm) and a process may
@@ -44,18 +43,7 @@ export const FleetArgs = z.strictObject({
 });
 export type FleetArgs = z.infer<typeof FleetArgs> & { workers: number };
 
-const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
 export function parseFleetArgs(argv: string[]): FleetArgs {
-  let values: Record<string, unknown>;
-  try {
-    ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }));
-  } catch (error) {
-    throw new UsageError((error as Error).message.replace(/\. To specify.*$/s, ''));
-  }
-  const parsed = FleetArgs.safeParse(Object.fromEntries(Object.entries(values).map(([k, v]) => [camel(k), v])));
-  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${kebab(String(i.path[0] ?? 'flags'))}: ${i.message}`).join('; '));
-  const { data } = parsed;
+  const data = parseFlags(argv, FLAGS, FleetArgs);
   return { ...data, workers: data.workers ?? Math.max(1, Math.ceil((data.devices ?? 1) / EDGES_PER_WORKER)) };
 }

@@ -3,16 +3,12 @@
  * (SIGINT) and SIGTERM abort the run: the simulator's cleanup stops the workers, the site server and the cloud
  * before the command returns. The signal handlers belong to this call and are removed when it ends.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { runFleet } from '../fleet/simulator.js';
 import { HilExit } from './exit-codes.js';
 import { FLEET_USAGE, parseFleetArgs } from './fleet-args.js';
 import { formatFleet } from './fleet-format.js';
 import { UsageError } from './run-args.js';
-import type { Io } from './run-command.js';
-
-export { formatFleet } from './fleet-format.js';
+import { writeReport, type Io } from './run-command.js';
 
 export async function fleetCommand(argv: string[], io: Io): Promise<number> {
   let args;
@@ -37,10 +33,7 @@ export async function fleetCommand(argv: string[], io: Io): Promise<number> {
   try {
     const report = await runFleet({ ...args, devices: args.devices!, signal: abort.signal, progress: (line) => io.stderr(`${line}\n`) });
     io.stdout(formatFleet(report));
-    if (args.json) {
-      mkdirSync(dirname(args.json), { recursive: true });
-      writeFileSync(args.json, `${JSON.stringify(report, null, 2)}\n`);
-    }
+    if (args.json) writeReport(args.json, `${JSON.stringify(report, null, 2)}\n`);
     return report.ok ? HilExit.OK : HilExit.FAILED;
   } catch (error) {
     // A phase that could not finish (timeout, abort, a worker that died): no figures worth reporting.

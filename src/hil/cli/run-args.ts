@@ -2,7 +2,7 @@
  * `consystence-hil run` flags: parsed strictly with node:util (unknown flags are refused) and validated with
  * zod, so every mistake is reported before anything starts.
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { TARGET_KINDS } from '../targets/types.js';
 
@@ -65,14 +65,19 @@ export type RunArgs = z.infer<typeof RunArgs>;
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-export function parseRunArgs(argv: string[]): RunArgs {
+/** Strict node:util parsing (kebab-case flags), then `schema` on the camelCase values; every mistake is a UsageError. */
+export function parseFlags<S extends z.ZodType>(argv: string[], flags: NonNullable<ParseArgsConfig['options']>, schema: S): z.output<S> {
   let values: Record<string, unknown>;
   try {
-    ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({ args: argv, options: flags, strict: true, allowPositionals: false }));
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/\. To specify.*$/s, ''));
   }
-  const parsed = RunArgs.safeParse(Object.fromEntries(Object.entries(values).map(([k, v]) => [camel(k), v])));
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(values).map(([k, v]) => [camel(k), v])));
   if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${kebab(String(i.path[0] ?? 'flags'))}: ${i.message}`).join('; '));
   return parsed.data;
+}
+
+export function parseRunArgs(argv: string[]): RunArgs {
+  return parseFlags(argv, FLAGS, RunArgs);
 }

@@ -16,7 +16,7 @@ export interface Io {
   stderr: (text: string) => void;
 }
 
-function writeReport(path: string, text: string): void {
+export function writeReport(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, text);
 }

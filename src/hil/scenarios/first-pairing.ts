@@ -6,6 +6,7 @@
 import { check, checkEqual } from '../scenario/errors.js';
 import { deviceStatus, pairDevice, startAndWaitOnline } from '../scenario/steps.js';
 import type { Scenario } from '../scenario/types.js';
+import { parseJsonLine } from '../util/process.js';
 
 export const firstPairing: Scenario = {
   id: 'first-pairing',
@@ -13,7 +14,7 @@ export const firstPairing: Scenario = {
   timeoutS: 90,
   async run(ctx) {
     const paired = await pairDevice(ctx);
-    const lines = paired.stdout.trim().split('\n').map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return {}; } });
+    const lines = paired.stdout.trim().split('\n').map((l) => parseJsonLine(l) ?? {});
     const steps = lines.filter((l) => l.status === 'ok').map((l) => l.step);
     check(steps.includes('register') && steps.includes('save'), `pair --json should report the register and save steps as ok, got ${JSON.stringify(steps)}`);
     checkEqual(lines.at(-1)?.paired, true, 'the last line of pair --json');

@@ -40,11 +40,3 @@ function localLauncher(config: TargetConfig): Launcher {
     default: throw new Error(`not a local target: ${config.kind}`);
   }
 }
-
-/** Local targets run on this machine and can be placed in a network namespace. */
-export function isLocal(kind: TargetKind): boolean {
-  return kind !== 'remote';
-}
-
-export type { DeviceTarget, DeviceSpec, TargetKind } from './types.js';
-export { TARGET_KINDS } from './types.js';

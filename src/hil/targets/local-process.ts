@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { RunningProcess, runCommand, runHook, type CommandResult } from '../util/process.js';
+import { parseLastJson, RunningProcess, runCommand, runHook, type CommandResult } from '../util/process.js';
 import { ProducerClient } from '../../edge/producer/client.js';
 import type { Capabilities, DeviceSpec, DeviceTarget, PairOptions, SessionExit, TargetKind, TelemetrySeries } from './types.js';
 import type { RigHooks } from './hooks.js';
@@ -115,12 +115,7 @@ export class LocalProcessTarget implements DeviceTarget {
 
   async status(): Promise<Record<string, unknown> | null> {
     const result = await this.cli(['status', '--json', ...this.commonArgs()], 30_000);
-    if (result.code !== 0) return null;
-    try {
-      return JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '') as Record<string, unknown>;
-    } catch {
-      return null;
-    }
+    return result.code === 0 ? parseLastJson(result.stdout) : null;
   }
 
   runEvents(): Array<Record<string, unknown>> {

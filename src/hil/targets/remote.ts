@@ -11,7 +11,7 @@
  * service on 8719; the port it picked is read from its `started` line.
  */
 import { z } from 'zod';
-import { parseJsonLine, RunningProcess, runCommand, runHook, type CommandResult } from '../util/process.js';
+import { parseLastJson, RunningProcess, runCommand, runHook, type CommandResult } from '../util/process.js';
 import type { RigHooks } from './hooks.js';
 import { renderTemplate } from './template.js';
 import type { Capabilities, DeviceSpec, DeviceTarget, PairOptions, SessionExit, TelemetrySeries } from './types.js';
@@ -149,9 +149,4 @@ export class RemoteTarget implements DeviceTarget {
     // Leave nothing behind on the device: the scenario's state dir goes with it (keys included).
     await this.cli(['reset', '--yes', '--keys', '--state-dir', this.stateDir], undefined, 60_000).catch(() => undefined);
   }
-}
-
-/** The last stdout line as a JSON object (a template may print a banner first), or null. */
-function parseLastJson(stdout: string): Record<string, unknown> | null {
-  return parseJsonLine(stdout.trim().split('\n').at(-1) ?? '');
 }

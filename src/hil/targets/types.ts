@@ -37,11 +37,6 @@ export interface PairOptions {
   clockInPast?: boolean;
 }
 
-export interface RunEvent {
-  /** The `run --json` line, e.g. `{event:"state",state:"online"}`. */
-  line: Record<string, unknown>;
-}
-
 /** How a device session ended (run's exit), or null when it is still running. */
 export interface SessionExit {
   code: number | null;

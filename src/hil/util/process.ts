@@ -36,6 +36,11 @@ export function parseJsonLine(text: string): Record<string, unknown> | null {
   }
 }
 
+/** The last stdout line as a JSON object (whatever came before it, e.g. a banner, is ignored), or null. */
+export function parseLastJson(stdout: string): Record<string, unknown> | null {
+  return parseJsonLine(stdout.trim().split('\n').at(-1) ?? '');
+}
+
 export class RunningProcess {
   readonly stdout: string[] = [];
   readonly stderr: string[] = [];

@@ -3,7 +3,7 @@
  * what callers pass with it, so a bad port or a missing `--code` is refused the same way on both paths.
  */
 import { z } from 'zod';
-import { EdgeId, Hostname, MAX_PAYLOAD_BYTES, Uuid } from '../../protocol/index.js';
+import { Hostname, MAX_PAYLOAD_BYTES, Uuid } from '../../protocol/index.js';
 import type { Logger } from '../../edge/log.js';
 
 const Port = z.coerce.number().int().min(0).max(65_535);
@@ -66,6 +66,3 @@ export type SiteServerOptions = z.output<typeof SiteServerOptions>;
 export interface SiteServerDeps {
   logger?: Logger;
 }
-
-/** The edge-id rule, re-exported for the control API's path parameters. */
-export const EdgeIdParam = EdgeId;

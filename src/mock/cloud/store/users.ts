@@ -14,22 +14,16 @@ export interface MembershipRow {
   role: Role;
 }
 
+const SELECT_USER = 'SELECT id, email, password_hash AS passwordHash, platform_admin AS platformAdmin FROM users';
+type RawUserRow = Omit<UserRow, 'platformAdmin'> & { platformAdmin: number };
+const fromRaw = (row: RawUserRow | undefined): UserRow | undefined => row && { ...row, platformAdmin: row.platformAdmin === 1 };
+
 export function findUserByEmail(db: Db, email: string): UserRow | undefined {
-  const row = db
-    .prepare<{ id: string; email: string; passwordHash: string; platformAdmin: number }>(
-      'SELECT id, email, password_hash AS passwordHash, platform_admin AS platformAdmin FROM users WHERE email = ? COLLATE NOCASE',
-    )
-    .get(email);
-  return row && { ...row, platformAdmin: row.platformAdmin === 1 };
+  return fromRaw(db.prepare<RawUserRow>(`${SELECT_USER} WHERE email = ? COLLATE NOCASE`).get(email));
 }
 
 export function findUserById(db: Db, id: string): UserRow | undefined {
-  const row = db
-    .prepare<{ id: string; email: string; passwordHash: string; platformAdmin: number }>(
-      'SELECT id, email, password_hash AS passwordHash, platform_admin AS platformAdmin FROM users WHERE id = ?',
-    )
-    .get(id);
-  return row && { ...row, platformAdmin: row.platformAdmin === 1 };
+  return fromRaw(db.prepare<RawUserRow>(`${SELECT_USER} WHERE id = ?`).get(id));
 }
 
 export function insertUser(db: Db, user: UserRow): void {

@@ -5,7 +5,7 @@
  * 4 for a bad or expired token, 5 for a valid token that may not connect here (revoked, wrong site, older
  * registration), 3 while the server has no keys to check with.
  */
-import { decodeJwt } from 'jose';
+import { decodeJwt, type JSONWebKeySet } from 'jose';
 import type { Logger } from '../../../edge/log.js';
 import { EdgeId, TokenVerificationError, Uuid, verifyEdgeToken, type EdgeTokenClaims } from '../../../protocol/index.js';
 import type { TrustRefresher } from '../cloud/refresher.js';
@@ -78,7 +78,7 @@ export class EdgeAuthenticator {
   }
 
   /** A token that fails only because it is for another site (signature still good) earns 5, not 4. */
-  private async isGenuineTokenForAnotherSite(token: string, jwks: Parameters<typeof verifyEdgeToken>[1]): Promise<boolean> {
+  private async isGenuineTokenForAnotherSite(token: string, jwks: JSONWebKeySet): Promise<boolean> {
     let site: unknown;
     try {
       site = decodeJwt(token).site;

@@ -7,10 +7,6 @@
 import { Duplex, Transform, type TransformCallback } from 'node:stream';
 import type { Socket } from 'node:net';
 
-export class PacketSizeError extends Error {
-  override readonly name = 'PacketSizeError';
-}
-
 /** Incremental MQTT fixed-header scanner; `push` returns an error message when the stream must be cut. */
 export class FrameScanner {
   private state: 'type' | 'length' | 'body' = 'type';

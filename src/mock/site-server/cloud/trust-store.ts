@@ -62,8 +62,31 @@ export function currentRegistrations(edges: readonly KnownEdge[]): KnownEdge[] {
   return [...byId.values()];
 }
 
+/** The trust tables as last written, read once per change: the broker consults them on every CONNECT. */
+interface TrustSnapshot {
+  jwks: JSONWebKeySet | undefined;
+  /** In `edge_id` order, as `edges()` lists them. */
+  edges: Map<string, KnownEdge>;
+  edgeListFetchedAt: string | undefined;
+}
+
 export class TrustStore {
+  private snapshot: TrustSnapshot | undefined;
+
   constructor(private readonly db: Db) {}
+
+  /**
+   * Loaded lazily and dropped after every write (`replaceTrust`, `saveRegistration`), never patched, so it can only ever hold what the
+   * database holds; the JWKS object stays the same between writes, so its verifier's key set is reused too.
+   */
+  private trust(): TrustSnapshot {
+    this.snapshot ??= {
+      jwks: this.readJwks(),
+      edges: new Map(this.db.prepare<EdgeRow>('SELECT * FROM edges ORDER BY edge_id').all().map((row) => [row.edge_id, toEdge(row)])),
+      edgeListFetchedAt: this.db.prepare<{ fetched_at: string }>('SELECT fetched_at FROM edge_list_meta WHERE id = 1').get()?.fetched_at,
+    };
+    return this.snapshot;
+  }
 
   registration(): Registration | undefined {
     const row = this.db.prepare<RegistrationRow>('SELECT * FROM registration WHERE id = 1').get();
@@ -76,49 +99,60 @@ export class TrustStore {
 
   /** Saves the registration together with the JWKS that verified its site token (one transaction). */
   saveRegistration(r: Registration, jwks: JSONWebKeySet, nowIso: string): void {
-    this.db.transaction(() => {
-      this.replaceTrust({ jwks }, nowIso);
-      this.db.prepare('DELETE FROM registration').run();
-      this.db.prepare(`INSERT INTO registration (id, cloud_url, org_id, site_id, issuer, site_token, config_json, mqtt_url, registered_at)
-        VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)`).run(r.cloudUrl, r.orgId, r.siteId, r.issuer, r.siteToken, JSON.stringify(r.config), r.mqttUrl, r.registeredAt);
-    });
+    try {
+      this.db.transaction(() => {
+        this.replaceTrust({ jwks }, nowIso);
+        this.db.prepare('DELETE FROM registration').run();
+        this.db.prepare(`INSERT INTO registration (id, cloud_url, org_id, site_id, issuer, site_token, config_json, mqtt_url, registered_at)
+          VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)`).run(r.cloudUrl, r.orgId, r.siteId, r.issuer, r.siteToken, JSON.stringify(r.config), r.mqttUrl, r.registeredAt);
+      });
+    } finally {
+      this.snapshot = undefined; // a rolled-back write must not leave its trust behind
+    }
   }
 
-  jwks(): JSONWebKeySet | undefined {
+  private readJwks(): JSONWebKeySet | undefined {
     const row = this.db.prepare<{ jwks_json: string }>('SELECT jwks_json FROM jwks WHERE id = 1').get();
     if (!row) return undefined;
     const parsed = Jwks.safeParse(JSON.parse(row.jwks_json));
     return parsed.success ? (parsed.data as JSONWebKeySet) : undefined;
   }
 
+  jwks(): JSONWebKeySet | undefined {
+    return this.trust().jwks;
+  }
+
   edge(edgeId: string): KnownEdge | undefined {
-    const row = this.db.prepare<EdgeRow>('SELECT * FROM edges WHERE edge_id = ?').get(edgeId);
-    return row ? toEdge(row) : undefined;
+    return this.trust().edges.get(edgeId);
   }
 
   edges(): KnownEdge[] {
-    return this.db.prepare<EdgeRow>('SELECT * FROM edges ORDER BY edge_id').all().map(toEdge);
+    return [...this.trust().edges.values()];
   }
 
   /** When the edge list was last fetched; undefined means never (an unknown edge then proves nothing). */
   edgeListFetchedAt(): string | undefined {
-    return this.db.prepare<{ fetched_at: string }>('SELECT fetched_at FROM edge_list_meta WHERE id = 1').get()?.fetched_at;
+    return this.trust().edgeListFetchedAt;
   }
 
   /** Replaces the cached JWKS and/or edge list in one transaction. */
   replaceTrust(update: { jwks?: JSONWebKeySet; edges?: KnownEdge[] }, nowIso: string): void {
-    this.db.transaction(() => {
-      if (update.jwks) {
-        this.db.prepare('INSERT INTO jwks (id, jwks_json, fetched_at) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET jwks_json = excluded.jwks_json, fetched_at = excluded.fetched_at')
-          .run(JSON.stringify(update.jwks), nowIso);
-      }
-      if (update.edges) {
-        this.db.prepare('DELETE FROM edges').run();
-        const insert = this.db.prepare('INSERT INTO edges (edge_id, uuid, status, registered_at, revoked_at) VALUES (?, ?, ?, ?, ?)');
-        for (const e of currentRegistrations(update.edges)) insert.run(e.edgeId, e.id ?? null, e.status, e.registeredAt ?? null, e.revokedAt ?? null);
-        this.db.prepare('INSERT INTO edge_list_meta (id, fetched_at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET fetched_at = excluded.fetched_at').run(nowIso);
-      }
-    });
+    try {
+      this.db.transaction(() => {
+        if (update.jwks) {
+          this.db.prepare('INSERT INTO jwks (id, jwks_json, fetched_at) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET jwks_json = excluded.jwks_json, fetched_at = excluded.fetched_at')
+            .run(JSON.stringify(update.jwks), nowIso);
+        }
+        if (update.edges) {
+          this.db.prepare('DELETE FROM edges').run();
+          const insert = this.db.prepare('INSERT INTO edges (edge_id, uuid, status, registered_at, revoked_at) VALUES (?, ?, ?, ?, ?)');
+          for (const e of currentRegistrations(update.edges)) insert.run(e.edgeId, e.id ?? null, e.status, e.registeredAt ?? null, e.revokedAt ?? null);
+          this.db.prepare('INSERT INTO edge_list_meta (id, fetched_at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET fetched_at = excluded.fetched_at').run(nowIso);
+        }
+      });
+    } finally {
+      this.snapshot = undefined;
+    }
   }
 
   lastConfigVersion(edgeId: string): number {

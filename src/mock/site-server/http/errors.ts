@@ -5,8 +5,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
-
-export const MAX_BODY_BYTES = 64 * 1024;
+import { MAX_REQUEST_BYTES } from '../../../protocol/index.js';
 
 export class HttpError extends Error {
   constructor(readonly status: ContentfulStatusCode, readonly code: string, message: string, readonly details?: Array<{ field: string; message: string }>) {
@@ -20,10 +19,10 @@ export function errorResponse(c: Context, error: HttpError) {
 
 /** Reads and validates a JSON body; an empty body is read as `{}` so routes with all-optional fields work. */
 export async function readBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
-  const declared = Number(c.req.header('content-length') ?? 0);
-  if (declared > MAX_BODY_BYTES) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `bodies are limited to ${MAX_BODY_BYTES} bytes`);
+  const tooLarge = () => new HttpError(413, 'PAYLOAD_TOO_LARGE', `bodies are limited to ${MAX_REQUEST_BYTES} bytes`);
+  if (Number(c.req.header('content-length') ?? 0) > MAX_REQUEST_BYTES) throw tooLarge();
   const text = await c.req.text();
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `bodies are limited to ${MAX_BODY_BYTES} bytes`);
+  if (Buffer.byteLength(text) > MAX_REQUEST_BYTES) throw tooLarge();
   let json: unknown = {};
   if (text.trim()) {
     try {

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../../edge/log.js';
 import {
-  Command, ConfigPush, EDGE_PUBLISH_CHANNELS, edgeTopicPrefix, edgeTopics, parseEdgeTopic, serverStatusTopic,
+  Command, ConfigPush, EDGE_PUBLISH_CHANNELS, TOPIC_ROOT, edgeTopicPrefix, edgeTopics, parseEdgeTopic, serverStatusTopic,
   type CommandResult, type ConfigReported, type RuntimeConfigPatch, type ServerStatus,
 } from '../../../protocol/index.js';
 import type { TrustStore } from '../cloud/trust-store.js';
@@ -34,6 +34,8 @@ export interface SiteLogicOptions {
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
+const serverStatus = (state: ServerStatus['state']): ServerStatus => ({ state, ts: new Date().toISOString() });
+
 export class SiteLogic {
   readonly book: EdgeBook;
   readonly pending = new PendingReplies();
@@ -46,7 +48,6 @@ export class SiteLogic {
 
   static async start(options: SiteLogicOptions): Promise<SiteLogic> {
     const statusTopic = serverStatusTopic(options.siteId);
-    const offline = (): string => JSON.stringify({ state: 'offline', ts: new Date().toISOString() } satisfies ServerStatus);
     const client = mqtt.connect(options.url, {
       clientId: options.clientId,
       ...(options.username ? { username: options.username } : {}),
@@ -56,19 +57,19 @@ export class SiteLogic {
       clean: true,
       reconnectPeriod: 1_000,
       connectTimeout: CONNECT_TIMEOUT_MS,
-      will: { topic: statusTopic, payload: Buffer.from(offline()), qos: 1, retain: true },
+      will: { topic: statusTopic, payload: Buffer.from(JSON.stringify(serverStatus('offline'))), qos: 1, retain: true },
     });
     const logic = new SiteLogic(client, options);
     client.on('message', (topic, payload, packet) => logic.dispatch(topic, payload, packet.retain));
     client.on('error', (error) => options.logger.warn('site_client_error', { error }));
     client.on('connect', () => {
       // Each (re)connect re-announces the server and re-subscribes: a broker restart loses both.
-      const filters = EDGE_PUBLISH_CHANNELS.map((channel) => `consystence/v1/sites/${options.siteId}/edges/+/${channel}`);
+      const filters = EDGE_PUBLISH_CHANNELS.map((channel) => `${TOPIC_ROOT}/${options.siteId}/edges/+/${channel}`);
       client.subscribe(filters, { qos: 1 }, (error, granted) => {
         const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
         if (error || refused.length) options.logger.error('site_subscribe_failed', { error, refused });
       });
-      client.publish(statusTopic, JSON.stringify({ state: 'online', ts: new Date().toISOString() } satisfies ServerStatus), { qos: 1, retain: true });
+      client.publish(statusTopic, JSON.stringify(serverStatus('online')), { qos: 1, retain: true });
     });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -105,10 +106,14 @@ export class SiteLogic {
     }
   }
 
-  private publish(topic: string, payload: unknown, retain: boolean): Promise<void> {
+  private send(topic: string, payload: string, retain: boolean): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.client.publish(topic, JSON.stringify(payload), { qos: 1, retain }, (error) => (error ? reject(error) : resolve()));
+      this.client.publish(topic, payload, { qos: 1, retain }, (error) => (error ? reject(error) : resolve()));
     });
+  }
+
+  private publish(topic: string, payload: unknown, retain: boolean): Promise<void> {
+    return this.send(topic, JSON.stringify(payload), retain);
   }
 
   /**
@@ -143,19 +148,15 @@ export class SiteLogic {
    * on `config/reported` or `cmd/result` like any other.
    */
   publishRaw(edgeId: string, channel: 'config' | 'cmd', payload: string, retain: boolean): Promise<void> {
-    const topics = edgeTopics(edgeTopicPrefix(this.options.siteId, edgeId));
-    return new Promise((resolve, reject) => {
-      this.client.publish(channel === 'config' ? topics.config : topics.cmd, payload, { qos: 1, retain }, (error) => (error ? reject(error) : resolve()));
-    });
+    return this.send(edgeTopics(edgeTopicPrefix(this.options.siteId, edgeId))[channel], payload, retain);
   }
 
   /** Publishes the retained offline status, then disconnects cleanly (no LWT needed). */
   async close(): Promise<void> {
     this.pending.cancelAll();
     if (this.client.connected) {
-      const offline: ServerStatus = { state: 'offline', ts: new Date().toISOString() };
       await Promise.race([
-        this.publish(serverStatusTopic(this.options.siteId), offline, true).catch(() => {}),
+        this.publish(serverStatusTopic(this.options.siteId), serverStatus('offline'), true).catch(() => {}),
         new Promise((resolve) => setTimeout(resolve, 2_000)),
       ]);
     }
