@@ -8,7 +8,9 @@ const underBun = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined';
 
 export default defineConfig({
   test: {
-    include: underBun ? ['test/unit/storage/**/*.test.ts', 'test/integration/storage/**/*.test.ts'] : ['test/**/*.test.ts'],
+    include: underBun
+      ? ['test/unit/storage/**/*.test.ts', 'test/integration/storage/**/*.test.ts']
+      : ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Integration tests start real servers and child processes; two cores cannot run many at once reliably.

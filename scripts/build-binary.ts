@@ -14,7 +14,18 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { BunPlugin } from 'bun';
 import { bunRuntimeFor, type Runtime } from './build/bun-runtime.js';
-import { BUILD_INFO, ROOT, binaryName, hostArch, packageVersion, parseArches, parseFlags, runMain, UsageError, type Arch } from './build/targets.js';
+import {
+  BUILD_INFO,
+  ROOT,
+  binaryName,
+  hostArch,
+  packageVersion,
+  parseArches,
+  parseFlags,
+  runMain,
+  UsageError,
+  type Arch,
+} from './build/targets.js';
 
 const USAGE = 'usage: bun scripts/build-binary.ts [--arch x64|arm64|all] [--entry src/edge/main.ts] [--out-dir out]';
 
@@ -47,7 +58,14 @@ interface BinaryInfo {
   smokeTest: string;
 }
 
-async function compile(entry: string, outfile: string, arch: Arch, runtime: Runtime, bytecode: boolean, define: Record<string, string>): Promise<void> {
+async function compile(
+  entry: string,
+  outfile: string,
+  arch: Arch,
+  runtime: Runtime,
+  bytecode: boolean,
+  define: Record<string, string>,
+): Promise<void> {
   const result = await Bun.build({
     entrypoints: [entry],
     compile: {
@@ -85,9 +103,16 @@ function smokeTest(file: string, arch: Arch, version: string): string {
   }
   const cwd = mkdtempSync(join(tmpdir(), 'cst-smoke-'));
   try {
-    const run = spawnSync(command, args, { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync(command, args, {
+      cwd,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     if (run.status !== 0 || !run.stdout.includes(version)) {
-      throw new Error(`smoke test \`${relative(ROOT, file)} version\` failed (exit ${run.status ?? run.signal}): ${(run.stderr || run.stdout).trim().slice(0, 2000)}`);
+      throw new Error(
+        `smoke test \`${relative(ROOT, file)} version\` failed (exit ${run.status ?? run.signal}): ${(run.stderr || run.stdout).trim().slice(0, 2000)}`,
+      );
     }
     return arch === hostArch() ? 'passed' : 'passed under qemu-aarch64-static';
   } finally {
@@ -95,7 +120,13 @@ function smokeTest(file: string, arch: Arch, version: string): string {
   }
 }
 
-async function buildOne(arch: Arch, entry: string, outDir: string, version: string, buildTime: string): Promise<BinaryInfo> {
+async function buildOne(
+  arch: Arch,
+  entry: string,
+  outDir: string,
+  version: string,
+  buildTime: string,
+): Promise<BinaryInfo> {
   const outfile = join(outDir, binaryName(arch));
   // Build beside the final name and rename at the end: a failed build never leaves a half-written binary behind.
   const partial = `${outfile}.partial`;
@@ -126,21 +157,26 @@ async function buildOne(arch: Arch, entry: string, outDir: string, version: stri
     runtime: runtime.source,
     smokeTest: smoke,
   };
-  console.log(`${arch}: ${relative(ROOT, outfile)} ${(info.bytes / 2 ** 20).toFixed(1)} MiB sha256 ${info.sha256} bytecode=${bytecode} smoke test ${smoke}`);
+  console.log(
+    `${arch}: ${relative(ROOT, outfile)} ${(info.bytes / 2 ** 20).toFixed(1)} MiB sha256 ${info.sha256} bytecode=${bytecode} smoke test ${smoke}`,
+  );
   return info;
 }
 
 function buildTimestamp(): string {
   const epoch = process.env.SOURCE_DATE_EPOCH;
   if (epoch === undefined || epoch === '') return new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
-  if (!/^\d+$/.test(epoch)) throw new UsageError(`SOURCE_DATE_EPOCH must be whole seconds since 1970 (got ${JSON.stringify(epoch)})`);
+  if (!/^\d+$/.test(epoch))
+    throw new UsageError(`SOURCE_DATE_EPOCH must be whole seconds since 1970 (got ${JSON.stringify(epoch)})`);
   return new Date(Number(epoch) * 1000).toISOString();
 }
 
 /** Merges into an existing build-info.json, so building one arch keeps the other arch's record. */
 function writeBuildInfo(outDir: string, built: Partial<Record<Arch, BinaryInfo>>): void {
   const path = join(outDir, BUILD_INFO);
-  const previous = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { binaries?: Record<string, BinaryInfo> }) : {};
+  const previous = existsSync(path)
+    ? (JSON.parse(readFileSync(path, 'utf8')) as { binaries?: Record<string, BinaryInfo> })
+    : {};
   const binaries = { ...previous.binaries, ...built };
   writeFileSync(`${path}.partial`, `${JSON.stringify({ bun: Bun.version, binaries }, null, 2)}\n`);
   renameSync(`${path}.partial`, path);

@@ -14,9 +14,33 @@
  */
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ARCHES, BUILD_INFO, ROOT, binaryName, packageVersion, parseArches, parseFlags, runMain, UsageError, type Arch } from './build/targets.js';
+import {
+  ARCHES,
+  BUILD_INFO,
+  ROOT,
+  binaryName,
+  packageVersion,
+  parseArches,
+  parseFlags,
+  runMain,
+  UsageError,
+  type Arch,
+} from './build/targets.js';
 
 const USAGE = 'usage: tsx scripts/build-image.ts [--arch x64|arm64|all] [--out-dir out] [--compression xz|gzip]';
 const NAME = 'consystence-edge';
@@ -32,19 +56,27 @@ const FILES: Array<[string, string, number]> = [
 ];
 const MAINTAINER_SCRIPTS = ['postinst', 'prerm', 'postrm'];
 
-interface BinaryInfo { file: string; version: string; buildTime: string; sha256: string }
+interface BinaryInfo {
+  file: string;
+  version: string;
+  buildTime: string;
+  sha256: string;
+}
 
 /** The binary for `arch`, refused unless it is the one build-info.json describes and matches package.json. */
 function verifiedBinary(outDir: string, arch: Arch): BinaryInfo & { path: string } {
   const infoPath = join(outDir, BUILD_INFO);
   const rebuild = `run: npm run build:binary -- --arch ${arch}${outDir === resolve(ROOT, 'out') ? '' : ` --out-dir ${outDir}`}`;
   if (!existsSync(infoPath)) throw new Error(`${infoPath} is missing; ${rebuild}`);
-  const info = (JSON.parse(readFileSync(infoPath, 'utf8')) as { binaries?: Partial<Record<Arch, BinaryInfo>> }).binaries?.[arch];
+  const info = (JSON.parse(readFileSync(infoPath, 'utf8')) as { binaries?: Partial<Record<Arch, BinaryInfo>> })
+    .binaries?.[arch];
   const path = join(outDir, binaryName(arch));
   if (!info || !existsSync(path)) throw new Error(`no ${arch} binary in ${outDir}; ${rebuild}`);
   const sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
-  if (sha256 !== info.sha256) throw new Error(`${path} does not match ${BUILD_INFO} (sha256 ${sha256}, expected ${info.sha256}); ${rebuild}`);
-  if (info.version !== packageVersion()) throw new Error(`${path} is version ${info.version} but package.json says ${packageVersion()}; ${rebuild}`);
+  if (sha256 !== info.sha256)
+    throw new Error(`${path} does not match ${BUILD_INFO} (sha256 ${sha256}, expected ${info.sha256}); ${rebuild}`);
+  if (info.version !== packageVersion())
+    throw new Error(`${path} is version ${info.version} but package.json says ${packageVersion()}; ${rebuild}`);
   return { ...info, path };
 }
 
@@ -112,11 +144,24 @@ function controlFile(arch: Arch, version: string, installedSize: number): string
 }
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): void {
-  const result = spawnSync(command, args, { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8', env: { ...process.env, ...env } });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status ?? result.signal}): ${result.error?.message ?? result.stderr.trim()}`);
+  const result = spawnSync(command, args, {
+    stdio: ['ignore', 'inherit', 'pipe'],
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
+  if (result.status !== 0)
+    throw new Error(
+      `${command} ${args.join(' ')} failed (exit ${result.status ?? result.signal}): ${result.error?.message ?? result.stderr.trim()}`,
+    );
 }
 
-function buildDeb(arch: Arch, binary: BinaryInfo & { path: string }, outDir: string, work: string, compression: string): string {
+function buildDeb(
+  arch: Arch,
+  binary: BinaryInfo & { path: string },
+  outDir: string,
+  work: string,
+  compression: string,
+): string {
   const root = join(work, 'root');
   stageRoot(root, binary.path);
   const installedSize = installedSizeKiB(root);
@@ -128,7 +173,9 @@ function buildDeb(arch: Arch, binary: BinaryInfo & { path: string }, outDir: str
   const deb = join(outDir, `${NAME}_${debianVersion(binary.version)}_${ARCHES[arch].debArch}.deb`);
   // --root-owner-group: files are root:root in the package whoever builds it (no fakeroot needed).
   // SOURCE_DATE_EPOCH pins the ar member and tar timestamps.
-  run('dpkg-deb', ['--root-owner-group', `-Z${compression}`, '--build', root, `${deb}.partial`], { SOURCE_DATE_EPOCH: String(epoch) });
+  run('dpkg-deb', ['--root-owner-group', `-Z${compression}`, '--build', root, `${deb}.partial`], {
+    SOURCE_DATE_EPOCH: String(epoch),
+  });
   renameSync(`${deb}.partial`, deb);
   return deb;
 }
@@ -146,8 +193,21 @@ function buildOverlay(arch: Arch, binary: BinaryInfo & { path: string }, outDir:
   // Files and symlinks only, no directory members: on a merged-/usr root (Ubuntu 20.04+) /lib is a symlink, and
   // tar would replace it with a real directory if the archive carried a `lib/` entry.
   const members = listFiles(root).sort();
-  run('tar', ['--create', '--file', `${tarball}.partial`, '--directory', root, '--format=gnu', '--owner=0', '--group=0', '--numeric-owner',
-    `--mtime=@${epoch}`, '--use-compress-program=gzip -n -6', '--no-recursion', ...members]);
+  run('tar', [
+    '--create',
+    '--file',
+    `${tarball}.partial`,
+    '--directory',
+    root,
+    '--format=gnu',
+    '--owner=0',
+    '--group=0',
+    '--numeric-owner',
+    `--mtime=@${epoch}`,
+    '--use-compress-program=gzip -n -6',
+    '--no-recursion',
+    ...members,
+  ]);
   renameSync(`${tarball}.partial`, tarball);
   return tarball;
 }
@@ -164,7 +224,8 @@ runMain(async () => {
   const arches = parseArches(flags.arch);
   // xz: about 25% smaller than gzip (40 vs 53 MB for x64), which matters on a mine site's cellular link; gzip
   // builds about 10x faster, for tests.
-  if (flags.compression !== 'xz' && flags.compression !== 'gzip') throw new UsageError(`--compression must be xz or gzip\n${USAGE}`);
+  if (flags.compression !== 'xz' && flags.compression !== 'gzip')
+    throw new UsageError(`--compression must be xz or gzip\n${USAGE}`);
   const outDir = resolve(ROOT, flags['out-dir']);
   for (const arch of arches) {
     const binary = verifiedBinary(outDir, arch);

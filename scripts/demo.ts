@@ -28,13 +28,17 @@ const Flags = z.object({
 
 function parseFlags() {
   try {
-    const { values } = parseArgs({ options: { devices: { type: 'string' }, seconds: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+    const { values } = parseArgs({
+      options: { devices: { type: 'string' }, seconds: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    });
     if (values.help) {
       process.stdout.write('usage: npm run demo -- [--devices N (1..50)] [--seconds S]\n');
       process.exit(0);
     }
     const parsed = Flags.safeParse(values);
-    if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
+    if (!parsed.success)
+      throw new Error(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
     return parsed.data;
   } catch (error) {
     process.stderr.write(`demo: ${(error as Error).message}\n`);
@@ -53,19 +57,30 @@ interface DemoEdge {
 }
 
 /** Runs the edge CLI; resolves with its exit code. Its JSON stdout lines feed `onLine`. */
-function edgeCli(args: string[], onLine: (line: Record<string, unknown>) => void): { proc: ChildProcess; exited: Promise<number> } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/edge/main.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+function edgeCli(
+  args: string[],
+  onLine: (line: Record<string, unknown>) => void,
+): { proc: ChildProcess; exited: Promise<number> } {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/edge/main.ts'), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   createInterface({ input: proc.stdout! }).on('line', (text) => {
     try {
       onLine(JSON.parse(text));
-    } catch { /* not JSON: ignore */ }
+    } catch {
+      /* not JSON: ignore */
+    }
   });
   const stderr: string[] = [];
   createInterface({ input: proc.stderr! }).on('line', (text) => stderr.push(text) > 20 && stderr.shift());
-  const exited = new Promise<number>((resolveExit) => proc.on('exit', (code) => {
-    if (code !== 0 && code !== null) process.stderr.write(`edge ${args[0]} exited ${code}:\n${stderr.slice(-5).join('\n')}\n`);
-    resolveExit(code ?? 1);
-  }));
+  const exited = new Promise<number>((resolveExit) =>
+    proc.on('exit', (code) => {
+      if (code !== 0 && code !== null)
+        process.stderr.write(`edge ${args[0]} exited ${code}:\n${stderr.slice(-5).join('\n')}\n`);
+      resolveExit(code ?? 1);
+    }),
+  );
   return { proc, exited };
 }
 
@@ -75,14 +90,15 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'cst-demo-'));
   const stoppers: Array<() => Promise<unknown>> = [];
   let stopping: Promise<void> | undefined;
-  const stop = (code: number) => (stopping ??= (async () => {
-    process.stdout.write('\n');
-    step('stopping: edges, site server, cloud');
-    for (const s of stoppers.reverse()) await s().catch(() => {});
-    rmSync(work, { recursive: true, force: true });
-    step('stopped');
-    process.exit(code);
-  })());
+  const stop = (code: number) =>
+    (stopping ??= (async () => {
+      process.stdout.write('\n');
+      step('stopping: edges, site server, cloud');
+      for (const s of stoppers.reverse()) await s().catch(() => {});
+      rmSync(work, { recursive: true, force: true });
+      step('stopped');
+      process.exit(code);
+    })());
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
 
@@ -99,15 +115,27 @@ async function main(): Promise<void> {
     step(`created site "${site.name}" (${site.id})`);
 
     const serverCode = await admin.createPairingCode(DEMO_ORG_ID, site.id);
-    const server = await startMockSiteServer({
-      cloud: cloud.url, orgId: DEMO_ORG_ID, siteId: site.id, code: serverCode.code, mqttPort: 0, httpPort: 0,
-      hardwareId: `demo-site-server-${site.id}`, db: join(work, 'site-server.db'),
-    }, { logger: quiet });
+    const server = await startMockSiteServer(
+      {
+        cloud: cloud.url,
+        orgId: DEMO_ORG_ID,
+        siteId: site.id,
+        code: serverCode.code,
+        mqttPort: 0,
+        httpPort: 0,
+        hardwareId: `demo-site-server-${site.id}`,
+        db: join(work, 'site-server.db'),
+      },
+      { logger: quiet },
+    );
     stoppers.push(() => server.close());
     step(`mock site server registered with the cloud: MQTT ${server.mqttUrl}, control API ${server.httpUrl}`);
 
     const edges: DemoEdge[] = Array.from({ length: flags.devices }, (_, i) => ({
-      edgeId: `demo-edge-${i + 1}`, stateDir: join(work, `edge-${i + 1}`), hardwareId: `demo-hw-${site.id}-${i + 1}`, state: 'unpaired',
+      edgeId: `demo-edge-${i + 1}`,
+      stateDir: join(work, `edge-${i + 1}`),
+      hardwareId: `demo-hw-${site.id}-${i + 1}`,
+      state: 'unpaired',
     }));
     for (const edge of edges) {
       const { pairingUri } = await admin.createPairingCode(DEMO_ORG_ID, site.id, { edgeId: edge.edgeId });
@@ -121,7 +149,8 @@ async function main(): Promise<void> {
       // Port 0: every demo edge gets its own free loopback port for the producer API (printed below).
       const running = edgeCli(['run', '--producer-port', '0', ...common], (line) => {
         if (line.event === 'state' && typeof line.state === 'string') edge.state = line.state;
-        if (line.event === 'started' && typeof line.producer === 'string') step(`${edge.edgeId} producer API at ${line.producer} (POST /v1/telemetry)`);
+        if (line.event === 'started' && typeof line.producer === 'string')
+          step(`${edge.edgeId} producer API at ${line.producer} (POST /v1/telemetry)`);
       });
       edge.proc = running.proc;
       stoppers.push(async () => {
@@ -136,11 +165,14 @@ async function main(): Promise<void> {
     // system metrics every 2 s make real telemetry flow through the outbox.
     for (const edge of edges) {
       const pushed = await fetch(`${server.httpUrl}/edges/${edge.edgeId}/config`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ config: { heartbeatSeconds: 5, metricsSeconds: 2 }, wait: true, timeoutMs: 15_000 }),
       });
       const answer = (await pushed.json()) as { version?: number; reported?: { status: string } };
-      step(`pushed config v${answer.version} (heartbeatSeconds 5, metricsSeconds 2) to ${edge.edgeId}: ${answer.reported?.status ?? `no report (HTTP ${pushed.status})`}`);
+      step(
+        `pushed config v${answer.version} (heartbeatSeconds 5, metricsSeconds 2) to ${edge.edgeId}: ${answer.reported?.status ?? `no report (HTTP ${pushed.status})`}`,
+      );
     }
     step(`live view, one line a second${flags.seconds ? ` for ${flags.seconds} s` : ' (Ctrl-C to stop)'}:`);
 
@@ -148,14 +180,25 @@ async function main(): Promise<void> {
     const timer = setInterval(async () => {
       try {
         const response = await fetch(`${server.httpUrl}/edges`, { signal: AbortSignal.timeout(900) });
-        const { data } = (await response.json()) as { data: Array<{ edgeId: string; presence: { state: string }; counters: { received: number; messages: number }; lastHeartbeat: { queue: { depth: number } } | null }> };
+        const { data } = (await response.json()) as {
+          data: Array<{
+            edgeId: string;
+            presence: { state: string };
+            counters: { received: number; messages: number };
+            lastHeartbeat: { queue: { depth: number } } | null;
+          }>;
+        };
         const cells = edges.map((edge) => {
           const seen = data.find((d) => d.edgeId === edge.edgeId);
           const queue = seen?.lastHeartbeat?.queue.depth;
           return `${edge.edgeId}: ${edge.state}, site server got ${seen?.counters.received ?? 0} msgs (${seen?.counters.messages ?? 0} data), queue ${queue ?? '-'}`;
         });
-        process.stdout.write(`[${String(Math.round((Date.now() - started) / 1000)).padStart(4)} s] ${cells.join(' | ')}\n`);
-      } catch { /* a slow tick is skipped, the next one reports */ }
+        process.stdout.write(
+          `[${String(Math.round((Date.now() - started) / 1000)).padStart(4)} s] ${cells.join(' | ')}\n`,
+        );
+      } catch {
+        /* a slow tick is skipped, the next one reports */
+      }
       if (flags.seconds && Date.now() - started >= flags.seconds * 1000) {
         clearInterval(timer);
         void stop(0);

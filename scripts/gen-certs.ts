@@ -18,7 +18,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-export interface CertPair { cert: string; key: string }
+export interface CertPair {
+  cert: string;
+  key: string;
+}
 export interface CertSet {
   dir: string;
   ca: CertPair;
@@ -56,14 +59,38 @@ function lockKey(path: string): void {
 
 function makeCa(dir: string, name: string, days: number): CertPair {
   const pair = { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) };
-  openssl(['req', '-x509', ...EC, '-keyout', pair.key, '-out', pair.cert, '-days', String(days), '-subj', `/CN=Consystence site CA (${name})`,
-    '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      ...EC,
+      '-keyout',
+      pair.key,
+      '-out',
+      pair.cert,
+      '-days',
+      String(days),
+      '-subj',
+      `/CN=Consystence site CA (${name})`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE,pathlen:0',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  );
   lockKey(pair.key);
   return pair;
 }
 
 /** A leaf certificate signed by `ca` through `openssl ca`, which (unlike `x509 -req`) takes explicit dates. */
-function signLeaf(dir: string, name: string, ca: CertPair, sans: string, dates: { start: string; end: string }): CertPair {
+function signLeaf(
+  dir: string,
+  name: string,
+  ca: CertPair,
+  sans: string,
+  dates: { start: string; end: string },
+): CertPair {
   const work = mkdtempSync(join(dir, '.ca-'));
   try {
     const pair = { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) };
@@ -71,13 +98,61 @@ function signLeaf(dir: string, name: string, ca: CertPair, sans: string, dates: 
     openssl(['req', '-new', ...EC, '-keyout', pair.key, '-out', csr, '-subj', `/CN=${name}`], work);
     lockKey(pair.key);
     writeFileSync(join(work, 'index.txt'), '');
-    writeFileSync(join(work, 'serial'), `${Date.now().toString(16)}${Math.floor(Math.random() * 1e6).toString(16)}`.padStart(16, '0').slice(-16));
-    writeFileSync(join(work, 'ca.cnf'), ['[ca]', 'default_ca=d', '[d]', 'database=index.txt', 'new_certs_dir=.', 'serial=serial', 'default_md=sha256',
-      'policy=p', 'unique_subject=no', '[p]', 'commonName=supplied', ''].join('\n'));
-    writeFileSync(join(work, 'ext'), ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment',
-      'extendedKeyUsage=serverAuth', `subjectAltName=${sans}`, ''].join('\n'));
-    openssl(['ca', '-batch', '-config', 'ca.cnf', '-in', csr, '-out', pair.cert, '-cert', ca.cert, '-keyfile', ca.key, '-notext',
-      '-startdate', dates.start, '-enddate', dates.end, '-extfile', 'ext'], work);
+    writeFileSync(
+      join(work, 'serial'),
+      `${Date.now().toString(16)}${Math.floor(Math.random() * 1e6).toString(16)}`.padStart(16, '0').slice(-16),
+    );
+    writeFileSync(
+      join(work, 'ca.cnf'),
+      [
+        '[ca]',
+        'default_ca=d',
+        '[d]',
+        'database=index.txt',
+        'new_certs_dir=.',
+        'serial=serial',
+        'default_md=sha256',
+        'policy=p',
+        'unique_subject=no',
+        '[p]',
+        'commonName=supplied',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(work, 'ext'),
+      [
+        'basicConstraints=critical,CA:FALSE',
+        'keyUsage=critical,digitalSignature,keyEncipherment',
+        'extendedKeyUsage=serverAuth',
+        `subjectAltName=${sans}`,
+        '',
+      ].join('\n'),
+    );
+    openssl(
+      [
+        'ca',
+        '-batch',
+        '-config',
+        'ca.cnf',
+        '-in',
+        csr,
+        '-out',
+        pair.cert,
+        '-cert',
+        ca.cert,
+        '-keyfile',
+        ca.key,
+        '-notext',
+        '-startdate',
+        dates.start,
+        '-enddate',
+        dates.end,
+        '-extfile',
+        'ext',
+      ],
+      work,
+    );
     return pair;
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -103,7 +178,24 @@ export function generateCerts(outDir: string, options: GenOptions = {}): CertSet
     const expired = signLeaf(dir, 'expired', ca, sans, { start: '20200101000000Z', end: '20200201000000Z' });
     const wrongHost = signLeaf(dir, 'wrong-host', ca, 'DNS:wrong-host.invalid', valid);
     const selfSigned = { cert: join(dir, 'self-signed.pem'), key: join(dir, 'self-signed.key') };
-    openssl(['req', '-x509', ...EC, '-keyout', selfSigned.key, '-out', selfSigned.cert, '-days', '30', '-subj', '/CN=localhost', '-addext', `subjectAltName=${sans}`], dir);
+    openssl(
+      [
+        'req',
+        '-x509',
+        ...EC,
+        '-keyout',
+        selfSigned.key,
+        '-out',
+        selfSigned.cert,
+        '-days',
+        '30',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        `subjectAltName=${sans}`,
+      ],
+      dir,
+    );
     lockKey(selfSigned.key);
     const otherCa = makeCa(dir, 'other-ca', 30);
     set.bad = { expired, selfSigned, wrongHost, otherCa };
@@ -112,14 +204,27 @@ export function generateCerts(outDir: string, options: GenOptions = {}): CertSet
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { out: { type: 'string' }, name: { type: 'string', multiple: true }, days: { type: 'string' }, bad: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({
+    options: {
+      out: { type: 'string' },
+      name: { type: 'string', multiple: true },
+      days: { type: 'string' },
+      bad: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   if (values.help || !values.out) {
     process.stdout.write('Usage: tsx scripts/gen-certs.ts --out DIR [--name HOST]... [--days N (825)] [--bad]\n');
     process.exit(values.help ? 0 : 2);
   }
-  const set = generateCerts(values.out, { names: values.name ?? [], ...(values.days ? { days: Number(values.days) } : {}), bad: values.bad === true });
-  process.stdout.write(`${JSON.stringify({ dir: set.dir, ca: set.ca.cert, server: set.server, ...(set.bad ? { bad: set.bad } : {}) }, null, 2)}\n`);
+  const set = generateCerts(values.out, {
+    names: values.name ?? [],
+    ...(values.days ? { days: Number(values.days) } : {}),
+    bad: values.bad === true,
+  });
+  process.stdout.write(
+    `${JSON.stringify({ dir: set.dir, ca: set.ca.cert, server: set.server, ...(set.bad ? { bad: set.bad } : {}) }, null, 2)}\n`,
+  );
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
-

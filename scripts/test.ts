@@ -17,16 +17,28 @@ const out = mkdtempSync(join(tmpdir(), 'cst-test-'));
 const vitest = join(root, 'node_modules/vitest/vitest.mjs');
 const bun = join(root, 'node_modules/.bin/bun');
 
-interface Totals { passed: number; failed: number; skipped: number }
+interface Totals {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
 const totals: Totals = { passed: 0, failed: 0, skipped: 0 };
 
 function run(label: string, command: string, args: string[]): void {
   const report = join(out, `${label}.json`);
   console.log(`\n=== ${label}: ${[command, ...args].join(' ')}`);
-  const result = spawnSync(command, [...args, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], { cwd: root, stdio: 'inherit' });
+  const result = spawnSync(command, [...args, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   let counted = false;
   try {
-    const json = JSON.parse(readFileSync(report, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number };
+    const json = JSON.parse(readFileSync(report, 'utf8')) as {
+      numPassedTests: number;
+      numFailedTests: number;
+      numPendingTests: number;
+      numTodoTests: number;
+    };
     totals.passed += json.numPassedTests;
     totals.failed += json.numFailedTests;
     totals.skipped += json.numPendingTests + json.numTodoTests;
@@ -49,10 +61,26 @@ function runHil(): void {
     return;
   }
   const summary = join(out, 'hil.json');
-  const result = spawnSync(process.execPath, ['src/hil/bin.mjs', 'run', '--target', 'binary', '--timeout-s', '1200',
-    '--junit', 'out/hil/junit.xml', '--json', summary], { cwd: root, stdio: 'inherit' });
+  const result = spawnSync(
+    process.execPath,
+    [
+      'src/hil/bin.mjs',
+      'run',
+      '--target',
+      'binary',
+      '--timeout-s',
+      '1200',
+      '--junit',
+      'out/hil/junit.xml',
+      '--json',
+      summary,
+    ],
+    { cwd: root, stdio: 'inherit' },
+  );
   try {
-    const { totals: hil } = JSON.parse(readFileSync(summary, 'utf8')) as { totals: { passed: number; failed: number; error: number; skipped: number } };
+    const { totals: hil } = JSON.parse(readFileSync(summary, 'utf8')) as {
+      totals: { passed: number; failed: number; error: number; skipped: number };
+    };
     totals.passed += hil.passed;
     totals.failed += hil.failed + hil.error;
     totals.skipped += hil.skipped;

@@ -8,8 +8,15 @@ import mqtt from 'mqtt';
 
 const env = process.env;
 const client = mqtt.connect({
-  host: '127.0.0.1', port: Number(env.BENCH_PORT), protocol: 'mqtt', protocolVersion: 4, clean: true, reconnectPeriod: 0,
-  clientId: env.BENCH_CLIENT_ID, username: env.BENCH_CLIENT_ID, password: env.BENCH_PASSWORD,
+  host: '127.0.0.1',
+  port: Number(env.BENCH_PORT),
+  protocol: 'mqtt',
+  protocolVersion: 4,
+  clean: true,
+  reconnectPeriod: 0,
+  clientId: env.BENCH_CLIENT_ID,
+  username: env.BENCH_CLIENT_ID,
+  password: env.BENCH_PASSWORD,
 });
 client.once('error', (error) => {
   process.stderr.write(`baseline: ${error.message}\n`);

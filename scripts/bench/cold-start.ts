@@ -10,7 +10,15 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUN, ROOT, runToEnd, start } from './lib/proc.js';
-import { binaryLauncher, newDevice, readRegistration, startRun, statusTopic, type Device, type Launcher } from './lib/device.js';
+import {
+  binaryLauncher,
+  newDevice,
+  readRegistration,
+  startRun,
+  statusTopic,
+  type Device,
+  type Launcher,
+} from './lib/device.js';
 import type { BenchResult, Preset } from './lib/result.js';
 import { ratio, summarize, target, type TableRow } from './lib/stats.js';
 import { pairDevice, type World } from './lib/world.js';
@@ -18,22 +26,47 @@ import { pairDevice, type World } from './lib/world.js';
 const ONLINE_TIMEOUT_MS = 20_000;
 
 /** One exec → online of a paired device; returns ms, and ms to the `started` stdout line. */
-export async function edgeToOnline(world: World, launcher: Launcher, device: Device, seenBootIds: Set<string>): Promise<{ ms: number; startedMs: number | null; bootId: string }> {
+export async function edgeToOnline(
+  world: World,
+  launcher: Launcher,
+  device: Device,
+  seenBootIds: Set<string>,
+): Promise<{ ms: number; startedMs: number | null; bootId: string }> {
   const t0 = performance.now();
   const child = startRun(launcher, device);
   let startedAt: number | null = null;
-  void child.waitForLine((l) => l.event === 'started', ONLINE_TIMEOUT_MS).then(() => (startedAt = performance.now()), () => {});
+  void child
+    .waitForLine((l) => l.event === 'started', ONLINE_TIMEOUT_MS)
+    .then(
+      () => (startedAt = performance.now()),
+      () => {},
+    );
   try {
     const seen = await Promise.race([
-      world.observer.waitFor(device.edgeId, t0, (j) => j.state === 'online' && typeof j.bootId === 'string' && !seenBootIds.has(j.bootId), ONLINE_TIMEOUT_MS),
-      child.exited.then((e) => Promise.reject(new Error(`${launcher.label} run exited (${e.code ?? e.signal}) before online: ${child.stderrTail.slice(-5).join(' | ')}`))),
+      world.observer.waitFor(
+        device.edgeId,
+        t0,
+        (j) => j.state === 'online' && typeof j.bootId === 'string' && !seenBootIds.has(j.bootId),
+        ONLINE_TIMEOUT_MS,
+      ),
+      child.exited.then((e) =>
+        Promise.reject(
+          new Error(
+            `${launcher.label} run exited (${e.code ?? e.signal}) before online: ${child.stderrTail.slice(-5).join(' | ')}`,
+          ),
+        ),
+      ),
     ]);
     const bootId = String(seen.json.bootId);
     seenBootIds.add(bootId);
     return { ms: seen.at - t0, startedMs: startedAt === null ? null : (startedAt as number) - t0, bootId };
   } finally {
     const exit = await child.stop();
-    if (exit.code !== 0 && exit.signal !== 'SIGTERM') throw new Error(`${launcher.label} run exited ${exit.code ?? exit.signal} on SIGTERM: ${child.stderrTail.slice(-5).join(' | ')}`);
+    if (exit.code !== 0 && exit.signal !== 'SIGTERM')
+      // biome-ignore lint/correctness/noUnsafeFinally: a dirty exit fails the bench even when the body threw first
+      throw new Error(
+        `${launcher.label} run exited ${exit.code ?? exit.signal} on SIGTERM: ${child.stderrTail.slice(-5).join(' | ')}`,
+      );
   }
 }
 
@@ -45,25 +78,86 @@ async function compileBaseline(): Promise<string | null> {
   const dir = join(ROOT, 'out', 'bench');
   mkdirSync(dir, { recursive: true });
   const outfile = join(dir, 'baseline-mqtt-linux-x64');
-  const build = await runToEnd(BUN, ['build', '--compile', '--minify', '--bytecode', '--format=esm', '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig', 'scripts/bench/baseline-mqtt.ts', '--outfile', outfile], { timeoutMs: 120_000 });
+  const build = await runToEnd(
+    BUN,
+    [
+      'build',
+      '--compile',
+      '--minify',
+      '--bytecode',
+      '--format=esm',
+      '--no-compile-autoload-dotenv',
+      '--no-compile-autoload-bunfig',
+      'scripts/bench/baseline-mqtt.ts',
+      '--outfile',
+      outfile,
+    ],
+    { timeoutMs: 120_000 },
+  );
   return build.code === 0 ? outfile : null;
 }
 
 type BaselineKind = 'bun' | 'compiled' | 'mosquitto_pub';
 
-async function baselineToOnline(world: World, kind: BaselineKind, device: Device, token: string, compiled?: string): Promise<number> {
+async function baselineToOnline(
+  world: World,
+  kind: BaselineKind,
+  device: Device,
+  token: string,
+  compiled?: string,
+): Promise<number> {
   const bootId = randomUUID();
   const topic = statusTopic(world.siteId, device.edgeId);
-  const payload = JSON.stringify({ state: 'online', version: 'baseline', bootId, startedAt: new Date().toISOString(), ts: new Date().toISOString() });
+  const payload = JSON.stringify({
+    state: 'online',
+    version: 'baseline',
+    bootId,
+    startedAt: new Date().toISOString(),
+    ts: new Date().toISOString(),
+  });
   const t0 = performance.now();
-  const env = { ...process.env, BENCH_PORT: String(world.mosquitto.port), BENCH_CLIENT_ID: device.edgeId, BENCH_PASSWORD: token, BENCH_TOPIC: topic, BENCH_PAYLOAD: payload };
-  const child = kind === 'bun' ? start(BUN, ['scripts/bench/baseline-mqtt.ts'], { env })
-    : kind === 'compiled' ? start(compiled!, [], { env })
-    : start('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(world.mosquitto.port), '-V', 'mqttv311', '-i', device.edgeId, '-u', device.edgeId, '-P', token, '-t', topic, '-m', payload, '-q', '1', '-r']);
+  const env = {
+    ...process.env,
+    BENCH_PORT: String(world.mosquitto.port),
+    BENCH_CLIENT_ID: device.edgeId,
+    BENCH_PASSWORD: token,
+    BENCH_TOPIC: topic,
+    BENCH_PAYLOAD: payload,
+  };
+  const child =
+    kind === 'bun'
+      ? start(BUN, ['scripts/bench/baseline-mqtt.ts'], { env })
+      : kind === 'compiled'
+        ? start(compiled!, [], { env })
+        : start('mosquitto_pub', [
+            '-h',
+            '127.0.0.1',
+            '-p',
+            String(world.mosquitto.port),
+            '-V',
+            'mqttv311',
+            '-i',
+            device.edgeId,
+            '-u',
+            device.edgeId,
+            '-P',
+            token,
+            '-t',
+            topic,
+            '-m',
+            payload,
+            '-q',
+            '1',
+            '-r',
+          ]);
   try {
     const seen = await Promise.race([
       world.observer.waitFor(device.edgeId, t0, (j) => j.bootId === bootId, ONLINE_TIMEOUT_MS),
-      child.exited.then((e) => (e.code === 0 ? new Promise<never>(() => {}) : Promise.reject(new Error(`${kind} exited ${e.code ?? e.signal}: ${child.stderrTail.join(' | ')}`)))),
+      child.exited.then((e) =>
+        e.code === 0
+          ? new Promise<never>(() => {})
+          : Promise.reject(new Error(`${kind} exited ${e.code ?? e.signal}: ${child.stderrTail.join(' | ')}`)),
+      ),
     ]);
     return seen.at - t0;
   } finally {
@@ -71,7 +165,12 @@ async function baselineToOnline(world: World, kind: BaselineKind, device: Device
   }
 }
 
-export async function coldStartBench(world: World, binary: string, preset: Preset, log: (t: string) => void): Promise<BenchResult> {
+export async function coldStartBench(
+  world: World,
+  binary: string,
+  preset: Preset,
+  log: (t: string) => void,
+): Promise<BenchResult> {
   const device = newDevice(world, 'bench-cold');
   const launcher = binaryLauncher(binary);
   await pairDevice(world, binary, [], device);
@@ -97,15 +196,43 @@ export async function coldStartBench(world: World, binary: string, preset: Prese
     bun.push(b);
     if (m !== null) pub.push(m);
     if (c !== null) comp.push(c);
-    log(`  run ${i + 1}/${preset.coldStartRuns}: edge ${e.ms.toFixed(1)} ms, mqtt.js+bun ${b.toFixed(1)} ms${c !== null ? `, compiled mqtt.js ${c.toFixed(1)} ms` : ''}${m !== null ? `, mosquitto_pub ${m.toFixed(1)} ms` : ''}`);
+    log(
+      `  run ${i + 1}/${preset.coldStartRuns}: edge ${e.ms.toFixed(1)} ms, mqtt.js+bun ${b.toFixed(1)} ms${c !== null ? `, compiled mqtt.js ${c.toFixed(1)} ms` : ''}${m !== null ? `, mosquitto_pub ${m.toFixed(1)} ms` : ''}`,
+    );
   }
   const s = { edge: summarize(edge), bun: summarize(bun), pub: pub.length ? summarize(pub) : null };
   const rows: TableRow[] = [
-    { case: 'edge binary: exec → online at broker', summary: s.edge, unit: 'ms', ratio: ratio(s.edge.median, s.bun.median), note: 'vs mqtt.js+bun' },
-    ...(edgeStarted.length ? [{ case: 'edge binary: exec → "started" line (state opened)', summary: summarize(edgeStarted), unit: 'ms', ratio: ratio(summarize(edgeStarted).median, s.bun.median) }] : []),
+    {
+      case: 'edge binary: exec → online at broker',
+      summary: s.edge,
+      unit: 'ms',
+      ratio: ratio(s.edge.median, s.bun.median),
+      note: 'vs mqtt.js+bun',
+    },
+    ...(edgeStarted.length
+      ? [
+          {
+            case: 'edge binary: exec → "started" line (state opened)',
+            summary: summarize(edgeStarted),
+            unit: 'ms',
+            ratio: ratio(summarize(edgeStarted).median, s.bun.median),
+          },
+        ]
+      : []),
     { case: 'bare mqtt.js script under Bun', summary: s.bun, unit: 'ms', role: 'baseline' },
-    ...(comp.length ? [{ case: 'the same script compiled (bun build --compile --bytecode)', summary: summarize(comp), unit: 'ms', ratio: ratio(summarize(comp).median, s.bun.median) }] : []),
-    ...(s.pub ? [{ case: 'mosquitto_pub -q 1 -r', summary: s.pub, unit: 'ms', ratio: ratio(s.pub.median, s.bun.median) }] : []),
+    ...(comp.length
+      ? [
+          {
+            case: 'the same script compiled (bun build --compile --bytecode)',
+            summary: summarize(comp),
+            unit: 'ms',
+            ratio: ratio(summarize(comp).median, s.bun.median),
+          },
+        ]
+      : []),
+    ...(s.pub
+      ? [{ case: 'mosquitto_pub -q 1 -r', summary: s.pub, unit: 'ms', ratio: ratio(s.pub.median, s.bun.median) }]
+      : []),
   ];
   return {
     name: 'cold-start',
@@ -119,7 +246,11 @@ export async function coldStartBench(world: World, binary: string, preset: Prese
       `broker: mosquitto (anonymous, no ACL) at ${world.mosquitto.url}; every client sends the edge's CONNECT (clientId = username = ${device.edgeId}, password = its edge token) and a retained QoS 1 status`,
       'timed by the bench process from just before spawn() to the arrival of the status at its subscriber (performance.now())',
       `${preset.coldStartRuns} recorded runs per client after 1 warm-up, interleaved`,
-      ...(comp.length ? [`edge / compiled mqtt.js script: ${(s.edge.median / summarize(comp).median).toFixed(2)}× (what the edge's own start-up costs over a compiled bare client)`] : ['the compiled baseline did not build']),
+      ...(comp.length
+        ? [
+            `edge / compiled mqtt.js script: ${(s.edge.median / summarize(comp).median).toFixed(2)}× (what the edge's own start-up costs over a compiled bare client)`,
+          ]
+        : ['the compiled baseline did not build']),
       ...(hasMosquittoPub ? [] : ['mosquitto_pub not installed: that baseline is missing']),
     ],
     extra: { samplesMs: { edge, edgeStarted, bun, compiledBaseline: comp, mosquittoPub: pub } },

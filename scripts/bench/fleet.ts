@@ -42,7 +42,12 @@ function fdLimit(): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
-interface Row { devices: number; ok: boolean; report: Record<string, any> | null; note?: string }
+interface Row {
+  devices: number;
+  ok: boolean;
+  report: Record<string, any> | null;
+  note?: string;
+}
 const rows: Row[] = [];
 const work = mkdtempSync(join(tmpdir(), 'cst-bench-fleet-'));
 try {
@@ -52,7 +57,12 @@ try {
     // The busiest process: a worker's share of edges (4 fds each) or the site server (a socket per edge).
     const needed = Math.max(Math.ceil(devices / workers) * FDS_PER_EDGE, devices) + 1000;
     if (limit !== null && limit < needed) {
-      rows.push({ devices, ok: false, report: null, note: `skipped: ulimit -n is ${limit}, ${devices} edges over ${workers} worker(s) need about ${needed} in one process` });
+      rows.push({
+        devices,
+        ok: false,
+        report: null,
+        note: `skipped: ulimit -n is ${limit}, ${devices} edges over ${workers} worker(s) need about ${needed} in one process`,
+      });
       console.log(`fleet ${devices}: ${rows.at(-1)!.note}`);
       continue;
     }
@@ -61,17 +71,51 @@ try {
     const rate = Math.max(10, Math.round(devices / 10));
     console.log(`fleet ${devices}: running (rate ${rate} msg/s)…`);
     const started = Date.now();
-    const result = spawnSync(process.execPath, ['--max-old-space-size=8192', 'src/hil/bin.mjs', 'fleet', '--devices', String(devices), '--rate', String(rate), '--duration-s', '10',
-      '--restart-broker', '--down-s', '3', '--pair-concurrency', '16', '--settle-timeout-s', '600', '--workers', String(workers), '--timeout-s', String(TIMEOUT_S), '--json', json],
+    const result = spawnSync(
+      process.execPath,
+      [
+        '--max-old-space-size=8192',
+        'src/hil/bin.mjs',
+        'fleet',
+        '--devices',
+        String(devices),
+        '--rate',
+        String(rate),
+        '--duration-s',
+        '10',
+        '--restart-broker',
+        '--down-s',
+        '3',
+        '--pair-concurrency',
+        '16',
+        '--settle-timeout-s',
+        '600',
+        '--workers',
+        String(workers),
+        '--timeout-s',
+        String(TIMEOUT_S),
+        '--json',
+        json,
+      ],
       // The fleet bounds itself with --timeout-s; this outer bound only catches a parent that cannot stop.
-      { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], timeout: (TIMEOUT_S + 120) * 1000, killSignal: 'SIGINT' });
+      { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], timeout: (TIMEOUT_S + 120) * 1000, killSignal: 'SIGINT' },
+    );
     let report: Record<string, any> | null = null;
     try {
       report = JSON.parse(readFileSync(json, 'utf8'));
     } catch {
       // no report: the run died; noted below
     }
-    rows.push({ devices, ok: result.status === 0, report, ...(report ? {} : { note: `no report (exit ${result.status}, signal ${result.signal}) after ${Math.round((Date.now() - started) / 1000)} s` }) });
+    rows.push({
+      devices,
+      ok: result.status === 0,
+      report,
+      ...(report
+        ? {}
+        : {
+            note: `no report (exit ${result.status}, signal ${result.signal}) after ${Math.round((Date.now() - started) / 1000)} s`,
+          }),
+    });
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
@@ -79,7 +123,9 @@ try {
 
 const cell = (v: unknown) => (v === null || v === undefined ? '-' : String(v));
 const sec = (ms: unknown) => (typeof ms === 'number' ? (ms / 1000).toFixed(1) : '-');
-console.log('\n| edges | workers | pairing s | connected | connect p50/p95/p99 ms | all online s | msg/s in | broker restart: all back s | attempts peak/mean | RSS peak MB: parent / site / workers = total | KB/edge | site fds |');
+console.log(
+  '\n| edges | workers | pairing s | connected | connect p50/p95/p99 ms | all online s | msg/s in | broker restart: all back s | attempts peak/mean | RSS peak MB: parent / site / workers = total | KB/edge | site fds |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const { devices, report, note } of rows) {
   if (!report) {
@@ -89,8 +135,13 @@ for (const { devices, report, note } of rows) {
   const s = report.reconnectStorm;
   const procs: Array<{ role: string; rssPeakMb: number | null; fds: number | null }> = report.memory.processes ?? [];
   const peakOf = (role: string) => cell(procs.find((p) => p.role === role)?.rssPeakMb);
-  const workersRss = procs.filter((p) => p.role.startsWith('worker')).map((p) => cell(p.rssPeakMb)).join('+');
-  console.log(`| ${devices} | ${cell(report.workers?.count)} | ${sec(report.pairing.durationMs)} | ${report.connect.online}/${devices} | ${cell(report.connect.p50)}/${cell(report.connect.p95)}/${cell(report.connect.p99)} | ${sec(report.connect.allOnlineMs)} | ${report.telemetry.receiveRate} | ${sec(s?.allBackMs)} | ${cell(s?.peak)}/${cell(s?.mean)} (${cell(s?.peakToMean)}×) | ${peakOf('parent (cloud)')} / ${peakOf('site server')} / ${workersRss} = ${cell(report.memory.totalRssPeakMb)} | ${report.memory.perEdgeKb} | ${cell(procs.find((p) => p.role === 'site server')?.fds)} |`);
+  const workersRss = procs
+    .filter((p) => p.role.startsWith('worker'))
+    .map((p) => cell(p.rssPeakMb))
+    .join('+');
+  console.log(
+    `| ${devices} | ${cell(report.workers?.count)} | ${sec(report.pairing.durationMs)} | ${report.connect.online}/${devices} | ${cell(report.connect.p50)}/${cell(report.connect.p95)}/${cell(report.connect.p99)} | ${sec(report.connect.allOnlineMs)} | ${report.telemetry.receiveRate} | ${sec(s?.allBackMs)} | ${cell(s?.peak)}/${cell(s?.mean)} (${cell(s?.peakToMean)}×) | ${peakOf('parent (cloud)')} / ${peakOf('site server')} / ${workersRss} = ${cell(report.memory.totalRssPeakMb)} | ${report.memory.perEdgeKb} | ${cell(procs.find((p) => p.role === 'site server')?.fds)} |`,
+  );
 }
 
 // The issue's targets, judged only where the size ran.
@@ -100,8 +151,12 @@ for (const { devices, report } of rows) {
   verdicts.push(`${report.connect.online === devices ? 'MET ' : 'MISS'} ${devices}: every edge connected`);
   if (devices === 1000 && report.reconnectStorm) {
     const s = report.reconnectStorm;
-    verdicts.push(`${s.allBackMs !== null && s.allBackMs <= 30_000 ? 'MET ' : 'MISS'} 1000: all back within 30 s after a broker restart (${cell(s.allBackMs)} ms)`);
-    verdicts.push(`${s.peakToMean !== null && s.peakToMean <= 3 ? 'MET ' : 'MISS'} 1000: no second above 3× the mean attempt rate (peak/mean ${cell(s.peakToMean)})`);
+    verdicts.push(
+      `${s.allBackMs !== null && s.allBackMs <= 30_000 ? 'MET ' : 'MISS'} 1000: all back within 30 s after a broker restart (${cell(s.allBackMs)} ms)`,
+    );
+    verdicts.push(
+      `${s.peakToMean !== null && s.peakToMean <= 3 ? 'MET ' : 'MISS'} 1000: no second above 3× the mean attempt rate (peak/mean ${cell(s.peakToMean)})`,
+    );
   }
 }
 console.log(`\n${verdicts.join('\n')}`);

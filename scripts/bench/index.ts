@@ -28,17 +28,35 @@ const USAGE = `usage: npm run bench -- [--quick | --full] [--only ${ALL.join(','
 function parse(): { preset: Preset; only: Name[]; out: string; rebuild: boolean } {
   try {
     const { values } = parseArgs({
-      options: { quick: { type: 'boolean' }, full: { type: 'boolean' }, only: { type: 'string' }, out: { type: 'string' }, rebuild: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-      strict: true, allowPositionals: false,
+      options: {
+        quick: { type: 'boolean' },
+        full: { type: 'boolean' },
+        only: { type: 'string' },
+        out: { type: 'string' },
+        rebuild: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
     });
     if (values.help) {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
     }
     if (values.quick && values.full) throw new Error('give --quick or --full, not both');
-    const only = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : [...ALL];
+    const only = values.only
+      ? values.only
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [...ALL];
     for (const name of only) if (!(ALL as readonly string[]).includes(name)) throw new Error(`unknown bench '${name}'`);
-    return { preset: PRESETS[values.quick ? 'quick' : 'full'], only: only as Name[], out: resolve(ROOT, values.out ?? 'out/bench'), rebuild: values.rebuild === true };
+    return {
+      preset: PRESETS[values.quick ? 'quick' : 'full'],
+      only: only as Name[],
+      out: resolve(ROOT, values.out ?? 'out/bench'),
+      rebuild: values.rebuild === true,
+    };
   } catch (error) {
     process.stderr.write(`bench: ${(error as Error).message}\n${USAGE}\n`);
     process.exit(2);
@@ -59,7 +77,9 @@ async function main(): Promise<number> {
   let binary: BinaryInfo | null = null;
   if (only.some((n) => n === 'cold-start' || n === 'pairing' || n === 'memory')) {
     binary = await ensureBinary(log, rebuild);
-    log(`binary: ${binary.path} ${(binary.bytes / 2 ** 20).toFixed(1)} MiB, bytecode ${binary.bytecode}, built ${binary.buildTime}`);
+    log(
+      `binary: ${binary.path} ${(binary.bytes / 2 ** 20).toFixed(1)} MiB, bytecode ${binary.bytecode}, built ${binary.buildTime}`,
+    );
   }
 
   const results: BenchResult[] = [];
@@ -73,19 +93,39 @@ async function main(): Promise<number> {
       let result: BenchResult;
       try {
         switch (name) {
-          case 'cold-start': result = await coldStartBench(await needWorld(), binary!.path, preset, log); break;
-          case 'pairing': result = await pairingBench(await needWorld(), binary!.path, preset, log); break;
-          case 'memory': result = await memoryBench(await needWorld(), binary!.path, preset, log); break;
-          case 'outbox': result = await outboxBench(preset, out, log); break;
-          case 'fleet': result = await fleetBench(preset, out, log); break;
+          case 'cold-start':
+            result = await coldStartBench(await needWorld(), binary!.path, preset, log);
+            break;
+          case 'pairing':
+            result = await pairingBench(await needWorld(), binary!.path, preset, log);
+            break;
+          case 'memory':
+            result = await memoryBench(await needWorld(), binary!.path, preset, log);
+            break;
+          case 'outbox':
+            result = await outboxBench(preset, out, log);
+            break;
+          case 'fleet':
+            result = await fleetBench(preset, out, log);
+            break;
         }
       } catch (error) {
-        result = { name, title: name, tables: [], targets: [], notes: [], unavailable: `failed: ${(error as Error).stack ?? String(error)}` };
+        result = {
+          name,
+          title: name,
+          tables: [],
+          targets: [],
+          notes: [],
+          unavailable: `failed: ${(error as Error).stack ?? String(error)}`,
+        };
       }
       durations[name] = (performance.now() - started) / 1000;
       results.push(result);
       printResult(result);
-      writeFileSync(join(out, `${name}.json`), `${JSON.stringify({ preset: preset.name, machine, binary, at: new Date().toISOString(), seconds: durations[name], ...result }, null, 2)}\n`);
+      writeFileSync(
+        join(out, `${name}.json`),
+        `${JSON.stringify({ preset: preset.name, machine, binary, at: new Date().toISOString(), seconds: durations[name], ...result }, null, 2)}\n`,
+      );
     }
   } finally {
     await (world as World | null)?.close();
@@ -93,9 +133,21 @@ async function main(): Promise<number> {
   }
 
   const seconds = (performance.now() - t0) / 1000;
-  const summary = { preset: preset.name, command: `npm run bench -- --${preset.name}${only.length < ALL.length ? ` --only ${only.join(',')}` : ''}`, startedAt: startedAt.toISOString(), seconds, durations, machine, binary, results };
+  const summary = {
+    preset: preset.name,
+    command: `npm run bench -- --${preset.name}${only.length < ALL.length ? ` --only ${only.join(',')}` : ''}`,
+    startedAt: startedAt.toISOString(),
+    seconds,
+    durations,
+    machine,
+    binary,
+    results,
+  };
   writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  writeFileSync(join(out, 'summary.md'), markdownSummary(summary.command, describeMachine(machine), binary, results, seconds));
+  writeFileSync(
+    join(out, 'summary.md'),
+    markdownSummary(summary.command, describeMachine(machine), binary, results, seconds),
+  );
   log('\n== targets ==');
   for (const r of results) for (const t of r.targets) log(`  ${describeTarget(t)}`);
   for (const r of results) if (r.unavailable) log(`  ${r.name}: ${r.unavailable.split('\n')[0]}`);
@@ -113,9 +165,18 @@ function printResult(result: BenchResult): void {
   for (const t of result.targets) log(`  target ${describeTarget(t)}`);
 }
 
-function markdownSummary(command: string, machine: string, binary: BinaryInfo | null, results: BenchResult[], seconds: number): string {
+function markdownSummary(
+  command: string,
+  machine: string,
+  binary: BinaryInfo | null,
+  results: BenchResult[],
+  seconds: number,
+): string {
   const parts = [`Command: \`${command}\` (${seconds.toFixed(0)} s)`, `Machine: ${machine}`];
-  if (binary) parts.push(`Binary: \`out/consystence-edge-linux-x64\`, ${(binary.bytes / 2 ** 20).toFixed(1)} MiB, bytecode ${binary.bytecode}`);
+  if (binary)
+    parts.push(
+      `Binary: \`out/consystence-edge-linux-x64\`, ${(binary.bytes / 2 ** 20).toFixed(1)} MiB, bytecode ${binary.bytecode}`,
+    );
   for (const r of results) {
     parts.push(`### ${r.title}`);
     if (r.unavailable) {
@@ -135,8 +196,11 @@ const onSignal = () => {
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
-main().then((code) => process.exit(code), (error: unknown) => {
-  process.stderr.write(`bench: ${(error as Error).stack ?? String(error)}\n`);
-  killAll();
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`bench: ${(error as Error).stack ?? String(error)}\n`);
+    killAll();
+    process.exit(1);
+  },
+);

@@ -26,16 +26,29 @@ const outPath = args.includes('--out') ? args[args.indexOf('--out') + 1] : undef
 const P = quick
   ? { runs: 3, groupMessages: 30_000, singleMessages: 500, drainMessages: 10_000 }
   : { runs: 5, groupMessages: 200_000, singleMessages: 3_000, drainMessages: 50_000 };
-const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' ? `bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}` : `node ${process.version}`;
+const runtime =
+  typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined'
+    ? `bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`
+    : `node ${process.version}`;
 const migrations = [{ version: 1, name: 'base', up: 'CREATE TABLE base_placeholder (id INTEGER)' }, outboxMigration];
 const work = mkdtempSync(join(tmpdir(), 'cst-bench-'));
 const record = { tag: 'line1.flow', ts: '2026-03-01T10:00:00.000Z', value: 12.5, quality: 'good' as const };
 
-interface Row { case: string; median: number; p95: number; runs: number[] }
+interface Row {
+  case: string;
+  median: number;
+  p95: number;
+  runs: number[];
+}
 const rows: Row[] = [];
 const summary = (name: string, runs: number[]): Row => {
   const sorted = [...runs].sort((a, b) => a - b);
-  const row = { case: name, median: sorted[Math.floor(sorted.length / 2)]!, p95: sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)]!, runs };
+  const row = {
+    case: name,
+    median: sorted[Math.floor(sorted.length / 2)]!,
+    p95: sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)]!,
+    runs,
+  };
   rows.push(row);
   console.error(`  ${name}: median ${Math.round(row.median)} msg/s`);
   return row;
@@ -75,17 +88,23 @@ async function benchEnqueue(): Promise<void> {
     for (let r = 0; r < P.runs; r++) {
       const a = await freshOutbox(sync, 'group');
       group.push(await enqueueGroup(a.outbox, P.groupMessages));
-      a.outbox.close(); a.db.close();
+      a.outbox.close();
+      a.db.close();
       const b = await freshOutbox(sync, 'single');
       single.push(await enqueueSingle(b.outbox, P.singleMessages));
-      b.outbox.close(); b.db.close();
+      b.outbox.close();
+      b.db.close();
     }
     summary(`enqueue group-commit ${sync}`, group);
     summary(`enqueue tx-per-message ${sync}`, single);
   }
 }
 
-interface Broker { name: string; port: number; close(): Promise<void> }
+interface Broker {
+  name: string;
+  port: number;
+  close(): Promise<void>;
+}
 
 async function startAedes(): Promise<Broker> {
   const broker = await Aedes.createBroker();
@@ -109,13 +128,22 @@ async function startMosquitto(): Promise<Broker | null> {
   const port = (probe.address() as AddressInfo).port;
   await new Promise<void>((r) => probe.close(() => r()));
   const conf = join(work, 'mosquitto.conf');
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages 0\nmax_queued_messages 0\n`);
+  writeFileSync(
+    conf,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages 0\nmax_queued_messages 0\n`,
+  );
   const proc: ChildProcess = spawn(binary, ['-c', conf], { stdio: 'ignore' });
   for (let i = 0; i < 50; i++) {
     const ok = await new Promise<boolean>((resolve) => {
       const c = mqtt.connect({ host: '127.0.0.1', port, protocol: 'mqtt', reconnectPeriod: 0, connectTimeout: 500 });
-      c.once('connect', () => { c.end(true); resolve(true); });
-      c.once('error', () => { c.end(true); resolve(false); });
+      c.once('connect', () => {
+        c.end(true);
+        resolve(true);
+      });
+      c.once('error', () => {
+        c.end(true);
+        resolve(false);
+      });
     });
     if (ok) return { name: 'mosquitto', port, close: async () => void proc.kill('SIGTERM') };
     await new Promise((r) => setTimeout(r, 100));
@@ -126,7 +154,10 @@ async function startMosquitto(): Promise<Broker | null> {
 
 async function connect(port: number) {
   const client = mqtt.connect({ host: '127.0.0.1', port, protocol: 'mqtt', clean: true, reconnectPeriod: 0 });
-  await new Promise<void>((resolve, reject) => { client.once('connect', () => resolve()); client.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
   return client;
 }
 
@@ -153,25 +184,38 @@ async function benchDrain(broker: Broker): Promise<void> {
     const started = performance.now();
     const empty = new Promise<void>((resolve) => {
       const off = outbox.onChange(() => {
-        if (outbox.stats().depth === 0) { off(); resolve(); }
+        if (outbox.stats().depth === 0) {
+          off();
+          resolve();
+        }
       });
     });
     drainer.start();
     await empty;
     drained.push(rate(P.drainMessages, performance.now() - started));
     drainer.stop();
-    outbox.close(); db.close();
+    outbox.close();
+    db.close();
 
     // Raw mqtt.js: every publish in flight at once (Promise.all), the same payload size and topic.
     let t = performance.now();
-    await Promise.all(Array.from({ length: P.drainMessages }, () => client.publishAsync('bench/edge/telemetry', samplePayload, { qos: 1 })));
+    await Promise.all(
+      Array.from({ length: P.drainMessages }, () =>
+        client.publishAsync('bench/edge/telemetry', samplePayload, { qos: 1 }),
+      ),
+    );
     raw.push(rate(P.drainMessages, performance.now() - t));
     // Raw with the same in-flight window as the drainer: isolates the outbox's own cost from pipelining depth.
     t = performance.now();
     let next = 0;
-    await Promise.all(Array.from({ length: 256 }, async () => {
-      while (next < P.drainMessages) { next++; await client.publishAsync('bench/edge/telemetry', samplePayload, { qos: 1 }); }
-    }));
+    await Promise.all(
+      Array.from({ length: 256 }, async () => {
+        while (next < P.drainMessages) {
+          next++;
+          await client.publishAsync('bench/edge/telemetry', samplePayload, { qos: 1 });
+        }
+      }),
+    );
     rawWindowed.push(rate(P.drainMessages, performance.now() - t));
     await client.endAsync(true);
   }
@@ -195,23 +239,38 @@ rmSync(work, { recursive: true, force: true });
 
 const find = (name: string) => rows.find((r) => r.case === name)!;
 const ratios: Record<string, number> = {
-  'group-commit / tx-per-message (FULL)': find('enqueue group-commit FULL').median / find('enqueue tx-per-message FULL').median,
-  'group-commit / tx-per-message (NORMAL)': find('enqueue group-commit NORMAL').median / find('enqueue tx-per-message NORMAL').median,
+  'group-commit / tx-per-message (FULL)':
+    find('enqueue group-commit FULL').median / find('enqueue tx-per-message FULL').median,
+  'group-commit / tx-per-message (NORMAL)':
+    find('enqueue group-commit NORMAL').median / find('enqueue tx-per-message NORMAL').median,
   'group-commit FULL / NORMAL': find('enqueue group-commit FULL').median / find('enqueue group-commit NORMAL').median,
 };
 for (const broker of brokers) {
   const d = find(`drain via Drainer (256 in flight) → ${broker.name}`).median;
-  ratios[`drain / raw all-in-flight (${broker.name})`] = d / find(`raw mqtt.js QoS 1, all in flight → ${broker.name}`).median;
-  ratios[`drain / raw 256-in-flight (${broker.name})`] = d / find(`raw mqtt.js QoS 1, 256 in flight → ${broker.name}`).median;
+  ratios[`drain / raw all-in-flight (${broker.name})`] =
+    d / find(`raw mqtt.js QoS 1, all in flight → ${broker.name}`).median;
+  ratios[`drain / raw 256-in-flight (${broker.name})`] =
+    d / find(`raw mqtt.js QoS 1, 256 in flight → ${broker.name}`).median;
 }
 
 const width = Math.max(...rows.map((r) => r.case.length));
-console.log(`\noutbox bench: ${runtime}, driver ${runtimeDriverName()}, ${quick ? 'quick' : 'full'}, ${P.runs} runs each`);
+console.log(
+  `\noutbox bench: ${runtime}, driver ${runtimeDriverName()}, ${quick ? 'quick' : 'full'}, ${P.runs} runs each`,
+);
 console.log(`${'case'.padEnd(width)}  ${'median msg/s'.padStart(13)}  ${'p95 msg/s'.padStart(10)}`);
-for (const r of rows) console.log(`${r.case.padEnd(width)}  ${Math.round(r.median).toString().padStart(13)}  ${Math.round(r.p95).toString().padStart(10)}`);
+for (const r of rows)
+  console.log(
+    `${r.case.padEnd(width)}  ${Math.round(r.median).toString().padStart(13)}  ${Math.round(r.p95).toString().padStart(10)}`,
+  );
 console.log('\nratios (of medians)');
 for (const [name, value] of Object.entries(ratios)) console.log(`  ${name}: ${value.toFixed(2)}×`);
-console.log(`\ntarget: group-commit enqueue ≥ 50000 msg/s (FULL: ${Math.round(find('enqueue group-commit FULL').median)}); drain ≥ 0.8× raw`);
+console.log(
+  `\ntarget: group-commit enqueue ≥ 50000 msg/s (FULL: ${Math.round(find('enqueue group-commit FULL').median)}); drain ≥ 0.8× raw`,
+);
 console.log(`took ${((performance.now() - started) / 1000).toFixed(1)} s`);
-if (outPath) writeFileSync(outPath, `${JSON.stringify({ runtime, driver: runtimeDriverName(), preset: quick ? 'quick' : 'full', params: P, rows, ratios, at: new Date().toISOString() }, null, 2)}\n`);
+if (outPath)
+  writeFileSync(
+    outPath,
+    `${JSON.stringify({ runtime, driver: runtimeDriverName(), preset: quick ? 'quick' : 'full', params: P, rows, ratios, at: new Date().toISOString() }, null, 2)}\n`,
+  );
 process.exit(0);

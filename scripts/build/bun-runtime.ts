@@ -6,7 +6,18 @@
  * offline.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, closeSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  closeSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { ARCHES, cacheDir, hostArch, type Arch } from './targets.js';
 
@@ -35,7 +46,10 @@ function download(pkg: string, dir: string, arch: Arch): void {
   mkdirSync(join(dir, '..'), { recursive: true });
   const work = mkdtempSync(`${dir}.partial-`);
   try {
-    const [packed] = JSON.parse(run('npm', ['pack', pkg, '--json', '--pack-destination', work])) as Array<{ filename: string; integrity: string }>;
+    const [packed] = JSON.parse(run('npm', ['pack', pkg, '--json', '--pack-destination', work])) as Array<{
+      filename: string;
+      integrity: string;
+    }>;
     if (!packed) throw new Error(`npm pack ${pkg} reported no tarball`);
     run('tar', ['-xzf', join(work, packed.filename), '-C', work, 'package/bin/bun']);
     chmodSync(join(work, 'package/bin/bun'), 0o755);
@@ -64,7 +78,9 @@ function assertElf(file: string, arch: Arch): void {
 function run(command: string, args: string[]): string {
   const result = spawnSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status ?? result.signal}): ${result.error?.message ?? result.stderr.trim()}`);
+    throw new Error(
+      `${command} ${args.join(' ')} failed (exit ${result.status ?? result.signal}): ${result.error?.message ?? result.stderr.trim()}`,
+    );
   }
   return result.stdout;
 }

@@ -11,7 +11,12 @@ export const ROOT = resolve(import.meta.dirname, '../..');
 
 export const ARCHES = {
   x64: { bunTarget: 'bun-linux-x64', debArch: 'amd64', npmRuntime: '@oven/bun-linux-x64', unameMachine: 'x86_64' },
-  arm64: { bunTarget: 'bun-linux-arm64', debArch: 'arm64', npmRuntime: '@oven/bun-linux-aarch64', unameMachine: 'aarch64' },
+  arm64: {
+    bunTarget: 'bun-linux-arm64',
+    debArch: 'arm64',
+    npmRuntime: '@oven/bun-linux-aarch64',
+    unameMachine: 'aarch64',
+  },
 } as const;
 export type Arch = keyof typeof ARCHES;
 
@@ -49,12 +54,17 @@ export class UsageError extends Error {}
  * Minimal `--name value` parser: every flag must be known and take a value, so a typo fails instead of being
  * silently ignored.
  */
-export function parseFlags<K extends string>(argv: string[], defaults: Record<K, string>, usage: string): Record<K, string> {
+export function parseFlags<K extends string>(
+  argv: string[],
+  defaults: Record<K, string>,
+  usage: string,
+): Record<K, string> {
   const flags = { ...defaults };
   for (let i = 0; i < argv.length; i++) {
     const match = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]!);
     const name = match?.[1] as K | undefined;
-    if (!match || !name || !(name in defaults)) throw new UsageError(`unknown argument ${JSON.stringify(argv[i])}\n${usage}`);
+    if (!match || !name || !(name in defaults))
+      throw new UsageError(`unknown argument ${JSON.stringify(argv[i])}\n${usage}`);
     const value = match[2] ?? argv[++i];
     if (value === undefined || value === '') throw new UsageError(`--${name} needs a value\n${usage}`);
     flags[name] = value;

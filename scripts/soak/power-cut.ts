@@ -11,7 +11,11 @@ import { runPowerCutTrials } from '../../test/e2e/power-cut/harness.js';
 
 const Flags = z.object({
   trials: z.coerce.number().int().min(1).max(100_000).default(500),
-  seed: z.coerce.number().int().min(0).default(() => Date.now()),
+  seed: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(() => Date.now()),
 });
 
 async function main(): Promise<number> {
@@ -20,18 +24,29 @@ async function main(): Promise<number> {
     const { values } = parseArgs({ options: { trials: { type: 'string' }, seed: { type: 'string' } }, strict: true });
     flags = Flags.parse(values);
   } catch (error) {
-    process.stderr.write(`power-cut: ${(error as Error).message}\nusage: npx tsx scripts/soak/power-cut.ts [--trials N] [--seed S]\n`);
+    process.stderr.write(
+      `power-cut: ${(error as Error).message}\nusage: npx tsx scripts/soak/power-cut.ts [--trials N] [--seed S]\n`,
+    );
     return 2;
   }
   process.stdout.write(`power-cut soak: ${flags.trials} trials, seed ${flags.seed}\n`);
-  const report = await runPowerCutTrials({ trials: flags.trials, seed: flags.seed, log: (line) => process.stdout.write(`${line}\n`) });
+  const report = await runPowerCutTrials({
+    trials: flags.trials,
+    seed: flags.seed,
+    log: (line) => process.stdout.write(`${line}\n`),
+  });
   const failed = report.trials.filter((t) => !t.ok).length;
-  process.stdout.write(`\n${report.trials.length} trials, ${failed} failed; ${report.ackedSeqs} acknowledged envelopes, ${report.received} messages received\n`);
+  process.stdout.write(
+    `\n${report.trials.length} trials, ${failed} failed; ${report.ackedSeqs} acknowledged envelopes, ${report.received} messages received\n`,
+  );
   for (const problem of report.problems) process.stdout.write(`PROBLEM: ${problem}\n`);
   return report.problems.length === 0 && failed === 0 ? 0 : 1;
 }
 
-main().then((code) => process.exit(code), (error: unknown) => {
-  process.stderr.write(`power-cut: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`power-cut: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -17,7 +17,11 @@ export interface BackoffPolicy {
 export type Random = () => number;
 
 /** The delay before retry number `attempt` (0-based). */
-export function backoffDelay(attempt: number, policy: BackoffPolicy, options: { hintMs?: number | null; random?: Random } = {}): number {
+export function backoffDelay(
+  attempt: number,
+  policy: BackoffPolicy,
+  options: { hintMs?: number | null; random?: Random } = {},
+): number {
   const random = options.random ?? Math.random;
   const min = Math.min(policy.minMs ?? 0, policy.capMs);
   const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(attempt, 30));
@@ -45,7 +49,10 @@ export function parseRetryAfter(header: string | null | undefined, nowMs: number
 /** A stateful sequence of delays with reset, for loops that retry until they succeed. */
 export class Backoff {
   private attempt = 0;
-  constructor(private readonly policy: BackoffPolicy, private readonly random: Random = Math.random) {}
+  constructor(
+    private readonly policy: BackoffPolicy,
+    private readonly random: Random = Math.random,
+  ) {}
   next(hintMs?: number | null): number {
     return backoffDelay(this.attempt++, this.policy, { hintMs: hintMs ?? null, random: this.random });
   }

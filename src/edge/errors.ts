@@ -51,7 +51,11 @@ export class EdgeError extends Error {
   override readonly name = 'EdgeError';
   /** The cloud's error code when the cloud refused (e.g. PAIRING_CODE_USED). */
   readonly cloudCode: string | undefined;
-  constructor(readonly code: EdgeErrorCode, message: string, options: { cause?: unknown; cloudCode?: string } = {}) {
+  constructor(
+    readonly code: EdgeErrorCode,
+    message: string,
+    options: { cause?: unknown; cloudCode?: string } = {},
+  ) {
     super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
     this.cloudCode = options.cloudCode;
   }

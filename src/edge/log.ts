@@ -15,7 +15,8 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
-const SECRET_KEY = /(token|password|passwd|secret|privatekey|private_key|authorization|assertion|pairingcode|^code$|^d$|idempotencykey)/i;
+const SECRET_KEY =
+  /(token|password|passwd|secret|privatekey|private_key|authorization|assertion|pairingcode|^code$|^d$|idempotencykey)/i;
 export const REDACTED = '[redacted]';
 
 /** Deep copy with secret-named fields replaced; errors become `{name, message, code}` (never their stack's locals). */
@@ -28,13 +29,16 @@ export function redact(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.slice(0, 50).map((item) => redact(item, depth + 1));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) out[key] = SECRET_KEY.test(key) ? REDACTED : redact(inner, depth + 1);
+    for (const [key, inner] of Object.entries(value))
+      out[key] = SECRET_KEY.test(key) ? REDACTED : redact(inner, depth + 1);
     return out;
   }
   return value;
 }
 
-export function createLogger(options: { level?: LogLevel; base?: LogFields; write?: (line: string) => void } = {}): Logger {
+export function createLogger(
+  options: { level?: LogLevel; base?: LogFields; write?: (line: string) => void } = {},
+): Logger {
   const threshold = ORDER[options.level ?? 'info'];
   const write = options.write ?? ((line: string) => process.stderr.write(line));
   const base = options.base ?? {};

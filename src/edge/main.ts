@@ -17,7 +17,11 @@ const COMMANDS: Record<string, Subcommand> = { pair, run, produce, status, docto
 
 function help(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
-  return `usage: consystence-edge <command> [flags]\n\ncommands:\n${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.describe}`).join('\n')}\n\n${GLOBAL_USAGE}\n\nexit codes: 0 ok, 1 internal error, 2 bad usage, 3 cloud refused, 4 cloud unreachable, 5 verification failed,\n            6 state dir unusable, 7 not paired or revoked, 8 doctor found a problem,\n            9 producer API unreachable (is the service running?), 10 restart requested\n`;
+  return `usage: consystence-edge <command> [flags]\n\ncommands:\n${Object.entries(COMMANDS)
+    .map(([name, c]) => `  ${name.padEnd(width)}  ${c.describe}`)
+    .join(
+      '\n',
+    )}\n\n${GLOBAL_USAGE}\n\nexit codes: 0 ok, 1 internal error, 2 bad usage, 3 cloud refused, 4 cloud unreachable, 5 verification failed,\n            6 state dir unusable, 7 not paired or revoked, 8 doctor found a problem,\n            9 producer API unreachable (is the service running?), 10 restart requested\n`;
 }
 
 export async function main(argv: string[], io: Omit<CliIo, 'argv'>): Promise<number> {
@@ -40,7 +44,9 @@ export async function main(argv: string[], io: Omit<CliIo, 'argv'>): Promise<num
     return await command.run({ ...io, argv: rest });
   } catch (error) {
     if (error instanceof EdgeError) {
-      io.stderr(`consystence-edge ${name}: ${error.message}\n${error.code === 'USAGE' ? `usage: ${command.usage}\n` : ''}`);
+      io.stderr(
+        `consystence-edge ${name}: ${error.message}\n${error.code === 'USAGE' ? `usage: ${command.usage}\n` : ''}`,
+      );
       return error.exitCode;
     }
     io.stderr(`consystence-edge ${name}: unexpected error: ${(error as Error).message}\n`);
@@ -50,7 +56,10 @@ export async function main(argv: string[], io: Omit<CliIo, 'argv'>): Promise<num
 
 const isEntry = (() => {
   const entry = process.argv[1] ?? '';
-  return /(^|[/\\])(main\.ts|bin\.mjs|consystence-edge)$/.test(entry) || (globalThis as { Bun?: { main?: string } }).Bun?.main === import.meta.path;
+  return (
+    /(^|[/\\])(main\.ts|bin\.mjs|consystence-edge)$/.test(entry) ||
+    (globalThis as { Bun?: { main?: string } }).Bun?.main === import.meta.path
+  );
 })();
 
 if (isEntry) {

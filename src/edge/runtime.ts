@@ -49,7 +49,10 @@ export interface EdgeRuntime {
   readonly hardwareId: string;
   readonly version: string;
   readonly logger: Logger;
-  pair(input: PairingInput, options?: { steps?: StepReporter; force?: boolean; checkConnect?: boolean; signal?: AbortSignal }): Promise<Registration>;
+  pair(
+    input: PairingInput,
+    options?: { steps?: StepReporter; force?: boolean; checkConnect?: boolean; signal?: AbortSignal },
+  ): Promise<Registration>;
   /** A session for `run`; start it with `.start()`. Its heartbeat reports `outbox()`'s stats. */
   createSession(): EdgeSession;
   /**
@@ -72,48 +75,68 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
   const state = await openEdgeState(options.stateDir, logger);
   const version = options.version ?? VERSION;
   const fetchImpl: FetchLike = options.fetch ?? cloudFetchFor(state.db);
-  const clock = new EdgeClock(state.kv.getNumber(CLOCK_OFFSET_KEY, 0), (offset) => {
-    try {
-      state.db.transaction(() => state.kv.set(CLOCK_OFFSET_KEY, offset));
-    } catch (error) {
-      logger.warn('clock_offset_not_saved', { error });
-    }
-  }, options.localClock);
+  const clock = new EdgeClock(
+    state.kv.getNumber(CLOCK_OFFSET_KEY, 0),
+    (offset) => {
+      try {
+        state.db.transaction(() => state.kv.set(CLOCK_OFFSET_KEY, offset));
+      } catch (error) {
+        logger.warn('clock_offset_not_saved', { error });
+      }
+    },
+    options.localClock,
+  );
   // The key exists from first boot, long before pairing (it is replaced only by reset --keys).
   await ensureIdentity(state.identity, new Date(clock.now()));
   let outbox: Outbox | null = null;
   const openOutbox = (): Outbox => {
     if (outbox) return outbox;
     const buffer = state.config.current()?.config.buffer ?? state.registration.get()?.config.buffer;
-    if (!buffer) throw new EdgeError('NOT_PAIRED', 'the outbox needs the buffer limits the cloud gives at pairing; pair first');
+    if (!buffer)
+      throw new EdgeError('NOT_PAIRED', 'the outbox needs the buffer limits the cloud gives at pairing; pair first');
     outbox = new Outbox(state.db, { limits: buffer, clock, logger: logger.child({ component: 'outbox' }) });
     return outbox;
   };
   const existing = state.registration.get();
   if (existing && existing.hardwareId !== hardwareId) {
-    logger.warn('hardware_id_changed', { registered: existing.hardwareId, current: hardwareId, hint: 'this state was copied from another device, or --hardware-id changed' });
+    logger.warn('hardware_id_changed', {
+      registered: existing.hardwareId,
+      current: hardwareId,
+      hint: 'this state was copied from another device, or --hardware-id changed',
+    });
   }
 
   const core: EdgeCore = { state, clock, fetch: fetchImpl, hardwareId, version, logger };
 
   return {
-    state, clock, hardwareId, version, logger,
-    pair: (input, pairOptions = {}) => pairDevice({
-      ...core,
-      steps: pairOptions.steps ?? silentSteps,
-      ...(options.hostname ? { hostname: options.hostname } : {}),
-      ...(options.pairingRetry || options.random ? { retry: { ...options.pairingRetry, ...(options.random ? { random: options.random } : {}) } } : {}),
-      ...(pairOptions.signal ? { signal: pairOptions.signal } : {}),
-      ...(pairOptions.force ? { force: true } : {}),
-      ...(pairOptions.checkConnect ? { checkConnect: (reg: Registration) => probeConnect(reg) } : {}),
-    }, input),
+    state,
+    clock,
+    hardwareId,
+    version,
+    logger,
+    pair: (input, pairOptions = {}) =>
+      pairDevice(
+        {
+          ...core,
+          steps: pairOptions.steps ?? silentSteps,
+          ...(options.hostname ? { hostname: options.hostname } : {}),
+          ...(options.pairingRetry || options.random
+            ? { retry: { ...options.pairingRetry, ...(options.random ? { random: options.random } : {}) } }
+            : {}),
+          ...(pairOptions.signal ? { signal: pairOptions.signal } : {}),
+          ...(pairOptions.force ? { force: true } : {}),
+          ...(pairOptions.checkConnect ? { checkConnect: (reg: Registration) => probeConnect(reg) } : {}),
+        },
+        input,
+      ),
     outbox: openOutbox,
-    createSession: () => new EdgeSession({
-      ...core,
-      queueStats: options.queueStats ?? (() => openOutbox().stats()),
-      ...(options.random ? { random: options.random } : {}),
-      ...(options.reconnectPolicy ? { reconnectPolicy: options.reconnectPolicy } : {}),
-    }),
+    createSession: () =>
+      new EdgeSession({
+        ...core,
+        queueStats: options.queueStats ?? (() => openOutbox().stats()),
+        ...(options.random ? { random: options.random } : {}),
+        ...(options.reconnectPolicy ? { reconnectPolicy: options.reconnectPolicy } : {}),
+      }),
     status: () => buildStatusReport(state, clock, hardwareId, version),
     doctor: () => runDoctor(state, clock, fetchImpl),
     async reset({ keys }) {

@@ -4,7 +4,18 @@
  */
 import { z } from 'zod';
 import {
-  EdgeId, HardwareId, Hostname, IanaTimezone, IsoDateTime, LicenceKey, Location, PublicJwk, Role, Slug, Uuid, Version,
+  EdgeId,
+  HardwareId,
+  Hostname,
+  IanaTimezone,
+  IsoDateTime,
+  LicenceKey,
+  Location,
+  PublicJwk,
+  Role,
+  Slug,
+  Uuid,
+  Version,
 } from './common.js';
 
 export const listOf = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item) });
@@ -45,7 +56,11 @@ export const CreateSiteRequest = z.strictObject({
 });
 /** PUT changes only metadata: name, timezone, location. Anything else is an unknown field. */
 export const UpdateSiteRequest = z
-  .strictObject({ name: z.string().trim().min(1).max(200).optional(), timezone: IanaTimezone.optional(), location: Location.optional() })
+  .strictObject({
+    name: z.string().trim().min(1).max(200).optional(),
+    timezone: IanaTimezone.optional(),
+    location: Location.optional(),
+  })
   .refine((body) => Object.keys(body).length > 0, 'at least one of name, timezone, location');
 
 export const EdgeStatus = z.enum(['active', 'revoked']);
@@ -73,11 +88,23 @@ export const Site = z.object({
 });
 export type Site = z.infer<typeof Site>;
 export const SiteListItem = z.object({
-  id: Uuid, name: z.string(), slug: Slug, url: z.string(), status: SiteStatus,
-  deviceCount: z.number().int().nonnegative(), processCount: z.number().int().nonnegative(),
+  id: Uuid,
+  name: z.string(),
+  slug: Slug,
+  url: z.string(),
+  status: SiteStatus,
+  deviceCount: z.number().int().nonnegative(),
+  processCount: z.number().int().nonnegative(),
 });
 export const SiteDetail = Site.extend({
-  server: z.object({ hardwareId: HardwareId.or(z.string()), version: z.string(), hostname: z.string(), registeredAt: IsoDateTime }).nullable(),
+  server: z
+    .object({
+      hardwareId: HardwareId.or(z.string()),
+      version: z.string(),
+      hostname: z.string(),
+      registeredAt: IsoDateTime,
+    })
+    .nullable(),
   edges: z.array(EdgeSummary),
   deviceCount: z.number().int().nonnegative(),
   processCount: z.number().int().nonnegative(),
@@ -95,7 +122,17 @@ export const RegisterServerRequest = z.strictObject({
    * `caCertificatePem`: the CA that signed the server's certificate; the cloud hands it to edges at pairing
    * (`config.siteServer.mqtt.caCertificatePem`) so they trust only it for mqtts.
    */
-  endpoints: z.strictObject({ api: HttpUrl, mqtt: MqttUrl, caCertificatePem: z.string().max(65_536).regex(/-----BEGIN CERTIFICATE-----/).optional() }).optional(),
+  endpoints: z
+    .strictObject({
+      api: HttpUrl,
+      mqtt: MqttUrl,
+      caCertificatePem: z
+        .string()
+        .max(65_536)
+        .regex(/-----BEGIN CERTIFICATE-----/)
+        .optional(),
+    })
+    .optional(),
 });
 export const RegisterServerResponse = z.object({
   siteToken: z.string(),

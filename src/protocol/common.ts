@@ -9,32 +9,56 @@ import { z } from 'zod';
  * platform's own documented ids (e.g. `f6a7b8c9-0d1e-2f3a-…`) do not carry them. Lowercase only, because ids
  * become MQTT topic levels, where case matters.
  */
-export const Uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'a lowercase UUID');
+export const Uuid = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'a lowercase UUID');
 
 /** Organisation and site slugs: DNS-label shaped, so `{slug}.consystence.site` is always a valid host name. */
-export const Slug = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lowercase letters, digits and dashes, 1-63 characters, not starting or ending with a dash');
+export const Slug = z
+  .string()
+  .regex(
+    /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
+    'lowercase letters, digits and dashes, 1-63 characters, not starting or ending with a dash',
+  );
 
 /** Edge ids appear in MQTT topics and client ids: no wildcard, slash or upper case can ever reach a topic. */
-export const EdgeId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, 1-63 characters, starting with a letter or digit');
+export const EdgeId = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,62}$/,
+    'lowercase letters, digits and dashes, 1-63 characters, starting with a letter or digit',
+  );
 
 /** Hex SHA-256 of the machine id. */
 export const HardwareId = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256 (64 characters)');
 
-export const Version = z.string().min(1).max(64).regex(/^[0-9A-Za-z.+_-]+$/, 'a version such as 1.2.3');
+export const Version = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[0-9A-Za-z.+_-]+$/, 'a version such as 1.2.3');
 
-export const Hostname = z.string().min(1).max(253).regex(/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/, 'a host name');
+export const Hostname = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/, 'a host name');
 
 export const IsoDateTime = z.iso.datetime({ offset: true });
 
 /** A real IANA zone: `Intl` knows the tz database, so no hand-kept list is needed. */
-export const IanaTimezone = z.string().min(1).max(64).refine((zone) => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'an IANA time zone such as Australia/Sydney');
+export const IanaTimezone = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((zone) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: zone });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'an IANA time zone such as Australia/Sydney');
 
 export const Location = z.strictObject({
   latitude: z.number().min(-90).max(90),
@@ -78,4 +102,6 @@ export function algorithmForJwk(jwk: PublicJwk): 'ES256' | 'EdDSA' {
   return jwk.kty === 'EC' ? 'ES256' : 'EdDSA';
 }
 
-export const LicenceKey = z.string().regex(/^CST-EDGE-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/, 'a licence key such as CST-EDGE-AB12-CD34-EF56');
+export const LicenceKey = z
+  .string()
+  .regex(/^CST-EDGE-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/, 'a licence key such as CST-EDGE-AB12-CD34-EF56');

@@ -102,8 +102,10 @@ export type ServerStatus = z.infer<typeof ServerStatus>;
  * Parses an MQTT payload as JSON and then against a schema, with the size cap first. Returns a result instead of
  * throwing so that callers can answer a bad payload (config rejected, BAD_COMMAND) without a try/catch maze.
  */
-export function parsePayload<T extends z.ZodType>(schema: T, payload: Uint8Array | string):
-  { ok: true; value: z.infer<T> } | { ok: false; error: string } {
+export function parsePayload<T extends z.ZodType>(
+  schema: T,
+  payload: Uint8Array | string,
+): { ok: true; value: z.infer<T> } | { ok: false; error: string } {
   const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
   if (size > MAX_PAYLOAD_BYTES) return { ok: false, error: `payload of ${size} bytes exceeds ${MAX_PAYLOAD_BYTES}` };
   let json: unknown;
@@ -114,7 +116,10 @@ export function parsePayload<T extends z.ZodType>(schema: T, payload: Uint8Array
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    return { ok: false, error: parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ') };
+    return {
+      ok: false,
+      error: parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; '),
+    };
   }
   return { ok: true, value: parsed.data };
 }

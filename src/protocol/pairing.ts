@@ -34,7 +34,13 @@ export const PairingUri = z.object({
 export type PairingUri = z.infer<typeof PairingUri>;
 
 export function buildPairingUri(parts: PairingUri): string {
-  const query = new URLSearchParams({ cloud: parts.cloud, org: parts.org, site: parts.site, code: parts.code, ...(parts.edge ? { edge: parts.edge } : {}) });
+  const query = new URLSearchParams({
+    cloud: parts.cloud,
+    org: parts.org,
+    site: parts.site,
+    code: parts.code,
+    ...(parts.edge ? { edge: parts.edge } : {}),
+  });
   return `${PAIRING_URI_SCHEME}//pair?${query.toString()}`;
 }
 

@@ -55,12 +55,18 @@ export const SiteTokenClaims = z.object({
 export type SiteTokenClaims = z.infer<typeof SiteTokenClaims>;
 
 /** The device-key assertion that buys a new edge token: iss = sub = edge uuid, aud = the refresh URL. */
-export const DeviceAssertionClaims = z.object({
-  iss: Uuid,
-  sub: Uuid,
-  aud: z.string().url(),
-  jti: z.string().min(16).max(128),
-  iat: z.number().int(),
-  exp: z.number().int(),
-}).refine((c) => c.iss === c.sub, 'iss must equal sub').refine((c) => c.exp - c.iat <= MAX_ASSERTION_LIFETIME_SECONDS, `exp at most ${MAX_ASSERTION_LIFETIME_SECONDS} s after iat`);
+export const DeviceAssertionClaims = z
+  .object({
+    iss: Uuid,
+    sub: Uuid,
+    aud: z.string().url(),
+    jti: z.string().min(16).max(128),
+    iat: z.number().int(),
+    exp: z.number().int(),
+  })
+  .refine((c) => c.iss === c.sub, 'iss must equal sub')
+  .refine(
+    (c) => c.exp - c.iat <= MAX_ASSERTION_LIFETIME_SECONDS,
+    `exp at most ${MAX_ASSERTION_LIFETIME_SECONDS} s after iat`,
+  );
 export type DeviceAssertionClaims = z.infer<typeof DeviceAssertionClaims>;

@@ -6,11 +6,27 @@ import { EdgeId, Uuid } from './common.js';
 
 export const TOPIC_ROOT = 'consystence/v1/sites';
 
-export const EdgeChannels = ['status', 'heartbeat', 'telemetry', 'events', 'config', 'config/reported', 'cmd', 'cmd/result'] as const;
+export const EdgeChannels = [
+  'status',
+  'heartbeat',
+  'telemetry',
+  'events',
+  'config',
+  'config/reported',
+  'cmd',
+  'cmd/result',
+] as const;
 export type EdgeChannel = (typeof EdgeChannels)[number];
 
 /** What an edge may publish to, under its own prefix. */
-export const EDGE_PUBLISH_CHANNELS: readonly EdgeChannel[] = ['status', 'heartbeat', 'telemetry', 'events', 'config/reported', 'cmd/result'];
+export const EDGE_PUBLISH_CHANNELS: readonly EdgeChannel[] = [
+  'status',
+  'heartbeat',
+  'telemetry',
+  'events',
+  'config/reported',
+  'cmd/result',
+];
 /** What an edge may subscribe to, under its own prefix (plus the server status topic of its site). */
 export const EDGE_SUBSCRIBE_CHANNELS: readonly EdgeChannel[] = ['config', 'cmd'];
 
@@ -48,7 +64,8 @@ export interface ParsedEdgeTopic {
   channel: EdgeChannel;
 }
 
-const EDGE_TOPIC = /^consystence\/v1\/sites\/([0-9a-f-]{36})\/edges\/([a-z0-9][a-z0-9-]{0,62})\/(status|heartbeat|telemetry|events|config|config\/reported|cmd|cmd\/result)$/;
+const EDGE_TOPIC =
+  /^consystence\/v1\/sites\/([0-9a-f-]{36})\/edges\/([a-z0-9][a-z0-9-]{0,62})\/(status|heartbeat|telemetry|events|config|config\/reported|cmd|cmd\/result)$/;
 
 /** Parses a concrete topic (no wildcards). Returns null for anything that is not exactly an edge topic. */
 export function parseEdgeTopic(topic: string): ParsedEdgeTopic | null {

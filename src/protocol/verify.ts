@@ -5,10 +5,19 @@
  */
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { z } from 'zod';
-import { CLOUD_SIGNING_ALGORITHM, EdgeTokenClaims, SiteTokenClaims, SITE_TOKEN_AUDIENCE, edgeTokenAudience } from './tokens.js';
+import {
+  CLOUD_SIGNING_ALGORITHM,
+  EdgeTokenClaims,
+  SiteTokenClaims,
+  SITE_TOKEN_AUDIENCE,
+  edgeTokenAudience,
+} from './tokens.js';
 
 export const Jwks = z.object({
-  keys: z.array(z.object({ kty: z.string(), kid: z.string().optional(), alg: z.string().optional() }).passthrough()).min(1).max(20),
+  keys: z
+    .array(z.object({ kty: z.string(), kid: z.string().optional(), alg: z.string().optional() }).passthrough())
+    .min(1)
+    .max(20),
 });
 
 export interface VerifyOptions {
@@ -23,7 +32,10 @@ export interface VerifyOptions {
 export type TokenFailure = 'expired' | 'invalid';
 export class TokenVerificationError extends Error {
   override readonly name = 'TokenVerificationError';
-  constructor(readonly reason: TokenFailure, message: string) {
+  constructor(
+    readonly reason: TokenFailure,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -43,7 +55,13 @@ function keySetOf(jwks: JSONWebKeySet): ReturnType<typeof createLocalJWKSet> {
   return keySet;
 }
 
-async function verifyWith<T extends z.ZodType>(token: string, jwks: JSONWebKeySet, audience: string, schema: T, options: VerifyOptions): Promise<z.infer<T>> {
+async function verifyWith<T extends z.ZodType>(
+  token: string,
+  jwks: JSONWebKeySet,
+  audience: string,
+  schema: T,
+  options: VerifyOptions,
+): Promise<z.infer<T>> {
   let payload: unknown;
   try {
     const result = await jwtVerify(token, keySetOf(jwks), {
@@ -60,16 +78,29 @@ async function verifyWith<T extends z.ZodType>(token: string, jwks: JSONWebKeySe
     throw new TokenVerificationError('invalid', `the token is not valid (${code ?? (error as Error).message})`);
   }
   const claims = schema.safeParse(payload);
-  if (!claims.success) throw new TokenVerificationError('invalid', `the token's claims are malformed: ${claims.error.issues[0]?.path.join('.')}`);
+  if (!claims.success)
+    throw new TokenVerificationError(
+      'invalid',
+      `the token's claims are malformed: ${claims.error.issues[0]?.path.join('.')}`,
+    );
   return claims.data;
 }
 
-export async function verifyEdgeToken(token: string, jwks: JSONWebKeySet, siteId: string, options: VerifyOptions = {}): Promise<EdgeTokenClaims> {
+export async function verifyEdgeToken(
+  token: string,
+  jwks: JSONWebKeySet,
+  siteId: string,
+  options: VerifyOptions = {},
+): Promise<EdgeTokenClaims> {
   const claims = await verifyWith(token, jwks, edgeTokenAudience(siteId), EdgeTokenClaims, options);
   if (claims.site !== siteId) throw new TokenVerificationError('invalid', 'the token is for another site');
   return claims;
 }
 
-export async function verifySiteToken(token: string, jwks: JSONWebKeySet, options: VerifyOptions = {}): Promise<SiteTokenClaims> {
+export async function verifySiteToken(
+  token: string,
+  jwks: JSONWebKeySet,
+  options: VerifyOptions = {},
+): Promise<SiteTokenClaims> {
   return verifyWith(token, jwks, SITE_TOKEN_AUDIENCE, SiteTokenClaims, options);
 }

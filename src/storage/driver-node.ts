@@ -13,8 +13,10 @@ export function openNodeDriver(path: string): Db {
       // Statements that return no rows (INSERT, UPDATE, ...) refuse .get/.all in better-sqlite3; keep them callable.
       return {
         run: (...params: SqlParams) => statement.run(...params),
-        get: (...params: SqlParams) => (statement.reader ? (statement.get(...params) as Row | undefined) : (statement.run(...params), undefined)),
-        all: (...params: SqlParams) => (statement.reader ? (statement.all(...params) as Row[]) : (statement.run(...params), [])),
+        get: (...params: SqlParams) =>
+          statement.reader ? (statement.get(...params) as Row | undefined) : (statement.run(...params), undefined),
+        all: (...params: SqlParams) =>
+          statement.reader ? (statement.all(...params) as Row[]) : (statement.run(...params), []),
       };
     },
     transaction: <T>(fn: () => T): T => native.transaction(fn).immediate(),

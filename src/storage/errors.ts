@@ -3,7 +3,11 @@ export type StorageErrorCode = 'STATE_DIR_UNUSABLE' | 'DATABASE_CORRUPT' | 'SCHE
 
 export class StorageError extends Error {
   override readonly name = 'StorageError';
-  constructor(readonly code: StorageErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: StorageErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }

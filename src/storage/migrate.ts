@@ -6,18 +6,22 @@ import type { Db, Migration } from './db.js';
 import { StorageError } from './errors.js';
 
 export function schemaVersion(db: Db): number {
-  return (db.prepare<{ user_version: number }>('PRAGMA user_version').get()?.user_version) ?? 0;
+  return db.prepare<{ user_version: number }>('PRAGMA user_version').get()?.user_version ?? 0;
 }
 
 export function migrate(db: Db, migrations: readonly Migration[]): { from: number; to: number } {
   const ordered = [...migrations].sort((a, b) => a.version - b.version);
   ordered.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migrations must be numbered 1..n without gaps; found ${m.version} at position ${i + 1}`);
+    if (m.version !== i + 1)
+      throw new Error(`migrations must be numbered 1..n without gaps; found ${m.version} at position ${i + 1}`);
   });
   const from = schemaVersion(db);
   const latest = ordered.length;
   if (from > latest) {
-    throw new StorageError('SCHEMA_TOO_NEW', `the database ${db.path} has schema version ${from}, newer than this build knows (${latest}); install the newer version again, or move the file aside to start over`);
+    throw new StorageError(
+      'SCHEMA_TOO_NEW',
+      `the database ${db.path} has schema version ${from}, newer than this build knows (${latest}); install the newer version again, or move the file aside to start over`,
+    );
   }
   for (const step of ordered.slice(from)) {
     try {
@@ -27,7 +31,11 @@ export function migrate(db: Db, migrations: readonly Migration[]): { from: numbe
         db.exec(`PRAGMA user_version = ${step.version}`);
       });
     } catch (cause) {
-      throw new StorageError('MIGRATION_FAILED', `migration ${step.version} (${step.name}) failed on ${db.path}: ${(cause as Error).message}`, { cause });
+      throw new StorageError(
+        'MIGRATION_FAILED',
+        `migration ${step.version} (${step.name}) failed on ${db.path}: ${(cause as Error).message}`,
+        { cause },
+      );
     }
   }
   return { from, to: latest };

@@ -44,13 +44,19 @@ function prepareFile(path: string): void {
     if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
     chmodSync(path, 0o600);
   } catch (cause) {
-    throw new StorageError('STATE_DIR_UNUSABLE', `cannot use ${dir} for state (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}); check that it exists, is writable by this user and the disk is not full`, { cause });
+    throw new StorageError(
+      'STATE_DIR_UNUSABLE',
+      `cannot use ${dir} for state (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}); check that it exists, is writable by this user and the disk is not full`,
+      { cause },
+    );
   }
 }
 
 /** Runs SQLite's check; returns null when healthy, else the first problem it reported. */
 export function checkIntegrity(db: Db, mode: 'quick' | 'full' = 'quick'): string | null {
-  const rows = db.prepare<Record<string, string>>(mode === 'quick' ? 'PRAGMA quick_check' : 'PRAGMA integrity_check').all();
+  const rows = db
+    .prepare<Record<string, string>>(mode === 'quick' ? 'PRAGMA quick_check' : 'PRAGMA integrity_check')
+    .all();
   const first = rows[0] ? Object.values(rows[0])[0] : 'no result';
   return first === 'ok' ? null : String(first);
 }
@@ -91,7 +97,10 @@ export async function openDatabase(options: OpenOptions): Promise<OpenResult> {
   if (problem !== null) {
     db?.close();
     if (memory || options.onCorrupt === 'throw') {
-      throw new StorageError('DATABASE_CORRUPT', `the database ${options.path} is damaged (${problem}); move it aside or run 'reset' to start over`);
+      throw new StorageError(
+        'DATABASE_CORRUPT',
+        `the database ${options.path} is damaged (${problem}); move it aside or run 'reset' to start over`,
+      );
     }
     recovered = { movedTo: moveAside(options.path), reason: problem };
     prepareFile(options.path);

@@ -7,11 +7,15 @@ import { runToEnd } from '../helpers/process.js';
 
 describe('npm run demo', () => {
   it('pairs, connects and streams data, then stops cleanly', async () => {
-    const { code, stdout, stderr } = await runToEnd('npm', ['run', '--silent', 'demo', '--', '--seconds', '8'], { timeoutMs: 90_000 });
+    const { code, stdout, stderr } = await runToEnd('npm', ['run', '--silent', 'demo', '--', '--seconds', '8'], {
+      timeoutMs: 90_000,
+    });
     expect(code, stderr).toBe(0);
     expect(stdout).toMatch(/demo-edge-1 paired/);
     expect(stdout).toMatch(/pushed config v1 .*: applied/);
-    const data = [...stdout.matchAll(/demo-edge-1: online, site server got \d+ msgs \((\d+) data\)/g)].map((m) => Number(m[1]));
+    const data = [...stdout.matchAll(/demo-edge-1: online, site server got \d+ msgs \((\d+) data\)/g)].map((m) =>
+      Number(m[1]),
+    );
     expect(Math.max(0, ...data)).toBeGreaterThan(0);
     expect(stdout).toMatch(/• stopped/);
     // The pairing code itself is never printed in full.

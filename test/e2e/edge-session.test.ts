@@ -27,15 +27,26 @@ describe.each(['node', 'bun'] as Runtime[])('edge session under %s', (runtime) =
   const edgeId = `orin-${runtime}-01`;
   const base = ['--state-dir', stateDir, '--hardware-id', hardwareId, '--log-level', 'debug'];
   const startEdge = async () => {
-    const child = startEntry(runtime, EDGE, ['run', '--json', ...base, '--producer-port', '0', '--pairing-uri-file', join(stateDir, 'no-such-file')]);
+    const child = startEntry(runtime, EDGE, [
+      'run',
+      '--json',
+      ...base,
+      '--producer-port',
+      '0',
+      '--pairing-uri-file',
+      join(stateDir, 'no-such-file'),
+    ]);
     const started = await child.waitForLine((l) => l.event === 'started', 30_000);
     producerUrl = String(started.producer);
     return child;
   };
   const produce = async (values: number[], channel = 'telemetry') => {
     const response = await fetch(`${producerUrl}/v1/${channel}`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ records: values.map((value) => ({ tag: 'pump.rpm', ts: new Date().toISOString(), value })) }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        records: values.map((value) => ({ tag: 'pump.rpm', ts: new Date().toISOString(), value })),
+      }),
     });
     expect(response.status).toBe(202);
     return (await response.json()) as { seq: number; lastSeq: number };
@@ -56,9 +67,21 @@ describe.each(['node', 'bun'] as Runtime[])('edge session under %s', (runtime) =
   it('pairs from a pairing URI, showing each step', async () => {
     const { pairingUri } = await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId, {});
     const { command, args } = commandFor(runtime, EDGE);
-    const result = await runToEnd(command, [...args, 'pair', '--uri', pairingUri, '--edge-id', edgeId, '--json', ...base]);
+    const result = await runToEnd(command, [
+      ...args,
+      'pair',
+      '--uri',
+      pairingUri,
+      '--edge-id',
+      edgeId,
+      '--json',
+      ...base,
+    ]);
     expect(result.code, result.stderr).toBe(0);
-    const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const oks = lines.filter((l) => l.status === 'ok').map((l) => l.step);
     expect(oks).toEqual(['clock', 'reach', 'register', 'verify', 'save', 'connect']);
     expect(lines.at(-1)).toMatchObject({ paired: true, edgeId, siteId });
@@ -73,18 +96,37 @@ describe.each(['node', 'bun'] as Runtime[])('edge session under %s', (runtime) =
     expect(online.presence.bootId).toEqual(expect.any(String));
 
     const { seq } = await produce([1, 2, 3]);
-    await waitFor(async () => (await site.envelopes(edgeId)).find((e) => e.seq === seq), { what: `seq ${seq} at the site server` });
+    await waitFor(async () => (await site.envelopes(edgeId)).find((e) => e.seq === seq), {
+      what: `seq ${seq} at the site server`,
+    });
     const [received] = (await site.envelopes(edgeId)).filter((e) => e.seq === seq);
-    expect(received).toMatchObject({ channel: 'telemetry', historical: false, records: [{ value: 1 }, { value: 2 }, { value: 3 }] });
+    expect(received).toMatchObject({
+      channel: 'telemetry',
+      historical: false,
+      records: [{ value: 1 }, { value: 2 }, { value: 3 }],
+    });
     const event = await produce([7], 'events');
-    await waitFor(async () => (await site.envelopes(edgeId)).find((e) => e.seq === event.seq && e.channel === 'events'), { what: 'the event' });
+    await waitFor(
+      async () => (await site.envelopes(edgeId)).find((e) => e.seq === event.seq && e.channel === 'events'),
+      { what: 'the event' },
+    );
 
-    const pushed = await site.api('POST', `/edges/${edgeId}/config`, { config: { heartbeatSeconds: 5, metricsSeconds: 1 }, wait: true, timeoutMs: 15_000 });
+    const pushed = await site.api('POST', `/edges/${edgeId}/config`, {
+      config: { heartbeatSeconds: 5, metricsSeconds: 1 },
+      wait: true,
+      timeoutMs: 15_000,
+    });
     expect(pushed.status).toBe(200);
     expect(pushed.body.reported).toMatchObject({ status: 'applied' });
     // metricsSeconds 1: the built-in system metrics flow without any producer.
-    await waitFor(async () => (await site.envelopes(edgeId)).some((e) => e.records.some((r) => r.tag === 'system.uptime_s')), { timeoutMs: 15_000, what: 'system metrics' });
-    const beat = await waitFor(async () => (await site.edge(edgeId))?.lastHeartbeat, { timeoutMs: 15_000, what: 'a heartbeat' });
+    await waitFor(
+      async () => (await site.envelopes(edgeId)).some((e) => e.records.some((r) => r.tag === 'system.uptime_s')),
+      { timeoutMs: 15_000, what: 'system metrics' },
+    );
+    const beat = await waitFor(async () => (await site.edge(edgeId))?.lastHeartbeat, {
+      timeoutMs: 15_000,
+      what: 'a heartbeat',
+    });
     expect(beat.queue).toMatchObject({ depth: expect.any(Number), dropped: 0 });
   });
 
@@ -97,7 +139,8 @@ describe.each(['node', 'bun'] as Runtime[])('edge session under %s', (runtime) =
   });
 
   it('refreshes its token when the site server refuses it, and reconnects', async () => {
-    const refreshes = () => edge!.stderr.filter((l) => l.includes('"token_refreshed"') && l.includes('connack-refused')).length;
+    const refreshes = () =>
+      edge!.stderr.filter((l) => l.includes('"token_refreshed"') && l.includes('connack-refused')).length;
     const before = refreshes();
     const since = (await presence())!.since;
     expect((await site.api('POST', '/faults/refuse-connects', { count: 1, returnCode: 5 })).status).toBe(200);
@@ -109,15 +152,20 @@ describe.each(['node', 'bun'] as Runtime[])('edge session under %s', (runtime) =
   it('buffers while the site server is unreachable and replays as historical, in order, without gaps', async () => {
     expect((await site.api('POST', '/faults/listener', { action: 'stop' })).status).toBe(200);
     await site.api('POST', '/faults/drop', {});
-    await waitFor(() => edge!.lines.some((l) => l.event === 'state' && l.state === 'offline'), { what: 'the edge offline' });
+    await waitFor(() => edge!.lines.some((l) => l.event === 'state' && l.state === 'offline'), {
+      what: 'the edge offline',
+    });
     const acked = [await produce([10]), await produce([11]), await produce([12])];
     const status = await runToEnd(...statusCommand());
     expect((JSON.parse(status.stdout) as { queue: { depth: number } }).queue.depth).toBeGreaterThanOrEqual(3);
     expect((await site.api('DELETE', '/faults')).status).toBe(200);
-    await waitFor(async () => {
-      const seen = await site.envelopes(edgeId);
-      return acked.every((a) => seen.some((e) => e.seq === a.seq && e.historical));
-    }, { timeoutMs: 30_000, what: 'the buffered seqs, replayed as historical' });
+    await waitFor(
+      async () => {
+        const seen = await site.envelopes(edgeId);
+        return acked.every((a) => seen.some((e) => e.seq === a.seq && e.historical));
+      },
+      { timeoutMs: 30_000, what: 'the buffered seqs, replayed as historical' },
+    );
     const gaps = await site.api('GET', `/edges/${edgeId}/gaps`);
     expect(gaps.body.missing).toBe(0);
   });
@@ -130,13 +178,20 @@ describe.each(['node', 'bun'] as Runtime[])('edge session under %s', (runtime) =
     expect(edge.lines.some((l) => l.event === 'pairing_from_file')).toBe(false);
     // The applied config survived the restart: a heartbeat within its 5 s.
     const last = (await site.edge(edgeId))!.counters.received;
-    await waitFor(async () => (await site.edge(edgeId))!.counters.received > last, { timeoutMs: 15_000, what: 'traffic after the restart' });
+    await waitFor(async () => (await site.edge(edgeId))!.counters.received > last, {
+      timeoutMs: 15_000,
+      what: 'traffic after the restart',
+    });
   });
 
   it('refreshes a short-lived token before it expires without dropping the session', async () => {
     const since = (await presence())!.since;
-    await waitFor(() => edge!.stderr.some((l) => l.includes('"token_refreshed"') && l.includes('"proactive"')), { timeoutMs: 80_000, intervalMs: 250, what: 'a proactive token refresh' });
-    expect((await presence())).toMatchObject({ state: 'online', since }); // no reconnect was needed
+    await waitFor(() => edge!.stderr.some((l) => l.includes('"token_refreshed"') && l.includes('"proactive"')), {
+      timeoutMs: 80_000,
+      intervalMs: 250,
+      what: 'a proactive token refresh',
+    });
+    expect(await presence()).toMatchObject({ state: 'online', since }); // no reconnect was needed
     const status = await runToEnd(...statusCommand());
     const report = JSON.parse(status.stdout) as Record<string, unknown>;
     expect(report).toMatchObject({ state: 'online', edgeId, siteId, tokenExpired: false });

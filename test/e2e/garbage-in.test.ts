@@ -11,8 +11,16 @@ import { waitFor } from '../helpers/wait.js';
 import { pairingUri, testEdge, type TestEdge } from './offline/support.js';
 import { startCloudProcess, type CloudProcess } from './support/cloud.js';
 
-interface Reported { version: number; status: 'applied' | 'rejected'; error?: string }
-interface CmdResult { id: string; ok: boolean; error?: { code: string; message: string } }
+interface Reported {
+  version: number;
+  status: 'applied' | 'rejected';
+  error?: string;
+}
+interface CmdResult {
+  id: string;
+  ok: boolean;
+  error?: { code: string; message: string };
+}
 
 describe('garbage on the edge config and command topics', () => {
   let cloud: CloudProcess;
@@ -22,11 +30,21 @@ describe('garbage on the edge config and command topics', () => {
   beforeAll(async () => {
     cloud = await startCloudProcess();
     edge = await testEdge(cloud, 'node', 'garbage');
-    const paired = await edge.cli(['pair', '--uri', await pairingUri(cloud, edge.siteId, edge.edgeId), '--edge-id', edge.edgeId, '--json']);
+    const paired = await edge.cli([
+      'pair',
+      '--uri',
+      await pairingUri(cloud, edge.siteId, edge.edgeId),
+      '--edge-id',
+      edge.edgeId,
+      '--json',
+    ]);
     expect(paired.code, paired.stderr).toBe(0);
     child = edge.run();
     await edge.site.waitForPresence(edge.edgeId, (p) => p.state === 'online', 30_000);
-    const pushed = await edge.site.api('POST', `/edges/${edge.edgeId}/config`, { config: { heartbeatSeconds: 30 }, wait: true });
+    const pushed = await edge.site.api('POST', `/edges/${edge.edgeId}/config`, {
+      config: { heartbeatSeconds: 30 },
+      wait: true,
+    });
     expect(pushed.body.reported).toMatchObject({ status: 'applied' });
   }, 90_000);
 
@@ -39,7 +57,10 @@ describe('garbage on the edge config and command topics', () => {
     edge.site.api('POST', `/edges/${edge.edgeId}/raw`, { channel, payload, ...(padToBytes ? { padToBytes } : {}) });
 
   async function messages<T>(channel: string): Promise<T[]> {
-    const answer = await edge.site.api('GET', `/edges/${edge.edgeId}/messages?channel=${encodeURIComponent(channel)}&limit=1000`);
+    const answer = await edge.site.api(
+      'GET',
+      `/edges/${edge.edgeId}/messages?channel=${encodeURIComponent(channel)}&limit=1000`,
+    );
     return (answer.body.data as Array<{ payload: T }>).map((m) => m.payload).filter(Boolean);
   }
 
@@ -47,10 +68,13 @@ describe('garbage on the edge config and command topics', () => {
   async function rejectionOf(payload: string, padToBytes?: number): Promise<Reported> {
     const before = (await messages<Reported>('config/reported')).length;
     expect((await raw('config', payload, padToBytes)).status).toBe(202);
-    return waitFor(async () => {
-      const reports = await messages<Reported>('config/reported');
-      return reports.length > before ? reports.at(-1)! : null;
-    }, { what: 'a config/reported answer' });
+    return waitFor(
+      async () => {
+        const reports = await messages<Reported>('config/reported');
+        return reports.length > before ? reports.at(-1)! : null;
+      },
+      { what: 'a config/reported answer' },
+    );
   }
 
   // A rejection names the version it rejects when that can be read, so the server can tell which push failed;
@@ -70,7 +94,10 @@ describe('garbage on the edge config and command topics', () => {
   });
 
   it('rejects a config larger than the payload cap without parsing it', async () => {
-    const report = await rejectionOf(JSON.stringify({ version: 8, config: { heartbeatSeconds: 10 } }), MAX_PAYLOAD_BYTES + 1);
+    const report = await rejectionOf(
+      JSON.stringify({ version: 8, config: { heartbeatSeconds: 10 } }),
+      MAX_PAYLOAD_BYTES + 1,
+    );
     expect(report).toMatchObject({ status: 'rejected', version: 1 });
     expect(report.error).toMatch(/exceeds/);
     expect((await edge.status()).configVersion).toBe(1);
@@ -82,10 +109,13 @@ describe('garbage on the edge config and command topics', () => {
     await raw('cmd', JSON.stringify({ id: 'no-name' }));
     await raw('cmd', JSON.stringify({ id: 'late', name: 'ping', expiresAt: '2001-01-01T00:00:00Z' }));
     await raw('cmd', JSON.stringify({ id: 'bad-args', name: 'ping', args: 'not an object' }));
-    const answered = await waitFor(async () => {
-      const all = await results();
-      return all.length >= 4 ? all : null;
-    }, { what: 'four cmd/result answers' });
+    const answered = await waitFor(
+      async () => {
+        const all = await results();
+        return all.length >= 4 ? all : null;
+      },
+      { what: 'four cmd/result answers' },
+    );
     const byId = new Map(answered.map((r) => [r.id, r]));
     expect(byId.get('no-name')?.error?.code).toBe('BAD_COMMAND');
     expect(byId.get('late')?.error?.code).toBe('EXPIRED');
@@ -94,7 +124,10 @@ describe('garbage on the edge config and command topics', () => {
 
     // Still the same process, still serving: a valid push applies and a ping is answered.
     expect(child.proc.exitCode).toBeNull();
-    const pushed = await edge.site.api('POST', `/edges/${edge.edgeId}/config`, { config: { heartbeatSeconds: 20 }, wait: true });
+    const pushed = await edge.site.api('POST', `/edges/${edge.edgeId}/config`, {
+      config: { heartbeatSeconds: 20 },
+      wait: true,
+    });
     expect(pushed.body.reported).toMatchObject({ status: 'applied' });
     const ping = await edge.site.api('POST', `/edges/${edge.edgeId}/commands`, { name: 'ping' });
     expect(ping.body.result).toMatchObject({ ok: true });

@@ -24,7 +24,8 @@ export const MOSQUITTO_PASSWD_BIN = process.env.MOSQUITTO_PASSWD_BIN ?? '/usr/bi
 
 /** Why mosquitto cannot be used here, or undefined when it can (tests print this when they skip). */
 export function mosquittoUnavailable(): string | undefined {
-  if (!existsSync(MOSQUITTO_BIN)) return `mosquitto is not installed at ${MOSQUITTO_BIN} (apt-get install -y mosquitto mosquitto-clients)`;
+  if (!existsSync(MOSQUITTO_BIN))
+    return `mosquitto is not installed at ${MOSQUITTO_BIN} (apt-get install -y mosquitto mosquitto-clients)`;
   if (!existsSync(MOSQUITTO_PASSWD_BIN)) return `mosquitto_passwd is not installed at ${MOSQUITTO_PASSWD_BIN}`;
   return undefined;
 }
@@ -94,7 +95,13 @@ function writePasswordFile(path: string, users: Record<string, string>): void {
   for (const name of Object.keys(users)) {
     if (/[:\s]/.test(name)) throw new Error(`mosquitto user names cannot contain ':' or spaces: ${name}`);
   }
-  writeFileSync(path, Object.entries(users).map(([u, p]) => `${u}:${p}\n`).join(''), { mode: 0o600 });
+  writeFileSync(
+    path,
+    Object.entries(users)
+      .map(([u, p]) => `${u}:${p}\n`)
+      .join(''),
+    { mode: 0o600 },
+  );
   const hashed = spawnSync(MOSQUITTO_PASSWD_BIN, ['-U', path], { encoding: 'utf8' });
   if (hashed.status !== 0) throw new Error(`mosquitto_passwd -U failed: ${hashed.stderr || hashed.stdout}`);
 }
@@ -103,7 +110,14 @@ async function startOnce(options: MosquittoOptions): Promise<RunningMosquitto> {
   const dir = tempDir('cst-mosq-');
   const listeners = options.listeners ?? [{}];
   const ports = await Promise.all(listeners.map((l) => (l.port ? Promise.resolve(l.port) : freePort(l.host))));
-  const lines = ['persistence false', 'log_dest stderr', 'log_type all', 'connection_messages true', `user ${userInfo().username}`, 'per_listener_settings false'];
+  const lines = [
+    'persistence false',
+    'log_dest stderr',
+    'log_type all',
+    'connection_messages true',
+    `user ${userInfo().username}`,
+    'per_listener_settings false',
+  ];
   const users = options.users ?? {};
   const passwordFile = join(dir, 'passwords');
   if (Object.keys(users).length) {
@@ -132,11 +146,20 @@ async function startOnce(options: MosquittoOptions): Promise<RunningMosquitto> {
 
   const launch = () => launchMosquitto(configPath, listeners, ports, options.startTimeoutMs ?? 10_000);
   let current = await launch();
-  const urls = listeners.map((l, i) => `${l.protocol === 'websockets' ? 'ws' : l.tls ? 'mqtts' : 'mqtt'}://${l.host ?? '127.0.0.1'}:${ports[i]}`);
+  const urls = listeners.map(
+    (l, i) => `${l.protocol === 'websockets' ? 'ws' : l.tls ? 'mqtts' : 'mqtt'}://${l.host ?? '127.0.0.1'}:${ports[i]}`,
+  );
   let earlier = '';
   return {
-    get proc() { return current.proc; },
-    dir, configPath, ports, port: ports[0]!, url: urls[0]!, urls,
+    get proc() {
+      return current.proc;
+    },
+    dir,
+    configPath,
+    ports,
+    port: ports[0]!,
+    url: urls[0]!,
+    urls,
     log: () => earlier + current.output(),
     async setUsers(next) {
       if (!Object.keys(users).length) throw new Error('start mosquitto with at least one user to use setUsers');
@@ -144,7 +167,8 @@ async function startOnce(options: MosquittoOptions): Promise<RunningMosquitto> {
       current.proc.kill('SIGHUP');
       // mosquitto logs the reload; a CONNECT right after SIGHUP could still meet the old file.
       const deadline = Date.now() + 5_000;
-      while (!/Reloading config/i.test(current.output()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while (!/Reloading config/i.test(current.output()) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
       await new Promise((r) => setTimeout(r, 100));
     },
     async restart() {
@@ -154,27 +178,39 @@ async function startOnce(options: MosquittoOptions): Promise<RunningMosquitto> {
     },
     stop: () => current.stop(),
     async start() {
-      if (current.proc.exitCode === null && current.proc.signalCode === null) throw new Error('mosquitto is already running');
+      if (current.proc.exitCode === null && current.proc.signalCode === null)
+        throw new Error('mosquitto is already running');
       earlier += current.output();
       current = await launch();
     },
   };
 }
 
-interface Launched { proc: ChildProcess; output(): string; stop(): Promise<void> }
+interface Launched {
+  proc: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
 
-async function launchMosquitto(configPath: string, listeners: MosquittoListener[], ports: number[], startTimeoutMs: number): Promise<Launched> {
+async function launchMosquitto(
+  configPath: string,
+  listeners: MosquittoListener[],
+  ports: number[],
+  startTimeoutMs: number,
+): Promise<Launched> {
   const proc = spawn(MOSQUITTO_BIN, ['-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(proc);
   let output = '';
   proc.stdout!.on('data', (d) => (output += d));
   proc.stderr!.on('data', (d) => (output += d));
   let exited = false;
-  const exit = new Promise<void>((resolve) => proc.once('exit', () => {
-    exited = true;
-    running.delete(proc);
-    resolve();
-  }));
+  const exit = new Promise<void>((resolve) =>
+    proc.once('exit', () => {
+      exited = true;
+      running.delete(proc);
+      resolve();
+    }),
+  );
 
   const deadline = Date.now() + startTimeoutMs;
   for (;;) {

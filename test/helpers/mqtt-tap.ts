@@ -9,7 +9,12 @@
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterAll } from 'vitest';
 
-export interface TappedPublish { at: number; topic: string; alias: number | null; qos: number }
+export interface TappedPublish {
+  at: number;
+  topic: string;
+  alias: number | null;
+  qos: number;
+}
 
 export interface MqttTap {
   url: string;
@@ -73,8 +78,20 @@ function parsePublish(flags: number, body: Buffer): TappedPublish {
   while (at < start + propsLength) {
     const id = body[at++]!;
     if (id === 0x23) alias = body.readUInt16BE(at);
-    const size = id === 0x01 ? 1 : id === 0x02 ? 4 : id === 0x23 ? 2 : id === 0x0b ? readVarint(body, at)[1] - at
-      : id === 0x03 || id === 0x08 || id === 0x09 ? u16(at) : id === 0x26 ? u16(at) + u16(at + u16(at)) : -1;
+    const size =
+      id === 0x01
+        ? 1
+        : id === 0x02
+          ? 4
+          : id === 0x23
+            ? 2
+            : id === 0x0b
+              ? readVarint(body, at)[1] - at
+              : id === 0x03 || id === 0x08 || id === 0x09
+                ? u16(at)
+                : id === 0x26
+                  ? u16(at) + u16(at + u16(at))
+                  : -1;
     if (size < 0) break; // not a PUBLISH property: stop rather than misread
     at += size;
   }
@@ -86,13 +103,21 @@ export async function startMqttTap(brokerPort: number, options: { ackDelayMs?: n
   const server = createServer();
   open.push(server);
   const tap: MqttTap = {
-    url: '', connections: 0, publishes: [], pingreqs: [], inflight: 0, peakInflight: 0,
+    url: '',
+    connections: 0,
+    publishes: [],
+    pingreqs: [],
+    inflight: 0,
+    peakInflight: 0,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
   server.on('connection', (client: Socket) => {
     tap.connections++;
     const broker = createConnection({ host: '127.0.0.1', port: brokerPort });
-    const end = () => { client.destroy(); broker.destroy(); };
+    const end = () => {
+      client.destroy();
+      broker.destroy();
+    };
     client.on('error', end).on('close', end);
     broker.on('error', end).on('close', end);
     const fromClient = packetReader((type, flags, body) => {
@@ -103,11 +128,21 @@ export async function startMqttTap(brokerPort: number, options: { ackDelayMs?: n
       if (publish.qos === 1) tap.peakInflight = Math.max(tap.peakInflight, ++tap.inflight);
     });
     // Counted when the client is handed the PUBACK, not when the broker sent it: that is the client's view.
-    const toClient = packetReader((type) => { if (type === 4) tap.inflight--; });
-    client.on('data', (chunk: Buffer) => { fromClient(chunk); broker.write(chunk); });
+    const toClient = packetReader((type) => {
+      if (type === 4) tap.inflight--;
+    });
+    client.on('data', (chunk: Buffer) => {
+      fromClient(chunk);
+      broker.write(chunk);
+    });
     broker.on('data', (chunk: Buffer) => {
       // Same delay for every chunk: timers of equal delay fire in order, so the stream stays in order.
-      setTimeout(() => { if (!client.destroyed) { toClient(chunk); client.write(chunk); } }, delay);
+      setTimeout(() => {
+        if (!client.destroyed) {
+          toClient(chunk);
+          client.write(chunk);
+        }
+      }, delay);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

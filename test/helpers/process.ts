@@ -31,10 +31,16 @@ afterAll(() => {
 /** The command that runs a TypeScript entry file under the given runtime. */
 export function commandFor(runtime: Runtime, entry: string): { command: string; args: string[] } {
   const file = resolve(ROOT, entry);
-  return runtime === 'bun' ? { command: BUN, args: [file] } : { command: process.execPath, args: ['--import', 'tsx', file] };
+  return runtime === 'bun'
+    ? { command: BUN, args: [file] }
+    : { command: process.execPath, args: ['--import', 'tsx', file] };
 }
 
-export function startProcess(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Child {
+export function startProcess(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Child {
   const proc = spawn(command, args, {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, ...options.env },
@@ -87,12 +93,20 @@ export function startProcess(command: string, args: string[], options: { env?: N
           }
           if (exitState) {
             cleanup();
-            reject(new Error(`process exited (${JSON.stringify(exitState)}) before the expected line.\nstdout: ${JSON.stringify(lines.slice(-10))}\nstderr: ${stderr.slice(-20).join('\n')}`));
+            reject(
+              new Error(
+                `process exited (${JSON.stringify(exitState)}) before the expected line.\nstdout: ${JSON.stringify(lines.slice(-10))}\nstderr: ${stderr.slice(-20).join('\n')}`,
+              ),
+            );
           }
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for a line.\nstdout: ${JSON.stringify(lines.slice(-10))}\nstderr: ${stderr.slice(-20).join('\n')}`));
+          reject(
+            new Error(
+              `timed out after ${timeoutMs} ms waiting for a line.\nstdout: ${JSON.stringify(lines.slice(-10))}\nstderr: ${stderr.slice(-20).join('\n')}`,
+            ),
+          );
         }, timeoutMs);
         const cleanup = () => {
           clearTimeout(timer);
@@ -112,14 +126,27 @@ export function startProcess(command: string, args: string[], options: { env?: N
 }
 
 /** Starts a TypeScript entry (path relative to the repo root) under a runtime. */
-export function startEntry(runtime: Runtime, entry: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Child {
+export function startEntry(
+  runtime: Runtime,
+  entry: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Child {
   const { command, args: base } = commandFor(runtime, entry);
   return startProcess(command, [...base, ...args], options);
 }
 
 /** Runs a command to completion and returns its output. */
-export async function runToEnd(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}) {
-  const proc = spawn(command, args, { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function runToEnd(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+) {
+  const proc = spawn(command, args, {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   live.add(proc);
   let stdout = '';
   let stderr = '';

@@ -1,5 +1,8 @@
 /** Polls a condition until it holds or the time runs out: every wait in a test is bounded. */
-export async function waitFor<T>(probe: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  probe: () => T | Promise<T>,
+  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
   let last: unknown;
   while (Date.now() < deadline) {
@@ -11,5 +14,7 @@ export async function waitFor<T>(probe: () => T | Promise<T>, options: { timeout
     }
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
   }
-  throw new Error(`timed out waiting for ${options.what ?? 'a condition'}${last ? `: ${(last as Error).message}` : ''}`);
+  throw new Error(
+    `timed out waiting for ${options.what ?? 'a condition'}${last ? `: ${(last as Error).message}` : ''}`,
+  );
 }

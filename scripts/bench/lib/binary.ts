@@ -53,10 +53,17 @@ export async function ensureBinary(log: (text: string) => void, force = false): 
   let info: { binaries?: { x64?: { sha256?: string; bytecode?: boolean; buildTime?: string } } } = {};
   try {
     info = JSON.parse(readFileSync(join(ROOT, 'out', 'build-info.json'), 'utf8'));
-  } catch { /* no build info */ }
+  } catch {
+    /* no build info */
+  }
   const x64 = info.binaries?.x64;
   return {
-    path: BINARY, bytes: statSync(BINARY).size, sha256: x64?.sha256 ?? null, bytecode: x64?.bytecode ?? null, buildTime: x64?.buildTime ?? null, rebuilt,
+    path: BINARY,
+    bytes: statSync(BINARY).size,
+    sha256: x64?.sha256 ?? null,
+    bytecode: x64?.bytecode ?? null,
+    buildTime: x64?.buildTime ?? null,
+    rebuilt,
     ...(note ? { note } : {}),
   };
 }

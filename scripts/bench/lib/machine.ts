@@ -21,7 +21,12 @@ export interface MachineInfo {
 function firstLine(command: string, args: string[]): string | null {
   const run = spawnSync(command, args, { encoding: 'utf8', timeout: 10_000 });
   if (run.status !== 0 && !run.stdout && !run.stderr) return null;
-  return `${run.stdout}${run.stderr}`.split('\n').find((l) => l.trim())?.trim() ?? null;
+  return (
+    `${run.stdout}${run.stderr}`
+      .split('\n')
+      .find((l) => l.trim())
+      ?.trim() ?? null
+  );
 }
 
 function osName(): string {
@@ -36,7 +41,9 @@ export function machineInfo(): MachineInfo {
   let cpuModel = cpus()[0]?.model ?? 'unknown';
   try {
     cpuModel = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpuModel;
-  } catch { /* keep os.cpus() */ }
+  } catch {
+    /* keep os.cpus() */
+  }
   const git = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' });
   return {
     nproc: Number(firstLine('nproc', [])) || cpus().length,

@@ -18,7 +18,9 @@ export function killAll(): void {
   for (const proc of live) {
     try {
       if (proc.pid) process.kill(proc.pid, 'SIGKILL');
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
   }
   live.clear();
 }
@@ -67,7 +69,11 @@ export function start(command: string, args: string[], options: SpawnOptions = {
   let done = false;
   void exited.then(() => (done = true));
   return {
-    proc, pid: proc.pid, lines, stderrTail, exited,
+    proc,
+    pid: proc.pid,
+    lines,
+    stderrTail,
+    exited,
     async stop(graceMs = 10_000) {
       if (done) return exited;
       proc.kill('SIGTERM');
@@ -81,9 +87,17 @@ export function start(command: string, args: string[], options: SpawnOptions = {
         const check = () => {
           const found = lines.find(match);
           if (found) return finish(() => resolveLine(found));
-          if (done) finish(() => reject(new Error(`${command} exited before the expected line; stderr:\n${stderrTail.slice(-8).join('\n')}`)));
+          if (done)
+            finish(() =>
+              reject(
+                new Error(`${command} exited before the expected line; stderr:\n${stderrTail.slice(-8).join('\n')}`),
+              ),
+            );
         };
-        const timer = setTimeout(() => finish(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for a line from ${command}`))), timeoutMs);
+        const timer = setTimeout(
+          () => finish(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for a line from ${command}`))),
+          timeoutMs,
+        );
         const finish = (fn: () => void) => {
           clearTimeout(timer);
           waiters.delete(check);
@@ -97,7 +111,11 @@ export function start(command: string, args: string[], options: SpawnOptions = {
 }
 
 /** Runs to the end (bounded); collects stdout and stderr. */
-export async function runToEnd(command: string, args: string[], options: SpawnOptions & { timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runToEnd(
+  command: string,
+  args: string[],
+  options: SpawnOptions & { timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const proc = spawn(command, args, { cwd: ROOT, ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(proc);
   let stdout = '';

@@ -25,6 +25,22 @@ export interface Preset {
 }
 
 export const PRESETS: Record<'quick' | 'full', Preset> = {
-  quick: { name: 'quick', coldStartRuns: 7, pairingRuns: 5, memoryRuns: 1, idleSeconds: 5, loadMessages: 100_000, fleetSizes: [100] },
-  full: { name: 'full', coldStartRuns: 25, pairingRuns: 20, memoryRuns: 3, idleSeconds: 15, loadMessages: 1_000_000, fleetSizes: [1_000, 5_000, 10_000] },
+  quick: {
+    name: 'quick',
+    coldStartRuns: 7,
+    pairingRuns: 5,
+    memoryRuns: 1,
+    idleSeconds: 5,
+    loadMessages: 100_000,
+    fleetSizes: [100],
+  },
+  full: {
+    name: 'full',
+    coldStartRuns: 25,
+    pairingRuns: 20,
+    memoryRuns: 3,
+    idleSeconds: 15,
+    loadMessages: 1_000_000,
+    fleetSizes: [1_000, 5_000, 10_000],
+  },
 };

@@ -39,7 +39,11 @@ export function summarize(values: readonly number[]): Summary {
   const min = Math.min(...values);
   const max = Math.max(...values);
   return {
-    n: values.length, median: m, p95: percentile(values, 95), min, max,
+    n: values.length,
+    median: m,
+    p95: percentile(values, 95),
+    min,
+    max,
     mean: values.reduce((a, b) => a + b, 0) / values.length,
     spread: m === 0 ? 0 : (max - min) / m,
   };
@@ -67,8 +71,15 @@ export interface Target {
   margin: number | null;
 }
 
-export function target(name: string, value: number | null | undefined, limit: number, unit: string, kind: 'max' | 'min'): Target {
-  if (value == null || !Number.isFinite(value)) return { name, value: null, limit, unit, kind, verdict: 'n/a', margin: null };
+export function target(
+  name: string,
+  value: number | null | undefined,
+  limit: number,
+  unit: string,
+  kind: 'max' | 'min',
+): Target {
+  if (value == null || !Number.isFinite(value))
+    return { name, value: null, limit, unit, kind, verdict: 'n/a', margin: null };
   const ok = kind === 'max' ? value <= limit : value >= limit;
   const margin = kind === 'max' ? (limit - value) / limit : (value - limit) / limit;
   return { name, value, limit, unit, kind, verdict: ok ? 'met' : 'missed', margin };
@@ -120,7 +131,11 @@ export function textTable(title: string, rows: readonly TableRow[]): string {
     r.note ?? '',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i >= 6 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 || i >= 6 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [title, line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
@@ -129,7 +144,9 @@ export function markdownTable(rows: readonly TableRow[]): string {
   const out = ['| case | n | median | p95 | min–max | unit | vs baseline |', '|---|---:|---:|---:|---:|---|---:|'];
   for (const r of rows) {
     const s = r.summary;
-    out.push(`| ${r.case}${r.note ? ` (${r.note})` : ''} | ${s?.n ?? 0} | ${fmtNumber(s?.median)} | ${fmtNumber(s?.p95)} | ${s ? `${fmtNumber(s.min)}–${fmtNumber(s.max)}` : '–'} | ${r.unit} | ${r.role === 'baseline' ? 'baseline' : fmtRatio(r.ratio)} |`);
+    out.push(
+      `| ${r.case}${r.note ? ` (${r.note})` : ''} | ${s?.n ?? 0} | ${fmtNumber(s?.median)} | ${fmtNumber(s?.p95)} | ${s ? `${fmtNumber(s.min)}–${fmtNumber(s.max)}` : '–'} | ${r.unit} | ${r.role === 'baseline' ? 'baseline' : fmtRatio(r.ratio)} |`,
+    );
   }
   return out.join('\n');
 }

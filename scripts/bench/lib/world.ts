@@ -18,36 +18,70 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { createLogger } from '../../../src/edge/log.js';
-import { DEMO_ORG_ID, DEMO_PASSWORD, DEMO_USERS, MockCloudClient, startMockCloud } from '../../../src/mock/cloud/index.js';
+import {
+  DEMO_ORG_ID,
+  DEMO_PASSWORD,
+  DEMO_USERS,
+  MockCloudClient,
+  startMockCloud,
+} from '../../../src/mock/cloud/index.js';
 import { startMockSiteServer, type MockSiteServer } from '../../../src/mock/site-server/index.js';
 import { freePort } from '../../../src/hil/bed/ports.js';
 import { runToEnd, sleep } from './proc.js';
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 
-const canConnect = (port: number) => new Promise<boolean>((resolve) => {
-  const socket = createConnection({ port, host: '127.0.0.1' });
-  socket.once('connect', () => { socket.destroy(); resolve(true); });
-  socket.once('error', () => resolve(false));
-});
+const canConnect = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 
-export interface Mosquitto { port: number; url: string; proc: ChildProcess; stop(): Promise<void> }
+export interface Mosquitto {
+  port: number;
+  url: string;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
 
 export async function startMosquitto(dir: string): Promise<Mosquitto> {
-  if (!existsSync(MOSQUITTO)) throw new Error(`mosquitto is not installed at ${MOSQUITTO} (apt-get install -y mosquitto mosquitto-clients)`);
+  if (!existsSync(MOSQUITTO))
+    throw new Error(`mosquitto is not installed at ${MOSQUITTO} (apt-get install -y mosquitto mosquitto-clients)`);
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const conf = join(dir, `mosquitto-${port}.conf`);
-    writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', `user ${userInfo().username}`,
-      'max_inflight_messages 0', 'max_queued_messages 0', 'log_dest none', ''].join('\n'));
+    writeFileSync(
+      conf,
+      [
+        `listener ${port} 127.0.0.1`,
+        'allow_anonymous true',
+        'persistence false',
+        `user ${userInfo().username}`,
+        'max_inflight_messages 0',
+        'max_queued_messages 0',
+        'log_dest none',
+        '',
+      ].join('\n'),
+    );
     const proc = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
     let exited = false;
-    const exit = new Promise<void>((r) => proc.once('exit', () => { exited = true; r(); }));
+    const exit = new Promise<void>((r) =>
+      proc.once('exit', () => {
+        exited = true;
+        r();
+      }),
+    );
     const deadline = Date.now() + 10_000;
     while (!exited && Date.now() < deadline) {
       if (await canConnect(port)) {
         return {
-          port, url: `mqtt://127.0.0.1:${port}`, proc,
+          port,
+          url: `mqtt://127.0.0.1:${port}`,
+          proc,
           async stop() {
             if (exited) return;
             proc.kill('SIGTERM');
@@ -64,7 +98,11 @@ export async function startMosquitto(dir: string): Promise<Mosquitto> {
   throw new Error('mosquitto did not start');
 }
 
-export interface StatusSeen { edgeId: string; json: Record<string, unknown>; at: number }
+export interface StatusSeen {
+  edgeId: string;
+  json: Record<string, unknown>;
+  at: number;
+}
 
 /** Subscribes to `consystence/v1/sites/<site>/edges/+/status` and timestamps (performance.now()) every message. */
 export class StatusObserver {
@@ -73,7 +111,13 @@ export class StatusObserver {
   private constructor(private readonly client: MqttClient) {}
 
   static async connect(port: number, siteId: string): Promise<StatusObserver> {
-    const client = mqtt.connect({ host: '127.0.0.1', port, protocol: 'mqtt', clientId: `bench-observer-${process.pid}`, reconnectPeriod: 500 });
+    const client = mqtt.connect({
+      host: '127.0.0.1',
+      port,
+      protocol: 'mqtt',
+      clientId: `bench-observer-${process.pid}`,
+      reconnectPeriod: 500,
+    });
     const observer = new StatusObserver(client);
     const prefix = `consystence/v1/sites/${siteId}/edges/`;
     client.on('message', (topic, payload) => {
@@ -90,21 +134,35 @@ export class StatusObserver {
       for (const w of observer.waiters) w();
     });
     await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => client.subscribe(`${prefix}+/status`, { qos: 1 }, (error) => (error ? reject(error) : resolve())));
+      client.once('connect', () =>
+        client.subscribe(`${prefix}+/status`, { qos: 1 }, (error) => (error ? reject(error) : resolve())),
+      );
       client.once('error', reject);
     });
     return observer;
   }
 
   /** The first status from `edgeId` at or after `since` (performance.now()) matching `match`. */
-  waitFor(edgeId: string, since: number, match: (json: Record<string, unknown>) => boolean, timeoutMs: number): Promise<StatusSeen> {
+  waitFor(
+    edgeId: string,
+    since: number,
+    match: (json: Record<string, unknown>) => boolean,
+    timeoutMs: number,
+  ): Promise<StatusSeen> {
     return new Promise((resolve, reject) => {
       const check = () => {
         const found = this.seen.find((s) => s.edgeId === edgeId && s.at >= since && match(s.json));
         if (found) finish(() => resolve(found));
       };
-      const timer = setTimeout(() => finish(() => reject(new Error(`no matching status from ${edgeId} within ${timeoutMs} ms`))), timeoutMs);
-      const finish = (fn: () => void) => { clearTimeout(timer); this.waiters.delete(check); fn(); };
+      const timer = setTimeout(
+        () => finish(() => reject(new Error(`no matching status from ${edgeId} within ${timeoutMs} ms`))),
+        timeoutMs,
+      );
+      const finish = (fn: () => void) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        fn();
+      };
       this.waiters.add(check);
       check();
     });
@@ -146,15 +204,31 @@ export async function startWorld(label: string): Promise<World> {
     const slug = `bench-${label}-${randomUUID().slice(0, 6)}`;
     const site = await admin.createSite(DEMO_ORG_ID, { name: `Bench ${slug}`, slug, timezone: 'UTC' });
     const serverCode = await admin.createPairingCode(DEMO_ORG_ID, site.id);
-    const siteServer = await startMockSiteServer({
-      cloud: cloud.url, orgId: DEMO_ORG_ID, siteId: site.id, code: serverCode.code, httpPort: 0,
-      broker: 'external', brokerUrl: mosquitto.url, hardwareId: `bench-site-server-${site.id}`, db: join(work, 'site-server.db'),
-    }, { logger: quiet });
+    const siteServer = await startMockSiteServer(
+      {
+        cloud: cloud.url,
+        orgId: DEMO_ORG_ID,
+        siteId: site.id,
+        code: serverCode.code,
+        httpPort: 0,
+        broker: 'external',
+        brokerUrl: mosquitto.url,
+        hardwareId: `bench-site-server-${site.id}`,
+        db: join(work, 'site-server.db'),
+      },
+      { logger: quiet },
+    );
     stoppers.push(() => siteServer.close());
     const observer = await StatusObserver.connect(mosquitto.port, site.id);
     stoppers.push(() => observer.close());
     return {
-      work, mosquitto, cloudUrl: cloud.url, admin, siteId: site.id, siteServer, observer,
+      work,
+      mosquitto,
+      cloudUrl: cloud.url,
+      admin,
+      siteId: site.id,
+      siteServer,
+      observer,
       pairingUri: async (edgeId) => (await admin.createPairingCode(DEMO_ORG_ID, site.id, { edgeId })).pairingUri,
       close,
     };
@@ -165,8 +239,31 @@ export async function startWorld(label: string): Promise<World> {
 }
 
 /** Pairs a device state dir with the given command (the compiled binary or node+tsx); bounded. */
-export async function pairDevice(world: World, command: string, prefixArgs: string[], device: { edgeId: string; stateDir: string; hardwareId: string }): Promise<void> {
+export async function pairDevice(
+  world: World,
+  command: string,
+  prefixArgs: string[],
+  device: { edgeId: string; stateDir: string; hardwareId: string },
+): Promise<void> {
   const uri = await world.pairingUri(device.edgeId);
-  const result = await runToEnd(command, [...prefixArgs, 'pair', '--uri', uri, '--edge-id', device.edgeId, '--state-dir', device.stateDir, '--hardware-id', device.hardwareId, '--json', '--no-connect'], { timeoutMs: 60_000 });
-  if (result.code !== 0) throw new Error(`pairing ${device.edgeId} failed (exit ${result.code}): ${result.stderr.slice(-1500)}`);
+  const result = await runToEnd(
+    command,
+    [
+      ...prefixArgs,
+      'pair',
+      '--uri',
+      uri,
+      '--edge-id',
+      device.edgeId,
+      '--state-dir',
+      device.stateDir,
+      '--hardware-id',
+      device.hardwareId,
+      '--json',
+      '--no-connect',
+    ],
+    { timeoutMs: 60_000 },
+  );
+  if (result.code !== 0)
+    throw new Error(`pairing ${device.edgeId} failed (exit ${result.code}): ${result.stderr.slice(-1500)}`);
 }

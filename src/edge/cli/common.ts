@@ -53,9 +53,15 @@ const Common = z.object({
 export type CommonSettings = z.infer<typeof Common>;
 
 /** Parses flags strictly: an unknown flag or a stray argument is a usage error, never ignored. */
-export function parseFlags<O extends Options>(argv: string[], options: O): ReturnType<typeof parseArgs<{ options: O & typeof GLOBAL_OPTIONS; strict: true; allowPositionals: false }>>['values'] {
+export function parseFlags<O extends Options>(
+  argv: string[],
+  options: O,
+): ReturnType<
+  typeof parseArgs<{ options: O & typeof GLOBAL_OPTIONS; strict: true; allowPositionals: false }>
+>['values'] {
   try {
-    return parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...options }, strict: true, allowPositionals: false }).values as never;
+    return parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...options }, strict: true, allowPositionals: false })
+      .values as never;
   } catch (error) {
     throw new EdgeError('USAGE', (error as Error).message.replace(/\. To specify.*$/s, ''));
   }
@@ -69,7 +75,10 @@ export function commonSettings(values: Record<string, unknown>, env: NodeJS.Proc
     json: values.json ?? false,
   });
   if (!parsed.success) {
-    throw new EdgeError('USAGE', parsed.error.issues.map((i) => `${flagName(String(i.path[0]))}: ${i.message}`).join('; '));
+    throw new EdgeError(
+      'USAGE',
+      parsed.error.issues.map((i) => `${flagName(String(i.path[0]))}: ${i.message}`).join('; '),
+    );
   }
   return parsed.data;
 }
@@ -83,10 +92,22 @@ export function loggerFor(settings: CommonSettings, io: CliIo, component: string
 }
 
 /** Opens the runtime; a damaged database that was moved aside is told to the technician on stderr. */
-export async function openRuntime(settings: CommonSettings, logger: Logger, io: Pick<CliIo, 'stderr'>, extra: Partial<EdgeRuntimeOptions> = {}): Promise<EdgeRuntime> {
-  const runtime = await createEdgeRuntime({ stateDir: settings.stateDir, logger, ...(settings.hardwareId ? { hardwareId: settings.hardwareId } : {}), ...extra });
+export async function openRuntime(
+  settings: CommonSettings,
+  logger: Logger,
+  io: Pick<CliIo, 'stderr'>,
+  extra: Partial<EdgeRuntimeOptions> = {},
+): Promise<EdgeRuntime> {
+  const runtime = await createEdgeRuntime({
+    stateDir: settings.stateDir,
+    logger,
+    ...(settings.hardwareId ? { hardwareId: settings.hardwareId } : {}),
+    ...extra,
+  });
   if (runtime.state.recovered) {
-    io.stderr(`warning: the state database was damaged (${runtime.state.recovered.reason.slice(0, 200)}) and was moved to ${runtime.state.recovered.movedTo}; this device starts unpaired and must be paired again\n`);
+    io.stderr(
+      `warning: the state database was damaged (${runtime.state.recovered.reason.slice(0, 200)}) and was moved to ${runtime.state.recovered.movedTo}; this device starts unpaired and must be paired again\n`,
+    );
   }
   return runtime;
 }

@@ -21,17 +21,30 @@ consystence-edge pair --cloud URL --org ORG_ID --site SITE_ID --code CODE
   --cloud-ca FILE  trust only this CA (PEM) for the cloud, now and for later token refreshes (a private cloud)`,
   async run(io) {
     const values = parseFlags(io.argv, {
-      uri: { type: 'string' }, cloud: { type: 'string' }, org: { type: 'string' }, site: { type: 'string' }, code: { type: 'string' },
-      'edge-id': { type: 'string' }, 'licence-key': { type: 'string' }, force: { type: 'boolean' }, 'no-connect': { type: 'boolean' },
-      'max-attempts': { type: 'string' }, 'cloud-ca': { type: 'string' },
+      uri: { type: 'string' },
+      cloud: { type: 'string' },
+      org: { type: 'string' },
+      site: { type: 'string' },
+      code: { type: 'string' },
+      'edge-id': { type: 'string' },
+      'licence-key': { type: 'string' },
+      force: { type: 'boolean' },
+      'no-connect': { type: 'boolean' },
+      'max-attempts': { type: 'string' },
+      'cloud-ca': { type: 'string' },
     });
     const settings = commonSettings(values, io.env);
     const extra = PairFlags.safeParse({ maxAttempts: values['max-attempts'] });
     if (!extra.success) throw new EdgeError('USAGE', '--max-attempts must be a whole number from 1 to 50');
     const uri = values.uri === '-' ? (await io.readStdin()).trim() : values.uri;
     const input = pairingInputFrom({
-      uri, cloud: values.cloud, org: values.org, site: values.site, code: values.code,
-      edgeId: values['edge-id'], licenceKey: values['licence-key'],
+      uri,
+      cloud: values.cloud,
+      org: values.org,
+      site: values.site,
+      code: values.code,
+      edgeId: values['edge-id'],
+      licenceKey: values['licence-key'],
     });
     const cloudCa = values['cloud-ca'] !== undefined ? cloudCaFrom(values['cloud-ca'], input.cloudUrl) : undefined;
     const runtime = await openRuntime(settings, loggerFor(settings, io, 'pair'), io, {
@@ -46,9 +59,11 @@ consystence-edge pair --cloud URL --org ORG_ID --site SITE_ID --code CODE
       });
       // What this pairing trusted is what token refreshes trust (none: the platform's store, for a public cloud).
       saveCloudCa(runtime.state.db, cloudCa);
-      io.stdout(settings.json
-        ? `${JSON.stringify({ paired: true, edgeId: registration.edgeId, edgeUuid: registration.edgeUuid, siteId: registration.siteId, broker: registration.config.siteServer.mqtt.url })}\n`
-        : `paired: ${registration.edgeId} at site ${registration.siteId}. Start the service: systemctl enable --now consystence-edge\n`);
+      io.stdout(
+        settings.json
+          ? `${JSON.stringify({ paired: true, edgeId: registration.edgeId, edgeUuid: registration.edgeUuid, siteId: registration.siteId, broker: registration.config.siteServer.mqtt.url })}\n`
+          : `paired: ${registration.edgeId} at site ${registration.siteId}. Start the service: systemctl enable --now consystence-edge\n`,
+      );
       return 0;
     } finally {
       runtime.close();

@@ -67,15 +67,26 @@ function usage(message: string): EdgeError {
 }
 
 function issues(error: z.ZodError, prefix: string): string {
-  return error.issues.slice(0, 5).map((i) => `${prefix}${i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('') : ''}: ${i.message}`).join('; ');
+  return error.issues
+    .slice(0, 5)
+    .map(
+      (i) =>
+        `${prefix}${i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('') : ''}: ${i.message}`,
+    )
+    .join('; ');
 }
 
 /** Where `produce` sends: the same flags and environment as `run`, but it must name a listening API. */
-export function producerTarget(flags: { port?: string | undefined; socket?: string | undefined }, env: NodeJS.ProcessEnv): { target: ProducerTarget; address: string } {
+export function producerTarget(
+  flags: { port?: string | undefined; socket?: string | undefined },
+  env: NodeJS.ProcessEnv,
+): { target: ProducerTarget; address: string } {
   const endpoint = producerEndpoint(flags, env);
   if (endpoint.kind === 'socket') return { target: { socketPath: endpoint.path }, address: `unix:${endpoint.path}` };
   if (endpoint.kind === 'off' || endpoint.port === 0) {
-    throw usage(`--producer-port: give the port the service listens on (its 'started' line shows it), not '${endpoint.kind === 'off' ? 'off' : '0'}'`);
+    throw usage(
+      `--producer-port: give the port the service listens on (its 'started' line shows it), not '${endpoint.kind === 'off' ? 'off' : '0'}'`,
+    );
   }
   const url = `http://127.0.0.1:${endpoint.port}`;
   return { target: { url }, address: url };
@@ -102,15 +113,20 @@ export function batchRecords(records: TelemetryRecord[], max: number): Telemetry
 
 /** The single record from `--tag/--value/…`, repeated `count` times; a numeric value counts up (V, V+1, …). */
 function singleRecords(values: Record<string, unknown>, count: number, now: () => Date): TelemetryRecord[] {
-  if (values.tag === undefined || values.value === undefined) throw usage('give --tag and --value, or --records - (a JSON array on stdin)');
+  if (values.tag === undefined || values.value === undefined)
+    throw usage('give --tag and --value, or --records - (a JSON array on stdin)');
   // Validated with the same schema as the producer API, so a bad flag is a usage error here, not a 400 there.
   const parsed = TelemetryRecord.safeParse({
-    tag: values.tag, ts: values.ts ?? now().toISOString(), value: parseValue(String(values.value)),
+    tag: values.tag,
+    ts: values.ts ?? now().toISOString(),
+    value: parseValue(String(values.value)),
     ...(values.quality !== undefined ? { quality: values.quality } : {}),
   });
   if (!parsed.success) throw usage(parsed.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}`).join('; '));
   const first = parsed.data;
-  return Array.from({ length: count }, (_, i) => (typeof first.value === 'number' ? { ...first, value: first.value + i } : first));
+  return Array.from({ length: count }, (_, i) =>
+    typeof first.value === 'number' ? { ...first, value: first.value + i } : first,
+  );
 }
 
 /** Parses `--records -` input: a JSON array of records, each validated like the producer API does. */
@@ -119,7 +135,9 @@ export function parseRecordsJson(text: string): TelemetryRecord[] {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw usage(`--records -: stdin is not JSON (${(error as Error).message.slice(0, 120)}); give an array like [{"tag":"t","ts":"2026-01-01T00:00:00Z","value":1}]`);
+    throw usage(
+      `--records -: stdin is not JSON (${(error as Error).message.slice(0, 120)}); give an array like [{"tag":"t","ts":"2026-01-01T00:00:00Z","value":1}]`,
+    );
   }
   const parsed = RecordsInput.safeParse(json);
   if (!parsed.success) throw usage(`--records -: ${issues(parsed.error, 'records')}`);
@@ -130,14 +148,23 @@ export function parseRecordsJson(text: string): TelemetryRecord[] {
  * Everything `produce` needs, or a usage error that says what to change. `stdin` is read only for `--records -`
  * (so a technician's terminal is never waited on by mistake).
  */
-export async function producePlan(values: Record<string, unknown>, env: NodeJS.ProcessEnv, readStdin: () => Promise<string>, now: () => Date = () => new Date()): Promise<ProducePlan> {
+export async function producePlan(
+  values: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  readStdin: () => Promise<string>,
+  now: () => Date = () => new Date(),
+): Promise<ProducePlan> {
   const channel = values.channel ?? 'telemetry';
-  if (channel !== 'telemetry' && channel !== 'events') throw usage(`--channel: telemetry or events, not '${String(channel).slice(0, 20)}'`);
+  if (channel !== 'telemetry' && channel !== 'events')
+    throw usage(`--channel: telemetry or events, not '${String(channel).slice(0, 20)}'`);
   const count = Count.safeParse(values.count ?? '1');
   if (!count.success) throw usage(`--count: a whole number from 1 to ${MAX_COUNT}`);
   const batch = Batch.safeParse(values.batch ?? String(MAX_BATCH));
   if (!batch.success) throw usage(`--batch: records per request, 1 to ${MAX_BATCH}`);
-  const { target, address } = producerTarget({ port: values['producer-port'] as string | undefined, socket: values['producer-socket'] as string | undefined }, env);
+  const { target, address } = producerTarget(
+    { port: values['producer-port'] as string | undefined, socket: values['producer-socket'] as string | undefined },
+    env,
+  );
 
   let records: TelemetryRecord[];
   if (values.records !== undefined) {
@@ -148,5 +175,12 @@ export async function producePlan(values: Record<string, unknown>, env: NodeJS.P
   } else {
     records = singleRecords(values, count.data, now);
   }
-  return { target, address, channel, durable: values.durable === true, batches: batchRecords(records, batch.data), total: records.length };
+  return {
+    target,
+    address,
+    channel,
+    durable: values.durable === true,
+    batches: batchRecords(records, batch.data),
+    total: records.length,
+  };
 }

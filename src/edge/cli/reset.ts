@@ -16,7 +16,9 @@ export const reset: Subcommand = {
     if (values.yes !== true) {
       if (!io.stdinIsTty) throw new EdgeError('USAGE', 'reset needs --yes when not run from a terminal');
       const rl = createInterface({ input: process.stdin, output: process.stdout });
-      const answer = await rl.question(`This forgets the registration${keys ? ' and the device key' : ''}; the device must be paired again. Type "yes" to continue: `);
+      const answer = await rl.question(
+        `This forgets the registration${keys ? ' and the device key' : ''}; the device must be paired again. Type "yes" to continue: `,
+      );
       rl.close();
       if (answer.trim().toLowerCase() !== 'yes') {
         io.stdout('nothing changed\n');
@@ -26,7 +28,11 @@ export const reset: Subcommand = {
     const runtime = await openRuntime(settings, loggerFor(settings, io, 'reset'), io);
     try {
       await runtime.reset({ keys });
-      io.stdout(settings.json ? `${JSON.stringify({ reset: true, keys })}\n` : `reset done${keys ? ' (new device key)' : ''}; pair again with: consystence-edge pair --uri '…'\n`);
+      io.stdout(
+        settings.json
+          ? `${JSON.stringify({ reset: true, keys })}\n`
+          : `reset done${keys ? ' (new device key)' : ''}; pair again with: consystence-edge pair --uri '…'\n`,
+      );
       return 0;
     } finally {
       runtime.close();

@@ -11,7 +11,14 @@ import type { StepEvent } from '../pairing/steps.js';
 import type { EdgeRuntime } from '../runtime.js';
 import { DataPlane } from '../data/data-plane.js';
 import { producerEndpoint, type ProducerEndpoint } from '../data/producer-endpoint.js';
-import { commonSettings, DEFAULT_PAIRING_URI_FILE, loggerFor, openRuntime, parseFlags, type Subcommand } from './common.js';
+import {
+  commonSettings,
+  DEFAULT_PAIRING_URI_FILE,
+  loggerFor,
+  openRuntime,
+  parseFlags,
+  type Subcommand,
+} from './common.js';
 
 /** Exit code after a `restart` command: the service manager starts the process again. */
 export const RESTART_EXIT_CODE = 10;
@@ -19,16 +26,23 @@ const MAX_URI_FILE_BYTES = 4096;
 
 export const run: Subcommand = {
   describe: 'run the edge service (pairs first from the pairing-URI file on first boot)',
-  usage: 'consystence-edge run [--pairing-uri-file FILE] [--edge-id ID] [--producer-port N|0|off | --producer-socket PATH] [--json]',
+  usage:
+    'consystence-edge run [--pairing-uri-file FILE] [--edge-id ID] [--producer-port N|0|off | --producer-socket PATH] [--json]',
   async run(io) {
-    const values = parseFlags(io.argv, { 'pairing-uri-file': { type: 'string' }, 'edge-id': { type: 'string' }, 'producer-port': { type: 'string' }, 'producer-socket': { type: 'string' } });
+    const values = parseFlags(io.argv, {
+      'pairing-uri-file': { type: 'string' },
+      'edge-id': { type: 'string' },
+      'producer-port': { type: 'string' },
+      'producer-socket': { type: 'string' },
+    });
     const settings = commonSettings(values, io.env);
     // Validated before anything starts: a bad flag is a usage error, not a half-started service.
     const producer = producerEndpoint({ port: values['producer-port'], socket: values['producer-socket'] }, io.env);
     const logger = loggerFor(settings, io, 'edge');
     const uriFile = values['pairing-uri-file'] ?? io.env.CONSYSTENCE_EDGE_PAIRING_URI_FILE ?? DEFAULT_PAIRING_URI_FILE;
     const runtime = await openRuntime(settings, logger, io);
-    const say = (fields: Record<string, unknown>, human: string) => io.stdout(settings.json ? `${JSON.stringify({ ts: new Date().toISOString(), ...fields })}\n` : `${human}\n`);
+    const say = (fields: Record<string, unknown>, human: string) =>
+      io.stdout(settings.json ? `${JSON.stringify({ ts: new Date().toISOString(), ...fields })}\n` : `${human}\n`);
     try {
       if (!runtime.state.registration.get()) await pairFromFile(runtime, uriFile, values['edge-id'], logger, say);
       return await serve(runtime, settings.stateDir, producer, say);
@@ -38,14 +52,27 @@ export const run: Subcommand = {
   },
 };
 
-async function pairFromFile(runtime: EdgeRuntime, file: string, edgeId: string | undefined, logger: Logger, say: (f: Record<string, unknown>, h: string) => void): Promise<void> {
+async function pairFromFile(
+  runtime: EdgeRuntime,
+  file: string,
+  edgeId: string | undefined,
+  logger: Logger,
+  say: (f: Record<string, unknown>, h: string) => void,
+): Promise<void> {
   let content: string;
   try {
-    if (statSync(file).size > MAX_URI_FILE_BYTES) throw new EdgeError('USAGE', `the pairing-URI file ${file} is larger than ${MAX_URI_FILE_BYTES} bytes; it must hold one consystence-edge://pair?… line`);
+    if (statSync(file).size > MAX_URI_FILE_BYTES)
+      throw new EdgeError(
+        'USAGE',
+        `the pairing-URI file ${file} is larger than ${MAX_URI_FILE_BYTES} bytes; it must hold one consystence-edge://pair?… line`,
+      );
     content = readFileSync(file, 'utf8');
   } catch (error) {
     if (error instanceof EdgeError) throw error;
-    throw new EdgeError('NOT_PAIRED', `this device is not paired and there is no pairing-URI file at ${file}; run 'consystence-edge pair --uri …' or place the URI in that file`);
+    throw new EdgeError(
+      'NOT_PAIRED',
+      `this device is not paired and there is no pairing-URI file at ${file}; run 'consystence-edge pair --uri …' or place the URI in that file`,
+    );
   }
   say({ event: 'pairing_from_file', file }, `not paired yet: pairing from ${file}`);
   const input = pairingInputFrom({ uri: content.trim(), edgeId });
@@ -59,9 +86,21 @@ async function pairFromFile(runtime: EdgeRuntime, file: string, edgeId: string |
   say({ event: 'paired' }, 'paired');
 }
 
-async function serve(runtime: EdgeRuntime, stateDir: string, producer: ProducerEndpoint, say: (f: Record<string, unknown>, h: string) => void): Promise<number> {
+async function serve(
+  runtime: EdgeRuntime,
+  stateDir: string,
+  producer: ProducerEndpoint,
+  say: (f: Record<string, unknown>, h: string) => void,
+): Promise<number> {
   const session = runtime.createSession();
-  const data = new DataPlane({ outbox: runtime.outbox(), session, stateDir, clock: runtime.clock, logger: runtime.logger, producer });
+  const data = new DataPlane({
+    outbox: runtime.outbox(),
+    session,
+    stateDir,
+    clock: runtime.clock,
+    logger: runtime.logger,
+    producer,
+  });
   return new Promise<number>((resolve) => {
     let ending = false;
     const end = async (code: number, reason: 'shutdown' | 'restart') => {
@@ -78,18 +117,29 @@ async function serve(runtime: EdgeRuntime, stateDir: string, producer: ProducerE
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     session.on('state', (state) => say({ event: 'state', state }, `state: ${state}`));
-    session.on('config', (config) => say({ event: 'config', heartbeatSeconds: config.heartbeatSeconds }, `config applied (heartbeat ${config.heartbeatSeconds} s)`));
+    session.on('config', (config) =>
+      say(
+        { event: 'config', heartbeatSeconds: config.heartbeatSeconds },
+        `config applied (heartbeat ${config.heartbeatSeconds} s)`,
+      ),
+    );
     session.on('restart', () => void end(RESTART_EXIT_CODE, 'restart'));
     session.on('revoked', () => {
       say({ event: 'revoked' }, 'this device was removed from its site: pair it again with a new pairing code');
       void end(ExitCodes.NOT_PAIRED, 'shutdown');
     });
     // Signals are handled from here on: a SIGTERM while the producer API starts still shuts down cleanly.
-    void data.start().catch((error: unknown) => runtime.logger.error('data_plane_start_failed', { error })).then(() => {
-      if (ending) return;
-      session.start();
-      const edgeId = runtime.state.registration.get()?.edgeId;
-      say({ event: 'started', bootId: session.bootId, edgeId, producer: data.producerAddress }, `running as ${edgeId}${data.producerAddress ? `; producer API at ${data.producerAddress}` : ''}`);
-    });
+    void data
+      .start()
+      .catch((error: unknown) => runtime.logger.error('data_plane_start_failed', { error }))
+      .then(() => {
+        if (ending) return;
+        session.start();
+        const edgeId = runtime.state.registration.get()?.edgeId;
+        say(
+          { event: 'started', bootId: session.bootId, edgeId, producer: data.producerAddress },
+          `running as ${edgeId}${data.producerAddress ? `; producer API at ${data.producerAddress}` : ''}`,
+        );
+      });
   });
 }

@@ -7,7 +7,11 @@ export const version: Subcommand = {
   usage: 'consystence-edge version [--json]',
   async run(io) {
     const values = parseFlags(io.argv, {});
-    io.stdout(values.json ? `${JSON.stringify({ version: VERSION, buildTime: BUILD_TIME, runtime: typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' ? 'bun' : 'node' })}\n` : `consystence-edge ${VERSION} (built ${BUILD_TIME})\n`);
+    io.stdout(
+      values.json
+        ? `${JSON.stringify({ version: VERSION, buildTime: BUILD_TIME, runtime: typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' ? 'bun' : 'node' })}\n`
+        : `consystence-edge ${VERSION} (built ${BUILD_TIME})\n`,
+    );
     return 0;
   },
 };

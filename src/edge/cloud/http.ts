@@ -57,7 +57,11 @@ async function readCapped(response: Response, maxBytes: number): Promise<Uint8Ar
       step = await reader.read();
     } catch (cause) {
       // The connection dropped mid-body: the request may have committed, so retrying (same key) is right.
-      throw new CloudCallError(`the connection to the cloud broke while reading its answer (${(cause as Error).message})`, 'truncated', true);
+      throw new CloudCallError(
+        `the connection to the cloud broke while reading its answer (${(cause as Error).message})`,
+        'truncated',
+        true,
+      );
     }
     if (step.done) break;
     if (!step.value) continue;
@@ -77,19 +81,28 @@ async function readCapped(response: Response, maxBytes: number): Promise<Uint8Ar
   return out;
 }
 
-export async function cloudCall(fetchImpl: FetchLike, request: CloudRequest, now: () => number = Date.now): Promise<CloudResponse> {
+export async function cloudCall(
+  fetchImpl: FetchLike,
+  request: CloudRequest,
+  now: () => number = Date.now,
+): Promise<CloudResponse> {
   let response: Response;
   try {
     response = await fetchImpl(request.url, {
       method: request.method,
-      headers: { accept: 'application/json', ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}), ...request.headers },
+      headers: {
+        accept: 'application/json',
+        ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...request.headers,
+      },
       ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
       signal: AbortSignal.timeout(request.timeoutMs ?? 15_000),
       redirect: 'error',
     });
   } catch (cause) {
     const name = (cause as Error).name;
-    if (name === 'TimeoutError' || name === 'AbortError') throw new CloudCallError('the cloud did not answer in time', 'timeout', true);
+    if (name === 'TimeoutError' || name === 'AbortError')
+      throw new CloudCallError('the cloud did not answer in time', 'timeout', true);
     // A certificate problem is final for this call: retrying within seconds will not fix a wrong CA or name.
     const tls = describeTlsError(cause, 'cloud', new URL(request.url).hostname, false);
     if (tls) throw new CloudCallError(tls, 'tls', false);
@@ -105,7 +118,8 @@ export async function cloudCall(fetchImpl: FetchLike, request: CloudRequest, now
   } catch (error) {
     if (error instanceof CloudCallError) throw error;
     const name = (error as Error).name;
-    if (name === 'TimeoutError' || name === 'AbortError') throw new CloudCallError('the cloud stopped answering mid-response', 'timeout', true);
+    if (name === 'TimeoutError' || name === 'AbortError')
+      throw new CloudCallError('the cloud stopped answering mid-response', 'timeout', true);
     throw new CloudCallError(`the connection to the cloud broke while reading its answer`, 'truncated', true);
   }
   let body: unknown;
@@ -117,14 +131,22 @@ export async function cloudCall(fetchImpl: FetchLike, request: CloudRequest, now
       const status = response.status;
       // A 5xx page from a proxy is a cloud outage, not a bad answer: retry. A 2xx that is not JSON was cut or garbled.
       if (status >= 500 || status === 429) {
-        throw new CloudCallError(`the cloud answered ${status}`, 'http', true, { status, retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), localMs) });
+        throw new CloudCallError(`the cloud answered ${status}`, 'http', true, {
+          status,
+          retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), localMs),
+        });
       }
-      throw new CloudCallError(`the cloud's answer is not valid JSON (HTTP ${status}${isCut(text) ? ', cut short' : ''})`, isCut(text) ? 'truncated' : 'malformed', isCut(text));
+      throw new CloudCallError(
+        `the cloud's answer is not valid JSON (HTTP ${status}${isCut(text) ? ', cut short' : ''})`,
+        isCut(text) ? 'truncated' : 'malformed',
+        isCut(text),
+      );
     }
   }
-  const serverMs = body && typeof body === 'object' && typeof (body as { serverTime?: unknown }).serverTime === 'string'
-    ? Date.parse((body as { serverTime: string }).serverTime)
-    : headerMs;
+  const serverMs =
+    body && typeof body === 'object' && typeof (body as { serverTime?: unknown }).serverTime === 'string'
+      ? Date.parse((body as { serverTime: string }).serverTime)
+      : headerMs;
   return {
     status: response.status,
     headers: response.headers,

@@ -22,7 +22,8 @@ export async function withRetries<T>(attempt: () => Promise<T>, options: RetryOp
     try {
       return await attempt();
     } catch (error) {
-      if (!(error instanceof CloudCallError) || !error.retryable || n >= options.maxAttempts || options.signal?.aborted) throw error;
+      if (!(error instanceof CloudCallError) || !error.retryable || n >= options.maxAttempts || options.signal?.aborted)
+        throw error;
       const delayMs = backoff.next(error.extra.retryAfterMs ?? null);
       options.onRetry?.({ attempt: n, delayMs, reason: error.message });
       await sleep(delayMs, options.signal);

@@ -18,13 +18,24 @@ export interface TokenExpectations {
   nowMs: number;
 }
 
-export async function verifyIssuedToken(token: string, jwks: JSONWebKeySet, expect: TokenExpectations): Promise<EdgeTokenClaims> {
+export async function verifyIssuedToken(
+  token: string,
+  jwks: JSONWebKeySet,
+  expect: TokenExpectations,
+): Promise<EdgeTokenClaims> {
   let claims: EdgeTokenClaims;
   try {
-    claims = await verifyEdgeToken(token, jwks, expect.siteId, { issuer: expect.cloudUrl, currentDate: new Date(expect.nowMs), clockToleranceSeconds: 60 });
+    claims = await verifyEdgeToken(token, jwks, expect.siteId, {
+      issuer: expect.cloudUrl,
+      currentDate: new Date(expect.nowMs),
+      clockToleranceSeconds: 60,
+    });
   } catch (error) {
     const reason = error instanceof TokenVerificationError ? error.message : 'the token could not be checked';
-    throw new EdgeError('TOKEN_REJECTED', `the cloud's token failed verification (${reason}); nothing was saved. Check the device clock and that the pairing URI points at the right cloud`);
+    throw new EdgeError(
+      'TOKEN_REJECTED',
+      `the cloud's token failed verification (${reason}); nothing was saved. Check the device clock and that the pairing URI points at the right cloud`,
+    );
   }
   const mismatches: string[] = [];
   if (claims.edge !== expect.edgeId) mismatches.push('edge id');
@@ -33,7 +44,10 @@ export async function verifyIssuedToken(token: string, jwks: JSONWebKeySet, expe
   if (claims.cnf.jkt !== expect.thumbprint) mismatches.push('device key');
   if (expect.edgeUuid !== undefined && claims.sub !== expect.edgeUuid) mismatches.push('edge uuid');
   if (mismatches.length) {
-    throw new EdgeError('TOKEN_REJECTED', `the cloud's token is not for this device (${mismatches.join(', ')} differ); nothing was saved`);
+    throw new EdgeError(
+      'TOKEN_REJECTED',
+      `the cloud's token is not for this device (${mismatches.join(', ')} differ); nothing was saved`,
+    );
   }
   return claims;
 }

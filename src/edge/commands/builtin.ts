@@ -13,7 +13,17 @@ export interface BuiltinDeps {
 export function registerBuiltinCommands(registry: CommandRegistry, deps: BuiltinDeps): CommandRegistry {
   return registry
     .register('ping', { run: async () => ({ pong: true, ts: new Date(deps.clock.now()).toISOString() }) })
-    .register('resend-status', { run: async () => { await deps.resendStatus(); return { resent: true }; } })
+    .register('resend-status', {
+      run: async () => {
+        await deps.resendStatus();
+        return { resent: true };
+      },
+    })
     .register('rotate-token', { run: async () => deps.rotateToken() })
-    .register('restart', { mode: 'after-restart', run: async () => { deps.requestRestart(); } });
+    .register('restart', {
+      mode: 'after-restart',
+      run: async () => {
+        deps.requestRestart();
+      },
+    });
 }

@@ -3,7 +3,7 @@
  * is published, so a repeated id replays the stored answer and never runs the command twice. Bad input becomes
  * BAD_COMMAND (with the id when one can be read), never a throw.
  */
-import { Command, CommandResult, MAX_PAYLOAD_BYTES } from '../../protocol/index.js';
+import { Command, type CommandResult, MAX_PAYLOAD_BYTES } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { CommandStore } from '../state/command-store.js';
@@ -28,7 +28,11 @@ export class CommandRegistry {
   private readonly handlers = new Map<string, CommandHandler>();
   private readonly inFlight = new Set<string>();
 
-  constructor(private readonly store: CommandStore, private readonly clock: Clock, private readonly logger: Logger) {}
+  constructor(
+    private readonly store: CommandStore,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
 
   register(name: string, handler: CommandHandler): this {
     this.handlers.set(name, handler);
@@ -45,7 +49,13 @@ export class CommandRegistry {
     const parsed = Command.safeParse(json);
     if (!parsed.success) {
       const id = readableId(json);
-      const reason = json === undefined ? 'the command is not valid JSON (or too large)' : `the command is malformed: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(payload)'} ${i.message}`).join('; ')}`;
+      const reason =
+        json === undefined
+          ? 'the command is not valid JSON (or too large)'
+          : `the command is malformed: ${parsed.error.issues
+              .slice(0, 3)
+              .map((i) => `${i.path.join('.') || '(payload)'} ${i.message}`)
+              .join('; ')}`;
       this.logger.warn('command_bad', { id, reason });
       return { publish: failure(id ?? '', 'BAD_COMMAND', reason) };
     }
@@ -54,11 +64,29 @@ export class CommandRegistry {
     if (stored?.result) return { publish: stored.result };
     if (stored || this.inFlight.has(command.id)) return { publish: null }; // already running: its result will be published
     if (command.expiresAt && Date.parse(command.expiresAt) < this.clock.now()) {
-      return { publish: this.finish(command.id, command.name, failure(command.id, 'EXPIRED', `the command expired at ${command.expiresAt}`), at()) };
+      return {
+        publish: this.finish(
+          command.id,
+          command.name,
+          failure(command.id, 'EXPIRED', `the command expired at ${command.expiresAt}`),
+          at(),
+        ),
+      };
     }
     const handler = this.handlers.get(command.name);
     if (!handler) {
-      return { publish: this.finish(command.id, command.name, failure(command.id, 'UNKNOWN_COMMAND', `unknown command '${command.name}'; this edge knows ${this.names.join(', ')}`), at()) };
+      return {
+        publish: this.finish(
+          command.id,
+          command.name,
+          failure(
+            command.id,
+            'UNKNOWN_COMMAND',
+            `unknown command '${command.name}'; this edge knows ${this.names.join(', ')}`,
+          ),
+          at(),
+        ),
+      };
     }
     if (handler.mode === 'after-restart') {
       this.store.markExecuting(command.id, command.name, at());
@@ -68,10 +96,24 @@ export class CommandRegistry {
     this.inFlight.add(command.id);
     try {
       const result = await handler.run({ id: command.id, args: command.args ?? {} });
-      return { publish: this.finish(command.id, command.name, { id: command.id, ok: true, ...(result !== undefined ? { result } : {}) }, at()) };
+      return {
+        publish: this.finish(
+          command.id,
+          command.name,
+          { id: command.id, ok: true, ...(result !== undefined ? { result } : {}) },
+          at(),
+        ),
+      };
     } catch (error) {
       this.logger.warn('command_failed', { id: command.id, name: command.name, error });
-      return { publish: this.finish(command.id, command.name, failure(command.id, 'FAILED', (error as Error).message.slice(0, 500)), at()) };
+      return {
+        publish: this.finish(
+          command.id,
+          command.name,
+          failure(command.id, 'FAILED', (error as Error).message.slice(0, 500)),
+          at(),
+        ),
+      };
     } finally {
       this.inFlight.delete(command.id);
     }
@@ -85,9 +127,10 @@ export class CommandRegistry {
     const at = new Date(this.clock.now()).toISOString();
     return this.store.executing().map(({ id, name }) => {
       const handler = this.handlers.get(name);
-      const result: CommandResult = handler?.mode === 'after-restart'
-        ? { id, ok: true, result: { restarted: true, bootId } }
-        : failure(id, 'FAILED', 'interrupted by a restart of the edge');
+      const result: CommandResult =
+        handler?.mode === 'after-restart'
+          ? { id, ok: true, result: { restarted: true, bootId } }
+          : failure(id, 'FAILED', 'interrupted by a restart of the edge');
       return this.finish(id, name, result, at);
     });
   }

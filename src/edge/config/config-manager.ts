@@ -15,7 +15,12 @@ export class ConfigManager {
   private readonly listeners = new Set<ConfigListener>();
   private running: VersionedConfig;
 
-  constructor(private readonly state: EdgeState, private readonly clock: Clock, private readonly logger: Logger, fallback: VersionedConfig) {
+  constructor(
+    private readonly state: EdgeState,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    fallback: VersionedConfig,
+  ) {
     this.running = state.config.current() ?? fallback;
   }
 
@@ -36,8 +41,14 @@ export class ConfigManager {
       return { version: this.running.version, status: 'applied', ts: at };
     }
     if (decision.kind === 'reject') {
-      this.state.db.transaction(() => this.state.config.record(decision.version, 'rejected', undefined, decision.reason.slice(0, 2000), at));
-      this.logger.warn('config_rejected', { version: decision.version, reason: decision.reason, runningVersion: this.running.version });
+      this.state.db.transaction(() =>
+        this.state.config.record(decision.version, 'rejected', undefined, decision.reason.slice(0, 2000), at),
+      );
+      this.logger.warn('config_rejected', {
+        version: decision.version,
+        reason: decision.reason,
+        runningVersion: this.running.version,
+      });
       return { version: decision.version, status: 'rejected', error: decision.reason.slice(0, 2000), ts: at };
     }
     this.state.db.transaction(() => {

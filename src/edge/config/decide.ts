@@ -23,7 +23,12 @@ export function decideConfigPush(current: VersionedConfig, payload: Uint8Array |
     buffer: { ...current.config.buffer, ...push.config.buffer },
   };
   const checked = RuntimeConfig.safeParse(merged);
-  if (!checked.success) return { kind: 'reject', version: push.version, reason: checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+  if (!checked.success)
+    return {
+      kind: 'reject',
+      version: push.version,
+      reason: checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+    };
   return { kind: 'apply', next: { version: push.version, config: checked.data }, patch: push.config };
 }
 
@@ -32,8 +37,15 @@ function readableVersion(payload: Uint8Array | string): number | null {
   // Never parse what the size cap already refused.
   if ((typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength) > MAX_PAYLOAD_BYTES) return null;
   try {
-    const value = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8')) as { version?: unknown };
-    return typeof value?.version === 'number' && Number.isInteger(value.version) && value.version >= 0 && value.version < 2 ** 53 ? value.version : null;
+    const value = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8')) as {
+      version?: unknown;
+    };
+    return typeof value?.version === 'number' &&
+      Number.isInteger(value.version) &&
+      value.version >= 0 &&
+      value.version < 2 ** 53
+      ? value.version
+      : null;
   } catch {
     return null;
   }

@@ -80,18 +80,25 @@ export class DataPlane {
     };
     session.on('online', onOnline);
     session.on('state', onState);
-    this.unsubscribes.push(() => session.off('online', onOnline), () => session.off('state', onState));
+    this.unsubscribes.push(
+      () => session.off('online', onOnline),
+      () => session.off('state', onState),
+    );
     this.metrics.start();
     const endpoint = this.options.producer;
     if (endpoint.kind === 'off') return;
     try {
       this.producer = await startProducerServer({
-        outbox, logger,
+        outbox,
+        logger,
         ...(endpoint.kind === 'socket' ? { socketPath: endpoint.path } : { port: endpoint.port }),
       });
       logger.info('producer_api_listening', { address: this.producer.address });
     } catch (error) {
-      logger.error('producer_api_unavailable', { error, hint: 'another process holds the port; set --producer-port or CONSYSTENCE_EDGE_PRODUCER_PORT' });
+      logger.error('producer_api_unavailable', {
+        error,
+        hint: 'another process holds the port; set --producer-port or CONSYSTENCE_EDGE_PRODUCER_PORT',
+      });
     }
   }
 
@@ -111,7 +118,10 @@ export class DataPlane {
 
   private applyConfig(next: RuntimeConfig, previous: RuntimeConfig): void {
     const { outbox, logger } = this.options;
-    if (next.buffer.maxSizeMb !== previous.buffer.maxSizeMb || next.buffer.retentionDays !== previous.buffer.retentionDays) {
+    if (
+      next.buffer.maxSizeMb !== previous.buffer.maxSizeMb ||
+      next.buffer.retentionDays !== previous.buffer.retentionDays
+    ) {
       outbox.setLimits(next.buffer);
       logger.info('buffer_limits_applied', { ...next.buffer });
     }
@@ -123,7 +133,11 @@ export class DataPlane {
 
   private publish(message: OutboundMessage): Promise<void> {
     const topics = this.options.session.topics;
-    return this.options.session.publish(message.channel === 'events' ? topics.events : topics.telemetry, message.payload, { qos: 1 });
+    return this.options.session.publish(
+      message.channel === 'events' ? topics.events : topics.telemetry,
+      message.payload,
+      { qos: 1 },
+    );
   }
 
   private waitForEmpty(maxMs: number): Promise<void> {

@@ -16,7 +16,10 @@ export type ProducerEndpoint = { kind: 'tcp'; port: number } | { kind: 'socket';
 const Port = z.union([z.literal('off'), z.coerce.number().int().min(0).max(65_535)]);
 const SocketPath = z.string().min(1).max(107); // sun_path is 108 bytes with the terminating NUL
 
-export function producerEndpoint(flags: { port?: string | undefined; socket?: string | undefined }, env: NodeJS.ProcessEnv): ProducerEndpoint {
+export function producerEndpoint(
+  flags: { port?: string | undefined; socket?: string | undefined },
+  env: NodeJS.ProcessEnv,
+): ProducerEndpoint {
   const socket = flags.socket ?? (env.CONSYSTENCE_EDGE_PRODUCER_SOCKET || undefined);
   const port = flags.port ?? (env.CONSYSTENCE_EDGE_PRODUCER_PORT || undefined);
   if (socket !== undefined) {
@@ -26,6 +29,7 @@ export function producerEndpoint(flags: { port?: string | undefined; socket?: st
   }
   if (port === undefined) return { kind: 'tcp', port: PRODUCER_DEFAULT_PORT };
   const parsed = Port.safeParse(port.trim() === '' ? 'x' : port);
-  if (!parsed.success) throw new EdgeError('USAGE', `--producer-port: expected 0..65535 or 'off', got '${port.slice(0, 20)}'`);
+  if (!parsed.success)
+    throw new EdgeError('USAGE', `--producer-port: expected 0..65535 or 'off', got '${port.slice(0, 20)}'`);
   return parsed.data === 'off' ? { kind: 'off' } : { kind: 'tcp', port: parsed.data };
 }

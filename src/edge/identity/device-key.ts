@@ -35,7 +35,10 @@ export async function ensureIdentity(store: IdentityStore, now: Date): Promise<S
  * The refresh assertion (CONTRACT §3): iss = sub = edge uuid, aud = the exact refresh URL, short-lived, unique
  * jti. `nowMs` is the corrected clock, so a board stuck in 1970 still signs a time the cloud accepts.
  */
-export async function signAssertion(identity: StoredIdentity, claims: { edgeUuid: string; audience: string; nowMs: number; lifetimeSeconds?: number }): Promise<string> {
+export async function signAssertion(
+  identity: StoredIdentity,
+  claims: { edgeUuid: string; audience: string; nowMs: number; lifetimeSeconds?: number },
+): Promise<string> {
   const key = await importJWK({ ...identity.privateJwk, alg: DEVICE_KEY_ALG }, DEVICE_KEY_ALG);
   const iat = Math.floor(claims.nowMs / 1000);
   return new SignJWT({})

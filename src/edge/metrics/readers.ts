@@ -91,7 +91,10 @@ export async function readTemperatures(paths: MetricPaths): Promise<Array<{ type
   for (const zone of zones) {
     const raw = Number((await text(join(base, zone, 'temp')))?.trim());
     // Tag-safe type name (Jetson zones are e.g. "CPU-therm"); fall back to the zone's own name.
-    const type = ((await text(join(base, zone, 'type')))?.trim() || zone).toLowerCase().replace(/[^a-z0-9_-]+/g, '_').slice(0, 64);
+    const type = ((await text(join(base, zone, 'type')))?.trim() || zone)
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]+/g, '_')
+      .slice(0, 64);
     if (Number.isFinite(raw)) out.push({ type, celsius: raw / 1000 });
   }
   return out;

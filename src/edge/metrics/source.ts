@@ -7,8 +7,15 @@
 import type { TelemetryRecord } from '../../protocol/messages.js';
 import { silentLogger, type Logger } from '../log.js';
 import {
-  cpuPercent, readCpuTimes, readDisk, readLoad, readMemory, readTemperatures, readUptimeSeconds,
-  type CpuTimes, type MetricPaths,
+  cpuPercent,
+  readCpuTimes,
+  readDisk,
+  readLoad,
+  readMemory,
+  readTemperatures,
+  readUptimeSeconds,
+  type CpuTimes,
+  type MetricPaths,
 } from './readers.js';
 
 export interface SystemMetricsOptions {
@@ -41,11 +48,16 @@ export class SystemMetrics {
     const ts = new Date(this.clock.now()).toISOString();
     const records: TelemetryRecord[] = [];
     const add = (tag: string, value: number | null | undefined) => {
-      if (value !== null && value !== undefined && Number.isFinite(value)) records.push({ tag, ts, value, quality: 'good' });
+      if (value !== null && value !== undefined && Number.isFinite(value))
+        records.push({ tag, ts, value, quality: 'good' });
     };
     const [cpu, mem, disk, load, uptime, temps] = await Promise.all([
-      readCpuTimes(this.paths), readMemory(this.paths), readDisk(this.options.stateDir),
-      readLoad(this.paths), readUptimeSeconds(this.paths), readTemperatures(this.paths),
+      readCpuTimes(this.paths),
+      readMemory(this.paths),
+      readDisk(this.options.stateDir),
+      readLoad(this.paths),
+      readUptimeSeconds(this.paths),
+      readTemperatures(this.paths),
     ]);
     if (cpu && this.previousCpu) add('system.cpu.percent', cpuPercent(this.previousCpu, cpu));
     if (cpu) this.previousCpu = cpu;
@@ -96,6 +108,7 @@ export class SystemMetrics {
 }
 
 function validInterval(seconds: number): number {
-  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 3600) throw new RangeError('metrics interval must be 1..3600 seconds');
+  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 3600)
+    throw new RangeError('metrics interval must be 1..3600 seconds');
   return seconds;
 }

@@ -56,7 +56,10 @@ export class Drainer {
   private ackTimer: ReturnType<typeof setTimeout> | null = null;
   private unsubscribe: (() => void) | null = null;
 
-  constructor(private readonly outbox: Outbox, options: DrainerOptions) {
+  constructor(
+    private readonly outbox: Outbox,
+    options: DrainerOptions,
+  ) {
     this.publish = options.publish;
     this.maxInFlight = positiveInt(options.maxInFlight ?? 64, 'maxInFlight');
     this.ackBatch = positiveInt(options.ackBatch ?? 256, 'ackBatch');
@@ -102,7 +105,13 @@ export class Drainer {
   private begin(): void {
     // Rows whose PUBACK is in but not yet deleted would otherwise be sent again by the new pass.
     this.flushAcks();
-    this.pass = { inFlight: 0, cursor: 0, buffer: [], bucket: this.replayRate ? new TokenBucket(this.replayRate) : null, pacingTimer: null };
+    this.pass = {
+      inFlight: 0,
+      cursor: 0,
+      buffer: [],
+      bucket: this.replayRate ? new TokenBucket(this.replayRate) : null,
+      pacingTimer: null,
+    };
     this.fill();
   }
 
@@ -140,7 +149,12 @@ export class Drainer {
         }
         pass.buffer.shift();
         pass.cursor = row.seq;
-        this.send(pass, { channel: row.channel, seq: row.seq, historical, payload: envelopeJson(row.seq, row.ts, historical, row.records) });
+        this.send(pass, {
+          channel: row.channel,
+          seq: row.seq,
+          historical,
+          payload: envelopeJson(row.seq, row.ts, historical, row.records),
+        });
       }
     } catch (error) {
       // Only a database read can throw here: end this pass and try again later rather than crash.

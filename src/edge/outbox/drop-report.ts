@@ -23,7 +23,11 @@ export class DropReport {
     const now = this.monotonicNow();
     if (now - this.lastLogAt < this.intervalMs) return;
     this.lastLogAt = now;
-    this.logger.warn('outbox.dropped', { bySize: this.pending.size, byRetention: this.pending.retention, totalDropped });
+    this.logger.warn('outbox.dropped', {
+      bySize: this.pending.size,
+      byRetention: this.pending.retention,
+      totalDropped,
+    });
     this.pending.size = 0;
     this.pending.retention = 0;
   }

@@ -4,8 +4,17 @@ export { Drainer, type DrainerOptions } from './drainer.js';
 export { TokenBucket, type Rate } from './token-bucket.js';
 export { envelopeJson } from './chunk.js';
 export {
-  OutboxChannel, OutboxError, OutboxLimits, EnqueueRecords, MAX_RECORDS_PER_ENQUEUE,
-  type EnqueueOptions, type EnqueueResult, type GroupCommitOptions, type OutboundMessage, type OutboxEntry,
-  type OutboxErrorCode, type OutboxStats,
+  OutboxChannel,
+  OutboxError,
+  OutboxLimits,
+  EnqueueRecords,
+  MAX_RECORDS_PER_ENQUEUE,
+  type EnqueueOptions,
+  type EnqueueResult,
+  type GroupCommitOptions,
+  type OutboundMessage,
+  type OutboxEntry,
+  type OutboxErrorCode,
+  type OutboxStats,
 } from './types.js';
 export { outboxMigration } from '../../storage/migrations/edge/0002-outbox.js';

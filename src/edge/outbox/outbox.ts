@@ -21,8 +21,15 @@ import { chunkRecords, type Chunk } from './chunk.js';
 import { DropReport } from './drop-report.js';
 import { OutboxStore, type Removed } from './store.js';
 import {
-  EnqueueRecords, GroupCommitOptions, OutboxChannel, OutboxError, OutboxLimits,
-  type EnqueueOptions, type EnqueueResult, type OutboxEntry, type OutboxStats,
+  EnqueueRecords,
+  GroupCommitOptions,
+  OutboxChannel,
+  OutboxError,
+  OutboxLimits,
+  type EnqueueOptions,
+  type EnqueueResult,
+  type OutboxEntry,
+  type OutboxStats,
 } from './types.js';
 
 export interface OutboxOptions {
@@ -106,10 +113,15 @@ export class Outbox {
    * (INVALID_INPUT), after close (CLOSED) or when the database refuses the write (WRITE_FAILED, e.g. disk full).
    * It never waits for space: a full buffer drops its oldest rows instead.
    */
-  enqueue(channel: OutboxChannel, records: readonly TelemetryRecord[], options: EnqueueOptions = {}): Promise<EnqueueResult> {
+  enqueue(
+    channel: OutboxChannel,
+    records: readonly TelemetryRecord[],
+    options: EnqueueOptions = {},
+  ): Promise<EnqueueResult> {
     if (this.closed) return Promise.reject(new OutboxError('CLOSED', 'the outbox is closed'));
     const channelCheck = OutboxChannel.safeParse(channel);
-    if (!channelCheck.success) return Promise.reject(new OutboxError('INVALID_INPUT', `unknown channel ${String(channel)}`));
+    if (!channelCheck.success)
+      return Promise.reject(new OutboxError('INVALID_INPUT', `unknown channel ${String(channel)}`));
     const parsed = EnqueueRecords.safeParse(records);
     if (!parsed.success) {
       return Promise.reject(new OutboxError('INVALID_INPUT', 'invalid records', detailsFromZod(parsed.error)));
@@ -140,7 +152,12 @@ export class Outbox {
       outcome = this.db.transaction(() => this.commitBatch(batch, nowMs));
     } catch (cause) {
       this.logger.error('outbox.write_failed', { error: cause, envelopes: batch.length });
-      const error = new OutboxError('WRITE_FAILED', `the outbox could not commit: ${(cause as Error).message}`, undefined, { cause });
+      const error = new OutboxError(
+        'WRITE_FAILED',
+        `the outbox could not commit: ${(cause as Error).message}`,
+        undefined,
+        { cause },
+      );
       for (const item of batch) item.reject(error);
       return;
     }
@@ -161,7 +178,13 @@ export class Outbox {
       const first = seq;
       const ts = new Date(item.enqueuedAt).toISOString();
       for (const chunk of item.chunks) {
-        this.store.insert(seq, { channel: item.channel, enqueuedAt: item.enqueuedAt, ts, records: chunk.json, bytes: chunk.bytes });
+        this.store.insert(seq, {
+          channel: item.channel,
+          enqueuedAt: item.enqueuedAt,
+          ts,
+          records: chunk.json,
+          bytes: chunk.bytes,
+        });
         inserted.count += 1;
         inserted.bytes += chunk.bytes;
         seq += 1;
@@ -175,9 +198,10 @@ export class Outbox {
 
   private enforceBounds(nowMs: number, bytesBefore: number): Drops {
     // A clock that is obviously wrong (1970) cannot judge age; skip retention rather than wipe the buffer.
-    const expired = nowMs >= PLAUSIBLE_AFTER_MS
-      ? this.store.dropExpired(nowMs - this.limits.retentionDays * DAY_MS, PLAUSIBLE_AFTER_MS)
-      : { count: 0, bytes: 0 };
+    const expired =
+      nowMs >= PLAUSIBLE_AFTER_MS
+        ? this.store.dropExpired(nowMs - this.limits.retentionDays * DAY_MS, PLAUSIBLE_AFTER_MS)
+        : { count: 0, bytes: 0 };
     const excess = bytesBefore - expired.bytes - Math.floor(this.limits.maxSizeMb * MB);
     const evicted = excess > 0 ? this.store.dropOldest(excess) : { count: 0, bytes: 0 };
     return { expired, evicted, dropped: this.dropped + expired.count + evicted.count };
@@ -239,7 +263,12 @@ export class Outbox {
   }
 
   stats(): OutboxStats {
-    return { depth: this.depth, bytes: this.bytes, oldestTs: this.depth > 0 ? this.store.oldestTs() : null, dropped: this.dropped };
+    return {
+      depth: this.depth,
+      bytes: this.bytes,
+      oldestTs: this.depth > 0 ? this.store.oldestTs() : null,
+      dropped: this.dropped,
+    };
   }
 
   /** Called after every commit that changed the queue (enqueue, ack, drop). Returns an unsubscribe function. */

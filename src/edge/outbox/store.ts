@@ -36,16 +36,22 @@ export class OutboxStore {
   private readonly totalsQuery: Statement<{ depth: number; bytes: number }>;
 
   constructor(db: Db) {
-    this.insertRow = db.prepare('INSERT INTO outbox (seq, channel, enqueued_at, ts, bytes, payload) VALUES (?, ?, ?, ?, ?, ?)');
+    this.insertRow = db.prepare(
+      'INSERT INTO outbox (seq, channel, enqueued_at, ts, bytes, payload) VALUES (?, ?, ?, ?, ?, ?)',
+    );
     this.readState = db.prepare('SELECT next_seq, dropped FROM outbox_state WHERE id = 1');
     this.writeState = db.prepare('UPDATE outbox_state SET next_seq = ?, dropped = ? WHERE id = 1');
     this.oldestPage = db.prepare('SELECT seq, bytes FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?');
     this.deleteUpTo = db.prepare('DELETE FROM outbox WHERE seq <= ?');
     // Rows stamped before PLAUSIBLE_AFTER (a board without RTC, booted at 1970) are exempt: once the clock is
     // corrected they would all look decades old and be wiped, which is exactly the data an offline site needs.
-    this.expiredTotals = db.prepare('SELECT COUNT(*) AS count, COALESCE(SUM(bytes), 0) AS bytes FROM outbox WHERE enqueued_at < ? AND enqueued_at >= ?');
+    this.expiredTotals = db.prepare(
+      'SELECT COUNT(*) AS count, COALESCE(SUM(bytes), 0) AS bytes FROM outbox WHERE enqueued_at < ? AND enqueued_at >= ?',
+    );
     this.deleteExpired = db.prepare('DELETE FROM outbox WHERE enqueued_at < ? AND enqueued_at >= ?');
-    this.rangeTotals = db.prepare('SELECT COUNT(*) AS count, COALESCE(SUM(bytes), 0) AS bytes FROM outbox WHERE seq BETWEEN ? AND ?');
+    this.rangeTotals = db.prepare(
+      'SELECT COUNT(*) AS count, COALESCE(SUM(bytes), 0) AS bytes FROM outbox WHERE seq BETWEEN ? AND ?',
+    );
     this.deleteRange = db.prepare('DELETE FROM outbox WHERE seq BETWEEN ? AND ?');
     this.pageAfter = db.prepare('SELECT seq, channel, ts, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?');
     this.oldest = db.prepare('SELECT ts FROM outbox ORDER BY seq LIMIT 1');
@@ -124,7 +130,9 @@ export class OutboxStore {
   }
 
   peekAfter(afterSeq: number, limit: number): OutboxEntry[] {
-    return this.pageAfter.all(afterSeq, limit).map((row) => ({ seq: Number(row.seq), channel: row.channel, ts: row.ts, records: row.payload }));
+    return this.pageAfter
+      .all(afterSeq, limit)
+      .map((row) => ({ seq: Number(row.seq), channel: row.channel, ts: row.ts, records: row.payload }));
   }
 
   oldestTs(): string | null {

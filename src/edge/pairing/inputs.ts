@@ -42,8 +42,10 @@ export function normaliseCloudUrl(value: string): string {
   } catch {
     throw new EdgeError('USAGE', '--cloud must be a URL such as https://cloud.consystence.com');
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new EdgeError('USAGE', '--cloud must start with https:// (or http:// for a local test cloud)');
-  if (url.username || url.password || url.search || url.hash) throw new EdgeError('USAGE', '--cloud must be a plain base URL (no user, query or fragment)');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new EdgeError('USAGE', '--cloud must start with https:// (or http:// for a local test cloud)');
+  if (url.username || url.password || url.search || url.hash)
+    throw new EdgeError('USAGE', '--cloud must be a plain base URL (no user, query or fragment)');
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
@@ -52,7 +54,14 @@ export function normaliseCloudUrl(value: string): string {
  * the EdgeId pattern (63 characters, starting with a letter or digit). Falls back to `edge`.
  */
 export function edgeIdFromHostname(hostname: string = osHostname()): string {
-  const cleaned = hostname.toLowerCase().split('.')[0]!.replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '').replace(/-+/g, '-').slice(0, 63).replace(/-+$/, '');
+  const cleaned = hostname
+    .toLowerCase()
+    .split('.')[0]!
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+/, '')
+    .replace(/-+/g, '-')
+    .slice(0, 63)
+    .replace(/-+$/, '');
   return EdgeId.safeParse(cleaned).success ? cleaned : 'edge';
 }
 
@@ -67,23 +76,43 @@ export function pairingInputFrom(flags: PairingFlags, defaultHostname?: string):
     } catch (error) {
       throw new EdgeError('USAGE', (error as Error).message);
     }
-    target = { cloudUrl: normaliseCloudUrl(parsed.cloud), orgId: parsed.org, siteId: parsed.site, code: normalizePairingCode(parsed.code)!, ...(parsed.edge ? { edgeId: parsed.edge } : {}) };
+    target = {
+      cloudUrl: normaliseCloudUrl(parsed.cloud),
+      orgId: parsed.org,
+      siteId: parsed.site,
+      code: normalizePairingCode(parsed.code)!,
+      ...(parsed.edge ? { edgeId: parsed.edge } : {}),
+    };
   } else {
-    if (separate === 0) throw new EdgeError('USAGE', 'pass --uri \'consystence-edge://pair?…\' (from the portal), or all of --cloud, --org, --site and --code');
+    if (separate === 0)
+      throw new EdgeError(
+        'USAGE',
+        "pass --uri 'consystence-edge://pair?…' (from the portal), or all of --cloud, --org, --site and --code",
+      );
     const missing = (['cloud', 'org', 'site', 'code'] as const).filter((k) => flags[k] === undefined);
-    if (missing.length) throw new EdgeError('USAGE', `missing ${missing.map((m) => `--${m}`).join(', ')} (or use --uri)`);
-    if (!Uuid.safeParse(flags.org).success) throw new EdgeError('USAGE', '--org must be the organisation id (a UUID) shown in the portal');
-    if (!Uuid.safeParse(flags.site).success) throw new EdgeError('USAGE', '--site must be the site id (a UUID) shown in the portal');
+    if (missing.length)
+      throw new EdgeError('USAGE', `missing ${missing.map((m) => `--${m}`).join(', ')} (or use --uri)`);
+    if (!Uuid.safeParse(flags.org).success)
+      throw new EdgeError('USAGE', '--org must be the organisation id (a UUID) shown in the portal');
+    if (!Uuid.safeParse(flags.site).success)
+      throw new EdgeError('USAGE', '--site must be the site id (a UUID) shown in the portal');
     const code = normalizePairingCode(flags.code!);
     if (!code) throw new EdgeError('USAGE', '--code must be a pairing code such as 7KQ4-MX29 (8 letters and digits)');
     target = { cloudUrl: normaliseCloudUrl(flags.cloud!), orgId: flags.org!, siteId: flags.site!, code };
   }
   // A code minted for one device says so in its URI: a different --edge-id would only be refused by the cloud.
   if (flags.edgeId !== undefined && target.edgeId !== undefined && flags.edgeId !== target.edgeId) {
-    throw new EdgeError('USAGE', `this pairing URI was made for the edge id ${target.edgeId}; drop --edge-id, or ask for a code for ${flags.edgeId}`);
+    throw new EdgeError(
+      'USAGE',
+      `this pairing URI was made for the edge id ${target.edgeId}; drop --edge-id, or ask for a code for ${flags.edgeId}`,
+    );
   }
   const edgeId = flags.edgeId ?? target.edgeId ?? edgeIdFromHostname(defaultHostname);
-  if (!EdgeId.safeParse(edgeId).success) throw new EdgeError('USAGE', '--edge-id must be 1-63 lowercase letters, digits and dashes, starting with a letter or digit (e.g. orin-north-01)');
+  if (!EdgeId.safeParse(edgeId).success)
+    throw new EdgeError(
+      'USAGE',
+      '--edge-id must be 1-63 lowercase letters, digits and dashes, starting with a letter or digit (e.g. orin-north-01)',
+    );
   let licenceKey: string | undefined;
   if (flags.licenceKey !== undefined) {
     const parsed = LicenceKey.safeParse(flags.licenceKey.trim().toUpperCase());
@@ -105,7 +134,10 @@ export function cloudCaFrom(path: string, cloudUrl: string): string {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new EdgeError('USAGE', `cannot read --cloud-ca ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new EdgeError(
+      'USAGE',
+      `cannot read --cloud-ca ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
   }
   return parseCaPem(text, `--cloud-ca ${path}`);
 }

@@ -42,7 +42,10 @@ export async function pairDevice(deps: PairDeps, input: PairingInput): Promise<R
   const { state, clock, steps, logger } = deps;
   const existing = state.registration.get();
   if (existing && !existing.revokedAt && !deps.force) {
-    throw new EdgeError('ALREADY_PAIRED', `this device is already paired as ${existing.edgeId} at site ${existing.siteId}; run 'consystence-edge reset' first, or pass --force to pair again`);
+    throw new EdgeError(
+      'ALREADY_PAIRED',
+      `this device is already paired as ${existing.edgeId} at site ${existing.siteId}; run 'consystence-edge reset' first, or pass --force to pair again`,
+    );
   }
   const retry = {
     policy: deps.retry?.policy ?? PAIRING_RETRY_POLICY,
@@ -64,35 +67,76 @@ export async function pairDevice(deps: PairDeps, input: PairingInput): Promise<R
 
   steps({ step: 'clock', status: 'start' });
   if (clock.localClockImplausible) {
-    steps({ step: 'clock', status: 'warn', message: `the local clock says ${new Date(local()).toISOString()}; the cloud's time will be used instead` });
+    steps({
+      step: 'clock',
+      status: 'warn',
+      message: `the local clock says ${new Date(local()).toISOString()}; the cloud's time will be used instead`,
+    });
   } else {
     steps({ step: 'clock', status: 'ok', message: `local time ${new Date(local()).toISOString()}` });
   }
 
   steps({ step: 'reach', status: 'start', cloud: input.cloudUrl });
-  const jwks: JSONWebKeySet = await run('reach', () => withRetries(async () => {
-    const { jwks: keys, response } = await fetchJwks(deps.fetch, input.cloudUrl, local);
-    if (response.time) clock.observe(response.time);
-    return keys;
-  }, { ...retry, onRetry: (r) => steps({ step: 'reach', status: 'retry', message: `${r.reason}; trying again in ${(r.delayMs / 1000).toFixed(1)} s`, attempt: r.attempt, delayMs: r.delayMs }) }));
+  const jwks: JSONWebKeySet = await run('reach', () =>
+    withRetries(
+      async () => {
+        const { jwks: keys, response } = await fetchJwks(deps.fetch, input.cloudUrl, local);
+        if (response.time) clock.observe(response.time);
+        return keys;
+      },
+      {
+        ...retry,
+        onRetry: (r) =>
+          steps({
+            step: 'reach',
+            status: 'retry',
+            message: `${r.reason}; trying again in ${(r.delayMs / 1000).toFixed(1)} s`,
+            attempt: r.attempt,
+            delayMs: r.delayMs,
+          }),
+      },
+    ),
+  );
   const skew = clock.skewMs;
-  steps({ step: 'reach', status: Math.abs(skew) > SKEW_WARNING_MS ? 'warn' : 'ok', message: `cloud reached; clock skew ${(skew / 1000).toFixed(1)} s${Math.abs(skew) > SKEW_WARNING_MS ? ' (the device clock is wrong; the cloud\'s time is used for tokens)' : ''}`, skewMs: skew });
+  steps({
+    step: 'reach',
+    status: Math.abs(skew) > SKEW_WARNING_MS ? 'warn' : 'ok',
+    message: `cloud reached; clock skew ${(skew / 1000).toFixed(1)} s${Math.abs(skew) > SKEW_WARNING_MS ? " (the device clock is wrong; the cloud's time is used for tokens)" : ''}`,
+    skewMs: skew,
+  });
 
   steps({ step: 'register', status: 'start', edgeId: input.edgeId, siteId: input.siteId });
   const identity = await ensureIdentity(state.identity, new Date(now()));
   const hostname = sanitiseHostname(deps.hostname ?? osHostname());
   const body = RegisterEdgeRequest.parse({
-    edgeId: input.edgeId, hardwareId: deps.hardwareId, version: deps.version, hostname, publicKey: identity.publicJwk,
+    edgeId: input.edgeId,
+    hardwareId: deps.hardwareId,
+    version: deps.version,
+    hostname,
+    publicKey: identity.publicJwk,
     ...(input.licenceKey ? { licenceKey: input.licenceKey } : {}),
   });
   const idempotencyKey = pendingKeyFor(deps, input, JSON.stringify(body));
   const registered = await run('register', async () => {
     try {
-      return await withRetries(async () => {
-        const result = await registerEdge(deps.fetch, input, { code: input.code, idempotencyKey, body }, local);
-        if (result.response.time) clock.observe(result.response.time);
-        return result.value;
-      }, { ...retry, onRetry: (r) => steps({ step: 'register', status: 'retry', message: `${r.reason}; trying again in ${(r.delayMs / 1000).toFixed(1)} s (same request, it cannot register twice)`, attempt: r.attempt, delayMs: r.delayMs }) });
+      return await withRetries(
+        async () => {
+          const result = await registerEdge(deps.fetch, input, { code: input.code, idempotencyKey, body }, local);
+          if (result.response.time) clock.observe(result.response.time);
+          return result.value;
+        },
+        {
+          ...retry,
+          onRetry: (r) =>
+            steps({
+              step: 'register',
+              status: 'retry',
+              message: `${r.reason}; trying again in ${(r.delayMs / 1000).toFixed(1)} s (same request, it cannot register twice)`,
+              attempt: r.attempt,
+              delayMs: r.delayMs,
+            }),
+        },
+      );
     } catch (error) {
       // A final refusal (code used, edge id taken, …) ends this attempt: the next one gets a fresh key. A
       // network failure keeps the pending row, so re-running `pair` replays instead of registering twice.
@@ -105,14 +149,23 @@ export async function pairDevice(deps: PairDeps, input: PairingInput): Promise<R
   steps({ step: 'verify', status: 'start' });
   const claims = await run('verify', async () => {
     if (registered.edgeId !== input.edgeId || registered.siteId !== input.siteId || registered.orgId !== input.orgId) {
-      throw new EdgeError('TOKEN_REJECTED', 'the cloud answered for another edge, site or organisation; nothing was saved');
+      throw new EdgeError(
+        'TOKEN_REJECTED',
+        'the cloud answered for another edge, site or organisation; nothing was saved',
+      );
     }
     if (!registered.config.siteServer.mqtt.topicPrefix.endsWith(`/sites/${input.siteId}/edges/${input.edgeId}`)) {
       throw new EdgeError('TOKEN_REJECTED', 'the cloud gave a topic prefix for another edge; nothing was saved');
     }
     return verifyIssuedToken(registered.edgeToken, jwks, {
-      cloudUrl: input.cloudUrl, siteId: input.siteId, orgId: input.orgId, edgeId: input.edgeId, edgeUuid: registered.id,
-      hardwareId: deps.hardwareId, thumbprint: identity.thumbprint, nowMs: now(),
+      cloudUrl: input.cloudUrl,
+      siteId: input.siteId,
+      orgId: input.orgId,
+      edgeId: input.edgeId,
+      edgeUuid: registered.id,
+      hardwareId: deps.hardwareId,
+      thumbprint: identity.thumbprint,
+      nowMs: now(),
     });
   });
   steps({ step: 'verify', status: 'ok', message: `token valid until ${new Date(claims.exp * 1000).toISOString()}` });
@@ -120,18 +173,30 @@ export async function pairDevice(deps: PairDeps, input: PairingInput): Promise<R
   steps({ step: 'save', status: 'start' });
   const at = new Date(now()).toISOString();
   const registration: Registration = {
-    edgeUuid: registered.id, edgeId: registered.edgeId, orgId: registered.orgId, siteId: registered.siteId,
-    cloudUrl: input.cloudUrl, hardwareId: deps.hardwareId, edgeToken: registered.edgeToken, tokenIat: claims.iat, tokenExp: claims.exp,
-    config: EdgeConfig.parse(registered.config), pairedAt: at, tokenRefreshedAt: null, revokedAt: null,
+    edgeUuid: registered.id,
+    edgeId: registered.edgeId,
+    orgId: registered.orgId,
+    siteId: registered.siteId,
+    cloudUrl: input.cloudUrl,
+    hardwareId: deps.hardwareId,
+    edgeToken: registered.edgeToken,
+    tokenIat: claims.iat,
+    tokenExp: claims.exp,
+    config: EdgeConfig.parse(registered.config),
+    pairedAt: at,
+    tokenRefreshedAt: null,
+    revokedAt: null,
   };
-  await run('save', async () => credentialTransaction(state.db, () => {
-    state.registration.put(registration);
-    state.config.clear();
-    state.config.setCurrent(pairingConfig(registration.config), at);
-    state.commands.clear();
-    state.status.clear();
-    state.pending.delete();
-  }));
+  await run('save', async () =>
+    credentialTransaction(state.db, () => {
+      state.registration.put(registration);
+      state.config.clear();
+      state.config.setCurrent(pairingConfig(registration.config), at);
+      state.commands.clear();
+      state.status.clear();
+      state.pending.delete();
+    }),
+  );
   logger.info('paired', { edgeId: registration.edgeId, siteId: registration.siteId, edgeUuid: registration.edgeUuid });
   steps({ step: 'save', status: 'ok', message: 'registration saved' });
 
@@ -141,7 +206,11 @@ export async function pairDevice(deps: PairDeps, input: PairingInput): Promise<R
       await deps.checkConnect(registration);
       steps({ step: 'connect', status: 'ok', message: 'the site server accepted this device' });
     } catch (error) {
-      steps({ step: 'connect', status: 'warn', message: `${(error as Error).message}; the pairing is saved and 'run' keeps trying` });
+      steps({
+        step: 'connect',
+        status: 'warn',
+        message: `${(error as Error).message}; the pairing is saved and 'run' keeps trying`,
+      });
     }
   }
   return registration;
@@ -152,26 +221,55 @@ function pendingKeyFor(deps: PairDeps, input: PairingInput, body: string): strin
   const { state } = deps;
   const pending = state.pending.get();
   const fresh = pending && Date.parse(pending.createdAt) > Date.now() - PENDING_MAX_AGE_MS;
-  if (pending && fresh && pending.cloudUrl === input.cloudUrl && pending.orgId === input.orgId && pending.siteId === input.siteId && pending.body === body) {
+  if (
+    pending &&
+    fresh &&
+    pending.cloudUrl === input.cloudUrl &&
+    pending.orgId === input.orgId &&
+    pending.siteId === input.siteId &&
+    pending.body === body
+  ) {
     deps.logger.info('pairing_replay', { reason: 'a previous attempt did not finish; replaying it' });
     return pending.idempotencyKey;
   }
   const idempotencyKey = randomUUID();
-  credentialTransaction(state.db, () => state.pending.put({ idempotencyKey, cloudUrl: input.cloudUrl, orgId: input.orgId, siteId: input.siteId, body, createdAt: new Date().toISOString() }));
+  credentialTransaction(state.db, () =>
+    state.pending.put({
+      idempotencyKey,
+      cloudUrl: input.cloudUrl,
+      orgId: input.orgId,
+      siteId: input.siteId,
+      body,
+      createdAt: new Date().toISOString(),
+    }),
+  );
   return idempotencyKey;
 }
 
 function sanitiseHostname(name: string): string {
-  const cleaned = name.replace(/[^A-Za-z0-9.-]/g, '-').replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '').slice(0, 253);
+  const cleaned = name
+    .replace(/[^A-Za-z0-9.-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '')
+    .slice(0, 253);
   return Hostname.safeParse(cleaned).success ? cleaned : 'edge';
 }
 
 function toEdgeError(error: unknown, cloudUrl: string): EdgeError {
   if (error instanceof EdgeError) return error;
   if (error instanceof CloudCallError) {
-    if (error.kind === 'tls') return new EdgeError('CLOUD_UNREACHABLE', `${error.message}; nothing was saved`, { cause: error });
-    if (error.retryable) return new EdgeError('CLOUD_UNREACHABLE', `${error.message} (${cloudUrl}); check the network and DNS, then run pair again (it is safe to repeat)`, { cause: error });
-    return new EdgeError('CLOUD_RESPONSE_INVALID', `${error.message}; nothing was saved. Run pair again; if it keeps failing, check for a proxy between this device and ${cloudUrl}`, { cause: error });
+    if (error.kind === 'tls')
+      return new EdgeError('CLOUD_UNREACHABLE', `${error.message}; nothing was saved`, { cause: error });
+    if (error.retryable)
+      return new EdgeError(
+        'CLOUD_UNREACHABLE',
+        `${error.message} (${cloudUrl}); check the network and DNS, then run pair again (it is safe to repeat)`,
+        { cause: error },
+      );
+    return new EdgeError(
+      'CLOUD_RESPONSE_INVALID',
+      `${error.message}; nothing was saved. Run pair again; if it keeps failing, check for a proxy between this device and ${cloudUrl}`,
+      { cause: error },
+    );
   }
   return new EdgeError('INTERNAL', `unexpected failure: ${(error as Error).message}`, { cause: error });
 }

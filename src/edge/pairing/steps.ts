@@ -9,12 +9,17 @@ export const STEP_TITLES: Record<StepName, string> = {
   clock: 'checking the clock',
   reach: 'reaching the cloud',
   register: 'registering this device',
-  verify: 'verifying the cloud\'s answer',
+  verify: "verifying the cloud's answer",
   save: 'saving the registration',
   connect: 'connecting to the site server',
 };
 
-export interface StepEvent { step: StepName; status: StepStatus; message?: string; [detail: string]: unknown }
+export interface StepEvent {
+  step: StepName;
+  status: StepStatus;
+  message?: string;
+  [detail: string]: unknown;
+}
 export type StepReporter = (event: StepEvent) => void;
 
 export const silentSteps: StepReporter = () => {};
@@ -28,5 +33,6 @@ export function humanSteps(write: (line: string) => void): StepReporter {
 }
 
 export function jsonSteps(write: (line: string) => void): StepReporter {
-  return (event) => write(`${JSON.stringify({ ts: new Date().toISOString(), ...event, title: STEP_TITLES[event.step] })}\n`);
+  return (event) =>
+    write(`${JSON.stringify({ ts: new Date().toISOString(), ...event, title: STEP_TITLES[event.step] })}\n`);
 }

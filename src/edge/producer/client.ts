@@ -9,11 +9,18 @@ import { QueueStats, type TelemetryRecord } from '../../protocol/messages.js';
 import type { OutboxStats } from '../outbox/types.js';
 import { ProduceResponse } from './schema.js';
 
-export type ProducerClientOptions = ({ url: string; socketPath?: never } | { socketPath: string; url?: never }) & { timeoutMs?: number };
+export type ProducerClientOptions = ({ url: string; socketPath?: never } | { socketPath: string; url?: never }) & {
+  timeoutMs?: number;
+};
 
 export class ProducerError extends Error {
   override readonly name = 'ProducerError';
-  constructor(readonly status: number, readonly code: string, message: string, readonly details?: ErrorDetail[]) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: ErrorDetail[],
+  ) {
     super(message);
   }
 }
@@ -37,7 +44,11 @@ export class ProducerClient {
   }
 
   private async post(path: string, records: TelemetryRecord[], durable?: boolean): Promise<ProduceResponse> {
-    const { status, body } = await this.call('POST', path, JSON.stringify(durable === undefined ? { records } : { records, durable }));
+    const { status, body } = await this.call(
+      'POST',
+      path,
+      JSON.stringify(durable === undefined ? { records } : { records, durable }),
+    );
     if (status !== 202) throw toError(status, body);
     return ProduceResponse.parse(body);
   }
@@ -45,27 +56,37 @@ export class ProducerClient {
   private call(method: string, path: string, payload?: string): Promise<{ status: number; body: unknown }> {
     const target = this.options.url ? new URL(path, this.options.url) : null;
     return new Promise((resolve, reject) => {
-      const req = request({
-        method,
-        ...(target ? { host: target.hostname, port: target.port, path: target.pathname } : { socketPath: this.options.socketPath, path }),
-        headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-        timeout: this.options.timeoutMs ?? 30_000,
-      }, (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (part: Buffer) => parts.push(part));
-        res.on('end', () => {
-          const text = Buffer.concat(parts).toString('utf8');
-          let body: unknown = text;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            // a non-JSON answer is reported as text below
-          }
-          resolve({ status: res.statusCode ?? 0, body });
-        });
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(new Error(`no answer from the edge within ${this.options.timeoutMs ?? 30_000} ms`)));
+      const req = request(
+        {
+          method,
+          ...(target
+            ? { host: target.hostname, port: target.port, path: target.pathname }
+            : { socketPath: this.options.socketPath, path }),
+          headers:
+            payload === undefined
+              ? {}
+              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+          timeout: this.options.timeoutMs ?? 30_000,
+        },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (part: Buffer) => parts.push(part));
+          res.on('end', () => {
+            const text = Buffer.concat(parts).toString('utf8');
+            let body: unknown = text;
+            try {
+              body = JSON.parse(text);
+            } catch {
+              // a non-JSON answer is reported as text below
+            }
+            resolve({ status: res.statusCode ?? 0, body });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () =>
+        req.destroy(new Error(`no answer from the edge within ${this.options.timeoutMs ?? 30_000} ms`)),
+      );
       req.on('error', reject);
       req.end(payload);
     });

@@ -34,7 +34,12 @@ export interface ProducerServer {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, readonly code: ErrorCode, message: string, readonly details?: ErrorDetail[]) {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: ErrorDetail[],
+  ) {
     super(message);
   }
 }
@@ -47,7 +52,13 @@ export async function startProducerServer(options: ProducerServerOptions): Promi
     handle(options.outbox, req, res).catch((error: unknown) => {
       const known = error instanceof HttpError ? error : null;
       if (!known) logger.error('producer.request_failed', { error, path: req.url });
-      send(res, known?.status ?? 500, { error: { code: known?.code ?? 'INTERNAL_ERROR', message: known?.message ?? 'internal error', ...(known?.details ? { details: known.details } : {}) } });
+      send(res, known?.status ?? 500, {
+        error: {
+          code: known?.code ?? 'INTERNAL_ERROR',
+          message: known?.message ?? 'internal error',
+          ...(known?.details ? { details: known.details } : {}),
+        },
+      });
     });
   });
   // Slow or stuck local clients must not pin sockets forever.
@@ -58,10 +69,11 @@ export async function startProducerServer(options: ProducerServerOptions): Promi
   return {
     address: tcp === null ? `unix:${options.socketPath}` : `http://127.0.0.1:${tcp}`,
     port: tcp,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -97,7 +109,8 @@ async function handle(outbox: Outbox, req: IncomingMessage, res: ServerResponse)
   if (!channel) throw new HttpError(404, 'NOT_FOUND', `no route ${path}`);
   if (req.method !== 'POST') throw new HttpError(405, 'VALIDATION_ERROR', 'use POST');
   // A browser on the device cannot send application/json cross-origin without a preflight we never answer.
-  if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) throw new HttpError(415, 'VALIDATION_ERROR', 'Content-Type must be application/json');
+  if (!/^application\/json\b/i.test(req.headers['content-type'] ?? ''))
+    throw new HttpError(415, 'VALIDATION_ERROR', 'Content-Type must be application/json');
 
   const text = await readBody(req);
   let json: unknown;
@@ -107,12 +120,14 @@ async function handle(outbox: Outbox, req: IncomingMessage, res: ServerResponse)
     throw new HttpError(400, 'VALIDATION_ERROR', 'the body is not valid JSON');
   }
   const body = ProduceRequest.safeParse(json);
-  if (!body.success) throw new HttpError(400, 'VALIDATION_ERROR', 'invalid request body', detailsFromZod(body.error).slice(0, 100));
+  if (!body.success)
+    throw new HttpError(400, 'VALIDATION_ERROR', 'invalid request body', detailsFromZod(body.error).slice(0, 100));
   try {
     const result = await outbox.enqueue(channel, body.data.records, body.data.durable ? { durable: 'now' } : {});
     send(res, 202, result);
   } catch (error) {
-    if (error instanceof OutboxError && error.code === 'INVALID_INPUT') throw new HttpError(400, 'VALIDATION_ERROR', error.message, error.details);
+    if (error instanceof OutboxError && error.code === 'INVALID_INPUT')
+      throw new HttpError(400, 'VALIDATION_ERROR', error.message, error.details);
     if (error instanceof OutboxError) throw new HttpError(503, 'UNAVAILABLE', `not stored: ${error.message}`);
     throw error;
   }
@@ -145,6 +160,10 @@ const tooLarge = () => new HttpError(413, 'PAYLOAD_TOO_LARGE', `the body exceeds
 function send(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...(status === 413 ? { connection: 'close' } : {}) });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...(status === 413 ? { connection: 'close' } : {}),
+  });
   res.end(text);
 }

@@ -6,19 +6,40 @@ export type QueueStatsValue = z.infer<typeof QueueStats>;
 export const EMPTY_QUEUE: QueueStatsValue = { depth: 0, bytes: 0, oldestTs: null, dropped: 0 };
 
 export function onlineStatus(args: { version: string; bootId: string; startedAt: string; nowMs: number }): string {
-  return JSON.stringify(StatusOnline.parse({ state: 'online', version: args.version, bootId: args.bootId, startedAt: args.startedAt, ts: new Date(args.nowMs).toISOString() }));
+  return JSON.stringify(
+    StatusOnline.parse({
+      state: 'online',
+      version: args.version,
+      bootId: args.bootId,
+      startedAt: args.startedAt,
+      ts: new Date(args.nowMs).toISOString(),
+    }),
+  );
 }
 
 export function offlineStatus(reason: 'lost' | 'shutdown' | 'restart', nowMs?: number): string {
-  return JSON.stringify(StatusOffline.parse({ state: 'offline', reason, ...(nowMs !== undefined ? { ts: new Date(nowMs).toISOString() } : {}) }));
+  return JSON.stringify(
+    StatusOffline.parse({
+      state: 'offline',
+      reason,
+      ...(nowMs !== undefined ? { ts: new Date(nowMs).toISOString() } : {}),
+    }),
+  );
 }
 
-export function heartbeat(args: { nowMs: number; startedMs: number; queue: QueueStatsValue; clockSkewMs: number }): string {
-  return JSON.stringify(Heartbeat.parse({
-    ts: new Date(args.nowMs).toISOString(),
-    uptimeS: Math.max(0, Math.round((args.nowMs - args.startedMs) / 1000)),
-    rssBytes: process.memoryUsage.rss(),
-    queue: args.queue,
-    clockSkewMs: args.clockSkewMs,
-  }));
+export function heartbeat(args: {
+  nowMs: number;
+  startedMs: number;
+  queue: QueueStatsValue;
+  clockSkewMs: number;
+}): string {
+  return JSON.stringify(
+    Heartbeat.parse({
+      ts: new Date(args.nowMs).toISOString(),
+      uptimeS: Math.max(0, Math.round((args.nowMs - args.startedMs) / 1000)),
+      rssBytes: process.memoryUsage.rss(),
+      queue: args.queue,
+      clockSkewMs: args.clockSkewMs,
+    }),
+  );
 }

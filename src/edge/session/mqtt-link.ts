@@ -22,7 +22,10 @@ const PACKET_HEADROOM_BYTES = 16 * 1024;
 
 export const RECONNECT_POLICY: BackoffPolicy = { baseMs: 1_000, capMs: 60_000, minMs: 500, maxHintMs: 5 * 60_000 };
 
-export interface PublishOptions { qos: 0 | 1; retain?: boolean }
+export interface PublishOptions {
+  qos: 0 | 1;
+  retain?: boolean;
+}
 export type LinkState = 'connecting' | 'online' | 'offline' | 'stopped';
 
 export interface MqttLinkOptions {
@@ -47,7 +50,9 @@ export interface MqttLinkOptions {
   onAuthRefused: (code: number) => Promise<boolean>;
 }
 
-export function mqttConnectOptions(config: MqttConfig): Pick<IClientOptions, 'host' | 'port' | 'protocol'> & Partial<PinnedTlsOptions> {
+export function mqttConnectOptions(
+  config: MqttConfig,
+): Pick<IClientOptions, 'host' | 'port' | 'protocol'> & Partial<PinnedTlsOptions> {
   const url = new URL(config.url);
   const secure = url.protocol === 'mqtts:';
   const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -62,17 +67,26 @@ export function mqttConnectOptions(config: MqttConfig): Pick<IClientOptions, 'ho
 }
 
 /** Why one attempt ended, as the technician reads it. */
-export function describeLinkFailure(config: MqttConfig, error: unknown, phase: 'transport' | 'connack' | 'online'): string {
+export function describeLinkFailure(
+  config: MqttConfig,
+  error: unknown,
+  phase: 'transport' | 'connack' | 'online',
+): string {
   const url = new URL(config.url);
   const tls = describeTlsError(error, 'site server', url.hostname, config.caCertificatePem !== undefined);
   if (tls) return tls;
   const code = (error as { code?: unknown } | undefined)?.code;
   const where = `the site server at ${config.url}`;
-  if (code === 'ECONNREFUSED') return `nothing is listening at ${url.host} (ECONNREFUSED); check that the site server is running and the port is right`;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve ${url.hostname} (${code}); check DNS or the site server address`;
-  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `cannot reach ${url.hostname} (${code}); check the network and routes`;
-  if (phase === 'connack') return `${where} closed the connection during MQTT CONNECT without answering; check the broker's log (TLS/plain port mix-up, listener limits)`;
-  if (phase === 'transport') return `cannot connect to ${where}${typeof code === 'string' ? ` (${code})` : error ? ` (${(error as Error).message})` : ''}`;
+  if (code === 'ECONNREFUSED')
+    return `nothing is listening at ${url.host} (ECONNREFUSED); check that the site server is running and the port is right`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return `cannot resolve ${url.hostname} (${code}); check DNS or the site server address`;
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH')
+    return `cannot reach ${url.hostname} (${code}); check the network and routes`;
+  if (phase === 'connack')
+    return `${where} closed the connection during MQTT CONNECT without answering; check the broker's log (TLS/plain port mix-up, listener limits)`;
+  if (phase === 'transport')
+    return `cannot connect to ${where}${typeof code === 'string' ? ` (${code})` : error ? ` (${(error as Error).message})` : ''}`;
   return 'the connection to the site server was lost';
 }
 
@@ -121,7 +135,9 @@ export class MqttLink {
       const client = this.client;
       if (!client || !this.connected) throw new Error('not connected to the site server');
       await new Promise<void>((resolve, reject) => {
-        client.publish(topic, payload, { qos: options.qos, retain: options.retain ?? false }, (error) => (error ? reject(error) : resolve()));
+        client.publish(topic, payload, { qos: options.qos, retain: options.retain ?? false }, (error) =>
+          error ? reject(error) : resolve(),
+        );
       });
     } finally {
       if (options.qos === 1) this.release();
@@ -137,7 +153,12 @@ export class MqttLink {
     this.client = null;
     if (!client) return;
     if (last && this.connected) {
-      await withTimeout(new Promise<void>((resolve) => client.publish(last.topic, last.payload, { qos: 1, retain: true }, () => resolve())), timeoutMs);
+      await withTimeout(
+        new Promise<void>((resolve) =>
+          client.publish(last.topic, last.payload, { qos: 1, retain: true }, () => resolve()),
+        ),
+        timeoutMs,
+      );
     }
     this.connected = false;
     await withTimeout(new Promise<void>((resolve) => client.end(false, {}, () => resolve())), timeoutMs);
@@ -150,7 +171,12 @@ export class MqttLink {
       this.inflight++;
       return Promise.resolve();
     }
-    return new Promise((resolve) => this.waiting.push(() => { this.inflight++; resolve(); }));
+    return new Promise((resolve) =>
+      this.waiting.push(() => {
+        this.inflight++;
+        resolve();
+      }),
+    );
   }
 
   private release(): void {
@@ -184,25 +210,37 @@ export class MqttLink {
       reconnectPeriod: 0,
       connectTimeout: options.connectTimeoutMs ?? 10_000,
       will: { topic: options.will.topic, payload: Buffer.from(options.will.payload), qos: 1, retain: true },
-      ...(version === 5 ? {
-        // Session expiry 0: the broker keeps nothing for us between connections; the outbox is the durable queue.
-        // Topic aliases shorten the long per-edge topics, up to the limit the server announces in CONNACK.
-        // Maximum packet size: a compliant broker then never sends this device more than it would refuse anyway.
-        properties: {
-          sessionExpiryInterval: 0, receiveMaximum: 32, topicAliasMaximum: 0, requestProblemInformation: true,
-          maximumPacketSize: MAX_PAYLOAD_BYTES + PACKET_HEADROOM_BYTES,
-        },
-        autoAssignTopicAlias: true,
-      } : {}),
+      ...(version === 5
+        ? {
+            // Session expiry 0: the broker keeps nothing for us between connections; the outbox is the durable queue.
+            // Topic aliases shorten the long per-edge topics, up to the limit the server announces in CONNACK.
+            // Maximum packet size: a compliant broker then never sends this device more than it would refuse anyway.
+            properties: {
+              sessionExpiryInterval: 0,
+              receiveMaximum: 32,
+              topicAliasMaximum: 0,
+              requestProblemInformation: true,
+              maximumPacketSize: MAX_PAYLOAD_BYTES + PACKET_HEADROOM_BYTES,
+            },
+            autoAssignTopicAlias: true,
+          }
+        : {}),
     });
     this.client = client;
     const stream = client.stream as Socket | undefined;
-    stream?.once('connect', () => { if (phase === 'transport' && !options.mqtt.url.startsWith('mqtts:')) phase = 'connack'; });
-    stream?.once('secureConnect', () => { if (phase === 'transport') phase = 'connack'; });
+    stream?.once('connect', () => {
+      if (phase === 'transport' && !options.mqtt.url.startsWith('mqtts:')) phase = 'connack';
+    });
+    stream?.once('secureConnect', () => {
+      if (phase === 'transport') phase = 'connack';
+    });
     // mqtt.js closes silently when CONNACK does not come in time: time it ourselves to say so.
-    const connackTimer = setTimeout(() => {
-      if (phase !== 'online') failure = new Error(`timeout:${phase}`);
-    }, Math.max(0, (options.connectTimeoutMs ?? 10_000) - 50));
+    const connackTimer = setTimeout(
+      () => {
+        if (phase !== 'online') failure = new Error(`timeout:${phase}`);
+      },
+      Math.max(0, (options.connectTimeoutMs ?? 10_000) - 50),
+    );
 
     client.on('connect', (connack) => {
       if (this.client !== client) return;
@@ -214,9 +252,15 @@ export class MqttLink {
       this.stableTimer = setTimeout(() => this.backoff.reset(), options.stableAfterMs ?? 60_000);
       options.logger.info('mqtt_connected', {
         protocolVersion: version,
-        ...(connack.properties?.serverKeepAlive !== undefined ? { serverKeepAlive: connack.properties.serverKeepAlive } : {}),
-        ...(connack.properties?.receiveMaximum !== undefined ? { receiveMaximum: connack.properties.receiveMaximum } : {}),
-        ...(connack.properties?.topicAliasMaximum !== undefined ? { topicAliasMaximum: connack.properties.topicAliasMaximum } : {}),
+        ...(connack.properties?.serverKeepAlive !== undefined
+          ? { serverKeepAlive: connack.properties.serverKeepAlive }
+          : {}),
+        ...(connack.properties?.receiveMaximum !== undefined
+          ? { receiveMaximum: connack.properties.receiveMaximum }
+          : {}),
+        ...(connack.properties?.topicAliasMaximum !== undefined
+          ? { topicAliasMaximum: connack.properties.topicAliasMaximum }
+          : {}),
       });
       client.subscribe(options.subscriptions, { qos: 1 }, (error) => {
         if (error) options.logger.warn('mqtt_subscribe_failed', { error });
@@ -259,7 +303,12 @@ export class MqttLink {
       const current: Reason | null = reason;
       if (current?.action === 'downgrade' && version === 5) {
         this.version = 4;
-        options.logger.info('mqtt_protocol_fallback', { from: 5, to: 4, broker: options.mqtt.url, note: 'the broker does not speak MQTT 5; using 3.1.1 for this session' });
+        options.logger.info('mqtt_protocol_fallback', {
+          from: 5,
+          to: 4,
+          broker: options.mqtt.url,
+          note: 'the broker does not speak MQTT 5; using 3.1.1 for this session',
+        });
         this.retryTimer = setTimeout(() => this.attempt(), 0);
         return;
       }
@@ -275,7 +324,8 @@ export class MqttLink {
     if (timeout && failure.message === 'timeout:connack') {
       return `the site server at ${this.options.mqtt.url} accepted the connection but did not answer MQTT CONNECT within ${seconds} s; check the broker (overloaded, or not an MQTT listener)`;
     }
-    if (timeout) return `no connection to the site server at ${this.options.mqtt.url} within ${seconds} s (firewall, or the wrong address?)`;
+    if (timeout)
+      return `no connection to the site server at ${this.options.mqtt.url} within ${seconds} s (firewall, or the wrong address?)`;
     return describeLinkFailure(this.options.mqtt, failure, phase);
   }
 
@@ -291,7 +341,11 @@ export class MqttLink {
     if (this.stopped) return;
     const busy = reason?.action === 'busy';
     const delay = retryNow ? Math.min(this.backoff.next(), 1_000) : this.backoff.next(busy ? BUSY_MIN_DELAY_MS : null);
-    this.options.logger.info('mqtt_reconnect_scheduled', { delayMs: delay, attempt: this.backoff.attempts, ...(busy ? { reason: 'server busy' } : {}) });
+    this.options.logger.info('mqtt_reconnect_scheduled', {
+      delayMs: delay,
+      attempt: this.backoff.attempts,
+      ...(busy ? { reason: 'server busy' } : {}),
+    });
     this.retryTimer = setTimeout(() => this.attempt(), delay);
   }
 
@@ -306,6 +360,15 @@ export class MqttLink {
 function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    promise.then(() => { clearTimeout(timer); resolve(); }, () => { clearTimeout(timer); resolve(); });
+    promise.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    );
   });
 }

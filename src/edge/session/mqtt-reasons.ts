@@ -14,7 +14,10 @@ export type ReasonAction =
   /** Anything else: the normal backoff. */
   | 'backoff';
 
-export interface Reason { action: ReasonAction; text: string }
+export interface Reason {
+  action: ReasonAction;
+  text: string;
+}
 
 /** The floor for 'busy': a server that says it is busy is not helped by a retry within seconds. */
 export const BUSY_MIN_DELAY_MS = 30_000;
@@ -41,7 +44,10 @@ const V5: Record<number, Reason> = {
   0x8a: { action: 'backoff', text: 'banned by the broker; ask the site administrator' },
   0x8b: { action: 'backoff', text: 'server shutting down' },
   0x8d: { action: 'backoff', text: 'keep alive timeout (the link is too slow or lossy)' },
-  0x8e: { action: 'backoff', text: 'session taken over: another client connected with this edge id (a cloned device?)' },
+  0x8e: {
+    action: 'backoff',
+    text: 'session taken over: another client connected with this edge id (a cloned device?)',
+  },
   0x93: { action: 'backoff', text: 'receive maximum exceeded' },
   0x94: { action: 'backoff', text: 'topic alias invalid' },
   0x95: { action: 'backoff', text: 'packet too large for this broker' },
@@ -62,15 +68,26 @@ export function connackReason(code: number, protocolVersion: 4 | 5): Reason {
   // mqtt.js reports a 3.1.1-style code (aedes answers 1 to a v5 CONNECT) even on a v5 client.
   const known = (protocolVersion === 5 && code >= 0x80 ? V5[code] : undefined) ?? V311[code] ?? V5[code];
   const shown = protocolVersion === 5 && code >= 0x80 ? hex(code) : String(code);
-  return { action: known?.action ?? 'backoff', text: `the site server refused the connection: ${known?.text ?? 'unknown reason'} (CONNACK ${shown})` };
+  return {
+    action: known?.action ?? 'backoff',
+    text: `the site server refused the connection: ${known?.text ?? 'unknown reason'} (CONNACK ${shown})`,
+  };
 }
 
 /** An MQTT 5 DISCONNECT sent by the server; `reasonString` is the server's own words, shortened and made printable. */
 export function disconnectReason(code: number, reasonString?: string, serverReference?: string): Reason {
   const known = V5[code];
-  const extra = [reasonString ? `"${printable(reasonString)}"` : '', serverReference ? `server reference ${printable(serverReference)}` : ''].filter(Boolean).join(', ');
-  const action: ReasonAction = known?.action === 'downgrade' ? 'backoff' : known?.action ?? 'backoff';
-  return { action, text: `the site server disconnected this device: ${known?.text ?? (code === 0 ? 'normal disconnection' : 'unknown reason')} (DISCONNECT ${hex(code)})${extra ? `; ${extra}` : ''}` };
+  const extra = [
+    reasonString ? `"${printable(reasonString)}"` : '',
+    serverReference ? `server reference ${printable(serverReference)}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const action: ReasonAction = known?.action === 'downgrade' ? 'backoff' : (known?.action ?? 'backoff');
+  return {
+    action,
+    text: `the site server disconnected this device: ${known?.text ?? (code === 0 ? 'normal disconnection' : 'unknown reason')} (DISCONNECT ${hex(code)})${extra ? `; ${extra}` : ''}`,
+  };
 }
 
 function printable(text: string): string {

@@ -20,7 +20,10 @@ export function probeConnect(registration: Registration, timeoutMs = 8_000): Pro
       reconnectPeriod: 0,
       connectTimeout: timeoutMs,
     });
-    const timer = setTimeout(() => finish(new Error(`no answer from the site server at ${config.url} within ${timeoutMs / 1000} s`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`no answer from the site server at ${config.url} within ${timeoutMs / 1000} s`)),
+      timeoutMs,
+    );
     let done = false;
     function finish(error?: Error) {
       if (done) return;
@@ -33,7 +36,11 @@ export function probeConnect(registration: Registration, timeoutMs = 8_000): Pro
     client.on('error', (error) => {
       const code = (error as { code?: unknown }).code;
       // 3.1.1 here: every broker speaks it, and this check is about reachability, TLS trust and the token.
-      finish(new Error(typeof code === 'number' ? connackReason(code, 4).text : describeLinkFailure(config, error, 'transport')));
+      finish(
+        new Error(
+          typeof code === 'number' ? connackReason(code, 4).text : describeLinkFailure(config, error, 'transport'),
+        ),
+      );
     });
     client.on('close', () => finish(new Error(`the site server at ${config.url} closed the connection`)));
   });

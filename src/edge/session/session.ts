@@ -58,21 +58,28 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
     super();
     const reg = deps.state.registration.get();
     if (!reg) throw new EdgeError('NOT_PAIRED', "this device is not paired; run 'consystence-edge pair --uri …' first");
-    if (reg.revokedAt) throw new EdgeError('REVOKED', 'this device was removed from its site; pair it again with a new pairing code');
+    if (reg.revokedAt)
+      throw new EdgeError('REVOKED', 'this device was removed from its site; pair it again with a new pairing code');
     this.startedMs = deps.clock.now();
     this.startedAt = new Date(this.startedMs).toISOString();
     this.brokerUrl = reg.config.siteServer.mqtt.url;
     this.topics = edgeTopics(reg.config.siteServer.mqtt.topicPrefix);
     this.config = new ConfigManager(deps.state, deps.clock, deps.logger, pairingConfig(reg.config));
     this.tokens = new TokenManager({
-      state: deps.state, clock: deps.clock, fetch: deps.fetch, hardwareId: deps.hardwareId, logger: deps.logger,
+      state: deps.state,
+      clock: deps.clock,
+      fetch: deps.fetch,
+      hardwareId: deps.hardwareId,
+      logger: deps.logger,
       ...(deps.random ? { random: deps.random } : {}),
       onRevoked: () => void this.revoke(),
     });
     this.commands = registerBuiltinCommands(new CommandRegistry(deps.state.commands, deps.clock, deps.logger), {
       clock: deps.clock,
       resendStatus: () => this.publishOnline(),
-      rotateToken: async () => ({ expiresAt: new Date((await this.tokens.refresh('command')).tokenExp * 1000).toISOString() }),
+      rotateToken: async () => ({
+        expiresAt: new Date((await this.tokens.refresh('command')).tokenExp * 1000).toISOString(),
+      }),
       requestRestart: () => setImmediate(() => this.emit('restart')),
     });
     this.link = new MqttLink({
@@ -127,9 +134,14 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
   /** `queue`: stats the caller already read (the heartbeat reports the same ones); read now otherwise. */
   snapshot(queue: QueueStatsValue = this.queue()): StatusSnapshot {
     return {
-      state: this.current, pid: process.pid, bootId: this.bootId, startedAt: this.startedAt,
-      brokerUrl: this.brokerUrl, connectedSince: this.connectedSince,
-      lastError: this.lastError ?? this.tokens.lastError, queue: { depth: queue.depth, bytes: queue.bytes, oldestTs: queue.oldestTs },
+      state: this.current,
+      pid: process.pid,
+      bootId: this.bootId,
+      startedAt: this.startedAt,
+      brokerUrl: this.brokerUrl,
+      connectedSince: this.connectedSince,
+      lastError: this.lastError ?? this.tokens.lastError,
+      queue: { depth: queue.depth, bytes: queue.bytes, oldestTs: queue.oldestTs },
       configVersion: this.config.current.version,
     };
   }
@@ -143,7 +155,16 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
   }
 
   private async publishOnline(): Promise<void> {
-    await this.link.publish(this.topics.status, onlineStatus({ version: this.deps.version, bootId: this.bootId, startedAt: this.startedAt, nowMs: this.deps.clock.now() }), { qos: 1, retain: true });
+    await this.link.publish(
+      this.topics.status,
+      onlineStatus({
+        version: this.deps.version,
+        bootId: this.bootId,
+        startedAt: this.startedAt,
+        nowMs: this.deps.clock.now(),
+      }),
+      { qos: 1, retain: true },
+    );
   }
 
   private async onConnected(): Promise<void> {
@@ -161,10 +182,15 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
   private async onMessage(topic: string, payload: Buffer): Promise<void> {
     if (topic === this.topics.config) {
       const report = this.config.handlePush(payload);
-      await this.link.publish(this.topics.configReported, JSON.stringify(report), { qos: 1, retain: true }).catch((error) => this.deps.logger.warn('config_report_failed', { error }));
+      await this.link
+        .publish(this.topics.configReported, JSON.stringify(report), { qos: 1, retain: true })
+        .catch((error) => this.deps.logger.warn('config_report_failed', { error }));
     } else if (topic === this.topics.cmd) {
       const outcome = await this.commands.handle(payload);
-      if (outcome.publish) await this.link.publish(this.topics.cmdResult, JSON.stringify(outcome.publish), { qos: 1 }).catch((error) => this.deps.logger.warn('command_result_failed', { error }));
+      if (outcome.publish)
+        await this.link
+          .publish(this.topics.cmdResult, JSON.stringify(outcome.publish), { qos: 1 })
+          .catch((error) => this.deps.logger.warn('command_result_failed', { error }));
     } else {
       this.deps.logger.debug('mqtt_unexpected_topic', { topic });
     }
@@ -207,7 +233,11 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
     this.current = state;
     this.writeSnapshot();
     if (changed) {
-      this.deps.logger.info('state', { state, ...(note ? { note } : {}), ...(this.lastError && state !== 'online' ? { lastError: this.lastError } : {}) });
+      this.deps.logger.info('state', {
+        state,
+        ...(note ? { note } : {}),
+        ...(this.lastError && state !== 'online' ? { lastError: this.lastError } : {}),
+      });
       this.emit('state', state);
     }
   }
@@ -227,7 +257,12 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
       const queue = this.queue();
       this.writeSnapshot(queue);
       if (!this.link.isConnected) return;
-      const payload = heartbeat({ nowMs: this.deps.clock.now(), startedMs: this.startedMs, queue, clockSkewMs: this.deps.clock.skewMs });
+      const payload = heartbeat({
+        nowMs: this.deps.clock.now(),
+        startedMs: this.startedMs,
+        queue,
+        clockSkewMs: this.deps.clock.skewMs,
+      });
       this.link.publish(this.topics.heartbeat, payload, { qos: 0 }).catch(() => {});
     }, this.config.current.config.heartbeatSeconds * 1000);
   }

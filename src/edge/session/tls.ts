@@ -8,11 +8,21 @@
  * Bun trust only it: the system store is not added, so a public CA cannot vouch for a site server.
  */
 export const TLS_CIPHERS = [
-  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384',
-  'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
 
-export interface PinnedTlsOptions { rejectUnauthorized: true; minVersion: 'TLSv1.2'; ciphers: string; servername?: string; ca?: string }
+export interface PinnedTlsOptions {
+  rejectUnauthorized: true;
+  minVersion: 'TLSv1.2';
+  ciphers: string;
+  servername?: string;
+  ca?: string;
+}
 
 export function pinnedTlsOptions(hostname: string, caPem: string | undefined): PinnedTlsOptions {
   return {
@@ -33,7 +43,7 @@ export type TlsPeer = 'site server' | 'cloud';
 
 const CA_HINT: Record<TlsPeer, string> = {
   'site server': "re-pair this device (the cloud delivers the site's CA) or check the site server's certificate",
-  cloud: 'check --cloud-ca (the CA that signed the cloud\'s certificate) or a proxy intercepting TLS on this network',
+  cloud: "check --cloud-ca (the CA that signed the cloud's certificate) or a proxy intercepting TLS on this network",
 };
 
 /**
@@ -75,7 +85,8 @@ export function describeTlsError(error: unknown, peer: TlsPeer, host: string, pi
 }
 
 /** OpenSSL's X509 verify results (as Node and Bun name them) and the TLS layer's own error codes. */
-const TLS_CODE = /^(ERR_SSL_|ERR_TLS_|EPROTO$|UNABLE_TO_|[A-Z_]*CERT[A-Z_]*$|HOSTNAME_MISMATCH$|INVALID_CA$|INVALID_PURPOSE$)/;
+const TLS_CODE =
+  /^(ERR_SSL_|ERR_TLS_|EPROTO$|UNABLE_TO_|[A-Z_]*CERT[A-Z_]*$|HOSTNAME_MISMATCH$|INVALID_CA$|INVALID_PURPOSE$)/;
 
 /** The TLS code of an error or its cause (fetch wraps the socket error in `cause`). */
 export function tlsCode(error: unknown): string | undefined {

@@ -17,7 +17,12 @@ import { credentialTransaction } from '../state/credential-transaction.js';
 import type { EdgeState } from '../state/index.js';
 import type { Registration } from '../state/registration-store.js';
 
-export const REFRESH_RETRY_POLICY: BackoffPolicy = { baseMs: 5_000, capMs: 10 * 60_000, minMs: 1_000, maxHintMs: 30 * 60_000 };
+export const REFRESH_RETRY_POLICY: BackoffPolicy = {
+  baseMs: 5_000,
+  capMs: 10 * 60_000,
+  minMs: 1_000,
+  maxHintMs: 30 * 60_000,
+};
 
 export interface TokenManagerDeps {
   state: EdgeState;
@@ -83,10 +88,15 @@ export class TokenManager {
       if (step < delayMs) return this.schedule(delayMs - step);
       this.timer = null;
       this.refresh('proactive').then(
-        () => { this.backoff.reset(); this.schedule(this.dueInMs()); },
+        () => {
+          this.backoff.reset();
+          this.schedule(this.dueInMs());
+        },
         (error: unknown) => {
           if (error instanceof EdgeError && error.code === 'REVOKED') return;
-          this.schedule(this.backoff.next((error as { extra?: { retryAfterMs?: number } }).extra?.retryAfterMs ?? null));
+          this.schedule(
+            this.backoff.next((error as { extra?: { retryAfterMs?: number } }).extra?.retryAfterMs ?? null),
+          );
         },
       );
     }, step);
@@ -108,10 +118,18 @@ export class TokenManager {
       const { value, response } = await requestTokenRefresh(this.deps.fetch, url, assertion, Date.now);
       if (response.time) clock.observe(response.time);
       const claims = await verifyIssuedToken(value.edgeToken, jwks, {
-        cloudUrl: reg.cloudUrl, siteId: reg.siteId, orgId: reg.orgId, edgeId: reg.edgeId, edgeUuid: reg.edgeUuid,
-        hardwareId: reg.hardwareId, thumbprint: identity.thumbprint, nowMs: clock.now(),
+        cloudUrl: reg.cloudUrl,
+        siteId: reg.siteId,
+        orgId: reg.orgId,
+        edgeId: reg.edgeId,
+        edgeUuid: reg.edgeUuid,
+        hardwareId: reg.hardwareId,
+        thumbprint: identity.thumbprint,
+        nowMs: clock.now(),
       });
-      credentialTransaction(state.db, () => state.registration.updateToken(value.edgeToken, claims.iat, claims.exp, new Date(clock.now()).toISOString()));
+      credentialTransaction(state.db, () =>
+        state.registration.updateToken(value.edgeToken, claims.iat, claims.exp, new Date(clock.now()).toISOString()),
+      );
       this.lastError = null;
       logger.info('token_refreshed', { reason, expiresAt: new Date(claims.exp * 1000).toISOString() });
       this.deps.onRefreshed?.(claims.exp);

@@ -11,27 +11,39 @@ export const RuntimeConfig = z.object({
 });
 export type RuntimeConfig = z.infer<typeof RuntimeConfig>;
 
-export interface VersionedConfig { version: number; config: RuntimeConfig }
+export interface VersionedConfig {
+  version: number;
+  config: RuntimeConfig;
+}
 
 /** Version 0: the runtime part of the config delivered at pairing. */
 export function pairingConfig(config: EdgeConfig): VersionedConfig {
   return { version: 0, config: { heartbeatSeconds: config.heartbeatSeconds, buffer: config.buffer } };
 }
 
-export interface HistoryEntry { version: number; status: 'applied' | 'rejected'; error: string | null; receivedAt: string }
+export interface HistoryEntry {
+  version: number;
+  status: 'applied' | 'rejected';
+  error: string | null;
+  receivedAt: string;
+}
 
 export class ConfigStore {
   constructor(private readonly db: Db) {}
 
   current(): VersionedConfig | null {
-    const row = this.db.prepare<{ version: number; config: string }>('SELECT version, config FROM runtime_config WHERE id = 1').get();
+    const row = this.db
+      .prepare<{ version: number; config: string }>('SELECT version, config FROM runtime_config WHERE id = 1')
+      .get();
     return row ? { version: Number(row.version), config: RuntimeConfig.parse(JSON.parse(row.config)) } : null;
   }
 
   /** Sets the running config (call inside a transaction together with `record`). */
   setCurrent(value: VersionedConfig, at: string): void {
     this.db
-      .prepare('INSERT INTO runtime_config (id, version, config, updated_at) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET version = excluded.version, config = excluded.config, updated_at = excluded.updated_at')
+      .prepare(
+        'INSERT INTO runtime_config (id, version, config, updated_at) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET version = excluded.version, config = excluded.config, updated_at = excluded.updated_at',
+      )
       .run(value.version, JSON.stringify(value.config), at);
   }
 
@@ -45,7 +57,9 @@ export class ConfigStore {
 
   history(limit = 20): HistoryEntry[] {
     return this.db
-      .prepare<{ version: number; status: 'applied' | 'rejected'; error: string | null; received_at: string }>('SELECT version, status, error, received_at FROM config_history ORDER BY seq DESC LIMIT ?')
+      .prepare<{ version: number; status: 'applied' | 'rejected'; error: string | null; received_at: string }>(
+        'SELECT version, status, error, received_at FROM config_history ORDER BY seq DESC LIMIT ?',
+      )
       .all(limit)
       .map((r) => ({ version: Number(r.version), status: r.status, error: r.error, receivedAt: r.received_at }));
   }

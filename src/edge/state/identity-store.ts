@@ -3,7 +3,13 @@ import { z } from 'zod';
 import type { Db } from '../../storage/index.js';
 import { PublicJwk } from '../../protocol/index.js';
 
-const PrivateJwk = z.object({ kty: z.literal('EC'), crv: z.literal('P-256'), x: z.string(), y: z.string(), d: z.string() });
+const PrivateJwk = z.object({
+  kty: z.literal('EC'),
+  crv: z.literal('P-256'),
+  x: z.string(),
+  y: z.string(),
+  d: z.string(),
+});
 export type PrivateJwk = z.infer<typeof PrivateJwk>;
 
 export interface StoredIdentity {
@@ -13,13 +19,20 @@ export interface StoredIdentity {
   createdAt: string;
 }
 
-interface Row { private_jwk: string; public_jwk: string; thumbprint: string; created_at: string }
+interface Row {
+  private_jwk: string;
+  public_jwk: string;
+  thumbprint: string;
+  created_at: string;
+}
 
 export class IdentityStore {
   constructor(private readonly db: Db) {}
 
   get(): StoredIdentity | null {
-    const row = this.db.prepare<Row>('SELECT private_jwk, public_jwk, thumbprint, created_at FROM identity WHERE id = 1').get();
+    const row = this.db
+      .prepare<Row>('SELECT private_jwk, public_jwk, thumbprint, created_at FROM identity WHERE id = 1')
+      .get();
     if (!row) return null;
     // A damaged row is treated as absent by the caller only through `reset --keys`; here it is an error.
     return {
@@ -33,8 +46,15 @@ export class IdentityStore {
   /** Inserts only if no key exists (two processes racing at first boot keep the first key). */
   insertIfAbsent(identity: StoredIdentity): void {
     this.db
-      .prepare('INSERT OR IGNORE INTO identity (id, private_jwk, public_jwk, thumbprint, created_at) VALUES (1, ?, ?, ?, ?)')
-      .run(JSON.stringify(identity.privateJwk), JSON.stringify(identity.publicJwk), identity.thumbprint, identity.createdAt);
+      .prepare(
+        'INSERT OR IGNORE INTO identity (id, private_jwk, public_jwk, thumbprint, created_at) VALUES (1, ?, ?, ?, ?)',
+      )
+      .run(
+        JSON.stringify(identity.privateJwk),
+        JSON.stringify(identity.publicJwk),
+        identity.thumbprint,
+        identity.createdAt,
+      );
   }
 
   delete(): void {

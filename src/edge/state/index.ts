@@ -43,7 +43,11 @@ export function storesFor(db: Db): EdgeState {
 /** Opens `<stateDir>/edge.db`; a corrupt file is moved aside and reported (the device must come back up). */
 export async function openEdgeState(stateDir: string, logger: Logger): Promise<EdgeState> {
   try {
-    const opened = await openDatabase({ path: join(stateDir, DB_FILE), migrations: edgeMigrations, synchronous: 'FULL' });
+    const opened = await openDatabase({
+      path: join(stateDir, DB_FILE),
+      migrations: edgeMigrations,
+      synchronous: 'FULL',
+    });
     const stores = storesFor(opened.db);
     if (opened.recovered) {
       logger.error('database_recovered', { movedTo: opened.recovered.movedTo, reason: opened.recovered.reason });
@@ -54,6 +58,10 @@ export async function openEdgeState(stateDir: string, logger: Logger): Promise<E
     if (error instanceof StorageError) {
       throw new EdgeError('STATE_DIR_UNUSABLE', error.message, { cause: error });
     }
-    throw new EdgeError('STATE_DIR_UNUSABLE', `cannot open the state database in ${stateDir}: ${(error as Error).message}; check the folder's owner and permissions, or pass --state-dir`, { cause: error });
+    throw new EdgeError(
+      'STATE_DIR_UNUSABLE',
+      `cannot open the state database in ${stateDir}: ${(error as Error).message}; check the folder's owner and permissions, or pass --state-dir`,
+      { cause: error },
+    );
   }
 }

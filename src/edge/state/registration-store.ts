@@ -19,9 +19,19 @@ export interface Registration {
 }
 
 interface Row {
-  edge_uuid: string; edge_id: string; org_id: string; site_id: string; cloud_url: string; hardware_id: string;
-  edge_token: string; token_iat: number; token_exp: number; config: string; paired_at: string;
-  token_refreshed_at: string | null; revoked_at: string | null;
+  edge_uuid: string;
+  edge_id: string;
+  org_id: string;
+  site_id: string;
+  cloud_url: string;
+  hardware_id: string;
+  edge_token: string;
+  token_iat: number;
+  token_exp: number;
+  config: string;
+  paired_at: string;
+  token_refreshed_at: string | null;
+  revoked_at: string | null;
 }
 
 export class RegistrationStore {
@@ -31,11 +41,20 @@ export class RegistrationStore {
     const row = this.db.prepare<Row>('SELECT * FROM registration WHERE id = 1').get();
     if (!row) return null;
     return {
-      edgeUuid: row.edge_uuid, edgeId: row.edge_id, orgId: row.org_id, siteId: row.site_id, cloudUrl: row.cloud_url,
-      hardwareId: row.hardware_id, edgeToken: row.edge_token, tokenIat: Number(row.token_iat), tokenExp: Number(row.token_exp),
+      edgeUuid: row.edge_uuid,
+      edgeId: row.edge_id,
+      orgId: row.org_id,
+      siteId: row.site_id,
+      cloudUrl: row.cloud_url,
+      hardwareId: row.hardware_id,
+      edgeToken: row.edge_token,
+      tokenIat: Number(row.token_iat),
+      tokenExp: Number(row.token_exp),
       // Validated on read: the file is outside input too (a bad edit or a bug must not crash the session later).
       config: EdgeConfig.parse(JSON.parse(row.config)),
-      pairedAt: row.paired_at, tokenRefreshedAt: row.token_refreshed_at, revokedAt: row.revoked_at,
+      pairedAt: row.paired_at,
+      tokenRefreshedAt: row.token_refreshed_at,
+      revokedAt: row.revoked_at,
     };
   }
 
@@ -44,12 +63,29 @@ export class RegistrationStore {
     this.db
       .prepare(`INSERT INTO registration (id, edge_uuid, edge_id, org_id, site_id, cloud_url, hardware_id, edge_token, token_iat, token_exp, config, paired_at, token_refreshed_at, revoked_at)
                 VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(reg.edgeUuid, reg.edgeId, reg.orgId, reg.siteId, reg.cloudUrl, reg.hardwareId, reg.edgeToken, reg.tokenIat, reg.tokenExp,
-        JSON.stringify(reg.config), reg.pairedAt, reg.tokenRefreshedAt, reg.revokedAt);
+      .run(
+        reg.edgeUuid,
+        reg.edgeId,
+        reg.orgId,
+        reg.siteId,
+        reg.cloudUrl,
+        reg.hardwareId,
+        reg.edgeToken,
+        reg.tokenIat,
+        reg.tokenExp,
+        JSON.stringify(reg.config),
+        reg.pairedAt,
+        reg.tokenRefreshedAt,
+        reg.revokedAt,
+      );
   }
 
   updateToken(token: string, iat: number, exp: number, at: string): void {
-    this.db.prepare('UPDATE registration SET edge_token = ?, token_iat = ?, token_exp = ?, token_refreshed_at = ? WHERE id = 1').run(token, iat, exp, at);
+    this.db
+      .prepare(
+        'UPDATE registration SET edge_token = ?, token_iat = ?, token_exp = ?, token_refreshed_at = ? WHERE id = 1',
+      )
+      .run(token, iat, exp, at);
   }
 
   markRevoked(at: string): void {

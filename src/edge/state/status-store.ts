@@ -27,12 +27,18 @@ export class StatusStore {
   write(snapshot: StatusSnapshot, at: string): void {
     const clean = StatusSnapshot.parse(snapshot);
     this.db
-      .prepare('INSERT INTO status_snapshot (id, snapshot, updated_at) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at')
+      .prepare(
+        'INSERT INTO status_snapshot (id, snapshot, updated_at) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at',
+      )
       .run(JSON.stringify(clean), at);
   }
 
   read(): { snapshot: StatusSnapshot; updatedAt: string } | null {
-    const row = this.db.prepare<{ snapshot: string; updated_at: string }>('SELECT snapshot, updated_at FROM status_snapshot WHERE id = 1').get();
+    const row = this.db
+      .prepare<{ snapshot: string; updated_at: string }>(
+        'SELECT snapshot, updated_at FROM status_snapshot WHERE id = 1',
+      )
+      .get();
     if (!row) return null;
     const parsed = StatusSnapshot.safeParse(JSON.parse(row.snapshot));
     return parsed.success ? { snapshot: parsed.data, updatedAt: row.updated_at } : null;

@@ -9,7 +9,13 @@ import { PLAUSIBLE_AFTER_MS, SKEW_WARNING_MS, type EdgeClock } from '../clock.js
 import { cloudCall, type FetchLike } from '../cloud/http.js';
 import type { EdgeState } from '../state/index.js';
 
-export interface CheckResult { name: string; ok: boolean; skipped?: boolean; detail: string; fix?: string }
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  skipped?: boolean;
+  detail: string;
+  fix?: string;
+}
 
 async function dnsCheck(name: string, host: string): Promise<CheckResult> {
   if (isIP(host)) return { name, ok: true, detail: `${host} is an address (no DNS needed)` };
@@ -17,7 +23,12 @@ async function dnsCheck(name: string, host: string): Promise<CheckResult> {
     const { address } = await Promise.race([lookup(host), rejectAfter(5_000, 'timed out')]);
     return { name, ok: true, detail: `${host} → ${address}` };
   } catch (error) {
-    return { name, ok: false, detail: `${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, fix: 'check the DNS servers of this device (/etc/resolv.conf) or the site network' };
+    return {
+      name,
+      ok: false,
+      detail: `${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      fix: 'check the DNS servers of this device (/etc/resolv.conf) or the site network',
+    };
   }
 }
 
@@ -28,7 +39,11 @@ function tcpCheck(name: string, host: string, port: number, fix: string): Promis
     function done(ok: boolean, why: string) {
       clearTimeout(timer);
       socket.destroy();
-      resolve(ok ? { name, ok, detail: `${host}:${port} reachable` } : { name, ok, detail: `${host}:${port} not reachable (${why})`, fix });
+      resolve(
+        ok
+          ? { name, ok, detail: `${host}:${port} reachable` }
+          : { name, ok, detail: `${host}:${port} not reachable (${why})`, fix },
+      );
     }
     socket.once('connect', () => done(true, ''));
     socket.once('error', (error: NodeJS.ErrnoException) => done(false, error.code ?? error.message));
@@ -49,53 +64,115 @@ export async function runDoctor(state: EdgeState, clock: EdgeClock, fetchImpl: F
 
   // Database first: everything else reads it.
   const problem = checkIntegrity(state.db, 'full');
-  results.push(problem === null
-    ? { name: 'database', ok: true, detail: `${state.db.path} passes the full integrity check` }
-    : { name: 'database', ok: false, detail: `integrity check failed: ${problem}`, fix: "stop the service and run 'consystence-edge reset --yes' (the device must then be paired again)" });
+  results.push(
+    problem === null
+      ? { name: 'database', ok: true, detail: `${state.db.path} passes the full integrity check` }
+      : {
+          name: 'database',
+          ok: false,
+          detail: `integrity check failed: ${problem}`,
+          fix: "stop the service and run 'consystence-edge reset --yes' (the device must then be paired again)",
+        },
+  );
 
   const local = Date.now();
   if (local < PLAUSIBLE_AFTER_MS) {
-    results.push({ name: 'clock', ok: false, detail: `the local clock says ${new Date(local).toISOString()}, before this software was built (${new Date(PLAUSIBLE_AFTER_MS).toISOString()})`, fix: 'enable NTP (timedatectl set-ntp true) or set the date; tokens use the cloud\'s time meanwhile' });
+    results.push({
+      name: 'clock',
+      ok: false,
+      detail: `the local clock says ${new Date(local).toISOString()}, before this software was built (${new Date(PLAUSIBLE_AFTER_MS).toISOString()})`,
+      fix: "enable NTP (timedatectl set-ntp true) or set the date; tokens use the cloud's time meanwhile",
+    });
   }
   if (!reg) {
-    results.push({ name: 'registration', ok: false, detail: 'this device is not paired', fix: "run 'consystence-edge pair --uri …'" });
+    results.push({
+      name: 'registration',
+      ok: false,
+      detail: 'this device is not paired',
+      fix: "run 'consystence-edge pair --uri …'",
+    });
     return results;
   }
-  results.push(reg.revokedAt
-    ? { name: 'registration', ok: false, detail: `revoked at ${reg.revokedAt}`, fix: 'ask for a new pairing code, then reset and pair' }
-    : { name: 'registration', ok: true, detail: `${reg.edgeId} at site ${reg.siteId}` });
+  results.push(
+    reg.revokedAt
+      ? {
+          name: 'registration',
+          ok: false,
+          detail: `revoked at ${reg.revokedAt}`,
+          fix: 'ask for a new pairing code, then reset and pair',
+        }
+      : { name: 'registration', ok: true, detail: `${reg.edgeId} at site ${reg.siteId}` },
+  );
 
   const cloud = new URL(reg.cloudUrl);
   const broker = new URL(reg.config.siteServer.mqtt.url);
   const [cloudDns, cloudTcp, brokerDns, brokerTcp] = await Promise.all([
     dnsCheck('cloud-dns', cloud.hostname),
-    tcpCheck('cloud-tcp', cloud.hostname, portOf(cloud, cloud.protocol === 'https:' ? 443 : 80), 'the cloud is needed only to pair and refresh tokens; check the site firewall and proxy for outbound HTTPS'),
+    tcpCheck(
+      'cloud-tcp',
+      cloud.hostname,
+      portOf(cloud, cloud.protocol === 'https:' ? 443 : 80),
+      'the cloud is needed only to pair and refresh tokens; check the site firewall and proxy for outbound HTTPS',
+    ),
     dnsCheck('broker-dns', broker.hostname),
-    tcpCheck('broker-tcp', broker.hostname, portOf(broker, broker.protocol === 'mqtts:' ? 8883 : 1883), 'check that the site server is running and that this device is on the site network'),
+    tcpCheck(
+      'broker-tcp',
+      broker.hostname,
+      portOf(broker, broker.protocol === 'mqtts:' ? 8883 : 1883),
+      'check that the site server is running and that this device is on the site network',
+    ),
   ]);
   results.push(cloudDns, cloudTcp, brokerDns, brokerTcp);
 
   if (cloudTcp.ok) {
     try {
-      const response = await cloudCall(fetchImpl, { method: 'GET', url: `${reg.cloudUrl}/.well-known/jwks.json`, timeoutMs: 5_000 });
+      const response = await cloudCall(fetchImpl, {
+        method: 'GET',
+        url: `${reg.cloudUrl}/.well-known/jwks.json`,
+        timeoutMs: 5_000,
+      });
       if (response.time) {
         const skew = response.time.serverMs - response.time.localMs;
         clock.observe(response.time);
-        results.push(Math.abs(skew) <= SKEW_WARNING_MS
-          ? { name: 'clock', ok: true, detail: `within ${(Math.abs(skew) / 1000).toFixed(1)} s of the cloud` }
-          : { name: 'clock', ok: false, detail: `${(skew / 1000).toFixed(0)} s off the cloud's time (corrected for tokens)`, fix: 'enable NTP (timedatectl set-ntp true)' });
+        results.push(
+          Math.abs(skew) <= SKEW_WARNING_MS
+            ? { name: 'clock', ok: true, detail: `within ${(Math.abs(skew) / 1000).toFixed(1)} s of the cloud` }
+            : {
+                name: 'clock',
+                ok: false,
+                detail: `${(skew / 1000).toFixed(0)} s off the cloud's time (corrected for tokens)`,
+                fix: 'enable NTP (timedatectl set-ntp true)',
+              },
+        );
       }
     } catch (error) {
-      results.push({ name: 'clock', ok: false, detail: `cannot read the cloud's time (${(error as Error).message})`, fix: 'check outbound HTTPS to the cloud' });
+      results.push({
+        name: 'clock',
+        ok: false,
+        detail: `cannot read the cloud's time (${(error as Error).message})`,
+        fix: 'check outbound HTTPS to the cloud',
+      });
     }
   } else {
-    results.push({ name: 'clock', ok: true, skipped: true, detail: `cloud unreachable; last measured skew ${(clock.skewMs / 1000).toFixed(1)} s` });
+    results.push({
+      name: 'clock',
+      ok: true,
+      skipped: true,
+      detail: `cloud unreachable; last measured skew ${(clock.skewMs / 1000).toFixed(1)} s`,
+    });
   }
 
   const expiresInMs = reg.tokenExp * 1000 - clock.now();
-  results.push(expiresInMs > 0
-    ? { name: 'token', ok: true, detail: `valid until ${new Date(reg.tokenExp * 1000).toISOString()}` }
-    : { name: 'token', ok: false, detail: `expired at ${new Date(reg.tokenExp * 1000).toISOString()}`, fix: 'let the service reach the cloud once: it refreshes the token by itself with the device key' });
+  results.push(
+    expiresInMs > 0
+      ? { name: 'token', ok: true, detail: `valid until ${new Date(reg.tokenExp * 1000).toISOString()}` }
+      : {
+          name: 'token',
+          ok: false,
+          detail: `expired at ${new Date(reg.tokenExp * 1000).toISOString()}`,
+          fix: 'let the service reach the cloud once: it refreshes the token by itself with the device key',
+        },
+  );
   return results;
 }
 

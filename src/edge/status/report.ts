@@ -40,24 +40,34 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
-export function buildStatusReport(state: EdgeState, clock: EdgeClock, hardwareId: string, version: string): StatusReport {
+export function buildStatusReport(
+  state: EdgeState,
+  clock: EdgeClock,
+  hardwareId: string,
+  version: string,
+): StatusReport {
   const reg = state.registration.get();
   const snap = state.status.read();
   const config = state.config.current();
   // The daemon rewrites its snapshot at every heartbeat tick: a live pid with a fresh snapshot means it runs
   // (a stale one guards against the pid having been reused after a crash).
   const heartbeatMs = (config?.config.heartbeatSeconds ?? 30) * 1000;
-  const running = !!snap && isProcessAlive(snap.snapshot.pid) && clock.now() - Date.parse(snap.updatedAt) < Math.max(3 * heartbeatMs, 120_000);
+  const running =
+    !!snap &&
+    isProcessAlive(snap.snapshot.pid) &&
+    clock.now() - Date.parse(snap.updatedAt) < Math.max(3 * heartbeatMs, 120_000);
   let current: EdgeStateName;
   let next: string | null = null;
   if (!reg) {
     current = state.pending.get() ? 'pairing' : 'unpaired';
-    next = current === 'pairing'
-      ? "a pairing did not finish; run the same 'consystence-edge pair' command again (it replays safely)"
-      : "pair this device: consystence-edge pair --uri 'consystence-edge://pair?…' (from the Consystence portal)";
+    next =
+      current === 'pairing'
+        ? "a pairing did not finish; run the same 'consystence-edge pair' command again (it replays safely)"
+        : "pair this device: consystence-edge pair --uri 'consystence-edge://pair?…' (from the Consystence portal)";
   } else if (reg.revokedAt) {
     current = 'revoked';
-    next = 'this device was removed from its site; a new pairing is needed: ask for a new pairing code, then run reset and pair';
+    next =
+      'this device was removed from its site; a new pairing is needed: ask for a new pairing code, then run reset and pair';
   } else if (snap && running) {
     current = snap.snapshot.state;
   } else {
@@ -67,7 +77,12 @@ export function buildStatusReport(state: EdgeState, clock: EdgeClock, hardwareId
   const queue = outboxQueue(state);
   return {
     state: current,
-    daemon: { running, pid: running ? snap!.snapshot.pid : null, bootId: running ? snap!.snapshot.bootId : null, updatedAt: snap?.updatedAt ?? null },
+    daemon: {
+      running,
+      pid: running ? snap!.snapshot.pid : null,
+      bootId: running ? snap!.snapshot.bootId : null,
+      updatedAt: snap?.updatedAt ?? null,
+    },
     edgeId: reg?.edgeId ?? null,
     edgeUuid: reg?.edgeUuid ?? null,
     orgId: reg?.orgId ?? null,
@@ -104,7 +119,7 @@ export function formatStatus(report: StatusReport): string {
     `site server:      ${report.brokerUrl ?? '-'}`,
     `connected since:  ${report.connectedSince ?? '-'}`,
     `token expires:    ${report.tokenExpiresAt ?? '-'}${report.tokenExpired ? ' (expired: it is refreshed at the next connection)' : ''}`,
-    `clock skew:       ${(report.clockSkewMs / 1000).toFixed(1)} s${Math.abs(report.clockSkewMs) > SKEW_WARNING_MS ? ' (the local clock is wrong: tokens use the cloud\'s time; enable NTP)' : ''}`,
+    `clock skew:       ${(report.clockSkewMs / 1000).toFixed(1)} s${Math.abs(report.clockSkewMs) > SKEW_WARNING_MS ? " (the local clock is wrong: tokens use the cloud's time; enable NTP)" : ''}`,
     `config version:   ${report.configVersion ?? '-'}`,
     `queue:            ${report.queue.depth} messages, ${report.queue.bytes} bytes${report.queue.oldestTs ? `, oldest ${report.queue.oldestTs}` : ''}, ${report.queue.dropped} dropped when full or expired`,
     `last error:       ${report.lastError ?? '-'}`,

@@ -34,16 +34,22 @@ export async function provideCloud(setup: CloudSetup): Promise<CloudHandle> {
     const admin = new MockCloudClient(setup.attachUrl);
     const login = await admin.login(DEMO_USERS.admin, DEMO_PASSWORD);
     return {
-      url: setup.attachUrl, orgId: setup.orgId ?? DEMO_ORG_ID, admin, adminToken: login.accessToken, own: false,
+      url: setup.attachUrl,
+      orgId: setup.orgId ?? DEMO_ORG_ID,
+      admin,
+      adminToken: login.accessToken,
+      own: false,
       // Whatever this scenario armed must not reach the next one.
-      close: async () => void await admin.faults.reset().catch(() => undefined),
+      close: async () => void (await admin.faults.reset().catch(() => undefined)),
     };
   }
   const publicHost = setup.publicHost ?? setup.host;
   // The public URL (token issuer, pairing URI) names the port, so it must be chosen before listening.
   const port = publicHost === setup.host ? 0 : await freePort(setup.host);
   const cloud = await startMockCloud({
-    host: setup.host, port, logger: setup.logs.logger('mock-cloud'),
+    host: setup.host,
+    port,
+    logger: setup.logs.logger('mock-cloud'),
     ...(port ? { publicUrl: `http://${urlHost(publicHost)}:${port}` } : {}),
     ...(setup.edgeTokenTtlSeconds ? { edgeTokenTtlSeconds: setup.edgeTokenTtlSeconds } : {}),
   });
@@ -51,7 +57,14 @@ export async function provideCloud(setup: CloudSetup): Promise<CloudHandle> {
   try {
     const admin = new MockCloudClient(cloud.url);
     const login = await admin.login(DEMO_USERS.admin, DEMO_PASSWORD);
-    return { url, orgId: setup.orgId ?? DEMO_ORG_ID, admin, adminToken: login.accessToken, own: true, close: () => cloud.close() };
+    return {
+      url,
+      orgId: setup.orgId ?? DEMO_ORG_ID,
+      admin,
+      adminToken: login.accessToken,
+      own: true,
+      close: () => cloud.close(),
+    };
   } catch (error) {
     await cloud.close();
     throw error;

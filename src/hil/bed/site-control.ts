@@ -6,24 +6,57 @@
 import { z } from 'zod';
 
 const Presence = z.object({ state: z.string(), reason: z.string().nullable(), since: z.string().nullable() }).loose();
-export const EdgeSummary = z.object({
-  edgeId: z.string(),
-  registration: z.string(),
-  connected: z.boolean().nullable(),
-  presence: Presence,
-  counters: z.object({ received: z.number(), messages: z.number(), duplicates: z.number(), gaps: z.number(), missing: z.number(), invalid: z.number() }).loose(),
-  lastSeq: z.number(),
-  lastHeartbeat: z.unknown(),
-  config: z.object({ pushedVersion: z.number().nullable().optional(), reported: z.unknown() }).loose(),
-}).loose();
+export const EdgeSummary = z
+  .object({
+    edgeId: z.string(),
+    registration: z.string(),
+    connected: z.boolean().nullable(),
+    presence: Presence,
+    counters: z
+      .object({
+        received: z.number(),
+        messages: z.number(),
+        duplicates: z.number(),
+        gaps: z.number(),
+        missing: z.number(),
+        invalid: z.number(),
+      })
+      .loose(),
+    lastSeq: z.number(),
+    lastHeartbeat: z.unknown(),
+    config: z.object({ pushedVersion: z.number().nullable().optional(), reported: z.unknown() }).loose(),
+  })
+  .loose();
 export type EdgeSummary = z.infer<typeof EdgeSummary>;
 
-const Gaps = z.object({ data: z.array(z.object({ from: z.number(), to: z.number() }).loose()), lastSeq: z.number(), missing: z.number() });
-const Messages = z.object({ data: z.array(z.object({ channel: z.string(), receivedAt: z.string(), payload: z.unknown(), seq: z.number().optional(), verdict: z.string().optional() }).loose()) });
-const Health = z.object({ status: z.string(), siteId: z.string(), mqttUrl: z.string(), listener: z.string().nullable() }).loose();
+const Gaps = z.object({
+  data: z.array(z.object({ from: z.number(), to: z.number() }).loose()),
+  lastSeq: z.number(),
+  missing: z.number(),
+});
+const Messages = z.object({
+  data: z.array(
+    z
+      .object({
+        channel: z.string(),
+        receivedAt: z.string(),
+        payload: z.unknown(),
+        seq: z.number().optional(),
+        verdict: z.string().optional(),
+      })
+      .loose(),
+  ),
+});
+const Health = z
+  .object({ status: z.string(), siteId: z.string(), mqttUrl: z.string(), listener: z.string().nullable() })
+  .loose();
 
 export class SiteControlError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -37,7 +70,13 @@ export class SiteControlClient {
     this.base = baseUrl.replace(/\/+$/, '');
   }
 
-  private async call<T extends z.ZodType>(method: string, path: string, schema: T, body?: unknown, timeoutMs = REQUEST_TIMEOUT_MS): Promise<{ status: number; body: z.infer<T> }> {
+  private async call<T extends z.ZodType>(
+    method: string,
+    path: string,
+    schema: T,
+    body?: unknown,
+    timeoutMs = REQUEST_TIMEOUT_MS,
+  ): Promise<{ status: number; body: z.infer<T> }> {
     const res = await fetch(this.base + path, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -53,10 +92,19 @@ export class SiteControlClient {
     }
     if (res.status >= 400 && res.status !== 504) {
       const error = (json as { error?: { code?: string; message?: string } }).error;
-      throw new SiteControlError(res.status, error?.code ?? 'UNKNOWN', `${method} ${path} → ${res.status} ${error?.code ?? ''}: ${error?.message ?? text.slice(0, 200)}`);
+      throw new SiteControlError(
+        res.status,
+        error?.code ?? 'UNKNOWN',
+        `${method} ${path} → ${res.status} ${error?.code ?? ''}: ${error?.message ?? text.slice(0, 200)}`,
+      );
     }
     const parsed = schema.safeParse(json);
-    if (!parsed.success) throw new SiteControlError(res.status, 'BAD_RESPONSE', `${method} ${path}: unexpected body: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success)
+      throw new SiteControlError(
+        res.status,
+        'BAD_RESPONSE',
+        `${method} ${path}: unexpected body: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`,
+      );
     return { status: res.status, body: parsed.data };
   }
 
@@ -82,23 +130,47 @@ export class SiteControlClient {
     return (await this.call('GET', `/edges/${encodeURIComponent(edgeId)}/gaps`, Gaps)).body;
   }
 
-  async messages(edgeId: string, options: { channel?: string; limit?: number } = {}): Promise<z.infer<typeof Messages>['data']> {
-    const query = new URLSearchParams({ ...(options.channel ? { channel: options.channel } : {}), limit: String(options.limit ?? 100) });
+  async messages(
+    edgeId: string,
+    options: { channel?: string; limit?: number } = {},
+  ): Promise<z.infer<typeof Messages>['data']> {
+    const query = new URLSearchParams({
+      ...(options.channel ? { channel: options.channel } : {}),
+      limit: String(options.limit ?? 100),
+    });
     return (await this.call('GET', `/edges/${encodeURIComponent(edgeId)}/messages?${query}`, Messages)).body.data;
   }
 
   /** Pushes a config and waits for the edge's `config/reported`; a 504 (no report in time) is returned, not thrown. */
-  async pushConfig(edgeId: string, config: Record<string, unknown>, options: { timeoutMs?: number; version?: number } = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  async pushConfig(
+    edgeId: string,
+    config: Record<string, unknown>,
+    options: { timeoutMs?: number; version?: number } = {},
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
     const timeoutMs = options.timeoutMs ?? 10_000;
-    return this.call('POST', `/edges/${encodeURIComponent(edgeId)}/config`, z.record(z.string(), z.unknown()),
-      { config, wait: true, timeoutMs, ...(options.version ? { version: options.version } : {}) }, timeoutMs + REQUEST_TIMEOUT_MS);
+    return this.call(
+      'POST',
+      `/edges/${encodeURIComponent(edgeId)}/config`,
+      z.record(z.string(), z.unknown()),
+      { config, wait: true, timeoutMs, ...(options.version ? { version: options.version } : {}) },
+      timeoutMs + REQUEST_TIMEOUT_MS,
+    );
   }
 
   /** Sends a command and waits for its result; a 504 (no result in time) is returned, not thrown. */
-  async command(edgeId: string, name: string, options: { args?: Record<string, unknown>; timeoutMs?: number } = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  async command(
+    edgeId: string,
+    name: string,
+    options: { args?: Record<string, unknown>; timeoutMs?: number } = {},
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
     const timeoutMs = options.timeoutMs ?? 10_000;
-    return this.call('POST', `/edges/${encodeURIComponent(edgeId)}/commands`, z.record(z.string(), z.unknown()),
-      { name, timeoutMs, ...(options.args ? { args: options.args } : {}) }, timeoutMs + REQUEST_TIMEOUT_MS);
+    return this.call(
+      'POST',
+      `/edges/${encodeURIComponent(edgeId)}/commands`,
+      z.record(z.string(), z.unknown()),
+      { name, timeoutMs, ...(options.args ? { args: options.args } : {}) },
+      timeoutMs + REQUEST_TIMEOUT_MS,
+    );
   }
 
   /** Publishes raw bytes to an edge's config or cmd topic (garbage the control API's own routes would refuse). */
@@ -107,7 +179,8 @@ export class SiteControlClient {
   }
 
   readonly faults = {
-    refuseConnects: (count: number, returnCode: 1 | 2 | 3 | 4 | 5 = 3) => this.call('POST', '/faults/refuse-connects', z.unknown(), { count, returnCode }),
+    refuseConnects: (count: number, returnCode: 1 | 2 | 3 | 4 | 5 = 3) =>
+      this.call('POST', '/faults/refuse-connects', z.unknown(), { count, returnCode }),
     drop: (edgeId?: string) => this.call('POST', '/faults/drop', z.unknown(), edgeId ? { edgeId } : {}),
     pause: (ms: number) => this.call('POST', '/faults/pause', z.unknown(), { ms }),
     listener: (action: 'stop' | 'start') => this.call('POST', '/faults/listener', z.unknown(), { action }),

@@ -35,20 +35,45 @@ export async function provideSite(cloud: CloudHandle, setup: SiteSetup): Promise
     const control = new SiteControlClient(setup.attachUrl);
     const health = await control.health();
     return {
-      orgId: cloud.orgId, siteId: health.siteId, mqttUrl: health.mqttUrl, httpUrl: setup.attachUrl, control, own: false,
-      close: async () => void await control.faults.reset().catch(() => undefined),
+      orgId: cloud.orgId,
+      siteId: health.siteId,
+      mqttUrl: health.mqttUrl,
+      httpUrl: setup.attachUrl,
+      control,
+      own: false,
+      close: async () => void (await control.faults.reset().catch(() => undefined)),
     };
   }
-  const slug = `${setup.label.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 40)}-${Math.random().toString(36).slice(2, 8)}`.replace(/^-+/, '');
-  const site = await cloud.admin.createSite(cloud.orgId, { name: `HIL ${setup.label}`, slug, timezone: 'Australia/Perth' });
-  const server = await startMockSiteServer({
-    cloud: cloud.url, orgId: cloud.orgId, siteId: site.id, token: cloud.adminToken,
-    host: setup.host, ...(setup.publicHost ? { publicHost: setup.publicHost } : {}),
-    mqttPort: 0, httpPort: 0, refreshSeconds: TRUST_REFRESH_SECONDS,
-  }, { logger: setup.logs.logger('mock-site-server') });
+  const slug = `${setup.label
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .slice(0, 40)}-${Math.random().toString(36).slice(2, 8)}`.replace(/^-+/, '');
+  const site = await cloud.admin.createSite(cloud.orgId, {
+    name: `HIL ${setup.label}`,
+    slug,
+    timezone: 'Australia/Perth',
+  });
+  const server = await startMockSiteServer(
+    {
+      cloud: cloud.url,
+      orgId: cloud.orgId,
+      siteId: site.id,
+      token: cloud.adminToken,
+      host: setup.host,
+      ...(setup.publicHost ? { publicHost: setup.publicHost } : {}),
+      mqttPort: 0,
+      httpPort: 0,
+      refreshSeconds: TRUST_REFRESH_SECONDS,
+    },
+    { logger: setup.logs.logger('mock-site-server') },
+  );
   return {
-    orgId: cloud.orgId, siteId: site.id, mqttUrl: server.mqttUrl, httpUrl: server.httpUrl,
-    control: new SiteControlClient(server.httpUrl), own: true,
+    orgId: cloud.orgId,
+    siteId: site.id,
+    mqttUrl: server.mqttUrl,
+    httpUrl: server.httpUrl,
+    control: new SiteControlClient(server.httpUrl),
+    own: true,
     close: () => server.close(),
   };
 }

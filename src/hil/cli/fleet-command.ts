@@ -31,7 +31,12 @@ export async function fleetCommand(argv: string[], io: Io): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const report = await runFleet({ ...args, devices: args.devices!, signal: abort.signal, progress: (line) => io.stderr(`${line}\n`) });
+    const report = await runFleet({
+      ...args,
+      devices: args.devices!,
+      signal: abort.signal,
+      progress: (line) => io.stderr(`${line}\n`),
+    });
     io.stdout(formatFleet(report));
     if (args.json) writeReport(args.json, `${JSON.stringify(report, null, 2)}\n`);
     return report.ok ? HilExit.OK : HilExit.FAILED;

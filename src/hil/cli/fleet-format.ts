@@ -10,13 +10,22 @@ export function formatFleet(r: FleetReport): string {
   ];
   if (r.reconnectStorm) {
     const s = r.reconnectStorm;
-    lines.push(`broker restart  down ${s.downS} s; all back after ${s.allBackMs ?? 'never'} ms (${s.back}/${r.devices}); ${s.totalAttempts} attempts, peak ${s.peak}/s, mean ${s.mean}/s, peak/mean ${s.peakToMean}`);
+    lines.push(
+      `broker restart  down ${s.downS} s; all back after ${s.allBackMs ?? 'never'} ms (${s.back}/${r.devices}); ${s.totalAttempts} attempts, peak ${s.peak}/s, mean ${s.mean}/s, peak/mean ${s.peakToMean}`,
+    );
     lines.push(`  attempts per second: ${s.attemptsPerSecond.join(' ')}`);
   }
-  lines.push(`memory       edges: rss peak ${r.memory.rssPeakMb} MB, end ${r.memory.rssEndMb} MB (≈${r.memory.perEdgeKb} KB per edge), heap ${r.memory.heapUsedEndMb} MB; all processes: ${r.memory.totalRssPeakMb} MB peak`);
-  for (const p of r.memory.processes) lines.push(`  ${p.role.padEnd(14)} pid ${p.pid ?? '-'}: rss ${p.rssMb ?? '-'} MB, peak ${p.rssPeakMb ?? '-'} MB, ${p.fds ?? '-'} fds`);
+  lines.push(
+    `memory       edges: rss peak ${r.memory.rssPeakMb} MB, end ${r.memory.rssEndMb} MB (≈${r.memory.perEdgeKb} KB per edge), heap ${r.memory.heapUsedEndMb} MB; all processes: ${r.memory.totalRssPeakMb} MB peak`,
+  );
+  for (const p of r.memory.processes)
+    lines.push(
+      `  ${p.role.padEnd(14)} pid ${p.pid ?? '-'}: rss ${p.rssMb ?? '-'} MB, peak ${p.rssPeakMb ?? '-'} MB, ${p.fds ?? '-'} fds`,
+    );
   for (const w of r.workers.rows) {
-    lines.push(`worker ${w.worker}     ${w.runtime}: ${w.online}/${w.edges} online, paired ${w.paired} in ${w.pairingMs} ms, connect p50 ${w.connect.p50} ms p99 ${w.connect.p99} ms, ${w.enqueued} sent${w.back === null ? '' : `, ${w.back} back (${w.stormAttempts} attempts)`}, ≈${w.memory.perEdgeKb} KB per edge`);
+    lines.push(
+      `worker ${w.worker}     ${w.runtime}: ${w.online}/${w.edges} online, paired ${w.paired} in ${w.pairingMs} ms, connect p50 ${w.connect.p50} ms p99 ${w.connect.p99} ms, ${w.enqueued} sent${w.back === null ? '' : `, ${w.back} back (${w.stormAttempts} attempts)`}, ≈${w.memory.perEdgeKb} KB per edge`,
+    );
   }
   lines.push(`took         ${Math.round(r.durationMs / 1000)} s`);
   if (r.problems.length) lines.push(...r.problems.map((p) => `PROBLEM: ${p}`));

@@ -35,7 +35,8 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
       return HilExit.OK;
     }
     planned = selectScenarios(SCENARIOS, args.only, args.repeat);
-    if (args.injectFailure && !planned.some((p) => p.scenario.id === args!.injectFailure)) throw new UsageError(`--inject-failure ${args.injectFailure} is not among the selected scenarios`);
+    if (args.injectFailure && !planned.some((p) => p.scenario.id === args!.injectFailure))
+      throw new UsageError(`--inject-failure ${args.injectFailure} is not among the selected scenarios`);
   } catch (error) {
     if (error instanceof UsageError || error instanceof SelectionError) {
       io.stderr(`consystence-hil run: ${error.message}\n${RUN_USAGE}\n`);
@@ -47,32 +48,52 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   let factory;
   try {
     factory = targetFactory({
-      kind: args.target, remoteStateDir: args.remoteStateDir,
-      ...(args.binary ? { binary: args.binary } : {}), ...(args.remoteCmd ? { remoteCmd: args.remoteCmd } : {}), ...(args.remoteHost ? { remoteHost: args.remoteHost } : {}),
+      kind: args.target,
+      remoteStateDir: args.remoteStateDir,
+      ...(args.binary ? { binary: args.binary } : {}),
+      ...(args.remoteCmd ? { remoteCmd: args.remoteCmd } : {}),
+      ...(args.remoteHost ? { remoteHost: args.remoteHost } : {}),
       hooks: {
         timeoutMs: args.hookTimeoutS * 1000,
-        ...(args.powerCycleCmd ? { powerCycle: args.powerCycleCmd } : {}), ...(args.netDownCmd ? { netDown: args.netDownCmd } : {}), ...(args.netUpCmd ? { netUp: args.netUpCmd } : {}),
+        ...(args.powerCycleCmd ? { powerCycle: args.powerCycleCmd } : {}),
+        ...(args.netDownCmd ? { netDown: args.netDownCmd } : {}),
+        ...(args.netUpCmd ? { netUp: args.netUpCmd } : {}),
       },
     });
   } catch (error) {
     io.stderr(`consystence-hil run: ${(error as Error).message}\n`);
     return HilExit.SETUP;
   }
-  const targetDescription = args.target === 'remote' ? `remote: ${args.remoteCmd}` : args.binary ? `${args.target}: ${args.binary}` : args.target;
+  const targetDescription =
+    args.target === 'remote'
+      ? `remote: ${args.remoteCmd}`
+      : args.binary
+        ? `${args.target}: ${args.binary}`
+        : args.target;
   io.stderr(`consystence-hil: ${planned.length} scenario run(s) against ${targetDescription}\n`);
 
   const report = await runPlanned(planned, {
-    targetKind: args.target, factory, targetDescription, budgetMs: args.timeoutS * 1000,
-    host: args.host, netHooks: !!(args.netDownCmd && args.netUpCmd), keepWorkDirs: args.keep,
-    ...(args.publicHost ? { publicHost: args.publicHost } : {}), ...(args.cloudUrl ? { cloudUrl: args.cloudUrl } : {}),
-    ...(args.siteUrl ? { siteUrl: args.siteUrl } : {}), ...(args.org ? { orgId: args.org } : {}),
+    targetKind: args.target,
+    factory,
+    targetDescription,
+    budgetMs: args.timeoutS * 1000,
+    host: args.host,
+    netHooks: !!(args.netDownCmd && args.netUpCmd),
+    keepWorkDirs: args.keep,
+    ...(args.publicHost ? { publicHost: args.publicHost } : {}),
+    ...(args.cloudUrl ? { cloudUrl: args.cloudUrl } : {}),
+    ...(args.siteUrl ? { siteUrl: args.siteUrl } : {}),
+    ...(args.org ? { orgId: args.org } : {}),
     ...(args.injectFailure ? { injectFailure: args.injectFailure } : {}),
     progress: (line) => io.stderr(`${line}\n`),
   });
   if (args.junit) writeReport(args.junit, toJUnitXml(report));
   if (args.json) writeReport(args.json, `${JSON.stringify(toJsonSummary(report), null, 2)}\n`);
   const t = totals(report);
-  io.stdout(`${t.passed} passed, ${t.failed} failed, ${t.error} errors, ${t.skipped} skipped (${(report.durationMs / 1000).toFixed(1)} s)\n`);
-  for (const skipped of report.results.filter((r) => r.outcome === 'skipped')) io.stdout(`  skipped ${skipped.id}: ${skipped.message}\n`);
+  io.stdout(
+    `${t.passed} passed, ${t.failed} failed, ${t.error} errors, ${t.skipped} skipped (${(report.durationMs / 1000).toFixed(1)} s)\n`,
+  );
+  for (const skipped of report.results.filter((r) => r.outcome === 'skipped'))
+    io.stdout(`  skipped ${skipped.id}: ${skipped.message}\n`);
   return t.failed + t.error > 0 ? HilExit.FAILED : HilExit.OK;
 }

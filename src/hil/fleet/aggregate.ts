@@ -32,11 +32,17 @@ export interface WorkerConnect {
   connectMs: readonly number[];
 }
 
-export function aggregateConnect(workers: readonly WorkerConnect[], startAt: number): Distribution & { online: number; allOnlineMs: number | null } {
+export function aggregateConnect(
+  workers: readonly WorkerConnect[],
+  startAt: number,
+): Distribution & { online: number; allOnlineMs: number | null } {
   return {
     ...distribution(workers.flatMap((w) => w.connectMs)),
     online: workers.reduce((n, w) => n + w.online, 0),
-    allOnlineMs: allAfter(workers.map((w) => w.allOnlineAt), startAt),
+    allOnlineMs: allAfter(
+      workers.map((w) => w.allOnlineAt),
+      startAt,
+    ),
   };
 }
 
@@ -64,10 +70,16 @@ export function aggregateStorm(workers: readonly WorkerStorm[], restartAt: numbe
   const attemptsPerSecond = sumSeries(perWorker);
   const shape = peakToMean(attemptsPerSecond);
   return {
-    attemptsPerSecond, perWorkerAttemptsPerSecond: perWorker,
+    attemptsPerSecond,
+    perWorkerAttemptsPerSecond: perWorker,
     totalAttempts: workers.reduce((n, w) => n + w.attempts.length, 0),
-    peak: shape.peak, mean: shape.mean, peakToMean: shape.ratio,
-    allBackMs: allAfter(workers.map((w) => w.allBackAt), restartAt),
+    peak: shape.peak,
+    mean: shape.mean,
+    peakToMean: shape.ratio,
+    allBackMs: allAfter(
+      workers.map((w) => w.allBackAt),
+      restartAt,
+    ),
     back: workers.reduce((n, w) => n + w.back, 0),
     timeToBack: summarize(workers.flatMap((w) => w.backAt.map((t) => t - restartAt))),
   };

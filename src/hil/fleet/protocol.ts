@@ -28,10 +28,20 @@ export const WorkerCommand = z.discriminatedUnion('cmd', [
   z.strictObject({ id: z.number().int(), cmd: z.literal('pair') }),
   z.strictObject({ id: z.number().int(), cmd: z.literal('start') }),
   z.strictObject({ id: z.number().int(), cmd: z.literal('waitOnline'), timeoutMs: z.number().int().min(1) }),
-  z.strictObject({ id: z.number().int(), cmd: z.literal('stream'), rate: z.number().min(0), durationS: z.number().min(0) }),
+  z.strictObject({
+    id: z.number().int(),
+    cmd: z.literal('stream'),
+    rate: z.number().min(0),
+    durationS: z.number().min(0),
+  }),
   z.strictObject({ id: z.number().int(), cmd: z.literal('markDown') }),
   z.strictObject({ id: z.number().int(), cmd: z.literal('waitOffline'), timeoutMs: z.number().int().min(1) }),
-  z.strictObject({ id: z.number().int(), cmd: z.literal('waitBack'), restartAt: z.number(), timeoutMs: z.number().int().min(1) }),
+  z.strictObject({
+    id: z.number().int(),
+    cmd: z.literal('waitBack'),
+    restartAt: z.number(),
+    timeoutMs: z.number().int().min(1),
+  }),
   z.strictObject({ id: z.number().int(), cmd: z.literal('memory') }),
 ]);
 export type WorkerCommand = z.infer<typeof WorkerCommand>;
@@ -39,7 +49,9 @@ export type WorkerCommand = z.infer<typeof WorkerCommand>;
 export type WorkerRequest = WorkerCommand extends infer C ? (C extends { id: number } ? Omit<C, 'id'> : never) : never;
 
 export const WorkerMemory = z.object({
-  rssMb: z.number(), rssPeakMb: z.number(), heapUsedMb: z.number(),
+  rssMb: z.number(),
+  rssPeakMb: z.number(),
+  heapUsedMb: z.number(),
   /** Open file descriptors (Linux /proc/self/fd); null elsewhere. */
   fds: z.number().nullable(),
 });
@@ -56,7 +68,12 @@ export const Replies = {
   markDown: z.object({ marked: z.number() }),
   waitOffline: z.object({ offline: z.number(), allOfflineAt: z.number().nullable() }),
   /** `attempts`: connect-attempt wall-clock times at or after `restartAt`; `backAt`: each returned edge's online time. */
-  waitBack: z.object({ back: z.number(), allBackAt: z.number().nullable(), attempts: z.array(z.number()), backAt: z.array(z.number()) }),
+  waitBack: z.object({
+    back: z.number(),
+    allBackAt: z.number().nullable(),
+    attempts: z.array(z.number()),
+    backAt: z.array(z.number()),
+  }),
   memory: WorkerMemory,
 } as const;
 export type Reply<C extends keyof typeof Replies> = z.infer<(typeof Replies)[C]>;

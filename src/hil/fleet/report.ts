@@ -36,15 +36,26 @@ export interface FleetReport {
   pairing: { durationMs: number; perSecond: number; failed: number };
   connect: Distribution & { allOnlineMs: number | null; online: number };
   telemetry: {
-    targetRate: number; durationS: number; enqueued: number; enqueueRate: number; receivedAtSite: number;
+    targetRate: number;
+    durationS: number;
+    enqueued: number;
+    enqueueRate: number;
+    receivedAtSite: number;
     /** Records at the site server that the simulator did not stream: the runtime's built-in system metrics. */
     builtinMetricsAtSite: number;
-    receiveRate: number; duplicates: number; missing: number;
+    receiveRate: number;
+    duplicates: number;
+    missing: number;
   };
-  reconnectStorm: null | (Omit<StormAggregate, 'timeToBack'> & { downS: number; timeToBack: ReturnType<typeof summarize> });
+  reconnectStorm:
+    | null
+    | (Omit<StormAggregate, 'timeToBack'> & { downS: number; timeToBack: ReturnType<typeof summarize> });
   memory: {
     /** Edges' memory: summed over the workers (they hold the edges). */
-    rssPeakMb: number; rssEndMb: number; heapUsedEndMb: number; perEdgeKb: number;
+    rssPeakMb: number;
+    rssEndMb: number;
+    heapUsedEndMb: number;
+    perEdgeKb: number;
     /** Parent + workers + site server, each a peak (VmHWM), summed: an upper bound of what the run needed at once. */
     totalRssPeakMb: number;
     processes: ProcessMemory[];

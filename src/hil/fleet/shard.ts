@@ -19,7 +19,10 @@ export class FleetShard {
   private readonly edges: SimulatedEdge[] = [];
   private attemptsBefore: number[] = [];
 
-  constructor(private readonly init: ShardInit, private readonly progress: (text: string) => void) {}
+  constructor(
+    private readonly init: ShardInit,
+    private readonly progress: (text: string) => void,
+  ) {}
 
   async pair(): Promise<Reply<'pair'>> {
     const { init } = this;
@@ -29,18 +32,22 @@ export class FleetShard {
     let failed = 0;
     let paired = 0;
     const started = Date.now();
-    await mapLimit(Array.from({ length: init.count }, (_, i) => init.firstIndex + i), init.pairConcurrency, async (index) => {
-      try {
-        const edge = await SimulatedEdge.create(init.root, index, init.runTag);
-        const code = await cloud.createPairingCode(init.orgId, init.siteId, {});
-        await edge.pair(code.pairingUri);
-        this.edges.push(edge);
-        if (++paired % 500 === 0) this.progress(`worker ${init.worker}: paired ${paired}/${init.count}`);
-      } catch (error) {
-        failed++;
-        if (errors.length < MAX_ERRORS) errors.push(`fleet-${index}: ${(error as Error).message}`);
-      }
-    });
+    await mapLimit(
+      Array.from({ length: init.count }, (_, i) => init.firstIndex + i),
+      init.pairConcurrency,
+      async (index) => {
+        try {
+          const edge = await SimulatedEdge.create(init.root, index, init.runTag);
+          const code = await cloud.createPairingCode(init.orgId, init.siteId, {});
+          await edge.pair(code.pairingUri);
+          this.edges.push(edge);
+          if (++paired % 500 === 0) this.progress(`worker ${init.worker}: paired ${paired}/${init.count}`);
+        } catch (error) {
+          failed++;
+          if (errors.length < MAX_ERRORS) errors.push(`fleet-${index}: ${(error as Error).message}`);
+        }
+      },
+    );
     return { paired, failed, durationMs: Date.now() - started, errors };
   }
 
@@ -68,10 +75,13 @@ export class FleetShard {
       const due = Math.floor(((Date.now() - started) / 1000) * rate) - sent;
       for (let k = 0; k < due; k++) {
         const edge = this.edges[cursor++ % this.edges.length]!;
-        const p = edge.send(sent).catch((error: Error) => {
-          failed++;
-          if (errors.length < MAX_ERRORS) errors.push(`enqueue on ${edge.edgeId}: ${error.message}`);
-        }).finally(() => pending.delete(p));
+        const p = edge
+          .send(sent)
+          .catch((error: Error) => {
+            failed++;
+            if (errors.length < MAX_ERRORS) errors.push(`enqueue on ${edge.edgeId}: ${error.message}`);
+          })
+          .finally(() => pending.delete(p));
         pending.add(p);
         sent++;
       }
@@ -95,7 +105,9 @@ export class FleetShard {
 
   async waitBack(restartAt: number, timeoutMs: number): Promise<Reply<'waitBack'>> {
     const allBackAt = await this.waitFor(() => this.edges.every((e) => e.isOnline), timeoutMs);
-    const attempts = this.edges.flatMap((e, i) => e.attempts.slice(this.attemptsBefore[i] ?? 0).filter((t) => t >= restartAt));
+    const attempts = this.edges.flatMap((e, i) =>
+      e.attempts.slice(this.attemptsBefore[i] ?? 0).filter((t) => t >= restartAt),
+    );
     const backAt = this.edges.filter((e) => e.isOnline && e.onlineAt !== null).map((e) => e.onlineAt!);
     return { back: this.countOnline(), allBackAt, attempts, backAt };
   }

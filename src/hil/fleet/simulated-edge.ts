@@ -20,7 +20,11 @@ export class SimulatedEdge {
   private data: DataPlane | null = null;
   private online = false;
 
-  private constructor(readonly edgeId: string, private readonly runtime: EdgeRuntime, private readonly stateDir: string) {}
+  private constructor(
+    readonly edgeId: string,
+    private readonly runtime: EdgeRuntime,
+    private readonly stateDir: string,
+  ) {}
 
   static async create(root: string, index: number, runTag: string): Promise<SimulatedEdge> {
     const edgeId = `fleet-${index}`;
@@ -41,7 +45,14 @@ export class SimulatedEdge {
   async start(): Promise<void> {
     const session = this.runtime.createSession();
     this.session = session;
-    this.data = new DataPlane({ outbox: this.runtime.outbox(), session, stateDir: this.stateDir, clock: this.runtime.clock, logger: silentLogger, producer: { kind: 'off' } });
+    this.data = new DataPlane({
+      outbox: this.runtime.outbox(),
+      session,
+      stateDir: this.stateDir,
+      clock: this.runtime.clock,
+      logger: silentLogger,
+      producer: { kind: 'off' },
+    });
     session.on('state', (state) => {
       if (state === 'connecting') this.attempts.push(Date.now());
       this.online = state === 'online';
@@ -58,7 +69,9 @@ export class SimulatedEdge {
   }
 
   async send(value: number): Promise<void> {
-    await this.runtime.outbox().enqueue('telemetry', [{ tag: 'fleet.value', ts: new Date(this.runtime.clock.now()).toISOString(), value }]);
+    await this.runtime
+      .outbox()
+      .enqueue('telemetry', [{ tag: 'fleet.value', ts: new Date(this.runtime.clock.now()).toISOString(), value }]);
     this.enqueued++;
   }
 

@@ -16,18 +16,42 @@ export interface SiteProcess {
   close(): Promise<void>;
 }
 
-export async function startSiteProcess(options: { cloudUrl: string; orgId: string; siteId: string; token: string }): Promise<SiteProcess> {
-  const proc = new RunningProcess(process.execPath, [
-    '--import', 'tsx', resolve(REPO_ROOT, 'src/mock/site-server/main.ts'),
-    '--cloud', options.cloudUrl, '--org', options.orgId, '--site', options.siteId,
-    '--mqtt-port', '0', '--http-port', '0', '--message-buffer', '50',
-  ], { env: { ...process.env, CONSYSTENCE_SITE_TOKEN: options.token } });
+export async function startSiteProcess(options: {
+  cloudUrl: string;
+  orgId: string;
+  siteId: string;
+  token: string;
+}): Promise<SiteProcess> {
+  const proc = new RunningProcess(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      resolve(REPO_ROOT, 'src/mock/site-server/main.ts'),
+      '--cloud',
+      options.cloudUrl,
+      '--org',
+      options.orgId,
+      '--site',
+      options.siteId,
+      '--mqtt-port',
+      '0',
+      '--http-port',
+      '0',
+      '--message-buffer',
+      '50',
+    ],
+    { env: { ...process.env, CONSYSTENCE_SITE_TOKEN: options.token } },
+  );
   try {
     const line = await proc.waitForJson((l) => l.event === 'listening', 60_000, 'the site server to listen');
     const httpUrl = String(line.httpUrl);
     return {
-      mqttUrl: String(line.mqttUrl), httpUrl, control: new SiteControlClient(httpUrl), pid: proc.pid,
-      close: async () => void await proc.terminate('SIGTERM', 10_000),
+      mqttUrl: String(line.mqttUrl),
+      httpUrl,
+      control: new SiteControlClient(httpUrl),
+      pid: proc.pid,
+      close: async () => void (await proc.terminate('SIGTERM', 10_000)),
     };
   } catch (error) {
     await proc.terminate('SIGKILL');

@@ -20,8 +20,8 @@ const STDERR_LINES = 50;
 export function workerCommand(runtime: WorkerRuntime, maxOldSpaceMb: number): { command: string; args: string[] } {
   return runtime === 'bun'
     ? { command: BUN, args: [ENTRY] }
-    // A worker holds up to a few thousand runtimes: Node's default old space (≈2–4 GB) is the first wall it meets.
-    : { command: process.execPath, args: [`--max-old-space-size=${maxOldSpaceMb}`, '--import', 'tsx', ENTRY] };
+    : // A worker holds up to a few thousand runtimes: Node's default old space (≈2–4 GB) is the first wall it meets.
+      { command: process.execPath, args: [`--max-old-space-size=${maxOldSpaceMb}`, '--import', 'tsx', ENTRY] };
 }
 
 interface Pending {
@@ -38,7 +38,12 @@ export class WorkerClient {
   private exitReason: string | null = null;
   readonly exited: Promise<void>;
 
-  constructor(readonly index: number, runtime: WorkerRuntime, maxOldSpaceMb: number, onProgress: (text: string) => void) {
+  constructor(
+    readonly index: number,
+    runtime: WorkerRuntime,
+    maxOldSpaceMb: number,
+    onProgress: (text: string) => void,
+  ) {
     const { command, args } = workerCommand(runtime, maxOldSpaceMb);
     this.proc = spawn(command, args, { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     // The worker may die while we write to it; its exit (below) is what callers hear about.
@@ -53,7 +58,11 @@ export class WorkerClient {
         this.exitReason ??= why;
         for (const [id, p] of this.pending) {
           clearTimeout(p.timer);
-          p.reject(new Error(`worker ${index} ${this.exitReason} during a call; stderr tail: ${this.stderr.slice(-5).join(' | ')}`));
+          p.reject(
+            new Error(
+              `worker ${index} ${this.exitReason} during a call; stderr tail: ${this.stderr.slice(-5).join(' | ')}`,
+            ),
+          );
           this.pending.delete(id);
         }
         done();
@@ -68,8 +77,14 @@ export class WorkerClient {
   }
 
   /** Sends one command; resolves with its reply checked against the command's schema. */
-  call<C extends WorkerRequest['cmd']>(request: Extract<WorkerRequest, { cmd: C }>, timeoutMs: number): Promise<z.infer<(typeof Replies)[C]>> {
-    if (this.exitReason) return Promise.reject(new Error(`worker ${this.index} ${this.exitReason}; stderr tail: ${this.stderr.slice(-5).join(' | ')}`));
+  call<C extends WorkerRequest['cmd']>(
+    request: Extract<WorkerRequest, { cmd: C }>,
+    timeoutMs: number,
+  ): Promise<z.infer<(typeof Replies)[C]>> {
+    if (this.exitReason)
+      return Promise.reject(
+        new Error(`worker ${this.index} ${this.exitReason}; stderr tail: ${this.stderr.slice(-5).join(' | ')}`),
+      );
     const id = this.nextId++;
     const schema = Replies[request.cmd];
     return new Promise((resolveCall, reject) => {
@@ -78,11 +93,17 @@ export class WorkerClient {
         reject(new TimeoutError(`worker ${this.index} did not answer '${request.cmd}' within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(id, {
-        timer, reject,
+        timer,
+        reject,
         resolve: (value) => {
           const parsed = schema.safeParse(value);
           if (parsed.success) resolveCall(parsed.data as z.infer<(typeof Replies)[C]>);
-          else reject(new Error(`worker ${this.index} answered '${request.cmd}' with an unexpected shape: ${parsed.error.issues[0]?.message}`));
+          else
+            reject(
+              new Error(
+                `worker ${this.index} answered '${request.cmd}' with an unexpected shape: ${parsed.error.issues[0]?.message}`,
+              ),
+            );
         },
       });
       this.proc.stdin!.write(`${JSON.stringify({ id, ...request })}\n`);

@@ -20,7 +20,12 @@ function memory() {
   const usage = process.memoryUsage();
   const proc = procStats('self');
   const mb = (b: number) => Math.round((b / 1024 / 1024) * 10) / 10;
-  return { rssMb: proc?.rssMb ?? mb(usage.rss), rssPeakMb: proc?.rssPeakMb ?? mb(usage.rss), heapUsedMb: mb(usage.heapUsed), fds: proc?.fds ?? null };
+  return {
+    rssMb: proc?.rssMb ?? mb(usage.rss),
+    rssPeakMb: proc?.rssPeakMb ?? mb(usage.rss),
+    heapUsedMb: mb(usage.heapUsed),
+    fds: proc?.fds ?? null,
+  };
 }
 
 async function run(): Promise<void> {
@@ -51,16 +56,35 @@ async function run(): Promise<void> {
       switch (command.cmd) {
         case 'init':
           shard = new FleetShard(command.init, (t) => write({ event: 'progress', text: t }));
-          result = { pid: process.pid, runtime: typeof (globalThis as { Bun?: unknown }).Bun === 'undefined' ? `node ${process.version}` : 'bun' };
+          result = {
+            pid: process.pid,
+            runtime: typeof (globalThis as { Bun?: unknown }).Bun === 'undefined' ? `node ${process.version}` : 'bun',
+          };
           break;
-        case 'pair': result = await need().pair(); break;
-        case 'start': result = await need().start(); break;
-        case 'waitOnline': result = await need().waitOnline(command.timeoutMs); break;
-        case 'stream': result = await need().stream(command.rate, command.durationS); break;
-        case 'markDown': result = need().markDown(); break;
-        case 'waitOffline': result = await need().waitOffline(command.timeoutMs); break;
-        case 'waitBack': result = await need().waitBack(command.restartAt, command.timeoutMs); break;
-        case 'memory': result = memory(); break;
+        case 'pair':
+          result = await need().pair();
+          break;
+        case 'start':
+          result = await need().start();
+          break;
+        case 'waitOnline':
+          result = await need().waitOnline(command.timeoutMs);
+          break;
+        case 'stream':
+          result = await need().stream(command.rate, command.durationS);
+          break;
+        case 'markDown':
+          result = need().markDown();
+          break;
+        case 'waitOffline':
+          result = await need().waitOffline(command.timeoutMs);
+          break;
+        case 'waitBack':
+          result = await need().waitBack(command.restartAt, command.timeoutMs);
+          break;
+        case 'memory':
+          result = memory();
+          break;
       }
       write({ id, ok: true, result });
     } catch (error) {

@@ -21,13 +21,22 @@ export class WorkerPool {
   readonly workers: WorkerClient[];
   private readonly onExit = () => this.workers.forEach((w) => w.killNow());
 
-  constructor(count: number, runtime: WorkerRuntime, maxOldSpaceMb: number, private readonly signal: AbortSignal, progress: (text: string) => void) {
+  constructor(
+    count: number,
+    runtime: WorkerRuntime,
+    maxOldSpaceMb: number,
+    private readonly signal: AbortSignal,
+    progress: (text: string) => void,
+  ) {
     this.workers = Array.from({ length: count }, (_, i) => new WorkerClient(i, runtime, maxOldSpaceMb, progress));
     process.once('exit', this.onExit);
   }
 
   /** Sends `request(worker)` to every worker in parallel; rejects on the first failure, timeout or abort. */
-  all<C extends WorkerRequest['cmd']>(request: (w: WorkerClient) => Extract<WorkerRequest, { cmd: C }>, timeoutMs: number): Promise<Array<z.infer<(typeof Replies)[C]>>> {
+  all<C extends WorkerRequest['cmd']>(
+    request: (w: WorkerClient) => Extract<WorkerRequest, { cmd: C }>,
+    timeoutMs: number,
+  ): Promise<Array<z.infer<(typeof Replies)[C]>>> {
     return this.abortable(Promise.all(this.workers.map((w) => w.call(request(w), timeoutMs))));
   }
 

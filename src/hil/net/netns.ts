@@ -26,7 +26,8 @@ export interface DeviceNamespace {
 /** Why a namespace cannot be made here, or undefined when it can. */
 export function netnsUnavailable(): string | undefined {
   if (process.platform !== 'linux') return `network namespaces need Linux (this is ${process.platform})`;
-  if (process.getuid?.() !== 0) return 'network namespaces need root (run the rig as root, or give --net-down-cmd/--net-up-cmd)';
+  if (process.getuid?.() !== 0)
+    return 'network namespaces need root (run the rig as root, or give --net-down-cmd/--net-up-cmd)';
   if (!existsSync(IP)) return `${IP} is missing (apt-get install -y iproute2)`;
   return undefined;
 }
@@ -38,7 +39,8 @@ export class ImpairmentUnavailable extends Error {
 
 async function run(command: string, args: string[]): Promise<void> {
   const result = await runCommand(command, args, { timeoutMs: CMD_TIMEOUT_MS });
-  if (result.code !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${result.code}): ${result.stderr.trim()}`);
+  if (result.code !== 0)
+    throw new Error(`${command} ${args.join(' ')} failed (exit ${result.code}): ${result.stderr.trim()}`);
 }
 
 export async function createDeviceNamespace(): Promise<DeviceNamespace> {
@@ -49,7 +51,7 @@ export async function createDeviceNamespace(): Promise<DeviceNamespace> {
   // A /30 in 10.231/16 picked at random: two rigs on one machine would only clash if they drew the same one.
   const block = randomBytes(2);
   const third = block[0]!;
-  const fourth = (block[1]! & 0xfc);
+  const fourth = block[1]! & 0xfc;
   const hostAddress = `10.231.${third}.${fourth + 1}`;
   const deviceAddress = `10.231.${third}.${fourth + 2}`;
   await run(IP, ['netns', 'add', name]);
@@ -73,8 +75,27 @@ export async function createDeviceNamespace(): Promise<DeviceNamespace> {
   const shaper: LinkShaper = {
     async impair({ delayMs = 0, jitterMs = 0, lossPercent = 0 }) {
       if (!existsSync(TC)) throw new Error(`${TC} is missing (apt-get install -y iproute2)`);
-      const result = await runCommand(TC, ['qdisc', 'replace', 'dev', hostIfName, 'root', 'netem', 'delay', `${delayMs}ms`, `${jitterMs}ms`, 'loss', `${lossPercent}%`], { timeoutMs: CMD_TIMEOUT_MS });
-      if (result.code !== 0 && /qdisc kind is unknown/i.test(result.stderr)) throw new ImpairmentUnavailable('this kernel has no netem qdisc (sch_netem), so latency and loss cannot be added');
+      const result = await runCommand(
+        TC,
+        [
+          'qdisc',
+          'replace',
+          'dev',
+          hostIfName,
+          'root',
+          'netem',
+          'delay',
+          `${delayMs}ms`,
+          `${jitterMs}ms`,
+          'loss',
+          `${lossPercent}%`,
+        ],
+        { timeoutMs: CMD_TIMEOUT_MS },
+      );
+      if (result.code !== 0 && /qdisc kind is unknown/i.test(result.stderr))
+        throw new ImpairmentUnavailable(
+          'this kernel has no netem qdisc (sch_netem), so latency and loss cannot be added',
+        );
       if (result.code !== 0) throw new Error(`tc netem failed (exit ${result.code}): ${result.stderr.trim()}`);
     },
     async clear() {

@@ -27,7 +27,16 @@ export function toJsonSummary(report: RunReport): Record<string, unknown> {
       ...(r.errorType ? { errorType: r.errorType } : {}),
       figures: r.figures,
       notes: r.notes,
-      ...(r.diagnostics ? { diagnostics: Object.fromEntries(Object.entries(r.diagnostics).map(([k, v]) => [k, v.length > MAX_DIAGNOSTIC_CHARS ? `…${v.slice(-MAX_DIAGNOSTIC_CHARS)}` : v])) } : {}),
+      ...(r.diagnostics
+        ? {
+            diagnostics: Object.fromEntries(
+              Object.entries(r.diagnostics).map(([k, v]) => [
+                k,
+                v.length > MAX_DIAGNOSTIC_CHARS ? `…${v.slice(-MAX_DIAGNOSTIC_CHARS)}` : v,
+              ]),
+            ),
+          }
+        : {}),
     })),
   };
 }

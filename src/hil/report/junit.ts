@@ -7,11 +7,16 @@ import { hostname } from 'node:os';
 import { totals, type RunReport, type ScenarioResult } from './types.js';
 
 /** Characters XML 1.0 forbids even escaped (control characters from a device's output). */
-// eslint-disable-next-line no-control-regex
 const INVALID_XML = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
 export function xmlEscape(text: string): string {
-  return text.replace(INVALID_XML, '\uFFFD').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return text
+    .replace(INVALID_XML, '\uFFFD')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
 }
 
 /** CDATA cannot contain "]]>": split it across two sections. */
@@ -26,8 +31,14 @@ function testcase(result: ScenarioResult, target: string): string {
   const attrs = `name="${xmlEscape(name)}" classname="consystence-hil.${xmlEscape(target)}" time="${seconds(result.durationMs)}"`;
   const inner: string[] = [];
   const message = xmlEscape((result.message ?? '').split('\n')[0]!.slice(0, 1000));
-  if (result.outcome === 'failed') inner.push(`<failure message="${message}" type="${xmlEscape(result.errorType ?? 'Failure')}">${cdata(result.message ?? '')}</failure>`);
-  if (result.outcome === 'error') inner.push(`<error message="${message}" type="${xmlEscape(result.errorType ?? 'Error')}">${cdata(result.message ?? '')}</error>`);
+  if (result.outcome === 'failed')
+    inner.push(
+      `<failure message="${message}" type="${xmlEscape(result.errorType ?? 'Failure')}">${cdata(result.message ?? '')}</failure>`,
+    );
+  if (result.outcome === 'error')
+    inner.push(
+      `<error message="${message}" type="${xmlEscape(result.errorType ?? 'Error')}">${cdata(result.message ?? '')}</error>`,
+    );
   if (result.outcome === 'skipped') inner.push(`<skipped message="${message}"/>`);
   const out = [
     `${result.title}`,
@@ -36,7 +47,13 @@ function testcase(result: ScenarioResult, target: string): string {
   ];
   inner.push(`<system-out>${cdata(out.join('\n'))}</system-out>`);
   if (result.diagnostics) {
-    inner.push(`<system-err>${cdata(Object.entries(result.diagnostics).map(([k, v]) => `===== ${k}\n${v}`).join('\n'))}</system-err>`);
+    inner.push(
+      `<system-err>${cdata(
+        Object.entries(result.diagnostics)
+          .map(([k, v]) => `===== ${k}\n${v}`)
+          .join('\n'),
+      )}</system-err>`,
+    );
   }
   return `    <testcase ${attrs}>\n      ${inner.join('\n      ')}\n    </testcase>`;
 }

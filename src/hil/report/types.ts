@@ -30,5 +30,11 @@ export interface RunReport {
 
 export function totals(report: RunReport): Record<Outcome, number> & { total: number } {
   const count = (o: Outcome) => report.results.filter((r) => r.outcome === o).length;
-  return { total: report.results.length, passed: count('passed'), failed: count('failed'), error: count('error'), skipped: count('skipped') };
+  return {
+    total: report.results.length,
+    passed: count('passed'),
+    failed: count('failed'),
+    error: count('error'),
+    skipped: count('skipped'),
+  };
 }

@@ -45,23 +45,38 @@ function edgeIdFor(scenario: Scenario): string {
 /** Why this scenario cannot run against this target and bed, or undefined. */
 function unmetRequirement(scenario: Scenario, options: BedOptions): string | undefined {
   const r = scenario.requires ?? {};
-  if (r.ownCloud && options.cloudUrl) return 'needs its own mock cloud (e.g. a short token lifetime); not possible with --cloud-url';
-  if (r.ownSiteServer && options.siteUrl) return 'stops the site server\'s listener; not done to an attached site server (--site-url)';
+  if (r.ownCloud && options.cloudUrl)
+    return 'needs its own mock cloud (e.g. a short token lifetime); not possible with --cloud-url';
+  if (r.ownSiteServer && options.siteUrl)
+    return "stops the site server's listener; not done to an attached site server (--site-url)";
   if (r.netns && !options.netHooks) {
     if (options.targetKind === 'remote') return 'needs --net-down-cmd and --net-up-cmd for a remote device';
-    if (options.siteUrl || options.cloudUrl) return 'puts the device in a network namespace with its own mocks; not possible with --cloud-url/--site-url';
+    if (options.siteUrl || options.cloudUrl)
+      return 'puts the device in a network namespace with its own mocks; not possible with --cloud-url/--site-url';
     const why = netnsUnavailable();
     if (why) return why;
   }
   return undefined;
 }
 
-export async function runScenario(scenario: Scenario, iteration: number, options: BedOptions, budgetMs: number): Promise<ScenarioResult> {
+export async function runScenario(
+  scenario: Scenario,
+  iteration: number,
+  options: BedOptions,
+  budgetMs: number,
+): Promise<ScenarioResult> {
   const started = Date.now();
   const figures: Record<string, Figure> = {};
   const notes: string[] = [];
   const result = (outcome: ScenarioResult['outcome'], extra: Partial<ScenarioResult> = {}): ScenarioResult => ({
-    id: scenario.id, title: scenario.title, iteration, outcome, durationMs: Date.now() - started, figures, notes, ...extra,
+    id: scenario.id,
+    title: scenario.title,
+    iteration,
+    outcome,
+    durationMs: Date.now() - started,
+    figures,
+    notes,
+    ...extra,
   });
 
   const unmet = unmetRequirement(scenario, options);
@@ -93,21 +108,41 @@ export async function runScenario(scenario: Scenario, iteration: number, options
     }
     const host = ns ? ns.hostAddress : options.host;
     const publicHost = ns ? undefined : options.publicHost;
-    await withTimeout((async () => {
-      cloud = await provideCloud({
-        host, logs, ...(publicHost ? { publicHost } : {}), ...(options.cloudUrl && !ns ? { attachUrl: options.cloudUrl } : {}),
-        ...(options.orgId ? { orgId: options.orgId } : {}), ...(scenario.setup?.cloud ?? {}),
-      });
-      const c = cloud;
-      cleanups.push({ what: 'close the cloud', run: () => c.close() });
-      site = await provideSite(cloud, { host, logs, label: scenario.id, ...(publicHost ? { publicHost } : {}), ...(options.siteUrl && !ns ? { attachUrl: options.siteUrl } : {}) });
-      const s = site;
-      cleanups.push({ what: 'close the site server', run: () => s.close() });
-    })(), SETUP_MS, 'the mock cloud and site server to start');
+    await withTimeout(
+      (async () => {
+        cloud = await provideCloud({
+          host,
+          logs,
+          ...(publicHost ? { publicHost } : {}),
+          ...(options.cloudUrl && !ns ? { attachUrl: options.cloudUrl } : {}),
+          ...(options.orgId ? { orgId: options.orgId } : {}),
+          ...(scenario.setup?.cloud ?? {}),
+        });
+        const c = cloud;
+        cleanups.push({ what: 'close the cloud', run: () => c.close() });
+        site = await provideSite(cloud, {
+          host,
+          logs,
+          label: scenario.id,
+          ...(publicHost ? { publicHost } : {}),
+          ...(options.siteUrl && !ns ? { attachUrl: options.siteUrl } : {}),
+        });
+        const s = site;
+        cleanups.push({ what: 'close the site server', run: () => s.close() });
+      })(),
+      SETUP_MS,
+      'the mock cloud and site server to start',
+    );
 
     const hardwareId = createHash('sha256').update(randomBytes(32)).digest('hex');
     const edgeId = edgeIdFor(scenario);
-    device = options.factory({ runId: `${scenario.id}-${randomBytes(4).toString('hex')}`, edgeId, hardwareId, workDir, ...(ns ? { netns: { name: ns.name, hostIfName: ns.hostIfName } } : {}) });
+    device = options.factory({
+      runId: `${scenario.id}-${randomBytes(4).toString('hex')}`,
+      edgeId,
+      hardwareId,
+      workDir,
+      ...(ns ? { netns: { name: ns.name, hostIfName: ns.hostIfName } } : {}),
+    });
     const d = device;
     cleanups.push({ what: 'dispose of the device', run: () => d.dispose() });
     const missing = (scenario.requires?.capabilities ?? []).map((c) => d.capabilities[c]).find((v) => v !== true);
@@ -115,17 +150,26 @@ export async function runScenario(scenario: Scenario, iteration: number, options
       outcome = result('skipped', { message: String(missing) });
     } else {
       const ctx: ScenarioContext = {
-        device: d, cloud: cloud!, site: site!, edgeId, signal: controller.signal, link: ns?.shaper,
+        device: d,
+        cloud: cloud!,
+        site: site!,
+        edgeId,
+        signal: controller.signal,
+        link: ns?.shaper,
         figure: (name, value) => void (figures[name] = value),
         note: (text) => void notes.push(`${((Date.now() - started) / 1000).toFixed(1)} s ${text}`),
-        skip: (reason) => { throw new ScenarioSkipped(reason); },
+        skip: (reason) => {
+          throw new ScenarioSkipped(reason);
+        },
         defer: (cleanup) => void cleanups.push({ what: 'scenario cleanup', run: cleanup }),
       };
       const limitMs = Math.min(scenario.timeoutS * 1000, budgetMs);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          const error = new TimeoutError(`the scenario did not finish within ${Math.round(limitMs / 1000)} s${limitMs < scenario.timeoutS * 1000 ? ' (the rest of the run\'s --timeout-s budget)' : ''}`);
+          const error = new TimeoutError(
+            `the scenario did not finish within ${Math.round(limitMs / 1000)} s${limitMs < scenario.timeoutS * 1000 ? " (the rest of the run's --timeout-s budget)" : ''}`,
+          );
           controller.abort(new Stopped('time is up'));
           reject(error);
         }, limitMs);
@@ -135,7 +179,10 @@ export async function runScenario(scenario: Scenario, iteration: number, options
       } finally {
         clearTimeout(timer);
       }
-      if (options.injectFailure === scenario.id) throw new CheckFailed('failure injected by --inject-failure: this proves a failing scenario reaches the reports and the exit code');
+      if (options.injectFailure === scenario.id)
+        throw new CheckFailed(
+          'failure injected by --inject-failure: this proves a failing scenario reaches the reports and the exit code',
+        );
       outcome = result('passed');
     }
   } catch (error) {
@@ -151,15 +198,24 @@ export async function runScenario(scenario: Scenario, iteration: number, options
   return { ...outcome, durationMs: Date.now() - started };
 }
 
-function classify(error: unknown, result: (o: ScenarioResult['outcome'], extra?: Partial<ScenarioResult>) => ScenarioResult): ScenarioResult {
+function classify(
+  error: unknown,
+  result: (o: ScenarioResult['outcome'], extra?: Partial<ScenarioResult>) => ScenarioResult,
+): ScenarioResult {
   const e = error instanceof Error ? error : new Error(String(error));
   if (e instanceof ScenarioSkipped) return result('skipped', { message: e.message });
   // A device that does the wrong thing, or does it too late, fails; anything else is the rig breaking.
-  if (e instanceof CheckFailed || e instanceof TimeoutError) return result('failed', { message: e.message, errorType: e.name });
+  if (e instanceof CheckFailed || e instanceof TimeoutError)
+    return result('failed', { message: e.message, errorType: e.name });
   return result('error', { message: `${e.message}${e.stack ? `\n${e.stack}` : ''}`, errorType: e.name });
 }
 
-async function gatherDiagnostics(device: DeviceTarget | undefined, site: SiteHandle | undefined, cloud: CloudHandle | undefined, logs: LogBuffer): Promise<Record<string, string>> {
+async function gatherDiagnostics(
+  device: DeviceTarget | undefined,
+  site: SiteHandle | undefined,
+  cloud: CloudHandle | undefined,
+  logs: LogBuffer,
+): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const grab = async (key: string, fn: () => Promise<string>) => {
     try {

@@ -14,7 +14,12 @@ export interface RunOptions extends BedOptions {
   progress: (line: string) => void;
 }
 
-const SYMBOL: Record<ScenarioResult['outcome'], string> = { passed: 'PASS', failed: 'FAIL', error: 'ERROR', skipped: 'SKIP' };
+const SYMBOL: Record<ScenarioResult['outcome'], string> = {
+  passed: 'PASS',
+  failed: 'FAIL',
+  error: 'ERROR',
+  skipped: 'SKIP',
+};
 
 export async function runPlanned(planned: Planned[], options: RunOptions): Promise<RunReport> {
   const started = Date.now();
@@ -23,15 +28,35 @@ export async function runPlanned(planned: Planned[], options: RunOptions): Promi
     const left = options.budgetMs - (Date.now() - started);
     const label = iteration > 1 ? `${scenario.id} #${iteration}` : scenario.id;
     if (left <= 0) {
-      results.push({ id: scenario.id, title: scenario.title, iteration, outcome: 'error', errorType: 'BudgetExhausted', message: 'not run: the run\'s --timeout-s budget was spent', durationMs: 0, figures: {}, notes: [] });
+      results.push({
+        id: scenario.id,
+        title: scenario.title,
+        iteration,
+        outcome: 'error',
+        errorType: 'BudgetExhausted',
+        message: "not run: the run's --timeout-s budget was spent",
+        durationMs: 0,
+        figures: {},
+        notes: [],
+      });
       options.progress(`${SYMBOL.error.padEnd(5)} ${label}: not run, budget spent`);
       continue;
     }
     options.progress(`....  ${label}: ${scenario.title}`);
     const result = await runScenario(scenario, iteration, options, left);
     results.push(result);
-    const figures = Object.entries(result.figures).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
-    options.progress(`${SYMBOL[result.outcome].padEnd(5)} ${label} (${(result.durationMs / 1000).toFixed(1)} s)${figures ? ` ${figures}` : ''}${result.message ? `\n      ${result.message.split('\n')[0]}` : ''}`);
+    const figures = Object.entries(result.figures)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(' ');
+    options.progress(
+      `${SYMBOL[result.outcome].padEnd(5)} ${label} (${(result.durationMs / 1000).toFixed(1)} s)${figures ? ` ${figures}` : ''}${result.message ? `\n      ${result.message.split('\n')[0]}` : ''}`,
+    );
   }
-  return { target: options.targetKind, targetDescription: options.targetDescription, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, results };
+  return {
+    target: options.targetKind,
+    targetDescription: options.targetDescription,
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    results,
+  };
 }

@@ -9,21 +9,42 @@ import { check } from './errors.js';
 import type { ScenarioContext } from './types.js';
 
 /** The edge CLI's documented exit codes (src/edge/main.ts). */
-export const EDGE_EXIT = { OK: 0, USAGE: 2, CLOUD_REFUSED: 3, CLOUD_UNREACHABLE: 4, VERIFICATION_FAILED: 5, NOT_PAIRED: 7 } as const;
+export const EDGE_EXIT = {
+  OK: 0,
+  USAGE: 2,
+  CLOUD_REFUSED: 3,
+  CLOUD_UNREACHABLE: 4,
+  VERIFICATION_FAILED: 5,
+  NOT_PAIRED: 7,
+} as const;
 
 export async function mintPairingUri(ctx: ScenarioContext, ttlSeconds?: number): Promise<string> {
-  const code = await ctx.cloud.admin.createPairingCode(ctx.site.orgId, ctx.site.siteId, { edgeId: ctx.edgeId, ...(ttlSeconds ? { ttlSeconds } : {}) });
+  const code = await ctx.cloud.admin.createPairingCode(ctx.site.orgId, ctx.site.siteId, {
+    edgeId: ctx.edgeId,
+    ...(ttlSeconds ? { ttlSeconds } : {}),
+  });
   return code.pairingUri;
 }
 
 export function describeResult(result: CommandResult): string {
-  return `exit ${result.code}${result.timedOut ? ' (timed out)' : ''}; stdout: ${result.stdout.slice(-600)}; stderr: ${result.stderr.split('\n').filter((l) => !l.startsWith('{')).join(' ').slice(-600)}`;
+  return `exit ${result.code}${result.timedOut ? ' (timed out)' : ''}; stdout: ${result.stdout.slice(-600)}; stderr: ${result.stderr
+    .split('\n')
+    .filter((l) => !l.startsWith('{'))
+    .join(' ')
+    .slice(-600)}`;
 }
 
 /** Pairs with a new code and checks the CLI said so; records `pairMs`. */
-export async function pairDevice(ctx: ScenarioContext, options: { force?: boolean; clockInPast?: boolean } = {}): Promise<CommandResult> {
+export async function pairDevice(
+  ctx: ScenarioContext,
+  options: { force?: boolean; clockInPast?: boolean } = {},
+): Promise<CommandResult> {
   const uri = await mintPairingUri(ctx);
-  const result = await ctx.device.pair(uri, { edgeId: ctx.edgeId, ...(options.force ? { force: true } : {}), ...(options.clockInPast ? { clockInPast: true } : {}) });
+  const result = await ctx.device.pair(uri, {
+    edgeId: ctx.edgeId,
+    ...(options.force ? { force: true } : {}),
+    ...(options.clockInPast ? { clockInPast: true } : {}),
+  });
   ctx.figure('pairMs', result.durationMs);
   check(result.code === EDGE_EXIT.OK, `pair should succeed: ${describeResult(result)}`);
   ctx.note(`paired as ${ctx.edgeId} in ${result.durationMs} ms`);
@@ -31,17 +52,32 @@ export async function pairDevice(ctx: ScenarioContext, options: { force?: boolea
 }
 
 /** Waits until the site server's control API shows the edge online (and, if given, connected since `afterMs`). */
-export async function waitPresence(ctx: ScenarioContext, state: 'online' | 'offline', options: { timeoutMs?: number; sinceMs?: number } = {}): Promise<EdgeSummary> {
-  return waitUntil(async () => {
-    const edge = await ctx.site.control.edge(ctx.edgeId);
-    if (!edge || edge.presence.state !== state) return null;
-    if (options.sinceMs && (!edge.presence.since || Date.parse(edge.presence.since) < options.sinceMs)) return null;
-    return edge;
-  }, { timeoutMs: options.timeoutMs ?? 30_000, what: `the site server to show ${ctx.edgeId} ${state}`, signal: ctx.signal, intervalMs: 250 });
+export async function waitPresence(
+  ctx: ScenarioContext,
+  state: 'online' | 'offline',
+  options: { timeoutMs?: number; sinceMs?: number } = {},
+): Promise<EdgeSummary> {
+  return waitUntil(
+    async () => {
+      const edge = await ctx.site.control.edge(ctx.edgeId);
+      if (!edge || edge.presence.state !== state) return null;
+      if (options.sinceMs && (!edge.presence.since || Date.parse(edge.presence.since) < options.sinceMs)) return null;
+      return edge;
+    },
+    {
+      timeoutMs: options.timeoutMs ?? 30_000,
+      what: `the site server to show ${ctx.edgeId} ${state}`,
+      signal: ctx.signal,
+      intervalMs: 250,
+    },
+  );
 }
 
 /** Starts the device and waits until the site server sees it online; records `timeToOnlineMs`. */
-export async function startAndWaitOnline(ctx: ScenarioContext, options: { timeoutMs?: number; figure?: string } = {}): Promise<EdgeSummary> {
+export async function startAndWaitOnline(
+  ctx: ScenarioContext,
+  options: { timeoutMs?: number; figure?: string } = {},
+): Promise<EdgeSummary> {
   const started = Date.now();
   await ctx.device.start();
   const edge = await waitPresence(ctx, 'online', { timeoutMs: options.timeoutMs ?? 30_000, sinceMs: started - 1000 });

@@ -17,14 +17,24 @@ export async function produceBatch(ctx: ScenarioContext, count: number, label: s
 
 /** Waits until the site server has every seq up to `lastSeq` and no gap; records the figures. */
 export async function expectAllDelivered(ctx: ScenarioContext, lastSeq: number, timeoutMs = 60_000): Promise<void> {
-  const book = await waitUntil(async () => {
-    const gaps = await ctx.site.control.gaps(ctx.edgeId);
-    return gaps.lastSeq >= lastSeq && gaps.missing === 0 ? gaps : null;
-  }, { timeoutMs, what: `the site server to hold every seq up to ${lastSeq} with no gaps`, signal: ctx.signal, intervalMs: 250 }).catch(async (error: Error) => {
+  const book = await waitUntil(
+    async () => {
+      const gaps = await ctx.site.control.gaps(ctx.edgeId);
+      return gaps.lastSeq >= lastSeq && gaps.missing === 0 ? gaps : null;
+    },
+    {
+      timeoutMs,
+      what: `the site server to hold every seq up to ${lastSeq} with no gaps`,
+      signal: ctx.signal,
+      intervalMs: 250,
+    },
+  ).catch(async (error: Error) => {
     const gaps = await ctx.site.control.gaps(ctx.edgeId);
     ctx.figure('lastSeqAtSite', gaps.lastSeq);
     ctx.figure('missing', gaps.missing);
-    throw Object.assign(error, { message: `${error.message}; the site server has lastSeq ${gaps.lastSeq}, missing ${gaps.missing} (${JSON.stringify(gaps.data.slice(0, 5))})` });
+    throw Object.assign(error, {
+      message: `${error.message}; the site server has lastSeq ${gaps.lastSeq}, missing ${gaps.missing} (${JSON.stringify(gaps.data.slice(0, 5))})`,
+    });
   });
   ctx.figure('lastSeq', book.lastSeq);
   ctx.figure('missing', book.missing);

@@ -1,9 +1,3 @@
-/**
- * A board without an RTC battery boots in the past (here 2001, through libfaketime): the device must still
- * pair (it corrects its clock from the cloud's answers) and come online, since the site server checks token
- * times against real time. Skipped where the clock cannot be shifted (remote devices, qemu, no libfaketime).
- */
-import { check } from '../scenario/errors.js';
 import { deviceStatus, pairDevice, waitPresence } from '../scenario/steps.js';
 import type { Scenario } from '../scenario/types.js';
 

@@ -15,7 +15,14 @@ export const cloud503Storm: Scenario = {
   timeoutS: 120,
   async run(ctx) {
     const uri = await mintPairingUri(ctx);
-    await ctx.cloud.admin.faults.set({ type: 'status', route: 'POST /api/organisations/*/sites/*/register-edge', status: 503, times: STORM, retryAfterSeconds: RETRY_AFTER_S, code: 'UNAVAILABLE' });
+    await ctx.cloud.admin.faults.set({
+      type: 'status',
+      route: 'POST /api/organisations/*/sites/*/register-edge',
+      status: 503,
+      times: STORM,
+      retryAfterSeconds: RETRY_AFTER_S,
+      code: 'UNAVAILABLE',
+    });
     ctx.defer(() => void ctx.cloud.admin.faults.reset());
 
     const result = await ctx.device.pair(uri, { edgeId: ctx.edgeId, maxAttempts: STORM + 3 });
@@ -24,7 +31,10 @@ export const cloud503Storm: Scenario = {
     const armed = await ctx.cloud.admin.faults.get();
     checkEqual(armed.pending.length, 0, 'unconsumed 503 answers (the device must have met all of them)');
     // Honouring Retry-After is a lower bound on the waiting, not a speed claim.
-    check(result.durationMs >= STORM * RETRY_AFTER_S * 1000 * 0.9, `the device paired after ${result.durationMs} ms: it cannot have waited Retry-After (${RETRY_AFTER_S} s) after each of ${STORM} 503s`);
+    check(
+      result.durationMs >= STORM * RETRY_AFTER_S * 1000 * 0.9,
+      `the device paired after ${result.durationMs} ms: it cannot have waited Retry-After (${RETRY_AFTER_S} s) after each of ${STORM} 503s`,
+    );
     const status = await deviceStatus(ctx);
     checkEqual(status.edgeId, ctx.edgeId, 'status --json edgeId');
   },

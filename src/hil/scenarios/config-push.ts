@@ -24,11 +24,22 @@ export const configPush: Scenario = {
 
     // A heartbeat of 1 s is invalid: the device must say so on config/reported and keep what runs.
     const badVersion = (reported?.version ?? 0) + 100;
-    await ctx.site.control.publishRaw(ctx.edgeId, 'config', JSON.stringify({ version: badVersion, config: { heartbeatSeconds: 1 } }));
-    const rejection = await waitUntil(async () => {
-      const reports = await ctx.site.control.messages(ctx.edgeId, { channel: 'config/reported', limit: 50 });
-      return reports.map((m) => m.payload as { version?: number; status?: string; error?: string } | null).find((p) => p?.version === badVersion) ?? null;
-    }, { timeoutMs: 15_000, what: 'the device rejecting the bad config' });
+    await ctx.site.control.publishRaw(
+      ctx.edgeId,
+      'config',
+      JSON.stringify({ version: badVersion, config: { heartbeatSeconds: 1 } }),
+    );
+    const rejection = await waitUntil(
+      async () => {
+        const reports = await ctx.site.control.messages(ctx.edgeId, { channel: 'config/reported', limit: 50 });
+        return (
+          reports
+            .map((m) => m.payload as { version?: number; status?: string; error?: string } | null)
+            .find((p) => p?.version === badVersion) ?? null
+        );
+      },
+      { timeoutMs: 15_000, what: 'the device rejecting the bad config' },
+    );
     checkEqual(rejection.status, 'rejected', 'config/reported status for a heartbeat of 1 s');
     check(Boolean(rejection.error), 'the rejection must carry a reason');
     const status = await ctx.device.status();

@@ -14,17 +14,27 @@ export const firstPairing: Scenario = {
   timeoutS: 90,
   async run(ctx) {
     const paired = await pairDevice(ctx);
-    const lines = paired.stdout.trim().split('\n').map((l) => parseJsonLine(l) ?? {});
+    const lines = paired.stdout
+      .trim()
+      .split('\n')
+      .map((l) => parseJsonLine(l) ?? {});
     const steps = lines.filter((l) => l.status === 'ok').map((l) => l.step);
-    check(steps.includes('register') && steps.includes('save'), `pair --json should report the register and save steps as ok, got ${JSON.stringify(steps)}`);
+    check(
+      steps.includes('register') && steps.includes('save'),
+      `pair --json should report the register and save steps as ok, got ${JSON.stringify(steps)}`,
+    );
     checkEqual(lines.at(-1)?.paired, true, 'the last line of pair --json');
 
     const edges = await ctx.cloud.admin.listEdges(ctx.site.orgId, ctx.site.siteId);
     const mine = edges.filter((e) => e.edgeId === ctx.edgeId);
-    checkEqual(mine.map((e) => e.status), ['active'], `the cloud's registrations of ${ctx.edgeId}`);
+    checkEqual(
+      mine.map((e) => e.status),
+      ['active'],
+      `the cloud's registrations of ${ctx.edgeId}`,
+    );
 
     const online = await startAndWaitOnline(ctx);
-    checkEqual(online.registration, 'active', 'the site server\'s view of the registration');
+    checkEqual(online.registration, 'active', "the site server's view of the registration");
     const status = await deviceStatus(ctx);
     checkEqual(status.edgeId, ctx.edgeId, 'status --json edgeId');
     checkEqual(status.siteId, ctx.site.siteId, 'status --json siteId');

@@ -15,7 +15,17 @@ import { tokenExpiryOffline } from './token-expiry-offline.js';
 import { usedCode } from './used-code.js';
 
 export const SCENARIOS: readonly Scenario[] = [
-  firstPairing, usedCode, expiredCode, lostRegisterResponse, cloud503Storm,
-  configPush, commandRoundTrip, brokerDown, powerCut, revocation, clockInPast,
-  networkPartition, tokenExpiryOffline,
+  firstPairing,
+  usedCode,
+  expiredCode,
+  lostRegisterResponse,
+  cloud503Storm,
+  configPush,
+  commandRoundTrip,
+  brokerDown,
+  powerCut,
+  revocation,
+  clockInPast,
+  networkPartition,
+  tokenExpiryOffline,
 ];

@@ -12,14 +12,24 @@ export const lostRegisterResponse: Scenario = {
   title: 'a lost register-edge response is replayed: same registration, code not burned',
   timeoutS: 120,
   async run(ctx) {
-    await ctx.cloud.admin.faults.set({ type: 'drop-after-commit', route: 'POST /api/organisations/*/sites/*/register-edge', times: 1 });
+    await ctx.cloud.admin.faults.set({
+      type: 'drop-after-commit',
+      route: 'POST /api/organisations/*/sites/*/register-edge',
+      times: 1,
+    });
     ctx.defer(() => void ctx.cloud.admin.faults.reset());
     await pairDevice(ctx);
 
     const armed = await ctx.cloud.admin.faults.get();
     checkEqual(armed.pending.length, 0, 'armed faults left (the drop must have happened)');
-    const edges = (await ctx.cloud.admin.listEdges(ctx.site.orgId, ctx.site.siteId)).filter((e) => e.edgeId === ctx.edgeId);
-    checkEqual(edges.map((e) => e.status), ['active'], `registrations of ${ctx.edgeId} in the cloud`);
+    const edges = (await ctx.cloud.admin.listEdges(ctx.site.orgId, ctx.site.siteId)).filter(
+      (e) => e.edgeId === ctx.edgeId,
+    );
+    checkEqual(
+      edges.map((e) => e.status),
+      ['active'],
+      `registrations of ${ctx.edgeId} in the cloud`,
+    );
     const status = await deviceStatus(ctx);
     checkEqual(status.edgeUuid, edges[0]!.id, 'the device saved the registration the cloud committed (edge uuid)');
     await startAndWaitOnline(ctx);

@@ -28,14 +28,21 @@ export const powerCut: Scenario = {
     await ctx.site.control.faults.listener('start');
     await waitPresence(ctx, 'online', { timeoutMs: 90_000, sinceMs: back - 1000 });
     // Cut as soon as the drain is visibly under way, so the cut lands mid-drain on any device speed.
-    const atCut = await waitUntil(async () => {
-      const gaps = await ctx.site.control.gaps(ctx.edgeId);
-      return gaps.lastSeq > 0 ? gaps : null;
-    }, { timeoutMs: 60_000, what: 'the drain to start', signal: ctx.signal, intervalMs: 20 });
+    const atCut = await waitUntil(
+      async () => {
+        const gaps = await ctx.site.control.gaps(ctx.edgeId);
+        return gaps.lastSeq > 0 ? gaps : null;
+      },
+      { timeoutMs: 60_000, what: 'the drain to start', signal: ctx.signal, intervalMs: 20 },
+    );
     await ctx.device.kill();
     ctx.figure('seqAtCut', atCut.lastSeq);
     ctx.figure('backlog', lastSeq);
-    ctx.note(atCut.lastSeq >= lastSeq ? 'the device drained everything before the cut landed (fast device): the cut tested only restart' : `cut with ${lastSeq - atCut.lastSeq} seqs still to send`);
+    ctx.note(
+      atCut.lastSeq >= lastSeq
+        ? 'the device drained everything before the cut landed (fast device): the cut tested only restart'
+        : `cut with ${lastSeq - atCut.lastSeq} seqs still to send`,
+    );
 
     const offline = await waitPresence(ctx, 'offline', { timeoutMs: 90_000 });
     checkEqual(offline.presence.reason, 'lost', 'the offline reason after a power cut (the LWT)');

@@ -4,7 +4,14 @@
  * the broker. A new pairing code then brings it back.
  */
 import { check, checkEqual } from '../scenario/errors.js';
-import { deviceStatus, EDGE_EXIT, pairAndRun, pairDevice, startAndWaitOnline, waitPresence } from '../scenario/steps.js';
+import {
+  deviceStatus,
+  EDGE_EXIT,
+  pairAndRun,
+  pairDevice,
+  startAndWaitOnline,
+  waitPresence,
+} from '../scenario/steps.js';
 import type { Scenario } from '../scenario/types.js';
 import { waitUntil } from '../util/wait.js';
 
@@ -17,17 +24,33 @@ export const revocation: Scenario = {
     const revokedAt = Date.now();
     await ctx.cloud.admin.revokeEdge(ctx.site.orgId, ctx.site.siteId, ctx.edgeId);
     await waitPresence(ctx, 'offline', { timeoutMs: 60_000 });
-    const exit = await waitUntil(() => ctx.device.sessionExit(), { timeoutMs: 90_000, what: 'the device to stop after revocation', signal: ctx.signal, intervalMs: 250 });
+    const exit = await waitUntil(() => ctx.device.sessionExit(), {
+      timeoutMs: 90_000,
+      what: 'the device to stop after revocation',
+      signal: ctx.signal,
+      intervalMs: 250,
+    });
     ctx.figure('revokedToExitMs', Date.now() - revokedAt);
     checkEqual(exit.code, EDGE_EXIT.NOT_PAIRED, 'run exit code after revocation');
-    check(ctx.device.runEvents().some((l) => l.event === 'revoked'), 'run --json should report the revocation (event "revoked")');
+    check(
+      ctx.device.runEvents().some((l) => l.event === 'revoked'),
+      'run --json should report the revocation (event "revoked")',
+    );
     const status = await deviceStatus(ctx);
     checkEqual(status.state, 'revoked', 'status --json state');
-    check(typeof status.next === 'string' && /pair/i.test(status.next), `status should say a new pairing is needed, got ${JSON.stringify(status.next)}`);
+    check(
+      typeof status.next === 'string' && /pair/i.test(status.next),
+      `status should say a new pairing is needed, got ${JSON.stringify(status.next)}`,
+    );
 
     await pairDevice(ctx, { force: true });
     await startAndWaitOnline(ctx, { figure: 'timeToOnlineAfterRepairMs' });
-    const edges = (await ctx.cloud.admin.listEdges(ctx.site.orgId, ctx.site.siteId)).filter((e) => e.edgeId === ctx.edgeId);
-    check(edges.some((e) => e.status === 'active'), `the cloud should list ${ctx.edgeId} active again, got ${JSON.stringify(edges.map((e) => e.status))}`);
+    const edges = (await ctx.cloud.admin.listEdges(ctx.site.orgId, ctx.site.siteId)).filter(
+      (e) => e.edgeId === ctx.edgeId,
+    );
+    check(
+      edges.some((e) => e.status === 'active'),
+      `the cloud should list ${ctx.edgeId} active again, got ${JSON.stringify(edges.map((e) => e.status))}`,
+    );
   },
 };

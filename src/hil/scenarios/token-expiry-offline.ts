@@ -23,14 +23,25 @@ export const tokenExpiryOffline: Scenario = {
     await ctx.device.stop();
     const before = await deviceStatus(ctx);
     const expiresAt = Date.parse(String(before.tokenExpiresAt));
-    check(Number.isFinite(expiresAt), `status --json should show tokenExpiresAt, got ${JSON.stringify(before.tokenExpiresAt)}`);
+    check(
+      Number.isFinite(expiresAt),
+      `status --json should show tokenExpiresAt, got ${JSON.stringify(before.tokenExpiresAt)}`,
+    );
     // Off until the token is dead even for the site server's leeway.
-    await waitUntil(() => Date.now() > expiresAt + (SITE_SERVER_LEEWAY_S + 2) * 1000, { timeoutMs: (TTL_S + SITE_SERVER_LEEWAY_S + 30) * 1000, what: 'the token to expire beyond the leeway', signal: ctx.signal, intervalMs: 1000 });
+    await waitUntil(() => Date.now() > expiresAt + (SITE_SERVER_LEEWAY_S + 2) * 1000, {
+      timeoutMs: (TTL_S + SITE_SERVER_LEEWAY_S + 30) * 1000,
+      what: 'the token to expire beyond the leeway',
+      signal: ctx.signal,
+      intervalMs: 1000,
+    });
     const offForS = Math.round((Date.now() - expiresAt) / 1000);
     ctx.figure('offPastExpiryS', offForS);
 
     await startAndWaitOnline(ctx, { timeoutMs: 60_000, figure: 'timeToOnlineAfterExpiryMs' });
     const after = await deviceStatus(ctx);
-    check(Date.parse(String(after.tokenExpiresAt)) > expiresAt, `the device should hold a newer token: ${String(before.tokenExpiresAt)} → ${String(after.tokenExpiresAt)}`);
+    check(
+      Date.parse(String(after.tokenExpiresAt)) > expiresAt,
+      `the device should hold a newer token: ${String(before.tokenExpiresAt)} → ${String(after.tokenExpiresAt)}`,
+    );
   },
 };

@@ -6,7 +6,9 @@ export function binaryLauncher(path: string): Launcher {
   try {
     accessSync(path, constants.X_OK);
   } catch {
-    throw new Error(`the edge binary ${path} does not exist or is not executable; build it with 'npm run build:binary' or pass --binary PATH`);
+    throw new Error(
+      `the edge binary ${path} does not exist or is not executable; build it with 'npm run build:binary' or pass --binary PATH`,
+    );
   }
   return { command: path, prefixArgs: [] };
 }

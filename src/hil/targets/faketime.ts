@@ -8,7 +8,9 @@ import { existsSync } from 'node:fs';
 export const FAKETIME_BIN = process.env.FAKETIME_BIN ?? '/usr/bin/faketime';
 
 export function faketimeUnavailable(): string | undefined {
-  return existsSync(FAKETIME_BIN) ? undefined : `libfaketime is not installed (${FAKETIME_BIN}; apt-get install -y faketime) and the edge has no clock override`;
+  return existsSync(FAKETIME_BIN)
+    ? undefined
+    : `libfaketime is not installed (${FAKETIME_BIN}; apt-get install -y faketime) and the edge has no clock override`;
 }
 
 /** `faketime -f '@2001-01-01 00:00:00' cmd args`: the clock starts there and then runs at normal speed. */

@@ -23,8 +23,13 @@ export type TargetFactory = (spec: DeviceSpec) => DeviceTarget;
 /** Validates the target's prerequisites once (binary exists, qemu installed) and returns a per-scenario factory. */
 export function targetFactory(config: TargetConfig): TargetFactory {
   if (config.kind === 'remote') {
-    if (!config.remoteCmd) throw new Error("--target remote needs --remote-cmd, e.g. 'ssh -tt root@{host} consystence-edge {args}'");
-    const options = { template: config.remoteCmd, stateRoot: config.remoteStateDir, ...(config.remoteHost ? { host: config.remoteHost } : {}) };
+    if (!config.remoteCmd)
+      throw new Error("--target remote needs --remote-cmd, e.g. 'ssh -tt root@{host} consystence-edge {args}'");
+    const options = {
+      template: config.remoteCmd,
+      stateRoot: config.remoteStateDir,
+      ...(config.remoteHost ? { host: config.remoteHost } : {}),
+    };
     return (spec) => new RemoteTarget(options, spec, config.hooks);
   }
   const launcher = localLauncher(config);
@@ -33,10 +38,15 @@ export function targetFactory(config: TargetConfig): TargetFactory {
 
 function localLauncher(config: TargetConfig): Launcher {
   switch (config.kind) {
-    case 'local-node': return nodeLauncher();
-    case 'local-bun': return bunLauncher();
-    case 'binary': return binaryLauncher(config.binary ?? DEFAULT_BINARY_X64);
-    case 'qemu-arm64': return qemuArm64Launcher(config.binary ?? DEFAULT_BINARY_ARM64);
-    default: throw new Error(`not a local target: ${config.kind}`);
+    case 'local-node':
+      return nodeLauncher();
+    case 'local-bun':
+      return bunLauncher();
+    case 'binary':
+      return binaryLauncher(config.binary ?? DEFAULT_BINARY_X64);
+    case 'qemu-arm64':
+      return qemuArm64Launcher(config.binary ?? DEFAULT_BINARY_ARM64);
+    default:
+      throw new Error(`not a local target: ${config.kind}`);
   }
 }

@@ -7,7 +7,15 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseLastJson, RunningProcess, runCommand, runHook, type CommandResult } from '../util/process.js';
 import { ProducerClient } from '../../edge/producer/client.js';
-import type { Capabilities, DeviceSpec, DeviceTarget, PairOptions, SessionExit, TargetKind, TelemetrySeries } from './types.js';
+import type {
+  Capabilities,
+  DeviceSpec,
+  DeviceTarget,
+  PairOptions,
+  SessionExit,
+  TargetKind,
+  TelemetrySeries,
+} from './types.js';
 import type { RigHooks } from './hooks.js';
 import { faketimeCommand, faketimeUnavailable } from './faketime.js';
 
@@ -43,7 +51,12 @@ export class LocalProcessTarget implements DeviceTarget {
     const clockReason = launcher.clockInPastUnsupported ?? faketimeUnavailable();
     this.capabilities = {
       powerCut: true,
-      network: hooks.netDown && hooks.netUp ? true : spec.netns ? true : 'no --net-down-cmd/--net-up-cmd and the device is not in a network namespace',
+      network:
+        hooks.netDown && hooks.netUp
+          ? true
+          : spec.netns
+            ? true
+            : 'no --net-down-cmd/--net-up-cmd and the device is not in a network namespace',
       clockInPast: clockReason ?? true,
       telemetry: true,
     };
@@ -71,33 +84,60 @@ export class LocalProcessTarget implements DeviceTarget {
     return { command, args };
   }
 
-  private async cli(edgeArgs: string[], timeoutMs = CLI_TIMEOUT_MS, options: { clockInPast?: boolean } = {}): Promise<CommandResult> {
+  private async cli(
+    edgeArgs: string[],
+    timeoutMs = CLI_TIMEOUT_MS,
+    options: { clockInPast?: boolean } = {},
+  ): Promise<CommandResult> {
     const { command, args } = this.argv(edgeArgs, options);
     const result = await runCommand(command, args, { timeoutMs, env: { ...process.env, ...this.launcher.env } });
-    this.history.push(`$ ${[command, ...args].join(' ')}\n→ exit ${result.code}${result.timedOut ? ' (timed out)' : ''}\n${result.stdout}\n${result.stderr.split('\n').slice(-50).join('\n')}`);
+    this.history.push(
+      `$ ${[command, ...args].join(' ')}\n→ exit ${result.code}${result.timedOut ? ' (timed out)' : ''}\n${result.stdout}\n${result.stderr.split('\n').slice(-50).join('\n')}`,
+    );
     return result;
   }
 
   pair(uri: string, options: PairOptions = {}): Promise<CommandResult> {
-    return this.cli([
-      'pair', '--uri', uri, '--json', ...this.commonArgs(),
-      ...(options.edgeId ? ['--edge-id', options.edgeId] : []),
-      ...(options.force ? ['--force'] : []),
-      ...(options.maxAttempts ? ['--max-attempts', String(options.maxAttempts)] : []),
-    ], options.timeoutMs ?? CLI_TIMEOUT_MS, { clockInPast: options.clockInPast === true });
+    return this.cli(
+      [
+        'pair',
+        '--uri',
+        uri,
+        '--json',
+        ...this.commonArgs(),
+        ...(options.edgeId ? ['--edge-id', options.edgeId] : []),
+        ...(options.force ? ['--force'] : []),
+        ...(options.maxAttempts ? ['--max-attempts', String(options.maxAttempts)] : []),
+      ],
+      options.timeoutMs ?? CLI_TIMEOUT_MS,
+      { clockInPast: options.clockInPast === true },
+    );
   }
 
   async start(options: { clockInPast?: boolean } = {}): Promise<void> {
     if (this.session && !this.session.exitInfo) throw new Error('the device is already running');
     // A pairing-URI file that never exists: `run` must use the saved registration, never pair by itself here.
-    const { command, args } = this.argv(['run', '--json', ...this.commonArgs(), '--pairing-uri-file', join(this.spec.workDir, 'no-pairing-uri'), '--producer-socket', this.producerSocket], options);
+    const { command, args } = this.argv(
+      [
+        'run',
+        '--json',
+        ...this.commonArgs(),
+        '--pairing-uri-file',
+        join(this.spec.workDir, 'no-pairing-uri'),
+        '--producer-socket',
+        this.producerSocket,
+      ],
+      options,
+    );
     this.archiveSession();
     this.session = new RunningProcess(command, args, { env: { ...process.env, ...this.launcher.env } });
   }
 
   private archiveSession(): void {
     if (!this.session) return;
-    this.history.push(`$ ${[this.session.command, ...this.session.args].join(' ')}\n→ ${JSON.stringify(this.session.exitInfo)}\n${this.session.stdout.join('\n')}\n${this.session.stderr.slice(-200).join('\n')}`);
+    this.history.push(
+      `$ ${[this.session.command, ...this.session.args].join(' ')}\n→ ${JSON.stringify(this.session.exitInfo)}\n${this.session.stdout.join('\n')}\n${this.session.stderr.slice(-200).join('\n')}`,
+    );
   }
 
   async stop(): Promise<SessionExit> {
@@ -122,7 +162,11 @@ export class LocalProcessTarget implements DeviceTarget {
     return this.session?.jsonLines() ?? [];
   }
 
-  waitForRunEvent(match: (line: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown>> {
+  waitForRunEvent(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<Record<string, unknown>> {
     if (!this.session) return Promise.reject(new Error(`the device is not running (waiting for ${what})`));
     return this.session.waitForJson(match, timeoutMs, what);
   }
@@ -136,7 +180,9 @@ export class LocalProcessTarget implements DeviceTarget {
     let seq = 0;
     let lastSeq = 0;
     for (let value = 0; value < series.count; value++) {
-      const answer = await client.telemetry([{ tag: series.tag, ts: new Date().toISOString(), value }], { durable: true });
+      const answer = await client.telemetry([{ tag: series.tag, ts: new Date().toISOString(), value }], {
+        durable: true,
+      });
       seq ||= answer.seq;
       lastSeq = answer.lastSeq;
     }
@@ -145,21 +191,29 @@ export class LocalProcessTarget implements DeviceTarget {
 
   async netDown(): Promise<void> {
     if (this.hooks.netDown) await runHook('net-down', this.hooks.netDown, this.hooks.timeoutMs);
-    else if (this.spec.netns) await runHook('net-down', `ip link set dev ${this.spec.netns.hostIfName} down`, this.hooks.timeoutMs);
+    else if (this.spec.netns)
+      await runHook('net-down', `ip link set dev ${this.spec.netns.hostIfName} down`, this.hooks.timeoutMs);
     else throw new Error(String(this.capabilities.network));
   }
 
   async netUp(): Promise<void> {
     if (this.hooks.netUp) await runHook('net-up', this.hooks.netUp, this.hooks.timeoutMs);
-    else if (this.spec.netns) await runHook('net-up', `ip link set dev ${this.spec.netns.hostIfName} up`, this.hooks.timeoutMs);
+    else if (this.spec.netns)
+      await runHook('net-up', `ip link set dev ${this.spec.netns.hostIfName} up`, this.hooks.timeoutMs);
     else throw new Error(String(this.capabilities.network));
   }
 
   async collectDiagnostics(): Promise<Record<string, string>> {
-    const status = await this.cli(['status', '--json', ...this.commonArgs()], 15_000).catch((e: Error) => ({ stdout: '', stderr: e.message, code: null }));
+    const status = await this.cli(['status', '--json', ...this.commonArgs()], 15_000).catch((e: Error) => ({
+      stdout: '',
+      stderr: e.message,
+      code: null,
+    }));
     this.archiveSession();
     const listing = existsSync(this.stateDir)
-      ? readdirSync(this.stateDir).map((f) => `${f} ${statSync(join(this.stateDir, f)).size} bytes`).join('\n')
+      ? readdirSync(this.stateDir)
+          .map((f) => `${f} ${statSync(join(this.stateDir, f)).size} bytes`)
+          .join('\n')
       : '(no state dir)';
     return {
       'device.description': this.description,

@@ -11,13 +11,17 @@ export const QEMU_BIN = process.env.QEMU_AARCH64 ?? '/usr/bin/qemu-aarch64-stati
 export const ARM64_SYSROOT = process.env.QEMU_LD_PREFIX ?? '/usr/aarch64-linux-gnu';
 
 export function qemuArm64Launcher(binaryPath: string): Launcher {
-  if (!existsSync(QEMU_BIN)) throw new Error(`${QEMU_BIN} is missing: apt-get install -y qemu-user-static (or set QEMU_AARCH64)`);
+  if (!existsSync(QEMU_BIN))
+    throw new Error(`${QEMU_BIN} is missing: apt-get install -y qemu-user-static (or set QEMU_AARCH64)`);
   try {
     accessSync(binaryPath, constants.R_OK);
   } catch {
-    throw new Error(`the arm64 edge binary ${binaryPath} is missing; build it with 'npm run build:binary -- --arch arm64' or pass --binary PATH`);
+    throw new Error(
+      `the arm64 edge binary ${binaryPath} is missing; build it with 'npm run build:binary -- --arch arm64' or pass --binary PATH`,
+    );
   }
-  if (!existsSync(ARM64_SYSROOT)) throw new Error(`${ARM64_SYSROOT} is missing: apt-get install -y libc6-arm64-cross (or set QEMU_LD_PREFIX)`);
+  if (!existsSync(ARM64_SYSROOT))
+    throw new Error(`${ARM64_SYSROOT} is missing: apt-get install -y libc6-arm64-cross (or set QEMU_LD_PREFIX)`);
   return {
     command: QEMU_BIN,
     prefixArgs: ['-L', ARM64_SYSROOT, binaryPath],

@@ -33,12 +33,17 @@ export class RemoteTarget implements DeviceTarget {
   private readonly stateDir: string;
   private readonly history: string[] = [];
 
-  constructor(private readonly options: RemoteOptions, spec: DeviceSpec, private readonly hooks: RigHooks) {
+  constructor(
+    private readonly options: RemoteOptions,
+    spec: DeviceSpec,
+    private readonly hooks: RigHooks,
+  ) {
     this.stateDir = `${options.stateRoot.replace(/\/+$/, '')}/${spec.runId}`;
     this.capabilities = {
       powerCut: hooks.powerCycle ? true : 'a remote device needs --power-cycle-cmd to cut its power',
       network: hooks.netDown && hooks.netUp ? true : 'a remote device needs --net-down-cmd and --net-up-cmd',
-      clockInPast: 'a remote device cannot be booted with its clock in the past from the rig (set its RTC by hand and run this scenario alone)',
+      clockInPast:
+        'a remote device cannot be booted with its clock in the past from the rig (set its RTC by hand and run this scenario alone)',
       telemetry: true,
     };
   }
@@ -54,25 +59,39 @@ export class RemoteTarget implements DeviceTarget {
   private async cli(args: string[], input?: string, timeoutMs = CLI_TIMEOUT_MS): Promise<CommandResult> {
     const line = this.line(args);
     const result = await runCommand('/bin/sh', ['-c', line], { timeoutMs, ...(input !== undefined ? { input } : {}) });
-    this.history.push(`$ ${line}\n→ exit ${result.code}${result.timedOut ? ' (timed out)' : ''}\n${result.stdout}\n${result.stderr.split('\n').slice(-50).join('\n')}`);
+    this.history.push(
+      `$ ${line}\n→ exit ${result.code}${result.timedOut ? ' (timed out)' : ''}\n${result.stdout}\n${result.stderr.split('\n').slice(-50).join('\n')}`,
+    );
     return result;
   }
 
   pair(uri: string, options: PairOptions = {}): Promise<CommandResult> {
     if (options.clockInPast) return Promise.reject(new Error(String(this.capabilities.clockInPast)));
-    return this.cli([
-      'pair', '--uri', '-', '--json', '--state-dir', this.stateDir,
-      ...(options.edgeId ? ['--edge-id', options.edgeId] : []),
-      ...(options.force ? ['--force'] : []),
-      ...(options.maxAttempts ? ['--max-attempts', String(options.maxAttempts)] : []),
-    ], `${uri}\n`, options.timeoutMs ?? CLI_TIMEOUT_MS);
+    return this.cli(
+      [
+        'pair',
+        '--uri',
+        '-',
+        '--json',
+        '--state-dir',
+        this.stateDir,
+        ...(options.edgeId ? ['--edge-id', options.edgeId] : []),
+        ...(options.force ? ['--force'] : []),
+        ...(options.maxAttempts ? ['--max-attempts', String(options.maxAttempts)] : []),
+      ],
+      `${uri}\n`,
+      options.timeoutMs ?? CLI_TIMEOUT_MS,
+    );
   }
 
   async start(options: { clockInPast?: boolean } = {}): Promise<void> {
     if (options.clockInPast) throw new Error(String(this.capabilities.clockInPast));
     if (this.session && !this.session.exitInfo) throw new Error('the device is already running');
     // exec: the signal from stop() reaches the template's process (ssh), not an intermediate shell.
-    this.session = new RunningProcess('/bin/sh', ['-c', `exec ${this.line(['run', '--json', '--state-dir', this.stateDir, '--pairing-uri-file', `${this.stateDir}/no-pairing-uri`, '--producer-port', '0'])}`]);
+    this.session = new RunningProcess('/bin/sh', [
+      '-c',
+      `exec ${this.line(['run', '--json', '--state-dir', this.stateDir, '--pairing-uri-file', `${this.stateDir}/no-pairing-uri`, '--producer-port', '0'])}`,
+    ]);
   }
 
   async stop(): Promise<SessionExit> {
@@ -94,7 +113,11 @@ export class RemoteTarget implements DeviceTarget {
     return this.session?.jsonLines() ?? [];
   }
 
-  waitForRunEvent(match: (line: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown>> {
+  waitForRunEvent(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<Record<string, unknown>> {
     if (!this.session) return Promise.reject(new Error(`the device is not running (waiting for ${what})`));
     return this.session.waitForJson(match, timeoutMs, what);
   }
@@ -106,20 +129,43 @@ export class RemoteTarget implements DeviceTarget {
   async produce(series: TelemetrySeries): Promise<{ seq: number; lastSeq: number }> {
     const port = await this.producerPort();
     // One command for the whole series (one ssh round trip, not one per record); --batch 1 keeps one envelope each.
-    const result = await this.cli(['produce', '--tag', series.tag, '--value', '0', '--count', String(series.count), '--batch', '1', '--durable', '--json', '--producer-port', port]);
+    const result = await this.cli([
+      'produce',
+      '--tag',
+      series.tag,
+      '--value',
+      '0',
+      '--count',
+      String(series.count),
+      '--batch',
+      '1',
+      '--durable',
+      '--json',
+      '--producer-port',
+      port,
+    ]);
     const answer = Produced.safeParse(parseLastJson(result.stdout));
     if (result.code !== 0 || !answer.success) {
-      throw new Error(`'consystence-edge produce' through the template ${result.timedOut ? 'timed out' : `exited ${result.code}`}: ${(result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' ').slice(0, 500)}`);
+      throw new Error(
+        `'consystence-edge produce' through the template ${result.timedOut ? 'timed out' : `exited ${result.code}`}: ${(result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' ').slice(0, 500)}`,
+      );
     }
     return answer.data;
   }
 
   /** The port the running session's producer API listens on, from its `started` line. */
   private async producerPort(): Promise<string> {
-    const started = await this.waitForRunEvent((l) => l.event === 'started', 60_000, "run's started line (the producer API's port)");
+    const started = await this.waitForRunEvent(
+      (l) => l.event === 'started',
+      60_000,
+      "run's started line (the producer API's port)",
+    );
     const address = typeof started.producer === 'string' ? started.producer : '';
     const port = /^http:\/\/127\.0\.0\.1:(\d+)$/.exec(address)?.[1];
-    if (!port) throw new Error(`the device started without a producer API on loopback (started line: ${JSON.stringify(started).slice(0, 300)}); see its run output`);
+    if (!port)
+      throw new Error(
+        `the device started without a producer API on loopback (started line: ${JSON.stringify(started).slice(0, 300)}); see its run output`,
+      );
     return port;
   }
 
@@ -134,8 +180,12 @@ export class RemoteTarget implements DeviceTarget {
   }
 
   async collectDiagnostics(): Promise<Record<string, string>> {
-    const status = await this.cli(['status', '--json', '--state-dir', this.stateDir], undefined, 30_000).catch((e: Error) => ({ stdout: '', stderr: e.message }));
-    const run = this.session ? `${this.session.stdout.join('\n')}\n${this.session.stderr.slice(-200).join('\n')}` : '(not started)';
+    const status = await this.cli(['status', '--json', '--state-dir', this.stateDir], undefined, 30_000).catch(
+      (e: Error) => ({ stdout: '', stderr: e.message }),
+    );
+    const run = this.session
+      ? `${this.session.stdout.join('\n')}\n${this.session.stderr.slice(-200).join('\n')}`
+      : '(not started)';
     return {
       'device.description': this.description,
       'device.status': `${status.stdout}\n${status.stderr}`.trim(),
@@ -147,6 +197,8 @@ export class RemoteTarget implements DeviceTarget {
   async dispose(): Promise<void> {
     await this.session?.terminate('SIGTERM', 10_000);
     // Leave nothing behind on the device: the scenario's state dir goes with it (keys included).
-    await this.cli(['reset', '--yes', '--keys', '--state-dir', this.stateDir], undefined, 60_000).catch(() => undefined);
+    await this.cli(['reset', '--yes', '--keys', '--state-dir', this.stateDir], undefined, 60_000).catch(
+      () => undefined,
+    );
   }
 }

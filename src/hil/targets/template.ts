@@ -10,6 +10,7 @@ export function shellQuote(arg: string): string {
 
 export function renderTemplate(template: string, values: { host?: string; args: string[] }): string {
   if (!template.includes('{args}')) throw new Error(`the command template must contain {args}: ${template}`);
-  if (template.includes('{host}') && !values.host) throw new Error('the command template uses {host}: pass --remote-host');
+  if (template.includes('{host}') && !values.host)
+    throw new Error('the command template uses {host}: pass --remote-host');
   return template.replaceAll('{host}', values.host ?? '').replaceAll('{args}', values.args.map(shellQuote).join(' '));
 }

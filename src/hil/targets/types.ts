@@ -61,7 +61,11 @@ export interface DeviceTarget {
   /** JSON lines `run` printed since start (the device's own account of its states). */
   runEvents(): Array<Record<string, unknown>>;
   /** Waits for a `run --json` line. */
-  waitForRunEvent(match: (line: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown>>;
+  waitForRunEvent(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<Record<string, unknown>>;
   /** The running session's exit, once it exited on its own (e.g. revoked → 7). */
   sessionExit(): SessionExit | null;
   /**
@@ -87,5 +91,5 @@ export interface DeviceSpec {
   /** Local temp folder owned by this scenario run. */
   workDir: string;
   /** Run the device inside this network namespace (partition scenarios, local targets only). */
-  netns?: { name: string; hostIfName: string; };
+  netns?: { name: string; hostIfName: string };
 }

@@ -49,8 +49,16 @@ export class RunningProcess {
   private readonly waiters = new Set<() => void>();
   private readonly proc: ChildProcess;
 
-  constructor(readonly command: string, readonly args: string[], options: SpawnOptions = {}) {
-    this.proc = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  constructor(
+    readonly command: string,
+    readonly args: string[],
+    options: SpawnOptions = {},
+  ) {
+    this.proc = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     if (options.input !== undefined) {
       // EPIPE when the command exits without reading stdin is not our failure: the exit code tells the story.
       this.proc.stdin!.on('error', () => undefined);
@@ -95,7 +103,11 @@ export class RunningProcess {
   }
 
   /** Waits for a JSON stdout line matching `match` (lines seen before the call count). */
-  waitForJson(match: (line: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown>> {
+  waitForJson(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
       let seen = 0;
       const finish = (fn: () => void) => {
@@ -108,9 +120,19 @@ export class RunningProcess {
           const line = parseJsonLine(this.stdout[seen]!);
           if (line && match(line)) return finish(() => resolve(line));
         }
-        if (this.exit) finish(() => reject(new Error(`the process exited (${JSON.stringify(this.exit)}) before ${what}; stderr tail: ${this.stderr.slice(-5).join(' | ')}`)));
+        if (this.exit)
+          finish(() =>
+            reject(
+              new Error(
+                `the process exited (${JSON.stringify(this.exit)}) before ${what}; stderr tail: ${this.stderr.slice(-5).join(' | ')}`,
+              ),
+            ),
+          );
       };
-      const timer = setTimeout(() => finish(() => reject(new TimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}`))), timeoutMs);
+      const timer = setTimeout(
+        () => finish(() => reject(new TimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}`))),
+        timeoutMs,
+      );
       this.waiters.add(check);
       check();
     });
@@ -138,7 +160,11 @@ export interface CommandResult extends ExitInfo {
 }
 
 /** Runs a command to completion, killed after `timeoutMs` (then `timedOut` is true). */
-export async function runCommand(command: string, args: string[], options: SpawnOptions & { timeoutMs: number }): Promise<CommandResult> {
+export async function runCommand(
+  command: string,
+  args: string[],
+  options: SpawnOptions & { timeoutMs: number },
+): Promise<CommandResult> {
   const started = Date.now();
   const proc = new RunningProcess(command, args, options);
   let timedOut = false;
@@ -148,13 +174,25 @@ export async function runCommand(command: string, args: string[], options: Spawn
   }, options.timeoutMs);
   const exit = await proc.exited;
   clearTimeout(timer);
-  return { ...exit, stdout: proc.stdout.join('\n'), stderr: proc.stderr.join('\n'), durationMs: Date.now() - started, timedOut };
+  return {
+    ...exit,
+    stdout: proc.stdout.join('\n'),
+    stderr: proc.stderr.join('\n'),
+    durationMs: Date.now() - started,
+    timedOut,
+  };
 }
 
 /** Runs a rig hook (`--power-cycle-cmd` and friends) through `sh -c`, bounded; throws when it fails. */
-export async function runHook(name: string, commandLine: string, timeoutMs: number, env?: NodeJS.ProcessEnv): Promise<CommandResult> {
+export async function runHook(
+  name: string,
+  commandLine: string,
+  timeoutMs: number,
+  env?: NodeJS.ProcessEnv,
+): Promise<CommandResult> {
   const result = await runCommand('/bin/sh', ['-c', commandLine], { timeoutMs, env: { ...process.env, ...env } });
   if (result.timedOut) throw new Error(`${name} hook did not finish within ${timeoutMs} ms: ${commandLine}`);
-  if (result.code !== 0) throw new Error(`${name} hook failed (exit ${result.code}): ${commandLine}\n${result.stderr.slice(-2000)}`);
+  if (result.code !== 0)
+    throw new Error(`${name} hook failed (exit ${result.code}): ${commandLine}\n${result.stderr.slice(-2000)}`);
   return result;
 }

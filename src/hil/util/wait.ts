@@ -44,7 +44,9 @@ export async function waitUntil<T>(probe: () => T | Promise<T>, options: WaitOpt
     if (Date.now() >= deadline) break;
     await sleep(Math.min(options.intervalMs ?? 200, Math.max(1, deadline - Date.now())), options.signal);
   }
-  throw new TimeoutError(`timed out after ${options.timeoutMs} ms waiting for ${options.what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+  throw new TimeoutError(
+    `timed out after ${options.timeoutMs} ms waiting for ${options.what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
+  );
 }
 
 /** Races a promise against a deadline; the promise itself is not cancelled, so callers clean up what it owns. */
@@ -54,7 +56,10 @@ export async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, wha
     return await Promise.race([
       promise,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new TimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+        timer = setTimeout(
+          () => reject(new TimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}`)),
+          timeoutMs,
+        );
       }),
     ]);
   } finally {

@@ -25,8 +25,16 @@ export function createApp(deps: CloudDeps): Hono<CloudEnv> {
   app.use('*', injectFaults(deps.faults));
   app.use('*', capBody());
   for (const routes of [
-    authRoutes, organisationRoutes, siteRoutes, serverRegistrationRoutes, pairingCodeRoutes, registerEdgeRoutes,
-    edgeTokenRoutes, edgeRoutes, jwksRoutes, mockControlRoutes,
+    authRoutes,
+    organisationRoutes,
+    siteRoutes,
+    serverRegistrationRoutes,
+    pairingCodeRoutes,
+    registerEdgeRoutes,
+    edgeTokenRoutes,
+    edgeRoutes,
+    jwksRoutes,
+    mockControlRoutes,
   ]) {
     app.route('/', routes(deps));
   }

@@ -16,22 +16,34 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-const Flags = z.strictObject({
-  host: z.string().min(1).max(255).default('127.0.0.1'),
-  port: z.coerce.number().int().min(0).max(65_535).default(0),
-  db: z.string().min(1).optional(),
-  seed: z.string().min(1).optional(),
-  'public-url': z.url({ protocol: /^https?$/ }).optional(),
-  'tls-cert': z.string().min(1).optional(),
-  'tls-key': z.string().min(1).optional(),
-  'edge-token-ttl': z.coerce.number().int().min(60).max(365 * 86_400).optional(),
-}).refine((f) => (f['tls-cert'] === undefined) === (f['tls-key'] === undefined), { message: '--tls-cert and --tls-key go together', path: ['tls-cert'] });
+const Flags = z
+  .strictObject({
+    host: z.string().min(1).max(255).default('127.0.0.1'),
+    port: z.coerce.number().int().min(0).max(65_535).default(0),
+    db: z.string().min(1).optional(),
+    seed: z.string().min(1).optional(),
+    'public-url': z.url({ protocol: /^https?$/ }).optional(),
+    'tls-cert': z.string().min(1).optional(),
+    'tls-key': z.string().min(1).optional(),
+    'edge-token-ttl': z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(365 * 86_400)
+      .optional(),
+  })
+  .refine((f) => (f['tls-cert'] === undefined) === (f['tls-key'] === undefined), {
+    message: '--tls-cert and --tls-key go together',
+    path: ['tls-cert'],
+  });
 
 function readFlagFile(flag: string, path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    throw new UsageError(`--${flag} ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new UsageError(
+      `--${flag} ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
   }
 }
 
@@ -44,7 +56,12 @@ function readSeed(path: string): Seed {
     throw new UsageError(`--seed ${path}: not JSON`);
   }
   const seed = Seed.safeParse(json);
-  if (!seed.success) throw new UsageError(`--seed ${path}: ${detailsFromZod(seed.error).map((d) => `${d.field}: ${d.message}`).join('; ')}`);
+  if (!seed.success)
+    throw new UsageError(
+      `--seed ${path}: ${detailsFromZod(seed.error)
+        .map((d) => `${d.field}: ${d.message}`)
+        .join('; ')}`,
+    );
   return seed.data;
 }
 
@@ -55,13 +72,23 @@ export function parseCliArgs(argv: string[]): Omit<MockCloudOptions, 'logger'> {
       args: argv,
       strict: true,
       allowPositionals: false,
-      options: Object.fromEntries(['host', 'port', 'db', 'seed', 'public-url', 'tls-cert', 'tls-key', 'edge-token-ttl'].map((name) => [name, { type: 'string' }])) as Record<string, { type: 'string' }>,
+      options: Object.fromEntries(
+        ['host', 'port', 'db', 'seed', 'public-url', 'tls-cert', 'tls-key', 'edge-token-ttl'].map((name) => [
+          name,
+          { type: 'string' },
+        ]),
+      ) as Record<string, { type: 'string' }>,
     }));
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
   const flags = Flags.safeParse(values);
-  if (!flags.success) throw new UsageError(detailsFromZod(flags.error).map((d) => `--${d.field}: ${d.message}`).join('; '));
+  if (!flags.success)
+    throw new UsageError(
+      detailsFromZod(flags.error)
+        .map((d) => `--${d.field}: ${d.message}`)
+        .join('; '),
+    );
   const f = flags.data;
   return {
     host: f.host,
@@ -69,7 +96,9 @@ export function parseCliArgs(argv: string[]): Omit<MockCloudOptions, 'logger'> {
     ...(f.db ? { dbPath: f.db } : {}),
     ...(f.seed ? { seed: readSeed(f.seed) } : {}),
     ...(f['public-url'] ? { publicUrl: f['public-url'] } : {}),
-    ...(f['tls-cert'] && f['tls-key'] ? { tls: { cert: readFlagFile('tls-cert', f['tls-cert']), key: readFlagFile('tls-key', f['tls-key']) } } : {}),
+    ...(f['tls-cert'] && f['tls-key']
+      ? { tls: { cert: readFlagFile('tls-cert', f['tls-cert']), key: readFlagFile('tls-key', f['tls-key']) } }
+      : {}),
     ...(f['edge-token-ttl'] ? { edgeTokenTtlSeconds: f['edge-token-ttl'] } : {}),
   };
 }

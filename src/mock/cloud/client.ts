@@ -5,10 +5,27 @@
  */
 import { z } from 'zod';
 import {
-  ErrorBody, IDEMPOTENCY_KEY_HEADER, LoginResponse, Organisation, PairingCodeResponse, RegisterEdgeResponse,
-  RegisterServerResponse, Site, SiteDetail, SiteListItem, EdgeSummary, TokenRefreshResponse, listOf, Jwks,
-  type CreateOrganisationRequest, type CreatePairingCodeRequest, type CreateSiteRequest, type RegisterEdgeRequest,
-  type RegisterServerRequest, type UpdateSiteRequest, type ErrorDetail,
+  ErrorBody,
+  IDEMPOTENCY_KEY_HEADER,
+  LoginResponse,
+  Organisation,
+  PairingCodeResponse,
+  RegisterEdgeResponse,
+  RegisterServerResponse,
+  Site,
+  SiteDetail,
+  SiteListItem,
+  EdgeSummary,
+  TokenRefreshResponse,
+  listOf,
+  Jwks,
+  type CreateOrganisationRequest,
+  type CreatePairingCodeRequest,
+  type CreateSiteRequest,
+  type RegisterEdgeRequest,
+  type RegisterServerRequest,
+  type UpdateSiteRequest,
+  type ErrorDetail,
 } from '../../protocol/index.js';
 import type { ArmedFaults, FaultInput } from './faults.js';
 import { sendRequest } from './http-request.js';
@@ -27,7 +44,11 @@ export class MockCloudError extends Error {
   }
 }
 
-const ArmedFaultsBody = z.object({ latency: z.array(z.unknown()), pending: z.array(z.unknown()), clockOffsetSeconds: z.number() });
+const ArmedFaultsBody = z.object({
+  latency: z.array(z.unknown()),
+  pending: z.array(z.unknown()),
+  clockOffsetSeconds: z.number(),
+});
 const Health = z.object({ ok: z.literal(true), serverTime: z.string() });
 
 type Json = Record<string, unknown>;
@@ -42,7 +63,10 @@ export class MockCloudClient {
   private accessToken: string | undefined;
   private readonly base: string;
 
-  constructor(baseUrl: string, private readonly ca?: string) {
+  constructor(
+    baseUrl: string,
+    private readonly ca?: string,
+  ) {
     this.base = baseUrl.replace(/\/+$/, '');
   }
 
@@ -51,8 +75,13 @@ export class MockCloudClient {
     this.accessToken = token;
   }
 
-  private async call<T extends z.ZodType>(method: string, path: string, schema: T | null, options: CallOptions = {}): Promise<z.infer<T>> {
-    const bearer = options.bearer === undefined ? this.accessToken : options.bearer ?? undefined;
+  private async call<T extends z.ZodType>(
+    method: string,
+    path: string,
+    schema: T | null,
+    options: CallOptions = {},
+  ): Promise<z.infer<T>> {
+    const bearer = options.bearer === undefined ? this.accessToken : (options.bearer ?? undefined);
     const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
     if (bearer) headers.Authorization = `Bearer ${bearer}`;
     let body: string | undefined;
@@ -65,18 +94,37 @@ export class MockCloudClient {
     if (res.status >= 400) {
       const error = ErrorBody.safeParse(parsed);
       const retryAfter = Number(res.headers['retry-after']);
-      if (!error.success) throw new MockCloudError(res.status, 'BAD_RESPONSE', `${method} ${path} answered ${res.status} without the contract's error body`);
-      throw new MockCloudError(res.status, error.data.error.code, error.data.error.message, error.data.error.details ?? [], Number.isFinite(retryAfter) ? retryAfter : undefined);
+      if (!error.success)
+        throw new MockCloudError(
+          res.status,
+          'BAD_RESPONSE',
+          `${method} ${path} answered ${res.status} without the contract's error body`,
+        );
+      throw new MockCloudError(
+        res.status,
+        error.data.error.code,
+        error.data.error.message,
+        error.data.error.details ?? [],
+        Number.isFinite(retryAfter) ? retryAfter : undefined,
+      );
     }
     if (schema === null) return undefined as z.infer<T>;
     const result = schema.safeParse(parsed);
-    if (!result.success) throw new MockCloudError(res.status, 'BAD_RESPONSE', `${method} ${path} answered a body that does not match the contract: ${result.error.issues[0]?.path.join('.')} ${result.error.issues[0]?.message}`);
+    if (!result.success)
+      throw new MockCloudError(
+        res.status,
+        'BAD_RESPONSE',
+        `${method} ${path} answered a body that does not match the contract: ${result.error.issues[0]?.path.join('.')} ${result.error.issues[0]?.message}`,
+      );
     return result.data;
   }
 
   // ---- users and organisations -------------------------------------------------------------------------
   async login(email: string, password: string): Promise<LoginResponse> {
-    const response = await this.call('POST', '/api/auth/login', LoginResponse, { body: { email, password }, bearer: null });
+    const response = await this.call('POST', '/api/auth/login', LoginResponse, {
+      body: { email, password },
+      bearer: null,
+    });
     this.accessToken = response.accessToken;
     return response;
   }
@@ -109,16 +157,35 @@ export class MockCloudClient {
 
   // ---- site server and edges -----------------------------------------------------------------------------
   /** As an admin (the stored access token), or with `pairingCode`. */
-  registerServer(orgId: string, siteId: string, body: z.input<typeof RegisterServerRequest>, options: { pairingCode?: string } = {}): Promise<RegisterServerResponse> {
-    return this.call('POST', `${sitePath(orgId, siteId)}/register-server`, RegisterServerResponse, { body, ...(options.pairingCode ? { bearer: options.pairingCode } : {}) });
+  registerServer(
+    orgId: string,
+    siteId: string,
+    body: z.input<typeof RegisterServerRequest>,
+    options: { pairingCode?: string } = {},
+  ): Promise<RegisterServerResponse> {
+    return this.call('POST', `${sitePath(orgId, siteId)}/register-server`, RegisterServerResponse, {
+      body,
+      ...(options.pairingCode ? { bearer: options.pairingCode } : {}),
+    });
   }
-  createPairingCode(orgId: string, siteId: string, body: z.input<typeof CreatePairingCodeRequest> = {}): Promise<PairingCodeResponse> {
+  createPairingCode(
+    orgId: string,
+    siteId: string,
+    body: z.input<typeof CreatePairingCodeRequest> = {},
+  ): Promise<PairingCodeResponse> {
     return this.call('POST', `${sitePath(orgId, siteId)}/pairing-codes`, PairingCodeResponse, { body });
   }
   /** As an engineer+ (the stored access token), or with `pairingCode`. */
-  registerEdge(orgId: string, siteId: string, body: RegisterEdgeRequest, options: { idempotencyKey: string; pairingCode?: string }): Promise<RegisterEdgeResponse> {
+  registerEdge(
+    orgId: string,
+    siteId: string,
+    body: RegisterEdgeRequest,
+    options: { idempotencyKey: string; pairingCode?: string },
+  ): Promise<RegisterEdgeResponse> {
     return this.call('POST', `${sitePath(orgId, siteId)}/register-edge`, RegisterEdgeResponse, {
-      body, headers: { [IDEMPOTENCY_KEY_HEADER]: options.idempotencyKey }, ...(options.pairingCode ? { bearer: options.pairingCode } : {}),
+      body,
+      headers: { [IDEMPOTENCY_KEY_HEADER]: options.idempotencyKey },
+      ...(options.pairingCode ? { bearer: options.pairingCode } : {}),
     });
   }
   /** The exact URL a device assertion's `aud` must name (relative to the base URL this client was given). */
@@ -126,11 +193,20 @@ export class MockCloudClient {
     return `${this.base}${sitePath(orgId, siteId)}/edges/${enc(edgeId)}/token`;
   }
   refreshEdgeToken(orgId: string, siteId: string, edgeId: string, assertion: string): Promise<TokenRefreshResponse> {
-    return this.call('POST', `${sitePath(orgId, siteId)}/edges/${enc(edgeId)}/token`, TokenRefreshResponse, { bearer: assertion });
+    return this.call('POST', `${sitePath(orgId, siteId)}/edges/${enc(edgeId)}/token`, TokenRefreshResponse, {
+      bearer: assertion,
+    });
   }
   /** As a viewer+ (the stored access token), or with the site's `siteToken`. */
   async listEdges(orgId: string, siteId: string, options: { siteToken?: string } = {}): Promise<EdgeSummary[]> {
-    return (await this.call('GET', `${sitePath(orgId, siteId)}/edges`, listOf(EdgeSummary), options.siteToken ? { bearer: options.siteToken } : {})).data;
+    return (
+      await this.call(
+        'GET',
+        `${sitePath(orgId, siteId)}/edges`,
+        listOf(EdgeSummary),
+        options.siteToken ? { bearer: options.siteToken } : {},
+      )
+    ).data;
   }
   async revokeEdge(orgId: string, siteId: string, edgeId: string): Promise<void> {
     await this.call('DELETE', `${sitePath(orgId, siteId)}/edges/${enc(edgeId)}`, null);
@@ -141,9 +217,12 @@ export class MockCloudClient {
 
   // ---- the rig's control API -----------------------------------------------------------------------------
   readonly faults = {
-    set: (fault: FaultInput): Promise<ArmedFaults> => this.call('POST', '/_mock/faults', ArmedFaultsBody, { body: fault, bearer: null }) as Promise<ArmedFaults>,
-    reset: (): Promise<ArmedFaults> => this.call('DELETE', '/_mock/faults', ArmedFaultsBody, { bearer: null }) as Promise<ArmedFaults>,
-    get: (): Promise<ArmedFaults> => this.call('GET', '/_mock/faults', ArmedFaultsBody, { bearer: null }) as Promise<ArmedFaults>,
+    set: (fault: FaultInput): Promise<ArmedFaults> =>
+      this.call('POST', '/_mock/faults', ArmedFaultsBody, { body: fault, bearer: null }) as Promise<ArmedFaults>,
+    reset: (): Promise<ArmedFaults> =>
+      this.call('DELETE', '/_mock/faults', ArmedFaultsBody, { bearer: null }) as Promise<ArmedFaults>,
+    get: (): Promise<ArmedFaults> =>
+      this.call('GET', '/_mock/faults', ArmedFaultsBody, { bearer: null }) as Promise<ArmedFaults>,
   };
   async setClock(offsetSeconds: number): Promise<void> {
     await this.call('PUT', '/_mock/clock', ArmedFaultsBody, { body: { offsetSeconds }, bearer: null });

@@ -34,15 +34,27 @@ export async function createCloud(options: CloudOptions): Promise<Cloud> {
   const logger = options.logger ?? silentLogger;
   const clock = new Clock();
   // The mock's state is rebuildable, so NORMAL durability is enough (a lost last commit is a re-run of a rig step).
-  const { db, recovered } = await openDatabase({ path: options.dbPath ?? ':memory:', migrations: cloudMigrations, synchronous: 'NORMAL' });
+  const { db, recovered } = await openDatabase({
+    path: options.dbPath ?? ':memory:',
+    migrations: cloudMigrations,
+    synchronous: 'NORMAL',
+  });
   if (recovered) logger.warn('database_recovered', recovered);
   try {
     const seeded = applySeed(db, options.seed ?? DEFAULT_SEED, clock.iso());
     logger.info(seeded ? 'seed_applied' : 'seed_skipped_existing_state', { dbPath: options.dbPath ?? ':memory:' });
     const key = await loadOrCreateSigningKey(db, clock.iso());
     const publicUrl = options.publicUrl.replace(/\/+$/, '');
-    const tokens = new TokenService(key, clock, publicUrl, options.edgeTokenTtlSeconds ?? DEFAULT_EDGE_TOKEN_TTL_SECONDS);
-    const faults = new FaultPlan((offset) => clock.setOffset(offset), () => clock.offset);
+    const tokens = new TokenService(
+      key,
+      clock,
+      publicUrl,
+      options.edgeTokenTtlSeconds ?? DEFAULT_EDGE_TOKEN_TTL_SECONDS,
+    );
+    const faults = new FaultPlan(
+      (offset) => clock.setOffset(offset),
+      () => clock.offset,
+    );
     const app = createApp({ db, clock, tokens, faults, logger, jwks: jwksOf(key), publicUrl });
     return { app, db, clock, close: () => db.close() };
   } catch (error) {

@@ -38,15 +38,23 @@ export class ApiError extends Error {
 /** The default code for a status, used by injected status faults and the generic fallbacks. */
 export function codeForStatus(status: number): ErrorCode {
   const known: Record<number, ErrorCode> = {
-    400: 'VALIDATION_ERROR', 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 409: 'CONFLICT',
-    413: 'PAYLOAD_TOO_LARGE', 429: 'RATE_LIMITED', 503: 'UNAVAILABLE',
+    400: 'VALIDATION_ERROR',
+    401: 'UNAUTHENTICATED',
+    403: 'FORBIDDEN',
+    404: 'NOT_FOUND',
+    409: 'CONFLICT',
+    413: 'PAYLOAD_TOO_LARGE',
+    429: 'RATE_LIMITED',
+    503: 'UNAVAILABLE',
   };
   return known[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'CONFLICT');
 }
 
 export function errorResponse(c: Context, error: ApiError): Response {
   for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
-  const body = { error: { code: error.code, message: error.message, ...(error.details?.length ? { details: error.details } : {}) } };
+  const body = {
+    error: { code: error.code, message: error.message, ...(error.details?.length ? { details: error.details } : {}) },
+  };
   return c.json(body, error.status);
 }
 

@@ -7,18 +7,38 @@
  */
 import { z } from 'zod';
 
-const RoutePattern = z.string().max(512).regex(/^(GET|POST|PUT|PATCH|DELETE|\*) \/\S*$/, 'METHOD /path, e.g. "POST /api/organisations/*/sites/*/register-edge" (METHOD may be *)');
-export const ClockOffsetSeconds = z.number().int().min(-10 * 365 * 86_400).max(10 * 365 * 86_400);
+const RoutePattern = z
+  .string()
+  .max(512)
+  .regex(
+    /^(GET|POST|PUT|PATCH|DELETE|\*) \/\S*$/,
+    'METHOD /path, e.g. "POST /api/organisations/*/sites/*/register-edge" (METHOD may be *)',
+  );
+export const ClockOffsetSeconds = z
+  .number()
+  .int()
+  .min(-10 * 365 * 86_400)
+  .max(10 * 365 * 86_400);
 const Times = z.number().int().min(1).max(1_000_000).default(1);
 
 export const FaultSpec = z.discriminatedUnion('type', [
   /** Adds `ms` before every call of `route` (or of every route), until reset. */
-  z.strictObject({ type: z.literal('latency'), ms: z.number().int().min(0).max(120_000), route: RoutePattern.optional() }),
+  z.strictObject({
+    type: z.literal('latency'),
+    ms: z.number().int().min(0).max(120_000),
+    route: RoutePattern.optional(),
+  }),
   /** Answers the next `times` calls with `status` in the contract's error body, without doing the work. */
   z.strictObject({
-    type: z.literal('status'), route: RoutePattern, status: z.number().int().min(400).max(599), times: Times,
+    type: z.literal('status'),
+    route: RoutePattern,
+    status: z.number().int().min(400).max(599),
+    times: Times,
     retryAfterSeconds: z.number().int().min(0).max(86_400).optional(),
-    code: z.string().regex(/^[A-Z_]{1,64}$/).optional(),
+    code: z
+      .string()
+      .regex(/^[A-Z_]{1,64}$/)
+      .optional(),
     message: z.string().max(500).optional(),
   }),
   /** Does the work and commits it, then destroys the socket instead of answering (the lost response). */
@@ -52,14 +72,19 @@ export function routeMatches(pattern: string, method: string, path: string): boo
   if (patternMethod !== '*' && patternMethod !== method.toUpperCase()) return false;
   const want = pattern.slice(space + 1).split('/');
   const got = path.split('/');
-  return want.length === got.length && want.every((segment, i) => segment === '*' ? got[i] !== '' : segment === got[i]);
+  return (
+    want.length === got.length && want.every((segment, i) => (segment === '*' ? got[i] !== '' : segment === got[i]))
+  );
 }
 
 export class FaultPlan {
   private latency: LatencyFault[] = [];
   private pending: Array<CountedFault & { remaining: number }> = [];
 
-  constructor(private readonly onClock: (offsetSeconds: number) => void, private readonly clockOffset: () => number) {}
+  constructor(
+    private readonly onClock: (offsetSeconds: number) => void,
+    private readonly clockOffset: () => number,
+  ) {}
 
   arm(fault: FaultSpec): void {
     if (fault.type === 'clock') this.onClock(fault.offsetSeconds);
@@ -74,16 +99,28 @@ export class FaultPlan {
   }
 
   armed(): ArmedFaults {
-    return { latency: [...this.latency], pending: this.pending.map((f) => ({ ...f })), clockOffsetSeconds: this.clockOffset() };
+    return {
+      latency: [...this.latency],
+      pending: this.pending.map((f) => ({ ...f })),
+      clockOffsetSeconds: this.clockOffset(),
+    };
   }
 
   latencyFor(method: string, path: string): number {
-    return this.latency.filter((f) => !f.route || routeMatches(f.route, method, path)).reduce((sum, f) => sum + f.ms, 0);
+    return this.latency
+      .filter((f) => !f.route || routeMatches(f.route, method, path))
+      .reduce((sum, f) => sum + f.ms, 0);
   }
 
   /** Consumes one call of the first armed fault of these types matching the route. */
-  private take<T extends CountedFault['type']>(types: readonly T[], method: string, path: string): Extract<CountedFault, { type: T }> | undefined {
-    const index = this.pending.findIndex((f) => (types as readonly string[]).includes(f.type) && routeMatches(f.route, method, path));
+  private take<T extends CountedFault['type']>(
+    types: readonly T[],
+    method: string,
+    path: string,
+  ): Extract<CountedFault, { type: T }> | undefined {
+    const index = this.pending.findIndex(
+      (f) => (types as readonly string[]).includes(f.type) && routeMatches(f.route, method, path),
+    );
     if (index < 0) return undefined;
     const fault = this.pending[index]!;
     fault.remaining -= 1;

@@ -13,15 +13,24 @@ export interface HttpResponse {
 
 const TIMEOUT_MS = 30_000;
 
-export function sendRequest(url: URL, init: { method: string; headers: Record<string, string>; body?: string; ca?: string }): Promise<HttpResponse> {
+export function sendRequest(
+  url: URL,
+  init: { method: string; headers: Record<string, string>; body?: string; ca?: string },
+): Promise<HttpResponse> {
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = send(url, { method: init.method, headers: init.headers, timeout: TIMEOUT_MS, ...(init.ca ? { ca: init.ca } : {}) }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = send(
+      url,
+      { method: init.method, headers: init.headers, timeout: TIMEOUT_MS, ...(init.ca ? { ca: init.ca } : {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer from ${url.origin} within ${TIMEOUT_MS} ms`)));
     req.on('error', reject);
     req.end(init.body);

@@ -6,7 +6,15 @@ import { startCloudServer, type MockCloudOptions } from './server.js';
 
 export type { MockCloudOptions } from './server.js';
 export { MockCloudClient, MockCloudError } from './client.js';
-export { DEFAULT_SEED, DEMO_ORG_ID, DEMO_ORG_SLUG, DEMO_PASSWORD, DEMO_PLATFORM_ADMIN, DEMO_USERS, Seed } from './seed.js';
+export {
+  DEFAULT_SEED,
+  DEMO_ORG_ID,
+  DEMO_ORG_SLUG,
+  DEMO_PASSWORD,
+  DEMO_PLATFORM_ADMIN,
+  DEMO_USERS,
+  Seed,
+} from './seed.js';
 export type { FaultInput, FaultSpec, ArmedFaults } from './faults.js';
 
 export async function startMockCloud(options: MockCloudOptions = {}): Promise<{ url: string; close(): Promise<void> }> {

@@ -2,7 +2,15 @@
  * The cloud's ES256 signing key: generated at first start and kept in the database (with `--db`, on disk), so
  * a restarted mock keeps verifying the tokens it issued. Only the public half is ever published.
  */
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
+import {
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type CryptoKey,
+  type JSONWebKeySet,
+  type JWK,
+} from 'jose';
 import { CLOUD_SIGNING_ALGORITHM } from '../../protocol/index.js';
 import type { Db } from '../../storage/index.js';
 import { loadSigningKey, saveSigningKey } from './store/signing-keys.js';
@@ -27,7 +35,11 @@ export async function loadOrCreateSigningKey(db: Db, nowIso: string): Promise<Si
   const { kty, crv, x, y } = await exportJWK(pair.publicKey);
   const kid = await calculateJwkThumbprint({ kty, crv, x, y } as JWK);
   const publicJwk: JWK = { kty, crv, x, y, kid, alg: CLOUD_SIGNING_ALGORITHM, use: 'sig' };
-  saveSigningKey(db, { kid, privateJwk: JSON.stringify(await exportJWK(pair.privateKey)), publicJwk: JSON.stringify(publicJwk) }, nowIso);
+  saveSigningKey(
+    db,
+    { kid, privateJwk: JSON.stringify(await exportJWK(pair.privateKey)), publicJwk: JSON.stringify(publicJwk) },
+    nowIso,
+  );
   return { kid, privateKey: pair.privateKey, publicKey: pair.publicKey, publicJwk };
 }
 

@@ -25,13 +25,15 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('stopping', { signal });
-    starting.then((cloud) => cloud.close()).then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error('stop_failed', { error });
-        process.exit(1);
-      },
-    );
+    starting
+      .then((cloud) => cloud.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error('stop_failed', { error });
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -6,26 +6,43 @@
 import { z } from 'zod';
 import { IanaTimezone, Role, Slug, Uuid } from '../../protocol/index.js';
 
-export const Seed = z.strictObject({
-  organisations: z.array(z.strictObject({
-    id: Uuid,
-    name: z.string().trim().min(1).max(200),
-    slug: Slug,
-    timezone: IanaTimezone,
-    members: z.array(z.strictObject({ email: z.email(), role: Role })).max(1000),
-  })).max(1000),
-  users: z.array(z.strictObject({
-    id: Uuid,
-    email: z.email().max(320),
-    password: z.string().min(1).max(1024),
-    platformAdmin: z.boolean().optional(),
-  })).max(1000),
-}).superRefine((seed, ctx) => {
-  const emails = new Set(seed.users.map((u) => u.email.toLowerCase()));
-  seed.organisations.forEach((org, i) => org.members.forEach((m, j) => {
-    if (!emails.has(m.email.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['organisations', i, 'members', j, 'email'], message: 'no user with this email in `users`' });
-  }));
-});
+export const Seed = z
+  .strictObject({
+    organisations: z
+      .array(
+        z.strictObject({
+          id: Uuid,
+          name: z.string().trim().min(1).max(200),
+          slug: Slug,
+          timezone: IanaTimezone,
+          members: z.array(z.strictObject({ email: z.email(), role: Role })).max(1000),
+        }),
+      )
+      .max(1000),
+    users: z
+      .array(
+        z.strictObject({
+          id: Uuid,
+          email: z.email().max(320),
+          password: z.string().min(1).max(1024),
+          platformAdmin: z.boolean().optional(),
+        }),
+      )
+      .max(1000),
+  })
+  .superRefine((seed, ctx) => {
+    const emails = new Set(seed.users.map((u) => u.email.toLowerCase()));
+    seed.organisations.forEach((org, i) =>
+      org.members.forEach((m, j) => {
+        if (!emails.has(m.email.toLowerCase()))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['organisations', i, 'members', j, 'email'],
+            message: 'no user with this email in `users`',
+          });
+      }),
+    );
+  });
 export type Seed = z.infer<typeof Seed>;
 
 /** The demo organisation's fixed id, so scripts and docs can name it. */
@@ -53,15 +70,21 @@ const userIds: Record<keyof typeof DEMO_USERS | 'platform', string> = {
 };
 
 export const DEFAULT_SEED: Seed = {
-  organisations: [{
-    id: DEMO_ORG_ID,
-    name: 'Demo Mining Co',
-    slug: DEMO_ORG_SLUG,
-    timezone: 'Australia/Sydney',
-    members: (Object.entries(DEMO_USERS) as Array<[Role, string]>).map(([role, email]) => ({ email, role })),
-  }],
+  organisations: [
+    {
+      id: DEMO_ORG_ID,
+      name: 'Demo Mining Co',
+      slug: DEMO_ORG_SLUG,
+      timezone: 'Australia/Sydney',
+      members: (Object.entries(DEMO_USERS) as Array<[Role, string]>).map(([role, email]) => ({ email, role })),
+    },
+  ],
   users: [
-    ...(Object.entries(DEMO_USERS) as Array<[Role, string]>).map(([role, email]) => ({ id: userIds[role], email, password: DEMO_PASSWORD })),
+    ...(Object.entries(DEMO_USERS) as Array<[Role, string]>).map(([role, email]) => ({
+      id: userIds[role],
+      email,
+      password: DEMO_PASSWORD,
+    })),
     { id: userIds.platform, email: DEMO_PLATFORM_ADMIN, password: DEMO_PASSWORD, platformAdmin: true },
   ],
 };

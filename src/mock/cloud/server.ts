@@ -41,9 +41,12 @@ export async function startCloudServer(options: MockCloudOptions = {}): Promise<
   const host = options.host ?? '127.0.0.1';
   let cloud: Cloud | undefined;
   const server = createAdaptorServer({
-    fetch: (request, env) => (cloud ? cloud.app.fetch(request, env) : new Response(null, { status: 503, headers: { 'Retry-After': '1' } })),
+    fetch: (request, env) =>
+      cloud ? cloud.app.fetch(request, env) : new Response(null, { status: 503, headers: { 'Retry-After': '1' } }),
     hostname: host,
-    ...(options.tls ? { createServer: createHttpsServer, serverOptions: { cert: options.tls.cert, key: options.tls.key } } : {}),
+    ...(options.tls
+      ? { createServer: createHttpsServer, serverOptions: { cert: options.tls.cert, key: options.tls.key } }
+      : {}),
   }) as Server;
   server.listen(options.port ?? 0, host);
   await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
@@ -57,7 +60,13 @@ export async function startCloudServer(options: MockCloudOptions = {}): Promise<
     await closed;
   };
   try {
-    cloud = await createCloud({ publicUrl: options.publicUrl ?? url, dbPath: options.dbPath, seed: options.seed, logger: options.logger, edgeTokenTtlSeconds: options.edgeTokenTtlSeconds });
+    cloud = await createCloud({
+      publicUrl: options.publicUrl ?? url,
+      dbPath: options.dbPath,
+      seed: options.seed,
+      logger: options.logger,
+      edgeTokenTtlSeconds: options.edgeTokenTtlSeconds,
+    });
   } catch (error) {
     await stopServer();
     throw error;

@@ -7,8 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
 import type { z } from 'zod';
 import {
-  ACCESS_TOKEN_AUDIENCE, AccessTokenClaims, CLOUD_SIGNING_ALGORITHM, EdgeTokenClaims, SITE_TOKEN_AUDIENCE,
-  SiteTokenClaims, edgeTokenAudience,
+  ACCESS_TOKEN_AUDIENCE,
+  AccessTokenClaims,
+  CLOUD_SIGNING_ALGORITHM,
+  type EdgeTokenClaims,
+  SITE_TOKEN_AUDIENCE,
+  SiteTokenClaims,
+  edgeTokenAudience,
 } from '../../protocol/index.js';
 import type { Clock } from './clock.js';
 import { ApiError } from './errors.js';
@@ -59,7 +64,8 @@ export class TokenService {
         currentDate: this.clock.now(),
       }));
     } catch (error) {
-      if ((error as { code?: string }).code === 'ERR_JWT_EXPIRED') throw ApiError.unauthenticated('the token has expired', 'TOKEN_EXPIRED');
+      if ((error as { code?: string }).code === 'ERR_JWT_EXPIRED')
+        throw ApiError.unauthenticated('the token has expired', 'TOKEN_EXPIRED');
       throw ApiError.unauthenticated('the token is not valid', 'INVALID_TOKEN');
     }
     const claims = schema.safeParse(payload);

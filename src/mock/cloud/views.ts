@@ -11,13 +11,27 @@ import type { SiteRow } from './store/sites.js';
 export const siteHost = (slug: string) => `${slug}.consystence.site`;
 
 export function organisationView(org: OrganisationRow, role: Role | undefined): Organisation {
-  return { id: org.id, name: org.name, slug: org.slug, timezone: org.timezone, ...(role ? { role } : {}), createdAt: org.createdAt };
+  return {
+    id: org.id,
+    name: org.name,
+    slug: org.slug,
+    timezone: org.timezone,
+    ...(role ? { role } : {}),
+    createdAt: org.createdAt,
+  };
 }
 
 export function siteView(site: SiteRow): Site {
   return {
-    id: site.id, name: site.name, slug: site.slug, url: siteHost(site.slug), timezone: site.timezone,
-    ...(site.location ? { location: site.location } : {}), orgId: site.orgId, status: site.status, createdAt: site.createdAt,
+    id: site.id,
+    name: site.name,
+    slug: site.slug,
+    url: siteHost(site.slug),
+    timezone: site.timezone,
+    ...(site.location ? { location: site.location } : {}),
+    orgId: site.orgId,
+    status: site.status,
+    createdAt: site.createdAt,
   };
 }
 
@@ -25,14 +39,30 @@ export function siteView(site: SiteRow): Site {
 const PROCESS_COUNT = 0;
 
 export function siteListItemView(db: Db, site: SiteRow): z.infer<typeof SiteListItem> {
-  return { id: site.id, name: site.name, slug: site.slug, url: siteHost(site.slug), status: site.status, deviceCount: countActiveEdges(db, site.id), processCount: PROCESS_COUNT };
+  return {
+    id: site.id,
+    name: site.name,
+    slug: site.slug,
+    url: siteHost(site.slug),
+    status: site.status,
+    deviceCount: countActiveEdges(db, site.id),
+    processCount: PROCESS_COUNT,
+  };
 }
 
 export function siteDetailView(db: Db, site: SiteRow): z.infer<typeof SiteDetail> {
   const server = findServer(db, site.id);
   return {
     ...siteView(site),
-    server: server && !server.revokedAt ? { hardwareId: server.hardwareId, version: server.version, hostname: server.hostname, registeredAt: server.registeredAt } : null,
+    server:
+      server && !server.revokedAt
+        ? {
+            hardwareId: server.hardwareId,
+            version: server.version,
+            hostname: server.hostname,
+            registeredAt: server.registeredAt,
+          }
+        : null,
     edges: listSiteEdges(db, site.id).map(toEdgeSummary),
     deviceCount: countActiveEdges(db, site.id),
     processCount: PROCESS_COUNT,

@@ -15,16 +15,34 @@ Environment: CONSYSTENCE_SITE_CODE, CONSYSTENCE_SITE_TOKEN, CONSYSTENCE_BROKER_P
 --code/--token are needed only on the first start with a given --db.`;
 
 const FLAGS = {
-  cloud: { type: 'string' }, org: { type: 'string' }, site: { type: 'string' }, code: { type: 'string' }, token: { type: 'string' },
-  'hardware-id': { type: 'string' }, host: { type: 'string' }, 'public-host': { type: 'string' },
-  'mqtt-port': { type: 'string' }, 'http-port': { type: 'string' }, db: { type: 'string' },
-  'refresh-seconds': { type: 'string' }, 'max-payload-bytes': { type: 'string' }, 'message-buffer': { type: 'string' },
-  broker: { type: 'string' }, 'broker-url': { type: 'string' }, 'broker-username': { type: 'string' }, 'broker-password': { type: 'string' },
-  'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' },
+  cloud: { type: 'string' },
+  org: { type: 'string' },
+  site: { type: 'string' },
+  code: { type: 'string' },
+  token: { type: 'string' },
+  'hardware-id': { type: 'string' },
+  host: { type: 'string' },
+  'public-host': { type: 'string' },
+  'mqtt-port': { type: 'string' },
+  'http-port': { type: 'string' },
+  db: { type: 'string' },
+  'refresh-seconds': { type: 'string' },
+  'max-payload-bytes': { type: 'string' },
+  'message-buffer': { type: 'string' },
+  broker: { type: 'string' },
+  'broker-url': { type: 'string' },
+  'broker-username': { type: 'string' },
+  'broker-password': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv): { help: true } | { help: false; options: SiteServerOptionsInput } {
+export function parseCliArgs(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+): { help: true } | { help: false; options: SiteServerOptionsInput } {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }));
@@ -34,21 +52,34 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv): { help: tr
   if (values.help) return { help: true };
   const str = (name: string): string | undefined => values[name] as string | undefined;
   const missing = ['cloud', 'org', 'site'].filter((name) => !str(name));
-  if (missing.length) throw new SiteServerError('USAGE', `missing ${missing.map((m) => `--${m}`).join(', ')}\n${USAGE}`);
-  const pick = (key: keyof SiteServerOptionsInput, value: string | undefined) => (value === undefined ? {} : { [key]: value });
+  if (missing.length)
+    throw new SiteServerError('USAGE', `missing ${missing.map((m) => `--${m}`).join(', ')}\n${USAGE}`);
+  const pick = (key: keyof SiteServerOptionsInput, value: string | undefined) =>
+    value === undefined ? {} : { [key]: value };
   return {
     help: false,
     options: {
-      cloud: str('cloud')!, orgId: str('org')!, siteId: str('site')!,
+      cloud: str('cloud')!,
+      orgId: str('org')!,
+      siteId: str('site')!,
       ...pick('code', str('code') ?? env.CONSYSTENCE_SITE_CODE),
       ...pick('token', str('token') ?? env.CONSYSTENCE_SITE_TOKEN),
-      ...pick('hardwareId', str('hardware-id')), ...pick('host', str('host')), ...pick('publicHost', str('public-host')),
-      ...pick('mqttPort', str('mqtt-port')), ...pick('httpPort', str('http-port')), ...pick('db', str('db')),
-      ...pick('refreshSeconds', str('refresh-seconds')), ...pick('maxPayloadBytes', str('max-payload-bytes')),
+      ...pick('hardwareId', str('hardware-id')),
+      ...pick('host', str('host')),
+      ...pick('publicHost', str('public-host')),
+      ...pick('mqttPort', str('mqtt-port')),
+      ...pick('httpPort', str('http-port')),
+      ...pick('db', str('db')),
+      ...pick('refreshSeconds', str('refresh-seconds')),
+      ...pick('maxPayloadBytes', str('max-payload-bytes')),
       ...pick('messageBufferSize', str('message-buffer')),
-      ...pick('broker', str('broker')), ...pick('brokerUrl', str('broker-url')), ...pick('brokerUsername', str('broker-username')),
+      ...pick('broker', str('broker')),
+      ...pick('brokerUrl', str('broker-url')),
+      ...pick('brokerUsername', str('broker-username')),
       ...pick('brokerPassword', str('broker-password') ?? env.CONSYSTENCE_BROKER_PASSWORD),
-      ...pick('tlsCert', str('tls-cert')), ...pick('tlsKey', str('tls-key')), ...pick('tlsCa', str('tls-ca')),
+      ...pick('tlsCert', str('tls-cert')),
+      ...pick('tlsKey', str('tls-key')),
+      ...pick('tlsCa', str('tls-ca')),
     } as SiteServerOptionsInput,
   };
 }

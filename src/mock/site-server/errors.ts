@@ -3,7 +3,11 @@ export type SiteServerErrorCode = 'USAGE' | 'REGISTRATION_FAILED' | 'WRONG_DATAB
 
 export class SiteServerError extends Error {
   override readonly name = 'SiteServerError';
-  constructor(readonly code: SiteServerErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: SiteServerErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 

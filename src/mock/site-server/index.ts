@@ -37,12 +37,19 @@ export interface MockSiteServer {
 function parseOptions(input: SiteServerOptionsInput): SiteServerOptions {
   const parsed = SiteServerOptions.safeParse(input);
   if (!parsed.success) {
-    throw new SiteServerError('USAGE', parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; '));
+    throw new SiteServerError(
+      'USAGE',
+      parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; '),
+    );
   }
   return parsed.data;
 }
 
-function startHttp(host: string, port: number, fetch: (request: Request) => Response | Promise<Response>): Promise<ServerType> {
+function startHttp(
+  host: string,
+  port: number,
+  fetch: (request: Request) => Response | Promise<Response>,
+): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch, port, hostname: host }, () => resolve(server));
     server.once('error', reject);
@@ -53,10 +60,17 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-export async function startMockSiteServer(input: SiteServerOptionsInput, deps: SiteServerDeps = {}): Promise<MockSiteServer> {
+export async function startMockSiteServer(
+  input: SiteServerOptionsInput,
+  deps: SiteServerDeps = {},
+): Promise<MockSiteServer> {
   const options = parseOptions(input);
   const logger: Logger = deps.logger ?? createLogger({ base: { component: 'mock-site-server' } });
-  const tls = loadServerTls({ cert: options.tlsCert, key: options.tlsKey, ca: options.tlsCa }, options.publicHost ?? options.host, logger);
+  const tls = loadServerTls(
+    { cert: options.tlsCert, key: options.tlsKey, ca: options.tlsCa },
+    options.publicHost ?? options.host,
+    logger,
+  );
   const cleanups: Array<() => Promise<void> | void> = [];
   const stopAll = async () => {
     for (const cleanup of cleanups.reverse()) {
@@ -82,8 +96,15 @@ export async function startMockSiteServer(input: SiteServerOptionsInput, deps: S
     let mqttUrl: string;
     if (options.broker === 'embedded') {
       broker = await EmbeddedBroker.start({
-        host: options.host, port: options.mqttPort, siteId: options.siteId, maxPayloadBytes: options.maxPayloadBytes, logger,
-        auth: { authenticate: (id, user, pass) => authenticator ? authenticator.authenticate(id, user, pass) : Promise.resolve(starting) },
+        host: options.host,
+        port: options.mqttPort,
+        siteId: options.siteId,
+        maxPayloadBytes: options.maxPayloadBytes,
+        logger,
+        auth: {
+          authenticate: (id, user, pass) =>
+            authenticator ? authenticator.authenticate(id, user, pass) : Promise.resolve(starting),
+        },
         ...(tls.identity ? { tls: tls.identity } : {}),
       });
       const started = broker;
@@ -95,22 +116,36 @@ export async function startMockSiteServer(input: SiteServerOptionsInput, deps: S
 
     let handler: ((request: Request) => Response | Promise<Response>) | undefined;
     const http = await startHttp(options.host, options.httpPort, (request) =>
-      handler ? handler(request) : Response.json({ error: { code: 'UNAVAILABLE', message: 'starting' } }, { status: 503 }));
-    cleanups.push(() => new Promise<void>((resolve) => {
-      http.close(() => resolve());
-      (http as { closeAllConnections?: () => void }).closeAllConnections?.();
-    }));
+      handler
+        ? handler(request)
+        : Response.json({ error: { code: 'UNAVAILABLE', message: 'starting' } }, { status: 503 }),
+    );
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          http.close(() => resolve());
+          (http as { closeAllConnections?: () => void }).closeAllConnections?.();
+        }),
+    );
     const httpUrl = `http://${publicHost}:${(http.address() as AddressInfo).port}`;
 
     const cloud = new CloudClient(options.cloud, options.orgId, options.siteId);
     // The CA travels server → cloud → edge: the cloud hands it to edges it pairs for this mqtts:// URL.
-    const endpoints = { api: httpUrl, mqtt: mqttUrl, ...(tls.caPem && mqttUrl.startsWith('mqtts:') ? { caCertificatePem: tls.caPem } : {}) };
+    const endpoints = {
+      api: httpUrl,
+      mqtt: mqttUrl,
+      ...(tls.caPem && mqttUrl.startsWith('mqtts:') ? { caCertificatePem: tls.caPem } : {}),
+    };
     const registration = await ensureRegistration(options, store, cloud, endpoints, logger);
 
     const refresher = new TrustRefresher(cloud, store, registration.siteToken, options.refreshSeconds * 1000, logger);
     const first = await refresher.refreshNow();
     if (!first.ok) {
-      if (!store.jwks()) throw new SiteServerError('REGISTRATION_FAILED', `cannot fetch the cloud's JWKS and none is cached: ${first.error}`);
+      if (!store.jwks())
+        throw new SiteServerError(
+          'REGISTRATION_FAILED',
+          `cannot fetch the cloud's JWKS and none is cached: ${first.error}`,
+        );
       logger.warn('cloud_unreachable_using_cache', { edgeListFetchedAt: store.edgeListFetchedAt() ?? null });
     }
     authenticator = new EdgeAuthenticator(store, options.siteId, registration.issuer, refresher, logger);
@@ -118,11 +153,14 @@ export async function startMockSiteServer(input: SiteServerOptionsInput, deps: S
       const auth = authenticator;
       const b = broker;
       // Sessions outlive the check made at CONNECT: after each refresh, close those that would now be refused.
-      refresher.onRefreshed(() => b.kickWhere((claims) => {
-        if (claims.exp + EXP_LEEWAY_SECONDS < Date.now() / 1000) return { ok: false, reason: 'the token has expired' };
-        const standing = auth.standing(claims);
-        return standing.ok ? { ok: true } : { ok: false, reason: standing.reason };
-      }));
+      refresher.onRefreshed(() =>
+        b.kickWhere((claims) => {
+          if (claims.exp + EXP_LEEWAY_SECONDS < Date.now() / 1000)
+            return { ok: false, reason: 'the token has expired' };
+          const standing = auth.standing(claims);
+          return standing.ok ? { ok: true } : { ok: false, reason: standing.reason };
+        }),
+      );
     }
     refresher.start();
     cleanups.push(() => refresher.stop());
@@ -130,27 +168,44 @@ export async function startMockSiteServer(input: SiteServerOptionsInput, deps: S
     const logic = await SiteLogic.start({
       url: broker ? broker.internalUrl : mqttUrl,
       clientId: INTERNAL_CLIENT_ID,
-      ...(broker ? broker.internalCredentials : {
-        ...(options.brokerUsername ? { username: options.brokerUsername } : {}),
-        ...(options.brokerPassword ? { password: options.brokerPassword } : {}),
-        ...(tls.caPem ? { ca: tls.caPem } : {}),
-      }),
-      siteId: options.siteId, maxPayloadBytes: options.maxPayloadBytes, messageBufferSize: options.messageBufferSize, store, logger,
+      ...(broker
+        ? broker.internalCredentials
+        : {
+            ...(options.brokerUsername ? { username: options.brokerUsername } : {}),
+            ...(options.brokerPassword ? { password: options.brokerPassword } : {}),
+            ...(tls.caPem ? { ca: tls.caPem } : {}),
+          }),
+      siteId: options.siteId,
+      maxPayloadBytes: options.maxPayloadBytes,
+      messageBufferSize: options.messageBufferSize,
+      store,
+      logger,
     }).catch((error: Error) => {
-      throw new SiteServerError('BROKER_UNREACHABLE', `the site logic cannot connect to the broker: ${error.message}`, { cause: error });
+      throw new SiteServerError('BROKER_UNREACHABLE', `the site logic cannot connect to the broker: ${error.message}`, {
+        cause: error,
+      });
     });
     cleanups.push(() => logic.close());
 
     const connected = broker;
     handler = controlApi({
-      mode: options.broker, ...(broker ? { broker } : {}), siteId: options.siteId, mqttUrl, logger, logic, store,
+      mode: options.broker,
+      ...(broker ? { broker } : {}),
+      siteId: options.siteId,
+      mqttUrl,
+      logger,
+      logic,
+      store,
       ...(connected ? { connectedEdges: () => connected.connectedEdges() } : {}),
     }).fetch;
 
     logger.info('site_server_ready', { mqttUrl, httpUrl, broker: options.broker, siteId: options.siteId });
     let closing: Promise<void> | undefined;
     return {
-      mqttUrl, httpUrl, siteId: options.siteId, orgId: options.orgId,
+      mqttUrl,
+      httpUrl,
+      siteId: options.siteId,
+      orgId: options.orgId,
       close: () => (closing ??= stopAll()),
     };
   } catch (error) {

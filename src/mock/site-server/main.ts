@@ -18,7 +18,9 @@ async function main(): Promise<number> {
     return 0;
   }
   const server = await startMockSiteServer(args.options, { logger });
-  process.stdout.write(`${JSON.stringify({ event: 'listening', mqttUrl: server.mqttUrl, httpUrl: server.httpUrl, siteId: server.siteId, orgId: server.orgId })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ event: 'listening', mqttUrl: server.mqttUrl, httpUrl: server.httpUrl, siteId: server.siteId, orgId: server.orgId })}\n`,
+  );
   await new Promise<void>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -37,11 +39,14 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then((code) => process.exit(code), (error: unknown) => {
-  if (error instanceof SiteServerError) {
-    process.stderr.write(`consystence-mock-site: ${error.message}\n`);
-    process.exit(error.exitCode);
-  }
-  logger.error('fatal', { error });
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof SiteServerError) {
+      process.stderr.write(`consystence-mock-site: ${error.message}\n`);
+      process.exit(error.exitCode);
+    }
+    logger.error('fatal', { error });
+    process.exit(1);
+  },
+);

@@ -10,55 +10,93 @@ const Port = z.coerce.number().int().min(0).max(65_535);
 /** A file path; the file itself is read and checked at start (tls/server-tls.ts), with a message naming the flag. */
 const FilePath = z.string().min(1).max(4096);
 
-export const SiteServerOptions = z.strictObject({
-  /** The cloud's base URL (register-server, JWKS, edge list). */
-  cloud: z.url({ protocol: /^https?$/ }).max(2048).transform((url) => url.replace(/\/+$/, '')),
-  orgId: Uuid,
-  siteId: Uuid,
-  /** A pairing code or an admin+ access token; needed only on the first start (no registration in `db` yet). */
-  code: z.string().min(1).max(4096).optional(),
-  token: z.string().min(1).max(8192).optional(),
-  /** Sent to register-server; defaults to the hex SHA-256 of the machine id. */
-  hardwareId: z.string().min(1).max(128).optional(),
-  host: z.string().min(1).max(253).default('127.0.0.1'),
-  /** The host name put into the endpoints edges are told to use; defaults to `host`. */
-  publicHost: Hostname.optional(),
-  mqttPort: Port.default(1883),
-  httpPort: Port.default(8080),
-  /** SQLite file holding the registration, the JWKS and the edge list; ':memory:' forgets them on exit. */
-  db: z.string().min(1).max(4096).default(':memory:'),
-  refreshSeconds: z.coerce.number().min(0.2).max(86_400).default(30),
-  broker: z.enum(['embedded', 'external']).default('embedded'),
-  brokerUrl: z.url({ protocol: /^mqtts?$/ }).max(2048).optional(),
-  brokerUsername: z.string().min(1).max(256).optional(),
-  brokerPassword: z.string().min(1).max(4096).optional(),
-  /** PUBLISH payloads above this are refused (embedded broker: the connection is closed). */
-  maxPayloadBytes: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(MAX_PAYLOAD_BYTES),
-  /** How many recent messages are kept per edge for `GET /edges/{id}/messages`. */
-  messageBufferSize: z.coerce.number().int().min(1).max(100_000).default(500),
-  /** PEM certificate and private key: the embedded broker's public listener speaks MQTT over TLS (mqtts://). */
-  tlsCert: FilePath.optional(),
-  tlsKey: FilePath.optional(),
-  /**
-   * PEM of the CA that signed the broker's certificate (the embedded one's, or the external broker's): sent to the
-   * cloud at registration so paired edges trust it, and trusted by the site logic for an mqtts:// --broker-url.
-   */
-  tlsCa: FilePath.optional(),
-}).superRefine((o, ctx) => {
-  if (o.code && o.token) ctx.addIssue({ code: 'custom', path: ['code'], message: 'give either --code or --token, not both' });
-  if (o.broker === 'external' && !o.brokerUrl) ctx.addIssue({ code: 'custom', path: ['brokerUrl'], message: '--broker external needs --broker-url mqtt://host:port' });
-  if (o.broker === 'embedded' && (o.brokerUrl || o.brokerUsername || o.brokerPassword)) {
-    ctx.addIssue({ code: 'custom', path: ['brokerUrl'], message: '--broker-url, --broker-username and --broker-password need --broker external' });
-  }
-  if (!o.tlsCert !== !o.tlsKey) ctx.addIssue({ code: 'custom', path: [o.tlsCert ? 'tlsKey' : 'tlsCert'], message: '--tls-cert and --tls-key go together: give both, or neither for plain mqtt://' });
-  if (o.broker === 'external' && (o.tlsCert || o.tlsKey)) {
-    ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: '--tls-cert/--tls-key serve the embedded broker; an external broker has its own TLS (give only --tls-ca, its CA)' });
-  }
-  if (o.broker === 'embedded' && o.tlsCa && !o.tlsCert) ctx.addIssue({ code: 'custom', path: ['tlsCa'], message: '--tls-ca needs --tls-cert and --tls-key (the embedded broker is plain mqtt:// without them)' });
-  if (o.broker === 'external' && o.tlsCa && o.brokerUrl && !o.brokerUrl.startsWith('mqtts:')) {
-    ctx.addIssue({ code: 'custom', path: ['tlsCa'], message: '--tls-ca is for an mqtts:// --broker-url' });
-  }
-});
+export const SiteServerOptions = z
+  .strictObject({
+    /** The cloud's base URL (register-server, JWKS, edge list). */
+    cloud: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .transform((url) => url.replace(/\/+$/, '')),
+    orgId: Uuid,
+    siteId: Uuid,
+    /** A pairing code or an admin+ access token; needed only on the first start (no registration in `db` yet). */
+    code: z.string().min(1).max(4096).optional(),
+    token: z.string().min(1).max(8192).optional(),
+    /** Sent to register-server; defaults to the hex SHA-256 of the machine id. */
+    hardwareId: z.string().min(1).max(128).optional(),
+    host: z.string().min(1).max(253).default('127.0.0.1'),
+    /** The host name put into the endpoints edges are told to use; defaults to `host`. */
+    publicHost: Hostname.optional(),
+    mqttPort: Port.default(1883),
+    httpPort: Port.default(8080),
+    /** SQLite file holding the registration, the JWKS and the edge list; ':memory:' forgets them on exit. */
+    db: z.string().min(1).max(4096).default(':memory:'),
+    refreshSeconds: z.coerce.number().min(0.2).max(86_400).default(30),
+    broker: z.enum(['embedded', 'external']).default('embedded'),
+    brokerUrl: z
+      .url({ protocol: /^mqtts?$/ })
+      .max(2048)
+      .optional(),
+    brokerUsername: z.string().min(1).max(256).optional(),
+    brokerPassword: z.string().min(1).max(4096).optional(),
+    /** PUBLISH payloads above this are refused (embedded broker: the connection is closed). */
+    maxPayloadBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .default(MAX_PAYLOAD_BYTES),
+    /** How many recent messages are kept per edge for `GET /edges/{id}/messages`. */
+    messageBufferSize: z.coerce.number().int().min(1).max(100_000).default(500),
+    /** PEM certificate and private key: the embedded broker's public listener speaks MQTT over TLS (mqtts://). */
+    tlsCert: FilePath.optional(),
+    tlsKey: FilePath.optional(),
+    /**
+     * PEM of the CA that signed the broker's certificate (the embedded one's, or the external broker's): sent to the
+     * cloud at registration so paired edges trust it, and trusted by the site logic for an mqtts:// --broker-url.
+     */
+    tlsCa: FilePath.optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (o.code && o.token)
+      ctx.addIssue({ code: 'custom', path: ['code'], message: 'give either --code or --token, not both' });
+    if (o.broker === 'external' && !o.brokerUrl)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['brokerUrl'],
+        message: '--broker external needs --broker-url mqtt://host:port',
+      });
+    if (o.broker === 'embedded' && (o.brokerUrl || o.brokerUsername || o.brokerPassword)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['brokerUrl'],
+        message: '--broker-url, --broker-username and --broker-password need --broker external',
+      });
+    }
+    if (!o.tlsCert !== !o.tlsKey)
+      ctx.addIssue({
+        code: 'custom',
+        path: [o.tlsCert ? 'tlsKey' : 'tlsCert'],
+        message: '--tls-cert and --tls-key go together: give both, or neither for plain mqtt://',
+      });
+    if (o.broker === 'external' && (o.tlsCert || o.tlsKey)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tlsCert'],
+        message:
+          '--tls-cert/--tls-key serve the embedded broker; an external broker has its own TLS (give only --tls-ca, its CA)',
+      });
+    }
+    if (o.broker === 'embedded' && o.tlsCa && !o.tlsCert)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tlsCa'],
+        message: '--tls-ca needs --tls-cert and --tls-key (the embedded broker is plain mqtt:// without them)',
+      });
+    if (o.broker === 'external' && o.tlsCa && o.brokerUrl && !o.brokerUrl.startsWith('mqtts:')) {
+      ctx.addIssue({ code: 'custom', path: ['tlsCa'], message: '--tls-ca is for an mqtts:// --broker-url' });
+    }
+  });
 export type SiteServerOptionsInput = z.input<typeof SiteServerOptions>;
 export type SiteServerOptions = z.output<typeof SiteServerOptions>;
 

@@ -22,33 +22,71 @@ const BUILD_TIME = '2026-01-01T00:00:00.000Z';
 const QEMU = '/usr/bin/qemu-aarch64-static';
 const ARM64_LIBS = '/usr/aarch64-linux-gnu';
 const hasQemu = existsSync(QEMU) && existsSync(ARM64_LIBS);
-if (!hasQemu) console.log(`arm64 tests skipped: ${QEMU} or ${ARM64_LIBS} is missing (apt-get install qemu-user-static libc6-arm64-cross)`);
+if (!hasQemu)
+  console.log(
+    `arm64 tests skipped: ${QEMU} or ${ARM64_LIBS} is missing (apt-get install qemu-user-static libc6-arm64-cross)`,
+  );
 
 const out = tempDir('cst-bin-');
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 async function build(outDir: string, arch: string): Promise<void> {
-  const result = await runToEnd(BUN, ['scripts/build-binary.ts', '--arch', arch, '--out-dir', outDir], { env: { SOURCE_DATE_EPOCH: EPOCH }, timeoutMs: 240_000 });
-  if (result.code !== 0) throw new Error(`build-binary failed (${result.code ?? result.signal})\n${result.stdout}\n${result.stderr}`);
+  const result = await runToEnd(BUN, ['scripts/build-binary.ts', '--arch', arch, '--out-dir', outDir], {
+    env: { SOURCE_DATE_EPOCH: EPOCH },
+    timeoutMs: 240_000,
+  });
+  if (result.code !== 0)
+    throw new Error(`build-binary failed (${result.code ?? result.signal})\n${result.stdout}\n${result.stderr}`);
   console.log(result.stdout.trim());
 }
 
 /** How to execute each architecture's binary on this x86_64 machine. */
 const TARGETS = [
-  { arch: 'x64', runnable: true, command: (args: string[]) => ({ command: join(out, 'consystence-edge-linux-x64'), args }) },
-  { arch: 'arm64', runnable: hasQemu, command: (args: string[]) => ({ command: QEMU, args: ['-L', ARM64_LIBS, join(out, 'consystence-edge-linux-arm64'), ...args] }) },
+  {
+    arch: 'x64',
+    runnable: true,
+    command: (args: string[]) => ({ command: join(out, 'consystence-edge-linux-x64'), args }),
+  },
+  {
+    arch: 'arm64',
+    runnable: hasQemu,
+    command: (args: string[]) => ({
+      command: QEMU,
+      args: ['-L', ARM64_LIBS, join(out, 'consystence-edge-linux-arm64'), ...args],
+    }),
+  },
 ] as const;
 
 beforeAll(() => build(out, 'all'), 300_000);
 
 describe('build output', () => {
   it('records size, sha256, Bun version and bytecode use per binary in build-info.json', () => {
-    const info = JSON.parse(readFileSync(join(out, 'build-info.json'), 'utf8')) as { bun: string; binaries: Record<string, { file: string; version: string; buildTime: string; bytes: number; sha256: string; bytecode: boolean; bytecodeFallbackReason?: string }> };
+    const info = JSON.parse(readFileSync(join(out, 'build-info.json'), 'utf8')) as {
+      bun: string;
+      binaries: Record<
+        string,
+        {
+          file: string;
+          version: string;
+          buildTime: string;
+          bytes: number;
+          sha256: string;
+          bytecode: boolean;
+          bytecodeFallbackReason?: string;
+        }
+      >;
+    };
     expect(info.bun).toMatch(/^\d+\.\d+\.\d+/);
     for (const arch of ['x64', 'arm64']) {
       const entry = info.binaries[arch]!;
       const file = join(out, entry.file);
-      expect(entry).toMatchObject({ file: `consystence-edge-linux-${arch}`, version: VERSION, buildTime: BUILD_TIME, bytes: statSync(file).size, sha256: sha256(file) });
+      expect(entry).toMatchObject({
+        file: `consystence-edge-linux-${arch}`,
+        version: VERSION,
+        buildTime: BUILD_TIME,
+        bytes: statSync(file).size,
+        sha256: sha256(file),
+      });
       if (!entry.bytecode) console.log(`${arch} was built without bytecode: ${entry.bytecodeFallbackReason}`);
       expect(entry.bytecode || Boolean(entry.bytecodeFallbackReason)).toBe(true);
     }
@@ -67,7 +105,11 @@ describe('build output', () => {
     const cwd = tempDir('cst-dotenv-');
     const planted = 'a'.repeat(64);
     writeFileSync(join(cwd, '.env'), `CONSYSTENCE_EDGE_HARDWARE_ID=${planted}\n`);
-    const result = await runToEnd(join(out, 'consystence-edge-linux-x64'), ['status', '--json', '--state-dir', tempDir('cst-dotenv-state-')], { cwd, env: { CONSYSTENCE_EDGE_HARDWARE_ID: '' } });
+    const result = await runToEnd(
+      join(out, 'consystence-edge-linux-x64'),
+      ['status', '--json', '--state-dir', tempDir('cst-dotenv-state-')],
+      { cwd, env: { CONSYSTENCE_EDGE_HARDWARE_ID: '' } },
+    );
     expect(result.code, result.stderr).toBe(0);
     const { hardwareId } = JSON.parse(result.stdout) as { hardwareId: string };
     expect(hardwareId).toMatch(/^[0-9a-f]{64}$/);
@@ -82,7 +124,10 @@ describe.each(TARGETS)('the $arch binary', (target) => {
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toBe(`consystence-edge ${VERSION} (built ${BUILD_TIME})\n`);
     const json = target.command(['version', '--json']);
-    const parsed = JSON.parse((await runToEnd(json.command, json.args, { timeoutMs: 60_000 })).stdout) as Record<string, unknown>;
+    const parsed = JSON.parse((await runToEnd(json.command, json.args, { timeoutMs: 60_000 })).stdout) as Record<
+      string,
+      unknown
+    >;
     expect(parsed).toEqual({ version: VERSION, buildTime: BUILD_TIME, runtime: 'bun' });
   });
 
@@ -96,7 +141,12 @@ describe.each(TARGETS)('the $arch binary', (target) => {
     const stateDir = tempDir('cst-bin-state-');
     const pairingUriFile = join(tempDir('cst-bin-etc-'), 'pairing-uri');
     // The settings /etc/default/consystence-edge gives the service, pointed at temporary folders.
-    const env = { CONSYSTENCE_EDGE_STATE_DIR: stateDir, CONSYSTENCE_EDGE_PAIRING_URI_FILE: pairingUriFile, CONSYSTENCE_EDGE_LOG_LEVEL: 'info', CONSYSTENCE_EDGE_HARDWARE_ID: testHardwareId(target.arch) };
+    const env = {
+      CONSYSTENCE_EDGE_STATE_DIR: stateDir,
+      CONSYSTENCE_EDGE_PAIRING_URI_FILE: pairingUriFile,
+      CONSYSTENCE_EDGE_LOG_LEVEL: 'info',
+      CONSYSTENCE_EDGE_HARDWARE_ID: testHardwareId(target.arch),
+    };
     const startEdge = () => {
       const { command, args } = target.command(['run', '--json', '--edge-id', edgeId]);
       return startProcess(command, args, { env, cwd: tempDir('cst-bin-cwd-') });
@@ -138,7 +188,10 @@ describe.each(TARGETS)('the $arch binary', (target) => {
     it('stops cleanly on SIGTERM (retained offline status, exit 0) and restarts online without pairing', async () => {
       let mark = observer.mark();
       await edge!.kill('SIGTERM');
-      await observer.waitFor('status', (j) => j.state === 'offline' && j.reason === 'shutdown', { since: mark, timeoutMs: 30_000 });
+      await observer.waitFor('status', (j) => j.state === 'offline' && j.reason === 'shutdown', {
+        since: mark,
+        timeoutMs: 30_000,
+      });
       expect((await edge!.exited).code).toBe(0);
 
       mark = observer.mark();
@@ -150,7 +203,9 @@ describe.each(TARGETS)('the $arch binary', (target) => {
       if (target.arch === 'x64') {
         await new Promise((r) => setTimeout(r, 5_000));
         const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${edge.proc.pid}/status`, 'utf8'))?.[1];
-        console.log(`x64: exec → online (paired): ${online} ms; VmRSS after 5 s connected: ${(Number(rss) / 1024).toFixed(1)} MiB`);
+        console.log(
+          `x64: exec → online (paired): ${online} ms; VmRSS after 5 s connected: ${(Number(rss) / 1024).toFixed(1)} MiB`,
+        );
       } else {
         console.log(`${target.arch} under qemu: exec → online (paired): ${online} ms`);
       }

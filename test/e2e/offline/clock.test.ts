@@ -12,48 +12,61 @@ import { fakeClock, pairingUri, testEdge } from './support.js';
 const YEAR_MS = 365 * 86_400_000;
 const faketimeWorks = (() => {
   try {
-    return execFileSync('faketime', ['-f', '@1970-01-02 00:00:00', 'date', '+%Y'], { encoding: 'utf8' }).trim() === '1970';
+    return (
+      execFileSync('faketime', ['-f', '@1970-01-02 00:00:00', 'date', '+%Y'], { encoding: 'utf8' }).trim() === '1970'
+    );
   } catch {
     return false;
   }
 })();
-if (!faketimeWorks) process.stdout.write('clock tests skipped: libfaketime is not installed (apt-get install faketime; .ci/run installs it)\n');
+if (!faketimeWorks)
+  process.stdout.write(
+    'clock tests skipped: libfaketime is not installed (apt-get install faketime; .ci/run installs it)\n',
+  );
 
 const cases: Array<{ runtime: Runtime; label: string; spec: string; skew: (ms: number) => boolean }> = [
   { runtime: 'bun', label: 'clock-1970', spec: '@1970-01-02 00:00:00', skew: (ms) => ms > 50 * YEAR_MS },
   { runtime: 'node', label: 'clock-future', spec: '+1095d', skew: (ms) => ms < -2.9 * YEAR_MS && ms > -3.1 * YEAR_MS },
 ];
 
-describe.skipIf(!faketimeWorks).each(cases)('edge under a clock at $spec ($runtime)', ({ runtime, label, spec, skew }) => {
-  let cloud: CloudProcess;
-  beforeAll(async () => {
-    cloud = await startCloudProcess();
-  });
-  afterAll(async () => {
-    await cloud?.child.kill('SIGKILL');
-  });
+describe.skipIf(!faketimeWorks).each(cases)(
+  'edge under a clock at $spec ($runtime)',
+  ({ runtime, label, spec, skew }) => {
+    let cloud: CloudProcess;
+    beforeAll(async () => {
+      cloud = await startCloudProcess();
+    });
+    afterAll(async () => {
+      await cloud?.child.kill('SIGKILL');
+    });
 
-  it('pairs, connects, and shows the skew in status and doctor', async () => {
-    const edge = await testEdge(cloud, runtime, label);
-    const wrap = fakeClock(spec);
-    const paired = await edge.cli(['pair', '--uri', await pairingUri(cloud, edge.siteId, edge.edgeId), '--edge-id', edge.edgeId, '--json'], wrap);
-    expect(paired.code, paired.stderr).toBe(0);
+    it('pairs, connects, and shows the skew in status and doctor', async () => {
+      const edge = await testEdge(cloud, runtime, label);
+      const wrap = fakeClock(spec);
+      const paired = await edge.cli(
+        ['pair', '--uri', await pairingUri(cloud, edge.siteId, edge.edgeId), '--edge-id', edge.edgeId, '--json'],
+        wrap,
+      );
+      expect(paired.code, paired.stderr).toBe(0);
 
-    const child = edge.run(wrap);
-    await child.waitForLine((l) => l.event === 'state' && l.state === 'online', 30_000);
-    await edge.site.waitForPresence(edge.edgeId, (p) => p.state === 'online');
+      const child = edge.run(wrap);
+      await child.waitForLine((l) => l.event === 'state' && l.state === 'online', 30_000);
+      await edge.site.waitForPresence(edge.edgeId, (p) => p.state === 'online');
 
-    const status = await edge.status(wrap);
-    expect(status).toMatchObject({ state: 'online', tokenExpired: false });
-    expect(skew(status.clockSkewMs), `clockSkewMs ${status.clockSkewMs}`).toBe(true);
-    const text = await edge.cli(['status'], wrap);
-    expect(text.stdout).toMatch(/clock skew: .*the local clock is wrong/);
+      const status = await edge.status(wrap);
+      expect(status).toMatchObject({ state: 'online', tokenExpired: false });
+      expect(skew(status.clockSkewMs), `clockSkewMs ${status.clockSkewMs}`).toBe(true);
+      const text = await edge.cli(['status'], wrap);
+      expect(text.stdout).toMatch(/clock skew: .*the local clock is wrong/);
 
-    const doctor = await edge.cli(['doctor', '--json'], wrap);
-    const { checks } = JSON.parse(doctor.stdout) as { checks: Array<{ name: string; ok: boolean; detail: string }> };
-    // Measured against the cloud's Date (a 1970 board also gets a separate "the local clock says 1970" line).
-    expect(checks.filter((c) => c.name === 'clock')).toContainEqual(expect.objectContaining({ ok: false, detail: expect.stringMatching(/off the cloud's time/) }));
-    expect(checks.find((c) => c.name === 'token')).toMatchObject({ ok: true });
-    await child.kill('SIGTERM');
-  }, 60_000);
-});
+      const doctor = await edge.cli(['doctor', '--json'], wrap);
+      const { checks } = JSON.parse(doctor.stdout) as { checks: Array<{ name: string; ok: boolean; detail: string }> };
+      // Measured against the cloud's Date (a 1970 board also gets a separate "the local clock says 1970" line).
+      expect(checks.filter((c) => c.name === 'clock')).toContainEqual(
+        expect.objectContaining({ ok: false, detail: expect.stringMatching(/off the cloud's time/) }),
+      );
+      expect(checks.find((c) => c.name === 'token')).toMatchObject({ ok: true });
+      await child.kill('SIGTERM');
+    }, 60_000);
+  },
+);

@@ -25,19 +25,24 @@ const withHosts = ['unshare', '-m', 'sh', '-c', 'mount --bind "$0" /etc/hosts &&
 
 const namespacesWork = (() => {
   try {
-    return execFileSync(withHosts[0]!, [...withHosts.slice(1), 'getent', 'hosts', HOST], { encoding: 'utf8' }).includes('127.0.0.1');
+    return execFileSync(withHosts[0]!, [...withHosts.slice(1), 'getent', 'hosts', HOST], { encoding: 'utf8' }).includes(
+      '127.0.0.1',
+    );
   } catch {
     return false;
   }
 })();
-if (!namespacesWork) process.stdout.write('offline-boot test skipped: unshare -m with a bind mount needs root (CAP_SYS_ADMIN)\n');
+if (!namespacesWork)
+  process.stdout.write('offline-boot test skipped: unshare -m with a bind mount needs root (CAP_SYS_ADMIN)\n');
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    }).on('error', reject);
+    const server = createServer()
+      .listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      })
+      .on('error', reject);
   });
 }
 
@@ -45,7 +50,14 @@ describe.skipIf(!namespacesWork)('offline-first boot', () => {
   let cloud: CloudProcess;
   beforeAll(async () => {
     const port = await freePort();
-    const child = startEntry('node', 'src/mock/cloud/main.ts', ['--port', String(port), '--public-url', `http://${HOST}:${port}`, '--edge-token-ttl', '60']);
+    const child = startEntry('node', 'src/mock/cloud/main.ts', [
+      '--port',
+      String(port),
+      '--public-url',
+      `http://${HOST}:${port}`,
+      '--edge-token-ttl',
+      '60',
+    ]);
     await child.waitForLine((l) => l.event === 'listening', 30_000);
     const url = `http://127.0.0.1:${port}`;
     const admin = new MockCloudClient(url);
@@ -58,7 +70,10 @@ describe.skipIf(!namespacesWork)('offline-first boot', () => {
 
   it('with the cloud stopped and its name not resolving, a paired edge boots and reaches the site server', async () => {
     const edge = await testEdge(cloud, 'bun', 'offline');
-    const paired = await edge.cli(['pair', '--uri', await pairingUri(cloud, edge.siteId, edge.edgeId), '--edge-id', edge.edgeId, '--json'], withHosts);
+    const paired = await edge.cli(
+      ['pair', '--uri', await pairingUri(cloud, edge.siteId, edge.edgeId), '--edge-id', edge.edgeId, '--json'],
+      withHosts,
+    );
     expect(paired.code, paired.stderr).toBe(0);
     expect(paired.stdout).toContain(HOST);
     await cloud.child.kill('SIGKILL');
@@ -67,15 +82,23 @@ describe.skipIf(!namespacesWork)('offline-first boot', () => {
     const online = await edge.site.waitForPresence(edge.edgeId, (p) => p.state === 'online', 30_000);
 
     // A refresh now fails (no DNS, no cloud): the command reports it, the session is not touched.
-    const rotate = await edge.site.api('POST', `/edges/${edge.edgeId}/commands`, { name: 'rotate-token', timeoutMs: 20_000 });
+    const rotate = await edge.site.api('POST', `/edges/${edge.edgeId}/commands`, {
+      name: 'rotate-token',
+      timeoutMs: 20_000,
+    });
     expect(rotate.status).toBe(200);
     expect(rotate.body.result).toMatchObject({ ok: false });
     expect(child.stderr.some((l) => l.includes('"token_refresh_failed"'))).toBe(true);
     const ping = await edge.site.api('POST', `/edges/${edge.edgeId}/commands`, { name: 'ping', timeoutMs: 10_000 });
     expect(ping.body.result).toMatchObject({ ok: true });
-    expect((await edge.site.edge(edge.edgeId))!.presence).toMatchObject({ state: 'online', since: online.presence.since });
+    expect((await edge.site.edge(edge.edgeId))!.presence).toMatchObject({
+      state: 'online',
+      since: online.presence.since,
+    });
 
-    const doctor = JSON.parse((await edge.cli(['doctor', '--json'])).stdout) as { checks: Array<{ name: string; ok: boolean }> };
+    const doctor = JSON.parse((await edge.cli(['doctor', '--json'])).stdout) as {
+      checks: Array<{ name: string; ok: boolean }>;
+    };
     expect(doctor.checks.find((c) => c.name === 'cloud-dns')).toMatchObject({ ok: false });
     expect(doctor.checks.find((c) => c.name === 'broker-tcp')).toMatchObject({ ok: true });
     await child.kill('SIGTERM');

@@ -25,11 +25,32 @@ export async function testEdge(cloud: CloudProcess, runtime: Runtime, label: str
   const edgeId = `${label}-${runtime}`.slice(0, 60);
   const base = ['--state-dir', stateDir, '--hardware-id', testHardwareId(label)];
   const { command, args } = commandFor(runtime, EDGE);
-  const full = (extra: string[], wrap: string[] = []) => (wrap.length ? [wrap[0]!, [...wrap.slice(1), command, ...args, ...extra]] : [command, [...args, ...extra]]) as [string, string[]];
+  const full = (extra: string[], wrap: string[] = []) =>
+    (wrap.length ? [wrap[0]!, [...wrap.slice(1), command, ...args, ...extra]] : [command, [...args, ...extra]]) as [
+      string,
+      string[],
+    ];
   const cli = (extra: string[], wrap: string[] = []) => runToEnd(...full([...extra, ...base], wrap));
   return {
-    edgeId, siteId, site, cli,
-    run: (wrap = [], options = {}) => startProcess(...full(['run', '--json', ...base, '--producer-port', options.producerPort ?? 'off', '--pairing-uri-file', join(stateDir, 'none')], wrap)),
+    edgeId,
+    siteId,
+    site,
+    cli,
+    run: (wrap = [], options = {}) =>
+      startProcess(
+        ...full(
+          [
+            'run',
+            '--json',
+            ...base,
+            '--producer-port',
+            options.producerPort ?? 'off',
+            '--pairing-uri-file',
+            join(stateDir, 'none'),
+          ],
+          wrap,
+        ),
+      ),
     async status(wrap = []) {
       const result = await cli(['status', '--json'], wrap);
       return JSON.parse(result.stdout) as Record<string, any>;

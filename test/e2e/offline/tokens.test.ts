@@ -22,7 +22,14 @@ describe('edge token lifecycle', () => {
     // A clock fault at pairing: the cloud's time is two hours behind, so the 60 s token it issues expired long ago
     // by the site server's clock, exactly as after two hours without power or network.
     await cloud.admin.setClock(-7200);
-    const paired = await edge.cli(['pair', '--uri', await pairingUri(cloud, edge.siteId, edge.edgeId), '--edge-id', edge.edgeId, '--json']);
+    const paired = await edge.cli([
+      'pair',
+      '--uri',
+      await pairingUri(cloud, edge.siteId, edge.edgeId),
+      '--edge-id',
+      edge.edgeId,
+      '--json',
+    ]);
     await cloud.admin.setClock(0);
     expect(paired.code, paired.stderr).toBe(0);
 
@@ -35,7 +42,14 @@ describe('edge token lifecycle', () => {
 
   it('revoked in the cloud → the site server closes the session, the edge stops as revoked and asks for a new pairing', async () => {
     const edge = await testEdge(cloud, 'node', 'revoked');
-    const paired = await edge.cli(['pair', '--uri', await pairingUri(cloud, edge.siteId, edge.edgeId), '--edge-id', edge.edgeId, '--json']);
+    const paired = await edge.cli([
+      'pair',
+      '--uri',
+      await pairingUri(cloud, edge.siteId, edge.edgeId),
+      '--edge-id',
+      edge.edgeId,
+      '--json',
+    ]);
     expect(paired.code, paired.stderr).toBe(0);
     const child = edge.run();
     await edge.site.waitForPresence(edge.edgeId, (p) => p.state === 'online', 30_000);
@@ -45,8 +59,14 @@ describe('edge token lifecycle', () => {
     expect(exit, `the edge did not stop:\n${child.stderr.slice(-10).join('\n')}`).toMatchObject({ code: 7 });
     expect(child.lines.some((l) => l.event === 'revoked')).toBe(true);
     const status = await edge.status();
-    expect(status).toMatchObject({ state: 'revoked', lastError: 'revoked', next: expect.stringMatching(/new pairing/) });
-    await waitFor(async () => (await edge.site.edge(edge.edgeId))?.presence.state === 'offline', { what: 'offline at the site server' });
+    expect(status).toMatchObject({
+      state: 'revoked',
+      lastError: 'revoked',
+      next: expect.stringMatching(/new pairing/),
+    });
+    await waitFor(async () => (await edge.site.edge(edge.edgeId))?.presence.state === 'offline', {
+      what: 'offline at the site server',
+    });
     // It stays down: a restart refuses to run instead of hammering the broker.
     const again = await edge.cli(['run', '--producer-port', 'off', '--pairing-uri-file', '/nonexistent']);
     expect(again.code).toBe(7);

@@ -14,7 +14,13 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '../../../src/edge/log.js';
-import { DEMO_ORG_ID, DEMO_PASSWORD, DEMO_USERS, MockCloudClient, startMockCloud } from '../../../src/mock/cloud/index.js';
+import {
+  DEMO_ORG_ID,
+  DEMO_PASSWORD,
+  DEMO_USERS,
+  MockCloudClient,
+  startMockCloud,
+} from '../../../src/mock/cloud/index.js';
 import { startMockSiteServer } from '../../../src/mock/site-server/index.js';
 import { checkIntegrity, openDatabase, type Db } from '../../../src/storage/index.js';
 import { edgeMigrations } from '../../../src/storage/migrations/edge/index.js';
@@ -24,9 +30,28 @@ const BUN = resolve(ROOT, 'node_modules/.bin/bun');
 const EDGE = resolve(ROOT, 'src/edge/main.ts');
 
 export type Phase = 'pairing' | 'burst' | 'drain' | 'config' | 'refresh';
-export interface TrialResult { trial: number; runtime: 'node' | 'bun'; phase: Phase; killAfterMs: number; acked: number; nextSeq: number; ok: boolean; problem?: string }
-export interface HarnessOptions { trials: number; log: (line: string) => void; seed?: number; bunOnlyEvery?: number }
-export interface HarnessReport { trials: TrialResult[]; problems: string[]; ackedSeqs: number; received: number }
+export interface TrialResult {
+  trial: number;
+  runtime: 'node' | 'bun';
+  phase: Phase;
+  killAfterMs: number;
+  acked: number;
+  nextSeq: number;
+  ok: boolean;
+  problem?: string;
+}
+export interface HarnessOptions {
+  trials: number;
+  log: (line: string) => void;
+  seed?: number;
+  bunOnlyEvery?: number;
+}
+export interface HarnessReport {
+  trials: TrialResult[];
+  problems: string[];
+  ackedSeqs: number;
+  received: number;
+}
 
 /** A small seeded PRNG (mulberry32), so a failing run can be repeated with its seed. */
 function prng(seed: number): () => number {
@@ -40,7 +65,12 @@ function prng(seed: number): () => number {
   };
 }
 
-interface EdgeProc { proc: ChildProcess; lines: Array<Record<string, unknown>>; stderr: string[]; exited: Promise<void> }
+interface EdgeProc {
+  proc: ChildProcess;
+  lines: Array<Record<string, unknown>>;
+  stderr: string[];
+  exited: Promise<void>;
+}
 
 function startEdge(runtime: 'node' | 'bun', args: string[]): EdgeProc {
   const [command, base] = runtime === 'bun' ? [BUN, [EDGE]] : [process.execPath, ['--import', 'tsx', EDGE]];
@@ -50,7 +80,9 @@ function startEdge(runtime: 'node' | 'bun', args: string[]): EdgeProc {
   createInterface({ input: proc.stdout! }).on('line', (text) => {
     try {
       lines.push(JSON.parse(text));
-    } catch { /* human text: not used */ }
+    } catch {
+      /* human text: not used */
+    }
   });
   createInterface({ input: proc.stderr! }).on('line', (text) => stderr.push(text) > 200 && stderr.shift());
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
@@ -63,7 +95,9 @@ async function until<T>(probe: () => T | Promise<T>, timeoutMs: number, what: st
     let value: T | null = null;
     try {
       value = await probe();
-    } catch { /* not yet */ }
+    } catch {
+      /* not yet */
+    }
     if (value) return value as NonNullable<T>;
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -81,12 +115,26 @@ export async function runPowerCutTrials(options: HarnessOptions): Promise<Harnes
   await admin.login(DEMO_USERS.admin, DEMO_PASSWORD);
   const slug = `pc-${randomUUID().slice(0, 8)}`;
   const site = await admin.createSite(DEMO_ORG_ID, { name: slug, slug, timezone: 'Australia/Perth' });
-  const server = await startMockSiteServer({
-    cloud: cloud.url, orgId: DEMO_ORG_ID, siteId: site.id, code: (await admin.createPairingCode(DEMO_ORG_ID, site.id)).code,
-    mqttPort: 0, httpPort: 0, hardwareId: `pc-site-${slug}`, messageBufferSize: 100_000, refreshSeconds: 5,
-  }, { logger: quiet });
+  const server = await startMockSiteServer(
+    {
+      cloud: cloud.url,
+      orgId: DEMO_ORG_ID,
+      siteId: site.id,
+      code: (await admin.createPairingCode(DEMO_ORG_ID, site.id)).code,
+      mqttPort: 0,
+      httpPort: 0,
+      hardwareId: `pc-site-${slug}`,
+      messageBufferSize: 100_000,
+      refreshSeconds: 5,
+    },
+    { logger: quiet },
+  );
   const api = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${server.httpUrl}${path}`, { method, ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}), signal: AbortSignal.timeout(10_000) });
+    const response = await fetch(`${server.httpUrl}${path}`, {
+      method,
+      ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(10_000),
+    });
     return { status: response.status, body: (await response.json().catch(() => null)) as any };
   };
 
@@ -95,7 +143,20 @@ export async function runPowerCutTrials(options: HarnessOptions): Promise<Harnes
   const dbPath = join(stateDir, 'edge.db');
   const uriFile = join(work, 'pairing-uri');
   writeFileSync(uriFile, (await admin.createPairingCode(DEMO_ORG_ID, site.id, { edgeId })).pairingUri);
-  const args = ['run', '--json', '--state-dir', stateDir, '--hardware-id', `powercut-${slug}`, '--producer-port', '0', '--pairing-uri-file', uriFile, '--edge-id', edgeId];
+  const args = [
+    'run',
+    '--json',
+    '--state-dir',
+    stateDir,
+    '--hardware-id',
+    `powercut-${slug}`,
+    '--producer-port',
+    '0',
+    '--pairing-uri-file',
+    uriFile,
+    '--edge-id',
+    edgeId,
+  ];
   /** seq → the record values a producer was told are stored under it. */
   const acked = new Map<number, number[]>();
   const results: TrialResult[] = [];
@@ -111,15 +172,22 @@ export async function runPowerCutTrials(options: HarnessOptions): Promise<Harnes
         const values = Array.from({ length: 1 + Math.floor(random() * 20) }, () => ++value);
         try {
           const response = await fetch(`${producer}/v1/${random() < 0.8 ? 'telemetry' : 'events'}`, {
-            method: 'POST', headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ records: values.map((v) => ({ tag: 'pc.v', ts: new Date().toISOString(), value: v })), ...(random() < 0.2 ? { durable: true } : {}) }),
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              records: values.map((v) => ({ tag: 'pc.v', ts: new Date().toISOString(), value: v })),
+              ...(random() < 0.2 ? { durable: true } : {}),
+            }),
           });
           if (response.status === 202) {
             const { seq, lastSeq } = (await response.json()) as { seq: number; lastSeq: number };
-            if (seq !== lastSeq) problems.push(`an enqueue of ${values.length} records was split into ${lastSeq - seq + 1} envelopes`);
+            if (seq !== lastSeq)
+              problems.push(`an enqueue of ${values.length} records was split into ${lastSeq - seq + 1} envelopes`);
             acked.set(seq, values);
           }
-        } catch { return; } // the process died mid-request: not acknowledged, so not promised
+        } catch {
+          return;
+        } // the process died mid-request: not acknowledged, so not promised
       }
     };
     return Promise.all(Array.from({ length: 4 }, one));
@@ -133,7 +201,8 @@ export async function runPowerCutTrials(options: HarnessOptions): Promise<Harnes
       const phases: Phase[] = ['burst', 'drain', 'config', 'refresh'];
       // The first trials cut first-boot pairing: a slowed cloud keeps the kill inside the HTTP exchange (before,
       // during or after the register-edge commit). Later trials let pairing finish (their phase waits for it).
-      const phase: Phase = !paired && trial <= pairingTrials ? 'pairing' : phases[Math.floor(random() * phases.length)]!;
+      const phase: Phase =
+        !paired && trial <= pairingTrials ? 'pairing' : phases[Math.floor(random() * phases.length)]!;
       if (phase === 'pairing') await admin.faults.set({ type: 'latency', ms: 150 });
       else if (!paired) await admin.faults.reset();
       const edge = startEdge(runtime, args);
@@ -159,7 +228,13 @@ export async function runPowerCutTrials(options: HarnessOptions): Promise<Harnes
             await until(online, 30_000, 'online at the site server');
             if (phase === 'config') {
               configVersion += 1;
-              void api('POST', `/edges/${edgeId}/config`, { config: { heartbeatSeconds: 5 + (configVersion % 20), metricsSeconds: 1 + (configVersion % 5), buffer: { maxSizeMb: 64 + (configVersion % 3) } } }).catch(() => {});
+              void api('POST', `/edges/${edgeId}/config`, {
+                config: {
+                  heartbeatSeconds: 5 + (configVersion % 20),
+                  metricsSeconds: 1 + (configVersion % 5),
+                  buffer: { maxSizeMb: 64 + (configVersion % 3) },
+                },
+              }).catch(() => {});
             } else if (phase === 'refresh') {
               void api('POST', `/edges/${edgeId}/commands`, { name: 'rotate-token', timeoutMs: 5_000 }).catch(() => {});
             }
@@ -168,14 +243,24 @@ export async function runPowerCutTrials(options: HarnessOptions): Promise<Harnes
           }
         }
       } catch (error) {
-        problems.push(`trial ${trial} (${phase}, ${runtime}): ${(error as Error).message}\n${edge.stderr.slice(-5).join('\n')}`);
+        problems.push(
+          `trial ${trial} (${phase}, ${runtime}): ${(error as Error).message}\n${edge.stderr.slice(-5).join('\n')}`,
+        );
       }
       edge.proc.kill('SIGKILL');
       await edge.exited;
       stop.done = true;
       await producing;
 
-      const result: TrialResult = { trial, runtime, phase, killAfterMs, acked: acked.size, nextSeq: lastNextSeq, ok: true };
+      const result: TrialResult = {
+        trial,
+        runtime,
+        phase,
+        killAfterMs,
+        acked: acked.size,
+        nextSeq: lastNextSeq,
+        ok: true,
+      };
       const problem = await inspectDatabase(dbPath, lastNextSeq, acked);
       if (typeof problem === 'string') {
         result.ok = false;
@@ -185,7 +270,9 @@ export async function runPowerCutTrials(options: HarnessOptions): Promise<Harnes
         result.nextSeq = lastNextSeq = problem.nextSeq;
       }
       results.push(result);
-      options.log(`trial ${String(trial).padStart(3)} ${runtime.padEnd(4)} ${phase.padEnd(7)} kill after ${String(killAfterMs).padStart(4)} ms: acked ${result.acked}, next_seq ${result.nextSeq} → ${result.ok ? 'ok' : `FAIL ${result.problem}`}`);
+      options.log(
+        `trial ${String(trial).padStart(3)} ${runtime.padEnd(4)} ${phase.padEnd(7)} kill after ${String(killAfterMs).padStart(4)} ms: acked ${result.acked}, next_seq ${result.nextSeq} → ${result.ok ? 'ok' : `FAIL ${result.problem}`}`,
+      );
     }
 
     // Recovery without help: the last start must come online and deliver everything.
@@ -193,10 +280,17 @@ export async function runPowerCutTrials(options: HarnessOptions): Promise<Harnes
     try {
       await until(online, 60_000, 'the edge online after the last power cut');
       const maxAcked = Math.max(0, ...acked.keys());
-      await until(async () => (await api('GET', `/edges/${edgeId}`)).body?.lastSeq >= maxAcked, 60_000, `every acknowledged seq (up to ${maxAcked}) at the site server`);
-      problems.push(...await checkDelivery(api, edgeId, acked));
+      await until(
+        async () => (await api('GET', `/edges/${edgeId}`)).body?.lastSeq >= maxAcked,
+        60_000,
+        `every acknowledged seq (up to ${maxAcked}) at the site server`,
+      );
+      problems.push(...(await checkDelivery(api, edgeId, acked)));
       const gaps = await api('GET', `/edges/${edgeId}/gaps`);
-      if (gaps.body.missing !== 0) problems.push(`the site server sees ${gaps.body.missing} missing seqs: ${JSON.stringify(gaps.body.data).slice(0, 300)}`);
+      if (gaps.body.missing !== 0)
+        problems.push(
+          `the site server sees ${gaps.body.missing} missing seqs: ${JSON.stringify(gaps.body.data).slice(0, 300)}`,
+        );
     } catch (error) {
       problems.push(`recovery: ${(error as Error).message}\n${edge.stderr.slice(-10).join('\n')}`);
     } finally {
@@ -205,7 +299,10 @@ export async function runPowerCutTrials(options: HarnessOptions): Promise<Harnes
       edge.proc.kill('SIGKILL');
     }
     const edges = await admin.listEdges(DEMO_ORG_ID, site.id);
-    if (edges.length !== 1) problems.push(`the cloud holds ${edges.length} registrations for the site (expected 1): ${edges.map((e) => e.edgeId).join(', ')}`);
+    if (edges.length !== 1)
+      problems.push(
+        `the cloud holds ${edges.length} registrations for the site (expected 1): ${edges.map((e) => e.edgeId).join(', ')}`,
+      );
     const received = (await api('GET', `/edges/${edgeId}`)).body?.counters?.received ?? 0;
     return { trials: results, problems, ackedSeqs: acked.size, received };
   } finally {
@@ -216,7 +313,11 @@ export async function runPowerCutTrials(options: HarnessOptions): Promise<Harnes
 }
 
 /** Opens the file as the next boot would, runs the full integrity check, and reads the persisted next_seq. */
-async function inspectDatabase(path: string, lastNextSeq: number, acked: Map<number, number[]>): Promise<string | { nextSeq: number } | null> {
+async function inspectDatabase(
+  path: string,
+  lastNextSeq: number,
+  acked: Map<number, number[]>,
+): Promise<string | { nextSeq: number } | null> {
   if (!existsSync(path)) return null; // killed before the first boot created it
   let db: Db;
   try {
@@ -238,7 +339,11 @@ async function inspectDatabase(path: string, lastNextSeq: number, acked: Map<num
   }
 }
 
-async function checkDelivery(api: (m: string, p: string) => Promise<{ body: any }>, edgeId: string, acked: Map<number, number[]>): Promise<string[]> {
+async function checkDelivery(
+  api: (m: string, p: string) => Promise<{ body: any }>,
+  edgeId: string,
+  acked: Map<number, number[]>,
+): Promise<string[]> {
   const problems: string[] = [];
   const { body } = await api('GET', `/edges/${edgeId}/messages?limit=10000`);
   const bySeq = new Map<number, string>();
@@ -253,7 +358,10 @@ async function checkDelivery(api: (m: string, p: string) => Promise<{ body: any 
   for (const [seq, values] of acked) {
     const seen = bySeq.get(seq);
     if (seen === undefined) problems.push(`seq ${seq} was acknowledged (202) but never reached the site server`);
-    else if (JSON.stringify((JSON.parse(seen) as Array<{ value: number }>).map((r) => r.value)) !== JSON.stringify(values)) problems.push(`seq ${seq} reached the site server with other records than were acknowledged`);
+    else if (
+      JSON.stringify((JSON.parse(seen) as Array<{ value: number }>).map((r) => r.value)) !== JSON.stringify(values)
+    )
+      problems.push(`seq ${seq} reached the site server with other records than were acknowledged`);
   }
   return problems;
 }

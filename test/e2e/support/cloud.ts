@@ -2,7 +2,11 @@
 import { startEntry, type Child } from '../../helpers/process.js';
 import { DEMO_ORG_ID, DEMO_PASSWORD, DEMO_USERS, MockCloudClient } from '../../../src/mock/cloud/index.js';
 
-export interface CloudProcess { child: Child; url: string; admin: MockCloudClient }
+export interface CloudProcess {
+  child: Child;
+  url: string;
+  admin: MockCloudClient;
+}
 
 export async function startCloudProcess(args: string[] = []): Promise<CloudProcess> {
   const child = startEntry('node', 'src/mock/cloud/main.ts', ['--port', '0', ...args]);
@@ -21,7 +25,12 @@ export async function createSite(admin: MockCloudClient, label: string): Promise
 
 /** Points the site's edges at the test broker (register-server endpoints, CONTRACT §2). */
 export async function pointSiteAt(admin: MockCloudClient, siteId: string, brokerUrl: string): Promise<void> {
-  await admin.registerServer(DEMO_ORG_ID, siteId, { hardwareId: 'test-site-server', version: '0.0.1', hostname: 'site-server', endpoints: { api: 'http://127.0.0.1:5000', mqtt: brokerUrl } });
+  await admin.registerServer(DEMO_ORG_ID, siteId, {
+    hardwareId: 'test-site-server',
+    version: '0.0.1',
+    hostname: 'site-server',
+    endpoints: { api: 'http://127.0.0.1:5000', mqtt: brokerUrl },
+  });
 }
 
 export { DEMO_ORG_ID };

@@ -5,7 +5,11 @@
  */
 import { afterAll } from 'vitest';
 import { createLogger } from '../../../src/edge/log.js';
-import { startMockSiteServer, type MockSiteServer, type SiteServerOptionsInput } from '../../../src/mock/site-server/index.js';
+import {
+  startMockSiteServer,
+  type MockSiteServer,
+  type SiteServerOptionsInput,
+} from '../../../src/mock/site-server/index.js';
 import { testHardwareId } from '../../helpers/tmp.js';
 import { api as controlApi } from '../../helpers/http.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -24,8 +28,20 @@ export interface Site {
   /** The control API's summary of one edge (presence, counters, last heartbeat), or null before it is seen. */
   edge(edgeId: string): Promise<EdgeSummary | null>;
   /** Every telemetry/events envelope received from the edge (duplicates included), oldest first. */
-  envelopes(edgeId: string): Promise<Array<{ channel: string; seq: number; historical: boolean; records: Array<{ tag: string; value?: unknown }>; verdict?: string }>>;
-  waitForPresence(edgeId: string, match: (p: EdgeSummary['presence']) => boolean, timeoutMs?: number): Promise<EdgeSummary>;
+  envelopes(edgeId: string): Promise<
+    Array<{
+      channel: string;
+      seq: number;
+      historical: boolean;
+      records: Array<{ tag: string; value?: unknown }>;
+      verdict?: string;
+    }>
+  >;
+  waitForPresence(
+    edgeId: string,
+    match: (p: EdgeSummary['presence']) => boolean,
+    timeoutMs?: number,
+  ): Promise<EdgeSummary>;
 }
 
 export interface EdgeSummary {
@@ -37,12 +53,27 @@ export interface EdgeSummary {
   lastHeartbeat: { queue: { depth: number; bytes: number; dropped: number }; clockSkewMs?: number } | null;
 }
 
-export async function startSite(cloud: CloudProcess, siteId: string, extra: Partial<SiteServerOptionsInput> = {}): Promise<Site> {
+export async function startSite(
+  cloud: CloudProcess,
+  siteId: string,
+  extra: Partial<SiteServerOptionsInput> = {},
+): Promise<Site> {
   const { code } = await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId);
-  const server = await startMockSiteServer({
-    cloud: cloud.url, orgId: DEMO_ORG_ID, siteId, code, mqttPort: 0, httpPort: 0,
-    hardwareId: testHardwareId('site-server'), refreshSeconds: 1, messageBufferSize: 100_000, ...extra,
-  }, { logger: quiet });
+  const server = await startMockSiteServer(
+    {
+      cloud: cloud.url,
+      orgId: DEMO_ORG_ID,
+      siteId,
+      code,
+      mqttPort: 0,
+      httpPort: 0,
+      hardwareId: testHardwareId('site-server'),
+      refreshSeconds: 1,
+      messageBufferSize: 100_000,
+      ...extra,
+    },
+    { logger: quiet },
+  );
   open.push(server);
   const api = (method: string, path: string, body?: unknown) => controlApi(server.httpUrl, method, path, body);
   const edge = async (edgeId: string) => {
@@ -50,18 +81,29 @@ export async function startSite(cloud: CloudProcess, siteId: string, extra: Part
     return answer.status === 200 ? (answer.body as EdgeSummary) : null;
   };
   return {
-    server, api, edge,
+    server,
+    api,
+    edge,
     async envelopes(edgeId) {
       const answer = await api('GET', `/edges/${edgeId}/messages?limit=10000`);
       return (answer.body.data as Array<{ channel: string; payload: any; verdict?: string }>)
         .filter((m) => (m.channel === 'telemetry' || m.channel === 'events') && m.payload)
-        .map((m) => ({ channel: m.channel, seq: m.payload.seq, historical: m.payload.historical, records: m.payload.records, ...(m.verdict ? { verdict: m.verdict } : {}) }));
+        .map((m) => ({
+          channel: m.channel,
+          seq: m.payload.seq,
+          historical: m.payload.historical,
+          records: m.payload.records,
+          ...(m.verdict ? { verdict: m.verdict } : {}),
+        }));
     },
     async waitForPresence(edgeId, match, timeoutMs = 30_000) {
-      return waitFor(async () => {
-        const summary = await edge(edgeId);
-        return summary && match(summary.presence) ? summary : null;
-      }, { timeoutMs, intervalMs: 100, what: `${edgeId}'s presence at the site server` });
+      return waitFor(
+        async () => {
+          const summary = await edge(edgeId);
+          return summary && match(summary.presence) ? summary : null;
+        },
+        { timeoutMs, intervalMs: 100, what: `${edgeId}'s presence at the site server` },
+      );
     },
   };
 }

@@ -11,7 +11,12 @@ import { verifyEdgeToken } from '../../../src/protocol/index.js';
 
 export const OBSERVER = { username: 'test-observer', password: 'observer-secret' };
 
-export interface ConnectRecord { clientId: string; jti: string | null; accepted: boolean; reason?: string }
+export interface ConnectRecord {
+  clientId: string;
+  jti: string | null;
+  accepted: boolean;
+  reason?: string;
+}
 
 export interface TokenBroker {
   url: string;
@@ -22,7 +27,11 @@ export interface TokenBroker {
   close(): Promise<void>;
 }
 
-export async function startTokenBroker(options: { cloudUrl: string; siteId: string; jwks: JSONWebKeySet }): Promise<TokenBroker> {
+export async function startTokenBroker(options: {
+  cloudUrl: string;
+  siteId: string;
+  jwks: JSONWebKeySet;
+}): Promise<TokenBroker> {
   const connects: ConnectRecord[] = [];
   const bannedJtis = new Set<string>();
   const broker = await Aedes.createBroker({

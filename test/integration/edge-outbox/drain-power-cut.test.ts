@@ -37,16 +37,20 @@ describe('power cut during drain', () => {
         const range = line.acked as [number, number] | undefined;
         if (range) for (let s = range[0]; s <= range[1]; s++, count++) acked.add(s);
       }
-      log.push(`trial ${String(trial).padStart(2)}: killed after ${delay} ms, acknowledged ${count}, received so far ${received.length}`);
+      log.push(
+        `trial ${String(trial).padStart(2)}: killed after ${delay} ms, acknowledged ${count}, received so far ${received.length}`,
+      );
     }
 
     const final = startEntry(RUNTIME, CHILD, [path, String(broker.port), PREFIX, 'drain-only']);
     await final.waitForLine((l) => l.drained === true, 60_000);
-    await waitFor(() => {
-      const seen = new Set(received.map((r) => r.seq));
-      return [...acked].every((s) => seen.has(s));
-    }, { timeoutMs: 10_000, what: 'every acknowledged seq at the subscriber' })
-      .catch(() => undefined); // the assertions below say precisely what is missing
+    await waitFor(
+      () => {
+        const seen = new Set(received.map((r) => r.seq));
+        return [...acked].every((s) => seen.has(s));
+      },
+      { timeoutMs: 10_000, what: 'every acknowledged seq at the subscriber' },
+    ).catch(() => undefined); // the assertions below say precisely what is missing
     await final.kill('SIGKILL');
     client.end(true);
 
@@ -58,7 +62,9 @@ describe('power cut during drain', () => {
     const outOfOrder = firstOrder.filter((seq, i) => i > 0 && seq <= firstOrder[i - 1]!);
     const missing = [...acked].filter((s) => !firstSeen.has(s));
     const duplicates = received.length - firstSeen.size;
-    console.log(`power-cut (drain, ${RUNTIME}):\n${log.join('\n')}\nacknowledged ${acked.size}, received ${received.length} (${firstSeen.size} distinct, ${duplicates} duplicates), missing ${missing.length}, out of order ${outOfOrder.length}`);
+    console.log(
+      `power-cut (drain, ${RUNTIME}):\n${log.join('\n')}\nacknowledged ${acked.size}, received ${received.length} (${firstSeen.size} distinct, ${duplicates} duplicates), missing ${missing.length}, out of order ${outOfOrder.length}`,
+    );
 
     expect(acked.size).toBeGreaterThan(0);
     expect(missing.slice(0, 20)).toEqual([]);

@@ -33,12 +33,24 @@ async function setup(drainerOptions: Partial<ConstructorParameters<typeof Draine
     retryDelayMs: 10,
     ...drainerOptions,
   });
-  cleanup.push(() => { drainer.stop(); outbox.close(); db.close(); });
+  cleanup.push(() => {
+    drainer.stop();
+    outbox.close();
+    db.close();
+  });
   return { db, outbox, drainer, held };
 }
 const enqueueMany = (outbox: Outbox, n: number) =>
-  Promise.all(Array.from({ length: n }, (_, i) => outbox.enqueue('telemetry', [{ tag: 'x', ts: '2026-01-01T00:00:00Z', value: i }])));
-const rows = (db: Db) => db.prepare<{ seq: number }>('SELECT seq FROM outbox ORDER BY seq').all().map((r) => Number(r.seq));
+  Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      outbox.enqueue('telemetry', [{ tag: 'x', ts: '2026-01-01T00:00:00Z', value: i }]),
+    ),
+  );
+const rows = (db: Db) =>
+  db
+    .prepare<{ seq: number }>('SELECT seq FROM outbox ORDER BY seq')
+    .all()
+    .map((r) => Number(r.seq));
 
 describe('drainer', () => {
   it('publishes oldest first within the in-flight window and deletes only after PUBACK', async () => {
@@ -67,7 +79,12 @@ describe('drainer', () => {
     await pendingBeforeStart;
     await outbox.enqueue('events', [{ tag: 'z', ts: '2026-01-01T00:00:00Z', value: 2 }]);
     await waitFor(() => held.length === 4);
-    expect(held.map((m) => [m.seq, m.historical, m.channel])).toEqual([[1, true, 'telemetry'], [2, true, 'telemetry'], [3, true, 'events'], [4, false, 'events']]);
+    expect(held.map((m) => [m.seq, m.historical, m.channel])).toEqual([
+      [1, true, 'telemetry'],
+      [2, true, 'telemetry'],
+      [3, true, 'events'],
+      [4, false, 'events'],
+    ]);
   });
 
   it('takes the live boundary at CONNACK (markConnected), not when the drain starts after the birth message', async () => {
@@ -77,13 +94,19 @@ describe('drainer', () => {
     await outbox.enqueue('telemetry', [{ tag: 'between', ts: '2026-01-01T00:00:00Z', value: 1 }]); // while the birth message waits for its PUBACK
     drainer.start(); // the birth message was acknowledged
     await waitFor(() => held.length === 2);
-    expect(held.map((m) => [m.seq, m.historical])).toEqual([[1, true], [2, false]]);
+    expect(held.map((m) => [m.seq, m.historical])).toEqual([
+      [1, true],
+      [2, false],
+    ]);
     // A new connection moves the boundary: what the last one left unsent is now historical.
     drainer.stop();
     drainer.markConnected();
     drainer.start();
     await waitFor(() => held.length === 4);
-    expect(held.slice(2).map((m) => [m.seq, m.historical])).toEqual([[1, true], [2, true]]);
+    expect(held.slice(2).map((m) => [m.seq, m.historical])).toEqual([
+      [1, true],
+      [2, true],
+    ]);
   });
 
   it('stops on disconnect, honours late PUBACKs, and resends the rest from the oldest on reconnect', async () => {
@@ -114,7 +137,11 @@ describe('drainer', () => {
   });
 
   it('survives a publish function that throws synchronously', async () => {
-    const { outbox, drainer } = await setup({ publish: () => { throw new Error('not connected'); } });
+    const { outbox, drainer } = await setup({
+      publish: () => {
+        throw new Error('not connected');
+      },
+    });
     await enqueueMany(outbox, 2);
     drainer.start();
     await new Promise((r) => setTimeout(r, 50));

@@ -40,21 +40,31 @@ describe('power cut during enqueue bursts', () => {
       const delay = Math.floor(Math.random() * (earlyKill ? 120 : 250));
       await new Promise((r) => setTimeout(r, delay));
       const exit = await child.kill('SIGKILL');
-      expect(exit.signal === 'SIGKILL' || exit.code !== 0, `trial ${trial} child exited on its own: ${child.stderr.join('\n')}`).toBe(true);
+      expect(
+        exit.signal === 'SIGKILL' || exit.code !== 0,
+        `trial ${trial} child exited on its own: ${child.stderr.join('\n')}`,
+      ).toBe(true);
 
       const acked = ackedSeqs(child.lines);
       const { db } = await openDatabase({ path, migrations: fixtureMigrations, onCorrupt: 'throw' });
       try {
         const integrity = checkIntegrity(db, 'full');
-        const stored = new Set(db.prepare<{ seq: number }>('SELECT seq FROM outbox').all().map((r) => Number(r.seq)));
+        const stored = new Set(
+          db
+            .prepare<{ seq: number }>('SELECT seq FROM outbox')
+            .all()
+            .map((r) => Number(r.seq)),
+        );
         const nextSeq = Number(db.prepare<{ next_seq: number }>('SELECT next_seq FROM outbox_state').get()!.next_seq);
         const maxStored = stored.size ? Math.max(...stored) : 0;
         const missing = acked.filter((s) => !stored.has(s));
         const reused = acked.filter((s) => everAcked.has(s));
         const wentBack = acked.length > 0 && Math.min(...acked) <= highestAcked;
-        results.push(`trial ${String(trial).padStart(2)}: killed ${earlyKill ? 'early' : 'mid-burst'} after ${delay} ms, acked ${acked.length}` +
-          `${acked.length ? ` (${Math.min(...acked)}..${Math.max(...acked)})` : ''}, rows ${stored.size}, next_seq ${nextSeq}, ` +
-          `integrity ${integrity ?? 'ok'}, missing ${missing.length}, reused ${reused.length}${wentBack ? ', WENT BACK' : ''}`);
+        results.push(
+          `trial ${String(trial).padStart(2)}: killed ${earlyKill ? 'early' : 'mid-burst'} after ${delay} ms, acked ${acked.length}` +
+            `${acked.length ? ` (${Math.min(...acked)}..${Math.max(...acked)})` : ''}, rows ${stored.size}, next_seq ${nextSeq}, ` +
+            `integrity ${integrity ?? 'ok'}, missing ${missing.length}, reused ${reused.length}${wentBack ? ', WENT BACK' : ''}`,
+        );
         expect(integrity, `trial ${trial}`).toBeNull();
         expect(missing, `trial ${trial}: acknowledged but not stored`).toEqual([]);
         expect(reused, `trial ${trial}: seq reused`).toEqual([]);

@@ -3,7 +3,12 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Outbox } from '../../../src/edge/outbox/index.js';
-import { ProducerClient, ProducerError, startProducerServer, type ProducerServer } from '../../../src/edge/producer/index.js';
+import {
+  ProducerClient,
+  ProducerError,
+  startProducerServer,
+  type ProducerServer,
+} from '../../../src/edge/producer/index.js';
 import { openDatabase } from '../../../src/storage/index.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { fixtureMigrations } from './fixtures/open-outbox.js';
@@ -17,17 +22,31 @@ async function setup(listen: { socketPath?: string } = {}) {
   const { db } = await openDatabase({ path: join(tempDir(), 'edge.db'), migrations: fixtureMigrations });
   const outbox = new Outbox(db, { limits: { maxSizeMb: 64, retentionDays: 30 }, sweepIntervalMs: 0 });
   const server: ProducerServer = await startProducerServer({ outbox, port: 0, ...listen });
-  cleanup.push(() => { outbox.close(); db.close(); }, () => server.close());
+  cleanup.push(
+    () => {
+      outbox.close();
+      db.close();
+    },
+    () => server.close(),
+  );
   return { db, outbox, server };
 }
 
 /** A raw request, so malformed bodies and headers can be sent as-is. */
-function raw(port: number, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) {
+function raw(
+  port: number,
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+) {
   return new Promise<{ status: number; body: any }>((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (p: Buffer) => parts.push(p));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(parts).toString() || 'null') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(parts).toString() || 'null') }),
+      );
     });
     req.on('error', reject);
     req.end(body);
@@ -61,14 +80,24 @@ describe('producer API', () => {
     const port = server.port!;
     const notJson = await raw(port, 'POST', '/v1/telemetry', '{"records":');
     expect(notJson).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_ERROR' } } });
-    const badRecord = await raw(port, 'POST', '/v1/telemetry', JSON.stringify({ records: [{ tag: '', ts: 'now', value: {} }] }));
+    const badRecord = await raw(
+      port,
+      'POST',
+      '/v1/telemetry',
+      JSON.stringify({ records: [{ tag: '', ts: 'now', value: {} }] }),
+    );
     expect(badRecord.status).toBe(400);
-    expect(badRecord.body.error.details.map((d: { field: string }) => d.field)).toEqual(expect.arrayContaining(['records.0.tag', 'records.0.ts']));
+    expect(badRecord.body.error.details.map((d: { field: string }) => d.field)).toEqual(
+      expect.arrayContaining(['records.0.tag', 'records.0.ts']),
+    );
     const unknownField = await raw(port, 'POST', '/v1/events', JSON.stringify({ records: [rec], priority: 1 }));
     expect(unknownField.status).toBe(400);
     const empty = await raw(port, 'POST', '/v1/events', JSON.stringify({ records: [] }));
     expect(empty.status).toBe(400);
-    expect((await raw(port, 'POST', '/v1/telemetry', JSON.stringify({ records: [rec] }), { 'content-type': 'text/plain' })).status).toBe(415);
+    expect(
+      (await raw(port, 'POST', '/v1/telemetry', JSON.stringify({ records: [rec] }), { 'content-type': 'text/plain' }))
+        .status,
+    ).toBe(415);
     expect((await raw(port, 'GET', '/v1/telemetry')).status).toBe(405);
     expect((await raw(port, 'GET', '/nope')).status).toBe(404);
     expect(outbox.stats().depth).toBe(0);
@@ -79,12 +108,17 @@ describe('producer API', () => {
 
   it('answers 413 for bodies over 1 MiB, declared or streamed', async () => {
     const { server, outbox } = await setup();
-    const huge = JSON.stringify({ records: Array.from({ length: 12_000 }, (_, i) => ({ ...rec, tag: `t${'x'.repeat(60)}${i}` })) });
+    const huge = JSON.stringify({
+      records: Array.from({ length: 12_000 }, (_, i) => ({ ...rec, tag: `t${'x'.repeat(60)}${i}` })),
+    });
     expect(Buffer.byteLength(huge)).toBeGreaterThan(1024 * 1024);
     const declared = await raw(server.port!, 'POST', '/v1/telemetry', huge);
     expect(declared).toMatchObject({ status: 413, body: { error: { code: 'PAYLOAD_TOO_LARGE' } } });
     // Chunked, so no Content-Length announces the size: the cap must hold while streaming.
-    const streamed = await raw(server.port!, 'POST', '/v1/telemetry', huge, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    const streamed = await raw(server.port!, 'POST', '/v1/telemetry', huge, {
+      'content-type': 'application/json',
+      'transfer-encoding': 'chunked',
+    });
     expect(streamed.status).toBe(413);
     expect(outbox.stats().depth).toBe(0);
   });

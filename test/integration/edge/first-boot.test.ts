@@ -30,7 +30,16 @@ describe('first boot', () => {
   it('exits 7 with the next step when unpaired and no pairing-URI file exists', async () => {
     const dir = tempDir();
     const { command, args } = commandFor('node', 'src/edge/main.ts');
-    const result = await runToEnd(command, [...args, 'run', '--state-dir', dir, '--hardware-id', 'rig-1', '--pairing-uri-file', join(dir, 'absent')]);
+    const result = await runToEnd(command, [
+      ...args,
+      'run',
+      '--state-dir',
+      dir,
+      '--hardware-id',
+      'rig-1',
+      '--pairing-uri-file',
+      join(dir, 'absent'),
+    ]);
     expect(result.code).toBe(7);
     expect(result.stderr).toMatch(/not paired .* pairing-URI file/);
   });
@@ -38,11 +47,27 @@ describe('first boot', () => {
   it('pairs from the pairing-URI file, deletes it, and connects', async () => {
     const dir = tempDir();
     const file = join(dir, 'pairing-uri');
-    writeFileSync(file, `${(await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId, { edgeId: 'first-boot-1' })).pairingUri}\n`);
-    const edge = startEntry('node', 'src/edge/main.ts', ['run', '--json', '--state-dir', dir, '--hardware-id', testHardwareId(), '--pairing-uri-file', file, '--edge-id', 'first-boot-1']);
+    writeFileSync(
+      file,
+      `${(await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId, { edgeId: 'first-boot-1' })).pairingUri}\n`,
+    );
+    const edge = startEntry('node', 'src/edge/main.ts', [
+      'run',
+      '--json',
+      '--state-dir',
+      dir,
+      '--hardware-id',
+      testHardwareId(),
+      '--pairing-uri-file',
+      file,
+      '--edge-id',
+      'first-boot-1',
+    ]);
     await edge.waitForLine((l) => l.event === 'state' && l.state === 'online', 30_000);
     expect(existsSync(file)).toBe(false);
-    await waitFor(() => broker.connects.some((c) => c.clientId === 'first-boot-1' && c.accepted), { what: 'an accepted CONNECT' });
+    await waitFor(() => broker.connects.some((c) => c.clientId === 'first-boot-1' && c.accepted), {
+      what: 'an accepted CONNECT',
+    });
     await edge.kill('SIGTERM');
     expect((await edge.exited).code).toBe(0);
   });

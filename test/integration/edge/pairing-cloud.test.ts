@@ -20,17 +20,39 @@ afterAll(async () => {
   await cloud?.child.kill('SIGKILL');
 });
 
-async function pair(uri: string, edgeId: string, extra: string[] = [], stateDir = tempDir('cst-pair-'), hardwareId = testHardwareId(edgeId)) {
+async function pair(
+  uri: string,
+  edgeId: string,
+  extra: string[] = [],
+  stateDir = tempDir('cst-pair-'),
+  hardwareId = testHardwareId(edgeId),
+) {
   const { command, args } = commandFor('node', 'src/edge/main.ts');
   const base = ['--state-dir', stateDir, '--hardware-id', hardwareId];
-  const result = await runToEnd(command, [...args, 'pair', '--uri', uri, '--edge-id', edgeId, '--json', '--no-connect', ...base, ...extra]);
-  const lines = result.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const result = await runToEnd(command, [
+    ...args,
+    'pair',
+    '--uri',
+    uri,
+    '--edge-id',
+    edgeId,
+    '--json',
+    '--no-connect',
+    ...base,
+    ...extra,
+  ]);
+  const lines = result.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const status = await runToEnd(command, [...args, 'status', '--json', ...base]);
   return { ...result, lines, status: JSON.parse(status.stdout) as Record<string, unknown>, stateDir, hardwareId };
 }
 
 const newUri = async () => (await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId, {})).pairingUri;
-const edgesNamed = async (edgeId: string) => (await cloud.admin.listEdges(DEMO_ORG_ID, siteId)).filter((e) => e.edgeId === edgeId);
+const edgesNamed = async (edgeId: string) =>
+  (await cloud.admin.listEdges(DEMO_ORG_ID, siteId)).filter((e) => e.edgeId === edgeId);
 
 describe('pairing against the mock cloud', () => {
   it('retries a 503 after its Retry-After and then pairs', async () => {

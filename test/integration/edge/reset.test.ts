@@ -37,7 +37,16 @@ describe('reset', () => {
     const stateDir = tempDir();
     const base = ['--state-dir', stateDir, '--hardware-id', testHardwareId('reset')];
     const cli = (...extra: string[]) => runToEnd(command, [...args, ...extra, ...base]);
-    const pair = async () => cli('pair', '--uri', (await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId)).pairingUri, '--edge-id', 'reset-1', '--no-connect', '--json');
+    const pair = async () =>
+      cli(
+        'pair',
+        '--uri',
+        (await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId)).pairingUri,
+        '--edge-id',
+        'reset-1',
+        '--no-connect',
+        '--json',
+      );
     const state = async () => JSON.parse((await cli('status', '--json')).stdout).state as string;
 
     expect((await pair()).code).toBe(0);

@@ -34,14 +34,38 @@ describe('state directory', () => {
   });
 
   it('never shows the token, the device key or a pairing code in status', async () => {
-    const runtime = await createEdgeRuntime({ stateDir: tempDir(), hardwareId: testHardwareId(), logger: silentLogger });
+    const runtime = await createEdgeRuntime({
+      stateDir: tempDir(),
+      hardwareId: testHardwareId(),
+      logger: silentLogger,
+    });
     const token = 'eyJhbGciOiJFUzI1NiJ9.eyJzZWNyZXQiOnRydWV9.c2lnbmF0dXJlLXNlY3JldA';
     const site = '9b1d2c3e-4f5a-4b6c-8d7e-0f1a2b3c4d5e';
     runtime.state.registration.put({
-      edgeUuid: '7d1d2c3e-4f5a-4b6c-8d7e-0f1a2b3c4d5e', edgeId: 'edge-1', orgId: '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0c11', siteId: site,
-      cloudUrl: 'https://cloud', hardwareId: runtime.hardwareId, edgeToken: token, tokenIat: 1, tokenExp: 4102444800,
-      config: { siteServer: { url: 'https://s:5000', mqtt: { url: 'mqtt://s:1883', topicPrefix: `consystence/v1/sites/${site}/edges/edge-1`, keepaliveSeconds: 30 } }, heartbeatSeconds: 30, buffer: { retentionDays: 7, maxSizeMb: 10 } },
-      pairedAt: new Date().toISOString(), tokenRefreshedAt: null, revokedAt: null,
+      edgeUuid: '7d1d2c3e-4f5a-4b6c-8d7e-0f1a2b3c4d5e',
+      edgeId: 'edge-1',
+      orgId: '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0c11',
+      siteId: site,
+      cloudUrl: 'https://cloud',
+      hardwareId: runtime.hardwareId,
+      edgeToken: token,
+      tokenIat: 1,
+      tokenExp: 4102444800,
+      config: {
+        siteServer: {
+          url: 'https://s:5000',
+          mqtt: {
+            url: 'mqtt://s:1883',
+            topicPrefix: `consystence/v1/sites/${site}/edges/edge-1`,
+            keepaliveSeconds: 30,
+          },
+        },
+        heartbeatSeconds: 30,
+        buffer: { retentionDays: 7, maxSizeMb: 10 },
+      },
+      pairedAt: new Date().toISOString(),
+      tokenRefreshedAt: null,
+      revokedAt: null,
     });
     const privateD = runtime.state.identity.get()!.privateJwk.d;
     const report = runtime.status();

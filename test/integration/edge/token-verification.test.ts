@@ -24,11 +24,26 @@ let cloudKey: CryptoKey;
 let otherKey: CryptoKey;
 let jwk: JWK;
 
-async function claimsFor(ctx: { body: { hardwareId: string; publicKey: JWK }; url: string }, overrides: Record<string, unknown> = {}) {
+async function claimsFor(
+  ctx: { body: { hardwareId: string; publicKey: JWK }; url: string },
+  overrides: Record<string, unknown> = {},
+) {
   const { calculateJwkThumbprint } = await import('jose');
-  return { iss: ctx.url, aud: `consystence-site:${SITE}`, sub: EDGE_UUID, edge: 'edge-1', site: SITE, org: ORG, hw: ctx.body.hardwareId, cnf: { jkt: await calculateJwkThumbprint(ctx.body.publicKey, 'sha256') }, jti: 'j1', ...overrides };
+  return {
+    iss: ctx.url,
+    aud: `consystence-site:${SITE}`,
+    sub: EDGE_UUID,
+    edge: 'edge-1',
+    site: SITE,
+    org: ORG,
+    hw: ctx.body.hardwareId,
+    cnf: { jkt: await calculateJwkThumbprint(ctx.body.publicKey, 'sha256') },
+    jti: 'j1',
+    ...overrides,
+  };
 }
-const sign = (claims: Record<string, unknown>, key = cloudKey, exp = '1h') => new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuedAt().setExpirationTime(exp).sign(key);
+const sign = (claims: Record<string, unknown>, key = cloudKey, exp = '1h') =>
+  new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuedAt().setExpirationTime(exp).sign(key);
 
 beforeAll(async () => {
   ({ privateKey: cloudKey } = await generateKeyPair('ES256', { extractable: true }));
@@ -45,10 +60,28 @@ beforeAll(async () => {
       const body = JSON.parse(raw);
       const edgeToken = await forge({ body, url });
       res.statusCode = 201;
-      res.end(JSON.stringify({
-        id: EDGE_UUID, edgeId: 'edge-1', orgId: ORG, siteId: SITE, edgeToken, serverTime: new Date().toISOString(),
-        config: { siteServer: { url: 'https://site:5000', mqtt: { url: 'mqtt://127.0.0.1:1', topicPrefix: `consystence/v1/sites/${SITE}/edges/edge-1`, keepaliveSeconds: 30 } }, heartbeatSeconds: 30, buffer: { retentionDays: 7, maxSizeMb: 1024 } },
-      }));
+      res.end(
+        JSON.stringify({
+          id: EDGE_UUID,
+          edgeId: 'edge-1',
+          orgId: ORG,
+          siteId: SITE,
+          edgeToken,
+          serverTime: new Date().toISOString(),
+          config: {
+            siteServer: {
+              url: 'https://site:5000',
+              mqtt: {
+                url: 'mqtt://127.0.0.1:1',
+                topicPrefix: `consystence/v1/sites/${SITE}/edges/edge-1`,
+                keepaliveSeconds: 30,
+              },
+            },
+            heartbeatSeconds: 30,
+            buffer: { retentionDays: 7, maxSizeMb: 1024 },
+          },
+        }),
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -58,10 +91,23 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 async function attempt(f: Forge) {
   forge = f;
-  const runtime = await createEdgeRuntime({ stateDir: tempDir('cst-verify-'), hardwareId: testHardwareId(), logger: silentLogger });
+  const runtime = await createEdgeRuntime({
+    stateDir: tempDir('cst-verify-'),
+    hardwareId: testHardwareId(),
+    logger: silentLogger,
+  });
   try {
-    const error = await runtime.pair({ cloudUrl: url, orgId: ORG, siteId: SITE, code: '7KQ4MX29', edgeId: 'edge-1' }).then(() => null, (e: unknown) => e);
-    return { error: error as EdgeError | null, registration: runtime.state.registration.get(), report: runtime.status() };
+    const error = await runtime
+      .pair({ cloudUrl: url, orgId: ORG, siteId: SITE, code: '7KQ4MX29', edgeId: 'edge-1' })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    return {
+      error: error as EdgeError | null,
+      registration: runtime.state.registration.get(),
+      report: runtime.status(),
+    };
   } finally {
     runtime.close();
   }
@@ -76,16 +122,31 @@ describe('edge token verification at pairing', () => {
 
   it.each([
     ['signed by another key', async (ctx: Parameters<Forge>[0]) => sign(await claimsFor(ctx), otherKey)],
-    ['with a wrong audience', async (ctx: Parameters<Forge>[0]) => sign(await claimsFor(ctx, { aud: 'consystence-api' }))],
+    [
+      'with a wrong audience',
+      async (ctx: Parameters<Forge>[0]) => sign(await claimsFor(ctx, { aud: 'consystence-api' })),
+    ],
     ['for another site', async (ctx: Parameters<Forge>[0]) => sign(await claimsFor(ctx, { site: OTHER_SITE }))],
     ['already expired', async (ctx: Parameters<Forge>[0]) => sign(await claimsFor(ctx), cloudKey, '-2h')],
-    ['from another issuer', async (ctx: Parameters<Forge>[0]) => sign(await claimsFor(ctx, { iss: 'https://evil.example' }))],
-    ['for another device key', async (ctx: Parameters<Forge>[0]) => sign(await claimsFor(ctx, { cnf: { jkt: 'A'.repeat(43) } }))],
-    ['for another hardware id', async (ctx: Parameters<Forge>[0]) => sign(await claimsFor(ctx, { hw: 'f'.repeat(64) }))],
-    ['unsigned (alg none)', async (ctx: Parameters<Forge>[0]) => {
-      const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
-      return `${enc({ alg: 'none' })}.${enc({ ...(await claimsFor(ctx)), iat: 1, exp: 4102444800 })}.`;
-    }],
+    [
+      'from another issuer',
+      async (ctx: Parameters<Forge>[0]) => sign(await claimsFor(ctx, { iss: 'https://evil.example' })),
+    ],
+    [
+      'for another device key',
+      async (ctx: Parameters<Forge>[0]) => sign(await claimsFor(ctx, { cnf: { jkt: 'A'.repeat(43) } })),
+    ],
+    [
+      'for another hardware id',
+      async (ctx: Parameters<Forge>[0]) => sign(await claimsFor(ctx, { hw: 'f'.repeat(64) })),
+    ],
+    [
+      'unsigned (alg none)',
+      async (ctx: Parameters<Forge>[0]) => {
+        const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+        return `${enc({ alg: 'none' })}.${enc({ ...(await claimsFor(ctx)), iat: 1, exp: 4102444800 })}.`;
+      },
+    ],
   ])('refuses a token %s and saves nothing', async (_label, f) => {
     const result = await attempt(f);
     expect(result.error).toBeInstanceOf(EdgeError);

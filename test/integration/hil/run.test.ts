@@ -17,12 +17,28 @@ describe('consystence-hil run', () => {
     const dir = tempDir('cst-hil-it-');
     const junit = join(dir, 'reports/junit.xml');
     const json = join(dir, 'summary.json');
-    const result = await hil(['run', '--target', 'local-node', '--only', 'first-pairing,used-code,command-round-trip', '--junit', junit, '--json', json, '--timeout-s', '200']);
+    const result = await hil([
+      'run',
+      '--target',
+      'local-node',
+      '--only',
+      'first-pairing,used-code,command-round-trip',
+      '--junit',
+      junit,
+      '--json',
+      json,
+      '--timeout-s',
+      '200',
+    ]);
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
     const xml = readFileSync(junit, 'utf8');
     expect(xml).toMatch(/<testsuite name="consystence-hil.local-node" tests="3" failures="0" errors="0" skipped="0"/);
-    for (const id of ['first-pairing', 'used-code', 'command-round-trip']) expect(xml).toContain(`<testcase name="${id}"`);
-    const summary = JSON.parse(readFileSync(json, 'utf8')) as { ok: boolean; scenarios: Array<{ id: string; result: string; figures: Record<string, unknown> }> };
+    for (const id of ['first-pairing', 'used-code', 'command-round-trip'])
+      expect(xml).toContain(`<testcase name="${id}"`);
+    const summary = JSON.parse(readFileSync(json, 'utf8')) as {
+      ok: boolean;
+      scenarios: Array<{ id: string; result: string; figures: Record<string, unknown> }>;
+    };
     expect(summary.ok).toBe(true);
     const first = summary.scenarios.find((s) => s.id === 'first-pairing')!;
     expect(first.result).toBe('passed');
@@ -33,18 +49,35 @@ describe('consystence-hil run', () => {
     const dir = tempDir('cst-hil-it-');
     const junit = join(dir, 'junit.xml');
     const json = join(dir, 'summary.json');
-    const result = await hil(['run', '--only', 'first-pairing,expired-code', '--inject-failure', 'first-pairing', '--junit', junit, '--json', json]);
+    const result = await hil([
+      'run',
+      '--only',
+      'first-pairing,expired-code',
+      '--inject-failure',
+      'first-pairing',
+      '--junit',
+      junit,
+      '--json',
+      json,
+    ]);
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(1);
     expect(result.stderr).toContain('FAIL  first-pairing');
     const xml = readFileSync(junit, 'utf8');
     expect(xml).toMatch(/tests="2" failures="1" errors="0"/);
-    expect(xml).toMatch(/<testcase name="first-pairing"[^>]*>\s*<failure message="failure injected by --inject-failure/);
+    expect(xml).toMatch(
+      /<testcase name="first-pairing"[^>]*>\s*<failure message="failure injected by --inject-failure/,
+    );
     expect(xml).toContain('<system-err>');
-    const summary = JSON.parse(readFileSync(json, 'utf8')) as { ok: boolean; scenarios: Array<{ id: string; result: string; diagnostics?: Record<string, string> }> };
+    const summary = JSON.parse(readFileSync(json, 'utf8')) as {
+      ok: boolean;
+      scenarios: Array<{ id: string; result: string; diagnostics?: Record<string, string> }>;
+    };
     expect(summary.ok).toBe(false);
     const failed = summary.scenarios.find((s) => s.id === 'first-pairing')!;
     expect(failed.result).toBe('failed');
-    expect(Object.keys(failed.diagnostics ?? {})).toEqual(expect.arrayContaining(['device.status', 'site-server.edges', 'mocks.log']));
+    expect(Object.keys(failed.diagnostics ?? {})).toEqual(
+      expect.arrayContaining(['device.status', 'site-server.edges', 'mocks.log']),
+    );
     expect(summary.scenarios.find((s) => s.id === 'expired-code')!.result).toBe('passed');
   });
 
@@ -59,7 +92,21 @@ describe('consystence-hil run', () => {
   it('lists every scenario', async () => {
     const result = await hil(['run', '--list'], 60_000);
     expect(result.code).toBe(0);
-    for (const id of ['first-pairing', 'used-code', 'expired-code', 'lost-register-response', 'cloud-503-storm', 'broker-down', 'network-partition', 'power-cut', 'token-expiry-offline', 'revocation', 'config-push', 'command-round-trip', 'clock-in-past']) {
+    for (const id of [
+      'first-pairing',
+      'used-code',
+      'expired-code',
+      'lost-register-response',
+      'cloud-503-storm',
+      'broker-down',
+      'network-partition',
+      'power-cut',
+      'token-expiry-offline',
+      'revocation',
+      'config-push',
+      'command-round-trip',
+      'clock-in-past',
+    ]) {
       expect(result.stdout).toContain(id);
     }
   });

@@ -6,7 +6,16 @@
  * and byte-identical archives from the same binary.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BUN, ROOT, runToEnd } from '../../helpers/process.js';
@@ -22,12 +31,26 @@ const sha256 = (file: string) => createHash('sha256').update(readFileSync(file))
 
 async function mustRun(command: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   const result = await runToEnd(command, args, { env, timeoutMs: 240_000 });
-  if (result.code !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.code ?? result.signal}\n${result.stdout}\n${result.stderr}`);
+  if (result.code !== 0)
+    throw new Error(
+      `${command} ${args.join(' ')} exited ${result.code ?? result.signal}\n${result.stdout}\n${result.stderr}`,
+    );
   return result;
 }
 
 /** gzip instead of the release default xz: the same dpkg-deb path, about 10x faster on two cores. */
-const buildImage = (outDir: string) => mustRun(process.execPath, ['--import', 'tsx', 'scripts/build-image.ts', '--arch', 'x64', '--out-dir', outDir, '--compression', 'gzip']);
+const buildImage = (outDir: string) =>
+  mustRun(process.execPath, [
+    '--import',
+    'tsx',
+    'scripts/build-image.ts',
+    '--arch',
+    'x64',
+    '--out-dir',
+    outDir,
+    '--compression',
+    'gzip',
+  ]);
 
 describe('x64 .deb and rootfs overlay', () => {
   const out = tempDir('cst-image-');
@@ -87,7 +110,9 @@ describe('x64 .deb and rootfs overlay', () => {
   });
 
   it('contains the same binary that build-info.json describes, and it runs', async () => {
-    const info = JSON.parse(readFileSync(join(out, 'build-info.json'), 'utf8')) as { binaries: { x64: { sha256: string } } };
+    const info = JSON.parse(readFileSync(join(out, 'build-info.json'), 'utf8')) as {
+      binaries: { x64: { sha256: string } };
+    };
     const binary = join(extracted, 'usr/bin/consystence-edge');
     expect(sha256(binary)).toBe(info.binaries.x64.sha256);
     const { stdout } = await mustRun(binary, ['version']);
@@ -104,19 +129,39 @@ describe('x64 .deb and rootfs overlay', () => {
     // every other line is the shipped unit.
     const unit = readFileSync(join(extracted, UNIT), 'utf8');
     const copy = join(tempDir('cst-unit-'), 'consystence-edge.service');
-    writeFileSync(copy, unit.replace('ExecStart=/usr/bin/consystence-edge', `ExecStart=${join(extracted, 'usr/bin/consystence-edge')}`));
+    writeFileSync(
+      copy,
+      unit.replace('ExecStart=/usr/bin/consystence-edge', `ExecStart=${join(extracted, 'usr/bin/consystence-edge')}`),
+    );
     const verify = await runToEnd('systemd-analyze', ['verify', copy]);
     expect(verify.code, verify.stderr).toBe(0);
     // verify only warns (exit 0) on unknown keys and bad values: any output is a defect.
     expect(verify.stderr + verify.stdout).toBe('');
     // Exposure ≤ 3.3 of 10; it is 3.2 with this unit, and dropping ProtectSystem= alone makes it 3.4.
-    const security = await runToEnd('systemd-analyze', ['security', '--offline=yes', '--threshold=33', '--no-pager', copy]);
-    expect(security.code, security.stdout.split('\n').filter((l) => l.startsWith('✗')).join('\n')).toBe(0);
+    const security = await runToEnd('systemd-analyze', [
+      'security',
+      '--offline=yes',
+      '--threshold=33',
+      '--no-pager',
+      copy,
+    ]);
+    expect(
+      security.code,
+      security.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('✗'))
+        .join('\n'),
+    ).toBe(0);
   });
 
   it('has the hardening and restart policy in the unit text', () => {
     const unit = readFileSync(join(extracted, UNIT), 'utf8');
-    const keys = new Map(unit.split('\n').filter((l) => /^[A-Za-z]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const keys = new Map(
+      unit
+        .split('\n')
+        .filter((l) => /^[A-Za-z]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
     expect(Object.fromEntries(keys)).toMatchObject({
       ExecStart: '/usr/bin/consystence-edge run',
       EnvironmentFile: '-/etc/default/consystence-edge',
@@ -137,9 +182,13 @@ describe('x64 .deb and rootfs overlay', () => {
       After: 'network-online.target',
       Wants: 'network-online.target',
     });
-    for (const key of ['RestartSec', 'StartLimitIntervalSec', 'StartLimitBurst', 'TimeoutStopSec']) expect(keys.get(key), key).toMatch(/^\d+s?$/);
+    for (const key of ['RestartSec', 'StartLimitIntervalSec', 'StartLimitBurst', 'TimeoutStopSec'])
+      expect(keys.get(key), key).toMatch(/^\d+s?$/);
     // Restart= alone must never trip the start limit (which would park an unattended device in "failed").
-    const startsPerInterval = Math.floor(Number.parseInt(keys.get('StartLimitIntervalSec')!) / Number.parseInt(keys.get('RestartSec')!)) + 1;
+    const startsPerInterval =
+      Math.floor(
+        Number.parseInt(keys.get('StartLimitIntervalSec')!, 10) / Number.parseInt(keys.get('RestartSec')!, 10),
+      ) + 1;
     expect(startsPerInterval).toBeLessThanOrEqual(Number(keys.get('StartLimitBurst')));
     // JSC's JIT needs W+X memory, and the runtime sends no sd_notify watchdog pings.
     expect(keys.has('MemoryDenyWriteExecute')).toBe(false);
@@ -157,10 +206,16 @@ describe('x64 .deb and rootfs overlay', () => {
     await mustRun('tar', ['-xpzf', join(out, OVERLAY), '-C', rootfs]);
     expect(lstatSync(join(rootfs, 'lib')).isSymbolicLink()).toBe(true);
     expect(existsSync(join(rootfs, 'usr', UNIT))).toBe(true);
-    expect(readlinkSync(join(rootfs, 'etc/systemd/system/multi-user.target.wants/consystence-edge.service'))).toBe(`/${UNIT}`);
+    expect(readlinkSync(join(rootfs, 'etc/systemd/system/multi-user.target.wants/consystence-edge.service'))).toBe(
+      `/${UNIT}`,
+    );
     expect(statSync(join(rootfs, 'usr/bin/consystence-edge')).mode & 0o777).toBe(0o755);
-    expect(readFileSync(join(rootfs, 'usr/lib/sysusers.d/consystence-edge.conf'), 'utf8')).toMatch(/^u consystence-edge - .* \/usr\/sbin\/nologin$/m);
-    expect(readFileSync(join(rootfs, 'usr/lib/tmpfiles.d/consystence-edge.conf'), 'utf8')).toMatch(/^d \/etc\/consystence-edge 0700 consystence-edge consystence-edge -$/m);
+    expect(readFileSync(join(rootfs, 'usr/lib/sysusers.d/consystence-edge.conf'), 'utf8')).toMatch(
+      /^u consystence-edge - .* \/usr\/sbin\/nologin$/m,
+    );
+    expect(readFileSync(join(rootfs, 'usr/lib/tmpfiles.d/consystence-edge.conf'), 'utf8')).toMatch(
+      /^d \/etc\/consystence-edge 0700 consystence-edge consystence-edge -$/m,
+    );
   });
 
   it('gives byte-identical archives when rebuilt from the same binary', async () => {

@@ -24,7 +24,10 @@ const OBSERVER = { username: 'observer', password: 'observer-secret' };
 const EDGE_ID = 'orin-drain-01';
 const BUFFERED = 20;
 
-interface Seen { seq: number; historical: boolean }
+interface Seen {
+  seq: number;
+  historical: boolean;
+}
 
 describe.skipIf(!!missing)('outbox drain across a mosquitto restart', () => {
   let cloud: Cloud;
@@ -55,15 +58,34 @@ describe.skipIf(!!missing)('outbox drain across a mosquitto restart', () => {
     const { pairingUri } = await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId, { edgeId: EDGE_ID });
     const { command, args } = commandFor('node', 'src/edge/main.ts');
     // --no-connect: mosquitto learns the edge's password (its token) only after pairing.
-    const paired = await runToEnd(command, [...args, 'pair', '--uri', pairingUri, '--edge-id', EDGE_ID, '--no-connect', ...common]);
+    const paired = await runToEnd(command, [
+      ...args,
+      'pair',
+      '--uri',
+      pairingUri,
+      '--edge-id',
+      EDGE_ID,
+      '--no-connect',
+      ...common,
+    ]);
     expect(paired.code, paired.stderr).toBe(0);
-    const reader = await createEdgeRuntime({ stateDir, hardwareId: common[3]!, logger: createLogger({ write: () => {} }) });
+    const reader = await createEdgeRuntime({
+      stateDir,
+      hardwareId: common[3]!,
+      logger: createLogger({ write: () => {} }),
+    });
     const token = reader.state.registration.get()!.edgeToken;
     reader.close();
     await broker.setUsers({ [OBSERVER.username]: OBSERVER.password, [EDGE_ID]: token });
 
     const seen: Seen[] = [];
-    observer = await mqtt.connectAsync(broker.url, { ...OBSERVER, clientId: 'drain-observer', clean: false, protocolVersion: 4, reconnectPeriod: 300 });
+    observer = await mqtt.connectAsync(broker.url, {
+      ...OBSERVER,
+      clientId: 'drain-observer',
+      clean: false,
+      protocolVersion: 4,
+      reconnectPeriod: 300,
+    });
     const sessionPresent: boolean[] = [];
     observer.on('connect', (connack) => sessionPresent.push(connack.sessionPresent));
     observer.on('message', (_topic, payload) => {
@@ -79,7 +101,9 @@ describe.skipIf(!!missing)('outbox drain across a mosquitto restart', () => {
     await edge.waitForLine((l) => l.event === 'state' && l.state === 'online', 30_000);
     const enqueue = async (value: number): Promise<number[]> => {
       const response = await fetch(`${producer}/v1/telemetry`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(10_000),
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        signal: AbortSignal.timeout(10_000),
         body: JSON.stringify({ records: [{ tag: 'pump.rpm', ts: new Date().toISOString(), value }] }),
       });
       expect(response.status).toBe(202);
@@ -88,17 +112,23 @@ describe.skipIf(!!missing)('outbox drain across a mosquitto restart', () => {
     };
     const arrived = (seqs: number[]) => seqs.every((s) => seen.some((m) => m.seq === s));
 
-    const live = [...await enqueue(1), ...await enqueue(2)];
+    const live = [...(await enqueue(1)), ...(await enqueue(2))];
     await waitFor(() => arrived(live), { timeoutMs: 15_000, what: 'the live records at the observer' });
 
     const linesBefore = edge.lines.length;
     await broker.stop();
-    await edge.waitForLine((l) => l.event === 'state' && l.state !== 'online' && edge!.lines.indexOf(l) >= linesBefore, 15_000);
+    await edge.waitForLine(
+      (l) => l.event === 'state' && l.state !== 'online' && edge!.lines.indexOf(l) >= linesBefore,
+      15_000,
+    );
     const buffered: number[] = [];
-    for (let i = 0; i < BUFFERED; i++) buffered.push(...await enqueue(100 + i));
+    for (let i = 0; i < BUFFERED; i++) buffered.push(...(await enqueue(100 + i)));
 
     await broker.start();
-    await waitFor(() => arrived(buffered), { timeoutMs: 45_000, what: `all ${buffered.length} buffered seqs at the observer` });
+    await waitFor(() => arrived(buffered), {
+      timeoutMs: 45_000,
+      what: `all ${buffered.length} buffered seqs at the observer`,
+    });
     // The premise of the check: the broker kept the observer's session across the restart (nothing lost on our side).
     expect(sessionPresent.at(-1)).toBe(true);
 

@@ -33,7 +33,8 @@ describe.skipIf(!!missing)('edge against Debian mosquitto', () => {
     users[edge.edgeId] = edge.token();
     await broker.setUsers(users);
   };
-  const topic = (siteId: string, edgeId: string, leaf: string) => `consystence/v1/sites/${siteId}/edges/${edgeId}/${leaf}`;
+  const topic = (siteId: string, edgeId: string, leaf: string) =>
+    `consystence/v1/sites/${siteId}/edges/${edgeId}/${leaf}`;
 
   beforeAll(async () => {
     certs = generateCerts(tempDir('cst-certs-'));
@@ -42,10 +43,15 @@ describe.skipIf(!!missing)('edge against Debian mosquitto', () => {
     const placeholder = 'SITE';
     broker = await startMosquitto({
       listeners: [{}, { tls: { cafile: certs.ca.cert, certfile: certs.server.cert, keyfile: certs.server.key } }],
-      users, acl: siteAcl(placeholder, OBSERVER.username).replaceAll(`/sites/${placeholder}/`, '/sites/+/'),
+      users,
+      acl: siteAcl(placeholder, OBSERVER.username).replaceAll(`/sites/${placeholder}/`, '/sites/+/'),
     });
     plainSite = await siteAt(cloud, broker.urls[0]!);
-    tlsSite = await siteAt(cloud, broker.urls[1]!.replace('127.0.0.1', 'localhost'), readFileSync(certs.ca.cert, 'utf8'));
+    tlsSite = await siteAt(
+      cloud,
+      broker.urls[1]!.replace('127.0.0.1', 'localhost'),
+      readFileSync(certs.ca.cert, 'utf8'),
+    );
   }, 30_000);
 
   afterAll(async () => {
@@ -62,32 +68,71 @@ describe.skipIf(!!missing)('edge against Debian mosquitto', () => {
     await waitFor(() => session.state === 'online', { timeoutMs: 15_000, what: 'the edge online' });
     expect(broker.log()).toMatch(/as orin-plain-01 \(p5/); // mosquitto logs the protocol: p5 = MQTT 5
 
-    const envelope = { seq: 1, ts: new Date().toISOString(), historical: false, records: [{ tag: 'pump.rpm', ts: new Date().toISOString(), value: 1480 }] };
-    const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(broker.ports[0]), '-u', OBSERVER.username, '-P', OBSERVER.password,
-      '-V', 'mqttv311', '-v', '-t', topic(plainSite, edge.edgeId, '#')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const envelope = {
+      seq: 1,
+      ts: new Date().toISOString(),
+      historical: false,
+      records: [{ tag: 'pump.rpm', ts: new Date().toISOString(), value: 1480 }],
+    };
+    const sub = spawn(
+      'mosquitto_sub',
+      [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(broker.ports[0]),
+        '-u',
+        OBSERVER.username,
+        '-P',
+        OBSERVER.password,
+        '-V',
+        'mqttv311',
+        '-v',
+        '-t',
+        topic(plainSite, edge.edgeId, '#'),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     sub.stdout.on('data', (d) => (out += d));
     try {
-      await waitFor(() => out.includes('"state":"online"'), { timeoutMs: 10_000, what: 'the retained online status in mosquitto_sub' });
-      await waitFor(async () => {
-        await session.publish(topic(plainSite, edge.edgeId, 'telemetry'), JSON.stringify(envelope), { qos: 1 });
-        return out.includes('"pump.rpm"');
-      }, { timeoutMs: 10_000, intervalMs: 300, what: 'the telemetry in mosquitto_sub' });
+      await waitFor(() => out.includes('"state":"online"'), {
+        timeoutMs: 10_000,
+        what: 'the retained online status in mosquitto_sub',
+      });
+      await waitFor(
+        async () => {
+          await session.publish(topic(plainSite, edge.edgeId, 'telemetry'), JSON.stringify(envelope), { qos: 1 });
+          return out.includes('"pump.rpm"');
+        },
+        { timeoutMs: 10_000, intervalMs: 300, what: 'the telemetry in mosquitto_sub' },
+      );
       expect(out).toContain(`${topic(plainSite, edge.edgeId, 'telemetry')} {"seq":1`);
     } finally {
       sub.kill('SIGKILL');
     }
   });
 
-  it('another edge cannot read the first edge\'s topics', async () => {
+  it("another edge cannot read the first edge's topics", async () => {
     const first = edges[0]!;
     const other = await pairEdge(cloud, plainSite, 'orin-plain-02');
     edges.push(other);
     await addUser(other);
     // The second edge's own credentials, used by a client that tries to read everything of the first.
-    const spy = await mqtt.connectAsync({ host: '127.0.0.1', port: broker.ports[0]!, protocolVersion: 5, clientId: other.edgeId, username: other.edgeId, password: other.token(), reconnectPeriod: 0 });
+    const spy = await mqtt.connectAsync({
+      host: '127.0.0.1',
+      port: broker.ports[0]!,
+      protocolVersion: 5,
+      clientId: other.edgeId,
+      username: other.edgeId,
+      password: other.token(),
+      reconnectPeriod: 0,
+    });
     try {
-      const granted = await spy.subscribeAsync([topic(plainSite, first.edgeId, '#'), topic(plainSite, first.edgeId, 'status')], { qos: 1 });
+      const granted = await spy.subscribeAsync(
+        [topic(plainSite, first.edgeId, '#'), topic(plainSite, first.edgeId, 'status')],
+        { qos: 1 },
+      );
       // mosquitto 2.0.11 grants the SUBACK and then filters every message by ACL (newer ones answer 0x87).
       for (const g of granted) expect([0, 1, 0x87]).toContain(g.qos);
       const seen: string[] = [];
@@ -103,7 +148,9 @@ describe.skipIf(!!missing)('edge against Debian mosquitto', () => {
   it('connects with MQTT 5 over mqtts, trusting only the CA delivered at pairing', async () => {
     const edge = await pairEdge(cloud, tlsSite, 'orin-tls-01');
     edges.push(edge);
-    expect(edge.runtime.state.registration.get()!.config.siteServer.mqtt.caCertificatePem).toContain('BEGIN CERTIFICATE');
+    expect(edge.runtime.state.registration.get()!.config.siteServer.mqtt.caCertificatePem).toContain(
+      'BEGIN CERTIFICATE',
+    );
     await addUser(edge);
     const session = edge.start();
     await waitFor(() => session.state === 'online', { timeoutMs: 15_000, what: 'the edge online over mqtts' });
@@ -115,9 +162,17 @@ describe.skipIf(!!missing)('edge against Debian mosquitto', () => {
     const reg = edge.runtime.state.registration.get()!;
     let online = false;
     const link = new MqttLink({
-      mqtt: reg.config.siteServer.mqtt, clientId: 'orin-tls-311', password: () => 'x', protocolVersion: 4,
-      will: { topic: 'w', payload: 'x' }, subscriptions: [], logger: createLogger({ level: 'error', write: () => {} }),
-      onConnect: () => {}, onMessage: () => {}, onState: (s) => (online ||= s === 'online'), onAuthRefused: async () => false,
+      mqtt: reg.config.siteServer.mqtt,
+      clientId: 'orin-tls-311',
+      password: () => 'x',
+      protocolVersion: 4,
+      will: { topic: 'w', payload: 'x' },
+      subscriptions: [],
+      logger: createLogger({ level: 'error', write: () => {} }),
+      onConnect: () => {},
+      onMessage: () => {},
+      onState: (s) => (online ||= s === 'online'),
+      onAuthRefused: async () => false,
     });
     users['orin-tls-311'] = 'x';
     await broker.setUsers(users);

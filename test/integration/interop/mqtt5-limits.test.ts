@@ -53,13 +53,25 @@ describe.skipIf(!!missing)('MQTT 5 limits from mosquitto', () => {
     const common = ['--state-dir', stateDir, '--hardware-id', hardwareId, '--json'];
     const { pairingUri } = await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId, { edgeId: EDGE_ID });
     const { command, args } = commandFor('node', 'src/edge/main.ts');
-    const paired = await runToEnd(command, [...args, 'pair', '--uri', pairingUri, '--edge-id', EDGE_ID, '--no-connect', ...common]);
+    const paired = await runToEnd(command, [
+      ...args,
+      'pair',
+      '--uri',
+      pairingUri,
+      '--edge-id',
+      EDGE_ID,
+      '--no-connect',
+      ...common,
+    ]);
     expect(paired.code, paired.stderr).toBe(0);
     // The backlog is committed before `run` starts, so it is all ready to send the moment the edge connects.
     const reader = await createEdgeRuntime({ stateDir, hardwareId, logger: createLogger({ write: () => {} }) });
     const registration = reader.state.registration.get()!;
     expect(registration.config.siteServer.mqtt.keepaliveSeconds).toBeGreaterThan(10); // the premise: the edge asks for more
-    for (let i = 0; i < BACKLOG; i++) await reader.outbox().enqueue('telemetry', [{ tag: 'backlog', ts: new Date().toISOString(), value: i }], { durable: 'now' });
+    for (let i = 0; i < BACKLOG; i++)
+      await reader
+        .outbox()
+        .enqueue('telemetry', [{ tag: 'backlog', ts: new Date().toISOString(), value: i }], { durable: 'now' });
     reader.close();
     // Started only now, with the edge's token in its password file: mosquitto 2.0.11 resets a listener's
     // max_topic_alias to the default (10) on a SIGHUP reload, so setUsers() would hide the limit under test.
@@ -77,10 +89,30 @@ describe.skipIf(!!missing)('MQTT 5 limits from mosquitto', () => {
 
     edge = startEntry('node', 'src/edge/main.ts', ['run', '--producer-port', 'off', '--log-level', 'debug', ...common]);
     await edge.waitForLine((l) => l.event === 'state' && l.state === 'online', 30_000);
-    const connected = await waitFor(() => edge!.stderr.flatMap((l) => { try { return [JSON.parse(l) as Record<string, unknown>]; } catch { return []; } }).find((l) => l.event === 'mqtt_connected'), { what: 'the mqtt_connected log line' });
-    expect(connected).toMatchObject({ protocolVersion: 5, serverKeepAlive: 10, receiveMaximum: RECEIVE_MAXIMUM, topicAliasMaximum: TOPIC_ALIAS_MAXIMUM });
+    const connected = await waitFor(
+      () =>
+        edge!.stderr
+          .flatMap((l) => {
+            try {
+              return [JSON.parse(l) as Record<string, unknown>];
+            } catch {
+              return [];
+            }
+          })
+          .find((l) => l.event === 'mqtt_connected'),
+      { what: 'the mqtt_connected log line' },
+    );
+    expect(connected).toMatchObject({
+      protocolVersion: 5,
+      serverKeepAlive: 10,
+      receiveMaximum: RECEIVE_MAXIMUM,
+      topicAliasMaximum: TOPIC_ALIAS_MAXIMUM,
+    });
 
-    await waitFor(() => seqs.size >= BACKLOG, { timeoutMs: 30_000, what: `all ${BACKLOG} backlog envelopes at the observer` });
+    await waitFor(() => seqs.size >= BACKLOG, {
+      timeoutMs: 30_000,
+      what: `all ${BACKLOG} backlog envelopes at the observer`,
+    });
     // The window was full (the limit was reached, so a larger one would have shown) and never larger.
     expect(tap.peakInflight).toBe(RECEIVE_MAXIMUM);
 

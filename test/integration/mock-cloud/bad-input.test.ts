@@ -18,14 +18,26 @@ const org = `/api/organisations/${DEMO_ORG_ID}`;
 
 function snapshot(): Record<string, unknown[]> {
   const { db } = running.cloud;
-  const tables = db.prepare<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all();
-  return Object.fromEntries(tables.map(({ name }) => [name, db.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all()]));
+  const tables = db
+    .prepare<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    .all();
+  return Object.fromEntries(
+    tables.map(({ name }) => [name, db.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all()]),
+  );
 }
 
 /** A token signed with the cloud's own key but wrong in one claim: only the claim check can refuse it. */
 async function cloudSigned(claims: { aud?: string; iat: number; exp: number }): Promise<string> {
   const { kid } = running.cloud.db.prepare<{ kid: string }>('SELECT kid FROM signing_keys').get()!;
-  return new SignJWT({ sub: '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0d01', email: DEMO_USERS.owner, org: null, org_slug: null, org_role: null, orgs: [], platform_admin: false })
+  return new SignJWT({
+    sub: '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0d01',
+    email: DEMO_USERS.owner,
+    org: null,
+    org_slug: null,
+    org_role: null,
+    orgs: [],
+    platform_admin: false,
+  })
     .setProtectedHeader({ alg: 'ES256', kid })
     .setIssuer(running.url)
     .setAudience(claims.aud ?? 'consystence-api')
@@ -36,11 +48,21 @@ async function cloudSigned(claims: { aud?: string; iat: number; exp: number }): 
 
 beforeAll(async () => {
   running = await startCloudServer();
-  const login = await fetch(`${running.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: DEMO_USERS.owner, password: DEMO_PASSWORD }) });
+  const login = await fetch(`${running.url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: DEMO_USERS.owner, password: DEMO_PASSWORD }),
+  });
   token = ((await login.json()) as { accessToken: string }).accessToken;
-  const site = await fetch(`${running.url}${org}/sites`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(demoSite('bad-input')) });
+  const site = await fetch(`${running.url}${org}/sites`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(demoSite('bad-input')),
+  });
   siteId = ((await site.json()) as { id: string }).id;
-  const { private_jwk } = running.cloud.db.prepare<{ private_jwk: string }>('SELECT private_jwk FROM signing_keys').get()!;
+  const { private_jwk } = running.cloud.db
+    .prepare<{ private_jwk: string }>('SELECT private_jwk FROM signing_keys')
+    .get()!;
   cloudKey = await importJWK(JSON.parse(private_jwk) as JWK, 'ES256');
 });
 afterAll(async () => {
@@ -66,46 +88,270 @@ const big = 'x'.repeat(MAX_REQUEST_BYTES + 1024);
 const sitePath = () => `${org}/sites/${siteId}`;
 
 const cases: Case[] = [
-  { name: 'not JSON', method: 'POST', path: `${org}/sites`, raw: '{"name": "Mt', status: 400, code: 'VALIDATION_ERROR', field: '(body)' },
+  {
+    name: 'not JSON',
+    method: 'POST',
+    path: `${org}/sites`,
+    raw: '{"name": "Mt',
+    status: 400,
+    code: 'VALIDATION_ERROR',
+    field: '(body)',
+  },
   { name: 'a JSON array', method: 'POST', path: `${org}/sites`, raw: '[1,2]', status: 400, code: 'VALIDATION_ERROR' },
-  { name: 'wrong type', method: 'POST', path: `${org}/sites`, body: { ...demoSite(), name: 42 }, status: 400, code: 'VALIDATION_ERROR', field: 'name' },
-  { name: 'an unknown field', method: 'POST', path: `${org}/sites`, body: { ...demoSite(), colour: 'red' }, status: 400, code: 'VALIDATION_ERROR', field: '(body)' },
-  { name: 'a huge body by Content-Length', method: 'POST', path: `${org}/sites`, raw: JSON.stringify({ ...demoSite(), name: big }), status: 413, code: 'PAYLOAD_TOO_LARGE' },
   {
-    name: 'a huge streamed body (no Content-Length)', method: 'POST', path: `${org}/sites`, status: 413, code: 'PAYLOAD_TOO_LARGE',
-    raw: new ReadableStream({ start(c) { for (let i = 0; i < 40; i++) c.enqueue(new TextEncoder().encode('x'.repeat(4096))); c.close(); } }),
+    name: 'wrong type',
+    method: 'POST',
+    path: `${org}/sites`,
+    body: { ...demoSite(), name: 42 },
+    status: 400,
+    code: 'VALIDATION_ERROR',
+    field: 'name',
   },
-  { name: 'a bad UUID in the path', method: 'GET', path: '/api/organisations/not-a-uuid/sites', status: 400, code: 'VALIDATION_ERROR', field: 'orgId' },
-  { name: 'a bad site UUID in the path', method: 'GET', path: `${org}/sites/1234`, status: 400, code: 'VALIDATION_ERROR', field: 'siteId' },
-  { name: 'an unknown organisation', method: 'GET', path: `/api/organisations/${randomUUID()}/sites`, status: 404, code: 'NOT_FOUND' },
+  {
+    name: 'an unknown field',
+    method: 'POST',
+    path: `${org}/sites`,
+    body: { ...demoSite(), colour: 'red' },
+    status: 400,
+    code: 'VALIDATION_ERROR',
+    field: '(body)',
+  },
+  {
+    name: 'a huge body by Content-Length',
+    method: 'POST',
+    path: `${org}/sites`,
+    raw: JSON.stringify({ ...demoSite(), name: big }),
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+  },
+  {
+    name: 'a huge streamed body (no Content-Length)',
+    method: 'POST',
+    path: `${org}/sites`,
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+    raw: new ReadableStream({
+      start(c) {
+        for (let i = 0; i < 40; i++) c.enqueue(new TextEncoder().encode('x'.repeat(4096)));
+        c.close();
+      },
+    }),
+  },
+  {
+    name: 'a bad UUID in the path',
+    method: 'GET',
+    path: '/api/organisations/not-a-uuid/sites',
+    status: 400,
+    code: 'VALIDATION_ERROR',
+    field: 'orgId',
+  },
+  {
+    name: 'a bad site UUID in the path',
+    method: 'GET',
+    path: `${org}/sites/1234`,
+    status: 400,
+    code: 'VALIDATION_ERROR',
+    field: 'siteId',
+  },
+  {
+    name: 'an unknown organisation',
+    method: 'GET',
+    path: `/api/organisations/${randomUUID()}/sites`,
+    status: 404,
+    code: 'NOT_FOUND',
+  },
   { name: 'an unknown site', method: 'GET', path: `${org}/sites/${randomUUID()}`, status: 404, code: 'NOT_FOUND' },
-  { name: 'a bad edge id in the path', method: 'DELETE', path: () => `${sitePath()}/edges/Not_Valid`, status: 400, code: 'VALIDATION_ERROR', field: 'edgeId' },
-  { name: 'an upper-case slug', method: 'POST', path: `${org}/sites`, body: demoSite('Mt_Arthur'), status: 400, code: 'VALIDATION_ERROR', field: 'slug' },
-  { name: 'a slug ending in a dash', method: 'POST', path: `${org}/sites`, body: demoSite('mt-'), status: 400, code: 'VALIDATION_ERROR', field: 'slug' },
-  { name: 'a taken slug', method: 'POST', path: `${org}/sites`, body: demoSite('bad-input'), status: 409, code: 'SLUG_TAKEN', field: 'slug' },
-  { name: 'an unknown time zone', method: 'POST', path: `${org}/sites`, body: { ...demoSite(), timezone: 'Mars/Olympus_Mons' }, status: 400, code: 'VALIDATION_ERROR', field: 'timezone' },
-  { name: 'latitude 91', method: 'POST', path: `${org}/sites`, body: { ...demoSite(), location: { latitude: 91, longitude: 0 } }, status: 400, code: 'VALIDATION_ERROR', field: 'location.latitude' },
-  { name: 'longitude -181', method: 'PUT', path: sitePath, body: { location: { latitude: 0, longitude: -181 } }, status: 400, code: 'VALIDATION_ERROR', field: 'location.longitude' },
-  { name: 'a slug change on update', method: 'PUT', path: sitePath, body: { slug: 'other' }, status: 400, code: 'VALIDATION_ERROR' },
+  {
+    name: 'a bad edge id in the path',
+    method: 'DELETE',
+    path: () => `${sitePath()}/edges/Not_Valid`,
+    status: 400,
+    code: 'VALIDATION_ERROR',
+    field: 'edgeId',
+  },
+  {
+    name: 'an upper-case slug',
+    method: 'POST',
+    path: `${org}/sites`,
+    body: demoSite('Mt_Arthur'),
+    status: 400,
+    code: 'VALIDATION_ERROR',
+    field: 'slug',
+  },
+  {
+    name: 'a slug ending in a dash',
+    method: 'POST',
+    path: `${org}/sites`,
+    body: demoSite('mt-'),
+    status: 400,
+    code: 'VALIDATION_ERROR',
+    field: 'slug',
+  },
+  {
+    name: 'a taken slug',
+    method: 'POST',
+    path: `${org}/sites`,
+    body: demoSite('bad-input'),
+    status: 409,
+    code: 'SLUG_TAKEN',
+    field: 'slug',
+  },
+  {
+    name: 'an unknown time zone',
+    method: 'POST',
+    path: `${org}/sites`,
+    body: { ...demoSite(), timezone: 'Mars/Olympus_Mons' },
+    status: 400,
+    code: 'VALIDATION_ERROR',
+    field: 'timezone',
+  },
+  {
+    name: 'latitude 91',
+    method: 'POST',
+    path: `${org}/sites`,
+    body: { ...demoSite(), location: { latitude: 91, longitude: 0 } },
+    status: 400,
+    code: 'VALIDATION_ERROR',
+    field: 'location.latitude',
+  },
+  {
+    name: 'longitude -181',
+    method: 'PUT',
+    path: sitePath,
+    body: { location: { latitude: 0, longitude: -181 } },
+    status: 400,
+    code: 'VALIDATION_ERROR',
+    field: 'location.longitude',
+  },
+  {
+    name: 'a slug change on update',
+    method: 'PUT',
+    path: sitePath,
+    body: { slug: 'other' },
+    status: 400,
+    code: 'VALIDATION_ERROR',
+  },
   { name: 'an empty update', method: 'PUT', path: sitePath, body: {}, status: 400, code: 'VALIDATION_ERROR' },
-  { name: 'a pairing code TTL below 60 s', method: 'POST', path: () => `${sitePath()}/pairing-codes`, body: { ttlSeconds: 10 }, status: 400, code: 'VALIDATION_ERROR', field: 'ttlSeconds' },
-  { name: 'an ftp endpoint for the site server', method: 'POST', path: () => `${sitePath()}/register-server`, body: { hardwareId: 'h', version: '1.0.0', hostname: 'srv', endpoints: { api: 'ftp://x', mqtt: 'mqtt://x:1883' } }, status: 400, code: 'VALIDATION_ERROR', field: 'endpoints.api' },
-  { name: 'no Idempotency-Key', method: 'POST', path: () => `${sitePath()}/register-edge`, body: { edgeId: 'e' }, status: 400, code: 'VALIDATION_ERROR', field: 'Idempotency-Key' },
-  { name: 'a private key in publicKey', method: 'POST', path: () => `${sitePath()}/register-edge`, headers: { 'Idempotency-Key': randomUUID() }, body: 'private-key', status: 400, code: 'VALIDATION_ERROR' },
-  { name: 'a wrong login', method: 'POST', path: '/api/auth/login', body: { email: DEMO_USERS.owner, password: 'wrong' }, bearer: null, status: 401, code: 'INVALID_CREDENTIALS' },
-  { name: 'no token', method: 'POST', path: `${org}/sites`, body: demoSite(), bearer: null, status: 401, code: 'UNAUTHENTICATED' },
-  { name: 'a garbage token', method: 'POST', path: `${org}/sites`, body: demoSite(), bearer: async () => 'abc.def.ghi', status: 401, code: 'INVALID_TOKEN' },
   {
-    name: 'an alg:none token', method: 'POST', path: `${org}/sites`, body: demoSite(), status: 401, code: 'INVALID_TOKEN',
-    bearer: async () => new UnsecuredJWT({ sub: '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0d01' }).setIssuer(running.url).setAudience('consystence-api').setIssuedAt().setExpirationTime('1h').encode(),
+    name: 'a pairing code TTL below 60 s',
+    method: 'POST',
+    path: () => `${sitePath()}/pairing-codes`,
+    body: { ttlSeconds: 10 },
+    status: 400,
+    code: 'VALIDATION_ERROR',
+    field: 'ttlSeconds',
   },
   {
-    name: 'a token signed by a foreign key', method: 'POST', path: `${org}/sites`, body: demoSite(), status: 401, code: 'INVALID_TOKEN',
-    bearer: async () => new SignJWT({ sub: '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0d01' }).setProtectedHeader({ alg: 'ES256' }).setIssuer(running.url).setAudience('consystence-api').setIssuedAt().setExpirationTime('1h').sign((await generateKeyPair('ES256')).privateKey),
+    name: 'an ftp endpoint for the site server',
+    method: 'POST',
+    path: () => `${sitePath()}/register-server`,
+    body: { hardwareId: 'h', version: '1.0.0', hostname: 'srv', endpoints: { api: 'ftp://x', mqtt: 'mqtt://x:1883' } },
+    status: 400,
+    code: 'VALIDATION_ERROR',
+    field: 'endpoints.api',
   },
-  { name: 'a token for the wrong audience', method: 'POST', path: `${org}/sites`, body: demoSite(), status: 401, code: 'INVALID_TOKEN', bearer: () => cloudSigned({ aud: 'consystence-cloud', iat: now(), exp: now() + 600 }) },
-  { name: 'an expired token', method: 'POST', path: `${org}/sites`, body: demoSite(), status: 401, code: 'TOKEN_EXPIRED', bearer: () => cloudSigned({ iat: now() - 7200, exp: now() - 3600 }) },
-  { name: 'a garbage refresh assertion', method: 'POST', path: () => `${sitePath()}/edges/orin-01/token`, bearer: async () => 'not-a-jwt', status: 401, code: 'INVALID_TOKEN' },
+  {
+    name: 'no Idempotency-Key',
+    method: 'POST',
+    path: () => `${sitePath()}/register-edge`,
+    body: { edgeId: 'e' },
+    status: 400,
+    code: 'VALIDATION_ERROR',
+    field: 'Idempotency-Key',
+  },
+  {
+    name: 'a private key in publicKey',
+    method: 'POST',
+    path: () => `${sitePath()}/register-edge`,
+    headers: { 'Idempotency-Key': randomUUID() },
+    body: 'private-key',
+    status: 400,
+    code: 'VALIDATION_ERROR',
+  },
+  {
+    name: 'a wrong login',
+    method: 'POST',
+    path: '/api/auth/login',
+    body: { email: DEMO_USERS.owner, password: 'wrong' },
+    bearer: null,
+    status: 401,
+    code: 'INVALID_CREDENTIALS',
+  },
+  {
+    name: 'no token',
+    method: 'POST',
+    path: `${org}/sites`,
+    body: demoSite(),
+    bearer: null,
+    status: 401,
+    code: 'UNAUTHENTICATED',
+  },
+  {
+    name: 'a garbage token',
+    method: 'POST',
+    path: `${org}/sites`,
+    body: demoSite(),
+    bearer: async () => 'abc.def.ghi',
+    status: 401,
+    code: 'INVALID_TOKEN',
+  },
+  {
+    name: 'an alg:none token',
+    method: 'POST',
+    path: `${org}/sites`,
+    body: demoSite(),
+    status: 401,
+    code: 'INVALID_TOKEN',
+    bearer: async () =>
+      new UnsecuredJWT({ sub: '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0d01' })
+        .setIssuer(running.url)
+        .setAudience('consystence-api')
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .encode(),
+  },
+  {
+    name: 'a token signed by a foreign key',
+    method: 'POST',
+    path: `${org}/sites`,
+    body: demoSite(),
+    status: 401,
+    code: 'INVALID_TOKEN',
+    bearer: async () =>
+      new SignJWT({ sub: '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0d01' })
+        .setProtectedHeader({ alg: 'ES256' })
+        .setIssuer(running.url)
+        .setAudience('consystence-api')
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign((await generateKeyPair('ES256')).privateKey),
+  },
+  {
+    name: 'a token for the wrong audience',
+    method: 'POST',
+    path: `${org}/sites`,
+    body: demoSite(),
+    status: 401,
+    code: 'INVALID_TOKEN',
+    bearer: () => cloudSigned({ aud: 'consystence-cloud', iat: now(), exp: now() + 600 }),
+  },
+  {
+    name: 'an expired token',
+    method: 'POST',
+    path: `${org}/sites`,
+    body: demoSite(),
+    status: 401,
+    code: 'TOKEN_EXPIRED',
+    bearer: () => cloudSigned({ iat: now() - 7200, exp: now() - 3600 }),
+  },
+  {
+    name: 'a garbage refresh assertion',
+    method: 'POST',
+    path: () => `${sitePath()}/edges/orin-01/token`,
+    bearer: async () => 'not-a-jwt',
+    status: 401,
+    code: 'INVALID_TOKEN',
+  },
   { name: 'an unknown route', method: 'GET', path: '/api/nothing-here', status: 404, code: 'NOT_FOUND' },
 ];
 
@@ -124,7 +370,11 @@ describe('malformed requests', () => {
 
     const before = snapshot();
     const path = typeof c.path === 'function' ? c.path() : c.path;
-    const res = await fetch(running.url + path, { method: c.method ?? 'GET', headers, ...(body !== undefined ? { body, duplex: 'half' } : {}) } as RequestInit);
+    const res = await fetch(running.url + path, {
+      method: c.method ?? 'GET',
+      headers,
+      ...(body !== undefined ? { body, duplex: 'half' } : {}),
+    } as RequestInit);
     const json = (await res.json()) as { error: { code: string; details?: Array<{ field: string }> } };
     expect(res.status, JSON.stringify(json)).toBe(c.status);
     expect(json.error.code).toBe(c.code);

@@ -5,7 +5,14 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEMO_ORG_ID, DEMO_PASSWORD, DEMO_USERS, MockCloudClient, MockCloudError, startMockCloud } from '../../../src/mock/cloud/index.js';
+import {
+  DEMO_ORG_ID,
+  DEMO_PASSWORD,
+  DEMO_USERS,
+  MockCloudClient,
+  MockCloudError,
+  startMockCloud,
+} from '../../../src/mock/cloud/index.js';
 import { demoSite, deviceKey, edgeBody } from './fixtures.js';
 
 const REGISTER_EDGE = 'POST /api/organisations/*/sites/*/register-edge';
@@ -34,7 +41,10 @@ describe('drop after commit (the lost response)', () => {
     const idempotencyKey = randomUUID();
     await admin.faults.set({ type: 'drop-after-commit', route: REGISTER_EDGE });
 
-    const lost = await device.registerEdge(DEMO_ORG_ID, siteId, body, { idempotencyKey, pairingCode: code }).then(() => undefined, (e: Error) => e);
+    const lost = await device.registerEdge(DEMO_ORG_ID, siteId, body, { idempotencyKey, pairingCode: code }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(lost).toBeInstanceOf(Error);
     expect(lost).not.toBeInstanceOf(MockCloudError); // no HTTP answer at all
     // The work was committed although nobody heard about it.
@@ -50,9 +60,17 @@ describe('drop after commit (the lost response)', () => {
 
 describe('injected statuses and spoiled bodies', () => {
   it('answers the next N calls with the chosen status, Retry-After and the contract error body, without doing the work', async () => {
-    await admin.faults.set({ type: 'status', route: 'POST /api/organisations/*/sites', status: 503, times: 2, retryAfterSeconds: 7 });
+    await admin.faults.set({
+      type: 'status',
+      route: 'POST /api/organisations/*/sites',
+      status: 503,
+      times: 2,
+      retryAfterSeconds: 7,
+    });
     for (let i = 0; i < 2; i++) {
-      const error = (await admin.createSite(DEMO_ORG_ID, demoSite('never-made')).catch((e: unknown) => e)) as MockCloudError;
+      const error = (await admin
+        .createSite(DEMO_ORG_ID, demoSite('never-made'))
+        .catch((e: unknown) => e)) as MockCloudError;
       expect([error.status, error.code, error.retryAfterSeconds]).toEqual([503, 'UNAVAILABLE', 7]);
     }
     expect((await admin.listSites(DEMO_ORG_ID)).some((s) => s.slug === 'never-made')).toBe(false);
@@ -81,7 +99,9 @@ describe('injected statuses and spoiled bodies', () => {
   });
 
   it('refuses a malformed fault with details', async () => {
-    const error = (await admin.faults.set({ type: 'status', route: 'no method', status: 503 }).catch((e: unknown) => e)) as MockCloudError;
+    const error = (await admin.faults
+      .set({ type: 'status', route: 'no method', status: 503 })
+      .catch((e: unknown) => e)) as MockCloudError;
     expect([error.status, error.code, error.details[0]?.field]).toEqual([400, 'VALIDATION_ERROR', 'route']);
   });
 });
@@ -94,7 +114,9 @@ describe('clock offset', () => {
     expect(Date.parse(health.serverTime) - Date.now()).toBeGreaterThan(1700_000);
     const res = await fetch(`${cloud.url}/_mock/health`);
     expect(Date.parse(res.headers.get('date')!) - Date.now()).toBeGreaterThan(1700_000);
-    const edge = await admin.registerEdge(DEMO_ORG_ID, siteId, edgeBody(await deviceKey(), { edgeId: 'clock-01' }), { idempotencyKey: randomUUID() });
+    const edge = await admin.registerEdge(DEMO_ORG_ID, siteId, edgeBody(await deviceKey(), { edgeId: 'clock-01' }), {
+      idempotencyKey: randomUUID(),
+    });
     expect(Date.parse(edge.serverTime) - Date.now()).toBeGreaterThan(1700_000);
     expect(decodeJwt(edge.edgeToken).iat! * 1000 - Date.now()).toBeGreaterThan(1700_000);
     expect((await admin.faults.get()).clockOffsetSeconds).toBe(1800);

@@ -17,7 +17,12 @@ export async function deviceKey(alg: 'ES256' | 'EdDSA' = 'ES256'): Promise<Devic
   return { privateKey: pair.privateKey, publicJwk, alg };
 }
 
-export function assertion(key: DeviceKey, edgeUuid: string, audience: string, overrides: { jti?: string; iat?: number; exp?: number } = {}): Promise<string> {
+export function assertion(
+  key: DeviceKey,
+  edgeUuid: string,
+  audience: string,
+  overrides: { jti?: string; iat?: number; exp?: number } = {},
+): Promise<string> {
   const iat = overrides.iat ?? Math.floor(Date.now() / 1000);
   return new SignJWT({})
     .setProtectedHeader({ alg: key.alg })
@@ -31,9 +36,19 @@ export function assertion(key: DeviceKey, edgeUuid: string, audience: string, ov
 }
 
 export function edgeBody(key: DeviceKey, overrides: Partial<RegisterEdgeRequest> = {}): RegisterEdgeRequest {
-  return { edgeId: 'orin-north-01', hardwareId: testHardwareId(), version: '1.0.0', hostname: 'orin-north-01', publicKey: key.publicJwk, ...overrides };
+  return {
+    edgeId: 'orin-north-01',
+    hardwareId: testHardwareId(),
+    version: '1.0.0',
+    hostname: 'orin-north-01',
+    publicKey: key.publicJwk,
+    ...overrides,
+  };
 }
 
 export const demoSite = (slug = `site-${randomUUID().slice(0, 8)}`) => ({
-  name: 'Mt Arthur Mine', slug, timezone: 'Australia/Sydney', location: { latitude: -32.35, longitude: 150.87, address: 'Mt Arthur Mine, Muswellbrook NSW' },
+  name: 'Mt Arthur Mine',
+  slug,
+  timezone: 'Australia/Sydney',
+  location: { latitude: -32.35, longitude: 150.87, address: 'Mt Arthur Mine, Muswellbrook NSW' },
 });

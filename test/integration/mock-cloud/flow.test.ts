@@ -17,7 +17,10 @@ let url: string;
 const owner = () => new MockCloudClient(url);
 
 async function refused(promise: Promise<unknown>): Promise<MockCloudError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(MockCloudError);
   return error as MockCloudError;
 }
@@ -40,19 +43,35 @@ describe('the seed flow', () => {
     expect(login.expiresIn).toBe(3600);
 
     // Any user may create an organisation and owns it.
-    const org = await client.createOrganisation({ name: 'Flow Co', slug: `flow-${randomUUID().slice(0, 8)}`, timezone: 'Australia/Perth' });
+    const org = await client.createOrganisation({
+      name: 'Flow Co',
+      slug: `flow-${randomUUID().slice(0, 8)}`,
+      timezone: 'Australia/Perth',
+    });
     expect(org.role).toBe('owner');
     expect((await client.listOrganisations()).map((o) => o.id)).toContain(org.id);
 
     const site = await client.createSite(org.id, demoSite('mt-arthur'));
-    expect(site).toMatchObject({ slug: 'mt-arthur', url: 'mt-arthur.consystence.site', status: 'provisioning', orgId: org.id });
-    expect(await client.listSites(org.id)).toEqual([expect.objectContaining({ id: site.id, deviceCount: 0, processCount: 0 })]);
+    expect(site).toMatchObject({
+      slug: 'mt-arthur',
+      url: 'mt-arthur.consystence.site',
+      status: 'provisioning',
+      orgId: org.id,
+    });
+    expect(await client.listSites(org.id)).toEqual([
+      expect.objectContaining({ id: site.id, deviceCount: 0, processCount: 0 }),
+    ]);
 
-    const updated = await client.updateSite(org.id, site.id, { name: 'Mt Arthur Coal', timezone: 'Australia/Brisbane' });
+    const updated = await client.updateSite(org.id, site.id, {
+      name: 'Mt Arthur Coal',
+      timezone: 'Australia/Brisbane',
+    });
     expect(updated).toMatchObject({ name: 'Mt Arthur Coal', timezone: 'Australia/Brisbane', slug: 'mt-arthur' });
 
     const server = await client.registerServer(org.id, site.id, {
-      hardwareId: 'server-fingerprint', version: '10.1.0', hostname: 'consystence-server.local',
+      hardwareId: 'server-fingerprint',
+      version: '10.1.0',
+      hostname: 'consystence-server.local',
       endpoints: { api: 'https://10.0.0.5:5000', mqtt: 'mqtt://10.0.0.5:1883' },
     });
     expect(server.config).toEqual({ orgId: org.id, siteId: site.id, clusteringMode: 'AdoNet' });
@@ -60,18 +79,35 @@ describe('the seed flow', () => {
 
     const pairing = await client.createPairingCode(org.id, site.id, { edgeId: 'orin-north-01' });
     expect(pairing.code).toMatch(/^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/);
-    expect(pairing.pairingUri).toBe(`consystence-edge://pair?cloud=${encodeURIComponent(url)}&org=${org.id}&site=${site.id}&code=${pairing.code}&edge=orin-north-01`);
+    expect(pairing.pairingUri).toBe(
+      `consystence-edge://pair?cloud=${encodeURIComponent(url)}&org=${org.id}&site=${site.id}&code=${pairing.code}&edge=orin-north-01`,
+    );
 
     const key = await deviceKey('ES256');
     const body = edgeBody(key, { licenceKey: 'CST-EDGE-AB12-CD34-EF56' });
     // The code is case- and dash-insensitive.
-    const edge = await new MockCloudClient(url).registerEdge(org.id, site.id, body, { idempotencyKey: randomUUID(), pairingCode: pairing.code.toLowerCase().replace('-', '') });
+    const edge = await new MockCloudClient(url).registerEdge(org.id, site.id, body, {
+      idempotencyKey: randomUUID(),
+      pairingCode: pairing.code.toLowerCase().replace('-', ''),
+    });
     expect(edge.config.siteServer).toEqual({
       url: 'https://10.0.0.5:5000',
-      mqtt: { url: 'mqtt://10.0.0.5:1883', topicPrefix: `consystence/v1/sites/${site.id}/edges/orin-north-01`, keepaliveSeconds: 30 },
+      mqtt: {
+        url: 'mqtt://10.0.0.5:1883',
+        topicPrefix: `consystence/v1/sites/${site.id}/edges/orin-north-01`,
+        keepaliveSeconds: 30,
+      },
     });
     const claims = EdgeTokenClaims.parse(decodeJwt(edge.edgeToken));
-    expect(claims).toMatchObject({ sub: edge.id, edge: 'orin-north-01', site: site.id, org: org.id, hw: body.hardwareId, aud: `consystence-site:${site.id}`, iss: url });
+    expect(claims).toMatchObject({
+      sub: edge.id,
+      edge: 'orin-north-01',
+      site: site.id,
+      org: org.id,
+      hw: body.hardwareId,
+      aud: `consystence-site:${site.id}`,
+      iss: url,
+    });
     expect(claims.exp - claims.iat).toBe(30 * 24 * 3600);
 
     const detail = await client.getSite(org.id, site.id);
@@ -83,18 +119,35 @@ describe('the seed flow', () => {
 
     const audience = client.edgeTokenUrl(org.id, site.id, 'orin-north-01');
     const jti = randomUUID();
-    const refreshed = await client.refreshEdgeToken(org.id, site.id, 'orin-north-01', await assertion(key, edge.id, audience, { jti }));
+    const refreshed = await client.refreshEdgeToken(
+      org.id,
+      site.id,
+      'orin-north-01',
+      await assertion(key, edge.id, audience, { jti }),
+    );
     expect(EdgeTokenClaims.parse(decodeJwt(refreshed.edgeToken)).sub).toBe(edge.id);
-    const replay = await refused(client.refreshEdgeToken(org.id, site.id, 'orin-north-01', await assertion(key, edge.id, audience, { jti })));
+    const replay = await refused(
+      client.refreshEdgeToken(org.id, site.id, 'orin-north-01', await assertion(key, edge.id, audience, { jti })),
+    );
     expect([replay.status, replay.code]).toEqual([401, 'ASSERTION_REPLAYED']);
 
     await client.revokeEdge(org.id, site.id, 'orin-north-01');
-    expect((await client.listEdges(org.id, site.id))[0]).toMatchObject({ status: 'revoked', revokedAt: expect.any(String) });
-    const revoked = await refused(client.refreshEdgeToken(org.id, site.id, 'orin-north-01', await assertion(key, edge.id, audience)));
+    expect((await client.listEdges(org.id, site.id))[0]).toMatchObject({
+      status: 'revoked',
+      revokedAt: expect.any(String),
+    });
+    const revoked = await refused(
+      client.refreshEdgeToken(org.id, site.id, 'orin-north-01', await assertion(key, edge.id, audience)),
+    );
     expect([revoked.status, revoked.code]).toEqual([401, 'EDGE_REVOKED']);
 
     // A second edge, then the site goes: its edges are revoked with it, and it is gone.
-    const second = await client.registerEdge(org.id, site.id, edgeBody(await deviceKey('EdDSA'), { edgeId: 'orin-south-02' }), { idempotencyKey: randomUUID() });
+    const second = await client.registerEdge(
+      org.id,
+      site.id,
+      edgeBody(await deviceKey('EdDSA'), { edgeId: 'orin-south-02' }),
+      { idempotencyKey: randomUUID() },
+    );
     await client.deleteSite(org.id, site.id);
     expect((await refused(client.getSite(org.id, site.id))).status).toBe(404);
     expect(await client.listSites(org.id)).toEqual([]);
@@ -116,10 +169,16 @@ describe('every error code of CONTRACT §3', () => {
     siteId = (await admin.createSite(orgId, demoSite())).id;
   });
   const device = () => new MockCloudClient(url);
-  const code = async (options: { edgeId?: string; ttlSeconds?: number } = {}) => (await admin.createPairingCode(orgId, siteId, options)).code;
+  const code = async (options: { edgeId?: string; ttlSeconds?: number } = {}) =>
+    (await admin.createPairingCode(orgId, siteId, options)).code;
 
   it('an Idempotency-Key is required and must be a UUID (400)', async () => {
-    const error = await refused(device().registerEdge(orgId, siteId, edgeBody(await deviceKey()), { idempotencyKey: 'not-a-uuid', pairingCode: await code() }));
+    const error = await refused(
+      device().registerEdge(orgId, siteId, edgeBody(await deviceKey()), {
+        idempotencyKey: 'not-a-uuid',
+        pairingCode: await code(),
+      }),
+    );
     expect([error.status, error.code, error.details[0]?.field]).toEqual([400, 'VALIDATION_ERROR', 'Idempotency-Key']);
   });
 
@@ -130,64 +189,113 @@ describe('every error code of CONTRACT §3', () => {
     const first = await device().registerEdge(orgId, siteId, body, { idempotencyKey: key, pairingCode });
     const again = await device().registerEdge(orgId, siteId, { ...body }, { idempotencyKey: key, pairingCode });
     expect(again).toEqual(first);
-    const mismatch = await refused(device().registerEdge(orgId, siteId, { ...body, version: '9.9.9' }, { idempotencyKey: key, pairingCode }));
+    const mismatch = await refused(
+      device().registerEdge(orgId, siteId, { ...body, version: '9.9.9' }, { idempotencyKey: key, pairingCode }),
+    );
     expect([mismatch.status, mismatch.code]).toEqual([409, 'IDEMPOTENCY_MISMATCH']);
   });
 
   it('an unknown or expired code is PAIRING_CODE_INVALID; a used one PAIRING_CODE_USED', async () => {
-    const unknown = await refused(device().registerEdge(orgId, siteId, edgeBody(await deviceKey(), { edgeId: 'code-01' }), { idempotencyKey: randomUUID(), pairingCode: 'ZZZZ-ZZZZ' }));
+    const unknown = await refused(
+      device().registerEdge(orgId, siteId, edgeBody(await deviceKey(), { edgeId: 'code-01' }), {
+        idempotencyKey: randomUUID(),
+        pairingCode: 'ZZZZ-ZZZZ',
+      }),
+    );
     expect([unknown.status, unknown.code]).toEqual([401, 'PAIRING_CODE_INVALID']);
 
     const shortLived = await code({ ttlSeconds: 60 });
     await admin.setClock(120);
     try {
-      const expired = await refused(device().registerEdge(orgId, siteId, edgeBody(await deviceKey(), { edgeId: 'code-01' }), { idempotencyKey: randomUUID(), pairingCode: shortLived }));
+      const expired = await refused(
+        device().registerEdge(orgId, siteId, edgeBody(await deviceKey(), { edgeId: 'code-01' }), {
+          idempotencyKey: randomUUID(),
+          pairingCode: shortLived,
+        }),
+      );
       expect([expired.status, expired.code]).toEqual([401, 'PAIRING_CODE_INVALID']);
     } finally {
       await admin.setClock(0);
     }
 
     const once = await code();
-    await device().registerEdge(orgId, siteId, edgeBody(await deviceKey(), { edgeId: 'code-01' }), { idempotencyKey: randomUUID(), pairingCode: once });
-    const used = await refused(device().registerEdge(orgId, siteId, edgeBody(await deviceKey(), { edgeId: 'code-02' }), { idempotencyKey: randomUUID(), pairingCode: once }));
+    await device().registerEdge(orgId, siteId, edgeBody(await deviceKey(), { edgeId: 'code-01' }), {
+      idempotencyKey: randomUUID(),
+      pairingCode: once,
+    });
+    const used = await refused(
+      device().registerEdge(orgId, siteId, edgeBody(await deviceKey(), { edgeId: 'code-02' }), {
+        idempotencyKey: randomUUID(),
+        pairingCode: once,
+      }),
+    );
     expect([used.status, used.code]).toEqual([401, 'PAIRING_CODE_USED']);
   });
 
   it('a code minted for one edge id pairs only that edge id (403), and is not burned by the refusal', async () => {
     const pinned = await code({ edgeId: 'pinned-01' });
-    const wrong = await refused(device().registerEdge(orgId, siteId, edgeBody(await deviceKey(), { edgeId: 'pinned-02' }), { idempotencyKey: randomUUID(), pairingCode: pinned }));
+    const wrong = await refused(
+      device().registerEdge(orgId, siteId, edgeBody(await deviceKey(), { edgeId: 'pinned-02' }), {
+        idempotencyKey: randomUUID(),
+        pairingCode: pinned,
+      }),
+    );
     expect([wrong.status, wrong.code]).toEqual([403, 'FORBIDDEN']);
-    await device().registerEdge(orgId, siteId, edgeBody(await deviceKey(), { edgeId: 'pinned-01' }), { idempotencyKey: randomUUID(), pairingCode: pinned });
+    await device().registerEdge(orgId, siteId, edgeBody(await deviceKey(), { edgeId: 'pinned-01' }), {
+      idempotencyKey: randomUUID(),
+      pairingCode: pinned,
+    });
   });
 
   it('an edge id held by other hardware is EDGE_ID_TAKEN; the same hardware re-pairs and its old tokens die', async () => {
     const hardwareId = testHardwareId('repair');
     const oldKey = await deviceKey();
-    const first = await admin.registerEdge(orgId, siteId, edgeBody(oldKey, { edgeId: 'taken-01', hardwareId }), { idempotencyKey: randomUUID() });
-    const taken = await refused(admin.registerEdge(orgId, siteId, edgeBody(await deviceKey(), { edgeId: 'taken-01' }), { idempotencyKey: randomUUID() }));
+    const first = await admin.registerEdge(orgId, siteId, edgeBody(oldKey, { edgeId: 'taken-01', hardwareId }), {
+      idempotencyKey: randomUUID(),
+    });
+    const taken = await refused(
+      admin.registerEdge(orgId, siteId, edgeBody(await deviceKey(), { edgeId: 'taken-01' }), {
+        idempotencyKey: randomUUID(),
+      }),
+    );
     expect([taken.status, taken.code]).toEqual([409, 'EDGE_ID_TAKEN']);
 
     const newKey = await deviceKey('EdDSA');
-    const second = await admin.registerEdge(orgId, siteId, edgeBody(newKey, { edgeId: 'taken-01', hardwareId }), { idempotencyKey: randomUUID() });
+    const second = await admin.registerEdge(orgId, siteId, edgeBody(newKey, { edgeId: 'taken-01', hardwareId }), {
+      idempotencyKey: randomUUID(),
+    });
     expect(second.id).not.toBe(first.id);
     const edges = (await admin.listEdges(orgId, siteId)).filter((e) => e.edgeId === 'taken-01');
-    expect(edges.map((e) => [e.id, e.status])).toEqual([[first.id, 'revoked'], [second.id, 'active']]);
+    expect(edges.map((e) => [e.id, e.status])).toEqual([
+      [first.id, 'revoked'],
+      [second.id, 'active'],
+    ]);
     const audience = admin.edgeTokenUrl(orgId, siteId, 'taken-01');
-    const old = await refused(admin.refreshEdgeToken(orgId, siteId, 'taken-01', await assertion(oldKey, first.id, audience)));
+    const old = await refused(
+      admin.refreshEdgeToken(orgId, siteId, 'taken-01', await assertion(oldKey, first.id, audience)),
+    );
     expect([old.status, old.code]).toEqual([401, 'EDGE_REVOKED']);
     await admin.refreshEdgeToken(orgId, siteId, 'taken-01', await assertion(newKey, second.id, audience));
   });
 
   it('a licence bound to other hardware is LICENCE_BOUND', async () => {
     const licenceKey = 'CST-EDGE-LIC1-LIC2-LIC3';
-    await admin.registerEdge(orgId, siteId, edgeBody(await deviceKey(), { edgeId: 'lic-01', licenceKey }), { idempotencyKey: randomUUID() });
-    const bound = await refused(admin.registerEdge(orgId, siteId, edgeBody(await deviceKey(), { edgeId: 'lic-02', licenceKey }), { idempotencyKey: randomUUID() }));
+    await admin.registerEdge(orgId, siteId, edgeBody(await deviceKey(), { edgeId: 'lic-01', licenceKey }), {
+      idempotencyKey: randomUUID(),
+    });
+    const bound = await refused(
+      admin.registerEdge(orgId, siteId, edgeBody(await deviceKey(), { edgeId: 'lic-02', licenceKey }), {
+        idempotencyKey: randomUUID(),
+      }),
+    );
     expect([bound.status, bound.code]).toEqual([409, 'LICENCE_BOUND']);
   });
 
   it('a refresh assertion must be signed by the device key, for this URL, short-lived', async () => {
     const key = await deviceKey();
-    const edge = await admin.registerEdge(orgId, siteId, edgeBody(key, { edgeId: 'assert-01' }), { idempotencyKey: randomUUID() });
+    const edge = await admin.registerEdge(orgId, siteId, edgeBody(key, { edgeId: 'assert-01' }), {
+      idempotencyKey: randomUUID(),
+    });
     const audience = admin.edgeTokenUrl(orgId, siteId, 'assert-01');
     const now = Math.floor(Date.now() / 1000);
     for (const bad of [
@@ -208,7 +316,9 @@ describe('every error code of CONTRACT §3', () => {
     expect(registered.config.siteId).toBe(siteId);
     const used = await refused(device().registerServer(orgId, siteId, body, { pairingCode }));
     expect([used.status, used.code]).toEqual([401, 'PAIRING_CODE_USED']);
-    const pinned = await refused(device().registerServer(orgId, siteId, body, { pairingCode: await code({ edgeId: 'edge-01' }) }));
+    const pinned = await refused(
+      device().registerServer(orgId, siteId, body, { pairingCode: await code({ edgeId: 'edge-01' }) }),
+    );
     expect([pinned.status, pinned.code]).toEqual([403, 'FORBIDDEN']);
     // Re-registering retires the previous site token.
     const again = await admin.registerServer(orgId, siteId, body);
@@ -221,7 +331,9 @@ describe('every error code of CONTRACT §3', () => {
     const doomed = (await admin.createSite(orgId, demoSite())).id;
     const pairingCode = (await admin.createPairingCode(orgId, doomed)).code;
     await admin.deleteSite(orgId, doomed);
-    const error = await refused(device().registerEdge(orgId, doomed, edgeBody(await deviceKey()), { idempotencyKey: randomUUID(), pairingCode }));
+    const error = await refused(
+      device().registerEdge(orgId, doomed, edgeBody(await deviceKey()), { idempotencyKey: randomUUID(), pairingCode }),
+    );
     expect([error.status, error.code]).toEqual([404, 'NOT_FOUND']);
   });
 });

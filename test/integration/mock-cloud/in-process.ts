@@ -8,7 +8,10 @@ export const OUTSIDER = 'outsider@other.test';
 /** The default seed plus a user who belongs to no organisation. */
 export const SEED_WITH_OUTSIDER: Seed = {
   ...DEFAULT_SEED,
-  users: [...DEFAULT_SEED.users, { id: '7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d', email: OUTSIDER, password: DEMO_PASSWORD }],
+  users: [
+    ...DEFAULT_SEED.users,
+    { id: '7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d', email: OUTSIDER, password: DEMO_PASSWORD },
+  ],
 };
 
 export interface Call {
@@ -33,7 +36,11 @@ export class InProcessCloud {
     let body: string | undefined = call.rawBody;
     if (call.body !== undefined) body = JSON.stringify(call.body);
     if (body !== undefined) headers['Content-Type'] ??= 'application/json';
-    const res = await this.cloud.app.request(`${PUBLIC_URL}${call.path}`, { method: call.method, headers, ...(body !== undefined ? { body } : {}) });
+    const res = await this.cloud.app.request(`${PUBLIC_URL}${call.path}`, {
+      method: call.method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+    });
     const text = await res.text();
     let json: unknown;
     try {
@@ -51,13 +58,18 @@ export class InProcessCloud {
   }
 
   async token(email: string): Promise<string> {
-    return (await this.ok({ method: 'POST', path: '/api/auth/login', body: { email, password: DEMO_PASSWORD } })).accessToken;
+    return (await this.ok({ method: 'POST', path: '/api/auth/login', body: { email, password: DEMO_PASSWORD } }))
+      .accessToken;
   }
 
   /** Every row of every table: a change of state anywhere shows as a difference. */
   snapshot(): Record<string, unknown[]> {
-    const tables = this.cloud.db.prepare<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all();
-    return Object.fromEntries(tables.map(({ name }) => [name, this.cloud.db.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all()]));
+    const tables = this.cloud.db
+      .prepare<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+      .all();
+    return Object.fromEntries(
+      tables.map(({ name }) => [name, this.cloud.db.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all()]),
+    );
   }
 
   close(): void {

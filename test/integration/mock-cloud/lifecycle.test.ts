@@ -38,7 +38,11 @@ describe('--db FILE', () => {
     const second = await start(['--db', db, '--public-url', PUBLIC_URL]);
     try {
       const jwks = createRemoteJWKSet(new URL(`${second.url}/.well-known/jwks.json`));
-      const { payload } = await jwtVerify(edge.edgeToken, jwks, { issuer: PUBLIC_URL, audience: `consystence-site:${site.id}`, algorithms: ['ES256'] });
+      const { payload } = await jwtVerify(edge.edgeToken, jwks, {
+        issuer: PUBLIC_URL,
+        audience: `consystence-site:${site.id}`,
+        algorithms: ['ES256'],
+      });
       expect(payload.sub).toBe(edge.id);
 
       const after = new MockCloudClient(second.url);
@@ -63,15 +67,29 @@ describe('the CLI', () => {
 
   it('uses a --seed file instead of the default seed', async () => {
     const seed = join(tempDir('mock-cloud-'), 'seed.json');
-    writeFileSync(seed, JSON.stringify({
-      organisations: [{ id: '5b0c6f0e-2a4d-4c8e-9f1a-3d2b1c0e9f8a', name: 'Rig Co', slug: 'rig', timezone: 'UTC', members: [{ email: 'tech@rig.test', role: 'engineer' }] }],
-      users: [{ id: '5b0c6f0e-2a4d-4c8e-9f1a-3d2b1c0e9f8b', email: 'tech@rig.test', password: 'rig-pass' }],
-    }));
+    writeFileSync(
+      seed,
+      JSON.stringify({
+        organisations: [
+          {
+            id: '5b0c6f0e-2a4d-4c8e-9f1a-3d2b1c0e9f8a',
+            name: 'Rig Co',
+            slug: 'rig',
+            timezone: 'UTC',
+            members: [{ email: 'tech@rig.test', role: 'engineer' }],
+          },
+        ],
+        users: [{ id: '5b0c6f0e-2a4d-4c8e-9f1a-3d2b1c0e9f8b', email: 'tech@rig.test', password: 'rig-pass' }],
+      }),
+    );
     const { child, url } = await start(['--seed', seed]);
     try {
       const client = new MockCloudClient(url);
       expect((await client.login('tech@rig.test', 'rig-pass')).tokenType).toBe('Bearer');
-      await expect(client.login(DEMO_USERS.owner, DEMO_PASSWORD)).rejects.toMatchObject({ status: 401, code: 'INVALID_CREDENTIALS' });
+      await expect(client.login(DEMO_USERS.owner, DEMO_PASSWORD)).rejects.toMatchObject({
+        status: 401,
+        code: 'INVALID_CREDENTIALS',
+      });
     } finally {
       await child.kill('SIGTERM');
     }

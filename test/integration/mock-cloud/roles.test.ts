@@ -20,31 +20,81 @@ async function freshSite(): Promise<string> {
 }
 async function freshEdge(siteId: string): Promise<string> {
   const edgeId = `edge-${randomUUID().slice(0, 8)}`;
-  await cloud.ok({ method: 'POST', path: `${org}/sites/${siteId}/register-edge`, bearer: ownerToken, headers: { 'Idempotency-Key': randomUUID() }, body: edgeBody(await deviceKey(), { edgeId }) });
+  await cloud.ok({
+    method: 'POST',
+    path: `${org}/sites/${siteId}/register-edge`,
+    bearer: ownerToken,
+    headers: { 'Idempotency-Key': randomUUID() },
+    body: edgeBody(await deviceKey(), { edgeId }),
+  });
   return edgeId;
 }
 
 /** Each route with its minimum role and a builder that makes a fresh, valid call (so success is possible). */
 const routes: Array<{ name: string; minimum: Role; build: () => Promise<Call> }> = [
-  { name: 'POST /api/organisations', minimum: 'viewer', build: async () => ({ method: 'POST', path: '/api/organisations', body: { name: 'X', slug: `x-${randomUUID().slice(0, 8)}` } }) },
+  {
+    name: 'POST /api/organisations',
+    minimum: 'viewer',
+    build: async () => ({
+      method: 'POST',
+      path: '/api/organisations',
+      body: { name: 'X', slug: `x-${randomUUID().slice(0, 8)}` },
+    }),
+  },
   { name: 'GET /api/organisations/{orgId}', minimum: 'viewer', build: async () => ({ method: 'GET', path: org }) },
-  { name: 'POST sites', minimum: 'admin', build: async () => ({ method: 'POST', path: `${org}/sites`, body: demoSite() }) },
+  {
+    name: 'POST sites',
+    minimum: 'admin',
+    build: async () => ({ method: 'POST', path: `${org}/sites`, body: demoSite() }),
+  },
   { name: 'GET sites', minimum: 'viewer', build: async () => ({ method: 'GET', path: `${org}/sites` }) },
-  { name: 'GET site', minimum: 'viewer', build: async () => ({ method: 'GET', path: `${org}/sites/${await freshSite()}` }) },
-  { name: 'PUT site', minimum: 'admin', build: async () => ({ method: 'PUT', path: `${org}/sites/${await freshSite()}`, body: { name: 'Renamed' } }) },
-  { name: 'DELETE site', minimum: 'owner', build: async () => ({ method: 'DELETE', path: `${org}/sites/${await freshSite()}` }) },
   {
-    name: 'POST register-server', minimum: 'admin',
-    build: async () => ({ method: 'POST', path: `${org}/sites/${await freshSite()}/register-server`, body: { hardwareId: 'hw', version: '1.0.0', hostname: 'server.local' } }),
+    name: 'GET site',
+    minimum: 'viewer',
+    build: async () => ({ method: 'GET', path: `${org}/sites/${await freshSite()}` }),
   },
-  { name: 'POST pairing-codes', minimum: 'engineer', build: async () => ({ method: 'POST', path: `${org}/sites/${await freshSite()}/pairing-codes`, body: {} }) },
   {
-    name: 'POST register-edge', minimum: 'engineer',
-    build: async () => ({ method: 'POST', path: `${org}/sites/${await freshSite()}/register-edge`, headers: { 'Idempotency-Key': randomUUID() }, body: edgeBody(await deviceKey(), { hardwareId: testHardwareId() }) }),
+    name: 'PUT site',
+    minimum: 'admin',
+    build: async () => ({ method: 'PUT', path: `${org}/sites/${await freshSite()}`, body: { name: 'Renamed' } }),
   },
-  { name: 'GET edges', minimum: 'viewer', build: async () => ({ method: 'GET', path: `${org}/sites/${await freshSite()}/edges` }) },
   {
-    name: 'DELETE edge', minimum: 'admin',
+    name: 'DELETE site',
+    minimum: 'owner',
+    build: async () => ({ method: 'DELETE', path: `${org}/sites/${await freshSite()}` }),
+  },
+  {
+    name: 'POST register-server',
+    minimum: 'admin',
+    build: async () => ({
+      method: 'POST',
+      path: `${org}/sites/${await freshSite()}/register-server`,
+      body: { hardwareId: 'hw', version: '1.0.0', hostname: 'server.local' },
+    }),
+  },
+  {
+    name: 'POST pairing-codes',
+    minimum: 'engineer',
+    build: async () => ({ method: 'POST', path: `${org}/sites/${await freshSite()}/pairing-codes`, body: {} }),
+  },
+  {
+    name: 'POST register-edge',
+    minimum: 'engineer',
+    build: async () => ({
+      method: 'POST',
+      path: `${org}/sites/${await freshSite()}/register-edge`,
+      headers: { 'Idempotency-Key': randomUUID() },
+      body: edgeBody(await deviceKey(), { hardwareId: testHardwareId() }),
+    }),
+  },
+  {
+    name: 'GET edges',
+    minimum: 'viewer',
+    build: async () => ({ method: 'GET', path: `${org}/sites/${await freshSite()}/edges` }),
+  },
+  {
+    name: 'DELETE edge',
+    minimum: 'admin',
     build: async () => {
       const siteId = await freshSite();
       return { method: 'DELETE', path: `${org}/sites/${siteId}/edges/${await freshEdge(siteId)}` };

@@ -8,7 +8,15 @@ import { SignJWT, decodeJwt, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MockSiteServer } from '../../../src/mock/site-server/index.js';
 import { waitFor } from '../../helpers/wait.js';
-import { connect, connectEdge, refusalCode, startCloudSite, startSiteServer, type CloudSite, type PairedEdge } from './helpers/site.js';
+import {
+  connect,
+  connectEdge,
+  refusalCode,
+  startCloudSite,
+  startSiteServer,
+  type CloudSite,
+  type PairedEdge,
+} from './helpers/site.js';
 
 describe('edge authentication (embedded broker)', () => {
   let site: CloudSite;
@@ -40,7 +48,8 @@ describe('edge authentication (embedded broker)', () => {
       // (A password without a username is a protocol error in 3.1.1: mqtt.js will not even send it.)
       ['huge password', { clientId: edge.edgeId, username: edge.edgeId, password: 'x'.repeat(20_000) }],
     ];
-    for (const [what, options] of cases) expect([what, await refusalCode(connect(server.mqttUrl, options))]).toEqual([what, 4]);
+    for (const [what, options] of cases)
+      expect([what, await refusalCode(connect(server.mqttUrl, options))]).toEqual([what, 4]);
   });
 
   it('refuses an expired token with 4', async () => {
@@ -56,13 +65,21 @@ describe('edge authentication (embedded broker)', () => {
 
   it('refuses with 5 a valid token used by another edge, or issued for another site', async () => {
     const other = await site.pairEdge('orin-other');
-    expect(await refusalCode(connect(server.mqttUrl, { clientId: other.edgeId, username: other.edgeId, password: edge.token }))).toBe(5);
+    expect(
+      await refusalCode(
+        connect(server.mqttUrl, { clientId: other.edgeId, username: other.edgeId, password: edge.token }),
+      ),
+    ).toBe(5);
 
     // A second site of the same cloud: same signing key, so only the audience and `site` claim differ.
     const slug = `other-${Date.now().toString(36)}`;
     const otherSite = await site.admin.createSite(site.orgId, { name: slug, slug, timezone: 'UTC' });
     const foreign = await pairOnSite(site, otherSite.id, 'orin-foreign');
-    expect(await refusalCode(connect(server.mqttUrl, { clientId: 'orin-foreign', username: 'orin-foreign', password: foreign }))).toBe(5);
+    expect(
+      await refusalCode(
+        connect(server.mqttUrl, { clientId: 'orin-foreign', username: 'orin-foreign', password: foreign }),
+      ),
+    ).toBe(5);
   });
 
   it('kicks a live edge within the refresh period once the cloud revokes it, and refuses it afterwards', async () => {
@@ -71,7 +88,10 @@ describe('edge authentication (embedded broker)', () => {
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
     await site.admin.revokeEdge(site.orgId, site.siteId, doomed.edgeId);
     // refreshSeconds is 1 in these tests; allow several periods on a loaded machine.
-    await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('not kicked within 10 s')), 10_000))]);
+    await Promise.race([
+      closed,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('not kicked within 10 s')), 10_000)),
+    ]);
     expect(await refusalCode(connectEdge(server.mqttUrl, doomed))).toBe(5);
     const view = await waitFor(async () => {
       const r = await fetch(`${server.httpUrl}/edges`).then((x) => x.json() as Promise<any>);
@@ -89,8 +109,17 @@ async function pairOnSite(site: CloudSite, siteId: string, edgeId: string): Prom
   const { code } = await site.admin.createPairingCode(site.orgId, siteId, { edgeId });
   const { publicKey } = await generateKeyPair('ES256', { extractable: true });
   const { x, y } = await exportJWK(publicKey);
-  const registered = await site.admin.registerEdge(site.orgId, siteId, {
-    edgeId, hardwareId: testHardwareId(edgeId), version: '0.0.1', hostname: 'test-edge', publicKey: { kty: 'EC', crv: 'P-256', x: x!, y: y! },
-  }, { idempotencyKey: randomUUID(), pairingCode: code });
+  const registered = await site.admin.registerEdge(
+    site.orgId,
+    siteId,
+    {
+      edgeId,
+      hardwareId: testHardwareId(edgeId),
+      version: '0.0.1',
+      hostname: 'test-edge',
+      publicKey: { kty: 'EC', crv: 'P-256', x: x!, y: y! },
+    },
+    { idempotencyKey: randomUUID(), pairingCode: code },
+  );
   return registered.edgeToken;
 }

@@ -8,7 +8,16 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MockSiteServer } from '../../../src/mock/site-server/index.js';
 import { waitFor } from '../../helpers/wait.js';
-import { api, connectEdge, envelope, refusalCode, startCloudSite, startSiteServer, type CloudSite, type PairedEdge } from './helpers/site.js';
+import {
+  api,
+  connectEdge,
+  envelope,
+  refusalCode,
+  startCloudSite,
+  startSiteServer,
+  type CloudSite,
+  type PairedEdge,
+} from './helpers/site.js';
 
 const MAX_PAYLOAD = 4096;
 
@@ -40,10 +49,13 @@ describe('bad input (embedded broker)', () => {
   async function goodEdgeStillServed(): Promise<void> {
     seq += 1;
     await goodClient.publishAsync(good.topics.telemetry, envelope(seq), { qos: 1 });
-    await waitFor(async () => {
-      const { body } = await api(server.httpUrl, 'GET', '/edges');
-      return body.data.find((e: any) => e.edgeId === good.edgeId)?.lastSeq === seq;
-    }, { what: `the good edge's seq ${seq}` });
+    await waitFor(
+      async () => {
+        const { body } = await api(server.httpUrl, 'GET', '/edges');
+        return body.data.find((e: any) => e.edgeId === good.edgeId)?.lastSeq === seq;
+      },
+      { what: `the good edge's seq ${seq}` },
+    );
     expect(goodClient.connected).toBe(true);
   }
 
@@ -87,7 +99,15 @@ describe('bad input (embedded broker)', () => {
 
   it('refuses bad tokens without disturbing connected edges', async () => {
     for (let i = 0; i < 5; i++) {
-      expect(await refusalCode(connectEdge(server.mqttUrl, { ...good, edgeId: good.edgeId, token: `garbage-${i}` }, { clientId: `intruder-${i}`, username: `intruder-${i}` }))).toBe(4);
+      expect(
+        await refusalCode(
+          connectEdge(
+            server.mqttUrl,
+            { ...good, edgeId: good.edgeId, token: `garbage-${i}` },
+            { clientId: `intruder-${i}`, username: `intruder-${i}` },
+          ),
+        ),
+      ).toBe(4);
     }
     await goodEdgeStillServed();
   });

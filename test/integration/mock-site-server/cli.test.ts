@@ -21,9 +21,47 @@ describe('consystence-mock-site CLI', () => {
       [['--nonsense'], /Unknown option '--nonsense'/],
       [['--cloud', 'http://127.0.0.1:1'], /missing --org, --site/],
       [['--cloud', 'ftp://x', '--org', 'x', '--site', 'y', '--code', 'c'], /cloud|orgId|siteId/],
-      [['--cloud', 'http://127.0.0.1:1', '--org', '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0c11', '--site', '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0c12', '--mqtt-port', '99999'], /mqttPort/],
-      [['--cloud', 'http://127.0.0.1:1', '--org', '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0c11', '--site', '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0c12', '--broker', 'external'], /--broker-url/],
-      [['--cloud', 'http://127.0.0.1:1', '--org', '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0c11', '--site', '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0c12', '--mqtt-port', '0', '--http-port', '0'], /first start needs --code/],
+      [
+        [
+          '--cloud',
+          'http://127.0.0.1:1',
+          '--org',
+          '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0c11',
+          '--site',
+          '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0c12',
+          '--mqtt-port',
+          '99999',
+        ],
+        /mqttPort/,
+      ],
+      [
+        [
+          '--cloud',
+          'http://127.0.0.1:1',
+          '--org',
+          '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0c11',
+          '--site',
+          '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0c12',
+          '--broker',
+          'external',
+        ],
+        /--broker-url/,
+      ],
+      [
+        [
+          '--cloud',
+          'http://127.0.0.1:1',
+          '--org',
+          '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0c11',
+          '--site',
+          '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0c12',
+          '--mqtt-port',
+          '0',
+          '--http-port',
+          '0',
+        ],
+        /first start needs --code/,
+      ],
     ];
     for (const [flags, message] of cases) {
       const result = await runToEnd(command, [...args, ...flags], { timeoutMs: 30_000 });
@@ -37,7 +75,22 @@ describe('consystence-mock-site CLI', () => {
     const dir = tempDir('cst-site-');
     const db = join(dir, 'site.db');
     const mqttPort = await freePort();
-    const base = ['--cloud', site.cloudUrl, '--org', site.orgId, '--site', site.siteId, '--mqtt-port', String(mqttPort), '--http-port', '0', '--db', db, '--hardware-id', testHardwareId('cli')];
+    const base = [
+      '--cloud',
+      site.cloudUrl,
+      '--org',
+      site.orgId,
+      '--site',
+      site.siteId,
+      '--mqtt-port',
+      String(mqttPort),
+      '--http-port',
+      '0',
+      '--db',
+      db,
+      '--hardware-id',
+      testHardwareId('cli'),
+    ];
 
     const first = startEntry('node', ENTRY, [...base], { env: { CONSYSTENCE_SITE_CODE: await site.serverCode() } });
     const ready = await first.waitForLine((l) => l.event === 'listening', 30_000);

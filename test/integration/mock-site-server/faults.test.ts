@@ -5,7 +5,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MockSiteServer } from '../../../src/mock/site-server/index.js';
 import { waitFor } from '../../helpers/wait.js';
-import { api, connectEdge, envelope, refusalCode, startCloudSite, startSiteServer, statusOnline, type CloudSite, type PairedEdge } from './helpers/site.js';
+import {
+  api,
+  connectEdge,
+  envelope,
+  refusalCode,
+  startCloudSite,
+  startSiteServer,
+  statusOnline,
+  type CloudSite,
+  type PairedEdge,
+} from './helpers/site.js';
 
 describe('faults (embedded broker)', () => {
   let site: CloudSite;
@@ -30,12 +40,17 @@ describe('faults (embedded broker)', () => {
     const client = await connectEdge(server.mqttUrl, edge);
     await client.publishAsync(edge.topics.status, statusOnline(), { qos: 1, retain: true });
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
-    expect((await api(server.httpUrl, 'POST', '/faults/drop', { edgeId: edge.edgeId })).body).toEqual({ dropped: [edge.edgeId] });
+    expect((await api(server.httpUrl, 'POST', '/faults/drop', { edgeId: edge.edgeId })).body).toEqual({
+      dropped: [edge.edgeId],
+    });
     await closed;
-    await waitFor(async () => {
-      const { body } = await api(server.httpUrl, 'GET', `/edges/${edge.edgeId}`);
-      return body.presence.state === 'offline' && body.presence.reason === 'lost';
-    }, { what: 'LWT after drop' });
+    await waitFor(
+      async () => {
+        const { body } = await api(server.httpUrl, 'GET', `/edges/${edge.edgeId}`);
+        return body.presence.state === 'offline' && body.presence.reason === 'lost';
+      },
+      { what: 'LWT after drop' },
+    );
     expect((await api(server.httpUrl, 'POST', '/faults/drop', { edgeId: edge.edgeId })).status).toBe(404);
     client.end(true);
   });
@@ -50,7 +65,9 @@ describe('faults (embedded broker)', () => {
     const { body } = await api(server.httpUrl, 'GET', `/edges/${edge.edgeId}`);
     expect(body.lastSeq).toBe(0);
     await publish;
-    await waitFor(async () => (await api(server.httpUrl, 'GET', `/edges/${edge.edgeId}`)).body.lastSeq === 1, { what: 'delivery after the pause' });
+    await waitFor(async () => (await api(server.httpUrl, 'GET', `/edges/${edge.edgeId}`)).body.lastSeq === 1, {
+      what: 'delivery after the pause',
+    });
     await client.endAsync();
   });
 

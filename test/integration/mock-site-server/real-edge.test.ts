@@ -18,13 +18,27 @@ describe('real edge runtime against the mock site server', () => {
     const hw = testHardwareId('real-edge');
     const common = ['--state-dir', stateDir, '--hardware-id', hw, '--json'];
 
-    const pair = startEntry('node', 'src/edge/main.ts', ['pair', '--uri', pairingUri, '--edge-id', 'orin-real', ...common]);
+    const pair = startEntry('node', 'src/edge/main.ts', [
+      'pair',
+      '--uri',
+      pairingUri,
+      '--edge-id',
+      'orin-real',
+      ...common,
+    ]);
     expect((await pair.exited).code).toBe(0);
     const edge = startEntry('node', 'src/edge/main.ts', ['run', ...common]);
     await edge.waitForLine((l) => l.event === 'state' && l.state === 'online', 30_000);
 
-    await waitFor(async () => (await api(server.httpUrl, 'GET', '/edges/orin-real')).body.presence?.state === 'online', { what: 'online at the site server' });
-    const pushed = await api(server.httpUrl, 'POST', '/edges/orin-real/config', { config: { heartbeatSeconds: 15 }, wait: true, timeoutMs: 15_000 });
+    await waitFor(
+      async () => (await api(server.httpUrl, 'GET', '/edges/orin-real')).body.presence?.state === 'online',
+      { what: 'online at the site server' },
+    );
+    const pushed = await api(server.httpUrl, 'POST', '/edges/orin-real/config', {
+      config: { heartbeatSeconds: 15 },
+      wait: true,
+      timeoutMs: 15_000,
+    });
     expect(pushed.status).toBe(200);
     expect(pushed.body.reported).toMatchObject({ version: pushed.body.version, status: 'applied' });
     const ping = await api(server.httpUrl, 'POST', '/edges/orin-real/commands', { name: 'ping', timeoutMs: 15_000 });

@@ -25,11 +25,18 @@ async function behaveAsEdge(client: MqttClient, edge: Harness['edges'][0], optio
   client.on('message', (topic, payload) => {
     if (topic === edge.topics.config) {
       const push = JSON.parse(payload.toString());
-      client.publish(edge.topics.configReported, JSON.stringify({ version: push.version, status: 'applied', ts: new Date().toISOString() }), { qos: 1, retain: true });
+      client.publish(
+        edge.topics.configReported,
+        JSON.stringify({ version: push.version, status: 'applied', ts: new Date().toISOString() }),
+        { qos: 1, retain: true },
+      );
     }
     if (topic === edge.topics.cmd && options.answerCommands !== false) {
       const cmd = JSON.parse(payload.toString());
-      const answer = cmd.name === 'ping' ? { id: cmd.id, ok: true, result: { pong: true } } : { id: cmd.id, ok: false, error: { code: 'UNKNOWN_COMMAND', message: cmd.name } };
+      const answer =
+        cmd.name === 'ping'
+          ? { id: cmd.id, ok: true, result: { pong: true } }
+          : { id: cmd.id, ok: false, error: { code: 'UNKNOWN_COMMAND', message: cmd.name } };
       client.publish(edge.topics.cmdResult, JSON.stringify(answer), { qos: 1 });
     }
   });
@@ -48,9 +55,11 @@ describe.each(modes)('site logic [%s broker]', (mode) => {
 
   it('publishes its own retained online status', async () => {
     const client = await h.connect(h.edges[0]);
-    const status = new Promise<any>((resolve) => client.on('message', (topic, payload) => {
-      if (topic === serverStatusTopic(h.site.siteId)) resolve(JSON.parse(payload.toString()));
-    }));
+    const status = new Promise<any>((resolve) =>
+      client.on('message', (topic, payload) => {
+        if (topic === serverStatusTopic(h.site.siteId)) resolve(JSON.parse(payload.toString()));
+      }),
+    );
     await client.subscribeAsync(serverStatusTopic(h.site.siteId), { qos: 1 });
     expect((await status).state).toBe('online');
     await client.endAsync();
@@ -63,22 +72,32 @@ describe.each(modes)('site logic [%s broker]', (mode) => {
     await waitFor(async () => (await edgeView(h, a.edgeId))?.presence.state === 'online', { what: 'online' });
     // Cut the TCP connection without DISCONNECT: the broker publishes the LWT.
     client.stream.destroy();
-    const lost = await waitFor(async () => {
-      const view = await edgeView(h, a.edgeId);
-      return view?.presence.state === 'offline' ? view : undefined;
-    }, { what: 'offline via LWT' });
+    const lost = await waitFor(
+      async () => {
+        const view = await edgeView(h, a.edgeId);
+        return view?.presence.state === 'offline' ? view : undefined;
+      },
+      { what: 'offline via LWT' },
+    );
     expect(lost.presence.reason).toBe('lost');
     client.end(true);
 
     const again = await h.connect(a);
     await again.publishAsync(a.topics.status, statusOnline(), { qos: 1, retain: true });
     await waitFor(async () => (await edgeView(h, a.edgeId))?.presence.state === 'online', { what: 'online again' });
-    await again.publishAsync(a.topics.status, JSON.stringify({ state: 'offline', reason: 'shutdown', ts: new Date().toISOString() }), { qos: 1, retain: true });
+    await again.publishAsync(
+      a.topics.status,
+      JSON.stringify({ state: 'offline', reason: 'shutdown', ts: new Date().toISOString() }),
+      { qos: 1, retain: true },
+    );
     await again.endAsync();
-    const stopped = await waitFor(async () => {
-      const view = await edgeView(h, a.edgeId);
-      return view?.presence.reason === 'shutdown' ? view : undefined;
-    }, { what: 'clean stop' });
+    const stopped = await waitFor(
+      async () => {
+        const view = await edgeView(h, a.edgeId);
+        return view?.presence.reason === 'shutdown' ? view : undefined;
+      },
+      { what: 'clean stop' },
+    );
     expect(stopped.presence.state).toBe('offline');
   });
 
@@ -87,10 +106,13 @@ describe.each(modes)('site logic [%s broker]', (mode) => {
     const client = await h.connect(b);
     for (const seq of [1, 2, 2, 6, 3, 1]) await client.publishAsync(b.topics.telemetry, envelope(seq), { qos: 1 });
     await client.publishAsync(b.topics.events, envelope(7), { qos: 1 });
-    const view = await waitFor(async () => {
-      const v = await edgeView(h, b.edgeId);
-      return v?.counters.received === 7 ? v : undefined;
-    }, { what: 'seven messages' });
+    const view = await waitFor(
+      async () => {
+        const v = await edgeView(h, b.edgeId);
+        return v?.counters.received === 7 ? v : undefined;
+      },
+      { what: 'seven messages' },
+    );
     expect(view.counters).toMatchObject({ messages: 5, duplicates: 2, gaps: 1, missing: 2, invalid: 0 });
     expect(view.lastSeq).toBe(7);
     const gaps = await api(h.server.httpUrl, 'GET', `/edges/${b.edgeId}/gaps`);
@@ -100,16 +122,25 @@ describe.each(modes)('site logic [%s broker]', (mode) => {
     await client.endAsync();
   });
 
-  it('pushes a config and returns the edge\'s report; versions only grow', async () => {
+  it("pushes a config and returns the edge's report; versions only grow", async () => {
     const [a] = h.edges;
     const client = await h.connect(a);
     await behaveAsEdge(client, a);
-    const first = await api(h.server.httpUrl, 'POST', `/edges/${a.edgeId}/config`, { config: { heartbeatSeconds: 10 }, wait: true, timeoutMs: 10_000 });
+    const first = await api(h.server.httpUrl, 'POST', `/edges/${a.edgeId}/config`, {
+      config: { heartbeatSeconds: 10 },
+      wait: true,
+      timeoutMs: 10_000,
+    });
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ version: 1, reported: { version: 1, status: 'applied' } });
-    const second = await api(h.server.httpUrl, 'POST', `/edges/${a.edgeId}/config`, { config: { heartbeatSeconds: 20 } });
+    const second = await api(h.server.httpUrl, 'POST', `/edges/${a.edgeId}/config`, {
+      config: { heartbeatSeconds: 20 },
+    });
     expect(second).toMatchObject({ status: 202, body: { version: 2 } });
-    const stale = await api(h.server.httpUrl, 'POST', `/edges/${a.edgeId}/config`, { config: { heartbeatSeconds: 20 }, version: 2 });
+    const stale = await api(h.server.httpUrl, 'POST', `/edges/${a.edgeId}/config`, {
+      config: { heartbeatSeconds: 20 },
+      version: 2,
+    });
     expect(stale.status).toBe(409);
     await client.endAsync();
   });
@@ -118,31 +149,55 @@ describe.each(modes)('site logic [%s broker]', (mode) => {
     const [a] = h.edges;
     const client = await h.connect(a);
     await behaveAsEdge(client, a);
-    const ping = await api(h.server.httpUrl, 'POST', `/edges/${a.edgeId}/commands`, { name: 'ping', timeoutMs: 10_000 });
+    const ping = await api(h.server.httpUrl, 'POST', `/edges/${a.edgeId}/commands`, {
+      name: 'ping',
+      timeoutMs: 10_000,
+    });
     expect(ping.status).toBe(200);
     expect(ping.body.result).toMatchObject({ id: ping.body.id, ok: true, result: { pong: true } });
-    const unknown = await api(h.server.httpUrl, 'POST', `/edges/${a.edgeId}/commands`, { name: 'self-destruct', args: { now: true } });
+    const unknown = await api(h.server.httpUrl, 'POST', `/edges/${a.edgeId}/commands`, {
+      name: 'self-destruct',
+      args: { now: true },
+    });
     expect(unknown.body.result).toMatchObject({ ok: false, error: { code: 'UNKNOWN_COMMAND' } });
     await client.endAsync();
 
     const silent = await h.connect(a);
     await behaveAsEdge(silent, a, { answerCommands: false });
-    const timeout = await api(h.server.httpUrl, 'POST', `/edges/${a.edgeId}/commands`, { name: 'ping', timeoutMs: 300 });
+    const timeout = await api(h.server.httpUrl, 'POST', `/edges/${a.edgeId}/commands`, {
+      name: 'ping',
+      timeoutMs: 300,
+    });
     expect(timeout.status).toBe(504);
     expect(timeout.body.error.code).toBe('TIMEOUT');
     await silent.endAsync();
   });
 
-  it('isolates two edges: no reading another edge\'s topics (exact, +, #, $SYS), no writing them', async () => {
+  it("isolates two edges: no reading another edge's topics (exact, +, #, $SYS), no writing them", async () => {
     const [a, b] = h.edges;
     const victim = await h.connect(a);
     await behaveAsEdge(victim, a);
     const spy = await h.connect(b);
     const seen: string[] = [];
     spy.on('message', (topic) => seen.push(topic));
-    const filters = [a.topics.cmd, a.topics.config, a.topics.telemetry, `consystence/v1/sites/${h.site.siteId}/edges/+/cmd`, 'consystence/#', '#', '$SYS/#'];
+    const filters = [
+      a.topics.cmd,
+      a.topics.config,
+      a.topics.telemetry,
+      `consystence/v1/sites/${h.site.siteId}/edges/+/cmd`,
+      'consystence/#',
+      '#',
+      '$SYS/#',
+    ];
     // One SUBSCRIBE per filter, so each gets its own SUBACK (mqtt.js rejects a whole batch on one refusal).
-    const granted = await Promise.all(filters.map((f) => new Promise<number>((resolve) => spy.subscribe(f, { qos: 1 }, (error, g) => resolve(error ? 128 : g?.[0]?.qos ?? -1)))));
+    const granted = await Promise.all(
+      filters.map(
+        (f) =>
+          new Promise<number>((resolve) =>
+            spy.subscribe(f, { qos: 1 }, (error, g) => resolve(error ? 128 : (g?.[0]?.qos ?? -1))),
+          ),
+      ),
+    );
     if (h.mode === 'embedded') expect(granted).toEqual(filters.map(() => 128));
     await victim.publishAsync(a.topics.status, statusOnline(), { qos: 1, retain: true });
 
@@ -153,7 +208,9 @@ describe.each(modes)('site logic [%s broker]', (mode) => {
     // A write into a's topics: the embedded broker closes b's connection, mosquitto drops the message.
     spy.publish(a.topics.telemetry, envelope(999_999), { qos: 1 });
     spy.publish(a.topics.status, JSON.stringify({ state: 'offline', reason: 'shutdown' }), { qos: 1, retain: true });
-    await waitFor(async () => (await edgeView(h, a.edgeId)).counters.received >= before + 2, { what: 'a\'s own messages' });
+    await waitFor(async () => (await edgeView(h, a.edgeId)).counters.received >= before + 2, {
+      what: "a's own messages",
+    });
     await new Promise((r) => setTimeout(r, 500));
     const after = await edgeView(h, a.edgeId);
     expect(after.lastSeq).toBe(1000);
@@ -168,14 +225,24 @@ describe.each(modes)('site logic [%s broker]', (mode) => {
     const [, b] = h.edges;
     const client = await h.connect(b);
     const before = (await edgeView(h, b.edgeId)).counters;
-    const bad = ['{', 'null', '{"seq":"one"}', '\u0000\u00ff', JSON.stringify({ seq: -1, ts: 'x', historical: false, records: [] })];
+    const bad = [
+      '{',
+      'null',
+      '{"seq":"one"}',
+      '\u0000\u00ff',
+      JSON.stringify({ seq: -1, ts: 'x', historical: false, records: [] }),
+    ];
     const channels = ['status', 'heartbeat', 'telemetry', 'events', 'configReported', 'cmdResult'] as const;
-    for (const channel of channels) for (const payload of bad) await client.publishAsync(b.topics[channel], payload, { qos: 1 });
+    for (const channel of channels)
+      for (const payload of bad) await client.publishAsync(b.topics[channel], payload, { qos: 1 });
     await client.publishAsync(b.topics.telemetry, envelope(100), { qos: 1 });
-    const view = await waitFor(async () => {
-      const v = await edgeView(h, b.edgeId);
-      return v.lastSeq === 100 ? v : undefined;
-    }, { what: 'the good message after the bad ones' });
+    const view = await waitFor(
+      async () => {
+        const v = await edgeView(h, b.edgeId);
+        return v.lastSeq === 100 ? v : undefined;
+      },
+      { what: 'the good message after the bad ones' },
+    );
     expect(view.counters.invalid - before.invalid).toBe(channels.length * bad.length);
     const refused = await api(h.server.httpUrl, 'GET', `/edges/${b.edgeId}/messages?channel=heartbeat&limit=1`);
     expect(refused.body.data[0]).toMatchObject({ payload: null, error: expect.any(String) });

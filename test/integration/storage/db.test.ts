@@ -2,15 +2,43 @@
  * The storage contract, run unchanged on both drivers: vitest on Node exercises better-sqlite3, and
  * `npm run test:bun` runs this same file under Bun, where bun:sqlite is picked. Real files in a temp folder.
  */
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openDatabase, runtimeDriverName, schemaVersion, StorageError, checkIntegrity, writeFileAtomic, type Migration } from '../../../src/storage/index.js';
+import {
+  openDatabase,
+  runtimeDriverName,
+  schemaVersion,
+  StorageError,
+  checkIntegrity,
+  writeFileAtomic,
+  type Migration,
+} from '../../../src/storage/index.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 const migrations: Migration[] = [
-  { version: 1, name: 'items', up: 'CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, data BLOB)' },
-  { version: 2, name: 'counter', up: (db) => { db.exec('CREATE TABLE counter (k TEXT PRIMARY KEY, v INTEGER NOT NULL)'); db.prepare('INSERT INTO counter VALUES (?, ?)').run('seq', 0); } },
+  {
+    version: 1,
+    name: 'items',
+    up: 'CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, data BLOB)',
+  },
+  {
+    version: 2,
+    name: 'counter',
+    up: (db) => {
+      db.exec('CREATE TABLE counter (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
+      db.prepare('INSERT INTO counter VALUES (?, ?)').run('seq', 0);
+    },
+  },
 ];
 
 const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' ? 'bun' : 'node';
@@ -38,11 +66,18 @@ describe(`storage on ${runtime} (${runtimeDriverName()})`, () => {
     const { db } = await openDatabase({ path: join(tempDir(), 'a.db'), migrations });
     db.prepare('INSERT INTO items (name, data) VALUES (?, ?)').run('one', new Uint8Array([1, 2, 3]));
     db.prepare('INSERT INTO items (name, data) VALUES (@name, @data)').run({ name: 'two', data: null });
-    const row = db.prepare<{ name: string; data: Uint8Array }>('SELECT name, data FROM items WHERE name = ?').get('one');
+    const row = db
+      .prepare<{ name: string; data: Uint8Array }>('SELECT name, data FROM items WHERE name = ?')
+      .get('one');
     expect(row?.name).toBe('one');
     expect([...row!.data]).toEqual([1, 2, 3]);
     expect(db.prepare('SELECT * FROM items WHERE name = ?').get('missing')).toBeUndefined();
-    expect(db.prepare<{ name: string }>('SELECT name FROM items ORDER BY id').all().map((r) => r.name)).toEqual(['one', 'two']);
+    expect(
+      db
+        .prepare<{ name: string }>('SELECT name FROM items ORDER BY id')
+        .all()
+        .map((r) => r.name),
+    ).toEqual(['one', 'two']);
     const result = db.prepare('UPDATE items SET data = NULL').run();
     expect(result.changes).toBe(2);
     db.close();
@@ -73,7 +108,12 @@ describe(`storage on ${runtime} (${runtimeDriverName()})`, () => {
       return 42;
     });
     expect(value).toBe(42);
-    expect(db.prepare<{ name: string }>('SELECT name FROM items').all().map((r) => r.name)).toEqual(['a']);
+    expect(
+      db
+        .prepare<{ name: string }>('SELECT name FROM items')
+        .all()
+        .map((r) => r.name),
+    ).toEqual(['a']);
     db.close();
   });
 
@@ -96,13 +136,18 @@ describe(`storage on ${runtime} (${runtimeDriverName()})`, () => {
     const path = join(tempDir(), 'new.db');
     (await openDatabase({ path, migrations })).db.close();
     const before = statSync(path).size;
-    await expect(openDatabase({ path, migrations: migrations.slice(0, 1) })).rejects.toMatchObject({ code: 'SCHEMA_TOO_NEW' });
+    await expect(openDatabase({ path, migrations: migrations.slice(0, 1) })).rejects.toMatchObject({
+      code: 'SCHEMA_TOO_NEW',
+    });
     expect(statSync(path).size).toBe(before);
   });
 
   it('rolls back a failing migration and reports which one', async () => {
     const path = join(tempDir(), 'bad.db');
-    const broken: Migration[] = [...migrations, { version: 3, name: 'broken', up: 'CREATE TABLE x (a); INSERT INTO nowhere VALUES (1)' }];
+    const broken: Migration[] = [
+      ...migrations,
+      { version: 3, name: 'broken', up: 'CREATE TABLE x (a); INSERT INTO nowhere VALUES (1)' },
+    ];
     await expect(openDatabase({ path, migrations: broken })).rejects.toMatchObject({ code: 'MIGRATION_FAILED' });
     const { db } = await openDatabase({ path, migrations });
     expect(schemaVersion(db)).toBe(2);
@@ -127,7 +172,8 @@ describe(`storage on ${runtime} (${runtimeDriverName()})`, () => {
     const path = join(tempDir(), 'pages.db');
     const { db } = await openDatabase({ path, migrations });
     db.transaction(() => {
-      for (let i = 0; i < 2000; i++) db.prepare('INSERT INTO items (name, data) VALUES (?, ?)').run(`item-${i}`, new Uint8Array(200));
+      for (let i = 0; i < 2000; i++)
+        db.prepare('INSERT INTO items (name, data) VALUES (?, ?)').run(`item-${i}`, new Uint8Array(200));
     });
     db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
     db.close();
@@ -135,7 +181,9 @@ describe(`storage on ${runtime} (${runtimeDriverName()})`, () => {
     const fd = openSync(path, 'r+');
     writeSync(fd, Buffer.alloc(4096, 0xff), 0, 4096, 4096 * 3);
     closeSync(fd);
-    await expect(openDatabase({ path, migrations, onCorrupt: 'throw' })).rejects.toMatchObject({ code: 'DATABASE_CORRUPT' });
+    await expect(openDatabase({ path, migrations, onCorrupt: 'throw' })).rejects.toMatchObject({
+      code: 'DATABASE_CORRUPT',
+    });
     const reopened = await openDatabase({ path, migrations });
     expect(reopened.recovered).toBeDefined();
     reopened.db.close();

@@ -11,11 +11,18 @@ import { MAX_PAYLOAD_BYTES, type TelemetryRecord } from '../../../src/protocol/m
 import { tempDir } from '../../helpers/tmp.js';
 
 // bun:sqlite refuses a blank statement, so the stand-in for the runtime's migration 1 creates a placeholder table.
-const migrations: Migration[] = [{ version: 1, name: 'base', up: 'CREATE TABLE base_placeholder (id INTEGER)' }, outboxMigration];
+const migrations: Migration[] = [
+  { version: 1, name: 'base', up: 'CREATE TABLE base_placeholder (id INTEGER)' },
+  outboxMigration,
+];
 const BIG = { maxSizeMb: 1024, retentionDays: 365 };
 const DAY = 86_400_000;
 
-const record = (i: number, value: TelemetryRecord['value'] = i): TelemetryRecord => ({ tag: `t.${i}`, ts: '2026-01-01T00:00:00.000Z', value });
+const record = (i: number, value: TelemetryRecord['value'] = i): TelemetryRecord => ({
+  tag: `t.${i}`,
+  ts: '2026-01-01T00:00:00.000Z',
+  value,
+});
 
 const open: Db[] = [];
 const outboxes: Outbox[] = [];
@@ -91,10 +98,15 @@ describe('outbox storage', () => {
     const records = Array.from({ length: 25_000 }, (_, i) => record(i));
     const result = await outbox.enqueue('telemetry', records, { durable: 'now' });
     const stored = outbox.peekAfter(0, 100);
-    expect(stored.map((e) => e.seq)).toEqual(Array.from({ length: result.lastSeq - result.seq + 1 }, (_, i) => result.seq + i));
+    expect(stored.map((e) => e.seq)).toEqual(
+      Array.from({ length: result.lastSeq - result.seq + 1 }, (_, i) => result.seq + i),
+    );
     expect(stored.length).toBeGreaterThan(1);
     // Every envelope fits the broker's payload cap, and nothing was lost or reordered by the split.
-    for (const entry of stored) expect(Buffer.byteLength(envelopeJson(entry.seq, entry.ts, true, entry.records))).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
+    for (const entry of stored)
+      expect(Buffer.byteLength(envelopeJson(entry.seq, entry.ts, true, entry.records))).toBeLessThanOrEqual(
+        MAX_PAYLOAD_BYTES,
+      );
     const tags = stored.flatMap((e) => (JSON.parse(e.records) as TelemetryRecord[]).map((r) => r.tag));
     expect(tags).toEqual(records.map((r) => r.tag));
   });
@@ -162,7 +174,10 @@ describe('outbox storage', () => {
     const outbox = make(db);
     // A trigger that refuses inserts stands in for a full disk: the failure must surface, never hang.
     db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END`);
-    const results = await Promise.allSettled([outbox.enqueue('telemetry', [record(1)]), outbox.enqueue('events', [record(2)])]);
+    const results = await Promise.allSettled([
+      outbox.enqueue('telemetry', [record(1)]),
+      outbox.enqueue('events', [record(2)]),
+    ]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'WRITE_FAILED' });
     db.exec('DROP TRIGGER refuse');

@@ -23,7 +23,11 @@ const servers: Server[] = [];
 beforeAll(async () => {
   certs = generateCerts(tempDir('cst-certs-'), { bad: true });
   cloud = await startCloud({ cert: certs.server.cert, key: certs.server.key, ca: certs.ca.cert });
-  const site = await cloud.admin.createSite(DEMO_ORG_ID, { name: 'tls', slug: `tls-${Date.now().toString(36)}`, timezone: 'Australia/Perth' });
+  const site = await cloud.admin.createSite(DEMO_ORG_ID, {
+    name: 'tls',
+    slug: `tls-${Date.now().toString(36)}`,
+    timezone: 'Australia/Perth',
+  });
   siteId = site.id;
 }, 30_000);
 afterAll(async () => {
@@ -35,7 +39,9 @@ const quiet = createLogger({ level: 'error', write: () => {} });
 const ca = () => readFileSync(certs.ca.cert, 'utf8');
 
 async function httpsWith(pair: CertPair): Promise<string> {
-  const server = createServer({ cert: readFileSync(pair.cert), key: readFileSync(pair.key) }, (_req, res) => res.end('{}'));
+  const server = createServer({ cert: readFileSync(pair.cert), key: readFileSync(pair.key) }, (_req, res) =>
+    res.end('{}'),
+  );
   server.on('tlsClientError', () => {});
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -43,7 +49,13 @@ async function httpsWith(pair: CertPair): Promise<string> {
 }
 
 async function pairAgainst(cloudUrl: string, caPem: string | undefined) {
-  const runtime = await createEdgeRuntime({ stateDir: tempDir('cst-tls-pair-'), hardwareId: testHardwareId(), logger: quiet, pairingRetry: { maxAttempts: 1 }, ...(caPem ? { fetch: pinnedFetch(caPem) } : {}) });
+  const runtime = await createEdgeRuntime({
+    stateDir: tempDir('cst-tls-pair-'),
+    hardwareId: testHardwareId(),
+    logger: quiet,
+    pairingRetry: { maxAttempts: 1 },
+    ...(caPem ? { fetch: pinnedFetch(caPem) } : {}),
+  });
   try {
     await runtime.pair({ cloudUrl, orgId: DEMO_ORG_ID, siteId, code: 'AAAAAAAA', edgeId: 'orin-tls-bad' });
     throw new Error('pairing should have failed');
@@ -61,8 +73,22 @@ describe('pairing over https', () => {
     const hardwareId = testHardwareId('tls-cli');
     const { pairingUri } = await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId, {});
     const { command, args } = commandFor('node', 'src/edge/main.ts');
-    const result = await runToEnd(command, [...args, 'pair', '--uri', pairingUri, '--edge-id', 'orin-tls-cli', '--cloud-ca', certs.ca.cert,
-      '--json', '--no-connect', '--state-dir', stateDir, '--hardware-id', hardwareId]);
+    const result = await runToEnd(command, [
+      ...args,
+      'pair',
+      '--uri',
+      pairingUri,
+      '--edge-id',
+      'orin-tls-cli',
+      '--cloud-ca',
+      certs.ca.cert,
+      '--json',
+      '--no-connect',
+      '--state-dir',
+      stateDir,
+      '--hardware-id',
+      hardwareId,
+    ]);
     expect(result.code, result.stderr).toBe(0);
 
     const runtime = await createEdgeRuntime({ stateDir, hardwareId, logger: quiet });
@@ -80,13 +106,23 @@ describe('pairing over https', () => {
 
   it('refuses a private cloud when no CA was given (the system store does not know it)', async () => {
     const error = await pairAgainst(cloud.url, undefined);
-    expect(error.message).toMatch(/the cloud's certificate is not signed by any CA this device trusts \(\w+\); check --cloud-ca/);
+    expect(error.message).toMatch(
+      /the cloud's certificate is not signed by any CA this device trusts \(\w+\); check --cloud-ca/,
+    );
   });
 
   it.each([
     ['expired', (c: CertSet) => c.bad!.expired, /the cloud's certificate has expired \(CERT_HAS_EXPIRED\)/],
-    ['self-signed', (c: CertSet) => c.bad!.selfSigned, /the cloud's certificate is self-signed.*\(DEPTH_ZERO_SELF_SIGNED_CERT\)/],
-    ['wrong-host', (c: CertSet) => c.bad!.wrongHost, /the cloud's certificate is not issued for localhost \(ERR_TLS_CERT_ALTNAME_INVALID\)/],
+    [
+      'self-signed',
+      (c: CertSet) => c.bad!.selfSigned,
+      /the cloud's certificate is self-signed.*\(DEPTH_ZERO_SELF_SIGNED_CERT\)/,
+    ],
+    [
+      'wrong-host',
+      (c: CertSet) => c.bad!.wrongHost,
+      /the cloud's certificate is not issued for localhost \(ERR_TLS_CERT_ALTNAME_INVALID\)/,
+    ],
   ])('refuses a %s certificate at once, with a clear reason', async (_name, pick, pattern) => {
     const url = await httpsWith(pick(certs));
     const error = await pairAgainst(url, ca());
@@ -97,8 +133,23 @@ describe('pairing over https', () => {
 
   it('--cloud-ca refuses a file that is not a CA certificate', async () => {
     const { command, args } = commandFor('node', 'src/edge/main.ts');
-    const result = await runToEnd(command, [...args, 'pair', '--cloud', cloud.url, '--org', DEMO_ORG_ID, '--site', siteId, '--code', 'AAAA-AAAA',
-      '--cloud-ca', certs.server.cert, '--no-connect', '--state-dir', tempDir('cst-tls-cli-')]);
+    const result = await runToEnd(command, [
+      ...args,
+      'pair',
+      '--cloud',
+      cloud.url,
+      '--org',
+      DEMO_ORG_ID,
+      '--site',
+      siteId,
+      '--code',
+      'AAAA-AAAA',
+      '--cloud-ca',
+      certs.server.cert,
+      '--no-connect',
+      '--state-dir',
+      tempDir('cst-tls-cli-'),
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--cloud-ca .* holds a certificate that is not a CA/);
   }, 30_000);

@@ -9,13 +9,25 @@ import { connect as tcpConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCerts, type CertSet } from '../../../scripts/gen-certs.js';
 import { createLogger } from '../../../src/edge/log.js';
-import { startMockSiteServer, type MockSiteServer, type SiteServerOptionsInput } from '../../../src/mock/site-server/index.js';
+import {
+  startMockSiteServer,
+  type MockSiteServer,
+  type SiteServerOptionsInput,
+} from '../../../src/mock/site-server/index.js';
 import { mosquittoUnavailable, startMosquitto } from '../../helpers/mosquitto.js';
 import { commandFor, runToEnd, startEntry, type Child } from '../../helpers/process.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 import { SHIPPED_ACL } from '../mock-site-server/helpers/modes.js';
-import { api, connectEdge, refusalCode, startCloudSite, startSiteServer, type CloudSite, type PairedEdge } from '../mock-site-server/helpers/site.js';
+import {
+  api,
+  connectEdge,
+  refusalCode,
+  startCloudSite,
+  startSiteServer,
+  type CloudSite,
+  type PairedEdge,
+} from '../mock-site-server/helpers/site.js';
 
 const SITE_ENTRY = 'src/mock/site-server/main.ts';
 const EDGE_ENTRY = 'src/edge/main.ts';
@@ -36,7 +48,10 @@ async function realEdge(site: CloudSite, edgeId: string) {
   const { command, args } = commandFor('node', EDGE_ENTRY);
   const paired = await runToEnd(command, [...args, 'pair', '--uri', pairingUri, '--edge-id', edgeId, ...common]);
   expect(paired.code, paired.stderr).toBe(0);
-  const connectStep = paired.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+  const connectStep = paired.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
     .find((l) => l.step === 'connect' && l.status !== 'start');
   const run = startEntry('node', EDGE_ENTRY, ['run', '--producer-port', 'off', ...common]);
   return { run, common, connectStep };
@@ -51,9 +66,31 @@ describe('embedded broker on mqtts (CLI)', () => {
 
   beforeAll(async () => {
     site = await startCloudSite();
-    server = startEntry('node', SITE_ENTRY, ['--cloud', site.cloudUrl, '--org', site.orgId, '--site', site.siteId, '--mqtt-port', '0', '--http-port', '0',
-      '--hardware-id', testHardwareId('mqtts'), '--tls-cert', certs.server.cert, '--tls-key', certs.server.key, '--tls-ca', certs.ca.cert],
-    { env: { CONSYSTENCE_SITE_CODE: await site.serverCode() } });
+    server = startEntry(
+      'node',
+      SITE_ENTRY,
+      [
+        '--cloud',
+        site.cloudUrl,
+        '--org',
+        site.orgId,
+        '--site',
+        site.siteId,
+        '--mqtt-port',
+        '0',
+        '--http-port',
+        '0',
+        '--hardware-id',
+        testHardwareId('mqtts'),
+        '--tls-cert',
+        certs.server.cert,
+        '--tls-key',
+        certs.server.key,
+        '--tls-ca',
+        certs.ca.cert,
+      ],
+      { env: { CONSYSTENCE_SITE_CODE: await site.serverCode() } },
+    );
     const ready = await server.waitForLine((l) => l.event === 'listening', 30_000);
     mqttUrl = String(ready.mqttUrl);
     httpUrl = String(ready.httpUrl);
@@ -68,14 +105,18 @@ describe('embedded broker on mqtts (CLI)', () => {
     const { run, connectStep } = await realEdge(site, 'orin-mqtts-01');
     expect(connectStep).toMatchObject({ status: 'ok' });
     await run.waitForLine((l) => l.event === 'state' && l.state === 'online', 30_000);
-    await waitFor(async () => (await api(httpUrl, 'GET', '/edges/orin-mqtts-01')).body.presence?.state === 'online', { what: 'online at the site server' });
+    await waitFor(async () => (await api(httpUrl, 'GET', '/edges/orin-mqtts-01')).body.presence?.state === 'online', {
+      what: 'online at the site server',
+    });
     expect((await run.kill('SIGTERM')).code).toBe(0);
     // The key is never logged; the CA is not a secret but is noise, so it is not logged either.
     expect(server.stderr.join('\n')).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
   });
 
   it('refuses a plain (non-TLS) MQTT client on the mqtts port', async () => {
-    expect(String(await refusalCode(connectEdge(mqttUrl.replace('mqtts:', 'mqtt:'), edge)))).toMatch(/closed|ECONNRESET|CONNACK/);
+    expect(String(await refusalCode(connectEdge(mqttUrl.replace('mqtts:', 'mqtt:'), edge)))).toMatch(
+      /closed|ECONNRESET|CONNACK/,
+    );
   });
 
   it('cuts a packet that announces more than the limit, behind TLS, and keeps serving', async () => {
@@ -84,7 +125,9 @@ describe('embedded broker on mqtts (CLI)', () => {
     client.publish(edge.topics.telemetry, Buffer.alloc(10 * 1024 * 1024, 0x41), { qos: 0 });
     await closed;
     client.end(true);
-    await waitFor(() => server.stderr.some((l) => l.includes('connection_cut') && /exceeds/.test(l)), { what: 'the packet guard\'s log line' });
+    await waitFor(() => server.stderr.some((l) => l.includes('connection_cut') && /exceeds/.test(l)), {
+      what: "the packet guard's log line",
+    });
     expect(await refusalCode(connectEdge(mqttUrl, edge, { ca: ca() }))).toBe(0);
   });
 
@@ -114,20 +157,36 @@ describe('a site server whose certificate is for another host', () => {
   it('warns at start; the edge stays offline and status shows the host-name problem', async () => {
     const site = await startCloudSite();
     const logs: string[] = [];
-    server = await startMockSiteServer({
-      cloud: site.cloudUrl, orgId: site.orgId, siteId: site.siteId, mqttPort: 0, httpPort: 0, hardwareId: testHardwareId('wrong-host'),
-      code: await site.serverCode(), tlsCert: certs.bad!.wrongHost.cert, tlsKey: certs.bad!.wrongHost.key, tlsCa: certs.ca.cert,
-    }, { logger: createLogger({ write: (line) => logs.push(line) }) });
+    server = await startMockSiteServer(
+      {
+        cloud: site.cloudUrl,
+        orgId: site.orgId,
+        siteId: site.siteId,
+        mqttPort: 0,
+        httpPort: 0,
+        hardwareId: testHardwareId('wrong-host'),
+        code: await site.serverCode(),
+        tlsCert: certs.bad!.wrongHost.cert,
+        tlsKey: certs.bad!.wrongHost.key,
+        tlsCa: certs.ca.cert,
+      },
+      { logger: createLogger({ write: (line) => logs.push(line) }) },
+    );
     expect(logs.join('\n')).toMatch(/tls_certificate_warning.*not issued for 127\.0\.0\.1/);
 
     const { run, common, connectStep } = await realEdge(site, 'orin-wrong-host');
-    expect(connectStep).toMatchObject({ status: 'warn', message: expect.stringMatching(/not issued for 127\.0\.0\.1/) });
+    expect(connectStep).toMatchObject({
+      status: 'warn',
+      message: expect.stringMatching(/not issued for 127\.0\.0\.1/),
+    });
     await run.waitForLine((l) => l.event === 'state' && l.state === 'offline', 30_000);
     const { command, args } = commandFor('node', EDGE_ENTRY);
     const status = await runToEnd(command, [...args, 'status', ...common]);
     expect(status.code, status.stderr).toBe(0);
     const report = JSON.parse(status.stdout) as { state: string; lastError: string | null };
-    expect(report.lastError).toMatch(/site server's certificate is not issued for 127\.0\.0\.1 \(ERR_TLS_CERT_ALTNAME_INVALID\)/);
+    expect(report.lastError).toMatch(
+      /site server's certificate is not issued for 127\.0\.0\.1 \(ERR_TLS_CERT_ALTNAME_INVALID\)/,
+    );
     expect(run.lines.some((l) => l.event === 'state' && l.state === 'online')).toBe(false);
     expect((await api(server.httpUrl, 'GET', '/edges/orin-wrong-host')).body.presence?.state).not.toBe('online');
     await run.kill('SIGTERM');
@@ -138,21 +197,29 @@ const noMosquitto = mosquittoUnavailable();
 if (noMosquitto) console.warn(`external-broker mqtts test skipped: ${noMosquitto}`);
 
 describe.skipIf(!!noMosquitto)('an external broker on mqtts with a private CA', () => {
-  it('--tls-ca lets the site logic trust mosquitto\'s certificate (and nothing else is needed)', async () => {
+  it("--tls-ca lets the site logic trust mosquitto's certificate (and nothing else is needed)", async () => {
     const broker = await startMosquitto({
       listeners: [{ tls: { cafile: certs.ca.cert, certfile: certs.server.cert, keyfile: certs.server.key } }],
-      users: { 'site-server': 'site-server-secret' }, acl: SHIPPED_ACL, config: ['use_username_as_clientid true'],
+      users: { 'site-server': 'site-server-secret' },
+      acl: SHIPPED_ACL,
+      config: ['use_username_as_clientid true'],
     });
     try {
       const server = await startSiteServer(await startCloudSite(), {
-        broker: 'external', brokerUrl: broker.url.replace('127.0.0.1', 'localhost'), brokerUsername: 'site-server', brokerPassword: 'site-server-secret',
+        broker: 'external',
+        brokerUrl: broker.url.replace('127.0.0.1', 'localhost'),
+        brokerUsername: 'site-server',
+        brokerPassword: 'site-server-secret',
         tlsCa: certs.ca.cert,
       });
       // The site logic connects in the background; under load that can trail the ready line.
-      const health = await waitFor(async () => {
-        const { body } = await api(server.httpUrl, 'GET', '/health');
-        return (body as { siteClientConnected?: boolean }).siteClientConnected ? body : null;
-      }, { what: 'the site logic connected to mosquitto over mqtts' });
+      const health = await waitFor(
+        async () => {
+          const { body } = await api(server.httpUrl, 'GET', '/health');
+          return (body as { siteClientConnected?: boolean }).siteClientConnected ? body : null;
+        },
+        { what: 'the site logic connected to mosquitto over mqtts' },
+      );
       expect(health).toMatchObject({ siteClientConnected: true, mqttUrl: expect.stringMatching(/^mqtts:/) });
     } finally {
       await broker.stop();
@@ -162,31 +229,70 @@ describe.skipIf(!!noMosquitto)('an external broker on mqtts with a private CA', 
 
 describe('TLS flags are checked before anything listens', () => {
   const base = (): SiteServerOptionsInput => ({
-    cloud: 'http://127.0.0.1:1', orgId: '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0c11', siteId: '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0c12',
-    code: 'x', mqttPort: 0, httpPort: 0,
+    cloud: 'http://127.0.0.1:1',
+    orgId: '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0c11',
+    siteId: '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0c12',
+    code: 'x',
+    mqttPort: 0,
+    httpPort: 0,
   });
   const quiet = { logger: createLogger({ write: () => {} }) };
 
   it.each([
     ['a certificate without its key', () => ({ tlsCert: certs.server.cert }), /--tls-cert and --tls-key go together/],
     ['--tls-ca without a certificate', () => ({ tlsCa: certs.ca.cert }), /--tls-ca needs --tls-cert and --tls-key/],
-    ['an unreadable certificate', () => ({ tlsCert: '/nonexistent/server.pem', tlsKey: certs.server.key }), /--tls-cert \/nonexistent\/server\.pem: cannot read it \(ENOENT\)/],
-    ['a key as the certificate', () => ({ tlsCert: certs.server.key, tlsKey: certs.server.key }), /--tls-cert .*: not a PEM certificate/],
-    ['a key of another certificate', () => ({ tlsCert: certs.server.cert, tlsKey: certs.bad!.selfSigned.key }), /--tls-key .* does not belong to --tls-cert/],
-    ['a leaf certificate as the CA', () => ({ tlsCert: certs.server.cert, tlsKey: certs.server.key, tlsCa: certs.server.cert }), /--tls-ca .*: holds a certificate that is not a CA/],
+    [
+      'an unreadable certificate',
+      () => ({ tlsCert: '/nonexistent/server.pem', tlsKey: certs.server.key }),
+      /--tls-cert \/nonexistent\/server\.pem: cannot read it \(ENOENT\)/,
+    ],
+    [
+      'a key as the certificate',
+      () => ({ tlsCert: certs.server.key, tlsKey: certs.server.key }),
+      /--tls-cert .*: not a PEM certificate/,
+    ],
+    [
+      'a key of another certificate',
+      () => ({ tlsCert: certs.server.cert, tlsKey: certs.bad!.selfSigned.key }),
+      /--tls-key .* does not belong to --tls-cert/,
+    ],
+    [
+      'a leaf certificate as the CA',
+      () => ({ tlsCert: certs.server.cert, tlsKey: certs.server.key, tlsCa: certs.server.cert }),
+      /--tls-ca .*: holds a certificate that is not a CA/,
+    ],
   ])('refuses %s with a message naming the flag', async (_name, extra, message) => {
-    const error = await startMockSiteServer({ ...base(), ...extra() }, quiet).then(() => null, (e: Error & { code?: string }) => e);
+    const error = await startMockSiteServer({ ...base(), ...extra() }, quiet).then(
+      () => null,
+      (e: Error & { code?: string }) => e,
+    );
     expect(error?.message).toMatch(message);
     expect(error?.code).toBe('USAGE');
     // Whatever went wrong, no key material is ever part of the message.
-    for (const key of [certs.server.key, certs.bad!.selfSigned.key]) expect(error?.message).not.toContain(readFileSync(key, 'utf8').split('\n')[1]);
+    for (const key of [certs.server.key, certs.bad!.selfSigned.key])
+      expect(error?.message).not.toContain(readFileSync(key, 'utf8').split('\n')[1]);
     expect(error?.message).not.toMatch(/PRIVATE KEY-----/);
   });
 
   it('the CLI exits 2 for a certificate without a key', async () => {
     const { command, args } = commandFor('node', SITE_ENTRY);
-    const result = await runToEnd(command, [...args, '--cloud', 'http://127.0.0.1:1', '--org', base().orgId, '--site', base().siteId, '--code', 'x',
-      '--tls-cert', certs.server.cert], { timeoutMs: 30_000 });
+    const result = await runToEnd(
+      command,
+      [
+        ...args,
+        '--cloud',
+        'http://127.0.0.1:1',
+        '--org',
+        base().orgId,
+        '--site',
+        base().siteId,
+        '--code',
+        'x',
+        '--tls-cert',
+        certs.server.cert,
+      ],
+      { timeoutMs: 30_000 },
+    );
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--tls-cert and --tls-key go together/);
   });

@@ -1,6 +1,17 @@
 /** The bench suite's statistics and report helpers (scripts/bench/lib/stats.ts). No speed is asserted anywhere. */
 import { describe, expect, it } from 'vitest';
-import { describeTarget, fmtNumber, fmtRatio, markdownTable, median, percentile, ratio, summarize, target, textTable } from '../../../scripts/bench/lib/stats.js';
+import {
+  describeTarget,
+  fmtNumber,
+  fmtRatio,
+  markdownTable,
+  median,
+  percentile,
+  ratio,
+  summarize,
+  target,
+  textTable,
+} from '../../../scripts/bench/lib/stats.js';
 
 describe('median and percentile', () => {
   it('takes the middle value, or the mean of the two middle values', () => {
@@ -34,7 +45,15 @@ describe('median and percentile', () => {
 
 describe('summarize', () => {
   it('reports n, median, p95, min, max, mean and the spread relative to the median', () => {
-    expect(summarize([10, 20, 30, 40])).toEqual({ n: 4, median: 25, p95: 40, min: 10, max: 40, mean: 25, spread: 30 / 25 });
+    expect(summarize([10, 20, 30, 40])).toEqual({
+      n: 4,
+      median: 25,
+      p95: 40,
+      min: 10,
+      max: 40,
+      mean: 25,
+      spread: 30 / 25,
+    });
   });
 });
 

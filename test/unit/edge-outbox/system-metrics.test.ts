@@ -15,7 +15,10 @@ function fakeRoots(cpuLine: string) {
   writeFileSync(join(proc, 'meminfo'), 'MemTotal:       8000000 kB\nMemFree:  100 kB\nMemAvailable:   6000000 kB\n');
   writeFileSync(join(proc, 'loadavg'), '0.50 0.40 0.30 1/200 1234\n');
   writeFileSync(join(proc, 'uptime'), '12345.67 999.00\n');
-  for (const [i, type, milli] of [[0, 'CPU-therm', '45500'], [1, 'GPU-therm', 'garbage']] as const) {
+  for (const [i, type, milli] of [
+    [0, 'CPU-therm', '45500'],
+    [1, 'GPU-therm', 'garbage'],
+  ] as const) {
     const zone = join(sys, 'class/thermal', `thermal_zone${i}`);
     mkdirSync(zone, { recursive: true });
     writeFileSync(join(zone, 'type'), `${type}\n`);
@@ -27,7 +30,12 @@ function fakeRoots(cpuLine: string) {
 describe('SystemMetrics', () => {
   it('samples every source into valid telemetry records with system.* tags', async () => {
     const { root, proc, sys } = fakeRoots('cpu  100 0 100 800 0 0 0 0 0 0');
-    const metrics = new SystemMetrics({ sink: async () => {}, stateDir: root, paths: { procRoot: proc, sysRoot: sys }, clock: { now: () => Date.parse('2026-03-01T00:00:00Z') } });
+    const metrics = new SystemMetrics({
+      sink: async () => {},
+      stateDir: root,
+      paths: { procRoot: proc, sysRoot: sys },
+      clock: { now: () => Date.parse('2026-03-01T00:00:00Z') },
+    });
     const first = await metrics.sample();
     expect(first.map((r) => r.tag)).not.toContain('system.cpu.percent'); // needs two readings
     writeFileSync(join(proc, 'stat'), 'cpu  150 0 150 900 0 0 0 0 0 0\n'); // +100 busy, +100 idle → 50 %
@@ -48,7 +56,11 @@ describe('SystemMetrics', () => {
 
   it('skips missing sources silently (a container without /proc or /sys)', async () => {
     const empty = tempDir();
-    const metrics = new SystemMetrics({ sink: async () => {}, stateDir: join(empty, 'missing'), paths: { procRoot: join(empty, 'p'), sysRoot: join(empty, 's') } });
+    const metrics = new SystemMetrics({
+      sink: async () => {},
+      stateDir: join(empty, 'missing'),
+      paths: { procRoot: join(empty, 'p'), sysRoot: join(empty, 's') },
+    });
     expect(await metrics.sample()).toEqual([]);
   });
 
@@ -62,7 +74,9 @@ describe('SystemMetrics', () => {
         if (calls === 1) throw new Error('outbox closed');
         batches.push(records);
       },
-      stateDir: root, intervalSeconds: 1, paths: { procRoot: proc, sysRoot: sys },
+      stateDir: root,
+      intervalSeconds: 1,
+      paths: { procRoot: proc, sysRoot: sys },
     });
     expect(() => metrics.setInterval(0)).toThrow(RangeError);
     metrics.start();

@@ -6,7 +6,9 @@ const policy = { baseMs: 1000, capMs: 60_000, minMs: 500 };
 describe('backoff', () => {
   it('grows exponentially up to the cap', () => {
     const top = (attempt: number) => backoffDelay(attempt, policy, { random: () => 1 });
-    expect([0, 1, 2, 3, 4, 5, 6, 7, 20, 100].map(top)).toEqual([1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000, 60000]);
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 20, 100].map(top)).toEqual([
+      1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000, 60000,
+    ]);
   });
 
   it('draws full jitter between the floor and the ceiling', () => {

@@ -11,8 +11,17 @@ async function registry() {
   const clock = { now: () => Date.parse('2026-03-01T00:00:00Z') };
   const store = new CommandStore(db);
   const reg = new CommandRegistry(store, clock, silentLogger)
-    .register('ping', { run: async () => { runs++; return { pong: true }; } })
-    .register('boom', { run: async () => { throw new Error('exploded'); } })
+    .register('ping', {
+      run: async () => {
+        runs++;
+        return { pong: true };
+      },
+    })
+    .register('boom', {
+      run: async () => {
+        throw new Error('exploded');
+      },
+    })
     .register('restart', { mode: 'after-restart', run: async () => {} });
   return { reg, store, runs: () => runs };
 }
@@ -28,16 +37,33 @@ describe('command registry', () => {
 
   it('answers UNKNOWN_COMMAND, BAD_COMMAND (with the id when readable) and EXPIRED', async () => {
     const { reg } = await registry();
-    expect((await reg.handle(JSON.stringify({ id: 'u', name: 'format-disk' }))).publish).toMatchObject({ id: 'u', ok: false, error: { code: 'UNKNOWN_COMMAND' } });
+    expect((await reg.handle(JSON.stringify({ id: 'u', name: 'format-disk' }))).publish).toMatchObject({
+      id: 'u',
+      ok: false,
+      error: { code: 'UNKNOWN_COMMAND' },
+    });
     expect((await reg.handle('{broken')).publish).toMatchObject({ id: '', ok: false, error: { code: 'BAD_COMMAND' } });
-    expect((await reg.handle(JSON.stringify({ id: 'b', name: 7 }))).publish).toMatchObject({ id: 'b', ok: false, error: { code: 'BAD_COMMAND' } });
-    expect((await reg.handle(JSON.stringify([1, 2]))).publish).toMatchObject({ ok: false, error: { code: 'BAD_COMMAND' } });
-    expect((await reg.handle(JSON.stringify({ id: 'e', name: 'ping', expiresAt: '2026-02-28T23:59:59Z' }))).publish).toMatchObject({ id: 'e', ok: false, error: { code: 'EXPIRED' } });
+    expect((await reg.handle(JSON.stringify({ id: 'b', name: 7 }))).publish).toMatchObject({
+      id: 'b',
+      ok: false,
+      error: { code: 'BAD_COMMAND' },
+    });
+    expect((await reg.handle(JSON.stringify([1, 2]))).publish).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_COMMAND' },
+    });
+    expect(
+      (await reg.handle(JSON.stringify({ id: 'e', name: 'ping', expiresAt: '2026-02-28T23:59:59Z' }))).publish,
+    ).toMatchObject({ id: 'e', ok: false, error: { code: 'EXPIRED' } });
   });
 
   it('turns a handler failure into FAILED, stored like any result', async () => {
     const { reg, store } = await registry();
-    expect((await reg.handle(JSON.stringify({ id: 'f', name: 'boom' }))).publish).toMatchObject({ id: 'f', ok: false, error: { code: 'FAILED', message: 'exploded' } });
+    expect((await reg.handle(JSON.stringify({ id: 'f', name: 'boom' }))).publish).toMatchObject({
+      id: 'f',
+      ok: false,
+      error: { code: 'FAILED', message: 'exploded' },
+    });
     expect(store.get('f')?.state).toBe('done');
   });
 
@@ -46,10 +72,15 @@ describe('command registry', () => {
     expect((await reg.handle(JSON.stringify({ id: 'r', name: 'restart' }))).publish).toBeNull();
     store.markExecuting('x', 'ping', '2026-03-01T00:00:00Z');
     const settled = reg.settleAfterBoot('boot-2');
-    expect(settled).toEqual(expect.arrayContaining([
-      { id: 'r', ok: true, result: { restarted: true, bootId: 'boot-2' } },
-      { id: 'x', ok: false, error: { code: 'FAILED', message: expect.any(String) } },
-    ]));
-    expect((await reg.handle(JSON.stringify({ id: 'r', name: 'restart' }))).publish).toMatchObject({ id: 'r', ok: true });
+    expect(settled).toEqual(
+      expect.arrayContaining([
+        { id: 'r', ok: true, result: { restarted: true, bootId: 'boot-2' } },
+        { id: 'x', ok: false, error: { code: 'FAILED', message: expect.any(String) } },
+      ]),
+    );
+    expect((await reg.handle(JSON.stringify({ id: 'r', name: 'restart' }))).publish).toMatchObject({
+      id: 'r',
+      ok: true,
+    });
   });
 });

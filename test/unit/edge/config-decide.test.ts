@@ -5,20 +5,46 @@ const current = { version: 3, config: { heartbeatSeconds: 30, buffer: { retentio
 
 describe('config push decisions', () => {
   it('applies a newer version, merging the patch over the running config', () => {
-    const d = decideConfigPush(current, JSON.stringify({ version: 4, config: { heartbeatSeconds: 10, buffer: { maxSizeMb: 64 } } }));
-    expect(d).toEqual({ kind: 'apply', next: { version: 4, config: { heartbeatSeconds: 10, buffer: { retentionDays: 7, maxSizeMb: 64 } } }, patch: { heartbeatSeconds: 10, buffer: { maxSizeMb: 64 } } });
+    const d = decideConfigPush(
+      current,
+      JSON.stringify({ version: 4, config: { heartbeatSeconds: 10, buffer: { maxSizeMb: 64 } } }),
+    );
+    expect(d).toEqual({
+      kind: 'apply',
+      next: { version: 4, config: { heartbeatSeconds: 10, buffer: { retentionDays: 7, maxSizeMb: 64 } } },
+      patch: { heartbeatSeconds: 10, buffer: { maxSizeMb: 64 } },
+    });
   });
 
   it('ignores the same or an older version', () => {
-    expect(decideConfigPush(current, JSON.stringify({ version: 3, config: { heartbeatSeconds: 10 } })).kind).toBe('ignore');
+    expect(decideConfigPush(current, JSON.stringify({ version: 3, config: { heartbeatSeconds: 10 } })).kind).toBe(
+      'ignore',
+    );
     expect(decideConfigPush(current, JSON.stringify({ version: 1, config: {} })).kind).toBe('ignore');
   });
 
   it('rejects invalid pushes with a reason, naming the version when it can be read', () => {
-    expect(decideConfigPush(current, 'not json')).toMatchObject({ kind: 'reject', version: 3, reason: expect.stringMatching(/JSON/) });
-    expect(decideConfigPush(current, JSON.stringify({ version: 9, config: { heartbeatSeconds: 1 } }))).toMatchObject({ kind: 'reject', version: 9, reason: expect.stringMatching(/heartbeatSeconds/) });
-    expect(decideConfigPush(current, JSON.stringify({ version: 9, config: { unknownKey: true } }))).toMatchObject({ kind: 'reject', version: 9 });
-    expect(decideConfigPush(current, JSON.stringify({ version: -1, config: {} }))).toMatchObject({ kind: 'reject', version: 3 });
-    expect(decideConfigPush(current, 'x'.repeat(300 * 1024))).toMatchObject({ kind: 'reject', reason: expect.stringMatching(/exceeds/) });
+    expect(decideConfigPush(current, 'not json')).toMatchObject({
+      kind: 'reject',
+      version: 3,
+      reason: expect.stringMatching(/JSON/),
+    });
+    expect(decideConfigPush(current, JSON.stringify({ version: 9, config: { heartbeatSeconds: 1 } }))).toMatchObject({
+      kind: 'reject',
+      version: 9,
+      reason: expect.stringMatching(/heartbeatSeconds/),
+    });
+    expect(decideConfigPush(current, JSON.stringify({ version: 9, config: { unknownKey: true } }))).toMatchObject({
+      kind: 'reject',
+      version: 9,
+    });
+    expect(decideConfigPush(current, JSON.stringify({ version: -1, config: {} }))).toMatchObject({
+      kind: 'reject',
+      version: 3,
+    });
+    expect(decideConfigPush(current, 'x'.repeat(300 * 1024))).toMatchObject({
+      kind: 'reject',
+      reason: expect.stringMatching(/exceeds/),
+    });
   });
 });

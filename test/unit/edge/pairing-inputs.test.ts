@@ -20,34 +20,61 @@ function usageError(fn: () => unknown): EdgeError {
 
 describe('pairing inputs', () => {
   it('parses a pairing URI and normalises cloud URL and code', () => {
-    expect(pairingInputFrom({ uri: URI, edgeId: 'orin-1' })).toEqual({ cloudUrl: 'https://cloud.example.com', orgId: ORG, siteId: SITE, code: '7KQ4MX29', edgeId: 'orin-1' });
+    expect(pairingInputFrom({ uri: URI, edgeId: 'orin-1' })).toEqual({
+      cloudUrl: 'https://cloud.example.com',
+      orgId: ORG,
+      siteId: SITE,
+      code: '7KQ4MX29',
+      edgeId: 'orin-1',
+    });
   });
 
   it('takes the edge id from a URI minted for one device, and refuses a different --edge-id', () => {
     const pinned = `${URI}&edge=orin-north-07`;
     expect(pairingInputFrom({ uri: pinned }, 'some-host').edgeId).toBe('orin-north-07');
     expect(pairingInputFrom({ uri: pinned, edgeId: 'orin-north-07' }).edgeId).toBe('orin-north-07');
-    expect(usageError(() => pairingInputFrom({ uri: pinned, edgeId: 'orin-1' })).message).toMatch(/made for the edge id orin-north-07/);
+    expect(usageError(() => pairingInputFrom({ uri: pinned, edgeId: 'orin-1' })).message).toMatch(
+      /made for the edge id orin-north-07/,
+    );
     expect(usageError(() => pairingInputFrom({ uri: `${URI}&edge=Not_Valid` })).message).toMatch(/edge/);
   });
 
   it('accepts separate flags, and a licence key in any case', () => {
-    const input = pairingInputFrom({ cloud: 'http://127.0.0.1:4000', org: ORG, site: SITE, code: '7KQ4MX29', edgeId: 'e1', licenceKey: 'cst-edge-ab12-cd34-ef56' });
+    const input = pairingInputFrom({
+      cloud: 'http://127.0.0.1:4000',
+      org: ORG,
+      site: SITE,
+      code: '7KQ4MX29',
+      edgeId: 'e1',
+      licenceKey: 'cst-edge-ab12-cd34-ef56',
+    });
     expect(input).toMatchObject({ cloudUrl: 'http://127.0.0.1:4000', licenceKey: 'CST-EDGE-AB12-CD34-EF56' });
   });
 
   it('refuses bad URIs and flags with a message that never echoes the code', () => {
-    expect(usageError(() => pairingInputFrom({ uri: 'https://evil.example/pair?code=7KQ4MX29' })).message).not.toContain('7KQ4');
-    expect(usageError(() => pairingInputFrom({ uri: URI.replace(/code=[^&]+/, 'code=!!') })).message).toMatch(/incomplete or damaged/);
+    expect(
+      usageError(() => pairingInputFrom({ uri: 'https://evil.example/pair?code=7KQ4MX29' })).message,
+    ).not.toContain('7KQ4');
+    expect(usageError(() => pairingInputFrom({ uri: URI.replace(/code=[^&]+/, 'code=!!') })).message).toMatch(
+      /incomplete or damaged/,
+    );
     expect(usageError(() => pairingInputFrom({ uri: 'not a uri' })).message).toMatch(/not a URI/);
     expect(usageError(() => pairingInputFrom({ uri: URI, cloud: 'https://x' })).message).toMatch(/either --uri/);
     expect(usageError(() => pairingInputFrom({})).message).toMatch(/--uri/);
     expect(usageError(() => pairingInputFrom({ cloud: 'https://x', org: ORG })).message).toMatch(/--site, --code/);
-    expect(usageError(() => pairingInputFrom({ cloud: 'ftp://x', org: ORG, site: SITE, code: '7KQ4MX29' })).message).toMatch(/https/);
-    expect(usageError(() => pairingInputFrom({ cloud: 'https://x', org: 'acme', site: SITE, code: '7KQ4MX29' })).message).toMatch(/--org/);
-    expect(usageError(() => pairingInputFrom({ cloud: 'https://x', org: ORG, site: SITE, code: 'short' })).message).toMatch(/--code/);
+    expect(
+      usageError(() => pairingInputFrom({ cloud: 'ftp://x', org: ORG, site: SITE, code: '7KQ4MX29' })).message,
+    ).toMatch(/https/);
+    expect(
+      usageError(() => pairingInputFrom({ cloud: 'https://x', org: 'acme', site: SITE, code: '7KQ4MX29' })).message,
+    ).toMatch(/--org/);
+    expect(
+      usageError(() => pairingInputFrom({ cloud: 'https://x', org: ORG, site: SITE, code: 'short' })).message,
+    ).toMatch(/--code/);
     expect(usageError(() => pairingInputFrom({ uri: URI, edgeId: 'Bad_Id' })).message).toMatch(/--edge-id/);
-    expect(usageError(() => pairingInputFrom({ uri: URI, edgeId: 'e', licenceKey: 'nope' })).message).toMatch(/--licence-key/);
+    expect(usageError(() => pairingInputFrom({ uri: URI, edgeId: 'e', licenceKey: 'nope' })).message).toMatch(
+      /--licence-key/,
+    );
     expect(usageError(() => normaliseCloudUrl('https://user:pw@x')).message).toMatch(/plain base URL/);
   });
 

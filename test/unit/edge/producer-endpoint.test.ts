@@ -8,12 +8,18 @@ describe('producerEndpoint', () => {
     expect(producerEndpoint({}, {})).toEqual({ kind: 'tcp', port: 8719 });
   });
   it('takes a port, 0 (a free one) or off; the flag wins over the environment', () => {
-    expect(producerEndpoint({ port: '9000' }, { CONSYSTENCE_EDGE_PRODUCER_PORT: '9001' })).toEqual({ kind: 'tcp', port: 9000 });
+    expect(producerEndpoint({ port: '9000' }, { CONSYSTENCE_EDGE_PRODUCER_PORT: '9001' })).toEqual({
+      kind: 'tcp',
+      port: 9000,
+    });
     expect(producerEndpoint({}, { CONSYSTENCE_EDGE_PRODUCER_PORT: '0' })).toEqual({ kind: 'tcp', port: 0 });
     expect(producerEndpoint({ port: 'off' }, {})).toEqual({ kind: 'off' });
   });
   it('prefers a Unix socket when one is given', () => {
-    expect(producerEndpoint({ port: '9000' }, { CONSYSTENCE_EDGE_PRODUCER_SOCKET: '/run/cst.sock' })).toEqual({ kind: 'socket', path: '/run/cst.sock' });
+    expect(producerEndpoint({ port: '9000' }, { CONSYSTENCE_EDGE_PRODUCER_SOCKET: '/run/cst.sock' })).toEqual({
+      kind: 'socket',
+      path: '/run/cst.sock',
+    });
   });
   it.each(['-1', '65536', 'abc', '1.5', ' ', '80x'])('refuses port %j as a usage error', (port) => {
     expect(() => producerEndpoint({ port }, {})).toThrow(EdgeError);

@@ -6,11 +6,26 @@ import { renderTemplate, shellQuote } from '../../../src/hil/targets/template.js
 
 describe('run flags', () => {
   it('has sensible defaults', () => {
-    expect(parseRunArgs([])).toMatchObject({ target: 'local-node', repeat: 1, timeoutS: 3600, list: false, host: '127.0.0.1' });
+    expect(parseRunArgs([])).toMatchObject({
+      target: 'local-node',
+      repeat: 1,
+      timeoutS: 3600,
+      list: false,
+      host: '127.0.0.1',
+    });
   });
 
   it('parses --only, --repeat and report paths', () => {
-    const args = parseRunArgs(['--only', 'first-pairing, used-code', '--repeat', '3', '--junit', 'out/j.xml', '--json', 'out/s.json']);
+    const args = parseRunArgs([
+      '--only',
+      'first-pairing, used-code',
+      '--repeat',
+      '3',
+      '--junit',
+      'out/j.xml',
+      '--json',
+      'out/s.json',
+    ]);
     expect(args.only).toEqual(['first-pairing', 'used-code']);
     expect(args.repeat).toBe(3);
     expect(args.junit).toBe('out/j.xml');
@@ -34,8 +49,20 @@ describe('run flags', () => {
   });
 
   it('accepts a remote target with hooks', () => {
-    const args = parseRunArgs(['--target', 'remote', '--remote-cmd', 'ssh -tt root@{host} consystence-edge {args}', '--remote-host', 'orin-1',
-      '--power-cycle-cmd', 'relay 3 cycle', '--net-down-cmd', 'port 4 down', '--net-up-cmd', 'port 4 up']);
+    const args = parseRunArgs([
+      '--target',
+      'remote',
+      '--remote-cmd',
+      'ssh -tt root@{host} consystence-edge {args}',
+      '--remote-host',
+      'orin-1',
+      '--power-cycle-cmd',
+      'relay 3 cycle',
+      '--net-down-cmd',
+      'port 4 down',
+      '--net-up-cmd',
+      'port 4 up',
+    ]);
     expect(args).toMatchObject({ target: 'remote', remoteHost: 'orin-1', powerCycleCmd: 'relay 3 cycle' });
   });
 });
@@ -43,7 +70,12 @@ describe('run flags', () => {
 describe('fleet flags', () => {
   it('needs --devices and has defaults for the rest', () => {
     expect(() => parseFleetArgs([])).toThrow(/--devices/);
-    expect(parseFleetArgs(['--devices', '20'])).toMatchObject({ devices: 20, rate: 10, durationS: 10, restartBroker: false });
+    expect(parseFleetArgs(['--devices', '20'])).toMatchObject({
+      devices: 20,
+      rate: 10,
+      durationS: 10,
+      restartBroker: false,
+    });
   });
 
   it('refuses nonsense', () => {
@@ -59,7 +91,9 @@ describe('command templates', () => {
   });
 
   it('fills {host} and {args}', () => {
-    expect(renderTemplate('ssh root@{host} consystence-edge {args}', { host: 'orin-1', args: ['status', '--json'] })).toBe('ssh root@orin-1 consystence-edge status --json');
+    expect(
+      renderTemplate('ssh root@{host} consystence-edge {args}', { host: 'orin-1', args: ['status', '--json'] }),
+    ).toBe('ssh root@orin-1 consystence-edge status --json');
     expect(() => renderTemplate('ssh root@{host} x {args}', { args: [] })).toThrow(/--remote-host/);
     expect(() => renderTemplate('ssh x', { args: [] })).toThrow(/\{args\}/);
   });

@@ -15,7 +15,13 @@ describe('fleet aggregation across workers', () => {
   });
 
   it('reports no all-online time when one worker never got there', () => {
-    const all = aggregateConnect([{ online: 2, allOnlineAt: 1_200, connectMs: [100, 200] }, { online: 1, allOnlineAt: null, connectMs: [300] }], 1_000);
+    const all = aggregateConnect(
+      [
+        { online: 2, allOnlineAt: 1_200, connectMs: [100, 200] },
+        { online: 1, allOnlineAt: null, connectMs: [300] },
+      ],
+      1_000,
+    );
     expect(all.allOnlineMs).toBeNull();
     expect(all.online).toBe(3);
   });
@@ -28,9 +34,17 @@ describe('fleet aggregation across workers', () => {
   it('buckets each worker against the same restart time, then sums by wall-clock second', () => {
     const restartAt = 10_000;
     const w0 = { back: 2, allBackAt: 12_500, attempts: [10_100, 10_900, 12_100], backAt: [10_200, 12_500] };
-    const w1 = { back: 1, allBackAt: 11_000, attempts: [9_000 /* before the restart: not counted */, 10_500, 11_999], backAt: [11_000] };
+    const w1 = {
+      back: 1,
+      allBackAt: 11_000,
+      attempts: [9_000 /* before the restart: not counted */, 10_500, 11_999],
+      backAt: [11_000],
+    };
     const storm = aggregateStorm([w0, w1], restartAt, 13_000);
-    expect(storm.perWorkerAttemptsPerSecond).toEqual([[2, 0, 1], [1, 1, 0]]);
+    expect(storm.perWorkerAttemptsPerSecond).toEqual([
+      [2, 0, 1],
+      [1, 1, 0],
+    ]);
     expect(storm.attemptsPerSecond).toEqual([3, 1, 1]);
     expect(storm).toMatchObject({ totalAttempts: 6, peak: 3, back: 3, allBackMs: 2_500 });
     expect(storm.peakToMean).toBeCloseTo(3 / (5 / 3), 1);
@@ -57,7 +71,11 @@ describe('fleet sharding', () => {
   it('defaults to one worker per 3 000 edges and bounds the flags', () => {
     expect(parseFleetArgs(['--devices', '20']).workers).toBe(1);
     expect(parseFleetArgs(['--devices', '10000']).workers).toBe(4);
-    expect(parseFleetArgs(['--devices', '30', '--workers', '3', '--worker-runtime', 'node'])).toMatchObject({ workers: 3, workerRuntime: 'node', timeoutS: 3600 });
+    expect(parseFleetArgs(['--devices', '30', '--workers', '3', '--worker-runtime', 'node'])).toMatchObject({
+      workers: 3,
+      workerRuntime: 'node',
+      timeoutS: 3600,
+    });
     expect(() => parseFleetArgs(['--devices', '2', '--workers', '3'])).toThrow(/--workers/);
     expect(() => parseFleetArgs(['--devices', '2', '--worker-runtime', 'deno'])).toThrow(/--worker-runtime/);
     expect(() => parseFleetArgs(['--devices', '2', '--timeout-s', '1'])).toThrow(/--timeout-s/);

@@ -5,12 +5,53 @@ import { toJsonSummary } from '../../../src/hil/report/json.js';
 import type { RunReport } from '../../../src/hil/report/types.js';
 
 const report: RunReport = {
-  target: 'local-node', targetDescription: 'local-node', startedAt: '2025-06-01T00:00:00.000Z', durationMs: 12_345,
+  target: 'local-node',
+  targetDescription: 'local-node',
+  startedAt: '2025-06-01T00:00:00.000Z',
+  durationMs: 12_345,
   results: [
-    { id: 'first-pairing', title: 'first pairing', iteration: 1, outcome: 'passed', durationMs: 1500, figures: { timeToOnlineMs: 800 }, notes: ['paired'] },
-    { id: 'used-code', title: 'used <code> & "quotes"', iteration: 1, outcome: 'failed', errorType: 'CheckFailed', message: 'exit 1 <not 3>\nsecond line', durationMs: 900, figures: {}, notes: [], diagnostics: { 'device.status': 'contains ]]> and \u0001 control' } },
-    { id: 'clock-in-past', title: 'clock', iteration: 2, outcome: 'skipped', message: 'no libfaketime', durationMs: 3, figures: {}, notes: [] },
-    { id: 'revocation', title: 'revocation', iteration: 1, outcome: 'error', errorType: 'Error', message: 'rig broke', durationMs: 10, figures: {}, notes: [] },
+    {
+      id: 'first-pairing',
+      title: 'first pairing',
+      iteration: 1,
+      outcome: 'passed',
+      durationMs: 1500,
+      figures: { timeToOnlineMs: 800 },
+      notes: ['paired'],
+    },
+    {
+      id: 'used-code',
+      title: 'used <code> & "quotes"',
+      iteration: 1,
+      outcome: 'failed',
+      errorType: 'CheckFailed',
+      message: 'exit 1 <not 3>\nsecond line',
+      durationMs: 900,
+      figures: {},
+      notes: [],
+      diagnostics: { 'device.status': 'contains ]]> and \u0001 control' },
+    },
+    {
+      id: 'clock-in-past',
+      title: 'clock',
+      iteration: 2,
+      outcome: 'skipped',
+      message: 'no libfaketime',
+      durationMs: 3,
+      figures: {},
+      notes: [],
+    },
+    {
+      id: 'revocation',
+      title: 'revocation',
+      iteration: 1,
+      outcome: 'error',
+      errorType: 'Error',
+      message: 'rig broke',
+      durationMs: 10,
+      figures: {},
+      notes: [],
+    },
   ],
 };
 
@@ -18,7 +59,9 @@ describe('JUnit XML', () => {
   const xml = toJUnitXml(report);
 
   it('counts tests, failures, errors and skips on the suite', () => {
-    expect(xml).toMatch(/<testsuite name="consystence-hil.local-node" tests="4" failures="1" errors="1" skipped="1" time="12.345"/);
+    expect(xml).toMatch(
+      /<testsuite name="consystence-hil.local-node" tests="4" failures="1" errors="1" skipped="1" time="12.345"/,
+    );
     expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>')).toBe(true);
   });
 
@@ -43,7 +86,11 @@ describe('JUnit XML', () => {
 });
 
 describe('JSON summary', () => {
-  const json = toJsonSummary(report) as { ok: boolean; totals: Record<string, number>; scenarios: Array<Record<string, unknown>> };
+  const json = toJsonSummary(report) as {
+    ok: boolean;
+    totals: Record<string, number>;
+    scenarios: Array<Record<string, unknown>>;
+  };
 
   it('is not ok when anything failed or errored, and counts outcomes', () => {
     expect(json.ok).toBe(false);
@@ -51,7 +98,12 @@ describe('JSON summary', () => {
   });
 
   it('carries per-scenario result, duration, figures and diagnostics only for failures', () => {
-    expect(json.scenarios[0]).toMatchObject({ id: 'first-pairing', result: 'passed', durationMs: 1500, figures: { timeToOnlineMs: 800 } });
+    expect(json.scenarios[0]).toMatchObject({
+      id: 'first-pairing',
+      result: 'passed',
+      durationMs: 1500,
+      figures: { timeToOnlineMs: 800 },
+    });
     expect(json.scenarios[0]).not.toHaveProperty('diagnostics');
     expect(json.scenarios[1]).toHaveProperty('diagnostics');
   });

@@ -20,7 +20,10 @@ describe('routeMatches', () => {
 describe('FaultPlan', () => {
   const plan = () => {
     let offset = 0;
-    return new FaultPlan((s) => (offset = s), () => offset);
+    return new FaultPlan(
+      (s) => (offset = s),
+      () => offset,
+    );
   };
 
   it('consumes a counted fault call by call, then disarms it', () => {

@@ -24,8 +24,19 @@ describe('requestFingerprint', () => {
 describe('seed', () => {
   it('the default seed is valid and has the documented organisation', () => {
     const seed = Seed.parse(DEFAULT_SEED);
-    expect(seed.organisations[0]).toMatchObject({ id: DEMO_ORG_ID, name: 'Demo Mining Co', slug: 'demo', timezone: 'Australia/Sydney' });
-    expect(seed.organisations[0]!.members.map((m) => m.role)).toEqual(['owner', 'admin', 'engineer', 'operator', 'viewer']);
+    expect(seed.organisations[0]).toMatchObject({
+      id: DEMO_ORG_ID,
+      name: 'Demo Mining Co',
+      slug: 'demo',
+      timezone: 'Australia/Sydney',
+    });
+    expect(seed.organisations[0]!.members.map((m) => m.role)).toEqual([
+      'owner',
+      'admin',
+      'engineer',
+      'operator',
+      'viewer',
+    ]);
   });
 
   it('refuses a member who is not a user', () => {
@@ -40,12 +51,32 @@ describe('parseCliArgs', () => {
   });
 
   it('maps every flag', () => {
-    expect(parseCliArgs(['--host', '0.0.0.0', '--port', '8080', '--db', 'x.db', '--public-url', 'https://cloud.test', '--edge-token-ttl', '600'])).toEqual({
-      host: '0.0.0.0', port: 8080, dbPath: 'x.db', publicUrl: 'https://cloud.test', edgeTokenTtlSeconds: 600,
+    expect(
+      parseCliArgs([
+        '--host',
+        '0.0.0.0',
+        '--port',
+        '8080',
+        '--db',
+        'x.db',
+        '--public-url',
+        'https://cloud.test',
+        '--edge-token-ttl',
+        '600',
+      ]),
+    ).toEqual({
+      host: '0.0.0.0',
+      port: 8080,
+      dbPath: 'x.db',
+      publicUrl: 'https://cloud.test',
+      edgeTokenTtlSeconds: 600,
     });
   });
 
-  it.each([[['--port', '70000']], [['--edge-token-ttl', '5']], [['extra']], [['--tls-key', 'k.pem']]])('refuses %j', (args) => {
-    expect(() => parseCliArgs(args)).toThrow(UsageError);
-  });
+  it.each([[['--port', '70000']], [['--edge-token-ttl', '5']], [['extra']], [['--tls-key', 'k.pem']]])(
+    'refuses %j',
+    (args) => {
+      expect(() => parseCliArgs(args)).toThrow(UsageError);
+    },
+  );
 });

@@ -7,18 +7,43 @@ const P = `consystence/v1/sites/${SITE}/edges/orin-a`;
 
 describe('edge ACL', () => {
   it('allows an edge to publish only its own six channels', () => {
-    for (const ch of ['status', 'heartbeat', 'telemetry', 'events', 'config/reported', 'cmd/result']) expect(edgeMayPublish(SITE, 'orin-a', `${P}/${ch}`)).toBe(true);
-    for (const topic of [`${P}/config`, `${P}/cmd`, `${P}/other`, `${P}`, `${P}/status/x`, `consystence/v1/sites/${SITE}/edges/orin-b/telemetry`,
-      `consystence/v1/sites/${OTHER_SITE}/edges/orin-a/telemetry`, `consystence/v1/sites/${SITE}/server/status`, '$SYS/broker/load', '', `${P}/+`]) {
+    for (const ch of ['status', 'heartbeat', 'telemetry', 'events', 'config/reported', 'cmd/result'])
+      expect(edgeMayPublish(SITE, 'orin-a', `${P}/${ch}`)).toBe(true);
+    for (const topic of [
+      `${P}/config`,
+      `${P}/cmd`,
+      `${P}/other`,
+      `${P}`,
+      `${P}/status/x`,
+      `consystence/v1/sites/${SITE}/edges/orin-b/telemetry`,
+      `consystence/v1/sites/${OTHER_SITE}/edges/orin-a/telemetry`,
+      `consystence/v1/sites/${SITE}/server/status`,
+      '$SYS/broker/load',
+      '',
+      `${P}/+`,
+    ]) {
       expect([topic, edgeMayPublish(SITE, 'orin-a', topic)]).toEqual([topic, false]);
     }
   });
 
   it('allows an edge to subscribe only to its config, its commands and the server status', () => {
-    for (const f of [`${P}/config`, `${P}/cmd`, `consystence/v1/sites/${SITE}/server/status`]) expect(edgeMaySubscribe(SITE, 'orin-a', f)).toBe(true);
-    for (const f of ['#', '+/#', '$SYS/#', '$SYS/broker/clients/connected', `${P}/#`, `${P}/+`, `consystence/v1/sites/${SITE}/edges/+/cmd`,
-      `consystence/v1/sites/+/edges/orin-a/cmd`, `consystence/v1/sites/${SITE}/edges/orin-b/cmd`, `${P}/telemetry`, `consystence/v1/sites/${OTHER_SITE}/server/status`,
-      `consystence/v1/sites/${SITE}/server/+`, `consystence/#`]) {
+    for (const f of [`${P}/config`, `${P}/cmd`, `consystence/v1/sites/${SITE}/server/status`])
+      expect(edgeMaySubscribe(SITE, 'orin-a', f)).toBe(true);
+    for (const f of [
+      '#',
+      '+/#',
+      '$SYS/#',
+      '$SYS/broker/clients/connected',
+      `${P}/#`,
+      `${P}/+`,
+      `consystence/v1/sites/${SITE}/edges/+/cmd`,
+      `consystence/v1/sites/+/edges/orin-a/cmd`,
+      `consystence/v1/sites/${SITE}/edges/orin-b/cmd`,
+      `${P}/telemetry`,
+      `consystence/v1/sites/${OTHER_SITE}/server/status`,
+      `consystence/v1/sites/${SITE}/server/+`,
+      `consystence/#`,
+    ]) {
       expect([f, edgeMaySubscribe(SITE, 'orin-a', f)]).toEqual([f, false]);
     }
   });

@@ -12,12 +12,23 @@ describe('CLI flags', () => {
     const parsed = parseCliArgs([...base, '--code', 'AB12-CD34', '--mqtt-port', '0', '--refresh-seconds', '5'], {});
     expect(parsed.help).toBe(false);
     const options = SiteServerOptions.parse((parsed as { options: unknown }).options);
-    expect(options).toMatchObject({ cloud: 'http://127.0.0.1:4000', code: 'AB12-CD34', mqttPort: 0, httpPort: 8080, refreshSeconds: 5, broker: 'embedded', db: ':memory:' });
+    expect(options).toMatchObject({
+      cloud: 'http://127.0.0.1:4000',
+      code: 'AB12-CD34',
+      mqttPort: 0,
+      httpPort: 8080,
+      refreshSeconds: 5,
+      broker: 'embedded',
+      db: ':memory:',
+    });
   });
 
   it('takes secrets from the environment', () => {
     const parsed = parseCliArgs(base, { CONSYSTENCE_SITE_TOKEN: 'tok', CONSYSTENCE_BROKER_PASSWORD: 'pw' });
-    expect((parsed as { options: Record<string, unknown> }).options).toMatchObject({ token: 'tok', brokerPassword: 'pw' });
+    expect((parsed as { options: Record<string, unknown> }).options).toMatchObject({
+      token: 'tok',
+      brokerPassword: 'pw',
+    });
   });
 
   it('refuses unknown flags and missing required ones as usage errors', () => {
@@ -35,6 +46,9 @@ describe('CLI flags', () => {
       { mqttPort: 70000 },
       { refreshSeconds: 0 },
     ];
-    for (const extra of bad) expect(SiteServerOptions.safeParse({ cloud: 'http://x', orgId: ORG, siteId: SITE, ...extra }).success).toBe(false);
+    for (const extra of bad)
+      expect(SiteServerOptions.safeParse({ cloud: 'http://x', orgId: ORG, siteId: SITE, ...extra }).success).toBe(
+        false,
+      );
   });
 });

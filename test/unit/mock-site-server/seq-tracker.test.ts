@@ -7,7 +7,12 @@ describe('SeqTracker', () => {
   it('counts in-order seqs as new', () => {
     const t = new SeqTracker();
     expect([1, 2, 3].map((s) => t.record(s, T))).toEqual(['new', 'new', 'new']);
-    expect({ highest: t.highest, accepted: t.accepted, gaps: t.gaps(), missing: t.missing() }).toEqual({ highest: 3, accepted: 3, gaps: [], missing: 0 });
+    expect({ highest: t.highest, accepted: t.accepted, gaps: t.gaps(), missing: t.missing() }).toEqual({
+      highest: 3,
+      accepted: 3,
+      gaps: [],
+      missing: 0,
+    });
   });
 
   it('flags redeliveries as duplicates', () => {
@@ -22,10 +27,17 @@ describe('SeqTracker', () => {
     t.record(6, T);
     expect(t.gaps().map((g) => [g.from, g.to])).toEqual([[2, 5]]);
     expect(t.record(4, T)).toBe('late');
-    expect(t.gaps().map((g) => [g.from, g.to])).toEqual([[2, 3], [5, 5]]);
+    expect(t.gaps().map((g) => [g.from, g.to])).toEqual([
+      [2, 3],
+      [5, 5],
+    ]);
     expect(t.record(4, T)).toBe('duplicate');
     for (const s of [2, 3, 5]) t.record(s, T);
-    expect({ gaps: t.gaps(), detected: t.gapsDetected, accepted: t.accepted }).toEqual({ gaps: [], detected: 1, accepted: 6 });
+    expect({ gaps: t.gaps(), detected: t.gapsDetected, accepted: t.accepted }).toEqual({
+      gaps: [],
+      detected: 1,
+      accepted: 6,
+    });
   });
 
   it('starting above 1 is a gap from 1', () => {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { buildPairingUri, formatPairingCode, normalizePairingCode, parsePairingUri } from '../../../src/protocol/index.js';
+import {
+  buildPairingUri,
+  formatPairingCode,
+  normalizePairingCode,
+  parsePairingUri,
+} from '../../../src/protocol/index.js';
 
 const parts = {
   cloud: 'https://cloud.example.test',
@@ -26,7 +31,10 @@ describe('pairing codes', () => {
 describe('pairing URIs', () => {
   it('round-trips, with and without the edge id a code was minted for', () => {
     expect(parsePairingUri(buildPairingUri(parts))).toEqual(parts);
-    expect(parsePairingUri(buildPairingUri({ ...parts, edge: 'orin-north-07' }))).toEqual({ ...parts, edge: 'orin-north-07' });
+    expect(parsePairingUri(buildPairingUri({ ...parts, edge: 'orin-north-07' }))).toEqual({
+      ...parts,
+      edge: 'orin-north-07',
+    });
   });
 
   it('explains what is wrong with a bad URI', () => {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { edgeTopicPrefix, edgeTopics, parseEdgeTopic, parseServerStatusTopic, serverStatusTopic } from '../../../src/protocol/index.js';
+import {
+  edgeTopicPrefix,
+  edgeTopics,
+  parseEdgeTopic,
+  parseServerStatusTopic,
+  serverStatusTopic,
+} from '../../../src/protocol/index.js';
 
 const site = 'f6a7b8c9-0d1e-2f3a-4b5c-6d7e8f9a0b1c';
 
@@ -31,7 +37,8 @@ describe('topics', () => {
       `consystence/v1/sites/${site}/edges/e1/unknown`,
       `$SYS/broker/uptime`,
       `consystence/v2/sites/${site}/edges/e1/status`,
-    ]) expect(parseEdgeTopic(topic)).toBeNull();
+    ])
+      expect(parseEdgeTopic(topic)).toBeNull();
   });
 
   it('builds and parses the server status topic', () => {

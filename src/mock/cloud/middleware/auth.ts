@@ -37,7 +37,8 @@ export function assertRole(deps: CloudDeps, user: AuthUser, orgId: string, minim
   if (!findOrganisation(deps.db, orgId)) throw ApiError.notFound('organisation');
   const role = roleOf(deps, user, orgId);
   if (!role) throw ApiError.forbidden('you are not a member of this organisation');
-  if (!roleAtLeast(role, minimum)) throw ApiError.forbidden(`this needs the ${minimum} role or higher; you are ${role}`);
+  if (!roleAtLeast(role, minimum))
+    throw ApiError.forbidden(`this needs the ${minimum} role or higher; you are ${role}`);
   return role;
 }
 

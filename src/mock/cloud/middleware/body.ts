@@ -14,13 +14,19 @@ export function capBody(): MiddlewareHandler {
     maxSize: MAX_REQUEST_BYTES,
     onError: () => {
       // The rest of the body is never read, so the connection cannot carry another request: close it.
-      throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the body is larger than ${MAX_REQUEST_BYTES} bytes`, undefined, { Connection: 'close' });
+      throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the body is larger than ${MAX_REQUEST_BYTES} bytes`, undefined, {
+        Connection: 'close',
+      });
     },
   });
 }
 
 /** Reads and validates a JSON body. With `emptyAs`, an empty body counts as that value (optional bodies). */
-export async function readJson<T extends z.ZodType>(c: Context, schema: T, options: { emptyAs?: unknown } = {}): Promise<z.infer<T>> {
+export async function readJson<T extends z.ZodType>(
+  c: Context,
+  schema: T,
+  options: { emptyAs?: unknown } = {},
+): Promise<z.infer<T>> {
   const text = await c.req.text();
   let value: unknown;
   if (text.trim() === '' && 'emptyAs' in options) {
@@ -29,7 +35,9 @@ export async function readJson<T extends z.ZodType>(c: Context, schema: T, optio
     try {
       value = JSON.parse(text);
     } catch {
-      throw new ApiError(400, 'VALIDATION_ERROR', 'the body is not valid JSON', [{ field: '(body)', message: 'not JSON' }]);
+      throw new ApiError(400, 'VALIDATION_ERROR', 'the body is not valid JSON', [
+        { field: '(body)', message: 'not JSON' },
+      ]);
     }
   }
   const parsed = schema.safeParse(value);

@@ -21,8 +21,15 @@ export function injectFaults(plan: FaultPlan): MiddlewareHandler<CloudEnv> {
 
     const status = plan.takeStatus(method, path);
     if (status) {
-      const headers: Record<string, string> = status.retryAfterSeconds !== undefined ? { 'Retry-After': String(status.retryAfterSeconds) } : {};
-      throw new ApiError(status.status as ContentfulStatusCode, (status.code ?? codeForStatus(status.status)) as ErrorCode, status.message ?? `injected fault: ${status.status}`, undefined, headers);
+      const headers: Record<string, string> =
+        status.retryAfterSeconds !== undefined ? { 'Retry-After': String(status.retryAfterSeconds) } : {};
+      throw new ApiError(
+        status.status as ContentfulStatusCode,
+        (status.code ?? codeForStatus(status.status)) as ErrorCode,
+        status.message ?? `injected fault: ${status.status}`,
+        undefined,
+        headers,
+      );
     }
 
     const spoil = plan.takeResponseFault(method, path);
@@ -40,7 +47,10 @@ async function applyResponseFault(c: Parameters<MiddlewareHandler<CloudEnv>>[0],
     return;
   }
   const text = await c.res.text();
-  const body = fault.type === 'malformed-body' ? `<html><body>upstream error</body></html>` : text.slice(0, Math.floor(text.length / 2));
+  const body =
+    fault.type === 'malformed-body'
+      ? `<html><body>upstream error</body></html>`
+      : text.slice(0, Math.floor(text.length / 2));
   const headers = new Headers(c.res.headers);
   headers.delete('content-length');
   headers.set('content-type', 'application/json');

@@ -22,11 +22,21 @@ export function authRoutes(deps: CloudDeps): Hono<CloudEnv> {
     const orgs = membershipsOf(deps.db, user.id).map((m) => ({ id: m.orgId, slug: m.slug, role: m.role }));
     const primary = orgs[0];
     const accessToken = await deps.tokens.signAccessToken({
-      sub: user.id, email: user.email, org: primary?.id ?? null, org_slug: primary?.slug ?? null, org_role: primary?.role ?? null,
-      orgs, platform_admin: user.platformAdmin,
+      sub: user.id,
+      email: user.email,
+      org: primary?.id ?? null,
+      org_slug: primary?.slug ?? null,
+      org_role: primary?.role ?? null,
+      orgs,
+      platform_admin: user.platformAdmin,
     });
     // The mock has no refresh route: the refresh token is opaque and only shaped like the real one.
-    const body: LoginResponse = { accessToken, refreshToken: randomBytes(32).toString('base64url'), expiresIn: ACCESS_TOKEN_TTL_SECONDS, tokenType: 'Bearer' };
+    const body: LoginResponse = {
+      accessToken,
+      refreshToken: randomBytes(32).toString('base64url'),
+      expiresIn: ACCESS_TOKEN_TTL_SECONDS,
+      tokenType: 'Bearer',
+    };
     deps.logger.info('login', { userId: user.id });
     return c.json(body);
   });

@@ -18,10 +18,15 @@ import { EdgeParams } from './params.js';
 /** Device clocks drift; a minute of leeway on iat/exp, no more. */
 const ASSERTION_CLOCK_TOLERANCE_SECONDS = 60;
 
-const invalidAssertion = (why: string) => ApiError.unauthenticated(`the assertion is not valid: ${why}`, 'INVALID_TOKEN');
+const invalidAssertion = (why: string) =>
+  ApiError.unauthenticated(`the assertion is not valid: ${why}`, 'INVALID_TOKEN');
 
 /** The registration an assertion claims to come from, read before verification only to pick the key. */
-function claimedEdge(deps: CloudDeps, assertion: string, params: { orgId: string; siteId: string; edgeId: string }): EdgeRow {
+function claimedEdge(
+  deps: CloudDeps,
+  assertion: string,
+  params: { orgId: string; siteId: string; edgeId: string },
+): EdgeRow {
   let issuer: unknown;
   try {
     issuer = decodeJwt(assertion).iss;
@@ -30,7 +35,8 @@ function claimedEdge(deps: CloudDeps, assertion: string, params: { orgId: string
   }
   const edgeUuid = Uuid.safeParse(issuer);
   const edge = edgeUuid.success ? findEdgeByUuid(deps.db, edgeUuid.data) : undefined;
-  if (!edge || edge.orgId !== params.orgId || edge.siteId !== params.siteId || edge.edgeId !== params.edgeId) throw invalidAssertion('unknown issuer for this edge');
+  if (!edge || edge.orgId !== params.orgId || edge.siteId !== params.siteId || edge.edgeId !== params.edgeId)
+    throw invalidAssertion('unknown issuer for this edge');
   return edge;
 }
 
@@ -47,8 +53,13 @@ export function edgeTokenRoutes(deps: CloudDeps): Hono<CloudEnv> {
     let payload: unknown;
     try {
       ({ payload } = await jwtVerify(assertion, await importJWK(edge.publicJwk, algorithm), {
-        algorithms: [algorithm], audience, issuer: edge.id, subject: edge.id,
-        currentDate: deps.clock.now(), clockTolerance: ASSERTION_CLOCK_TOLERANCE_SECONDS, requiredClaims: ['iat', 'exp', 'jti'],
+        algorithms: [algorithm],
+        audience,
+        issuer: edge.id,
+        subject: edge.id,
+        currentDate: deps.clock.now(),
+        clockTolerance: ASSERTION_CLOCK_TOLERANCE_SECONDS,
+        requiredClaims: ['iat', 'exp', 'jti'],
       }));
     } catch (error) {
       throw invalidAssertion((error as { code?: string }).code ?? 'verification failed');
@@ -57,15 +68,29 @@ export function edgeTokenRoutes(deps: CloudDeps): Hono<CloudEnv> {
     if (!claims.success) throw invalidAssertion(claims.error.issues[0]?.message ?? 'bad claims');
 
     const edgeToken = await deps.tokens.signEdgeToken({
-      sub: edge.id, edge: edge.edgeId, site: edge.siteId, org: edge.orgId, hw: edge.hardwareId, cnf: { jkt: await calculateJwkThumbprint(edge.publicJwk) },
+      sub: edge.id,
+      edge: edge.edgeId,
+      site: edge.siteId,
+      org: edge.orgId,
+      hw: edge.hardwareId,
+      cnf: { jkt: await calculateJwkThumbprint(edge.publicJwk) },
     });
     db.transaction(() => {
-      if (findEdgeByUuid(db, edge.id)?.revokedAt) throw ApiError.unauthenticated('this edge has been revoked; pair it again with a new code', 'EDGE_REVOKED');
+      if (findEdgeByUuid(db, edge.id)?.revokedAt)
+        throw ApiError.unauthenticated('this edge has been revoked; pair it again with a new code', 'EDGE_REVOKED');
       if (!recordAssertion(db, edge.id, claims.data.jti, claims.data.exp, deps.clock.nowSeconds())) {
-        throw ApiError.unauthenticated('this assertion was already used; sign a new one with a fresh jti', 'ASSERTION_REPLAYED');
+        throw ApiError.unauthenticated(
+          'this assertion was already used; sign a new one with a fresh jti',
+          'ASSERTION_REPLAYED',
+        );
       }
     });
-    deps.logger.info('edge_token_refreshed', { orgId: edge.orgId, siteId: edge.siteId, edgeId: edge.edgeId, edgeUuid: edge.id });
+    deps.logger.info('edge_token_refreshed', {
+      orgId: edge.orgId,
+      siteId: edge.siteId,
+      edgeId: edge.edgeId,
+      edgeUuid: edge.id,
+    });
     const response: TokenRefreshResponse = { edgeToken, serverTime: deps.clock.iso() };
     return c.json(response);
   });

@@ -31,7 +31,8 @@ async function authoriseEdgeList(deps: CloudDeps, c: Context, orgId: string, sit
     if (claims.sub !== siteId || claims.org !== orgId) throw ApiError.forbidden('this site token is for another site');
     const server = findServer(deps.db, siteId);
     // Only the token of the current registration counts: re-registering or deleting the site retires it.
-    if (!server || server.revokedAt || server.tokenJti !== claims.jti) throw ApiError.unauthenticated('this site token has been replaced or revoked', 'INVALID_TOKEN');
+    if (!server || server.revokedAt || server.tokenJti !== claims.jti)
+      throw ApiError.unauthenticated('this site token has been replaced or revoked', 'INVALID_TOKEN');
     return;
   }
   assertRole(deps, await authenticateUser(deps, token), orgId, 'viewer');
@@ -46,15 +47,20 @@ export function edgeRoutes(deps: CloudDeps): Hono<CloudEnv> {
       if (!findLiveSite(db, orgId, siteId)) throw ApiError.notFound('site');
       return c.json({ data: listSiteEdges(db, siteId).map(toEdgeSummary) });
     })
-    .delete('/api/organisations/:orgId/sites/:siteId/edges/:edgeId', requireAuth(deps), requireRole(deps, 'admin'), (c) => {
-      const { orgId, siteId, edgeId } = readParams(c, EdgeParams);
-      db.transaction(() => {
-        if (!findLiveSite(db, orgId, siteId)) throw ApiError.notFound('site');
-        const edge = findLatestEdgeByEdgeId(db, siteId, edgeId);
-        if (!edge) throw ApiError.notFound('edge');
-        revokeEdge(db, edge.id, deps.clock.iso(), 'revoked by an administrator');
-      });
-      deps.logger.info('edge_revoked', { orgId, siteId, edgeId });
-      return c.body(null, 204);
-    });
+    .delete(
+      '/api/organisations/:orgId/sites/:siteId/edges/:edgeId',
+      requireAuth(deps),
+      requireRole(deps, 'admin'),
+      (c) => {
+        const { orgId, siteId, edgeId } = readParams(c, EdgeParams);
+        db.transaction(() => {
+          if (!findLiveSite(db, orgId, siteId)) throw ApiError.notFound('site');
+          const edge = findLatestEdgeByEdgeId(db, siteId, edgeId);
+          if (!edge) throw ApiError.notFound('edge');
+          revokeEdge(db, edge.id, deps.clock.iso(), 'revoked by an administrator');
+        });
+        deps.logger.info('edge_revoked', { orgId, siteId, edgeId });
+        return c.body(null, 204);
+      },
+    );
 }

@@ -6,7 +6,13 @@ import type { CloudDeps, CloudEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { requireAuth, requireRole } from '../middleware/auth.js';
 import { readJson } from '../middleware/body.js';
-import { findOrganisation, insertOrganisation, listOrganisations, organisationSlugTaken, type OrganisationRow } from '../store/organisations.js';
+import {
+  findOrganisation,
+  insertOrganisation,
+  listOrganisations,
+  organisationSlugTaken,
+  type OrganisationRow,
+} from '../store/organisations.js';
 import { insertMembership, membershipsOf } from '../store/users.js';
 import { organisationView } from '../views.js';
 
@@ -17,9 +23,16 @@ export function organisationRoutes(deps: CloudDeps): Hono<CloudEnv> {
   return new Hono<CloudEnv>()
     .post('/api/organisations', requireAuth(deps), async (c) => {
       const body = await readJson(c, CreateOrganisationRequest);
-      const org: OrganisationRow = { id: randomUUID(), name: body.name, slug: body.slug, timezone: body.timezone ?? DEFAULT_ORG_TIMEZONE, createdAt: deps.clock.iso() };
+      const org: OrganisationRow = {
+        id: randomUUID(),
+        name: body.name,
+        slug: body.slug,
+        timezone: body.timezone ?? DEFAULT_ORG_TIMEZONE,
+        createdAt: deps.clock.iso(),
+      };
       db.transaction(() => {
-        if (organisationSlugTaken(db, org.slug)) throw new ApiError(409, 'SLUG_TAKEN', `the slug ${org.slug} is taken`, [{ field: 'slug', message: 'taken' }]);
+        if (organisationSlugTaken(db, org.slug))
+          throw new ApiError(409, 'SLUG_TAKEN', `the slug ${org.slug} is taken`, [{ field: 'slug', message: 'taken' }]);
         insertOrganisation(db, org);
         insertMembership(db, org.id, c.get('user').id, 'owner');
       });

@@ -4,7 +4,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
-import { CreatePairingCodeRequest, buildPairingUri, formatPairingCode, normalizePairingCode, type PairingCodeResponse } from '../../../protocol/index.js';
+import {
+  CreatePairingCodeRequest,
+  buildPairingUri,
+  formatPairingCode,
+  normalizePairingCode,
+  type PairingCodeResponse,
+} from '../../../protocol/index.js';
 import type { CloudDeps, CloudEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { requireAuth, requireRole } from '../middleware/auth.js';
@@ -17,18 +23,40 @@ const DEFAULT_TTL_SECONDS = 900;
 
 export function pairingCodeRoutes(deps: CloudDeps): Hono<CloudEnv> {
   const { db } = deps;
-  return new Hono<CloudEnv>().post('/api/organisations/:orgId/sites/:siteId/pairing-codes', requireAuth(deps), requireRole(deps, 'engineer'), async (c) => {
-    const { orgId, siteId } = readParams(c, SiteParams);
-    const body = await readJson(c, CreatePairingCodeRequest, { emptyAs: {} });
-    const code = formatPairingCode(randomBytes(8));
-    const now = deps.clock.nowMs();
-    const expiresAt = new Date(now + (body.ttlSeconds ?? DEFAULT_TTL_SECONDS) * 1000).toISOString();
-    db.transaction(() => {
-      if (!findLiveSite(db, orgId, siteId)) throw ApiError.notFound('site');
-      insertPairingCode(db, { codeHash: hashPairingCode(normalizePairingCode(code)!), orgId, siteId, edgeId: body.edgeId ?? null, createdAt: new Date(now).toISOString(), expiresAt });
-    });
-    deps.logger.info('pairing_code_created', { orgId, siteId, edgeId: body.edgeId, expiresAt });
-    const response: PairingCodeResponse = { code, expiresAt, pairingUri: buildPairingUri({ cloud: deps.publicUrl, org: orgId, site: siteId, code, ...(body.edgeId ? { edge: body.edgeId } : {}) }) };
-    return c.json(response, 201);
-  });
+  return new Hono<CloudEnv>().post(
+    '/api/organisations/:orgId/sites/:siteId/pairing-codes',
+    requireAuth(deps),
+    requireRole(deps, 'engineer'),
+    async (c) => {
+      const { orgId, siteId } = readParams(c, SiteParams);
+      const body = await readJson(c, CreatePairingCodeRequest, { emptyAs: {} });
+      const code = formatPairingCode(randomBytes(8));
+      const now = deps.clock.nowMs();
+      const expiresAt = new Date(now + (body.ttlSeconds ?? DEFAULT_TTL_SECONDS) * 1000).toISOString();
+      db.transaction(() => {
+        if (!findLiveSite(db, orgId, siteId)) throw ApiError.notFound('site');
+        insertPairingCode(db, {
+          codeHash: hashPairingCode(normalizePairingCode(code)!),
+          orgId,
+          siteId,
+          edgeId: body.edgeId ?? null,
+          createdAt: new Date(now).toISOString(),
+          expiresAt,
+        });
+      });
+      deps.logger.info('pairing_code_created', { orgId, siteId, edgeId: body.edgeId, expiresAt });
+      const response: PairingCodeResponse = {
+        code,
+        expiresAt,
+        pairingUri: buildPairingUri({
+          cloud: deps.publicUrl,
+          org: orgId,
+          site: siteId,
+          code,
+          ...(body.edgeId ? { edge: body.edgeId } : {}),
+        }),
+      };
+      return c.json(response, 201);
+    },
+  );
 }

@@ -9,7 +9,11 @@ import { Hono } from 'hono';
 import { calculateJwkThumbprint } from 'jose';
 import { z } from 'zod';
 import {
-  IDEMPOTENCY_KEY_HEADER, RegisterEdgeRequest, edgeTopicPrefix, type EdgeConfig, type RegisterEdgeResponse,
+  IDEMPOTENCY_KEY_HEADER,
+  RegisterEdgeRequest,
+  edgeTopicPrefix,
+  type EdgeConfig,
+  type RegisterEdgeResponse,
 } from '../../../protocol/index.js';
 import type { CloudDeps, CloudEnv } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -28,7 +32,11 @@ import { claimPairingCode, siteCredential } from './site-credential.js';
 const IdempotencyKey = z.uuid();
 
 /** Defaults every edge starts with; the site server may change them later over `P/config`. */
-const EDGE_DEFAULTS = { heartbeatSeconds: 30, keepaliveSeconds: 30, buffer: { retentionDays: 7, maxSizeMb: 1024 } } as const;
+const EDGE_DEFAULTS = {
+  heartbeatSeconds: 30,
+  keepaliveSeconds: 30,
+  buffer: { retentionDays: 7, maxSizeMb: 1024 },
+} as const;
 
 function edgeConfig(deps: CloudDeps, site: SiteRow, edgeId: string): EdgeConfig {
   // Before any site server registered, edges are pointed at the site's reserved host name.
@@ -38,7 +46,15 @@ function edgeConfig(deps: CloudDeps, site: SiteRow, edgeId: string): EdgeConfig 
   // The site's own CA, as its server registered it: the edge will trust only this one for mqtts.
   const ca = live?.mqttCaPem && endpoints.mqtt.startsWith('mqtts:') ? { caCertificatePem: live.mqttCaPem } : {};
   return {
-    siteServer: { url: endpoints.api, mqtt: { url: endpoints.mqtt, topicPrefix: edgeTopicPrefix(site.id, edgeId), keepaliveSeconds: EDGE_DEFAULTS.keepaliveSeconds, ...ca } },
+    siteServer: {
+      url: endpoints.api,
+      mqtt: {
+        url: endpoints.mqtt,
+        topicPrefix: edgeTopicPrefix(site.id, edgeId),
+        keepaliveSeconds: EDGE_DEFAULTS.keepaliveSeconds,
+        ...ca,
+      },
+    },
     heartbeatSeconds: EDGE_DEFAULTS.heartbeatSeconds,
     buffer: { ...EDGE_DEFAULTS.buffer },
   };
@@ -50,20 +66,33 @@ export function registerEdgeRoutes(deps: CloudDeps): Hono<CloudEnv> {
     const { orgId, siteId } = readParams(c, SiteParams);
     const credential = await siteCredential(deps, c, orgId, siteId, 'engineer');
     const key = IdempotencyKey.safeParse(c.req.header(IDEMPOTENCY_KEY_HEADER));
-    if (!key.success) throw new ApiError(400, 'VALIDATION_ERROR', `the ${IDEMPOTENCY_KEY_HEADER} header must be a UUID`, [{ field: IDEMPOTENCY_KEY_HEADER, message: 'a UUID is required' }]);
+    if (!key.success)
+      throw new ApiError(400, 'VALIDATION_ERROR', `the ${IDEMPOTENCY_KEY_HEADER} header must be a UUID`, [
+        { field: IDEMPOTENCY_KEY_HEADER, message: 'a UUID is required' },
+      ]);
     const body = await readJson(c, RegisterEdgeRequest);
     if (!findLiveSite(db, orgId, siteId)) throw ApiError.notFound('site');
 
     const fingerprint = requestFingerprint(orgId, siteId, credential.fingerprint, body);
     const id = randomUUID();
     const edgeToken = await deps.tokens.signEdgeToken({
-      sub: id, edge: body.edgeId, site: siteId, org: orgId, hw: body.hardwareId, cnf: { jkt: await calculateJwkThumbprint(body.publicKey) },
+      sub: id,
+      edge: body.edgeId,
+      site: siteId,
+      org: orgId,
+      hw: body.hardwareId,
+      cnf: { jkt: await calculateJwkThumbprint(body.publicKey) },
     });
 
     const outcome = db.transaction((): { replayed: boolean; response: RegisterEdgeResponse } => {
       const previous = findIdempotencyRecord(db, key.data, deps.clock.nowMs());
       if (previous) {
-        if (previous.fingerprint !== fingerprint) throw new ApiError(409, 'IDEMPOTENCY_MISMATCH', `this ${IDEMPOTENCY_KEY_HEADER} was used with a different request`);
+        if (previous.fingerprint !== fingerprint)
+          throw new ApiError(
+            409,
+            'IDEMPOTENCY_MISMATCH',
+            `this ${IDEMPOTENCY_KEY_HEADER} was used with a different request`,
+          );
         return { replayed: true, response: JSON.parse(previous.response) as RegisterEdgeResponse };
       }
       const site = findLiveSite(db, orgId, siteId);
@@ -71,27 +100,66 @@ export function registerEdgeRoutes(deps: CloudDeps): Hono<CloudEnv> {
       if (credential.kind === 'code') {
         claimPairingCode(deps, credential.code);
         if (credential.code.edgeId && credential.code.edgeId !== body.edgeId) {
-          throw new ApiError(403, 'FORBIDDEN', `this pairing code is for the edge ${credential.code.edgeId}`, [{ field: 'edgeId', message: `must be ${credential.code.edgeId}` }]);
+          throw new ApiError(403, 'FORBIDDEN', `this pairing code is for the edge ${credential.code.edgeId}`, [
+            { field: 'edgeId', message: `must be ${credential.code.edgeId}` },
+          ]);
         }
       }
       const holder = findActiveEdgeByEdgeId(db, siteId, body.edgeId);
-      if (holder && holder.hardwareId !== body.hardwareId) throw new ApiError(409, 'EDGE_ID_TAKEN', `the edge id ${body.edgeId} belongs to another device at this site`, [{ field: 'edgeId', message: 'taken' }]);
+      if (holder && holder.hardwareId !== body.hardwareId)
+        throw new ApiError(409, 'EDGE_ID_TAKEN', `the edge id ${body.edgeId} belongs to another device at this site`, [
+          { field: 'edgeId', message: 'taken' },
+        ]);
       if (body.licenceKey) {
         const bound = licenceHolder(db, body.licenceKey);
-        if (bound && bound !== body.hardwareId) throw new ApiError(409, 'LICENCE_BOUND', 'the licence key is bound to another device', [{ field: 'licenceKey', message: 'bound to another device' }]);
+        if (bound && bound !== body.hardwareId)
+          throw new ApiError(409, 'LICENCE_BOUND', 'the licence key is bound to another device', [
+            { field: 'licenceKey', message: 'bound to another device' },
+          ]);
       }
 
       const now = deps.clock.iso();
       // A device reset pairs again: its earlier registrations (and so all their tokens) are revoked.
       revokeHardwareInSite(db, siteId, body.hardwareId, now);
-      insertEdge(db, { id, orgId, siteId, edgeId: body.edgeId, hardwareId: body.hardwareId, version: body.version, hostname: body.hostname, publicJwk: body.publicKey, registeredAt: now, revokedAt: null });
+      insertEdge(db, {
+        id,
+        orgId,
+        siteId,
+        edgeId: body.edgeId,
+        hardwareId: body.hardwareId,
+        version: body.version,
+        hostname: body.hostname,
+        publicJwk: body.publicKey,
+        registeredAt: now,
+        revokedAt: null,
+      });
       if (body.licenceKey) bindLicence(db, body.licenceKey, body.hardwareId, now);
-      const response: RegisterEdgeResponse = { id, edgeId: body.edgeId, orgId, siteId, edgeToken, serverTime: now, config: edgeConfig(deps, site, body.edgeId) };
-      saveIdempotencyRecord(db, { key: key.data, fingerprint, status: 201, response: JSON.stringify(response), createdAt: now });
+      const response: RegisterEdgeResponse = {
+        id,
+        edgeId: body.edgeId,
+        orgId,
+        siteId,
+        edgeToken,
+        serverTime: now,
+        config: edgeConfig(deps, site, body.edgeId),
+      };
+      saveIdempotencyRecord(db, {
+        key: key.data,
+        fingerprint,
+        status: 201,
+        response: JSON.stringify(response),
+        createdAt: now,
+      });
       return { replayed: false, response };
     });
 
-    deps.logger.info(outcome.replayed ? 'edge_registration_replayed' : 'edge_registered', { orgId, siteId, edgeId: body.edgeId, edgeUuid: outcome.response.id, by: credential.kind });
+    deps.logger.info(outcome.replayed ? 'edge_registration_replayed' : 'edge_registered', {
+      orgId,
+      siteId,
+      edgeId: body.edgeId,
+      edgeUuid: outcome.response.id,
+      by: credential.kind,
+    });
     return c.json(outcome.response, 201);
   });
 }

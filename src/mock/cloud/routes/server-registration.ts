@@ -17,14 +17,18 @@ import { claimPairingCode, siteCredential } from './site-credential.js';
 /** The seed's value; the mock has no clustering of its own. */
 const CLUSTERING_MODE = 'AdoNet';
 
-export const defaultServerEndpoints = (hostname: string) => ({ api: `https://${hostname}:5000`, mqtt: `mqtts://${hostname}:8883` });
+export const defaultServerEndpoints = (hostname: string) => ({
+  api: `https://${hostname}:5000`,
+  mqtt: `mqtts://${hostname}:8883`,
+});
 
 export function serverRegistrationRoutes(deps: CloudDeps): Hono<CloudEnv> {
   const { db } = deps;
   return new Hono<CloudEnv>().post('/api/organisations/:orgId/sites/:siteId/register-server', async (c) => {
     const { orgId, siteId } = readParams(c, SiteParams);
     const credential = await siteCredential(deps, c, orgId, siteId, 'admin');
-    if (credential.kind === 'code' && credential.code.edgeId) throw ApiError.forbidden(`this pairing code is for the edge ${credential.code.edgeId}, not a site server`);
+    if (credential.kind === 'code' && credential.code.edgeId)
+      throw ApiError.forbidden(`this pairing code is for the edge ${credential.code.edgeId}, not a site server`);
     const body = await readJson(c, RegisterServerRequest);
     if (!findLiveSite(db, orgId, siteId)) throw ApiError.notFound('site');
 
@@ -34,7 +38,18 @@ export function serverRegistrationRoutes(deps: CloudDeps): Hono<CloudEnv> {
     db.transaction(() => {
       if (!findLiveSite(db, orgId, siteId)) throw ApiError.notFound('site');
       if (credential.kind === 'code') claimPairingCode(deps, credential.code);
-      upsertServer(db, { siteId, hardwareId: body.hardwareId, version: body.version, hostname: body.hostname, apiUrl: endpoints.api, mqttUrl: endpoints.mqtt, mqttCaPem: body.endpoints?.caCertificatePem ?? null, tokenJti: jti, registeredAt: deps.clock.iso(), revokedAt: null });
+      upsertServer(db, {
+        siteId,
+        hardwareId: body.hardwareId,
+        version: body.version,
+        hostname: body.hostname,
+        apiUrl: endpoints.api,
+        mqttUrl: endpoints.mqtt,
+        mqttCaPem: body.endpoints?.caCertificatePem ?? null,
+        tokenJti: jti,
+        registeredAt: deps.clock.iso(),
+        revokedAt: null,
+      });
       setSiteStatus(db, siteId, 'online');
     });
     deps.logger.info('server_registered', { orgId, siteId, hostname: body.hostname, by: credential.kind });

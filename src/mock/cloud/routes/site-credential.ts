@@ -15,9 +15,16 @@ export type SiteCredential =
   | { kind: 'code'; code: PairingCodeRow; fingerprint: string }
   | { kind: 'user'; user: AuthUser; fingerprint: string };
 
-const invalidCode = () => new ApiError(401, 'PAIRING_CODE_INVALID', 'the pairing code is unknown or has expired; ask for a new one');
+const invalidCode = () =>
+  new ApiError(401, 'PAIRING_CODE_INVALID', 'the pairing code is unknown or has expired; ask for a new one');
 
-export async function siteCredential(deps: CloudDeps, c: Context, orgId: string, siteId: string, minimumRole: Role): Promise<SiteCredential> {
+export async function siteCredential(
+  deps: CloudDeps,
+  c: Context,
+  orgId: string,
+  siteId: string,
+  minimumRole: Role,
+): Promise<SiteCredential> {
   const bearer = bearerOf(c);
   if (!bearer) throw ApiError.unauthenticated('a pairing code or an access token is required');
   const normalized = normalizePairingCode(bearer);
@@ -36,7 +43,8 @@ export async function siteCredential(deps: CloudDeps, c: Context, orgId: string,
 export function claimPairingCode(deps: CloudDeps, code: PairingCodeRow): void {
   const current = findPairingCode(deps.db, code.codeHash);
   if (!current) throw invalidCode();
-  if (current.usedAt) throw new ApiError(401, 'PAIRING_CODE_USED', 'the pairing code has already been used; ask for a new one');
+  if (current.usedAt)
+    throw new ApiError(401, 'PAIRING_CODE_USED', 'the pairing code has already been used; ask for a new one');
   if (Date.parse(current.expiresAt) <= deps.clock.nowMs()) throw invalidCode();
   markPairingCodeUsed(deps.db, code.codeHash, deps.clock.iso());
 }

@@ -13,7 +13,15 @@ import { readJson, readParams } from '../middleware/body.js';
 import { revokeSiteEdges } from '../store/edges.js';
 import { expireSitePairingCodes } from '../store/pairing-codes.js';
 import { revokeServer } from '../store/servers.js';
-import { findLiveSite, insertSite, listLiveSites, markSiteDeleted, siteSlugTaken, updateSiteMetadata, type SiteRow } from '../store/sites.js';
+import {
+  findLiveSite,
+  insertSite,
+  listLiveSites,
+  markSiteDeleted,
+  siteSlugTaken,
+  updateSiteMetadata,
+  type SiteRow,
+} from '../store/sites.js';
 import { siteDetailView, siteListItemView, siteView } from '../views.js';
 import { SiteParams } from './params.js';
 
@@ -32,9 +40,21 @@ export function siteRoutes(deps: CloudDeps): Hono<CloudEnv> {
     .post(SITES, requireAuth(deps), requireRole(deps, 'admin'), async (c) => {
       const orgId = c.req.param('orgId');
       const body = await readJson(c, CreateSiteRequest);
-      const site: SiteRow = { id: randomUUID(), orgId, name: body.name, slug: body.slug, timezone: body.timezone, location: body.location, status: 'provisioning', createdAt: deps.clock.iso() };
+      const site: SiteRow = {
+        id: randomUUID(),
+        orgId,
+        name: body.name,
+        slug: body.slug,
+        timezone: body.timezone,
+        location: body.location,
+        status: 'provisioning',
+        createdAt: deps.clock.iso(),
+      };
       db.transaction(() => {
-        if (siteSlugTaken(db, orgId, site.slug)) throw new ApiError(409, 'SLUG_TAKEN', `the slug ${site.slug} is taken in this organisation`, [{ field: 'slug', message: 'taken' }]);
+        if (siteSlugTaken(db, orgId, site.slug))
+          throw new ApiError(409, 'SLUG_TAKEN', `the slug ${site.slug} is taken in this organisation`, [
+            { field: 'slug', message: 'taken' },
+          ]);
         insertSite(db, site);
       });
       deps.logger.info('site_created', { orgId, siteId: site.id, slug: site.slug });

@@ -16,13 +16,16 @@ export interface IdempotencyRow {
 
 export function findIdempotencyRecord(db: Db, key: string, nowMs: number): IdempotencyRow | undefined {
   const row = db
-    .prepare<IdempotencyRow>('SELECT key, fingerprint, status, response, created_at AS createdAt FROM idempotency WHERE key = ?')
+    .prepare<IdempotencyRow>(
+      'SELECT key, fingerprint, status, response, created_at AS createdAt FROM idempotency WHERE key = ?',
+    )
     .get(key);
   return row && nowMs - Date.parse(row.createdAt) < IDEMPOTENCY_WINDOW_MS ? row : undefined;
 }
 
 export function saveIdempotencyRecord(db: Db, row: IdempotencyRow): void {
   // REPLACE: an expired record with the same key is simply superseded.
-  db.prepare('INSERT OR REPLACE INTO idempotency (key, fingerprint, status, response, created_at) VALUES (?, ?, ?, ?, ?)')
-    .run(row.key, row.fingerprint, row.status, row.response, row.createdAt);
+  db.prepare(
+    'INSERT OR REPLACE INTO idempotency (key, fingerprint, status, response, created_at) VALUES (?, ?, ?, ?, ?)',
+  ).run(row.key, row.fingerprint, row.status, row.response, row.createdAt);
 }

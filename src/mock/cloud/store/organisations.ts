@@ -20,7 +20,13 @@ export function organisationSlugTaken(db: Db, slug: string): boolean {
 }
 
 export function insertOrganisation(db: Db, org: OrganisationRow): void {
-  db.prepare('INSERT INTO organisations (id, name, slug, timezone, created_at) VALUES (?, ?, ?, ?, ?)').run(org.id, org.name, org.slug, org.timezone, org.createdAt);
+  db.prepare('INSERT INTO organisations (id, name, slug, timezone, created_at) VALUES (?, ?, ?, ?, ?)').run(
+    org.id,
+    org.name,
+    org.slug,
+    org.timezone,
+    org.createdAt,
+  );
 }
 
 export function listOrganisations(db: Db): OrganisationRow[] {

@@ -17,13 +17,16 @@ export const hashPairingCode = (normalized: string): string => createHash('sha25
 
 export function findPairingCode(db: Db, codeHash: string): PairingCodeRow | undefined {
   return db
-    .prepare<PairingCodeRow>('SELECT code_hash AS codeHash, org_id AS orgId, site_id AS siteId, edge_id AS edgeId, created_at AS createdAt, expires_at AS expiresAt, used_at AS usedAt FROM pairing_codes WHERE code_hash = ?')
+    .prepare<PairingCodeRow>(
+      'SELECT code_hash AS codeHash, org_id AS orgId, site_id AS siteId, edge_id AS edgeId, created_at AS createdAt, expires_at AS expiresAt, used_at AS usedAt FROM pairing_codes WHERE code_hash = ?',
+    )
     .get(codeHash);
 }
 
 export function insertPairingCode(db: Db, row: Omit<PairingCodeRow, 'usedAt'>): void {
-  db.prepare('INSERT INTO pairing_codes (code_hash, org_id, site_id, edge_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
-    .run(row.codeHash, row.orgId, row.siteId, row.edgeId, row.createdAt, row.expiresAt);
+  db.prepare(
+    'INSERT INTO pairing_codes (code_hash, org_id, site_id, edge_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+  ).run(row.codeHash, row.orgId, row.siteId, row.edgeId, row.createdAt, row.expiresAt);
 }
 
 export function markPairingCodeUsed(db: Db, codeHash: string, at: string): void {
@@ -32,5 +35,9 @@ export function markPairingCodeUsed(db: Db, codeHash: string, at: string): void 
 
 /** A deleted site's unused codes die with it. */
 export function expireSitePairingCodes(db: Db, siteId: string, at: string): void {
-  db.prepare('UPDATE pairing_codes SET expires_at = ? WHERE site_id = ? AND used_at IS NULL AND expires_at > ?').run(at, siteId, at);
+  db.prepare('UPDATE pairing_codes SET expires_at = ? WHERE site_id = ? AND used_at IS NULL AND expires_at > ?').run(
+    at,
+    siteId,
+    at,
+  );
 }

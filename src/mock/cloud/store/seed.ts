@@ -9,13 +9,19 @@ import { countUsers, insertMembership, insertUser } from './users.js';
 export function applySeed(db: Db, seed: Seed, nowIso: string): boolean {
   // Hash outside the transaction: scrypt is slow on purpose and the write lock need not wait for it.
   if (countUsers(db) > 0) return false;
-  const users = seed.users.map((u) => ({ id: u.id, email: u.email.toLowerCase(), passwordHash: hashPassword(u.password), platformAdmin: u.platformAdmin ?? false }));
+  const users = seed.users.map((u) => ({
+    id: u.id,
+    email: u.email.toLowerCase(),
+    passwordHash: hashPassword(u.password),
+    platformAdmin: u.platformAdmin ?? false,
+  }));
   const idByEmail = new Map(users.map((u) => [u.email, u.id]));
   db.transaction(() => {
     for (const user of users) insertUser(db, user);
     for (const org of seed.organisations) {
       insertOrganisation(db, { id: org.id, name: org.name, slug: org.slug, timezone: org.timezone, createdAt: nowIso });
-      for (const member of org.members) insertMembership(db, org.id, idByEmail.get(member.email.toLowerCase())!, member.role);
+      for (const member of org.members)
+        insertMembership(db, org.id, idByEmail.get(member.email.toLowerCase())!, member.role);
     }
   });
   return true;

@@ -17,7 +17,9 @@ export interface ServerRow {
 
 export function findServer(db: Db, siteId: string): ServerRow | undefined {
   return db
-    .prepare<ServerRow>('SELECT site_id AS siteId, hardware_id AS hardwareId, version, hostname, api_url AS apiUrl, mqtt_url AS mqttUrl, mqtt_ca_pem AS mqttCaPem, token_jti AS tokenJti, registered_at AS registeredAt, revoked_at AS revokedAt FROM site_servers WHERE site_id = ?')
+    .prepare<ServerRow>(
+      'SELECT site_id AS siteId, hardware_id AS hardwareId, version, hostname, api_url AS apiUrl, mqtt_url AS mqttUrl, mqtt_ca_pem AS mqttCaPem, token_jti AS tokenJti, registered_at AS registeredAt, revoked_at AS revokedAt FROM site_servers WHERE site_id = ?',
+    )
     .get(siteId);
 }
 
@@ -25,8 +27,19 @@ export function upsertServer(db: Db, server: ServerRow): void {
   db.prepare(`INSERT INTO site_servers (site_id, hardware_id, version, hostname, api_url, mqtt_url, mqtt_ca_pem, token_jti, registered_at, revoked_at)
               VALUES (@siteId, @hardwareId, @version, @hostname, @apiUrl, @mqttUrl, @mqttCaPem, @tokenJti, @registeredAt, NULL)
               ON CONFLICT (site_id) DO UPDATE SET hardware_id = excluded.hardware_id, version = excluded.version, hostname = excluded.hostname,
-                api_url = excluded.api_url, mqtt_url = excluded.mqtt_url, mqtt_ca_pem = excluded.mqtt_ca_pem, token_jti = excluded.token_jti, registered_at = excluded.registered_at, revoked_at = NULL`)
-    .run({ siteId: server.siteId, hardwareId: server.hardwareId, version: server.version, hostname: server.hostname, apiUrl: server.apiUrl, mqttUrl: server.mqttUrl, mqttCaPem: server.mqttCaPem, tokenJti: server.tokenJti, registeredAt: server.registeredAt });
+                api_url = excluded.api_url, mqtt_url = excluded.mqtt_url, mqtt_ca_pem = excluded.mqtt_ca_pem, token_jti = excluded.token_jti, registered_at = excluded.registered_at, revoked_at = NULL`).run(
+    {
+      siteId: server.siteId,
+      hardwareId: server.hardwareId,
+      version: server.version,
+      hostname: server.hostname,
+      apiUrl: server.apiUrl,
+      mqttUrl: server.mqttUrl,
+      mqttCaPem: server.mqttCaPem,
+      tokenJti: server.tokenJti,
+      registeredAt: server.registeredAt,
+    },
+  );
 }
 
 export function revokeServer(db: Db, siteId: string, at: string): void {

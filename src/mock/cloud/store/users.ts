@@ -16,7 +16,8 @@ export interface MembershipRow {
 
 const SELECT_USER = 'SELECT id, email, password_hash AS passwordHash, platform_admin AS platformAdmin FROM users';
 type RawUserRow = Omit<UserRow, 'platformAdmin'> & { platformAdmin: number };
-const fromRaw = (row: RawUserRow | undefined): UserRow | undefined => row && { ...row, platformAdmin: row.platformAdmin === 1 };
+const fromRaw = (row: RawUserRow | undefined): UserRow | undefined =>
+  row && { ...row, platformAdmin: row.platformAdmin === 1 };
 
 export function findUserByEmail(db: Db, email: string): UserRow | undefined {
   return fromRaw(db.prepare<RawUserRow>(`${SELECT_USER} WHERE email = ? COLLATE NOCASE`).get(email));
@@ -27,7 +28,12 @@ export function findUserById(db: Db, id: string): UserRow | undefined {
 }
 
 export function insertUser(db: Db, user: UserRow): void {
-  db.prepare('INSERT INTO users (id, email, password_hash, platform_admin) VALUES (?, ?, ?, ?)').run(user.id, user.email, user.passwordHash, user.platformAdmin ? 1 : 0);
+  db.prepare('INSERT INTO users (id, email, password_hash, platform_admin) VALUES (?, ?, ?, ?)').run(
+    user.id,
+    user.email,
+    user.passwordHash,
+    user.platformAdmin ? 1 : 0,
+  );
 }
 
 export function countUsers(db: Db): number {
@@ -36,12 +42,15 @@ export function countUsers(db: Db): number {
 
 export function membershipsOf(db: Db, userId: string): MembershipRow[] {
   return db
-    .prepare<MembershipRow>('SELECT m.org_id AS orgId, o.slug AS slug, m.role AS role FROM memberships m JOIN organisations o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY o.created_at, o.slug')
+    .prepare<MembershipRow>(
+      'SELECT m.org_id AS orgId, o.slug AS slug, m.role AS role FROM memberships m JOIN organisations o ON o.id = m.org_id WHERE m.user_id = ? ORDER BY o.created_at, o.slug',
+    )
     .all(userId);
 }
 
 export function roleIn(db: Db, userId: string, orgId: string): Role | undefined {
-  return db.prepare<{ role: Role }>('SELECT role FROM memberships WHERE user_id = ? AND org_id = ?').get(userId, orgId)?.role;
+  return db.prepare<{ role: Role }>('SELECT role FROM memberships WHERE user_id = ? AND org_id = ?').get(userId, orgId)
+    ?.role;
 }
 
 export function insertMembership(db: Db, orgId: string, userId: string, role: Role): void {

@@ -7,7 +7,13 @@
  */
 import { decodeJwt, type JSONWebKeySet } from 'jose';
 import type { Logger } from '../../../edge/log.js';
-import { EdgeId, TokenVerificationError, Uuid, verifyEdgeToken, type EdgeTokenClaims } from '../../../protocol/index.js';
+import {
+  EdgeId,
+  TokenVerificationError,
+  Uuid,
+  verifyEdgeToken,
+  type EdgeTokenClaims,
+} from '../../../protocol/index.js';
 import type { TrustRefresher } from '../cloud/refresher.js';
 import type { TrustStore } from '../cloud/trust-store.js';
 
@@ -15,7 +21,9 @@ export const EXP_LEEWAY_SECONDS = 60;
 const MAX_TOKEN_BYTES = 8192;
 
 export type ReturnCode = 3 | 4 | 5;
-export type AuthDecision = { ok: true; claims: EdgeTokenClaims } | { ok: false; returnCode: ReturnCode; reason: string };
+export type AuthDecision =
+  | { ok: true; claims: EdgeTokenClaims }
+  | { ok: false; returnCode: ReturnCode; reason: string };
 export type Standing = { ok: true; unverified?: boolean } | { ok: false; reason: string };
 
 const refuse = (returnCode: ReturnCode, reason: string): AuthDecision => ({ ok: false, returnCode, reason });
@@ -29,20 +37,29 @@ export class EdgeAuthenticator {
     private readonly logger: Logger,
   ) {}
 
-  async authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<AuthDecision> {
+  async authenticate(
+    clientId: string,
+    username: string | undefined,
+    password: Buffer | undefined,
+  ): Promise<AuthDecision> {
     if (!username || username !== clientId) return refuse(4, 'username must equal the client id');
     if (!EdgeId.safeParse(username).success) return refuse(4, 'the username is not an edge id');
-    if (!password || password.length === 0 || password.length > MAX_TOKEN_BYTES) return refuse(4, 'the password must be the edge token');
+    if (!password || password.length === 0 || password.length > MAX_TOKEN_BYTES)
+      return refuse(4, 'the password must be the edge token');
     const jwks = this.store.jwks();
     if (!jwks) return refuse(3, 'no cached JWKS yet');
     const token = password.toString('utf8');
 
     let claims: EdgeTokenClaims;
     try {
-      claims = await verifyEdgeToken(token, jwks, this.siteId, { issuer: this.issuer, clockToleranceSeconds: EXP_LEEWAY_SECONDS });
+      claims = await verifyEdgeToken(token, jwks, this.siteId, {
+        issuer: this.issuer,
+        clockToleranceSeconds: EXP_LEEWAY_SECONDS,
+      });
     } catch (error) {
       const reason = error instanceof TokenVerificationError ? error.reason : 'invalid';
-      if (reason === 'invalid' && (await this.isGenuineTokenForAnotherSite(token, jwks))) return refuse(5, 'the token is for another site');
+      if (reason === 'invalid' && (await this.isGenuineTokenForAnotherSite(token, jwks)))
+        return refuse(5, 'the token is for another site');
       return refuse(4, reason === 'expired' ? 'the token has expired' : 'the token is not valid');
     }
     if (claims.edge !== username) return refuse(5, 'the token belongs to another edge');
@@ -53,11 +70,15 @@ export class EdgeAuthenticator {
       const refreshed = await this.refresher.refreshNow();
       standing = this.standing(claims);
       if (!standing.ok && standing.reason === 'unknown' && !refreshed.ok) {
-        this.logger.warn('edge_admitted_unverified', { edgeId: claims.edge, note: 'not on the cached edge list and the cloud is unreachable; the token signature is the only proof' });
+        this.logger.warn('edge_admitted_unverified', {
+          edgeId: claims.edge,
+          note: 'not on the cached edge list and the cloud is unreachable; the token signature is the only proof',
+        });
         standing = { ok: true, unverified: true };
       }
     }
-    if (!standing.ok) return refuse(5, standing.reason === 'unknown' ? 'the edge is not registered at this site' : standing.reason);
+    if (!standing.ok)
+      return refuse(5, standing.reason === 'unknown' ? 'the edge is not registered at this site' : standing.reason);
     return { ok: true, claims };
   }
 
@@ -67,12 +88,17 @@ export class EdgeAuthenticator {
    */
   standing(claims: EdgeTokenClaims): Standing {
     const known = this.store.edge(claims.edge);
-    if (!known) return this.store.edgeListFetchedAt() === undefined ? { ok: true, unverified: true } : { ok: false, reason: 'unknown' };
+    if (!known)
+      return this.store.edgeListFetchedAt() === undefined
+        ? { ok: true, unverified: true }
+        : { ok: false, reason: 'unknown' };
     if (known.status === 'revoked') return { ok: false, reason: 'the edge is revoked' };
-    if (known.id && known.id !== claims.sub) return { ok: false, reason: 'the token is from an older registration of this edge' };
+    if (known.id && known.id !== claims.sub)
+      return { ok: false, reason: 'the token is from an older registration of this edge' };
     if (known.registeredAt) {
       const registered = Math.floor(Date.parse(known.registeredAt) / 1000);
-      if (Number.isFinite(registered) && claims.iat + 1 < registered) return { ok: false, reason: 'the token predates the current registration of this edge' };
+      if (Number.isFinite(registered) && claims.iat + 1 < registered)
+        return { ok: false, reason: 'the token predates the current registration of this edge' };
     }
     return { ok: true };
   }
@@ -87,7 +113,10 @@ export class EdgeAuthenticator {
     }
     if (!Uuid.safeParse(site).success || site === this.siteId) return false;
     try {
-      await verifyEdgeToken(token, jwks, site as string, { issuer: this.issuer, clockToleranceSeconds: EXP_LEEWAY_SECONDS });
+      await verifyEdgeToken(token, jwks, site as string, {
+        issuer: this.issuer,
+        clockToleranceSeconds: EXP_LEEWAY_SECONDS,
+      });
       return true;
     } catch {
       return false;

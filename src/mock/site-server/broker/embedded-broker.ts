@@ -73,7 +73,10 @@ export class EmbeddedBroker {
   private publicPort = 0;
   private internalPort = 0;
 
-  private constructor(private readonly aedes: Aedes, private readonly options: EmbeddedBrokerOptions) {}
+  private constructor(
+    private readonly aedes: Aedes,
+    private readonly options: EmbeddedBrokerOptions,
+  ) {}
 
   static async start(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
     // Edge ids are up to 63 characters; aedes' default limit on client ids is 23.
@@ -122,7 +125,16 @@ export class EmbeddedBroker {
     const accept = (socket: Socket) => this.accept(socket, false);
     const tls = this.options.tls;
     const server = tls
-      ? createTlsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, accept)
+      ? createTlsServer(
+          {
+            cert: tls.cert,
+            key: tls.key,
+            minVersion: 'TLSv1.2',
+            ciphers: TLS_CIPHERS,
+            handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+          },
+          accept,
+        )
       : createServer(accept);
     server.on('connection', (raw: Socket) => {
       raw.on('error', () => {}); // resets are normal; a TLS failure is reported through tlsClientError
@@ -131,7 +143,11 @@ export class EmbeddedBroker {
     });
     // A client that distrusts our certificate aborts the handshake: worth a line, since the edge's side says why.
     server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-      this.options.logger.info('tls_handshake_failed', { remote: socket.remoteAddress, code: error.code, reason: error.message });
+      this.options.logger.info('tls_handshake_failed', {
+        remote: socket.remoteAddress,
+        code: error.code,
+        reason: error.message,
+      });
     });
     return server;
   }
@@ -213,17 +229,24 @@ export class EmbeddedBroker {
         log.info('connect_refused_by_fault', { clientId: client.id, returnCode: planned });
         return done(authError(planned, 'refused by fault injection'), null);
       }
-      options.auth.authenticate(client.id, username, password).then((decision) => {
-        if (!decision.ok) {
-          log.info('connect_refused', { clientId: client.id, returnCode: decision.returnCode, reason: decision.reason });
-          return done(authError(decision.returnCode, decision.reason), null);
-        }
-        this.sessionOf.set(client, { client, claims: decision.claims });
-        done(null, true);
-      }, (error: unknown) => {
-        log.error('authenticate_failed', { clientId: client.id, error });
-        done(authError(3, 'server unavailable'), null);
-      });
+      options.auth.authenticate(client.id, username, password).then(
+        (decision) => {
+          if (!decision.ok) {
+            log.info('connect_refused', {
+              clientId: client.id,
+              returnCode: decision.returnCode,
+              reason: decision.reason,
+            });
+            return done(authError(decision.returnCode, decision.reason), null);
+          }
+          this.sessionOf.set(client, { client, claims: decision.claims });
+          done(null, true);
+        },
+        (error: unknown) => {
+          log.error('authenticate_failed', { clientId: client.id, error });
+          done(authError(3, 'server unavailable'), null);
+        },
+      );
     };
 
     aedes.on('clientReady', (client) => {
@@ -246,7 +269,11 @@ export class EmbeddedBroker {
       const session = this.sessionOf.get(client);
       if (!session) return callback(new Error('not authenticated'));
       if (packet.payload.length > options.maxPayloadBytes) {
-        log.warn('publish_too_large', { edgeId: client.id, bytes: packet.payload.length, max: options.maxPayloadBytes });
+        log.warn('publish_too_large', {
+          edgeId: client.id,
+          bytes: packet.payload.length,
+          max: options.maxPayloadBytes,
+        });
         return callback(new Error('payload too large'));
       }
       if (!edgeMayPublish(options.siteId, session.claims.edge, packet.topic)) {
@@ -262,7 +289,8 @@ export class EmbeddedBroker {
     aedes.authorizeSubscribe = (client, subscription, callback) => {
       if (this.privileged.has(client)) return callback(null, subscription);
       const session = this.sessionOf.get(client);
-      if (session && edgeMaySubscribe(options.siteId, session.claims.edge, subscription.topic)) return callback(null, subscription);
+      if (session && edgeMaySubscribe(options.siteId, session.claims.edge, subscription.topic))
+        return callback(null, subscription);
       log.warn('acl_subscribe_denied', { edgeId: client.id, filter: subscription.topic.slice(0, 256) });
       callback(null, null); // SUBACK 0x80 for this filter; the connection stays
     };

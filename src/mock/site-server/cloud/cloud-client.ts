@@ -5,14 +5,23 @@
  */
 import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
-import { ErrorBody, Jwks, RegisterServerResponse, type RegisterServerResponse as RegisterServerResult } from '../../../protocol/index.js';
+import {
+  ErrorBody,
+  Jwks,
+  RegisterServerResponse,
+  type RegisterServerResponse as RegisterServerResult,
+} from '../../../protocol/index.js';
 import { KnownEdge } from './trust-store.js';
 
 const TIMEOUT_MS = 5_000;
 
 export class CloudError extends Error {
   override readonly name = 'CloudError';
-  constructor(message: string, readonly status?: number, readonly code?: string) {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly code?: string,
+  ) {
     super(message);
   }
 }
@@ -32,19 +41,29 @@ async function call(url: string, init: RequestInit, what: string): Promise<unkno
   try {
     body = text ? JSON.parse(text) : undefined;
   } catch {
-    throw new CloudError(`the cloud answered ${what} with ${response.status} and a body that is not JSON`, response.status);
+    throw new CloudError(
+      `the cloud answered ${what} with ${response.status} and a body that is not JSON`,
+      response.status,
+    );
   }
   if (!response.ok) {
     const error = ErrorBody.safeParse(body);
     const detail = error.success ? `${error.data.error.code}: ${error.data.error.message}` : `HTTP ${response.status}`;
-    throw new CloudError(`the cloud refused ${what} (${detail})`, response.status, error.success ? error.data.error.code : undefined);
+    throw new CloudError(
+      `the cloud refused ${what} (${detail})`,
+      response.status,
+      error.success ? error.data.error.code : undefined,
+    );
   }
   return body;
 }
 
 function parse<T extends z.ZodType>(schema: T, body: unknown, what: string): z.infer<T> {
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new CloudError(`the cloud's answer to ${what} is malformed (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`);
+  if (!parsed.success)
+    throw new CloudError(
+      `the cloud's answer to ${what} is malformed (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`,
+    );
   return parsed.data;
 }
 
@@ -57,31 +76,50 @@ export interface RegisterServerBody {
 }
 
 export class CloudClient {
-  constructor(private readonly baseUrl: string, private readonly orgId: string, private readonly siteId: string) {}
+  constructor(
+    private readonly baseUrl: string,
+    private readonly orgId: string,
+    private readonly siteId: string,
+  ) {}
 
   private siteUrl(suffix: string): string {
     return `${this.baseUrl}/api/organisations/${encodeURIComponent(this.orgId)}/sites/${encodeURIComponent(this.siteId)}${suffix}`;
   }
 
   async registerServer(bearer: string, body: RegisterServerBody): Promise<RegisterServerResult> {
-    const answer = await call(this.siteUrl('/register-server'), {
-      method: 'POST',
-      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    }, 'register-server');
+    const answer = await call(
+      this.siteUrl('/register-server'),
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      },
+      'register-server',
+    );
     return parse(RegisterServerResponse, answer, 'register-server');
   }
 
   async jwks(): Promise<JSONWebKeySet> {
-    const answer = await call(`${this.baseUrl}/.well-known/jwks.json`, { headers: { accept: 'application/json' } }, 'the JWKS');
+    const answer = await call(
+      `${this.baseUrl}/.well-known/jwks.json`,
+      { headers: { accept: 'application/json' } },
+      'the JWKS',
+    );
     return parse(Jwks, answer, 'the JWKS') as JSONWebKeySet;
   }
 
   async edges(siteToken: string): Promise<KnownEdge[]> {
-    const answer = await call(this.siteUrl('/edges'), { headers: { authorization: `Bearer ${siteToken}`, accept: 'application/json' } }, 'the edge list');
+    const answer = await call(
+      this.siteUrl('/edges'),
+      { headers: { authorization: `Bearer ${siteToken}`, accept: 'application/json' } },
+      'the edge list',
+    );
     return parse(EdgeList, answer, 'the edge list').data.map((e) => ({
-      edgeId: e.edgeId, status: e.status,
-      ...(e.id ? { id: e.id } : {}), ...(e.registeredAt ? { registeredAt: e.registeredAt } : {}), ...(e.revokedAt ? { revokedAt: e.revokedAt } : {}),
+      edgeId: e.edgeId,
+      status: e.status,
+      ...(e.id ? { id: e.id } : {}),
+      ...(e.registeredAt ? { registeredAt: e.registeredAt } : {}),
+      ...(e.revokedAt ? { revokedAt: e.revokedAt } : {}),
     }));
   }
 }

@@ -54,9 +54,15 @@ export class TrustRefresher {
     try {
       const [jwks, edges] = await Promise.all([this.cloud.jwks(), this.cloud.edges(this.siteToken)]);
       this.store.replaceTrust({ jwks, edges }, new Date().toISOString());
-      this.logger.debug('trust_refreshed', { edges: edges.length, revoked: edges.filter((e) => e.status === 'revoked').length });
+      this.logger.debug('trust_refreshed', {
+        edges: edges.length,
+        revoked: edges.filter((e) => e.status === 'revoked').length,
+      });
     } catch (error) {
-      this.logger.warn('trust_refresh_failed', { error: (error as Error).message, note: 'keeping the cached JWKS and edge list' });
+      this.logger.warn('trust_refresh_failed', {
+        error: (error as Error).message,
+        note: 'keeping the cached JWKS and edge list',
+      });
       return { ok: false, error: (error as Error).message };
     }
     for (const listener of this.listeners) {

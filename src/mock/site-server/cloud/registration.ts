@@ -18,7 +18,10 @@ export const SERVER_VERSION: string = packageJson.version;
 
 /** node-machine-id is CommonJS: its function sits on the namespace under Bun and on `default` under Node. */
 function machineHardwareId(): string {
-  const mod = machineIdModule as unknown as { machineIdSync?: (o: boolean) => string; default?: { machineIdSync: (o: boolean) => string } };
+  const mod = machineIdModule as unknown as {
+    machineIdSync?: (o: boolean) => string;
+    default?: { machineIdSync: (o: boolean) => string };
+  };
   const fn = mod.machineIdSync ?? mod.default?.machineIdSync;
   if (!fn) throw new SiteServerError('USAGE', 'cannot read the machine id; pass --hardware-id');
   return createHash('sha256').update(fn(true).trim()).digest('hex');
@@ -35,19 +38,36 @@ export interface Endpoints {
   caCertificatePem?: string;
 }
 
-export async function ensureRegistration(options: SiteServerOptions, store: TrustStore, cloud: CloudClient, endpoints: Endpoints, logger: Logger): Promise<Registration> {
+export async function ensureRegistration(
+  options: SiteServerOptions,
+  store: TrustStore,
+  cloud: CloudClient,
+  endpoints: Endpoints,
+  logger: Logger,
+): Promise<Registration> {
   const existing = store.registration();
   if (existing) {
     if (existing.orgId !== options.orgId || existing.siteId !== options.siteId) {
-      throw new SiteServerError('WRONG_DATABASE', `the database ${options.db} belongs to site ${existing.siteId} of organisation ${existing.orgId}; use another --db for site ${options.siteId}`);
+      throw new SiteServerError(
+        'WRONG_DATABASE',
+        `the database ${options.db} belongs to site ${existing.siteId} of organisation ${existing.orgId}; use another --db for site ${options.siteId}`,
+      );
     }
     if (existing.mqttUrl !== endpoints.mqtt) {
-      logger.warn('endpoint_changed', { registered: existing.mqttUrl, now: endpoints.mqtt, note: 'edges paired earlier were told the registered URL; pass the same --mqtt-port/--public-host to keep them' });
+      logger.warn('endpoint_changed', {
+        registered: existing.mqttUrl,
+        now: endpoints.mqtt,
+        note: 'edges paired earlier were told the registered URL; pass the same --mqtt-port/--public-host to keep them',
+      });
     }
     return existing;
   }
   const bearer = options.code ?? options.token;
-  if (!bearer) throw new SiteServerError('USAGE', `no registration in ${options.db} yet: the first start needs --code CODE (a pairing code) or --token TOKEN (an admin access token)`);
+  if (!bearer)
+    throw new SiteServerError(
+      'USAGE',
+      `no registration in ${options.db} yet: the first start needs --code CODE (a pairing code) or --token TOKEN (an admin access token)`,
+    );
 
   let registration: Registration;
   try {
@@ -58,20 +78,38 @@ export async function ensureRegistration(options: SiteServerOptions, store: Trus
       endpoints,
     });
     if (answer.config.siteId !== options.siteId || answer.config.orgId !== options.orgId) {
-      throw new SiteServerError('REGISTRATION_FAILED', 'the cloud registered this server for another site or organisation');
+      throw new SiteServerError(
+        'REGISTRATION_FAILED',
+        'the cloud registered this server for another site or organisation',
+      );
     }
     const jwks = await cloud.jwks();
     const claims = await verifySiteToken(answer.siteToken, jwks);
-    if (claims.sub !== options.siteId) throw new SiteServerError('REGISTRATION_FAILED', 'the site token the cloud returned is for another site');
+    if (claims.sub !== options.siteId)
+      throw new SiteServerError('REGISTRATION_FAILED', 'the site token the cloud returned is for another site');
     registration = {
-      cloudUrl: options.cloud, orgId: options.orgId, siteId: options.siteId, issuer: claims.iss,
-      siteToken: answer.siteToken, config: answer.config, mqttUrl: endpoints.mqtt, registeredAt: new Date().toISOString(),
+      cloudUrl: options.cloud,
+      orgId: options.orgId,
+      siteId: options.siteId,
+      issuer: claims.iss,
+      siteToken: answer.siteToken,
+      config: answer.config,
+      mqttUrl: endpoints.mqtt,
+      registeredAt: new Date().toISOString(),
     };
     store.saveRegistration(registration, jwks, registration.registeredAt);
   } catch (error) {
     if (error instanceof SiteServerError) throw error;
-    throw new SiteServerError('REGISTRATION_FAILED', `failed to register this site server with the cloud: ${(error as Error).message}`, { cause: error });
+    throw new SiteServerError(
+      'REGISTRATION_FAILED',
+      `failed to register this site server with the cloud: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
-  logger.info('registered', { siteId: options.siteId, mqtt: endpoints.mqtt, caSent: endpoints.caCertificatePem !== undefined });
+  logger.info('registered', {
+    siteId: options.siteId,
+    mqtt: endpoints.mqtt,
+    caSent: endpoints.caCertificatePem !== undefined,
+  });
   return registration;
 }

@@ -30,9 +30,22 @@ export const KnownEdge = z.object({
 export type KnownEdge = z.infer<typeof KnownEdge>;
 
 interface RegistrationRow {
-  cloud_url: string; org_id: string; site_id: string; issuer: string; site_token: string; config_json: string; mqtt_url: string; registered_at: string;
+  cloud_url: string;
+  org_id: string;
+  site_id: string;
+  issuer: string;
+  site_token: string;
+  config_json: string;
+  mqtt_url: string;
+  registered_at: string;
 }
-interface EdgeRow { edge_id: string; uuid: string | null; status: 'active' | 'revoked'; registered_at: string | null; revoked_at: string | null }
+interface EdgeRow {
+  edge_id: string;
+  uuid: string | null;
+  status: 'active' | 'revoked';
+  registered_at: string | null;
+  revoked_at: string | null;
+}
 
 const toEdge = (row: EdgeRow): KnownEdge => ({
   edgeId: row.edge_id,
@@ -82,8 +95,15 @@ export class TrustStore {
   private trust(): TrustSnapshot {
     this.snapshot ??= {
       jwks: this.readJwks(),
-      edges: new Map(this.db.prepare<EdgeRow>('SELECT * FROM edges ORDER BY edge_id').all().map((row) => [row.edge_id, toEdge(row)])),
-      edgeListFetchedAt: this.db.prepare<{ fetched_at: string }>('SELECT fetched_at FROM edge_list_meta WHERE id = 1').get()?.fetched_at,
+      edges: new Map(
+        this.db
+          .prepare<EdgeRow>('SELECT * FROM edges ORDER BY edge_id')
+          .all()
+          .map((row) => [row.edge_id, toEdge(row)]),
+      ),
+      edgeListFetchedAt: this.db
+        .prepare<{ fetched_at: string }>('SELECT fetched_at FROM edge_list_meta WHERE id = 1')
+        .get()?.fetched_at,
     };
     return this.snapshot;
   }
@@ -92,8 +112,14 @@ export class TrustStore {
     const row = this.db.prepare<RegistrationRow>('SELECT * FROM registration WHERE id = 1').get();
     if (!row) return undefined;
     return {
-      cloudUrl: row.cloud_url, orgId: row.org_id, siteId: row.site_id, issuer: row.issuer, siteToken: row.site_token,
-      config: JSON.parse(row.config_json), mqttUrl: row.mqtt_url, registeredAt: row.registered_at,
+      cloudUrl: row.cloud_url,
+      orgId: row.org_id,
+      siteId: row.site_id,
+      issuer: row.issuer,
+      siteToken: row.site_token,
+      config: JSON.parse(row.config_json),
+      mqttUrl: row.mqtt_url,
+      registeredAt: row.registered_at,
     };
   }
 
@@ -103,8 +129,19 @@ export class TrustStore {
       this.db.transaction(() => {
         this.replaceTrust({ jwks }, nowIso);
         this.db.prepare('DELETE FROM registration').run();
-        this.db.prepare(`INSERT INTO registration (id, cloud_url, org_id, site_id, issuer, site_token, config_json, mqtt_url, registered_at)
-          VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)`).run(r.cloudUrl, r.orgId, r.siteId, r.issuer, r.siteToken, JSON.stringify(r.config), r.mqttUrl, r.registeredAt);
+        this.db
+          .prepare(`INSERT INTO registration (id, cloud_url, org_id, site_id, issuer, site_token, config_json, mqtt_url, registered_at)
+          VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)`)
+          .run(
+            r.cloudUrl,
+            r.orgId,
+            r.siteId,
+            r.issuer,
+            r.siteToken,
+            JSON.stringify(r.config),
+            r.mqttUrl,
+            r.registeredAt,
+          );
       });
     } finally {
       this.snapshot = undefined; // a rolled-back write must not leave its trust behind
@@ -140,14 +177,24 @@ export class TrustStore {
     try {
       this.db.transaction(() => {
         if (update.jwks) {
-          this.db.prepare('INSERT INTO jwks (id, jwks_json, fetched_at) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET jwks_json = excluded.jwks_json, fetched_at = excluded.fetched_at')
+          this.db
+            .prepare(
+              'INSERT INTO jwks (id, jwks_json, fetched_at) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET jwks_json = excluded.jwks_json, fetched_at = excluded.fetched_at',
+            )
             .run(JSON.stringify(update.jwks), nowIso);
         }
         if (update.edges) {
           this.db.prepare('DELETE FROM edges').run();
-          const insert = this.db.prepare('INSERT INTO edges (edge_id, uuid, status, registered_at, revoked_at) VALUES (?, ?, ?, ?, ?)');
-          for (const e of currentRegistrations(update.edges)) insert.run(e.edgeId, e.id ?? null, e.status, e.registeredAt ?? null, e.revokedAt ?? null);
-          this.db.prepare('INSERT INTO edge_list_meta (id, fetched_at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET fetched_at = excluded.fetched_at').run(nowIso);
+          const insert = this.db.prepare(
+            'INSERT INTO edges (edge_id, uuid, status, registered_at, revoked_at) VALUES (?, ?, ?, ?, ?)',
+          );
+          for (const e of currentRegistrations(update.edges))
+            insert.run(e.edgeId, e.id ?? null, e.status, e.registeredAt ?? null, e.revokedAt ?? null);
+          this.db
+            .prepare(
+              'INSERT INTO edge_list_meta (id, fetched_at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET fetched_at = excluded.fetched_at',
+            )
+            .run(nowIso);
         }
       });
     } finally {
@@ -156,19 +203,28 @@ export class TrustStore {
   }
 
   lastConfigVersion(edgeId: string): number {
-    return this.db.prepare<{ version: number }>('SELECT version FROM config_versions WHERE edge_id = ?').get(edgeId)?.version ?? 0;
+    return (
+      this.db.prepare<{ version: number }>('SELECT version FROM config_versions WHERE edge_id = ?').get(edgeId)
+        ?.version ?? 0
+    );
   }
 
   /**
    * Claims the next config version for an edge (or checks a requested one is newer) and records it, in one
    * transaction, so two concurrent pushes can never publish the same version.
    */
-  claimConfigVersion(edgeId: string, requested: number | undefined, config: unknown, nowIso: string): { ok: true; version: number } | { ok: false; current: number } {
+  claimConfigVersion(
+    edgeId: string,
+    requested: number | undefined,
+    config: unknown,
+    nowIso: string,
+  ): { ok: true; version: number } | { ok: false; current: number } {
     return this.db.transaction(() => {
       const current = this.lastConfigVersion(edgeId);
       const version = requested ?? current + 1;
       if (version <= current) return { ok: false as const, current };
-      this.db.prepare(`INSERT INTO config_versions (edge_id, version, config_json, pushed_at) VALUES (?, ?, ?, ?)
+      this.db
+        .prepare(`INSERT INTO config_versions (edge_id, version, config_json, pushed_at) VALUES (?, ?, ?, ?)
         ON CONFLICT(edge_id) DO UPDATE SET version = excluded.version, config_json = excluded.config_json, pushed_at = excluded.pushed_at`)
         .run(edgeId, version, JSON.stringify(config), nowIso);
       return { ok: true as const, version };

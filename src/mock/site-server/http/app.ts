@@ -20,15 +20,23 @@ export interface ControlApiBackend extends EdgesBackend {
 export function controlApi(backend: ControlApiBackend): Hono {
   const app = new Hono();
 
-  app.get('/health', (c) => c.json({
-    status: backend.logic.connected ? 'ok' : 'degraded',
-    broker: backend.mode,
-    siteId: backend.siteId,
-    mqttUrl: backend.mqttUrl,
-    siteClientConnected: backend.logic.connected,
-    listener: backend.broker ? (backend.broker.listening ? 'running' : 'stopped') : null,
-    trust: { jwksCached: backend.store.jwks() !== undefined, edgeListFetchedAt: backend.store.edgeListFetchedAt() ?? null },
-  }, backend.logic.connected ? 200 : 503));
+  app.get('/health', (c) =>
+    c.json(
+      {
+        status: backend.logic.connected ? 'ok' : 'degraded',
+        broker: backend.mode,
+        siteId: backend.siteId,
+        mqttUrl: backend.mqttUrl,
+        siteClientConnected: backend.logic.connected,
+        listener: backend.broker ? (backend.broker.listening ? 'running' : 'stopped') : null,
+        trust: {
+          jwksCached: backend.store.jwks() !== undefined,
+          edgeListFetchedAt: backend.store.edgeListFetchedAt() ?? null,
+        },
+      },
+      backend.logic.connected ? 200 : 503,
+    ),
+  );
 
   app.route('/edges', edgesRoutes(backend));
   app.route('/faults', faultsRoutes(backend.broker));
@@ -37,7 +45,10 @@ export function controlApi(backend: ControlApiBackend): Hono {
   app.onError((error, c) => {
     if (error instanceof HttpError) return errorResponse(c, error);
     backend.logger.error('control_api_failed', { method: c.req.method, path: c.req.path, error });
-    return errorResponse(c, new HttpError(500, 'INTERNAL_ERROR', 'the site server failed to handle this request; see its log'));
+    return errorResponse(
+      c,
+      new HttpError(500, 'INTERNAL_ERROR', 'the site server failed to handle this request; see its log'),
+    );
   });
   return app;
 }

@@ -41,7 +41,12 @@ export const CommandBody = z.strictObject({
 export const RawPublishBody = z.strictObject({
   channel: z.enum(['config', 'cmd']),
   payload: z.string().max(60 * 1024),
-  padToBytes: z.number().int().min(1).max(1024 * 1024).optional(),
+  padToBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(1024 * 1024)
+    .optional(),
   retain: z.boolean().default(false),
 });
 
@@ -56,7 +61,12 @@ function edgeParam(raw: string): string {
   return parseOrThrow(z.object({ edgeId: EdgeId }), { edgeId: raw }).edgeId;
 }
 
-function summary(edgeId: string, record: EdgeRecord | undefined, backend: EdgesBackend, connected: Set<string> | undefined) {
+function summary(
+  edgeId: string,
+  record: EdgeRecord | undefined,
+  backend: EdgesBackend,
+  connected: Set<string> | undefined,
+) {
   const known = backend.store.edge(edgeId);
   const t = record?.tracker;
   return {
@@ -83,7 +93,10 @@ export function edgesRoutes(backend: EdgesBackend): Hono {
 
   app.get('/', (c) => {
     const connected = backend.connectedEdges ? new Set(backend.connectedEdges()) : undefined;
-    const ids = new Set([...backend.store.edges().map((e) => e.edgeId), ...backend.logic.book.all().map((r) => r.edgeId)]);
+    const ids = new Set([
+      ...backend.store.edges().map((e) => e.edgeId),
+      ...backend.logic.book.all().map((r) => r.edgeId),
+    ]);
     return c.json({ data: [...ids].sort().map((id) => summary(id, backend.logic.book.get(id), backend, connected)) });
   });
 
@@ -91,7 +104,8 @@ export function edgesRoutes(backend: EdgesBackend): Hono {
     const edgeId = edgeParam(c.req.param('edgeId'));
     const connected = backend.connectedEdges ? new Set(backend.connectedEdges()) : undefined;
     const record = backend.logic.book.get(edgeId);
-    if (!record && !backend.store.edge(edgeId)) throw new HttpError(404, 'NOT_FOUND', `no edge ${edgeId} has been seen or registered`);
+    if (!record && !backend.store.edge(edgeId))
+      throw new HttpError(404, 'NOT_FOUND', `no edge ${edgeId} has been seen or registered`);
     return c.json(summary(edgeId, record, backend, connected));
   });
 
@@ -113,11 +127,31 @@ export function edgesRoutes(backend: EdgesBackend): Hono {
     const edgeId = edgeParam(c.req.param('edgeId'));
     const body = await readBody(c, ConfigPushBody);
     const timeoutMs = body.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const claimed = await backend.logic.pushConfig(edgeId, body.config, body.version, body.wait ? timeoutMs : undefined);
-    if (!claimed.ok) throw new HttpError(409, 'CONFLICT', `version must be greater than ${claimed.current}, the last one pushed to ${edgeId}`);
+    const claimed = await backend.logic.pushConfig(
+      edgeId,
+      body.config,
+      body.version,
+      body.wait ? timeoutMs : undefined,
+    );
+    if (!claimed.ok)
+      throw new HttpError(
+        409,
+        'CONFLICT',
+        `version must be greater than ${claimed.current}, the last one pushed to ${edgeId}`,
+      );
     if (!body.wait) return c.json({ version: claimed.version }, 202);
     const reported = claimed.reported;
-    if (!reported) return c.json({ version: claimed.version, error: { code: 'TIMEOUT', message: `no config/reported for version ${claimed.version} within ${timeoutMs} ms` } }, 504);
+    if (!reported)
+      return c.json(
+        {
+          version: claimed.version,
+          error: {
+            code: 'TIMEOUT',
+            message: `no config/reported for version ${claimed.version} within ${timeoutMs} ms`,
+          },
+        },
+        504,
+      );
     return c.json({ version: claimed.version, reported });
   });
 
@@ -125,7 +159,8 @@ export function edgesRoutes(backend: EdgesBackend): Hono {
     const edgeId = edgeParam(c.req.param('edgeId'));
     const { timeoutMs = DEFAULT_TIMEOUT_MS, ...command } = await readBody(c, CommandBody);
     const { id, result } = await backend.logic.sendCommand(edgeId, command, timeoutMs);
-    if (!result) return c.json({ id, error: { code: 'TIMEOUT', message: `no cmd/result within ${timeoutMs} ms` } }, 504);
+    if (!result)
+      return c.json({ id, error: { code: 'TIMEOUT', message: `no cmd/result within ${timeoutMs} ms` } }, 504);
     return c.json({ id, result });
   });
 
@@ -133,7 +168,8 @@ export function edgesRoutes(backend: EdgesBackend): Hono {
     const edgeId = edgeParam(c.req.param('edgeId'));
     const body = await readBody(c, RawPublishBody);
     const bytes = Buffer.byteLength(body.payload);
-    const payload = body.padToBytes && body.padToBytes > bytes ? body.payload + ' '.repeat(body.padToBytes - bytes) : body.payload;
+    const payload =
+      body.padToBytes && body.padToBytes > bytes ? body.payload + ' '.repeat(body.padToBytes - bytes) : body.payload;
     await backend.logic.publishRaw(edgeId, body.channel, payload, body.retain);
     return c.json({ published: true, channel: body.channel, bytes: Buffer.byteLength(payload) }, 202);
   });

@@ -8,13 +8,21 @@ import type { z } from 'zod';
 import { MAX_REQUEST_BYTES } from '../../../protocol/index.js';
 
 export class HttpError extends Error {
-  constructor(readonly status: ContentfulStatusCode, readonly code: string, message: string, readonly details?: Array<{ field: string; message: string }>) {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly details?: Array<{ field: string; message: string }>,
+  ) {
     super(message);
   }
 }
 
 export function errorResponse(c: Context, error: HttpError) {
-  return c.json({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } }, error.status);
+  return c.json(
+    { error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } },
+    error.status,
+  );
 }
 
 /** Reads and validates a JSON body; an empty body is read as `{}` so routes with all-optional fields work. */
@@ -37,8 +45,15 @@ export async function readBody<T extends z.ZodType>(c: Context, schema: T): Prom
 export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    const details = parsed.error.issues.slice(0, 20).map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
-    throw new HttpError(400, 'VALIDATION_ERROR', `invalid request: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`, details);
+    const details = parsed.error.issues
+      .slice(0, 20)
+      .map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
+    throw new HttpError(
+      400,
+      'VALIDATION_ERROR',
+      `invalid request: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`,
+      details,
+    );
   }
   return parsed.data;
 }

@@ -20,7 +20,12 @@ export const ListenerBody = z.strictObject({ action: z.enum(['stop', 'start']) }
 export function faultsRoutes(broker: EmbeddedBroker | undefined): Hono {
   const app = new Hono();
   const need = (): EmbeddedBroker => {
-    if (!broker) throw new HttpError(409, 'UNSUPPORTED', 'faults need the embedded broker; with --broker external, provoke faults on that broker');
+    if (!broker)
+      throw new HttpError(
+        409,
+        'UNSUPPORTED',
+        'faults need the embedded broker; with --broker external, provoke faults on that broker',
+      );
     return broker;
   };
   const snapshot = (b: EmbeddedBroker) => b.faults.snapshot(b.listening ? 'running' : 'stopped');
@@ -61,7 +66,11 @@ export function faultsRoutes(broker: EmbeddedBroker | undefined): Hono {
       try {
         await b.startListener();
       } catch (error) {
-        throw new HttpError(409, 'CONFLICT', `cannot listen on port ${b.port} again (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+        throw new HttpError(
+          409,
+          'CONFLICT',
+          `cannot listen on port ${b.port} again (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+        );
       }
     }
     return c.json(snapshot(b));

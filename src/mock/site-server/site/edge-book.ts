@@ -56,8 +56,14 @@ export class EdgeBook {
     if (!record) {
       if (this.edges.size >= MAX_TRACKED_EDGES) return undefined;
       record = {
-        edgeId, presence: { state: 'unknown', reason: null, since: null }, received: 0, invalid: 0,
-        tracker: new SeqTracker(), lastHeartbeat: null, lastConfigReported: null, messages: [],
+        edgeId,
+        presence: { state: 'unknown', reason: null, since: null },
+        received: 0,
+        invalid: 0,
+        tracker: new SeqTracker(),
+        lastHeartbeat: null,
+        lastConfigReported: null,
+        messages: [],
       };
       this.edges.set(edgeId, record);
     }

@@ -9,8 +9,18 @@ import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../../edge/log.js';
 import {
-  Command, ConfigPush, EDGE_PUBLISH_CHANNELS, TOPIC_ROOT, edgeTopicPrefix, edgeTopics, parseEdgeTopic, serverStatusTopic,
-  type CommandResult, type ConfigReported, type RuntimeConfigPatch, type ServerStatus,
+  Command,
+  ConfigPush,
+  EDGE_PUBLISH_CHANNELS,
+  TOPIC_ROOT,
+  edgeTopicPrefix,
+  edgeTopics,
+  parseEdgeTopic,
+  serverStatusTopic,
+  type CommandResult,
+  type ConfigReported,
+  type RuntimeConfigPatch,
+  type ServerStatus,
 } from '../../../protocol/index.js';
 import type { TrustStore } from '../cloud/trust-store.js';
 import { EdgeBook } from './edge-book.js';
@@ -41,7 +51,10 @@ export class SiteLogic {
   readonly pending = new PendingReplies();
   private readonly ctx: HandlerContext;
 
-  private constructor(private readonly client: MqttClient, private readonly options: SiteLogicOptions) {
+  private constructor(
+    private readonly client: MqttClient,
+    private readonly options: SiteLogicOptions,
+  ) {
     this.book = new EdgeBook(options.messageBufferSize);
     this.ctx = { book: this.book, pending: this.pending, logger: options.logger };
   }
@@ -74,7 +87,9 @@ export class SiteLogic {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         client.end(true);
-        reject(new Error(`the broker at ${options.url} did not accept the site server within ${CONNECT_TIMEOUT_MS} ms`));
+        reject(
+          new Error(`the broker at ${options.url} did not accept the site server within ${CONNECT_TIMEOUT_MS} ms`),
+        );
       }, CONNECT_TIMEOUT_MS);
       client.once('connect', () => {
         clearTimeout(timer);
@@ -97,7 +112,12 @@ export class SiteLogic {
     if (!handler || !record) return;
     const message = { record, channel: parsed.channel, payload, retained, receivedAt: new Date().toISOString() };
     try {
-      if (payload.length > this.options.maxPayloadBytes) return storeRefused(this.ctx, message, `payload of ${payload.length} bytes exceeds ${this.options.maxPayloadBytes}`);
+      if (payload.length > this.options.maxPayloadBytes)
+        return storeRefused(
+          this.ctx,
+          message,
+          `payload of ${payload.length} bytes exceeds ${this.options.maxPayloadBytes}`,
+        );
       // A retained empty payload is a broker-side clear, not a message.
       if (payload.length === 0 && retained) return;
       handler(this.ctx, message);
@@ -122,19 +142,29 @@ export class SiteLogic {
    * that version (or a later one); the wait is registered before publishing, since a fast edge answers before
    * our own PUBACK arrives.
    */
-  async pushConfig(edgeId: string, config: RuntimeConfigPatch, requestedVersion?: number, waitMs?: number):
-    Promise<{ ok: true; version: number; reported?: ConfigReported | undefined } | { ok: false; current: number }> {
+  async pushConfig(
+    edgeId: string,
+    config: RuntimeConfigPatch,
+    requestedVersion?: number,
+    waitMs?: number,
+  ): Promise<{ ok: true; version: number; reported?: ConfigReported | undefined } | { ok: false; current: number }> {
     const claim = this.options.store.claimConfigVersion(edgeId, requestedVersion, config, new Date().toISOString());
     if (!claim.ok) return claim;
     const push = ConfigPush.parse({ version: claim.version, config });
     const reported = waitMs === undefined ? undefined : this.pending.waitForConfig(edgeId, claim.version, waitMs);
     await this.publish(edgeTopics(edgeTopicPrefix(this.options.siteId, edgeId)).config, push, true);
     this.options.logger.info('config_pushed', { edgeId, version: claim.version });
-    return reported ? { ok: true, version: claim.version, reported: await reported } : { ok: true, version: claim.version };
+    return reported
+      ? { ok: true, version: claim.version, reported: await reported }
+      : { ok: true, version: claim.version };
   }
 
   /** Sends a command and waits for its result; undefined means no answer within `timeoutMs`. */
-  async sendCommand(edgeId: string, command: Omit<Command, 'id'>, timeoutMs: number): Promise<{ id: string; result: CommandResult | undefined }> {
+  async sendCommand(
+    edgeId: string,
+    command: Omit<Command, 'id'>,
+    timeoutMs: number,
+  ): Promise<{ id: string; result: CommandResult | undefined }> {
     const message = Command.parse({ id: randomUUID(), ...command });
     const result = this.pending.waitForCommand(message.id, timeoutMs);
     await this.publish(edgeTopics(edgeTopicPrefix(this.options.siteId, edgeId)).cmd, message, false);

@@ -19,7 +19,11 @@ const MAX_PEM_BYTES = 256 * 1024;
 const MAX_CA_PEM_CHARS = 65_536;
 const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
-export interface ServerTlsFiles { cert?: string | undefined; key?: string | undefined; ca?: string | undefined }
+export interface ServerTlsFiles {
+  cert?: string | undefined;
+  key?: string | undefined;
+  ca?: string | undefined;
+}
 
 export interface ServerTls {
   /** For the embedded broker's listener; absent when only --tls-ca was given (external broker). */
@@ -31,7 +35,8 @@ export interface ServerTls {
 function readPem(flag: string, path: string): string {
   try {
     const size = statSync(path).size;
-    if (size > MAX_PEM_BYTES) throw new SiteServerError('USAGE', `${flag} ${path}: ${size} bytes is not a PEM file (over ${MAX_PEM_BYTES})`);
+    if (size > MAX_PEM_BYTES)
+      throw new SiteServerError('USAGE', `${flag} ${path}: ${size} bytes is not a PEM file (over ${MAX_PEM_BYTES})`);
     return readFileSync(path, 'utf8');
   } catch (error) {
     if (error instanceof SiteServerError) throw error;
@@ -52,10 +57,18 @@ function loadCa(path: string): { pem: string; cert: X509Certificate } {
   const blocks = readPem('--tls-ca', path).match(CERT_BLOCK) ?? [];
   if (!blocks.length) throw new SiteServerError('USAGE', `--tls-ca ${path}: no PEM certificate in it`);
   const pem = `${blocks.join('\n')}\n`;
-  if (pem.length > MAX_CA_PEM_CHARS) throw new SiteServerError('USAGE', `--tls-ca ${path}: ${pem.length} characters of certificates; the cloud takes at most ${MAX_CA_PEM_CHARS}`);
+  if (pem.length > MAX_CA_PEM_CHARS)
+    throw new SiteServerError(
+      'USAGE',
+      `--tls-ca ${path}: ${pem.length} characters of certificates; the cloud takes at most ${MAX_CA_PEM_CHARS}`,
+    );
   const cert = parseCert('--tls-ca', path, blocks[0]!);
   // Edges trust only this certificate: a leaf here would make every edge refuse the broker.
-  if (!cert.ca) throw new SiteServerError('USAGE', `--tls-ca ${path}: holds a certificate that is not a CA (basicConstraints CA:FALSE); give the CA that signed --tls-cert`);
+  if (!cert.ca)
+    throw new SiteServerError(
+      'USAGE',
+      `--tls-ca ${path}: holds a certificate that is not a CA (basicConstraints CA:FALSE); give the CA that signed --tls-cert`,
+    );
   return { pem, cert };
 }
 
@@ -74,15 +87,20 @@ export function loadServerTls(files: ServerTlsFiles, publicHost: string, logger:
   try {
     createSecureContext({ cert: certPem, key: keyPem });
   } catch (error) {
-    throw new SiteServerError('USAGE', `--tls-key ${files.key} does not belong to --tls-cert ${files.cert} (${(error as Error).message})`);
+    throw new SiteServerError(
+      'USAGE',
+      `--tls-key ${files.key} does not belong to --tls-cert ${files.cert} (${(error as Error).message})`,
+    );
   }
 
   const warn = (problem: string) => logger.warn('tls_certificate_warning', { cert: files.cert, problem });
   if (Date.parse(leaf.validTo) < Date.now()) warn(`it expired on ${leaf.validTo}; edges will refuse it`);
   if (Date.parse(leaf.validFrom) > Date.now()) warn(`it is not valid before ${leaf.validFrom}; edges will refuse it`);
   const host = publicHost.replace(/^\[|\]$/g, '');
-  if (!(isIP(host) ? leaf.checkIP(host) : leaf.checkHost(host))) warn(`it is not issued for ${host} (the host edges are told to use); edges will refuse it`);
-  if (ca && !(leaf.checkIssued(ca.cert) && leaf.verify(ca.cert.publicKey))) warn('it is not signed by --tls-ca; edges will refuse it');
+  if (!(isIP(host) ? leaf.checkIP(host) : leaf.checkHost(host)))
+    warn(`it is not issued for ${host} (the host edges are told to use); edges will refuse it`);
+  if (ca && !(leaf.checkIssued(ca.cert) && leaf.verify(ca.cert.publicKey)))
+    warn('it is not signed by --tls-ca; edges will refuse it');
   if (!ca) warn('no --tls-ca: edges are told no CA, so they accept this certificate only if a public CA issued it');
 
   return { identity: { cert: certPem, key: keyPem }, ...(ca ? { caPem: ca.pem } : {}) };

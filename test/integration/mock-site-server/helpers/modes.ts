@@ -40,7 +40,11 @@ export async function startHarness(mode: Mode): Promise<Harness> {
     return { mode, site, server, edges, connect: (edge, options) => connectEdge(server.mqttUrl, edge, options) };
   }
   const password = () => randomBytes(18).toString('base64url');
-  const creds = (edgeId: string): EdgeCreds => ({ edgeId, token: password(), topics: edgeTopics(edgeTopicPrefix(site.siteId, edgeId)) });
+  const creds = (edgeId: string): EdgeCreds => ({
+    edgeId,
+    token: password(),
+    topics: edgeTopics(edgeTopicPrefix(site.siteId, edgeId)),
+  });
   const edges: [EdgeCreds, EdgeCreds] = [creds('edge-a'), creds('edge-b')];
   const serverPassword = password();
   const mosquitto = await startMosquitto({
@@ -49,7 +53,17 @@ export async function startHarness(mode: Mode): Promise<Harness> {
     config: ['use_username_as_clientid true'],
   });
   const server = await startSiteServer(site, {
-    broker: 'external', brokerUrl: mosquitto.url, brokerUsername: 'site-server', brokerPassword: serverPassword,
+    broker: 'external',
+    brokerUrl: mosquitto.url,
+    brokerUsername: 'site-server',
+    brokerPassword: serverPassword,
   });
-  return { mode, site, server, edges, mosquitto, connect: (edge, options) => connectEdge(mosquitto.url, edge, options) };
+  return {
+    mode,
+    site,
+    server,
+    edges,
+    mosquitto,
+    connect: (edge, options) => connectEdge(mosquitto.url, edge, options),
+  };
 }

@@ -8,8 +8,18 @@ import { exportJWK, generateKeyPair } from 'jose';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll } from 'vitest';
 import { createLogger, type Logger } from '../../../../src/edge/log.js';
-import { DEMO_ORG_ID, DEMO_PASSWORD, DEMO_USERS, MockCloudClient, startMockCloud } from '../../../../src/mock/cloud/index.js';
-import { startMockSiteServer, type MockSiteServer, type SiteServerOptionsInput } from '../../../../src/mock/site-server/index.js';
+import {
+  DEMO_ORG_ID,
+  DEMO_PASSWORD,
+  DEMO_USERS,
+  MockCloudClient,
+  startMockCloud,
+} from '../../../../src/mock/cloud/index.js';
+import {
+  startMockSiteServer,
+  type MockSiteServer,
+  type SiteServerOptionsInput,
+} from '../../../../src/mock/site-server/index.js';
 import { edgeTopicPrefix, edgeTopics, type EdgeTopics } from '../../../../src/protocol/index.js';
 import { testHardwareId } from '../../../helpers/tmp.js';
 import { api } from '../../../helpers/http.js';
@@ -21,7 +31,9 @@ afterAll(async () => {
 });
 
 /** Quiet unless SITE_TEST_LOG=1: the server's JSON lines are noise in a passing run. */
-export const testLogger: Logger = process.env.SITE_TEST_LOG ? createLogger({ level: 'debug' }) : createLogger({ write: () => {} });
+export const testLogger: Logger = process.env.SITE_TEST_LOG
+  ? createLogger({ level: 'debug' })
+  : createLogger({ write: () => {} });
 
 export interface CloudSite {
   cloudUrl: string;
@@ -41,7 +53,10 @@ export interface PairedEdge {
 }
 
 export async function startCloudSite(options: { dbPath?: string; port?: number } = {}): Promise<CloudSite> {
-  const cloud = await startMockCloud({ ...(options.dbPath ? { dbPath: options.dbPath } : {}), ...(options.port ? { port: options.port } : {}) });
+  const cloud = await startMockCloud({
+    ...(options.dbPath ? { dbPath: options.dbPath } : {}),
+    ...(options.port ? { port: options.port } : {}),
+  });
   let stopped = false;
   const stopCloud = async () => {
     if (stopped) return;
@@ -54,7 +69,11 @@ export async function startCloudSite(options: { dbPath?: string; port?: number }
   const slug = `s-${randomUUID().slice(0, 8)}`;
   const site = await admin.createSite(DEMO_ORG_ID, { name: slug, slug, timezone: 'Australia/Perth' });
   return {
-    cloudUrl: cloud.url, admin, orgId: DEMO_ORG_ID, siteId: site.id, stopCloud,
+    cloudUrl: cloud.url,
+    admin,
+    orgId: DEMO_ORG_ID,
+    siteId: site.id,
+    stopCloud,
     async serverCode() {
       return (await admin.createPairingCode(DEMO_ORG_ID, site.id)).code;
     },
@@ -62,22 +81,41 @@ export async function startCloudSite(options: { dbPath?: string; port?: number }
       const { code } = await admin.createPairingCode(DEMO_ORG_ID, site.id, { edgeId });
       const { publicKey } = await generateKeyPair('ES256', { extractable: true });
       const { kty, crv, x, y } = await exportJWK(publicKey);
-      const registered = await admin.registerEdge(DEMO_ORG_ID, site.id, {
-        edgeId, hardwareId: testHardwareId(edgeId), version: '0.0.1', hostname: 'test-edge',
-        publicKey: { kty: kty as 'EC', crv: crv as 'P-256', x: x!, y: y! },
-      }, { idempotencyKey: randomUUID(), pairingCode: code });
+      const registered = await admin.registerEdge(
+        DEMO_ORG_ID,
+        site.id,
+        {
+          edgeId,
+          hardwareId: testHardwareId(edgeId),
+          version: '0.0.1',
+          hostname: 'test-edge',
+          publicKey: { kty: kty as 'EC', crv: crv as 'P-256', x: x!, y: y! },
+        },
+        { idempotencyKey: randomUUID(), pairingCode: code },
+      );
       return { edgeId, token: registered.edgeToken, topics: edgeTopics(edgeTopicPrefix(site.id, edgeId)) };
     },
   };
 }
 
-export async function startSiteServer(site: CloudSite, extra: Partial<SiteServerOptionsInput> = {}): Promise<MockSiteServer> {
-  const server = await startMockSiteServer({
-    cloud: site.cloudUrl, orgId: site.orgId, siteId: site.siteId, mqttPort: 0, httpPort: 0,
-    hardwareId: testHardwareId('site-server'), refreshSeconds: 1,
-    ...(extra.db && extra.db !== ':memory:' ? {} : { code: await site.serverCode() }),
-    ...extra,
-  }, { logger: testLogger });
+export async function startSiteServer(
+  site: CloudSite,
+  extra: Partial<SiteServerOptionsInput> = {},
+): Promise<MockSiteServer> {
+  const server = await startMockSiteServer(
+    {
+      cloud: site.cloudUrl,
+      orgId: site.orgId,
+      siteId: site.siteId,
+      mqttPort: 0,
+      httpPort: 0,
+      hardwareId: testHardwareId('site-server'),
+      refreshSeconds: 1,
+      ...(extra.db && extra.db !== ':memory:' ? {} : { code: await site.serverCode() }),
+      ...extra,
+    },
+    { logger: testLogger },
+  );
   closers.push(() => server.close());
   return server;
 }
@@ -97,10 +135,21 @@ export function connect(url: string, options: IClientOptions): Promise<MqttClien
 }
 
 /** Connects as an edge would: clientId = username = edgeId, password = edge token, LWT on its status topic. */
-export function connectEdge(url: string, edge: { edgeId: string; token: string; topics: EdgeTopics }, options: IClientOptions = {}): Promise<MqttClient> {
+export function connectEdge(
+  url: string,
+  edge: { edgeId: string; token: string; topics: EdgeTopics },
+  options: IClientOptions = {},
+): Promise<MqttClient> {
   return connect(url, {
-    clientId: edge.edgeId, username: edge.edgeId, password: edge.token,
-    will: { topic: edge.topics.status, payload: Buffer.from(JSON.stringify({ state: 'offline', reason: 'lost' })), qos: 1, retain: true },
+    clientId: edge.edgeId,
+    username: edge.edgeId,
+    password: edge.token,
+    will: {
+      topic: edge.topics.status,
+      payload: Buffer.from(JSON.stringify({ state: 'offline', reason: 'lost' })),
+      qos: 1,
+      retain: true,
+    },
     ...options,
   });
 }
@@ -118,5 +167,18 @@ export async function refusalCode(attempt: Promise<MqttClient>): Promise<number 
 
 export { api };
 
-export const statusOnline = () => JSON.stringify({ state: 'online', version: '0.0.1', bootId: randomUUID(), startedAt: new Date().toISOString(), ts: new Date().toISOString() });
-export const envelope = (seq: number) => JSON.stringify({ seq, ts: new Date().toISOString(), historical: false, records: [{ tag: 'pump.rpm', ts: new Date().toISOString(), value: seq }] });
+export const statusOnline = () =>
+  JSON.stringify({
+    state: 'online',
+    version: '0.0.1',
+    bootId: randomUUID(),
+    startedAt: new Date().toISOString(),
+    ts: new Date().toISOString(),
+  });
+export const envelope = (seq: number) =>
+  JSON.stringify({
+    seq,
+    ts: new Date().toISOString(),
+    historical: false,
+    records: [{ tag: 'pump.rpm', ts: new Date().toISOString(), value: seq }],
+  });

@@ -6,5 +6,6 @@ export const handleCmdResult: ChannelHandler = (ctx, message) => {
   const parsed = parsePayload(CommandResult, message.payload);
   if (!parsed.ok) return storeRefused(ctx, message, parsed.error);
   storeAccepted(ctx, message, parsed.value);
-  if (!ctx.pending.commandResult(parsed.value)) ctx.logger.debug('cmd_result_unmatched', { edgeId: message.record.edgeId, id: parsed.value.id });
+  if (!ctx.pending.commandResult(parsed.value))
+    ctx.logger.debug('cmd_result_unmatched', { edgeId: message.record.edgeId, id: parsed.value.id });
 };

@@ -23,13 +23,32 @@ export type ChannelHandler = (ctx: HandlerContext, message: Incoming) => void;
 /** Stores a refused payload with its reason and first bytes, and logs it; never throws. */
 export function storeRefused(ctx: HandlerContext, message: Incoming, error: string): void {
   const stored: StoredMessage = {
-    channel: message.channel, receivedAt: message.receivedAt, retained: message.retained, payload: null,
-    error, raw: message.payload.subarray(0, 256).toString('utf8'),
+    channel: message.channel,
+    receivedAt: message.receivedAt,
+    retained: message.retained,
+    payload: null,
+    error,
+    raw: message.payload.subarray(0, 256).toString('utf8'),
   };
   ctx.book.store(message.record, stored);
-  ctx.logger.warn('payload_refused', { edgeId: message.record.edgeId, channel: message.channel, error: error.slice(0, 500) });
+  ctx.logger.warn('payload_refused', {
+    edgeId: message.record.edgeId,
+    channel: message.channel,
+    error: error.slice(0, 500),
+  });
 }
 
-export function storeAccepted(ctx: HandlerContext, message: Incoming, payload: unknown, extra: Partial<StoredMessage> = {}): void {
-  ctx.book.store(message.record, { channel: message.channel, receivedAt: message.receivedAt, retained: message.retained, payload, ...extra });
+export function storeAccepted(
+  ctx: HandlerContext,
+  message: Incoming,
+  payload: unknown,
+  extra: Partial<StoredMessage> = {},
+): void {
+  ctx.book.store(message.record, {
+    channel: message.channel,
+    receivedAt: message.receivedAt,
+    retained: message.retained,
+    payload,
+    ...extra,
+  });
 }
