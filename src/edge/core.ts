@@ -3,9 +3,9 @@
  * it to pairing and to the session, so they share one database, one corrected clock and one logger.
  */
 import type { EdgeClock } from './clock.js';
-import type { FetchLike } from './cloud/http.js';
+import type { FetchLike } from './cloud-client/http.js';
 import type { Logger } from './log.js';
-import type { EdgeState } from './state/index.js';
+import type { EdgeState } from './stores/index.js';
 
 export interface EdgeCore {
   state: EdgeState;

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { EdgeError } from '../errors.js';
-import { pinnedFetch, saveCloudCa } from '../cloud/http-pinned.js';
+import { pinnedFetch, saveCloudCa } from '../cloud-client/http-pinned.js';
 import { cloudCaFrom, pairingInputFrom } from '../pairing/inputs.js';
 import { humanSteps, jsonSteps } from '../pairing/steps.js';
 import { commonSettings, loggerFor, openRuntime, parseFlags, type Subcommand } from './common.js';

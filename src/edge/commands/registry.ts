@@ -6,7 +6,7 @@
 import { Command, type CommandResult, MAX_PAYLOAD_BYTES } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { CommandStore } from '../state/command-store.js';
+import type { CommandStore } from '../stores/command-store.js';
 
 export interface CommandContext {
   id: string;

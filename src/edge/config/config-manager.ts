@@ -5,8 +5,8 @@
 import type { ConfigReported } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { EdgeState } from '../state/index.js';
-import type { RuntimeConfig, VersionedConfig } from '../state/config-store.js';
+import type { EdgeState } from '../stores/index.js';
+import type { RuntimeConfig, VersionedConfig } from '../stores/config-store.js';
 import { decideConfigPush } from './decide.js';
 
 export type ConfigListener = (config: RuntimeConfig, previous: RuntimeConfig) => void;

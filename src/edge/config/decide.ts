@@ -4,7 +4,7 @@
  * ignore and re-report what runs; invalid → reject with the reason and keep what runs.
  */
 import { ConfigPush, MAX_PAYLOAD_BYTES, parsePayload } from '../../protocol/index.js';
-import { RuntimeConfig, type VersionedConfig } from '../state/config-store.js';
+import { RuntimeConfig, type VersionedConfig } from '../stores/config-store.js';
 
 export type ConfigDecision =
   | { kind: 'apply'; next: VersionedConfig; patch: unknown }

@@ -18,7 +18,7 @@ import type { Outbox } from '../outbox/outbox.js';
 import type { OutboundMessage } from '../outbox/types.js';
 import { startProducerServer, type ProducerServer } from '../producer/server.js';
 import type { EdgeSession } from '../session/session.js';
-import type { RuntimeConfig } from '../state/config-store.js';
+import type { RuntimeConfig } from '../stores/config-store.js';
 import type { ProducerEndpoint } from './producer-endpoint.js';
 
 /** Without `metricsSeconds` in the config, a freshly flashed device still reports once a minute. */

@@ -5,7 +5,7 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
 import { randomUUID } from 'node:crypto';
 import { PublicJwk } from '../../protocol/index.js';
-import type { IdentityStore, StoredIdentity } from '../state/identity-store.js';
+import type { IdentityStore, StoredIdentity } from '../stores/identity-store.js';
 
 export const DEVICE_KEY_ALG = 'ES256' as const;
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { z } from 'zod';
 import { EdgeId, LicenceKey, normalizePairingCode, parsePairingUri, Uuid } from '../../protocol/index.js';
-import { parseCaPem } from '../cloud/http-pinned.js';
+import { parseCaPem } from '../cloud-client/http-pinned.js';
 import { EdgeError } from '../errors.js';
 
 export interface PairingTarget {

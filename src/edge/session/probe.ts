@@ -3,7 +3,7 @@
  * and accepts this device's token, then disconnects cleanly (no will, no retained message).
  */
 import mqtt from 'mqtt';
-import type { Registration } from '../state/registration-store.js';
+import type { Registration } from '../stores/registration-store.js';
 import { describeLinkFailure, mqttConnectOptions } from './mqtt-link.js';
 import { connackReason } from './mqtt-reasons.js';
 

@@ -6,16 +6,16 @@
  */
 import { Backoff, type BackoffPolicy } from '../backoff.js';
 import type { EdgeClock } from '../clock.js';
-import { refreshUrl, requestTokenRefresh } from '../cloud/edge-api.js';
-import type { FetchLike } from '../cloud/http.js';
-import { fetchJwks } from '../cloud/jwks.js';
-import { verifyIssuedToken } from '../cloud/verify-issued-token.js';
+import { refreshUrl, requestTokenRefresh } from '../cloud-client/edge-api.js';
+import type { FetchLike } from '../cloud-client/http.js';
+import { fetchJwks } from '../cloud-client/jwks.js';
+import { verifyIssuedToken } from '../cloud-client/verify-issued-token.js';
 import { EdgeError } from '../errors.js';
 import { signAssertion } from '../identity/device-key.js';
 import type { Logger } from '../log.js';
-import { credentialTransaction } from '../state/credential-transaction.js';
-import type { EdgeState } from '../state/index.js';
-import type { Registration } from '../state/registration-store.js';
+import { credentialTransaction } from '../stores/credential-transaction.js';
+import type { EdgeState } from '../stores/index.js';
+import type { Registration } from '../stores/registration-store.js';
 
 export const REFRESH_RETRY_POLICY: BackoffPolicy = {
   baseMs: 5_000,

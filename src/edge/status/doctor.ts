@@ -6,8 +6,8 @@ import { lookup } from 'node:dns/promises';
 import { isIP, connect } from 'node:net';
 import { checkIntegrity } from '../../storage/index.js';
 import { PLAUSIBLE_AFTER_MS, SKEW_WARNING_MS, type EdgeClock } from '../clock.js';
-import { cloudCall, type FetchLike } from '../cloud/http.js';
-import type { EdgeState } from '../state/index.js';
+import { cloudCall, type FetchLike } from '../cloud-client/http.js';
+import type { EdgeState } from '../stores/index.js';
 
 export interface CheckResult {
   name: string;

@@ -4,8 +4,8 @@
  */
 import { SKEW_WARNING_MS, type EdgeClock } from '../clock.js';
 import { OutboxStore } from '../outbox/store.js';
-import type { EdgeState } from '../state/index.js';
-import type { EdgeState as EdgeStateName } from '../state/status-store.js';
+import type { EdgeState } from '../stores/index.js';
+import type { EdgeState as EdgeStateName } from '../stores/status-store.js';
 
 export interface StatusReport {
   state: EdgeStateName;

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { runCommand } from '../util/process.js';
-import type { LinkShaper } from '../scenario/types.js';
+import type { LinkShaper } from '../scenario-kit/types.js';
 
 const IP = '/usr/sbin/ip';
 const TC = '/usr/sbin/tc';

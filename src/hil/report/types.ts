@@ -1,5 +1,5 @@
 /** What a run produced, the single input of every report writer. */
-import type { Figure } from '../scenario/types.js';
+import type { Figure } from '../scenario-kit/types.js';
 
 export type Outcome = 'passed' | 'failed' | 'error' | 'skipped';
 

@@ -1,5 +1,5 @@
 /** `--only` and `--repeat` → the ordered list of (scenario, iteration) to run. Unknown ids are an error. */
-import type { Scenario } from '../scenario/types.js';
+import type { Scenario } from '../scenario-kit/types.js';
 
 export class SelectionError extends Error {
   override readonly name = 'SelectionError';

@@ -3,10 +3,10 @@
  * back. The device keeps taking telemetry while it cannot send (buffering in its outbox), reconnects by itself
  * within a bounded time, and drains: the site server's `seq` book must end with every seq and no gap.
  */
-import { check, checkEqual } from '../scenario/errors.js';
-import { pairAndRun, waitPresence } from '../scenario/steps.js';
-import { expectAllDelivered, produceBatch } from '../scenario/telemetry.js';
-import type { Scenario } from '../scenario/types.js';
+import { check, checkEqual } from '../scenario-kit/errors.js';
+import { pairAndRun, waitPresence } from '../scenario-kit/steps.js';
+import { expectAllDelivered, produceBatch } from '../scenario-kit/telemetry.js';
+import type { Scenario } from '../scenario-kit/types.js';
 import { sleep } from '../util/wait.js';
 
 const DOWN_MS = 5_000;

@@ -1,5 +1,5 @@
-import { deviceStatus, pairDevice, waitPresence } from '../scenario/steps.js';
-import type { Scenario } from '../scenario/types.js';
+import { deviceStatus, pairDevice, waitPresence } from '../scenario-kit/steps.js';
+import type { Scenario } from '../scenario-kit/types.js';
 
 export const clockInPast: Scenario = {
   id: 'clock-in-past',

@@ -2,9 +2,9 @@
  * A cloud 503 storm during pairing, each answer with Retry-After: the device must keep retrying, honour the
  * Retry-After (so it waits at least that long in total) and pair once the storm passes.
  */
-import { check, checkEqual } from '../scenario/errors.js';
-import { deviceStatus, describeResult, EDGE_EXIT, mintPairingUri } from '../scenario/steps.js';
-import type { Scenario } from '../scenario/types.js';
+import { check, checkEqual } from '../scenario-kit/errors.js';
+import { deviceStatus, describeResult, EDGE_EXIT, mintPairingUri } from '../scenario-kit/steps.js';
+import type { Scenario } from '../scenario-kit/types.js';
 
 const STORM = 3;
 const RETRY_AFTER_S = 1;

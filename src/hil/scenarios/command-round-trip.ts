@@ -2,9 +2,9 @@
  * A command round trip through the site server: `ping` answers ok, an unknown command is refused with
  * UNKNOWN_COMMAND (never a crash), and the device keeps running.
  */
-import { check, checkEqual } from '../scenario/errors.js';
-import { pairAndRun } from '../scenario/steps.js';
-import type { Scenario } from '../scenario/types.js';
+import { check, checkEqual } from '../scenario-kit/errors.js';
+import { pairAndRun } from '../scenario-kit/steps.js';
+import type { Scenario } from '../scenario-kit/types.js';
 
 export const commandRoundTrip: Scenario = {
   id: 'command-round-trip',

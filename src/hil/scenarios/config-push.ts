@@ -3,9 +3,9 @@
  * site server); a bad config, published raw past the control API's own validation, is rejected by the device
  * with a reason, and the running one kept.
  */
-import { check, checkEqual } from '../scenario/errors.js';
-import { pairAndRun } from '../scenario/steps.js';
-import type { Scenario } from '../scenario/types.js';
+import { check, checkEqual } from '../scenario-kit/errors.js';
+import { pairAndRun } from '../scenario-kit/steps.js';
+import type { Scenario } from '../scenario-kit/types.js';
 import { waitUntil } from '../util/wait.js';
 
 export const configPush: Scenario = {

@@ -2,9 +2,9 @@
  * An expired pairing code (the technician waited too long): the cloud's clock is moved past the code's
  * expiry; the device must refuse with exit 3, say the code is invalid or expired, and save nothing.
  */
-import { check, checkEqual } from '../scenario/errors.js';
-import { describeResult, EDGE_EXIT, deviceStatus } from '../scenario/steps.js';
-import type { Scenario } from '../scenario/types.js';
+import { check, checkEqual } from '../scenario-kit/errors.js';
+import { describeResult, EDGE_EXIT, deviceStatus } from '../scenario-kit/steps.js';
+import type { Scenario } from '../scenario-kit/types.js';
 
 export const expiredCode: Scenario = {
   id: 'expired-code',

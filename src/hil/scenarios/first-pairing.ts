@@ -3,9 +3,9 @@
  * site server; the cloud lists it active and `status` agrees. The figure that matters to a technician on site is
  * time-to-online.
  */
-import { check, checkEqual } from '../scenario/errors.js';
-import { deviceStatus, pairDevice, startAndWaitOnline } from '../scenario/steps.js';
-import type { Scenario } from '../scenario/types.js';
+import { check, checkEqual } from '../scenario-kit/errors.js';
+import { deviceStatus, pairDevice, startAndWaitOnline } from '../scenario-kit/steps.js';
+import type { Scenario } from '../scenario-kit/types.js';
 import { parseJsonLine } from '../util/process.js';
 
 export const firstPairing: Scenario = {

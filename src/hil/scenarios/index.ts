@@ -1,5 +1,5 @@
 /** Every scenario, in the order a run goes through them (cheap pairing checks first, long ones last). */
-import type { Scenario } from '../scenario/types.js';
+import type { Scenario } from '../scenario-kit/types.js';
 import { brokerDown } from './broker-down.js';
 import { clockInPast } from './clock-in-past.js';
 import { cloud503Storm } from './cloud-503-storm.js';

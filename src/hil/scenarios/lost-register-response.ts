@@ -3,9 +3,9 @@
  * replay the same registration with its saved Idempotency-Key, so the code is not burned and the cloud ends
  * with exactly one registration.
  */
-import { checkEqual } from '../scenario/errors.js';
-import { deviceStatus, pairDevice, startAndWaitOnline } from '../scenario/steps.js';
-import type { Scenario } from '../scenario/types.js';
+import { checkEqual } from '../scenario-kit/errors.js';
+import { deviceStatus, pairDevice, startAndWaitOnline } from '../scenario-kit/steps.js';
+import type { Scenario } from '../scenario-kit/types.js';
 
 export const lostRegisterResponse: Scenario = {
   id: 'lost-register-response',

@@ -4,12 +4,12 @@
  * offline (its last will, after the keepalive runs out), and when the link returns the device must come back
  * by itself with no `seq` gaps. Locally the device runs in its own namespace; on a rig the net hooks cut it.
  */
-import { checkEqual } from '../scenario/errors.js';
-import { pairAndRun, waitPresence } from '../scenario/steps.js';
-import type { Scenario } from '../scenario/types.js';
+import { checkEqual } from '../scenario-kit/errors.js';
+import { pairAndRun, waitPresence } from '../scenario-kit/steps.js';
+import type { Scenario } from '../scenario-kit/types.js';
 import { sleep } from '../util/wait.js';
 import { ImpairmentUnavailable } from '../net/netns.js';
-import { expectAllDelivered, produceBatch } from '../scenario/telemetry.js';
+import { expectAllDelivered, produceBatch } from '../scenario-kit/telemetry.js';
 
 export const networkPartition: Scenario = {
   id: 'network-partition',

@@ -4,10 +4,10 @@
  * The site server must mark the device offline through its last will, and after power-up the device must come
  * back by itself, without pairing again, and finish the drain: every seq, no gaps, nothing committed lost.
  */
-import { checkEqual } from '../scenario/errors.js';
-import { pairAndRun, startAndWaitOnline, waitPresence } from '../scenario/steps.js';
-import { expectAllDelivered, produceBatch } from '../scenario/telemetry.js';
-import type { Scenario } from '../scenario/types.js';
+import { checkEqual } from '../scenario-kit/errors.js';
+import { pairAndRun, startAndWaitOnline, waitPresence } from '../scenario-kit/steps.js';
+import { expectAllDelivered, produceBatch } from '../scenario-kit/telemetry.js';
+import type { Scenario } from '../scenario-kit/types.js';
 import { waitUntil } from '../util/wait.js';
 
 const BACKLOG = 300;

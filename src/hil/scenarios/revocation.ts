@@ -3,7 +3,7 @@
  * session, the device must stop with "not paired or revoked" (exit 7), say so in `status`, and stop hammering
  * the broker. A new pairing code then brings it back.
  */
-import { check, checkEqual } from '../scenario/errors.js';
+import { check, checkEqual } from '../scenario-kit/errors.js';
 import {
   deviceStatus,
   EDGE_EXIT,
@@ -11,8 +11,8 @@ import {
   pairDevice,
   startAndWaitOnline,
   waitPresence,
-} from '../scenario/steps.js';
-import type { Scenario } from '../scenario/types.js';
+} from '../scenario-kit/steps.js';
+import type { Scenario } from '../scenario-kit/types.js';
 import { waitUntil } from '../util/wait.js';
 
 export const revocation: Scenario = {

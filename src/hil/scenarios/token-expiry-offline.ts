@@ -4,9 +4,9 @@
  * refused forever. Needs its own cloud with a short token lifetime. The site server accepts tokens up to 60 s
  * past `exp`, so the device stays off until that leeway has passed too.
  */
-import { check } from '../scenario/errors.js';
-import { deviceStatus, pairAndRun, startAndWaitOnline } from '../scenario/steps.js';
-import type { Scenario } from '../scenario/types.js';
+import { check } from '../scenario-kit/errors.js';
+import { deviceStatus, pairAndRun, startAndWaitOnline } from '../scenario-kit/steps.js';
+import type { Scenario } from '../scenario-kit/types.js';
 import { waitUntil } from '../util/wait.js';
 
 const TTL_S = 10;

@@ -4,9 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { generateKeyPair, exportJWK } from 'jose';
-import { check, checkEqual } from '../scenario/errors.js';
-import { describeResult, EDGE_EXIT, deviceStatus, pairDevice } from '../scenario/steps.js';
-import type { Scenario } from '../scenario/types.js';
+import { check, checkEqual } from '../scenario-kit/errors.js';
+import { describeResult, EDGE_EXIT, deviceStatus, pairDevice } from '../scenario-kit/steps.js';
+import type { Scenario } from '../scenario-kit/types.js';
 
 export const usedCode: Scenario = {
   id: 'used-code',

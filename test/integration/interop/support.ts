@@ -13,7 +13,7 @@ import {
 import { createLogger, type Logger } from '../../../src/edge/log.js';
 import { createEdgeRuntime, type EdgeRuntime } from '../../../src/edge/runtime.js';
 import type { EdgeSession } from '../../../src/edge/session/session.js';
-import type { FetchLike } from '../../../src/edge/cloud/http.js';
+import type { FetchLike } from '../../../src/edge/cloud-client/http.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
 
 export { DEMO_ORG_ID };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/storage/index.js';
 import { edgeMigrations } from '../../../src/storage/migrations/edge/index.js';
 import { CommandRegistry } from '../../../src/edge/commands/registry.js';
-import { CommandStore } from '../../../src/edge/state/command-store.js';
+import { CommandStore } from '../../../src/edge/stores/command-store.js';
 import { silentLogger } from '../../../src/edge/log.js';
 
 async function registry() {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeScenarios, selectScenarios, SelectionError } from '../../../src/hil/runner/select.js';
 import { SCENARIOS } from '../../../src/hil/scenarios/index.js';
-import type { Scenario } from '../../../src/hil/scenario/types.js';
+import type { Scenario } from '../../../src/hil/scenario-kit/types.js';
 import { mapLimit, peakToMean, percentile, perSecond, summarize } from '../../../src/hil/fleet/stats.js';
 
 const fake = (id: string): Scenario => ({ id, title: id, timeoutS: 1, run: async () => undefined });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { currentRegistrations } from '../../../src/mock/site-server/cloud/trust-store.js';
+import { currentRegistrations } from '../../../src/mock/site-server/upstream/trust-store.js';
 
 describe('currentRegistrations', () => {
   it('keeps the active registration of an edge that was revoked and paired again', () => {

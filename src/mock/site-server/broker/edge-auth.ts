@@ -14,8 +14,8 @@ import {
   verifyEdgeToken,
   type EdgeTokenClaims,
 } from '../../../protocol/index.js';
-import type { TrustRefresher } from '../cloud/refresher.js';
-import type { TrustStore } from '../cloud/trust-store.js';
+import type { TrustRefresher } from '../upstream/refresher.js';
+import type { TrustStore } from '../upstream/trust-store.js';
 
 export const EXP_LEEWAY_SECONDS = 60;
 const MAX_TOKEN_BYTES = 8192;

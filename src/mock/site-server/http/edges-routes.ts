@@ -5,7 +5,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { EdgeChannels, EdgeId, IsoDateTime, RuntimeConfigPatch } from '../../../protocol/index.js';
-import type { TrustStore } from '../cloud/trust-store.js';
+import type { TrustStore } from '../upstream/trust-store.js';
 import type { EdgeRecord } from '../site/edge-book.js';
 import type { SiteLogic } from '../site/site-logic.js';
 import { HttpError, parseOrThrow, readBody } from './errors.js';

@@ -22,7 +22,7 @@ import {
   type RuntimeConfigPatch,
   type ServerStatus,
 } from '../../../protocol/index.js';
-import type { TrustStore } from '../cloud/trust-store.js';
+import type { TrustStore } from '../upstream/trust-store.js';
 import { EdgeBook } from './edge-book.js';
 import { HANDLERS, type HandlerContext } from './handlers/index.js';
 import { storeRefused } from './handlers/context.js';

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import type { Db } from '../../storage/index.js';
 import { EdgeError } from '../errors.js';
 import { pinnedTlsOptions } from '../session/tls.js';
-import { KvStore } from '../state/kv-store.js';
+import { KvStore } from '../stores/kv-store.js';
 import type { FetchLike } from './http.js';
 
 const CLOUD_CA_KEY = 'cloud_ca_pem';
