@@ -5,10 +5,10 @@
 import type { EdgeClock } from './clock.js';
 import type { FetchLike } from './cloud-client/http.js';
 import type { Logger } from './log.js';
-import type { EdgeState } from './stores/index.js';
+import type { EdgeStores } from './stores/index.js';
 
 export interface EdgeCore {
-  state: EdgeState;
+  state: EdgeStores;
   clock: EdgeClock;
   /** HTTP to the cloud (trusting the saved cloud CA, if any). */
   fetch: FetchLike;

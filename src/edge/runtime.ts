@@ -19,7 +19,7 @@ import { EdgeSession } from './session/session.js';
 import type { QueueStatsValue } from './session/messages.js';
 import { probeConnect } from './session/probe.js';
 import { credentialTransaction } from './stores/credential-transaction.js';
-import { openEdgeState, type EdgeState } from './stores/index.js';
+import { openEdgeStores, type EdgeStores } from './stores/index.js';
 import type { Registration } from './stores/registration-store.js';
 import { buildStatusReport, type StatusReport } from './status/report.js';
 import { runDoctor, type CheckResult } from './status/doctor.js';
@@ -44,7 +44,7 @@ export interface EdgeRuntimeOptions {
 }
 
 export interface EdgeRuntime {
-  readonly state: EdgeState;
+  readonly state: EdgeStores;
   readonly clock: EdgeClock;
   readonly hardwareId: string;
   readonly version: string;
@@ -72,7 +72,7 @@ const CLOCK_OFFSET_KEY = 'clock_offset_ms';
 export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<EdgeRuntime> {
   const logger = options.logger ?? createLogger();
   const hardwareId = resolveHardwareId(options.hardwareId);
-  const state = await openEdgeState(options.stateDir, logger);
+  const state = await openEdgeStores(options.stateDir, logger);
   const version = options.version ?? VERSION;
   const fetchImpl: FetchLike = options.fetch ?? cloudFetchFor(state.db);
   const clock = new EdgeClock(

@@ -5,7 +5,7 @@
 import type { ConfigReported } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { EdgeState } from '../stores/index.js';
+import type { EdgeStores } from '../stores/index.js';
 import type { RuntimeConfig, VersionedConfig } from '../stores/config-store.js';
 import { decideConfigPush } from './decide.js';
 
@@ -16,7 +16,7 @@ export class ConfigManager {
   private running: VersionedConfig;
 
   constructor(
-    private readonly state: EdgeState,
+    private readonly state: EdgeStores,
     private readonly clock: Clock,
     private readonly logger: Logger,
     fallback: VersionedConfig,

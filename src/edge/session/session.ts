@@ -12,7 +12,7 @@ import { ConfigManager } from '../config/config-manager.js';
 import type { EdgeCore } from '../core.js';
 import { EdgeError } from '../errors.js';
 import { pairingConfig, type RuntimeConfig } from '../stores/config-store.js';
-import type { EdgeState as EdgeStateName, StatusSnapshot } from '../stores/status-store.js';
+import type { LifecycleState, StatusSnapshot } from '../stores/status-store.js';
 import type { BackoffPolicy } from '../backoff.js';
 import { heartbeat, offlineStatus, onlineStatus, EMPTY_QUEUE, type QueueStatsValue } from './messages.js';
 import { MqttLink, type LinkState, type PublishOptions } from './mqtt-link.js';
@@ -29,7 +29,7 @@ export interface SessionDeps extends EdgeCore {
 }
 
 export interface SessionEvents {
-  state: [EdgeStateName];
+  state: [LifecycleState];
   online: [];
   revoked: [];
   restart: [];
@@ -48,7 +48,7 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
   private readonly brokerUrl: string;
   private readonly startedMs: number;
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
-  private current: EdgeStateName = 'paired';
+  private current: LifecycleState = 'paired';
   private connectedSince: string | null = null;
   private lastError: string | null = null;
   private unpublishedResults: CommandResult[] = [];
@@ -102,7 +102,7 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
     });
   }
 
-  get state(): EdgeStateName {
+  get state(): LifecycleState {
     return this.current;
   }
 
@@ -228,7 +228,7 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
     this.setState(state);
   }
 
-  private setState(state: EdgeStateName, note?: string): void {
+  private setState(state: LifecycleState, note?: string): void {
     const changed = state !== this.current;
     this.current = state;
     this.writeSnapshot();

@@ -14,7 +14,7 @@ import { EdgeError } from '../errors.js';
 import { signAssertion } from '../identity/device-key.js';
 import type { Logger } from '../log.js';
 import { credentialTransaction } from '../stores/credential-transaction.js';
-import type { EdgeState } from '../stores/index.js';
+import type { EdgeStores } from '../stores/index.js';
 import type { Registration } from '../stores/registration-store.js';
 
 export const REFRESH_RETRY_POLICY: BackoffPolicy = {
@@ -25,7 +25,7 @@ export const REFRESH_RETRY_POLICY: BackoffPolicy = {
 };
 
 export interface TokenManagerDeps {
-  state: EdgeState;
+  state: EdgeStores;
   clock: EdgeClock;
   fetch: FetchLike;
   hardwareId: string;

@@ -7,7 +7,7 @@ import { isIP, connect } from 'node:net';
 import { checkIntegrity } from '../../storage/index.js';
 import { PLAUSIBLE_AFTER_MS, SKEW_WARNING_MS, type EdgeClock } from '../clock.js';
 import { cloudCall, type FetchLike } from '../cloud-client/http.js';
-import type { EdgeState } from '../stores/index.js';
+import type { EdgeStores } from '../stores/index.js';
 
 export interface CheckResult {
   name: string;
@@ -58,7 +58,7 @@ function portOf(url: URL, fallback: number): number {
   return Number(url.port || fallback);
 }
 
-export async function runDoctor(state: EdgeState, clock: EdgeClock, fetchImpl: FetchLike): Promise<CheckResult[]> {
+export async function runDoctor(state: EdgeStores, clock: EdgeClock, fetchImpl: FetchLike): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   const reg = state.registration.get();
 

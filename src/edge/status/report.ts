@@ -4,11 +4,11 @@
  */
 import { SKEW_WARNING_MS, type EdgeClock } from '../clock.js';
 import { OutboxStore } from '../outbox/store.js';
-import type { EdgeState } from '../stores/index.js';
-import type { EdgeState as EdgeStateName } from '../stores/status-store.js';
+import type { EdgeStores } from '../stores/index.js';
+import type { LifecycleState } from '../stores/status-store.js';
 
 export interface StatusReport {
-  state: EdgeStateName;
+  state: LifecycleState;
   daemon: { running: boolean; pid: number | null; bootId: string | null; updatedAt: string | null };
   edgeId: string | null;
   edgeUuid: string | null;
@@ -41,7 +41,7 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 export function buildStatusReport(
-  state: EdgeState,
+  state: EdgeStores,
   clock: EdgeClock,
   hardwareId: string,
   version: string,
@@ -56,7 +56,7 @@ export function buildStatusReport(
     !!snap &&
     isProcessAlive(snap.snapshot.pid) &&
     clock.now() - Date.parse(snap.updatedAt) < Math.max(3 * heartbeatMs, 120_000);
-  let current: EdgeStateName;
+  let current: LifecycleState;
   let next: string | null = null;
   if (!reg) {
     current = state.pending.get() ? 'pairing' : 'unpaired';
@@ -103,7 +103,7 @@ export function buildStatusReport(
   };
 }
 
-function outboxQueue(state: EdgeState): StatusReport['queue'] {
+function outboxQueue(state: EdgeStores): StatusReport['queue'] {
   const store = new OutboxStore(state.db);
   const { depth, bytes } = store.totals();
   return { depth, bytes, oldestTs: depth > 0 ? store.oldestTs() : null, dropped: store.state().dropped };

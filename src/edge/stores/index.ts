@@ -14,7 +14,8 @@ import { StatusStore } from './status-store.js';
 
 export const DB_FILE = 'edge.db';
 
-export interface EdgeState {
+/** Every store of the edge database, all on one connection. */
+export interface EdgeStores {
   db: Db;
   identity: IdentityStore;
   pending: PendingPairingStore;
@@ -27,7 +28,7 @@ export interface EdgeState {
   recovered?: { movedTo: string; reason: string };
 }
 
-export function storesFor(db: Db): EdgeState {
+export function storesFor(db: Db): EdgeStores {
   return {
     db,
     identity: new IdentityStore(db),
@@ -41,7 +42,7 @@ export function storesFor(db: Db): EdgeState {
 }
 
 /** Opens `<stateDir>/edge.db`; a corrupt file is moved aside and reported (the device must come back up). */
-export async function openEdgeState(stateDir: string, logger: Logger): Promise<EdgeState> {
+export async function openEdgeStores(stateDir: string, logger: Logger): Promise<EdgeStores> {
   try {
     const opened = await openDatabase({
       path: join(stateDir, DB_FILE),

@@ -5,11 +5,12 @@
 import { z } from 'zod';
 import type { Db } from '../../storage/index.js';
 
-export const EdgeState = z.enum(['unpaired', 'pairing', 'paired', 'connecting', 'online', 'offline', 'revoked']);
-export type EdgeState = z.infer<typeof EdgeState>;
+/** Where the device is in its life: pairing, then the session's connection state (shown by `status`). */
+export const LifecycleState = z.enum(['unpaired', 'pairing', 'paired', 'connecting', 'online', 'offline', 'revoked']);
+export type LifecycleState = z.infer<typeof LifecycleState>;
 
 export const StatusSnapshot = z.object({
-  state: EdgeState,
+  state: LifecycleState,
   pid: z.number().int(),
   bootId: z.string(),
   startedAt: z.string(),
