@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { createLogger } from '../src/edge/log.js';
+import { createLogger } from '../src/common/log/log.js';
 import { DEMO_ORG_ID, DEMO_PASSWORD, DEMO_USERS, MockCloudClient, startMockCloud } from '../src/mock/cloud/index.js';
 import { startMockSiteServer } from '../src/mock/site-server/index.js';
 

@@ -4,7 +4,7 @@
  */
 import type { EdgeClock } from './clock.js';
 import type { FetchLike } from './cloud-client/http.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../common/log/log.js';
 import type { EdgeStores } from './stores/index.js';
 
 export interface EdgeCore {

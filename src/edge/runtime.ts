@@ -2,7 +2,7 @@
  * The composition root: storage, clock, identity, pairing, session, status. Nothing starts on import and
  * nothing is global, so one process can host many runtimes (the HIL fleet simulator) and tests get fresh ones.
  */
-import { createLogger, type Logger } from './log.js';
+import { createLogger, type Logger } from '../common/log/log.js';
 import type { BackoffPolicy, Random } from './backoff.js';
 import { EdgeClock } from './clock.js';
 import type { EdgeCore } from './core.js';

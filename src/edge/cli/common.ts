@@ -4,7 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
-import { createLogger, type Logger, type LogLevel } from '../log.js';
+import { createLogger, type Logger, type LogLevel } from '../../common/log/log.js';
 import { EdgeError } from '../errors.js';
 import { createEdgeRuntime, type EdgeRuntime, type EdgeRuntimeOptions } from '../runtime.js';
 

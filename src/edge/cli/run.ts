@@ -5,7 +5,7 @@
  */
 import { readFileSync, statSync, unlinkSync } from 'node:fs';
 import { EdgeError, ExitCodes } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../common/log/log.js';
 import { pairingInputFrom } from '../pairing/inputs.js';
 import type { StepEvent } from '../pairing/steps.js';
 import type { EdgeRuntime } from '../runtime.js';

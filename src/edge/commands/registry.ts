@@ -5,7 +5,7 @@
  */
 import { Command, type CommandResult, MAX_PAYLOAD_BYTES } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../common/log/log.js';
 import type { CommandStore } from '../stores/command-store.js';
 
 export interface CommandContext {

@@ -4,7 +4,7 @@
  */
 import type { ConfigReported } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../common/log/log.js';
 import type { EdgeStores } from '../stores/index.js';
 import type { RuntimeConfig, VersionedConfig } from '../stores/config-store.js';
 import { decideConfigPush } from './decide.js';

@@ -10,7 +10,7 @@
  *   over, gives the drainer a short bounded grace to finish in-flight publishes, then stops it. Anything still
  *   queued stays on disk and is sent (marked historical) after the next boot.
  */
-import type { Logger } from '../log.js';
+import type { Logger } from '../../common/log/log.js';
 import type { Clock } from '../clock.js';
 import { SystemMetrics } from '../metrics/source.js';
 import { Drainer } from '../outbox/drainer.js';

@@ -5,7 +5,7 @@
  * thrown, and the next tick tries again.
  */
 import type { TelemetryRecord } from '../../protocol/messages.js';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../../common/log/log.js';
 import {
   cpuPercent,
   readCpuTimes,

@@ -10,7 +10,7 @@
  *   `historical: true`, decided by seq, not by clock, so a clock jump cannot mislabel them.
  * - Replay pacing: historical rows pass through a token bucket (`replayRate`); live rows are not paced.
  */
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../../common/log/log.js';
 import { envelopeJson } from './chunk.js';
 import type { Outbox } from './outbox.js';
 import { TokenBucket, type Rate } from './token-bucket.js';

@@ -2,7 +2,7 @@
  * Rate-limited logging of dropped rows. A full buffer drops on every insert; one log line per insert would fill
  * the very disk the bound protects. Counts accumulate and are written at most once per interval.
  */
-import type { Logger } from '../log.js';
+import type { Logger } from '../../common/log/log.js';
 
 export type DropReason = 'size' | 'retention';
 

@@ -17,4 +17,4 @@ export {
   type OutboxErrorCode,
   type OutboxStats,
 } from './types.js';
-export { outboxMigration } from '../../storage/migrations/edge/0002-outbox.js';
+export { outboxMigration } from '../migrations/0002-outbox.js';

@@ -14,7 +14,7 @@
 import type { Db } from '../../storage/db.js';
 import type { Clock } from '../clock.js';
 import { PLAUSIBLE_AFTER_MS } from '../clock.js';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../../common/log/log.js';
 import { detailsFromZod } from '../../protocol/errors.js';
 import type { TelemetryRecord } from '../../protocol/messages.js';
 import { chunkRecords, type Chunk } from './chunk.js';

@@ -12,7 +12,7 @@ import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { detailsFromZod, type ErrorCode, type ErrorDetail } from '../../protocol/errors.js';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../../common/log/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { OutboxError, type OutboxChannel } from '../outbox/types.js';
 import { MAX_PRODUCER_BODY_BYTES, PRODUCER_DEFAULT_PORT, ProduceRequest } from './schema.js';

@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { MAX_PAYLOAD_BYTES, type MqttConfig } from '../../protocol/index.js';
 import { Backoff, type BackoffPolicy } from '../backoff.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../common/log/log.js';
 import { BUSY_MIN_DELAY_MS, connackReason, disconnectReason, type Reason } from './mqtt-reasons.js';
 import { describeTlsError, pinnedTlsOptions, type PinnedTlsOptions } from './tls.js';
 

@@ -12,7 +12,7 @@ import { fetchJwks } from '../cloud-client/jwks.js';
 import { verifyIssuedToken } from '../cloud-client/verify-issued-token.js';
 import { EdgeError } from '../errors.js';
 import { signAssertion } from '../identity/device-key.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../common/log/log.js';
 import { credentialTransaction } from '../stores/credential-transaction.js';
 import type { EdgeStores } from '../stores/index.js';
 import type { Registration } from '../stores/registration-store.js';

@@ -1,8 +1,8 @@
 /** Opens the edge database and builds its stores: one object per table group, all on one connection. */
 import { join } from 'node:path';
 import { openDatabase, StorageError, type Db } from '../../storage/index.js';
-import { edgeMigrations } from '../../storage/migrations/edge/index.js';
-import type { Logger } from '../log.js';
+import { edgeMigrations } from '../migrations/index.js';
+import type { Logger } from '../../common/log/log.js';
 import { EdgeError } from '../errors.js';
 import { CommandStore } from './command-store.js';
 import { ConfigStore } from './config-store.js';

@@ -2,7 +2,7 @@
  * The in-process mocks' logs, kept in a bounded ring instead of the rig's stderr: a passing scenario stays
  * quiet, a failing one gets the mocks' last lines in its diagnostics.
  */
-import { createLogger, type Logger } from '../../edge/log.js';
+import { createLogger, type Logger } from '../../common/log/log.js';
 
 export class LogBuffer {
   private readonly lines: string[] = [];

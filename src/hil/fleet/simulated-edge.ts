@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { DataPlane } from '../../edge/data/data-plane.js';
-import { silentLogger } from '../../edge/log.js';
+import { silentLogger } from '../../common/log/log.js';
 import { pairingInputFrom } from '../../edge/pairing/inputs.js';
 import { createEdgeRuntime, type EdgeRuntime } from '../../edge/runtime.js';
 import type { EdgeSession } from '../../edge/session/session.js';

@@ -3,9 +3,9 @@
  * to an empty store, loads or creates the signing key, and wires the app. `startMockCloud` adds the server.
  */
 import type { Hono } from 'hono';
-import { silentLogger, type Logger } from '../../edge/log.js';
+import { silentLogger, type Logger } from '../../common/log/log.js';
 import { openDatabase, type Db } from '../../storage/index.js';
-import { cloudMigrations } from '../../storage/migrations/cloud/index.js';
+import { cloudMigrations } from './migrations/index.js';
 import { createApp } from './app.js';
 import { Clock } from './clock.js';
 import type { CloudEnv } from './context.js';

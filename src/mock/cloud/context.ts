@@ -6,7 +6,7 @@ import type { HttpBindings } from '@hono/node-server';
 import type { JSONWebKeySet } from 'jose';
 import type { Role } from '../../protocol/index.js';
 import type { Db } from '../../storage/index.js';
-import type { Logger } from '../../edge/log.js';
+import type { Logger } from '../../common/log/log.js';
 import type { Clock } from './clock.js';
 import type { FaultPlan } from './faults.js';
 import type { TokenService } from './tokens.js';

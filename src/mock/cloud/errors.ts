@@ -7,7 +7,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import { detailsFromZod, type ErrorCode, type ErrorDetail } from '../../protocol/index.js';
-import type { Logger } from '../../edge/log.js';
+import type { Logger } from '../../common/log/log.js';
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';

@@ -2,7 +2,7 @@
  * `consystence-mock-cloud`: starts the mock cloud, prints exactly one JSON line on stdout when it listens, logs
  * JSON lines on stderr, and stops cleanly (server, then database) on SIGTERM or SIGINT. Bad flags exit 2.
  */
-import { createLogger } from '../../edge/log.js';
+import { createLogger } from '../../common/log/log.js';
 import { parseCliArgs, UsageError, USAGE } from './cli-args.js';
 import { startMockCloud } from './index.js';
 

@@ -7,7 +7,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Server } from 'node:http';
-import type { Logger } from '../../edge/log.js';
+import type { Logger } from '../../common/log/log.js';
 import { createCloud, type Cloud } from './cloud.js';
 import type { Seed } from './seed.js';
 

@@ -7,9 +7,9 @@
  */
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { createLogger, type Logger } from '../../edge/log.js';
+import { createLogger, type Logger } from '../../common/log/log.js';
 import { openDatabase } from '../../storage/index.js';
-import { siteServerMigrations } from '../../storage/migrations/site-server/index.js';
+import { siteServerMigrations } from './migrations/index.js';
 import { EXP_LEEWAY_SECONDS, EdgeAuthenticator, type AuthDecision } from './broker/edge-auth.js';
 import { EmbeddedBroker, INTERNAL_CLIENT_ID } from './broker/embedded-broker.js';
 import { CloudClient } from './upstream/cloud-client.js';

@@ -4,7 +4,7 @@
  * server's retained offline status and stop cleanly (exit 0); a second signal exits at once (exit 1).
  * Exit 2 means bad flags, 1 a start-up failure.
  */
-import { createLogger } from '../../edge/log.js';
+import { createLogger } from '../../common/log/log.js';
 import { parseCliArgs, USAGE } from './cli-args.js';
 import { SiteServerError } from './errors.js';
 import { startMockSiteServer } from './index.js';

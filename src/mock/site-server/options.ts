@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { Hostname, MAX_PAYLOAD_BYTES, Uuid } from '../../protocol/index.js';
-import type { Logger } from '../../edge/log.js';
+import type { Logger } from '../../common/log/log.js';
 
 const Port = z.coerce.number().int().min(0).max(65_535);
 /** A file path; the file itself is read and checked at start (tls/server-tls.ts), with a message naming the flag. */

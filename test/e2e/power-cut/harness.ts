@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
-import { createLogger } from '../../../src/edge/log.js';
+import { createLogger } from '../../../src/common/log/log.js';
 import {
   DEMO_ORG_ID,
   DEMO_PASSWORD,
@@ -23,7 +23,7 @@ import {
 } from '../../../src/mock/cloud/index.js';
 import { startMockSiteServer } from '../../../src/mock/site-server/index.js';
 import { checkIntegrity, openDatabase, type Db } from '../../../src/storage/index.js';
-import { edgeMigrations } from '../../../src/storage/migrations/edge/index.js';
+import { edgeMigrations } from '../../../src/edge/migrations/index.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const BUN = resolve(ROOT, 'node_modules/.bin/bun');

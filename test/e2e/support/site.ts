@@ -4,7 +4,7 @@
  * as a rig would. Closed when the test file ends.
  */
 import { afterAll } from 'vitest';
-import { createLogger } from '../../../src/edge/log.js';
+import { createLogger } from '../../../src/common/log/log.js';
 import {
   startMockSiteServer,
   type MockSiteServer,

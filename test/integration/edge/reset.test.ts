@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/storage/index.js';
-import { edgeMigrations } from '../../../src/storage/migrations/edge/index.js';
+import { edgeMigrations } from '../../../src/edge/migrations/index.js';
 import { commandFor, runToEnd } from '../../helpers/process.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
 import { createSite, DEMO_ORG_ID, startCloudProcess, type CloudProcess } from '../../e2e/support/cloud.js';

@@ -6,7 +6,7 @@ import { commandFor, runToEnd } from '../../helpers/process.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
 import { createEdgeRuntime } from '../../../src/edge/runtime.js';
 import { formatStatus } from '../../../src/edge/status/report.js';
-import { silentLogger } from '../../../src/edge/log.js';
+import { silentLogger } from '../../../src/common/log/log.js';
 
 const cli = (args: string[]) => {
   const { command, args: base } = commandFor('node', 'src/edge/main.ts');

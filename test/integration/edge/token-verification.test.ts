@@ -8,7 +8,7 @@ import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEdgeRuntime } from '../../../src/edge/runtime.js';
 import { EdgeError } from '../../../src/edge/errors.js';
-import { silentLogger } from '../../../src/edge/log.js';
+import { silentLogger } from '../../../src/common/log/log.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
 
 const ORG = '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0c11';

@@ -10,7 +10,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../../src/edge/log.js';
+import { createLogger } from '../../../src/common/log/log.js';
 import { createEdgeRuntime } from '../../../src/edge/runtime.js';
 import { mosquittoUnavailable, startMosquitto, type RunningMosquitto } from '../../helpers/mosquitto.js';
 import { commandFor, runToEnd, startEntry, type Child } from '../../helpers/process.js';

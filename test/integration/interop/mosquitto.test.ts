@@ -11,7 +11,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCerts, type CertSet } from '../../../scripts/gen-certs.js';
 import { MqttLink } from '../../../src/edge/session/mqtt-link.js';
-import { createLogger } from '../../../src/edge/log.js';
+import { createLogger } from '../../../src/common/log/log.js';
 import { mosquittoUnavailable, startMosquitto, type RunningMosquitto } from '../../helpers/mosquitto.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';

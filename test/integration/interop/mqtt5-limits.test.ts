@@ -8,7 +8,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../../src/edge/log.js';
+import { createLogger } from '../../../src/common/log/log.js';
 import { createEdgeRuntime } from '../../../src/edge/runtime.js';
 import { freePort, mosquittoUnavailable, startMosquitto, type RunningMosquitto } from '../../helpers/mosquitto.js';
 import { startMqttTap, type MqttTap } from '../../helpers/mqtt-tap.js';

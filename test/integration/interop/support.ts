@@ -10,7 +10,7 @@ import {
   MockCloudClient,
   startMockCloud,
 } from '../../../src/mock/cloud/index.js';
-import { createLogger, type Logger } from '../../../src/edge/log.js';
+import { createLogger, type Logger } from '../../../src/common/log/log.js';
 import { createEdgeRuntime, type EdgeRuntime } from '../../../src/edge/runtime.js';
 import type { EdgeSession } from '../../../src/edge/session/session.js';
 import type { FetchLike } from '../../../src/edge/cloud-client/http.js';

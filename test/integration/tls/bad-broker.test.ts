@@ -9,7 +9,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { createServer as createTlsServer } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateCerts, type CertPair, type CertSet } from '../../../scripts/gen-certs.js';
-import { createLogger } from '../../../src/edge/log.js';
+import { createLogger } from '../../../src/common/log/log.js';
 import { MqttLink } from '../../../src/edge/session/mqtt-link.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCerts, type CertPair, type CertSet } from '../../../scripts/gen-certs.js';
 import { loadCloudCa, pinnedFetch } from '../../../src/edge/cloud-client/http-pinned.js';
-import { createLogger } from '../../../src/edge/log.js';
+import { createLogger } from '../../../src/common/log/log.js';
 import { createEdgeRuntime } from '../../../src/edge/runtime.js';
 import { commandFor, runToEnd } from '../../helpers/process.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCerts, type CertSet } from '../../../scripts/gen-certs.js';
-import { createLogger } from '../../../src/edge/log.js';
+import { createLogger } from '../../../src/common/log/log.js';
 import {
   startMockSiteServer,
   type MockSiteServer,

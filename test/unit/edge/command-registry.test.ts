@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/storage/index.js';
-import { edgeMigrations } from '../../../src/storage/migrations/edge/index.js';
+import { edgeMigrations } from '../../../src/edge/migrations/index.js';
 import { CommandRegistry } from '../../../src/edge/commands/registry.js';
 import { CommandStore } from '../../../src/edge/stores/command-store.js';
-import { silentLogger } from '../../../src/edge/log.js';
+import { silentLogger } from '../../../src/common/log/log.js';
 
 async function registry() {
   const { db } = await openDatabase({ path: ':memory:', migrations: edgeMigrations });

@@ -6,7 +6,7 @@
  * registration), 3 while the server has no keys to check with.
  */
 import { decodeJwt, type JSONWebKeySet } from 'jose';
-import type { Logger } from '../../../edge/log.js';
+import type { Logger } from '../../../common/log/log.js';
 import {
   EdgeId,
   TokenVerificationError,

@@ -10,7 +10,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
-import type { Logger } from '../../../edge/log.js';
+import type { Logger } from '../../../common/log/log.js';
 import type { EdgeTokenClaims } from '../../../protocol/index.js';
 import { TLS_CIPHERS } from '../../../edge/session/tls.js';
 import { edgeMayPublish, edgeMaySubscribe } from './acl.js';

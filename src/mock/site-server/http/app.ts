@@ -3,7 +3,7 @@
  * mounts them and renders every error in the contract's shape, so no route can leak a stack trace or a 500 page.
  */
 import { Hono } from 'hono';
-import type { Logger } from '../../../edge/log.js';
+import type { Logger } from '../../../common/log/log.js';
 import type { EmbeddedBroker } from '../broker/embedded-broker.js';
 import { edgesRoutes, type EdgesBackend } from './edges-routes.js';
 import { HttpError, errorResponse } from './errors.js';

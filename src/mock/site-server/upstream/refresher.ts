@@ -3,7 +3,7 @@
  * (the cloud being down must not lock edges out) and is retried on the next tick. `refreshNow()` is shared by
  * concurrent callers, so a burst of unknown edges costs one cloud round trip, not one each.
  */
-import type { Logger } from '../../../edge/log.js';
+import type { Logger } from '../../../common/log/log.js';
 import type { CloudClient } from './cloud-client.js';
 import type { TrustStore } from './trust-store.js';
 

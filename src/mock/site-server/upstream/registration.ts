@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import * as machineIdModule from 'node-machine-id';
 import packageJson from '../../../../package.json' with { type: 'json' };
-import type { Logger } from '../../../edge/log.js';
+import type { Logger } from '../../../common/log/log.js';
 import { Hostname, verifySiteToken } from '../../../protocol/index.js';
 import { SiteServerError } from '../errors.js';
 import type { SiteServerOptions } from '../options.js';

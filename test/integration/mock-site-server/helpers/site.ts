@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll } from 'vitest';
-import { createLogger, type Logger } from '../../../../src/edge/log.js';
+import { createLogger, type Logger } from '../../../../src/common/log/log.js';
 import {
   DEMO_ORG_ID,
   DEMO_PASSWORD,

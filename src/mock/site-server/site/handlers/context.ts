@@ -1,5 +1,5 @@
 /** What every channel handler gets: the book to update, the replies to correlate, the log. */
-import type { Logger } from '../../../../edge/log.js';
+import type { Logger } from '../../../../common/log/log.js';
 import type { EdgeChannel } from '../../../../protocol/index.js';
 import type { EdgeBook, EdgeRecord, StoredMessage } from '../edge-book.js';
 import type { PendingReplies } from '../pending.js';

@@ -9,7 +9,7 @@
  * - `enqueued_at` (ms since the epoch, from the edge clock) is what `retentionDays` bounds; `ts` is the same
  *   instant as the ISO string that goes into the envelope.
  */
-import type { Migration } from '../../db.js';
+import type { Migration } from '../../storage/db.js';
 
 export const outboxMigration: Migration = {
   version: 2,

@@ -1,5 +1,5 @@
 /** The CA a site server registered (register-server `endpoints.caCertificatePem`), handed to edges at pairing. */
-import type { Migration } from '../../db.js';
+import type { Migration } from '../../../storage/db.js';
 
 export const serverCa: Migration = {
   version: 2,

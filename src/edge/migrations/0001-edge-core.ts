@@ -2,7 +2,7 @@
  * The edge's own schema (CONTRACT §5). Singleton rows carry `CHECK (id = 1)` so a bug can never leave two
  * registrations or two device keys behind. The pairing code has no column on purpose: it is never stored.
  */
-import type { Migration } from '../../db.js';
+import type { Migration } from '../../storage/db.js';
 
 export const edgeCore: Migration = {
   version: 1,

@@ -2,7 +2,7 @@
  * The mock cloud's first schema. Rows are never hard-deleted where the contract needs history: a deleted site
  * and a revoked edge keep their rows (with `deleted_at` / `revoked_at`) so lists and token checks can say why.
  */
-import type { Migration } from '../../db.js';
+import type { Migration } from '../../../storage/db.js';
 
 export const initial: Migration = {
   version: 1,

@@ -3,7 +3,7 @@
  * (its registration, the cloud's JWKS, the site's edge list) and the last config version pushed to each edge
  * (so a push after a restart is still newer than what the edge holds). Live traffic stays in memory.
  */
-import type { Migration } from '../../db.js';
+import type { Migration } from '../../../storage/db.js';
 
 export const initial: Migration = {
   version: 1,
