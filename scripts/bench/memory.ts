@@ -7,7 +7,8 @@
  * runtime (`node --import tsx src/edge/main.ts run`), idle and under the same load.
  * Investigation rows: the binary with BUN_OPTIONS=--smol, and `bun src/edge/main.ts run` (not compiled).
  */
-import { BUN, rssSplitMiB, sleep, start, vmHwmMiB, vmRssMiB, type Child } from './lib/proc.js';
+import { sleep } from '../../src/common/time/sleep.js';
+import { BUN, rssSplitMiB, start, vmHwmMiB, vmRssMiB, type Child } from './lib/proc.js';
 import { binaryLauncher, newDevice, nodeLauncher, startRun, type Device, type Launcher } from './lib/device.js';
 import type { BenchResult, Preset } from './lib/result.js';
 import { median, ratio, summarize, target, type TableRow } from './lib/stats.js';

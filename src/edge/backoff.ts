@@ -63,17 +63,3 @@ export class Backoff {
     return this.attempt;
   }
 }
-
-/** A sleep that an AbortSignal can end early (shutdown must not wait out a 60 s backoff). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}

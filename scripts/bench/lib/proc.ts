@@ -159,5 +159,3 @@ export function rssSplitMiB(pid: number): { anon: number; file: number } | null 
 
 /** VmHWM (peak RSS) of a live process in MiB. */
 export const vmHwmMiB = (pid: number): number | null => statusMiB(pid, 'VmHWM');
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -27,7 +27,8 @@ import {
 } from '../../../src/mock/cloud/index.js';
 import { startMockSiteServer, type MockSiteServer } from '../../../src/mock/site-server/index.js';
 import { freePort } from '../../../src/hil/bed/ports.js';
-import { runToEnd, sleep } from './proc.js';
+import { sleep } from '../../../src/common/time/sleep.js';
+import { runToEnd } from './proc.js';
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 

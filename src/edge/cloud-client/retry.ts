@@ -3,7 +3,8 @@
  * capped, Retry-After-honouring delay; anything else ends at once. The caller's attempt must be replay-safe
  * (register-edge is, through its Idempotency-Key).
  */
-import { Backoff, sleep, type BackoffPolicy, type Random } from '../backoff.js';
+import { sleep } from '../../common/time/sleep.js';
+import { Backoff, type BackoffPolicy, type Random } from '../backoff.js';
 import { CloudCallError } from './http.js';
 
 export interface RetryOptions {
@@ -26,7 +27,7 @@ export async function withRetries<T>(attempt: () => Promise<T>, options: RetryOp
         throw error;
       const delayMs = backoff.next(error.extra.retryAfterMs ?? null);
       options.onRetry?.({ attempt: n, delayMs, reason: error.message });
-      await sleep(delayMs, options.signal);
+      await sleep(delayMs, { signal: options.signal });
     }
   }
 }

@@ -5,7 +5,7 @@
  * Times are wall-clock (`Date.now()`): every worker runs on the same machine, so the parent can line them up.
  */
 import { MockCloudClient } from '../../mock/cloud/client.js';
-import { sleep } from '../util/wait.js';
+import { sleep } from '../../common/time/sleep.js';
 import type { Reply, ShardInit } from './protocol.js';
 import { SimulatedEdge } from './simulated-edge.js';
 import { mapLimit } from './stats.js';

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { provideCloud } from '../bed/cloud.js';
 import { LogBuffer } from '../bed/log-buffer.js';
-import { sleep, waitUntil } from '../util/wait.js';
+import { sleep } from '../../common/time/sleep.js';
+import { waitUntil } from '../util/wait.js';
 import { aggregateConnect, aggregateStorm, distribution } from './aggregate.js';
 import { procStats } from './proc-stats.js';
 import type { FleetReport, ProcessMemory, WorkerRow } from './report.js';
@@ -180,7 +181,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       );
       if (offline.some((o) => o.allOfflineAt === null))
         problems.push('not every edge noticed the broker was gone within 60 s');
-      await sleep(options.downS * 1000, signal);
+      await sleep(options.downS * 1000, { signal, onAbort: 'reject' });
       const restartAt = Date.now();
       await site.control.faults.listener('start');
       const returned = await pool.all(

@@ -7,7 +7,7 @@ import { check, checkEqual } from '../scenario-kit/errors.js';
 import { pairAndRun, waitPresence } from '../scenario-kit/steps.js';
 import { expectAllDelivered, produceBatch } from '../scenario-kit/telemetry.js';
 import type { Scenario } from '../scenario-kit/types.js';
-import { sleep } from '../util/wait.js';
+import { sleep } from '../../common/time/sleep.js';
 
 const DOWN_MS = 5_000;
 const BEFORE = 20;
@@ -32,7 +32,7 @@ export const brokerDown: Scenario = {
     const status = await ctx.device.status();
     check(status, 'status --json while the broker is down');
     ctx.figure('queueDepthWhileDown', (status.queue as { depth?: number } | undefined)?.depth ?? null);
-    await sleep(DOWN_MS, ctx.signal);
+    await sleep(DOWN_MS, { signal: ctx.signal, onAbort: 'reject' });
 
     const back = Date.now();
     await ctx.site.control.faults.listener('start');

@@ -7,7 +7,7 @@
 import { checkEqual } from '../scenario-kit/errors.js';
 import { pairAndRun, waitPresence } from '../scenario-kit/steps.js';
 import type { Scenario } from '../scenario-kit/types.js';
-import { sleep } from '../util/wait.js';
+import { sleep } from '../../common/time/sleep.js';
 import { ImpairmentUnavailable } from '../net/netns.js';
 import { expectAllDelivered, produceBatch } from '../scenario-kit/telemetry.js';
 
@@ -47,7 +47,7 @@ export const networkPartition: Scenario = {
     const offline = await waitPresence(ctx, 'offline', { timeoutMs: 120_000 });
     ctx.figure('cutToOfflineMs', Date.now() - cut);
     checkEqual(offline.presence.reason, 'lost', 'offline reason during a partition');
-    await sleep(2_000, ctx.signal);
+    await sleep(2_000, { signal: ctx.signal, onAbort: 'reject' });
     const up = Date.now();
     await ctx.device.netUp();
     await waitPresence(ctx, 'online', { timeoutMs: 120_000, sinceMs: up - 1000 });

@@ -2,23 +2,10 @@
  * Bounded waiting. Every wait in the rig has a deadline and says what it waited for when it gives up, so a hung
  * device turns into a failed scenario with a reason instead of a rig that never finishes.
  */
+import { sleep } from '../../common/time/sleep.js';
+
 export class TimeoutError extends Error {
   override readonly name = 'TimeoutError';
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 export interface WaitOptions {
@@ -42,7 +29,10 @@ export async function waitUntil<T>(probe: () => T | Promise<T>, options: WaitOpt
       last = error;
     }
     if (Date.now() >= deadline) break;
-    await sleep(Math.min(options.intervalMs ?? 200, Math.max(1, deadline - Date.now())), options.signal);
+    await sleep(Math.min(options.intervalMs ?? 200, Math.max(1, deadline - Date.now())), {
+      signal: options.signal,
+      onAbort: 'reject',
+    });
   }
   throw new TimeoutError(
     `timed out after ${options.timeoutMs} ms waiting for ${options.what}${last ? ` (last error: ${(last as Error).message})` : ''}`,

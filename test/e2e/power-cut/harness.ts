@@ -24,6 +24,7 @@ import {
 import { startMockSiteServer } from '../../../src/mock/site-server/index.js';
 import { checkIntegrity, openDatabase, type Db } from '../../../src/storage/index.js';
 import { edgeMigrations } from '../../../src/edge/migrations/index.js';
+import { sleep } from '../../../src/common/time/sleep.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const BUN = resolve(ROOT, 'node_modules/.bin/bun');
@@ -103,8 +104,6 @@ async function until<T>(probe: () => T | Promise<T>, timeoutMs: number, what: st
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runPowerCutTrials(options: HarnessOptions): Promise<HarnessReport> {
   const random = prng(options.seed ?? Date.now());

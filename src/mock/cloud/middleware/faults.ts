@@ -8,8 +8,7 @@ import { ApiError, codeForStatus } from '../errors.js';
 import type { FaultPlan, ResponseFault } from '../faults.js';
 import type { ErrorCode } from '../../../protocol/index.js';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from '../../../common/time/sleep.js';
 
 export function injectFaults(plan: FaultPlan): MiddlewareHandler<CloudEnv> {
   return async (c, next) => {
