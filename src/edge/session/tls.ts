@@ -3,18 +3,7 @@
  * and every certificate failure turned into a sentence a technician can act on. Node and Bun report the same
  * OpenSSL-derived codes (`error.code`), which is what is matched here; the message is never parsed.
  */
-/**
- * TLS 1.2+ with forward-secret AEAD suites only (TLS 1.3 suites are all AEAD already). With `ca` set, Node and
- * Bun trust only it: the system store is not added, so a public CA cannot vouch for a site server.
- */
-export const TLS_CIPHERS = [
-  'ECDHE-ECDSA-AES128-GCM-SHA256',
-  'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384',
-  'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305',
-  'ECDHE-RSA-CHACHA20-POLY1305',
-].join(':');
+import { TLS_CIPHERS } from '../../common/tls/ciphers.js';
 
 export interface PinnedTlsOptions {
   rejectUnauthorized: true;
@@ -24,6 +13,10 @@ export interface PinnedTlsOptions {
   ca?: string;
 }
 
+/**
+ * TLS 1.2+ with the pinned ciphers. With `ca` set, Node and Bun trust only it: the system store is not added, so a
+ * public CA cannot vouch for a site server.
+ */
 export function pinnedTlsOptions(hostname: string, caPem: string | undefined): PinnedTlsOptions {
   return {
     rejectUnauthorized: true,

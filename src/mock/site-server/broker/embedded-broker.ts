@@ -12,7 +12,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from '../../../common/log/log.js';
 import type { EdgeTokenClaims } from '../../../protocol/index.js';
-import { TLS_CIPHERS } from '../../../edge/session/tls.js';
+import { TLS_CIPHERS } from '../../../common/tls/ciphers.js';
 import { edgeMayPublish, edgeMaySubscribe } from './acl.js';
 import type { AuthDecision } from './edge-auth.js';
 import { FaultState } from './faults.js';
