@@ -10,6 +10,9 @@ import {
   RegisterEdgeResponse,
   TokenRefreshResponse,
   type RegisterEdgeRequest,
+  CLOUD_ROUTES,
+  cloudUrl,
+  edgeTokenUrl,
 } from '../../protocol/index.js';
 import { parseRetryAfter } from '../backoff.js';
 import { EdgeError } from '../errors.js';
@@ -22,10 +25,8 @@ export interface CloudTarget {
   siteId: string;
 }
 
-export const registerUrl = (t: CloudTarget) =>
-  `${t.cloudUrl}/api/organisations/${t.orgId}/sites/${t.siteId}/register-edge`;
-export const refreshUrl = (t: CloudTarget, edgeId: string) =>
-  `${t.cloudUrl}/api/organisations/${t.orgId}/sites/${t.siteId}/edges/${edgeId}/token`;
+export const registerUrl = (t: CloudTarget) => cloudUrl(t.cloudUrl, CLOUD_ROUTES.registerEdge, t);
+export const refreshUrl = (t: CloudTarget, edgeId: string) => edgeTokenUrl(t.cloudUrl, { ...t, edgeId });
 
 function classify<T extends z.ZodType>(
   response: CloudResponse,

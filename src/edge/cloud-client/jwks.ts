@@ -1,6 +1,6 @@
 /** The cloud's signing keys, fetched over the same (pinned) base URL the device pairs with. */
 import type { JSONWebKeySet } from 'jose';
-import { Jwks } from '../../protocol/index.js';
+import { CLOUD_ROUTES, cloudPath, Jwks } from '../../protocol/index.js';
 import { cloudCall, CloudCallError, type CloudResponse, type FetchLike } from './http.js';
 
 export async function fetchJwks(
@@ -8,7 +8,11 @@ export async function fetchJwks(
   cloudUrl: string,
   now: () => number,
 ): Promise<{ jwks: JSONWebKeySet; response: CloudResponse }> {
-  const response = await cloudCall(fetchImpl, { method: 'GET', url: `${cloudUrl}/.well-known/jwks.json` }, now);
+  const response = await cloudCall(
+    fetchImpl,
+    { method: 'GET', url: `${cloudUrl}${cloudPath(CLOUD_ROUTES.jwks)}` },
+    now,
+  );
   if (response.status === 429 || response.status >= 500) {
     throw new CloudCallError(`the cloud answered ${response.status}`, 'http', true, {
       status: response.status,

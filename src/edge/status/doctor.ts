@@ -8,6 +8,7 @@ import { checkIntegrity } from '../../storage/index.js';
 import { PLAUSIBLE_AFTER_MS, SKEW_WARNING_MS, type EdgeClock } from '../clock.js';
 import { cloudCall, type FetchLike } from '../cloud-client/http.js';
 import type { EdgeStores } from '../stores/index.js';
+import { CLOUD_ROUTES, cloudUrl } from '../../protocol/index.js';
 
 export interface CheckResult {
   name: string;
@@ -128,7 +129,7 @@ export async function runDoctor(state: EdgeStores, clock: EdgeClock, fetchImpl: 
     try {
       const response = await cloudCall(fetchImpl, {
         method: 'GET',
-        url: `${reg.cloudUrl}/.well-known/jwks.json`,
+        url: cloudUrl(reg.cloudUrl, CLOUD_ROUTES.jwks),
         timeoutMs: 5_000,
       });
       if (response.time) {

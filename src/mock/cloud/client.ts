@@ -26,6 +26,9 @@ import {
   type RegisterServerRequest,
   type UpdateSiteRequest,
   type ErrorDetail,
+  CLOUD_ROUTES,
+  cloudPath,
+  edgeTokenUrl,
 } from '../../protocol/index.js';
 import type { ArmedFaults, FaultInput } from './faults.js';
 import { sendRequest } from './http-request.js';
@@ -121,7 +124,7 @@ export class MockCloudClient {
 
   // ---- users and organisations -------------------------------------------------------------------------
   async login(email: string, password: string): Promise<LoginResponse> {
-    const response = await this.call('POST', '/api/auth/login', LoginResponse, {
+    const response = await this.call('POST', CLOUD_ROUTES.login, LoginResponse, {
       body: { email, password },
       bearer: null,
     });
@@ -129,30 +132,30 @@ export class MockCloudClient {
     return response;
   }
   createOrganisation(body: z.input<typeof CreateOrganisationRequest>): Promise<Organisation> {
-    return this.call('POST', '/api/organisations', Organisation, { body });
+    return this.call('POST', CLOUD_ROUTES.organisations, Organisation, { body });
   }
   async listOrganisations(): Promise<Organisation[]> {
-    return (await this.call('GET', '/api/organisations', listOf(Organisation))).data;
+    return (await this.call('GET', CLOUD_ROUTES.organisations, listOf(Organisation))).data;
   }
   getOrganisation(orgId: string): Promise<Organisation> {
-    return this.call('GET', `/api/organisations/${enc(orgId)}`, Organisation);
+    return this.call('GET', cloudPath(CLOUD_ROUTES.organisation, { orgId }), Organisation);
   }
 
   // ---- sites ---------------------------------------------------------------------------------------------
   createSite(orgId: string, body: z.input<typeof CreateSiteRequest>): Promise<Site> {
-    return this.call('POST', `/api/organisations/${enc(orgId)}/sites`, Site, { body });
+    return this.call('POST', cloudPath(CLOUD_ROUTES.sites, { orgId }), Site, { body });
   }
   async listSites(orgId: string): Promise<Array<z.infer<typeof SiteListItem>>> {
-    return (await this.call('GET', `/api/organisations/${enc(orgId)}/sites`, listOf(SiteListItem))).data;
+    return (await this.call('GET', cloudPath(CLOUD_ROUTES.sites, { orgId }), listOf(SiteListItem))).data;
   }
   getSite(orgId: string, siteId: string): Promise<z.infer<typeof SiteDetail>> {
-    return this.call('GET', sitePath(orgId, siteId), SiteDetail);
+    return this.call('GET', cloudPath(CLOUD_ROUTES.site, { orgId, siteId }), SiteDetail);
   }
   updateSite(orgId: string, siteId: string, body: z.input<typeof UpdateSiteRequest>): Promise<Site> {
-    return this.call('PUT', sitePath(orgId, siteId), Site, { body });
+    return this.call('PUT', cloudPath(CLOUD_ROUTES.site, { orgId, siteId }), Site, { body });
   }
   async deleteSite(orgId: string, siteId: string): Promise<void> {
-    await this.call('DELETE', sitePath(orgId, siteId), null);
+    await this.call('DELETE', cloudPath(CLOUD_ROUTES.site, { orgId, siteId }), null);
   }
 
   // ---- site server and edges -----------------------------------------------------------------------------
@@ -163,7 +166,7 @@ export class MockCloudClient {
     body: z.input<typeof RegisterServerRequest>,
     options: { pairingCode?: string } = {},
   ): Promise<RegisterServerResponse> {
-    return this.call('POST', `${sitePath(orgId, siteId)}/register-server`, RegisterServerResponse, {
+    return this.call('POST', cloudPath(CLOUD_ROUTES.registerServer, { orgId, siteId }), RegisterServerResponse, {
       body,
       ...(options.pairingCode ? { bearer: options.pairingCode } : {}),
     });
@@ -173,7 +176,7 @@ export class MockCloudClient {
     siteId: string,
     body: z.input<typeof CreatePairingCodeRequest> = {},
   ): Promise<PairingCodeResponse> {
-    return this.call('POST', `${sitePath(orgId, siteId)}/pairing-codes`, PairingCodeResponse, { body });
+    return this.call('POST', cloudPath(CLOUD_ROUTES.pairingCodes, { orgId, siteId }), PairingCodeResponse, { body });
   }
   /** As an engineer+ (the stored access token), or with `pairingCode`. */
   registerEdge(
@@ -182,7 +185,7 @@ export class MockCloudClient {
     body: RegisterEdgeRequest,
     options: { idempotencyKey: string; pairingCode?: string },
   ): Promise<RegisterEdgeResponse> {
-    return this.call('POST', `${sitePath(orgId, siteId)}/register-edge`, RegisterEdgeResponse, {
+    return this.call('POST', cloudPath(CLOUD_ROUTES.registerEdge, { orgId, siteId }), RegisterEdgeResponse, {
       body,
       headers: { [IDEMPOTENCY_KEY_HEADER]: options.idempotencyKey },
       ...(options.pairingCode ? { bearer: options.pairingCode } : {}),
@@ -190,10 +193,10 @@ export class MockCloudClient {
   }
   /** The exact URL a device assertion's `aud` must name (relative to the base URL this client was given). */
   edgeTokenUrl(orgId: string, siteId: string, edgeId: string): string {
-    return `${this.base}${sitePath(orgId, siteId)}/edges/${enc(edgeId)}/token`;
+    return edgeTokenUrl(this.base, { orgId, siteId, edgeId });
   }
   refreshEdgeToken(orgId: string, siteId: string, edgeId: string, assertion: string): Promise<TokenRefreshResponse> {
-    return this.call('POST', `${sitePath(orgId, siteId)}/edges/${enc(edgeId)}/token`, TokenRefreshResponse, {
+    return this.call('POST', cloudPath(CLOUD_ROUTES.edgeToken, { orgId, siteId, edgeId }), TokenRefreshResponse, {
       bearer: assertion,
     });
   }
@@ -202,17 +205,17 @@ export class MockCloudClient {
     return (
       await this.call(
         'GET',
-        `${sitePath(orgId, siteId)}/edges`,
+        cloudPath(CLOUD_ROUTES.edges, { orgId, siteId }),
         listOf(EdgeSummary),
         options.siteToken ? { bearer: options.siteToken } : {},
       )
     ).data;
   }
   async revokeEdge(orgId: string, siteId: string, edgeId: string): Promise<void> {
-    await this.call('DELETE', `${sitePath(orgId, siteId)}/edges/${enc(edgeId)}`, null);
+    await this.call('DELETE', cloudPath(CLOUD_ROUTES.edge, { orgId, siteId, edgeId }), null);
   }
   jwks(): Promise<z.infer<typeof Jwks>> {
-    return this.call('GET', '/.well-known/jwks.json', Jwks, { bearer: null });
+    return this.call('GET', CLOUD_ROUTES.jwks, Jwks, { bearer: null });
   }
 
   // ---- the rig's control API -----------------------------------------------------------------------------
@@ -231,9 +234,6 @@ export class MockCloudClient {
     return this.call('GET', '/_mock/health', Health, { bearer: null });
   }
 }
-
-const enc = encodeURIComponent;
-const sitePath = (orgId: string, siteId: string) => `/api/organisations/${enc(orgId)}/sites/${enc(siteId)}`;
 
 function parseJson(text: string): Json | undefined {
   if (text === '') return undefined;

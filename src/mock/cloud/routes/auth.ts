@@ -1,7 +1,7 @@
 /** `POST /api/auth/login`: seeded users get a 1 h access token with the contract's claims. */
 import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
-import { LoginRequest, type LoginResponse } from '../../../protocol/index.js';
+import { LoginRequest, type LoginResponse, CLOUD_ROUTES } from '../../../protocol/index.js';
 import type { CloudDeps, CloudEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { readJson } from '../middleware/body.js';
@@ -10,7 +10,7 @@ import { ACCESS_TOKEN_TTL_SECONDS } from '../tokens.js';
 import { findUserByEmail, membershipsOf } from '../store/users.js';
 
 export function authRoutes(deps: CloudDeps): Hono<CloudEnv> {
-  return new Hono<CloudEnv>().post('/api/auth/login', async (c) => {
+  return new Hono<CloudEnv>().post(CLOUD_ROUTES.login, async (c) => {
     const { email, password } = await readJson(c, LoginRequest);
     const user = findUserByEmail(deps.db, email);
     // Unknown emails are checked against a dummy hash so both failures take the same time.

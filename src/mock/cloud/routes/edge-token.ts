@@ -6,7 +6,14 @@
  */
 import { Hono } from 'hono';
 import { calculateJwkThumbprint, decodeJwt, importJWK, jwtVerify } from 'jose';
-import { DeviceAssertionClaims, Uuid, algorithmForJwk, type TokenRefreshResponse } from '../../../protocol/index.js';
+import {
+  DeviceAssertionClaims,
+  Uuid,
+  algorithmForJwk,
+  type TokenRefreshResponse,
+  CLOUD_ROUTES,
+  edgeTokenUrl,
+} from '../../../protocol/index.js';
 import type { CloudDeps, CloudEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { bearerOf } from '../middleware/auth.js';
@@ -42,14 +49,14 @@ function claimedEdge(
 
 export function edgeTokenRoutes(deps: CloudDeps): Hono<CloudEnv> {
   const { db } = deps;
-  return new Hono<CloudEnv>().post('/api/organisations/:orgId/sites/:siteId/edges/:edgeId/token', async (c) => {
+  return new Hono<CloudEnv>().post(CLOUD_ROUTES.edgeToken, async (c) => {
     const params = readParams(c, EdgeParams);
     const assertion = bearerOf(c);
     if (!assertion) throw ApiError.unauthenticated('a device-key assertion is required');
     const edge = claimedEdge(deps, assertion, params);
 
     const algorithm = algorithmForJwk(edge.publicJwk);
-    const audience = `${deps.publicUrl}/api/organisations/${params.orgId}/sites/${params.siteId}/edges/${params.edgeId}/token`;
+    const audience = edgeTokenUrl(deps.publicUrl, params);
     let payload: unknown;
     try {
       ({ payload } = await jwtVerify(assertion, await importJWK(edge.publicJwk, algorithm), {

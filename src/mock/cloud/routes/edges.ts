@@ -5,7 +5,7 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { decodeJwt } from 'jose';
-import { SITE_TOKEN_AUDIENCE } from '../../../protocol/index.js';
+import { SITE_TOKEN_AUDIENCE, CLOUD_ROUTES } from '../../../protocol/index.js';
 import type { CloudDeps, CloudEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { assertRole, authenticateUser, bearerOf, requireAuth, requireRole } from '../middleware/auth.js';
@@ -41,26 +41,21 @@ async function authoriseEdgeList(deps: CloudDeps, c: Context, orgId: string, sit
 export function edgeRoutes(deps: CloudDeps): Hono<CloudEnv> {
   const { db } = deps;
   return new Hono<CloudEnv>()
-    .get('/api/organisations/:orgId/sites/:siteId/edges', async (c) => {
+    .get(CLOUD_ROUTES.edges, async (c) => {
       const { orgId, siteId } = readParams(c, SiteParams);
       await authoriseEdgeList(deps, c, orgId, siteId);
       if (!findLiveSite(db, orgId, siteId)) throw ApiError.notFound('site');
       return c.json({ data: listSiteEdges(db, siteId).map(toEdgeSummary) });
     })
-    .delete(
-      '/api/organisations/:orgId/sites/:siteId/edges/:edgeId',
-      requireAuth(deps),
-      requireRole(deps, 'admin'),
-      (c) => {
-        const { orgId, siteId, edgeId } = readParams(c, EdgeParams);
-        db.transaction(() => {
-          if (!findLiveSite(db, orgId, siteId)) throw ApiError.notFound('site');
-          const edge = findLatestEdgeByEdgeId(db, siteId, edgeId);
-          if (!edge) throw ApiError.notFound('edge');
-          revokeEdge(db, edge.id, deps.clock.iso(), 'revoked by an administrator');
-        });
-        deps.logger.info('edge_revoked', { orgId, siteId, edgeId });
-        return c.body(null, 204);
-      },
-    );
+    .delete(CLOUD_ROUTES.edge, requireAuth(deps), requireRole(deps, 'admin'), (c) => {
+      const { orgId, siteId, edgeId } = readParams(c, EdgeParams);
+      db.transaction(() => {
+        if (!findLiveSite(db, orgId, siteId)) throw ApiError.notFound('site');
+        const edge = findLatestEdgeByEdgeId(db, siteId, edgeId);
+        if (!edge) throw ApiError.notFound('edge');
+        revokeEdge(db, edge.id, deps.clock.iso(), 'revoked by an administrator');
+      });
+      deps.logger.info('edge_revoked', { orgId, siteId, edgeId });
+      return c.body(null, 204);
+    });
 }

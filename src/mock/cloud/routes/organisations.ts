@@ -1,7 +1,7 @@
 /** Organisations: any signed-in user may create one (and becomes its owner); members list and read theirs. */
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import { CreateOrganisationRequest } from '../../../protocol/index.js';
+import { CreateOrganisationRequest, CLOUD_ROUTES } from '../../../protocol/index.js';
 import type { CloudDeps, CloudEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { requireAuth, requireRole } from '../middleware/auth.js';
@@ -21,7 +21,7 @@ const DEFAULT_ORG_TIMEZONE = 'UTC';
 export function organisationRoutes(deps: CloudDeps): Hono<CloudEnv> {
   const { db } = deps;
   return new Hono<CloudEnv>()
-    .post('/api/organisations', requireAuth(deps), async (c) => {
+    .post(CLOUD_ROUTES.organisations, requireAuth(deps), async (c) => {
       const body = await readJson(c, CreateOrganisationRequest);
       const org: OrganisationRow = {
         id: randomUUID(),
@@ -39,14 +39,14 @@ export function organisationRoutes(deps: CloudDeps): Hono<CloudEnv> {
       deps.logger.info('organisation_created', { orgId: org.id, slug: org.slug });
       return c.json(organisationView(org, 'owner'), 201);
     })
-    .get('/api/organisations', requireAuth(deps), (c) => {
+    .get(CLOUD_ROUTES.organisations, requireAuth(deps), (c) => {
       const user = c.get('user');
       const data = user.platformAdmin
         ? listOrganisations(db).map((org) => organisationView(org, 'owner'))
         : membershipsOf(db, user.id).map((m) => organisationView(findOrganisation(db, m.orgId)!, m.role));
       return c.json({ data });
     })
-    .get('/api/organisations/:orgId', requireAuth(deps), requireRole(deps, 'viewer'), (c) => {
+    .get(CLOUD_ROUTES.organisation, requireAuth(deps), requireRole(deps, 'viewer'), (c) => {
       const org = findOrganisation(db, c.req.param('orgId'))!;
       return c.json(organisationView(org, c.get('role')));
     });

@@ -10,6 +10,7 @@ import {
   formatPairingCode,
   normalizePairingCode,
   type PairingCodeResponse,
+  CLOUD_ROUTES,
 } from '../../../protocol/index.js';
 import type { CloudDeps, CloudEnv } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -24,7 +25,7 @@ const DEFAULT_TTL_SECONDS = 900;
 export function pairingCodeRoutes(deps: CloudDeps): Hono<CloudEnv> {
   const { db } = deps;
   return new Hono<CloudEnv>().post(
-    '/api/organisations/:orgId/sites/:siteId/pairing-codes',
+    CLOUD_ROUTES.pairingCodes,
     requireAuth(deps),
     requireRole(deps, 'engineer'),
     async (c) => {

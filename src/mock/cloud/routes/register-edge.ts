@@ -14,6 +14,7 @@ import {
   edgeTopicPrefix,
   type EdgeConfig,
   type RegisterEdgeResponse,
+  CLOUD_ROUTES,
 } from '../../../protocol/index.js';
 import type { CloudDeps, CloudEnv } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -62,7 +63,7 @@ function edgeConfig(deps: CloudDeps, site: SiteRow, edgeId: string): EdgeConfig 
 
 export function registerEdgeRoutes(deps: CloudDeps): Hono<CloudEnv> {
   const { db } = deps;
-  return new Hono<CloudEnv>().post('/api/organisations/:orgId/sites/:siteId/register-edge', async (c) => {
+  return new Hono<CloudEnv>().post(CLOUD_ROUTES.registerEdge, async (c) => {
     const { orgId, siteId } = readParams(c, SiteParams);
     const credential = await siteCredential(deps, c, orgId, siteId, 'engineer');
     const key = IdempotencyKey.safeParse(c.req.header(IDEMPOTENCY_KEY_HEADER));

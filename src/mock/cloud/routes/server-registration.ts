@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import { RegisterServerRequest, type RegisterServerResponse } from '../../../protocol/index.js';
+import { RegisterServerRequest, type RegisterServerResponse, CLOUD_ROUTES } from '../../../protocol/index.js';
 import type { CloudDeps, CloudEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { readJson, readParams } from '../middleware/body.js';
@@ -24,7 +24,7 @@ export const defaultServerEndpoints = (hostname: string) => ({
 
 export function serverRegistrationRoutes(deps: CloudDeps): Hono<CloudEnv> {
   const { db } = deps;
-  return new Hono<CloudEnv>().post('/api/organisations/:orgId/sites/:siteId/register-server', async (c) => {
+  return new Hono<CloudEnv>().post(CLOUD_ROUTES.registerServer, async (c) => {
     const { orgId, siteId } = readParams(c, SiteParams);
     const credential = await siteCredential(deps, c, orgId, siteId, 'admin');
     if (credential.kind === 'code' && credential.code.edgeId)

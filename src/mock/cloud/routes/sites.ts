@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import { CreateSiteRequest, UpdateSiteRequest } from '../../../protocol/index.js';
+import { CreateSiteRequest, UpdateSiteRequest, CLOUD_ROUTES } from '../../../protocol/index.js';
 import type { CloudDeps, CloudEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { requireAuth, requireRole } from '../middleware/auth.js';
@@ -25,8 +25,8 @@ import {
 import { siteDetailView, siteListItemView, siteView } from '../views.js';
 import { SiteParams } from './params.js';
 
-const SITES = '/api/organisations/:orgId/sites';
-const SITE = `${SITES}/:siteId`;
+const SITES = CLOUD_ROUTES.sites;
+const SITE = CLOUD_ROUTES.site;
 
 export function siteRoutes(deps: CloudDeps): Hono<CloudEnv> {
   const { db } = deps;

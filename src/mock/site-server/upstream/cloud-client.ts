@@ -10,6 +10,8 @@ import {
   Jwks,
   RegisterServerResponse,
   type RegisterServerResponse as RegisterServerResult,
+  CLOUD_ROUTES,
+  cloudUrl,
 } from '../../../protocol/index.js';
 import { KnownEdge } from './trust-store.js';
 
@@ -82,13 +84,9 @@ export class CloudClient {
     private readonly siteId: string,
   ) {}
 
-  private siteUrl(suffix: string): string {
-    return `${this.baseUrl}/api/organisations/${encodeURIComponent(this.orgId)}/sites/${encodeURIComponent(this.siteId)}${suffix}`;
-  }
-
   async registerServer(bearer: string, body: RegisterServerBody): Promise<RegisterServerResult> {
     const answer = await call(
-      this.siteUrl('/register-server'),
+      cloudUrl(this.baseUrl, CLOUD_ROUTES.registerServer, { orgId: this.orgId, siteId: this.siteId }),
       {
         method: 'POST',
         headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
@@ -101,7 +99,7 @@ export class CloudClient {
 
   async jwks(): Promise<JSONWebKeySet> {
     const answer = await call(
-      `${this.baseUrl}/.well-known/jwks.json`,
+      cloudUrl(this.baseUrl, CLOUD_ROUTES.jwks),
       { headers: { accept: 'application/json' } },
       'the JWKS',
     );
@@ -110,7 +108,7 @@ export class CloudClient {
 
   async edges(siteToken: string): Promise<KnownEdge[]> {
     const answer = await call(
-      this.siteUrl('/edges'),
+      cloudUrl(this.baseUrl, CLOUD_ROUTES.edges, { orgId: this.orgId, siteId: this.siteId }),
       { headers: { authorization: `Bearer ${siteToken}`, accept: 'application/json' } },
       'the edge list',
     );

@@ -1,0 +1,45 @@
+/**
+ * The cloud API's HTTP paths, in one place as the MQTT topics are in `topics.ts`. The mock cloud mounts the
+ * patterns (`:name` is a path parameter); every client builds its URLs with `cloudPath`/`cloudUrl`, so no path can
+ * drift between the two sides. That matters most for the token refresh URL: it is also the exact `aud` of the
+ * device's assertion, which the cloud compares character for character.
+ */
+export const CLOUD_ROUTES = {
+  login: '/api/auth/login',
+  organisations: '/api/organisations',
+  organisation: '/api/organisations/:orgId',
+  sites: '/api/organisations/:orgId/sites',
+  site: '/api/organisations/:orgId/sites/:siteId',
+  pairingCodes: '/api/organisations/:orgId/sites/:siteId/pairing-codes',
+  registerServer: '/api/organisations/:orgId/sites/:siteId/register-server',
+  registerEdge: '/api/organisations/:orgId/sites/:siteId/register-edge',
+  edges: '/api/organisations/:orgId/sites/:siteId/edges',
+  edge: '/api/organisations/:orgId/sites/:siteId/edges/:edgeId',
+  edgeToken: '/api/organisations/:orgId/sites/:siteId/edges/:edgeId/token',
+  jwks: '/.well-known/jwks.json',
+} as const;
+export type CloudRoute = (typeof CLOUD_ROUTES)[keyof typeof CLOUD_ROUTES];
+
+/** The parameter names of a route pattern: `'orgId' | 'siteId'` for `/api/organisations/:orgId/sites/:siteId`. */
+type ParamNames<P extends string> = P extends `${string}:${infer Name}/${infer Rest}`
+  ? Name | ParamNames<`/${Rest}`>
+  : P extends `${string}:${infer Name}`
+    ? Name
+    : never;
+type ParamsArg<R extends string> = [ParamNames<R>] extends [never] ? [] : [params: Record<ParamNames<R>, string>];
+
+/** A route's path with every parameter filled in, URI-encoded. */
+export function cloudPath<R extends CloudRoute>(route: R, ...[params]: ParamsArg<R>): string {
+  const values = (params ?? {}) as Record<string, string>;
+  return route.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(values[name] ?? ''));
+}
+
+/** `cloudPath` on a base URL (no trailing slash), as clients call it. */
+export function cloudUrl<R extends CloudRoute>(baseUrl: string, route: R, ...params: ParamsArg<R>): string {
+  return `${baseUrl}${cloudPath(route, ...params)}`;
+}
+
+/** The token refresh URL, which is also the exact `aud` the device's assertion names (CONTRACT §3). */
+export function edgeTokenUrl(baseUrl: string, ids: { orgId: string; siteId: string; edgeId: string }): string {
+  return cloudUrl(baseUrl, CLOUD_ROUTES.edgeToken, ids);
+}
