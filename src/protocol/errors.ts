@@ -40,6 +40,11 @@ export const ErrorBody = z.object({
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
+/** The contract's error body; `details` only when there are any. */
+export function errorBody(code: string, message: string, details?: ErrorDetail[]): ErrorBody {
+  return { error: { code, message, ...(details?.length ? { details } : {}) } };
+}
+
 /** Turns a zod failure into the contract's `details` list. */
 export function detailsFromZod(error: z.ZodError): ErrorDetail[] {
   return error.issues.map((issue) => ({

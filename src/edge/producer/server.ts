@@ -11,7 +11,8 @@
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { detailsFromZod, type ErrorCode, type ErrorDetail } from '../../protocol/errors.js';
+import { HttpError } from '../../common/http/http-error.js';
+import { detailsFromZod, errorBody } from '../../protocol/errors.js';
 import { silentLogger, type Logger } from '../../common/log/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { OutboxError, type OutboxChannel } from '../outbox/types.js';
@@ -33,17 +34,6 @@ export interface ProducerServer {
   close(): Promise<void>;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: ErrorDetail[],
-  ) {
-    super(message);
-  }
-}
-
 const ROUTES: Record<string, OutboxChannel> = { '/v1/telemetry': 'telemetry', '/v1/events': 'events' };
 
 export async function startProducerServer(options: ProducerServerOptions): Promise<ProducerServer> {
@@ -52,13 +42,7 @@ export async function startProducerServer(options: ProducerServerOptions): Promi
     handle(options.outbox, req, res).catch((error: unknown) => {
       const known = error instanceof HttpError ? error : null;
       if (!known) logger.error('producer.request_failed', { error, path: req.url });
-      send(res, known?.status ?? 500, {
-        error: {
-          code: known?.code ?? 'INTERNAL_ERROR',
-          message: known?.message ?? 'internal error',
-          ...(known?.details ? { details: known.details } : {}),
-        },
-      });
+      send(res, known?.status ?? 500, known?.body ?? errorBody('INTERNAL_ERROR', 'internal error'));
     });
   });
   // Slow or stuck local clients must not pin sockets forever.

@@ -4,7 +4,8 @@
  */
 import { Hono } from 'hono';
 import type { CloudDeps, CloudEnv } from './context.js';
-import { ApiError, createErrorHandler } from './errors.js';
+import { HttpError } from '../../common/http/http-error.js';
+import { createErrorHandler } from './errors.js';
 import { capBody } from './middleware/body.js';
 import { dateHeader } from './middleware/date.js';
 import { injectFaults } from './middleware/faults.js';
@@ -39,7 +40,7 @@ export function createApp(deps: CloudDeps): Hono<CloudEnv> {
     app.route('/', routes(deps));
   }
   app.notFound(() => {
-    throw ApiError.notFound('route');
+    throw HttpError.notFound('route');
   });
   app.onError(createErrorHandler(deps.logger));
   return app;

@@ -16,7 +16,7 @@ import {
   edgeTokenAudience,
 } from '../../protocol/index.js';
 import type { Clock } from './clock.js';
-import { ApiError } from './errors.js';
+import { HttpError } from '../../common/http/http-error.js';
 import type { SigningKey } from './keys.js';
 
 export const ACCESS_TOKEN_TTL_SECONDS = 3600;
@@ -65,11 +65,11 @@ export class TokenService {
       }));
     } catch (error) {
       if ((error as { code?: string }).code === 'ERR_JWT_EXPIRED')
-        throw ApiError.unauthenticated('the token has expired', 'TOKEN_EXPIRED');
-      throw ApiError.unauthenticated('the token is not valid', 'INVALID_TOKEN');
+        throw HttpError.unauthenticated('the token has expired', 'TOKEN_EXPIRED');
+      throw HttpError.unauthenticated('the token is not valid', 'INVALID_TOKEN');
     }
     const claims = schema.safeParse(payload);
-    if (!claims.success) throw ApiError.unauthenticated('the token is not valid', 'INVALID_TOKEN');
+    if (!claims.success) throw HttpError.unauthenticated('the token is not valid', 'INVALID_TOKEN');
     return claims.data;
   }
 

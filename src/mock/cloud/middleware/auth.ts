@@ -7,7 +7,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { roleAtLeast, Uuid, type Role } from '../../../protocol/index.js';
 import type { AuthUser, CloudDeps, CloudEnv } from '../context.js';
-import { ApiError } from '../errors.js';
+import { HttpError } from '../../../common/http/http-error.js';
 import { findOrganisation } from '../store/organisations.js';
 import { findUserById, roleIn } from '../store/users.js';
 import { readParams } from './body.js';
@@ -20,10 +20,10 @@ export function bearerOf(c: Context): string | undefined {
 }
 
 export async function authenticateUser(deps: CloudDeps, token: string | undefined): Promise<AuthUser> {
-  if (!token) throw ApiError.unauthenticated();
+  if (!token) throw HttpError.unauthenticated();
   const claims = await deps.tokens.verifyAccessToken(token);
   const user = findUserById(deps.db, claims.sub);
-  if (!user) throw ApiError.unauthenticated('the token is not valid', 'INVALID_TOKEN');
+  if (!user) throw HttpError.unauthenticated('the token is not valid', 'INVALID_TOKEN');
   return { id: user.id, email: user.email, platformAdmin: user.platformAdmin };
 }
 
@@ -34,11 +34,11 @@ export function roleOf(deps: CloudDeps, user: AuthUser, orgId: string): Role | u
 
 /** Resolves the caller's role in an organisation: 404 for an unknown organisation, 403 for a non-member or too low a role. */
 export function assertRole(deps: CloudDeps, user: AuthUser, orgId: string, minimum: Role): Role {
-  if (!findOrganisation(deps.db, orgId)) throw ApiError.notFound('organisation');
+  if (!findOrganisation(deps.db, orgId)) throw HttpError.notFound('organisation');
   const role = roleOf(deps, user, orgId);
-  if (!role) throw ApiError.forbidden('you are not a member of this organisation');
+  if (!role) throw HttpError.forbidden('you are not a member of this organisation');
   if (!roleAtLeast(role, minimum))
-    throw ApiError.forbidden(`this needs the ${minimum} role or higher; you are ${role}`);
+    throw HttpError.forbidden(`this needs the ${minimum} role or higher; you are ${role}`);
   return role;
 }
 

@@ -4,7 +4,8 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import type { CloudEnv } from '../context.js';
-import { ApiError, codeForStatus } from '../errors.js';
+import { HttpError } from '../../../common/http/http-error.js';
+import { codeForStatus } from '../errors.js';
 import type { FaultPlan, ResponseFault } from '../faults.js';
 import type { ErrorCode } from '../../../protocol/index.js';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -22,7 +23,7 @@ export function injectFaults(plan: FaultPlan): MiddlewareHandler<CloudEnv> {
     if (status) {
       const headers: Record<string, string> =
         status.retryAfterSeconds !== undefined ? { 'Retry-After': String(status.retryAfterSeconds) } : {};
-      throw new ApiError(
+      throw new HttpError(
         status.status as ContentfulStatusCode,
         (status.code ?? codeForStatus(status.status)) as ErrorCode,
         status.message ?? `injected fault: ${status.status}`,

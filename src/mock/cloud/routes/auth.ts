@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import { LoginRequest, type LoginResponse, CLOUD_ROUTES } from '../../../protocol/index.js';
 import type { CloudDeps, CloudEnv } from '../context.js';
-import { ApiError } from '../errors.js';
+import { HttpError } from '../../../common/http/http-error.js';
 import { readJson } from '../middleware/body.js';
 import { UNMATCHABLE_HASH, verifyPassword } from '../passwords.js';
 import { ACCESS_TOKEN_TTL_SECONDS } from '../tokens.js';
@@ -17,7 +17,7 @@ export function authRoutes(deps: CloudDeps): Hono<CloudEnv> {
     const ok = await verifyPassword(password, user?.passwordHash ?? UNMATCHABLE_HASH);
     if (!user || !ok) {
       deps.logger.info('login_refused', { email });
-      throw new ApiError(401, 'INVALID_CREDENTIALS', 'wrong email or password');
+      throw new HttpError(401, 'INVALID_CREDENTIALS', 'wrong email or password');
     }
     const orgs = membershipsOf(deps.db, user.id).map((m) => ({ id: m.orgId, slug: m.slug, role: m.role }));
     const primary = orgs[0];

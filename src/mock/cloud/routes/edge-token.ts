@@ -15,7 +15,7 @@ import {
   edgeTokenUrl,
 } from '../../../protocol/index.js';
 import type { CloudDeps, CloudEnv } from '../context.js';
-import { ApiError } from '../errors.js';
+import { HttpError } from '../../../common/http/http-error.js';
 import { bearerOf } from '../middleware/auth.js';
 import { readParams } from '../middleware/body.js';
 import { recordAssertion } from '../store/assertions.js';
@@ -26,7 +26,7 @@ import { EdgeParams } from './params.js';
 const ASSERTION_CLOCK_TOLERANCE_SECONDS = 60;
 
 const invalidAssertion = (why: string) =>
-  ApiError.unauthenticated(`the assertion is not valid: ${why}`, 'INVALID_TOKEN');
+  HttpError.unauthenticated(`the assertion is not valid: ${why}`, 'INVALID_TOKEN');
 
 /** The registration an assertion claims to come from, read before verification only to pick the key. */
 function claimedEdge(
@@ -52,7 +52,7 @@ export function edgeTokenRoutes(deps: CloudDeps): Hono<CloudEnv> {
   return new Hono<CloudEnv>().post(CLOUD_ROUTES.edgeToken, async (c) => {
     const params = readParams(c, EdgeParams);
     const assertion = bearerOf(c);
-    if (!assertion) throw ApiError.unauthenticated('a device-key assertion is required');
+    if (!assertion) throw HttpError.unauthenticated('a device-key assertion is required');
     const edge = claimedEdge(deps, assertion, params);
 
     const algorithm = algorithmForJwk(edge.publicJwk);
@@ -84,9 +84,9 @@ export function edgeTokenRoutes(deps: CloudDeps): Hono<CloudEnv> {
     });
     db.transaction(() => {
       if (findEdgeByUuid(db, edge.id)?.revokedAt)
-        throw ApiError.unauthenticated('this edge has been revoked; pair it again with a new code', 'EDGE_REVOKED');
+        throw HttpError.unauthenticated('this edge has been revoked; pair it again with a new code', 'EDGE_REVOKED');
       if (!recordAssertion(db, edge.id, claims.data.jti, claims.data.exp, deps.clock.nowSeconds())) {
-        throw ApiError.unauthenticated(
+        throw HttpError.unauthenticated(
           'this assertion was already used; sign a new one with a fresh jti',
           'ASSERTION_REPLAYED',
         );

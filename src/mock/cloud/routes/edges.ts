@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 import { decodeJwt } from 'jose';
 import { SITE_TOKEN_AUDIENCE, CLOUD_ROUTES } from '../../../protocol/index.js';
 import type { CloudDeps, CloudEnv } from '../context.js';
-import { ApiError } from '../errors.js';
+import { HttpError } from '../../../common/http/http-error.js';
 import { assertRole, authenticateUser, bearerOf, requireAuth, requireRole } from '../middleware/auth.js';
 import { readParams } from '../middleware/body.js';
 import { findLatestEdgeByEdgeId, listSiteEdges, revokeEdge, toEdgeSummary } from '../store/edges.js';
@@ -28,11 +28,11 @@ async function authoriseEdgeList(deps: CloudDeps, c: Context, orgId: string, sit
   const token = bearerOf(c);
   if (token && audienceOf(token) === SITE_TOKEN_AUDIENCE) {
     const claims = await deps.tokens.verifySiteToken(token);
-    if (claims.sub !== siteId || claims.org !== orgId) throw ApiError.forbidden('this site token is for another site');
+    if (claims.sub !== siteId || claims.org !== orgId) throw HttpError.forbidden('this site token is for another site');
     const server = findServer(deps.db, siteId);
     // Only the token of the current registration counts: re-registering or deleting the site retires it.
     if (!server || server.revokedAt || server.tokenJti !== claims.jti)
-      throw ApiError.unauthenticated('this site token has been replaced or revoked', 'INVALID_TOKEN');
+      throw HttpError.unauthenticated('this site token has been replaced or revoked', 'INVALID_TOKEN');
     return;
   }
   assertRole(deps, await authenticateUser(deps, token), orgId, 'viewer');
@@ -44,15 +44,15 @@ export function edgeRoutes(deps: CloudDeps): Hono<CloudEnv> {
     .get(CLOUD_ROUTES.edges, async (c) => {
       const { orgId, siteId } = readParams(c, SiteParams);
       await authoriseEdgeList(deps, c, orgId, siteId);
-      if (!findLiveSite(db, orgId, siteId)) throw ApiError.notFound('site');
+      if (!findLiveSite(db, orgId, siteId)) throw HttpError.notFound('site');
       return c.json({ data: listSiteEdges(db, siteId).map(toEdgeSummary) });
     })
     .delete(CLOUD_ROUTES.edge, requireAuth(deps), requireRole(deps, 'admin'), (c) => {
       const { orgId, siteId, edgeId } = readParams(c, EdgeParams);
       db.transaction(() => {
-        if (!findLiveSite(db, orgId, siteId)) throw ApiError.notFound('site');
+        if (!findLiveSite(db, orgId, siteId)) throw HttpError.notFound('site');
         const edge = findLatestEdgeByEdgeId(db, siteId, edgeId);
-        if (!edge) throw ApiError.notFound('edge');
+        if (!edge) throw HttpError.notFound('edge');
         revokeEdge(db, edge.id, deps.clock.iso(), 'revoked by an administrator');
       });
       deps.logger.info('edge_revoked', { orgId, siteId, edgeId });

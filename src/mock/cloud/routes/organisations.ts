@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { CreateOrganisationRequest, CLOUD_ROUTES } from '../../../protocol/index.js';
 import type { CloudDeps, CloudEnv } from '../context.js';
-import { ApiError } from '../errors.js';
+import { HttpError } from '../../../common/http/http-error.js';
 import { requireAuth, requireRole } from '../middleware/auth.js';
 import { readJson } from '../middleware/body.js';
 import {
@@ -32,7 +32,9 @@ export function organisationRoutes(deps: CloudDeps): Hono<CloudEnv> {
       };
       db.transaction(() => {
         if (organisationSlugTaken(db, org.slug))
-          throw new ApiError(409, 'SLUG_TAKEN', `the slug ${org.slug} is taken`, [{ field: 'slug', message: 'taken' }]);
+          throw new HttpError(409, 'SLUG_TAKEN', `the slug ${org.slug} is taken`, [
+            { field: 'slug', message: 'taken' },
+          ]);
         insertOrganisation(db, org);
         insertMembership(db, org.id, c.get('user').id, 'owner');
       });

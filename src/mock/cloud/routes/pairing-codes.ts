@@ -13,7 +13,7 @@ import {
   CLOUD_ROUTES,
 } from '../../../protocol/index.js';
 import type { CloudDeps, CloudEnv } from '../context.js';
-import { ApiError } from '../errors.js';
+import { HttpError } from '../../../common/http/http-error.js';
 import { requireAuth, requireRole } from '../middleware/auth.js';
 import { readJson, readParams } from '../middleware/body.js';
 import { hashPairingCode, insertPairingCode } from '../store/pairing-codes.js';
@@ -35,7 +35,7 @@ export function pairingCodeRoutes(deps: CloudDeps): Hono<CloudEnv> {
       const now = deps.clock.nowMs();
       const expiresAt = new Date(now + (body.ttlSeconds ?? DEFAULT_TTL_SECONDS) * 1000).toISOString();
       db.transaction(() => {
-        if (!findLiveSite(db, orgId, siteId)) throw ApiError.notFound('site');
+        if (!findLiveSite(db, orgId, siteId)) throw HttpError.notFound('site');
         insertPairingCode(db, {
           codeHash: hashPairingCode(normalizePairingCode(code)!),
           orgId,

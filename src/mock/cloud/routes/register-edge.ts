@@ -17,7 +17,7 @@ import {
   CLOUD_ROUTES,
 } from '../../../protocol/index.js';
 import type { CloudDeps, CloudEnv } from '../context.js';
-import { ApiError } from '../errors.js';
+import { HttpError } from '../../../common/http/http-error.js';
 import { readJson, readParams } from '../middleware/body.js';
 import { requestFingerprint } from '../request-fingerprint.js';
 import { findActiveEdgeByEdgeId, insertEdge, revokeHardwareInSite } from '../store/edges.js';
@@ -68,11 +68,11 @@ export function registerEdgeRoutes(deps: CloudDeps): Hono<CloudEnv> {
     const credential = await siteCredential(deps, c, orgId, siteId, 'engineer');
     const key = IdempotencyKey.safeParse(c.req.header(IDEMPOTENCY_KEY_HEADER));
     if (!key.success)
-      throw new ApiError(400, 'VALIDATION_ERROR', `the ${IDEMPOTENCY_KEY_HEADER} header must be a UUID`, [
+      throw new HttpError(400, 'VALIDATION_ERROR', `the ${IDEMPOTENCY_KEY_HEADER} header must be a UUID`, [
         { field: IDEMPOTENCY_KEY_HEADER, message: 'a UUID is required' },
       ]);
     const body = await readJson(c, RegisterEdgeRequest);
-    if (!findLiveSite(db, orgId, siteId)) throw ApiError.notFound('site');
+    if (!findLiveSite(db, orgId, siteId)) throw HttpError.notFound('site');
 
     const fingerprint = requestFingerprint(orgId, siteId, credential.fingerprint, body);
     const id = randomUUID();
@@ -89,7 +89,7 @@ export function registerEdgeRoutes(deps: CloudDeps): Hono<CloudEnv> {
       const previous = findIdempotencyRecord(db, key.data, deps.clock.nowMs());
       if (previous) {
         if (previous.fingerprint !== fingerprint)
-          throw new ApiError(
+          throw new HttpError(
             409,
             'IDEMPOTENCY_MISMATCH',
             `this ${IDEMPOTENCY_KEY_HEADER} was used with a different request`,
@@ -97,24 +97,24 @@ export function registerEdgeRoutes(deps: CloudDeps): Hono<CloudEnv> {
         return { replayed: true, response: JSON.parse(previous.response) as RegisterEdgeResponse };
       }
       const site = findLiveSite(db, orgId, siteId);
-      if (!site) throw ApiError.notFound('site');
+      if (!site) throw HttpError.notFound('site');
       if (credential.kind === 'code') {
         claimPairingCode(deps, credential.code);
         if (credential.code.edgeId && credential.code.edgeId !== body.edgeId) {
-          throw new ApiError(403, 'FORBIDDEN', `this pairing code is for the edge ${credential.code.edgeId}`, [
+          throw new HttpError(403, 'FORBIDDEN', `this pairing code is for the edge ${credential.code.edgeId}`, [
             { field: 'edgeId', message: `must be ${credential.code.edgeId}` },
           ]);
         }
       }
       const holder = findActiveEdgeByEdgeId(db, siteId, body.edgeId);
       if (holder && holder.hardwareId !== body.hardwareId)
-        throw new ApiError(409, 'EDGE_ID_TAKEN', `the edge id ${body.edgeId} belongs to another device at this site`, [
+        throw new HttpError(409, 'EDGE_ID_TAKEN', `the edge id ${body.edgeId} belongs to another device at this site`, [
           { field: 'edgeId', message: 'taken' },
         ]);
       if (body.licenceKey) {
         const bound = licenceHolder(db, body.licenceKey);
         if (bound && bound !== body.hardwareId)
-          throw new ApiError(409, 'LICENCE_BOUND', 'the licence key is bound to another device', [
+          throw new HttpError(409, 'LICENCE_BOUND', 'the licence key is bound to another device', [
             { field: 'licenceKey', message: 'bound to another device' },
           ]);
       }

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { RegisterServerRequest, type RegisterServerResponse, CLOUD_ROUTES } from '../../../protocol/index.js';
 import type { CloudDeps, CloudEnv } from '../context.js';
-import { ApiError } from '../errors.js';
+import { HttpError } from '../../../common/http/http-error.js';
 import { readJson, readParams } from '../middleware/body.js';
 import { upsertServer } from '../store/servers.js';
 import { findLiveSite, setSiteStatus } from '../store/sites.js';
@@ -28,15 +28,15 @@ export function serverRegistrationRoutes(deps: CloudDeps): Hono<CloudEnv> {
     const { orgId, siteId } = readParams(c, SiteParams);
     const credential = await siteCredential(deps, c, orgId, siteId, 'admin');
     if (credential.kind === 'code' && credential.code.edgeId)
-      throw ApiError.forbidden(`this pairing code is for the edge ${credential.code.edgeId}, not a site server`);
+      throw HttpError.forbidden(`this pairing code is for the edge ${credential.code.edgeId}, not a site server`);
     const body = await readJson(c, RegisterServerRequest);
-    if (!findLiveSite(db, orgId, siteId)) throw ApiError.notFound('site');
+    if (!findLiveSite(db, orgId, siteId)) throw HttpError.notFound('site');
 
     const jti = randomUUID();
     const siteToken = await deps.tokens.signSiteToken({ sub: siteId, org: orgId, typ: 'site', jti });
     const endpoints = body.endpoints ?? defaultServerEndpoints(body.hostname);
     db.transaction(() => {
-      if (!findLiveSite(db, orgId, siteId)) throw ApiError.notFound('site');
+      if (!findLiveSite(db, orgId, siteId)) throw HttpError.notFound('site');
       if (credential.kind === 'code') claimPairingCode(deps, credential.code);
       upsertServer(db, {
         siteId,

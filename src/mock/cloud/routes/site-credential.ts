@@ -7,7 +7,7 @@
 import type { Context } from 'hono';
 import { normalizePairingCode, type Role } from '../../../protocol/index.js';
 import type { AuthUser, CloudDeps } from '../context.js';
-import { ApiError } from '../errors.js';
+import { HttpError } from '../../../common/http/http-error.js';
 import { assertRole, authenticateUser, bearerOf } from '../middleware/auth.js';
 import { findPairingCode, hashPairingCode, markPairingCodeUsed, type PairingCodeRow } from '../store/pairing-codes.js';
 
@@ -16,7 +16,7 @@ export type SiteCredential =
   | { kind: 'user'; user: AuthUser; fingerprint: string };
 
 const invalidCode = () =>
-  new ApiError(401, 'PAIRING_CODE_INVALID', 'the pairing code is unknown or has expired; ask for a new one');
+  new HttpError(401, 'PAIRING_CODE_INVALID', 'the pairing code is unknown or has expired; ask for a new one');
 
 export async function siteCredential(
   deps: CloudDeps,
@@ -26,7 +26,7 @@ export async function siteCredential(
   minimumRole: Role,
 ): Promise<SiteCredential> {
   const bearer = bearerOf(c);
-  if (!bearer) throw ApiError.unauthenticated('a pairing code or an access token is required');
+  if (!bearer) throw HttpError.unauthenticated('a pairing code or an access token is required');
   const normalized = normalizePairingCode(bearer);
   if (normalized) {
     const codeHash = hashPairingCode(normalized);
@@ -44,7 +44,7 @@ export function claimPairingCode(deps: CloudDeps, code: PairingCodeRow): void {
   const current = findPairingCode(deps.db, code.codeHash);
   if (!current) throw invalidCode();
   if (current.usedAt)
-    throw new ApiError(401, 'PAIRING_CODE_USED', 'the pairing code has already been used; ask for a new one');
+    throw new HttpError(401, 'PAIRING_CODE_USED', 'the pairing code has already been used; ask for a new one');
   if (Date.parse(current.expiresAt) <= deps.clock.nowMs()) throw invalidCode();
   markPairingCodeUsed(deps.db, code.codeHash, deps.clock.iso());
 }

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { CreateSiteRequest, UpdateSiteRequest, CLOUD_ROUTES } from '../../../protocol/index.js';
 import type { CloudDeps, CloudEnv } from '../context.js';
-import { ApiError } from '../errors.js';
+import { HttpError } from '../../../common/http/http-error.js';
 import { requireAuth, requireRole } from '../middleware/auth.js';
 import { readJson, readParams } from '../middleware/body.js';
 import { revokeSiteEdges } from '../store/edges.js';
@@ -32,7 +32,7 @@ export function siteRoutes(deps: CloudDeps): Hono<CloudEnv> {
   const { db } = deps;
   const liveSite = (orgId: string, siteId: string): SiteRow => {
     const site = findLiveSite(db, orgId, siteId);
-    if (!site) throw ApiError.notFound('site');
+    if (!site) throw HttpError.notFound('site');
     return site;
   };
 
@@ -52,7 +52,7 @@ export function siteRoutes(deps: CloudDeps): Hono<CloudEnv> {
       };
       db.transaction(() => {
         if (siteSlugTaken(db, orgId, site.slug))
-          throw new ApiError(409, 'SLUG_TAKEN', `the slug ${site.slug} is taken in this organisation`, [
+          throw new HttpError(409, 'SLUG_TAKEN', `the slug ${site.slug} is taken in this organisation`, [
             { field: 'slug', message: 'taken' },
           ]);
         insertSite(db, site);

@@ -6,7 +6,8 @@ import { Hono } from 'hono';
 import type { Logger } from '../../../common/log/log.js';
 import type { EmbeddedBroker } from '../broker/embedded-broker.js';
 import { edgesRoutes, type EdgesBackend } from './edges-routes.js';
-import { HttpError, errorResponse } from './errors.js';
+import { HttpError } from '../../../common/http/http-error.js';
+import { errorResponse } from './errors.js';
 import { faultsRoutes } from './faults-routes.js';
 
 export interface ControlApiBackend extends EdgesBackend {

@@ -8,7 +8,8 @@ import { EdgeChannels, EdgeId, IsoDateTime, RuntimeConfigPatch } from '../../../
 import type { TrustStore } from '../upstream/trust-store.js';
 import type { EdgeRecord } from '../site/edge-book.js';
 import type { SiteLogic } from '../site/site-logic.js';
-import { HttpError, parseOrThrow, readBody } from './errors.js';
+import { HttpError } from '../../../common/http/http-error.js';
+import { parseOrThrow, readBody } from './errors.js';
 
 export interface EdgesBackend {
   logic: SiteLogic;

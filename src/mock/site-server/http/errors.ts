@@ -6,23 +6,10 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import { MAX_REQUEST_BYTES } from '../../../protocol/index.js';
+import { HttpError } from '../../../common/http/http-error.js';
 
-export class HttpError extends Error {
-  constructor(
-    readonly status: ContentfulStatusCode,
-    readonly code: string,
-    message: string,
-    readonly details?: Array<{ field: string; message: string }>,
-  ) {
-    super(message);
-  }
-}
-
-export function errorResponse(c: Context, error: HttpError) {
-  return c.json(
-    { error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } },
-    error.status,
-  );
+export function errorResponse(c: Context, error: HttpError<string>) {
+  return c.json(error.body, error.status as ContentfulStatusCode);
 }
 
 /** Reads and validates a JSON body; an empty body is read as `{}` so routes with all-optional fields work. */

@@ -6,7 +6,8 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { EdgeId } from '../../../protocol/index.js';
 import type { EmbeddedBroker } from '../broker/embedded-broker.js';
-import { HttpError, readBody } from './errors.js';
+import { HttpError } from '../../../common/http/http-error.js';
+import { readBody } from './errors.js';
 
 export const RefuseConnectsBody = z.strictObject({
   count: z.number().int().min(1).max(10_000),
@@ -21,7 +22,7 @@ export function faultsRoutes(broker: EmbeddedBroker | undefined): Hono {
   const app = new Hono();
   const need = (): EmbeddedBroker => {
     if (!broker)
-      throw new HttpError(
+      throw new HttpError<string>(
         409,
         'UNSUPPORTED',
         'faults need the embedded broker; with --broker external, provoke faults on that broker',
@@ -66,7 +67,7 @@ export function faultsRoutes(broker: EmbeddedBroker | undefined): Hono {
       try {
         await b.startListener();
       } catch (error) {
-        throw new HttpError(
+        throw new HttpError<string>(
           409,
           'CONFLICT',
           `cannot listen on port ${b.port} again (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
