@@ -4,7 +4,7 @@
  * would mix the two.
  */
 import { resolve } from 'node:path';
-import { RunningProcess } from '../util/process.js';
+import { RunningProcess } from '../../common/process/process.js';
 import { REPO_ROOT } from '../targets/paths.js';
 import { SiteControlClient } from '../bed/site-control.js';
 

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { runCommand } from '../util/process.js';
+import { runCommand } from '../../common/process/process.js';
 import type { LinkShaper } from '../scenario-kit/types.js';
 
 const IP = '/usr/sbin/ip';

@@ -3,7 +3,7 @@
  * it online, read its presence. Each is bounded and fails with what was expected and what was seen.
  */
 import type { EdgeSummary } from '../bed/site-control.js';
-import type { CommandResult } from '../util/process.js';
+import type { CommandResult } from '../../common/process/process.js';
 import { waitUntil } from '../util/wait.js';
 import { check } from './errors.js';
 import type { ScenarioContext } from './types.js';

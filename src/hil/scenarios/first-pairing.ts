@@ -6,7 +6,7 @@
 import { check, checkEqual } from '../scenario-kit/errors.js';
 import { deviceStatus, pairDevice, startAndWaitOnline } from '../scenario-kit/steps.js';
 import type { Scenario } from '../scenario-kit/types.js';
-import { parseJsonLine } from '../util/process.js';
+import { parseJsonLine } from '../../common/process/process.js';
 
 export const firstPairing: Scenario = {
   id: 'first-pairing',

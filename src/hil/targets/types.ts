@@ -5,7 +5,7 @@
  *
  * Scenarios learn about the device only through what these methods return: the CLI's exit codes and output.
  */
-import type { CommandResult } from '../util/process.js';
+import type { CommandResult } from '../../common/process/process.js';
 
 export const TARGET_KINDS = ['local-node', 'local-bun', 'binary', 'qemu-arm64', 'remote'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];

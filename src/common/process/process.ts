@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { TimeoutError } from './wait.js';
+import { TimeoutError } from '../../hil/util/wait.js';
 
 /** Lines kept per stream: enough for a diagnosis, bounded so a chatty device cannot exhaust the rig's memory. */
 const MAX_LINES = 2000;
