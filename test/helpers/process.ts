@@ -2,6 +2,10 @@
  * Real child processes for integration and e2e tests: start a TypeScript entry under Node (tsx) or Bun, read
  * its JSON-line stdout, wait for a line with a timeout, and kill it (SIGTERM or SIGKILL). Every process started
  * here is killed when the test file ends, so no test leaks a server into the next.
+ *
+ * Not yet on src/common/process (which the rig and the benches share): tests keep every stdout line (the shared
+ * helper keeps a bounded tail), match non-JSON lines as `{ text }`, and reach `proc` directly. Moving them needs
+ * those three as options of `RunningProcess`; until then this is the one other copy.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';

@@ -1,23 +1,24 @@
 /**
- * Child processes for the benches: spawned with their own pipes (never the bench's stdout: Bun leaves a shared
- * stdout non-blocking, toolchain trap 7), tracked so every one is killed by its PID when the bench ends, and
- * waited on with a time limit. RSS is read from /proc/<pid>/status (VmRSS) of the process itself.
+ * Child processes for the benches, on the shared helper (src/common/process): spawned with their own pipes (never
+ * the bench's stdout: Bun leaves a shared stdout non-blocking, toolchain trap 7), tracked so every one is killed
+ * by its PID when the bench ends, and waited on with a time limit. RSS is read from /proc/<pid>/status (VmRSS) of
+ * the process itself.
  */
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { RunningProcess, runCommand, type CommandResult, type ExitInfo } from '../../../src/common/process/process.js';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 export const BUN = resolve(ROOT, 'node_modules/.bin/bun');
 export const TSX_LOADER = ['--import', 'tsx'];
 
-const live = new Set<ChildProcess>();
+const live = new Set<RunningProcess>();
 
+/** Kills every process a bench started that is still running (at the end, or on Ctrl-C). */
 export function killAll(): void {
-  for (const proc of live) {
+  for (const run of live) {
     try {
-      if (proc.pid) process.kill(proc.pid, 'SIGKILL');
+      if (run.pid) process.kill(run.pid, 'SIGKILL');
     } catch {
       /* already gone */
     }
@@ -25,108 +26,51 @@ export function killAll(): void {
   live.clear();
 }
 
+/** Remembered until it exits, so `killAll` reaches it. */
+function track(run: RunningProcess): void {
+  live.add(run);
+  const forget = () => live.delete(run);
+  run.exited.then(forget, forget);
+}
+
 export interface Child {
-  proc: ChildProcess;
   pid: number;
-  /** JSON lines from stdout (non-JSON lines as {text}). */
-  lines: Array<Record<string, unknown>>;
-  stderrTail: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The last 30 stderr lines, for a failure message. */
+  readonly stderrTail: string[];
+  exited: Promise<ExitInfo>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
-  stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(graceMs?: number): Promise<ExitInfo>;
   waitForLine(match: (line: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>>;
 }
 
-export function start(command: string, args: string[], options: SpawnOptions = {}): Child {
-  const proc = spawn(command, args, { cwd: ROOT, ...options, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (!proc.pid) throw new Error(`could not start ${command}`);
-  live.add(proc);
-  const lines: Array<Record<string, unknown>> = [];
-  const stderrTail: string[] = [];
-  const waiters = new Set<() => void>();
-  createInterface({ input: proc.stdout! }).on('line', (text) => {
-    let line: Record<string, unknown>;
-    try {
-      const parsed: unknown = JSON.parse(text);
-      line = parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : { text };
-    } catch {
-      line = { text };
-    }
-    if (lines.length < 10_000) lines.push(line);
-    for (const w of waiters) w();
-  });
-  createInterface({ input: proc.stderr! }).on('line', (text) => {
-    stderrTail.push(text);
-    if (stderrTail.length > 30) stderrTail.shift();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
-    proc.once('exit', (code, signal) => {
-      live.delete(proc);
-      for (const w of waiters) w();
-      resolveExit({ code, signal });
-    });
-  });
-  let done = false;
-  void exited.then(() => (done = true));
+export function start(command: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Child {
+  const run = new RunningProcess(command, args, { cwd: ROOT, ...options });
+  const pid = run.pid;
+  if (!pid) throw new Error(`could not start ${command}`);
+  track(run);
   return {
-    proc,
-    pid: proc.pid,
-    lines,
-    stderrTail,
-    exited,
-    async stop(graceMs = 10_000) {
-      if (done) return exited;
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
-      const result = await exited;
-      clearTimeout(timer);
-      return result;
+    pid,
+    get stderrTail() {
+      return run.stderr.slice(-30);
     },
-    waitForLine(match, timeoutMs) {
-      return new Promise((resolveLine, reject) => {
-        const check = () => {
-          const found = lines.find(match);
-          if (found) return finish(() => resolveLine(found));
-          if (done)
-            finish(() =>
-              reject(
-                new Error(`${command} exited before the expected line; stderr:\n${stderrTail.slice(-8).join('\n')}`),
-              ),
-            );
-        };
-        const timer = setTimeout(
-          () => finish(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for a line from ${command}`))),
-          timeoutMs,
-        );
-        const finish = (fn: () => void) => {
-          clearTimeout(timer);
-          waiters.delete(check);
-          fn();
-        };
-        waiters.add(check);
-        check();
-      });
-    },
+    exited: run.exited,
+    stop: (graceMs = 10_000) => run.terminate('SIGTERM', graceMs),
+    waitForLine: (match, timeoutMs) => run.waitForJson(match, timeoutMs, `the expected line from ${command}`),
   };
 }
 
-/** Runs to the end (bounded); collects stdout and stderr. */
-export async function runToEnd(
+/** Runs to the end (bounded, 2 minutes unless told); collects stdout and stderr. */
+export function runToEnd(
   command: string,
   args: string[],
-  options: SpawnOptions & { timeoutMs?: number } = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = spawn(command, args, { cwd: ROOT, ...options, stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(proc);
-  let stdout = '';
-  let stderr = '';
-  proc.stdout!.on('data', (d) => (stdout += d));
-  proc.stderr!.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => proc.kill('SIGKILL'), options.timeoutMs ?? 120_000);
-  const code = await new Promise<number | null>((r) => proc.once('close', (c) => r(c)));
-  clearTimeout(timer);
-  live.delete(proc);
-  return { code, stdout, stderr };
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CommandResult> {
+  return runCommand(command, args, {
+    cwd: ROOT,
+    ...options,
+    timeoutMs: options.timeoutMs ?? 120_000,
+    onStart: (run) => track(run),
+  });
 }
 
 /** One `kB` field of /proc/<pid>/status in MiB, or null if the process has gone. */

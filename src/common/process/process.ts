@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { TimeoutError } from '../../hil/util/wait.js';
+import { TimeoutError } from '../time/timeout-error.js';
 
 /** Lines kept per stream: enough for a diagnosis, bounded so a chatty device cannot exhaust the rig's memory. */
 const MAX_LINES = 2000;
@@ -163,10 +163,11 @@ export interface CommandResult extends ExitInfo {
 export async function runCommand(
   command: string,
   args: string[],
-  options: SpawnOptions & { timeoutMs: number },
+  options: SpawnOptions & { timeoutMs: number; onStart?: (proc: RunningProcess) => void },
 ): Promise<CommandResult> {
   const started = Date.now();
   const proc = new RunningProcess(command, args, options);
+  options.onStart?.(proc);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { z } from 'zod';
 import { REPO_ROOT } from '../targets/paths.js';
-import { TimeoutError } from '../util/wait.js';
+import { TimeoutError } from '../../common/time/timeout-error.js';
 import { Replies, WorkerLine, type WorkerRequest } from './protocol.js';
 
 export type WorkerRuntime = 'node' | 'bun';

@@ -16,7 +16,8 @@ import type { Figure, Scenario, ScenarioContext } from '../scenario-kit/types.js
 import type { TargetFactory } from '../targets/index.js';
 import type { DeviceTarget, TargetKind } from '../targets/types.js';
 import type { ScenarioResult } from '../report/types.js';
-import { TimeoutError, withTimeout } from '../util/wait.js';
+import { TimeoutError } from '../../common/time/timeout-error.js';
+import { withTimeout } from '../util/wait.js';
 
 export interface BedOptions {
   targetKind: TargetKind;

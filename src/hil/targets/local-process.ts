@@ -5,7 +5,13 @@
  */
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseLastJson, RunningProcess, runCommand, runHook, type CommandResult } from '../../common/process/process.js';
+import {
+  parseLastJson,
+  RunningProcess,
+  runCommand,
+  runHook,
+  type CommandResult,
+} from '../../common/process/process.js';
 import { ProducerClient } from '../../edge/producer/client.js';
 import type {
   Capabilities,

@@ -11,7 +11,13 @@
  * service on 8719; the port it picked is read from its `started` line.
  */
 import { z } from 'zod';
-import { parseLastJson, RunningProcess, runCommand, runHook, type CommandResult } from '../../common/process/process.js';
+import {
+  parseLastJson,
+  RunningProcess,
+  runCommand,
+  runHook,
+  type CommandResult,
+} from '../../common/process/process.js';
 import type { RigHooks } from './hooks.js';
 import { renderTemplate } from './template.js';
 import type { Capabilities, DeviceSpec, DeviceTarget, PairOptions, SessionExit, TelemetrySeries } from './types.js';

@@ -3,10 +3,7 @@
  * device turns into a failed scenario with a reason instead of a rig that never finishes.
  */
 import { sleep } from '../../common/time/sleep.js';
-
-export class TimeoutError extends Error {
-  override readonly name = 'TimeoutError';
-}
+import { TimeoutError } from '../../common/time/timeout-error.js';
 
 export interface WaitOptions {
   timeoutMs: number;
