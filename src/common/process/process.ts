@@ -1,7 +1,7 @@
 /**
- * Child processes the rig starts: the device under test, hooks, helper commands. Output is kept (bounded) for
- * diagnostics, stdout is parsed as JSON lines where it can be, and every wait on a process has a deadline.
- * Nothing here is global: whoever starts a process owns it and kills it in its own cleanup.
+ * Child processes the HIL rig and the benches start: the device under test, hooks, helper commands, mocks.
+ * Output is kept (bounded) for diagnostics, stdout is parsed as JSON lines where it can be, and every wait on a
+ * process has a deadline. Nothing here is global: whoever starts a process owns it and kills it in its own cleanup.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
