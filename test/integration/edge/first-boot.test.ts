@@ -56,18 +56,23 @@ describe('first boot', () => {
       file,
       `${(await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId, { edgeId: 'first-boot-1' })).pairingUri}\n`,
     );
-    const edge = startEntry('node', 'src/edge/main.ts', [
-      'run',
-      '--json',
-      '--state-dir',
-      dir,
-      '--hardware-id',
-      testHardwareId(),
-      '--pairing-uri-file',
-      file,
-      '--edge-id',
-      'first-boot-1',
-    ], { env: { NOTIFY_SOCKET: notifySocket } });
+    const edge = startEntry(
+      'node',
+      'src/edge/main.ts',
+      [
+        'run',
+        '--json',
+        '--state-dir',
+        dir,
+        '--hardware-id',
+        testHardwareId(),
+        '--pairing-uri-file',
+        file,
+        '--edge-id',
+        'first-boot-1',
+      ],
+      { env: { NOTIFY_SOCKET: notifySocket } },
+    );
     await edge.waitForLine((l) => l.event === 'state' && l.state === 'online', 30_000);
     expect(existsSync(file)).toBe(false);
     await waitFor(() => broker.connects.some((c) => c.clientId === 'first-boot-1' && c.accepted), {
@@ -79,5 +84,23 @@ describe('first boot', () => {
       expect(notifications(listener, 'READY=1')).toBe(1);
       await waitFor(() => notifications(listener, 'STOPPING=1') === 1, { what: 'STOPPING=1' });
     }
+  });
+
+  it('never pairs twice from the same URI: after a reset, a spent one left in the file is refused with the next step', async () => {
+    // The packaged service cannot delete the file (root's /etc/consystence-edge): it records the URI as used.
+    const dir = tempDir();
+    const file = join(dir, 'pairing-uri');
+    const uri = (await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId, { edgeId: 'first-boot-2' })).pairingUri;
+    writeFileSync(file, `${uri}\n`);
+    const { command, args } = commandFor('node', 'src/edge/main.ts');
+    const common = ['--state-dir', dir, '--hardware-id', testHardwareId('first-boot-2')];
+    const edge = startEntry('node', 'src/edge/main.ts', ['run', '--json', ...common, '--pairing-uri-file', file]);
+    await edge.waitForLine((l) => l.event === 'paired', 30_000);
+    await edge.kill('SIGTERM');
+    expect((await runToEnd(command, [...args, 'reset', '--yes', ...common])).code).toBe(0);
+    writeFileSync(file, `${uri}\n`);
+    const again = await runToEnd(command, [...args, 'run', ...common, '--pairing-uri-file', file]);
+    expect(again.code).toBe(7);
+    expect(again.stderr).toMatch(/pairing URI in .* was used before .* place a new pairing URI/);
   });
 });
