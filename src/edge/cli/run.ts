@@ -120,18 +120,24 @@ async function serve(
   });
   return new Promise<number>((resolve) => {
     let ending = false;
-    const end = async (code: number, reason: 'shutdown' | 'restart') => {
+    const end = (code: number, reason: 'shutdown' | 'restart') => {
       if (ending) return;
       ending = true;
       service.stopping();
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
       // Data first (no new 202s, pending commits, a short drain), then the retained offline and DISCONNECT.
-      await data.stop().catch((error: unknown) => runtime.logger.error('data_plane_stop_failed', { error }));
-      await session.stop(reason);
-      resolve(code);
+      data
+        .stop()
+        .catch((error: unknown) => runtime.logger.error('data_plane_stop_failed', { error }))
+        .then(() => session.stop(reason))
+        .catch((error: unknown) => runtime.logger.error('session_stop_failed', { error }))
+        .then(
+          () => resolve(code),
+          () => resolve(code),
+        );
     };
-    const onSignal = () => void end(ExitCodes.OK, 'shutdown');
+    const onSignal = () => end(ExitCodes.OK, 'shutdown');
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     session.on('state', (state) => {
@@ -144,13 +150,13 @@ async function serve(
         `config applied (heartbeat ${config.heartbeatSeconds} s)`,
       ),
     );
-    session.on('restart', () => void end(RESTART_EXIT_CODE, 'restart'));
+    session.on('restart', () => end(RESTART_EXIT_CODE, 'restart'));
     session.on('revoked', () => {
       say({ event: 'revoked' }, 'this device was removed from its site: pair it again with a new pairing code');
-      void end(ExitCodes.NOT_PAIRED, 'shutdown');
+      end(ExitCodes.NOT_PAIRED, 'shutdown');
     });
     // Signals are handled from here on: a SIGTERM while the producer API starts still shuts down cleanly.
-    void data
+    data
       .start()
       .catch((error: unknown) => runtime.logger.error('data_plane_start_failed', { error }))
       .then(() => {
@@ -161,6 +167,7 @@ async function serve(
           { event: 'started', bootId: session.bootId, edgeId, producer: data.producerAddress },
           `running as ${edgeId}${data.producerAddress ? `; producer API at ${data.producerAddress}` : ''}`,
         );
-      });
+      })
+      .catch((error: unknown) => runtime.logger.error('session_start_failed', { error }));
   });
 }
