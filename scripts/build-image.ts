@@ -121,6 +121,8 @@ function installedSizeKiB(dir: string): number {
   return total;
 }
 
+const md5 = (file: string) => createHash('md5').update(readFileSync(file)).digest('hex');
+
 /**
  * DEBIAN/md5sums as dh_md5sums writes it: "<md5>  <path>" for every shipped file, sorted, conffiles left out (dpkg
  * records their sums itself). `dpkg --verify` and debsums check an installed device against it.
@@ -130,7 +132,7 @@ function md5sums(root: string): string {
   return listFiles(root)
     .filter((path) => !path.startsWith('DEBIAN/') && !conffiles.has(`/${path}`))
     .sort()
-    .map((path) => `${createHash('md5').update(readFileSync(join(root, path))).digest('hex')}  ${path}\n`)
+    .map((path) => `${md5(join(root, path))}  ${path}\n`)
     .join('');
 }
 
