@@ -121,6 +121,21 @@ function installedSizeKiB(dir: string): number {
   return total;
 }
 
+const md5 = (file: string) => createHash('md5').update(readFileSync(file)).digest('hex');
+
+/**
+ * DEBIAN/md5sums as dh_md5sums writes it: "<md5>  <path>" for every shipped file, sorted, conffiles left out (dpkg
+ * records their sums itself). `dpkg --verify` and debsums check an installed device against it.
+ */
+function md5sums(root: string): string {
+  const conffiles = new Set(readFileSync(join(IMAGE, 'debian/conffiles'), 'utf8').split('\n').filter(Boolean));
+  return listFiles(root)
+    .filter((path) => !path.startsWith('DEBIAN/') && !conffiles.has(`/${path}`))
+    .sort()
+    .map((path) => `${md5(join(root, path))}  ${path}\n`)
+    .join('');
+}
+
 function controlFile(arch: Arch, version: string, installedSize: number): string {
   return [
     `Package: ${NAME}`,
@@ -168,6 +183,7 @@ function buildDeb(
   for (const script of MAINTAINER_SCRIPTS) place(root, `DEBIAN/${script}`, join(IMAGE, 'debian', script), 0o755);
   place(root, 'DEBIAN/conffiles', join(IMAGE, 'debian/conffiles'), 0o644);
   writeFileSync(join(root, 'DEBIAN/control'), controlFile(arch, binary.version, installedSize));
+  writeFileSync(join(root, 'DEBIAN/md5sums'), md5sums(root), { mode: 0o644 });
   const epoch = Date.parse(binary.buildTime) / 1000;
   normalise(root, epoch);
   const deb = join(outDir, `${NAME}_${debianVersion(binary.version)}_${ARCHES[arch].debArch}.deb`);

@@ -1,16 +1,18 @@
 /**
- * `run`: the service. Pairs first from the pairing-URI file if the device is unpaired (first boot: the file is
- * deleted after success), then keeps the session to the site server until SIGTERM. The cloud is not needed
- * once paired.
+ * `run`: the service. Pairs first from the pairing-URI file if the device is unpaired (first boot: the URI is
+ * recorded as used, and the file deleted where this user may), then keeps the session to the site server until
+ * SIGTERM. The cloud is not needed once paired.
  */
 import { readFileSync, statSync, unlinkSync } from 'node:fs';
 import { EdgeError, ExitCodes } from '../errors.js';
 import type { Logger } from '../../common/log/log.js';
 import { pairingInputFrom } from '../pairing/inputs.js';
+import { markPairingUriUsed, wasPairingUriUsed } from '../pairing/used-uri.js';
 import type { StepEvent } from '../pairing/steps.js';
 import type { EdgeRuntime } from '../runtime.js';
 import { DataPlane } from '../data/data-plane.js';
 import { producerEndpoint, type ProducerEndpoint } from '../data/producer-endpoint.js';
+import { systemdNotifier, type ServiceNotifier } from '../systemd/notify.js';
 import {
   commonSettings,
   DEFAULT_PAIRING_URI_FILE,
@@ -41,13 +43,19 @@ export const run: Subcommand = {
     const logger = loggerFor(settings, io, 'edge');
     const uriFile = values['pairing-uri-file'] ?? io.env.CONSYSTENCE_EDGE_PAIRING_URI_FILE ?? DEFAULT_PAIRING_URI_FILE;
     const runtime = await openRuntime(settings, logger, io);
+    // READY as soon as the state is open, not after pairing: first-boot pairing may retry for minutes, longer than
+    // systemd waits for a start; from here on the watchdog pings prove the loop runs.
+    const service = await systemdNotifier(io.env, logger);
+    service.ready(runtime.state.registration.get() ? 'paired' : 'not paired yet');
     const say = (fields: Record<string, unknown>, human: string) =>
       io.stdout(settings.json ? `${JSON.stringify({ ts: new Date().toISOString(), ...fields })}\n` : `${human}\n`);
     try {
       if (!runtime.state.registration.get()) await pairFromFile(runtime, uriFile, values['edge-id'], logger, say);
-      return await serve(runtime, settings.stateDir, producer, say);
+      return await serve(runtime, settings.stateDir, producer, service, say);
     } finally {
+      service.stopping();
       runtime.close();
+      service.close();
     }
   },
 };
@@ -74,14 +82,22 @@ async function pairFromFile(
       `this device is not paired and there is no pairing-URI file at ${file}; run 'consystence-edge pair --uri …' or place the URI in that file`,
     );
   }
+  const uri = content.trim();
+  if (wasPairingUriUsed(runtime.state.kv, uri))
+    throw new EdgeError(
+      'NOT_PAIRED',
+      `this device is not paired and the pairing URI in ${file} was used before (its code is single-use); place a new pairing URI in that file`,
+    );
   say({ event: 'pairing_from_file', file }, `not paired yet: pairing from ${file}`);
-  const input = pairingInputFrom({ uri: content.trim(), edgeId });
+  const input = pairingInputFrom({ uri, edgeId });
   await runtime.pair(input, { steps: (event: StepEvent) => logger.info('pairing_step', { ...event }) });
+  markPairingUriUsed(runtime.state.kv, uri);
   try {
     unlinkSync(file);
   } catch (error) {
-    // A read-only config partition: harmless, the registration now exists and the file is not read again.
-    logger.warn('pairing_uri_file_not_deleted', { file, error });
+    // The packaged service may not delete it (root's /etc/consystence-edge), and a config partition may be
+    // read-only: harmless, the URI is recorded as used and is never paired from again.
+    logger.info('pairing_uri_file_kept', { file, reason: (error as NodeJS.ErrnoException).code });
   }
   say({ event: 'paired' }, 'paired');
 }
@@ -90,6 +106,7 @@ async function serve(
   runtime: EdgeRuntime,
   stateDir: string,
   producer: ProducerEndpoint,
+  service: ServiceNotifier,
   say: (f: Record<string, unknown>, h: string) => void,
 ): Promise<number> {
   const session = runtime.createSession();
@@ -103,33 +120,43 @@ async function serve(
   });
   return new Promise<number>((resolve) => {
     let ending = false;
-    const end = async (code: number, reason: 'shutdown' | 'restart') => {
+    const end = (code: number, reason: 'shutdown' | 'restart') => {
       if (ending) return;
       ending = true;
+      service.stopping();
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
       // Data first (no new 202s, pending commits, a short drain), then the retained offline and DISCONNECT.
-      await data.stop().catch((error: unknown) => runtime.logger.error('data_plane_stop_failed', { error }));
-      await session.stop(reason);
-      resolve(code);
+      data
+        .stop()
+        .catch((error: unknown) => runtime.logger.error('data_plane_stop_failed', { error }))
+        .then(() => session.stop(reason))
+        .catch((error: unknown) => runtime.logger.error('session_stop_failed', { error }))
+        .then(
+          () => resolve(code),
+          () => resolve(code),
+        );
     };
-    const onSignal = () => void end(ExitCodes.OK, 'shutdown');
+    const onSignal = () => end(ExitCodes.OK, 'shutdown');
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-    session.on('state', (state) => say({ event: 'state', state }, `state: ${state}`));
+    session.on('state', (state) => {
+      service.status(`site session ${state}`);
+      say({ event: 'state', state }, `state: ${state}`);
+    });
     session.on('config', (config) =>
       say(
         { event: 'config', heartbeatSeconds: config.heartbeatSeconds },
         `config applied (heartbeat ${config.heartbeatSeconds} s)`,
       ),
     );
-    session.on('restart', () => void end(RESTART_EXIT_CODE, 'restart'));
+    session.on('restart', () => end(RESTART_EXIT_CODE, 'restart'));
     session.on('revoked', () => {
       say({ event: 'revoked' }, 'this device was removed from its site: pair it again with a new pairing code');
-      void end(ExitCodes.NOT_PAIRED, 'shutdown');
+      end(ExitCodes.NOT_PAIRED, 'shutdown');
     });
     // Signals are handled from here on: a SIGTERM while the producer API starts still shuts down cleanly.
-    void data
+    data
       .start()
       .catch((error: unknown) => runtime.logger.error('data_plane_start_failed', { error }))
       .then(() => {
@@ -140,6 +167,7 @@ async function serve(
           { event: 'started', bootId: session.bootId, edgeId, producer: data.producerAddress },
           `running as ${edgeId}${data.producerAddress ? `; producer API at ${data.producerAddress}` : ''}`,
         );
-      });
+      })
+      .catch((error: unknown) => runtime.logger.error('session_start_failed', { error }));
   });
 }

@@ -97,7 +97,10 @@ export class DataPlane {
     } catch (error) {
       logger.error('producer_api_unavailable', {
         error,
-        hint: 'another process holds the port; set --producer-port or CONSYSTENCE_EDGE_PRODUCER_PORT',
+        hint:
+          endpoint.kind === 'socket'
+            ? 'see the error for what is at the socket path; set --producer-socket or CONSYSTENCE_EDGE_PRODUCER_SOCKET'
+            : 'another process holds the port; set --producer-port or CONSYSTENCE_EDGE_PRODUCER_PORT',
       });
     }
   }

@@ -5,7 +5,7 @@
  *
  *   --producer-port N     1..65535 on 127.0.0.1; 0 picks a free port (printed in the `started` line)
  *   --producer-port off   no producer API (the built-in metrics still flow)
- *   --producer-socket P   a Unix socket (mode 0660) instead of TCP
+ *   --producer-socket P   a Unix socket (mode 0660) instead of TCP; refused if P holds anything but a stale socket
  */
 import { z } from 'zod';
 import { EdgeError } from '../errors.js';

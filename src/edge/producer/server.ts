@@ -8,7 +8,6 @@
  * are capped while streaming, parsed with zod, and no input can throw past the request handler.
  * node:http only, so the same code runs on Node and Bun.
  */
-import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpError } from '../../common/http/http-error.js';
@@ -17,10 +16,11 @@ import { silentLogger, type Logger } from '../../common/log/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { OutboxError, type OutboxChannel } from '../outbox/types.js';
 import { MAX_PRODUCER_BODY_BYTES, PRODUCER_DEFAULT_PORT, ProduceRequest } from './schema.js';
+import { claimSocketPath, withSocketUmask } from './socket-path.js';
 
 export interface ProducerServerOptions {
   outbox: Outbox;
-  /** Listen on this Unix socket (mode 0660) instead of TCP. */
+  /** Listen on this Unix socket (mode 0660) instead of TCP; refused if the path holds anything but a stale socket. */
   socketPath?: string;
   /** TCP port on 127.0.0.1 (default 8719; 0 picks a free one). Ignored with socketPath. */
   port?: number;
@@ -61,7 +61,8 @@ export async function startProducerServer(options: ProducerServerOptions): Promi
   };
 }
 
-function listen(server: Server, options: ProducerServerOptions): Promise<void> {
+async function listen(server: Server, options: ProducerServerOptions): Promise<void> {
+  if (options.socketPath) await claimSocketPath(options.socketPath);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     const done = () => {
@@ -69,12 +70,9 @@ function listen(server: Server, options: ProducerServerOptions): Promise<void> {
       resolve();
     };
     if (options.socketPath) {
-      // A stale socket file from a killed process would make listen fail with EADDRINUSE after every power cut.
-      rmSync(options.socketPath, { force: true });
-      server.listen(options.socketPath, () => {
-        chmodSync(options.socketPath!, 0o660);
-        done();
-      });
+      // bind() happens inside listen(), before it returns: the umask gives the socket its mode as it is created.
+      const path = options.socketPath;
+      withSocketUmask(() => server.listen(path, done));
     } else {
       // Loopback only: the API has no authentication, so it must never be reachable from the site network.
       server.listen(options.port ?? PRODUCER_DEFAULT_PORT, '127.0.0.1', done);

@@ -1,6 +1,7 @@
 /**
  * First boot as the packaged service does it: `run` on an unpaired device pairs from the pairing-URI file,
- * deletes the file, and goes on to connect. Without a file it exits 7 and says what to do.
+ * deletes the file, and goes on to connect, telling systemd (a fake NOTIFY_SOCKET) READY=1 and, on SIGTERM,
+ * STOPPING=1. Without a file it exits 7 and says what to do; a URI it paired from before is not used again.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandFor, runToEnd, startEntry } from '../../helpers/process.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
+import { hasNotifyListener, notifications, startNotifyListener } from '../../helpers/notify-listener.js';
 import { createSite, DEMO_ORG_ID, pointSiteAt, startCloudProcess, type CloudProcess } from '../../e2e/support/cloud.js';
 import { startTokenBroker, type TokenBroker } from '../../e2e/support/token-broker.js';
 
@@ -47,22 +49,30 @@ describe('first boot', () => {
   it('pairs from the pairing-URI file, deletes it, and connects', async () => {
     const dir = tempDir();
     const file = join(dir, 'pairing-uri');
+    const notifySocket = join(dir, 'notify');
+    const listener = (await hasNotifyListener()) ? await startNotifyListener(notifySocket) : null;
+    if (!listener) console.log('python3 is not installed: READY/STOPPING to NOTIFY_SOCKET not checked');
     writeFileSync(
       file,
       `${(await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId, { edgeId: 'first-boot-1' })).pairingUri}\n`,
     );
-    const edge = startEntry('node', 'src/edge/main.ts', [
-      'run',
-      '--json',
-      '--state-dir',
-      dir,
-      '--hardware-id',
-      testHardwareId(),
-      '--pairing-uri-file',
-      file,
-      '--edge-id',
-      'first-boot-1',
-    ]);
+    const edge = startEntry(
+      'node',
+      'src/edge/main.ts',
+      [
+        'run',
+        '--json',
+        '--state-dir',
+        dir,
+        '--hardware-id',
+        testHardwareId(),
+        '--pairing-uri-file',
+        file,
+        '--edge-id',
+        'first-boot-1',
+      ],
+      { env: { NOTIFY_SOCKET: notifySocket } },
+    );
     await edge.waitForLine((l) => l.event === 'state' && l.state === 'online', 30_000);
     expect(existsSync(file)).toBe(false);
     await waitFor(() => broker.connects.some((c) => c.clientId === 'first-boot-1' && c.accepted), {
@@ -70,5 +80,27 @@ describe('first boot', () => {
     });
     await edge.kill('SIGTERM');
     expect((await edge.exited).code).toBe(0);
+    if (listener) {
+      expect(notifications(listener, 'READY=1')).toBe(1);
+      await waitFor(() => notifications(listener, 'STOPPING=1') === 1, { what: 'STOPPING=1' });
+    }
+  });
+
+  it('never pairs twice from the same URI: after a reset, a spent one left in the file is refused with the next step', async () => {
+    // The packaged service cannot delete the file (root's /etc/consystence-edge): it records the URI as used.
+    const dir = tempDir();
+    const file = join(dir, 'pairing-uri');
+    const uri = (await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId, { edgeId: 'first-boot-2' })).pairingUri;
+    writeFileSync(file, `${uri}\n`);
+    const { command, args } = commandFor('node', 'src/edge/main.ts');
+    const common = ['--state-dir', dir, '--hardware-id', testHardwareId('first-boot-2')];
+    const edge = startEntry('node', 'src/edge/main.ts', ['run', '--json', ...common, '--pairing-uri-file', file]);
+    await edge.waitForLine((l) => l.event === 'paired', 30_000);
+    await edge.kill('SIGTERM');
+    expect((await runToEnd(command, [...args, 'reset', '--yes', ...common])).code).toBe(0);
+    writeFileSync(file, `${uri}\n`);
+    const again = await runToEnd(command, [...args, 'run', ...common, '--pairing-uri-file', file]);
+    expect(again.code).toBe(7);
+    expect(again.stderr).toMatch(/pairing URI in .* was used before .* place a new pairing URI/);
   });
 });
