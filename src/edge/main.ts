@@ -11,9 +11,21 @@ import { produce } from './cli/produce.js';
 import { reset } from './cli/reset.js';
 import { run } from './cli/run.js';
 import { status } from './cli/status.js';
+import { supportBundle } from './cli/support-bundle.js';
 import { version } from './cli/version.js';
+import { watch } from './cli/watch.js';
 
-const COMMANDS: Record<string, Subcommand> = { pair, run, produce, status, doctor, reset, version };
+const COMMANDS: Record<string, Subcommand> = {
+  pair,
+  run,
+  produce,
+  status,
+  doctor,
+  'support-bundle': supportBundle,
+  watch,
+  reset,
+  version,
+};
 
 function help(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));

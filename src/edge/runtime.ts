@@ -67,7 +67,7 @@ export interface EdgeRuntime {
   close(): void;
 }
 
-const CLOCK_OFFSET_KEY = 'clock_offset_ms';
+export const CLOCK_OFFSET_KEY = 'clock_offset_ms';
 
 export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<EdgeRuntime> {
   const logger = options.logger ?? createLogger();

@@ -7,3 +7,4 @@ export * from './routes.js';
 export * from './messages.js';
 export * from './pairing.js';
 export * from './verify.js';
+export * from './diagnostics.js';

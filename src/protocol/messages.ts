@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { BufferConfig } from './cloud-api.js';
 import { IsoDateTime, Version } from './common.js';
+import { LogsConfig } from './diagnostics.js';
 
 /** Payloads larger than this are refused by both sides before JSON parsing. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
@@ -62,6 +63,7 @@ export const RuntimeConfigPatch = z.strictObject({
   heartbeatSeconds: z.number().int().min(5).max(3600).optional(),
   buffer: BufferConfig.partial().strict().optional(),
   metricsSeconds: z.number().int().min(1).max(3600).optional(),
+  logs: LogsConfig.partial().strict().optional(),
 });
 export type RuntimeConfigPatch = z.infer<typeof RuntimeConfigPatch>;
 
@@ -79,7 +81,7 @@ export const ConfigReported = z.object({
 });
 export type ConfigReported = z.infer<typeof ConfigReported>;
 
-export const CommandNames = ['ping', 'resend-status', 'rotate-token', 'restart'] as const;
+export const CommandNames = ['ping', 'resend-status', 'rotate-token', 'restart', 'doctor', 'support-bundle'] as const;
 export const Command = z.object({
   id: z.string().min(1).max(128),
   name: z.string().min(1).max(64),

@@ -4,9 +4,12 @@ import type { Db, SqlParams, SqlValue, Statement } from './db.js';
 
 type BunParams = SqlValue[] | [Record<string, SqlValue>];
 
-export function openBunDriver(path: string): Db {
+export function openBunDriver(path: string, options: { readonly?: boolean } = {}): Db {
   // strict: named parameters are bound by bare key, as better-sqlite3 does.
-  const native = new Database(path, { create: true, readwrite: true, strict: true });
+  const native = new Database(
+    path,
+    options.readonly ? { readonly: true, strict: true } : { create: true, readwrite: true, strict: true },
+  );
   return {
     path,
     driver: 'bun:sqlite',

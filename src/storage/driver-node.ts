@@ -2,8 +2,8 @@
 import Database from 'better-sqlite3';
 import type { Db, SqlParams, Statement } from './db.js';
 
-export function openNodeDriver(path: string): Db {
-  const native = new Database(path);
+export function openNodeDriver(path: string, options: { readonly?: boolean } = {}): Db {
+  const native = options.readonly ? new Database(path, { readonly: true, fileMustExist: true }) : new Database(path);
   return {
     path,
     driver: 'better-sqlite3',

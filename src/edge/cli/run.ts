@@ -13,14 +13,9 @@ import type { EdgeRuntime } from '../runtime.js';
 import { DataPlane } from '../data/data-plane.js';
 import { producerEndpoint, type ProducerEndpoint } from '../data/producer-endpoint.js';
 import { systemdNotifier, type ServiceNotifier } from '../systemd/notify.js';
-import {
-  commonSettings,
-  DEFAULT_PAIRING_URI_FILE,
-  loggerFor,
-  openRuntime,
-  parseFlags,
-  type Subcommand,
-} from './common.js';
+import { attachDiagnostics } from '../diagnostics/attach.js';
+import { createRuntimeLog, type RuntimeLog } from '../diagnostics/runtime-log.js';
+import { commonSettings, DEFAULT_PAIRING_URI_FILE, openRuntime, parseFlags, type Subcommand } from './common.js';
 
 /** Exit code after a `restart` command: the service manager starts the process again. */
 export const RESTART_EXIT_CODE = 10;
@@ -40,9 +35,20 @@ export const run: Subcommand = {
     const settings = commonSettings(values, io.env);
     // Validated before anything starts: a bad flag is a usage error, not a half-started service.
     const producer = producerEndpoint({ port: values['producer-port'], socket: values['producer-socket'] }, io.env);
-    const logger = loggerFor(settings, io, 'edge');
+    // Logs go to stderr (journald) and to a bounded file in the state dir that support bundles read.
+    const log = createRuntimeLog({
+      stateDir: settings.stateDir,
+      level: settings.logLevel,
+      stderr: io.stderr,
+      base: { component: 'edge' },
+    });
+    const logger = log.logger;
     const uriFile = values['pairing-uri-file'] ?? io.env.CONSYSTENCE_EDGE_PAIRING_URI_FILE ?? DEFAULT_PAIRING_URI_FILE;
-    const runtime = await openRuntime(settings, logger, io);
+    const runtime = await openRuntime(settings, logger, io).catch((error: unknown) => {
+      log.close();
+      throw error;
+    });
+    log.apply(runtime.state.config.current()?.config.logs);
     // READY as soon as the state is open, not after pairing: first-boot pairing may retry for minutes, longer than
     // systemd waits for a start; from here on the watchdog pings prove the loop runs.
     const service = await systemdNotifier(io.env, logger);
@@ -51,11 +57,19 @@ export const run: Subcommand = {
       io.stdout(settings.json ? `${JSON.stringify({ ts: new Date().toISOString(), ...fields })}\n` : `${human}\n`);
     try {
       if (!runtime.state.registration.get()) await pairFromFile(runtime, uriFile, values['edge-id'], logger, say);
-      return await serve(runtime, settings.stateDir, producer, service, say);
+      return await serve(
+        runtime,
+        { stateDir: settings.stateDir, hardwareId: settings.hardwareId, uriFile },
+        producer,
+        service,
+        log,
+        say,
+      );
     } finally {
       service.stopping();
       runtime.close();
       service.close();
+      log.close();
     }
   },
 };
@@ -104,12 +118,15 @@ async function pairFromFile(
 
 async function serve(
   runtime: EdgeRuntime,
-  stateDir: string,
+  paths: { stateDir: string; hardwareId: string | undefined; uriFile: string },
   producer: ProducerEndpoint,
   service: ServiceNotifier,
+  log: RuntimeLog,
   say: (f: Record<string, unknown>, h: string) => void,
 ): Promise<number> {
+  const { stateDir } = paths;
   const session = runtime.createSession();
+  const diagnostics = attachDiagnostics(session, runtime, { ...paths, log });
   const data = new DataPlane({
     outbox: runtime.outbox(),
     session,
@@ -132,6 +149,7 @@ async function serve(
         .catch((error: unknown) => runtime.logger.error('data_plane_stop_failed', { error }))
         .then(() => session.stop(reason))
         .catch((error: unknown) => runtime.logger.error('session_stop_failed', { error }))
+        .then(() => diagnostics.close())
         .then(
           () => resolve(code),
           () => resolve(code),
@@ -156,8 +174,9 @@ async function serve(
       end(ExitCodes.NOT_PAIRED, 'shutdown');
     });
     // Signals are handled from here on: a SIGTERM while the producer API starts still shuts down cleanly.
-    data
+    diagnostics
       .start()
+      .then(() => data.start())
       .catch((error: unknown) => runtime.logger.error('data_plane_start_failed', { error }))
       .then(() => {
         if (ending) return;

@@ -21,6 +21,7 @@ export function decideConfigPush(current: VersionedConfig, payload: Uint8Array |
     ...(push.config.heartbeatSeconds !== undefined ? { heartbeatSeconds: push.config.heartbeatSeconds } : {}),
     ...(push.config.metricsSeconds !== undefined ? { metricsSeconds: push.config.metricsSeconds } : {}),
     buffer: { ...current.config.buffer, ...push.config.buffer },
+    ...(push.config.logs ? { logs: { ...current.config.logs, ...push.config.logs } } : {}),
   };
   const checked = RuntimeConfig.safeParse(merged);
   if (!checked.success)

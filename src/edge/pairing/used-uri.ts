@@ -6,7 +6,7 @@
  * clear message instead of a rejected pairing attempt at every restart. The hash does not reveal the code.
  */
 import { createHash } from 'node:crypto';
-import type { KvStore } from '../state/kv-store.js';
+import type { KvStore } from '../stores/kv-store.js';
 
 const USED_URI_KEY = 'pairing.used_uri_sha256';
 

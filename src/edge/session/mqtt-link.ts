@@ -45,6 +45,8 @@ export interface MqttLinkOptions {
   protocolVersion?: 4 | 5;
   onConnect: () => void;
   onMessage: (topic: string, payload: Buffer) => void;
+  /** Every message published (once the broker took it) and received, for `consystence-edge watch`. */
+  onTraffic?: (direction: 'out' | 'in', topic: string, payload: string | Buffer) => void;
   onState: (state: LinkState, detail: { error?: string }) => void;
   /** A credentials refusal: refresh if possible. Resolves true to retry at once, false to back off. */
   onAuthRefused: (code: number) => Promise<boolean>;
@@ -139,6 +141,7 @@ export class MqttLink {
           error ? reject(error) : resolve(),
         );
       });
+      this.options.onTraffic?.('out', topic, payload);
     } finally {
       if (options.qos === 1) this.release();
     }
@@ -270,6 +273,7 @@ export class MqttLink {
     });
     client.on('message', (topic, payload) => {
       try {
+        options.onTraffic?.('in', topic, payload);
         options.onMessage(topic, payload);
       } catch (error) {
         options.logger.error('mqtt_message_handler_failed', { topic, error });

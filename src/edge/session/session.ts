@@ -34,6 +34,8 @@ export interface SessionEvents {
   revoked: [];
   restart: [];
   config: [RuntimeConfig];
+  /** Each message published and received (`consystence-edge watch`). */
+  traffic: ['out' | 'in', string, string | Buffer];
 }
 
 export class EdgeSession extends EventEmitter<SessionEvents> {
@@ -93,6 +95,7 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
       ...(deps.reconnectPolicy ? { policy: deps.reconnectPolicy } : {}),
       onConnect: () => void this.onConnected(),
       onMessage: (topic, payload) => void this.onMessage(topic, payload),
+      onTraffic: (direction, topic, payload) => this.emit('traffic', direction, topic, payload),
       onState: (state, detail) => this.onLinkState(state, detail.error),
       onAuthRefused: (code) => this.onAuthRefused(code),
     });

@@ -12,7 +12,7 @@
  * No native addon (the `sd-notify` package is one): the binary has to stay a single file.
  */
 import { execFile } from 'node:child_process';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../common/log/log.js';
 
 export interface ServiceNotifier {
   /** READY=1, then the watchdog pings start if systemd asked for them. */

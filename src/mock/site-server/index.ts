@@ -20,6 +20,7 @@ import { SiteServerError } from './errors.js';
 import { controlApi } from './http/app.js';
 import { SiteServerOptions, type SiteServerDeps, type SiteServerOptionsInput } from './options.js';
 import { SiteLogic } from './site/site-logic.js';
+import { SupportBundles } from './site/support-bundles.js';
 import { loadServerTls } from './tls/server-tls.js';
 
 export { SiteServerError } from './errors.js';
@@ -188,7 +189,11 @@ export async function startMockSiteServer(
     cleanups.push(() => logic.close());
 
     const connected = broker;
+    const edgeAuth = authenticator;
     handler = controlApi({
+      httpUrl,
+      bundles: new SupportBundles(),
+      verifyEdgeToken: (edgeId, token) => edgeAuth.authenticate(edgeId, edgeId, Buffer.from(token)),
       mode: options.broker,
       ...(broker ? { broker } : {}),
       siteId: options.siteId,

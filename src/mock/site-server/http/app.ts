@@ -9,8 +9,14 @@ import { edgesRoutes, type EdgesBackend } from './edges-routes.js';
 import { HttpError } from '../../../common/http/http-error.js';
 import { errorResponse } from './errors.js';
 import { faultsRoutes } from './faults-routes.js';
+import {
+  supportBundleControlRoutes,
+  supportBundleUploadRoutes,
+  UPLOAD_PATH,
+  type SupportBundleBackend,
+} from './support-bundle-routes.js';
 
-export interface ControlApiBackend extends EdgesBackend {
+export interface ControlApiBackend extends EdgesBackend, SupportBundleBackend {
   mode: 'embedded' | 'external';
   broker?: EmbeddedBroker;
   siteId: string;
@@ -40,6 +46,9 @@ export function controlApi(backend: ControlApiBackend): Hono {
   );
 
   app.route('/edges', edgesRoutes(backend));
+  app.route('/edges', supportBundleControlRoutes(backend));
+  // Edges, not operators, call this one: it is authenticated by edge token.
+  app.route(UPLOAD_PATH, supportBundleUploadRoutes(backend));
   app.route('/faults', faultsRoutes(backend.broker));
 
   app.notFound((c) => errorResponse(c, new HttpError(404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)));

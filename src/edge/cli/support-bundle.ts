@@ -1,0 +1,77 @@
+/**
+ * `support-bundle`: everything a support engineer needs in one .tar.gz, secrets scrubbed (see
+ * diagnostics/support-bundle.ts). Read-only: works with the service running or stopped and never creates or
+ * migrates state. The output file is created new (never overwritten, never through a link), owner-only.
+ */
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { Duration, durationMs } from '../../protocol/index.js';
+import { collectSupportBundle } from '../diagnostics/support-bundle.js';
+import { EdgeError } from '../errors.js';
+import { commonSettings, DEFAULT_PAIRING_URI_FILE, parseFlags, type Subcommand } from './common.js';
+
+export function parseSince(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Duration.safeParse(value);
+  if (!parsed.success) throw new EdgeError('USAGE', `--since: ${parsed.error.issues[0]?.message}`);
+  return now - durationMs(parsed.data);
+}
+
+function defaultName(): string {
+  const host = hostname()
+    .replace(/[^A-Za-z0-9-]+/g, '-')
+    .slice(0, 40);
+  return `consystence-edge-support-${host}-${new Date().toISOString().replace(/[:.]/g, '-')}.tar.gz`;
+}
+
+/** Creates `path` as a new owner-only file: an existing file or a link there is refused, not followed. */
+function writeNewFile(path: string, data: Buffer): void {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new EdgeError(
+      'USAGE',
+      code === 'EEXIST'
+        ? `${path} already exists; choose another --out (a bundle never overwrites a file)`
+        : `cannot create ${path} (${code ?? (error as Error).message})`,
+    );
+  }
+  try {
+    writeSync(fd, data);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export const supportBundle: Subcommand = {
+  describe: 'write a .tar.gz of status, doctor, config, logs and system facts for support (secrets removed)',
+  usage:
+    'consystence-edge support-bundle [--out FILE] [--since DURATION (30m, 2h, 7d)] [--pairing-uri-file FILE] [--json]',
+  async run(io) {
+    const values = parseFlags(io.argv, {
+      out: { type: 'string' },
+      since: { type: 'string' },
+      'pairing-uri-file': { type: 'string' },
+    });
+    const settings = commonSettings(values, io.env);
+    const sinceMs = parseSince(values.since);
+    const out = resolve(values.out ?? defaultName());
+    const bundle = await collectSupportBundle({
+      stateDir: settings.stateDir,
+      ...(settings.hardwareId ? { hardwareId: settings.hardwareId } : {}),
+      ...(sinceMs !== undefined ? { sinceMs } : {}),
+      pairingUriFile:
+        values['pairing-uri-file'] ?? io.env.CONSYSTENCE_EDGE_PAIRING_URI_FILE ?? DEFAULT_PAIRING_URI_FILE,
+    });
+    writeNewFile(out, bundle.data);
+    io.stdout(
+      settings.json
+        ? `${JSON.stringify({ file: out, bytes: bundle.data.length, sha256: bundle.sha256, files: bundle.files })}\n`
+        : `support bundle written: ${out} (${bundle.data.length} bytes, sha256 ${bundle.sha256})\n`,
+    );
+    return 0;
+  },
+};

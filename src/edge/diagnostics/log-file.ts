@@ -1,0 +1,112 @@
+/**
+ * The runtime's own recent logs, kept in the state dir next to stderr (journald), so a support bundle can read
+ * them without root or journald. Bounded: `files` files of at most `sizeKb` each (`edge.log`, `edge.log.1`, …),
+ * the oldest dropped on rotation; owner-only (0600); never follows a link. A failing disk never stops the service:
+ * the file is given up with one line on stderr, and logging goes on to stderr alone.
+ */
+import { closeSync, constants, fstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const LOG_FILE = 'edge.log';
+export interface LogFileLimits {
+  /** Size of each file in KiB; 0 keeps no file. */
+  sizeKb: number;
+  /** How many files, the current one included. */
+  files: number;
+}
+export const DEFAULT_LOG_FILE_LIMITS: LogFileLimits = { sizeKb: 1024, files: 2 };
+
+/** The log files, newest first (`edge.log`, `edge.log.1`, …), as rotation names them. */
+export function logFileNames(files: number): string[] {
+  return Array.from({ length: files }, (_, i) => (i === 0 ? LOG_FILE : `${LOG_FILE}.${i}`));
+}
+/** The most files any configuration can ask for (the bundle reads this many). */
+export const MAX_LOG_FILES = 10;
+
+export class RotatingLogFile {
+  private fd: number | null = null;
+  private size = 0;
+  private failed = false;
+
+  constructor(
+    private readonly dir: string,
+    private limits: LogFileLimits = DEFAULT_LOG_FILE_LIMITS,
+    private readonly onFailure: (message: string) => void = () => {},
+  ) {}
+
+  get currentLimits(): LogFileLimits {
+    return this.limits;
+  }
+
+  setLimits(limits: LogFileLimits): void {
+    const fewer = limits.files < this.limits.files;
+    this.limits = limits;
+    if (fewer) for (const name of logFileNames(MAX_LOG_FILES).slice(limits.files)) this.remove(name);
+    if (limits.sizeKb === 0) this.closeFd();
+  }
+
+  write(line: string): void {
+    if (this.failed || this.limits.sizeKb === 0) return;
+    try {
+      const bytes = Buffer.from(line);
+      if (this.fd === null) this.open();
+      if (this.size > 0 && this.size + bytes.length > this.limits.sizeKb * 1024) {
+        this.rotate();
+        this.open();
+      }
+      writeSync(this.fd!, bytes);
+      this.size += bytes.length;
+    } catch (error) {
+      // The state dir is made when the database opens, after the first lines: wait for it, do not give up.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && this.fd === null) return;
+      this.failed = true;
+      this.closeFd();
+      this.onFailure(
+        `the log file in ${this.dir} cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); logging to stderr only`,
+      );
+    }
+  }
+
+  close(): void {
+    this.closeFd();
+  }
+
+  private open(): void {
+    // O_NOFOLLOW: a link planted in the state dir must not make the service write elsewhere.
+    this.fd = openSync(
+      join(this.dir, LOG_FILE),
+      constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+      0o600,
+    );
+    this.size = fstatSync(this.fd).size;
+  }
+
+  private rotate(): void {
+    this.closeFd();
+    const names = logFileNames(this.limits.files);
+    this.remove(names[names.length - 1]!);
+    for (let i = names.length - 2; i >= 0; i--) {
+      try {
+        renameSync(join(this.dir, names[i]!), join(this.dir, names[i + 1]!));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+    if (names.length === 1) this.remove(LOG_FILE);
+  }
+
+  private remove(name: string): void {
+    rmSync(join(this.dir, name), { force: true });
+  }
+
+  private closeFd(): void {
+    if (this.fd === null) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // Already gone: nothing to release.
+    }
+    this.fd = null;
+    this.size = 0;
+  }
+}

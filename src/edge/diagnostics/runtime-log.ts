@@ -1,0 +1,56 @@
+/**
+ * The service's logger: JSON lines to stderr (journald) and to the bounded log file in the state dir, with the
+ * level and the file's bounds changeable at run time by a config push (`logs`). The logger is made at `debug`
+ * and lines below the current level are dropped here, so a level change needs no new logger objects in every
+ * part that already holds one.
+ */
+import type { LogsConfig } from '../../protocol/index.js';
+import { createLogger, type Logger, type LogLevel } from '../../common/log/log.js';
+import { DEFAULT_LOG_FILE_LIMITS, RotatingLogFile } from './log-file.js';
+
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+/** Every line starts `{"ts":"…","level":"…"`: read the level without parsing the line. */
+const LEVEL = /^\{"ts":"[^"]*","level":"(debug|info|warn|error)"/;
+
+export interface RuntimeLog {
+  logger: Logger;
+  /** Applies the `logs` of a running config; unset keys fall back to the start-up level and the defaults. */
+  apply(logs: Partial<LogsConfig> | undefined): void;
+  close(): void;
+}
+
+export function createRuntimeLog(options: {
+  stateDir: string;
+  /** `--log-level`: the level until a config push names another. */
+  level: LogLevel;
+  stderr: (line: string) => void;
+  base?: Record<string, unknown>;
+}): RuntimeLog {
+  let threshold = ORDER[options.level];
+  const file = new RotatingLogFile(options.stateDir, DEFAULT_LOG_FILE_LIMITS, (message) =>
+    options.stderr(
+      `${JSON.stringify({ ts: new Date().toISOString(), level: 'warn', event: 'log_file_disabled', message })}\n`,
+    ),
+  );
+  const logger = createLogger({
+    level: 'debug',
+    ...(options.base ? { base: options.base } : {}),
+    write: (line) => {
+      const level = LEVEL.exec(line)?.[1] as LogLevel | undefined;
+      if (level && ORDER[level] < threshold) return;
+      options.stderr(line);
+      file.write(line);
+    },
+  });
+  return {
+    logger,
+    apply(logs) {
+      threshold = ORDER[logs?.level ?? options.level];
+      file.setLimits({
+        sizeKb: logs?.fileSizeKb ?? DEFAULT_LOG_FILE_LIMITS.sizeKb,
+        files: logs?.files ?? DEFAULT_LOG_FILE_LIMITS.files,
+      });
+    },
+    close: () => file.close(),
+  };
+}
