@@ -20,7 +20,8 @@ function octal(value: number, width: number): string {
 }
 
 function header(entry: TarEntry, mtimeS: number): Buffer {
-  if (!/^[\x21-\x7e][\x20-\x7e]{0,99}$/.test(entry.name) || entry.name.includes('..'))
+  // Relative printable ASCII only: nothing that unpacks outside the folder it is unpacked in.
+  if (!/^[\x21-\x7e][\x20-\x7e]{0,99}$/.test(entry.name) || entry.name.startsWith('/') || entry.name.includes('..'))
     throw new Error(`tar entry name not allowed: ${JSON.stringify(entry.name.slice(0, 120))}`);
   const block = Buffer.alloc(BLOCK, 0);
   block.write(entry.name, 0, 100, 'ascii');

@@ -48,3 +48,16 @@ describe('config push decisions', () => {
     });
   });
 });
+
+describe('config push of log settings', () => {
+  it('merges logs over the running ones, key by key', () => {
+    const withLogs = { version: 4, config: { ...current.config, logs: { level: 'info' as const, files: 3 } } };
+    const d = decideConfigPush(withLogs, JSON.stringify({ version: 5, config: { logs: { level: 'debug' } } }));
+    expect(d).toMatchObject({ kind: 'apply', next: { config: { logs: { level: 'debug', files: 3 } } } });
+  });
+
+  it('rejects an unknown level, a file size past 64 MiB and an unknown logs key', () => {
+    for (const logs of [{ level: 'trace' }, { fileSizeKb: 65_537 }, { files: 0 }, { colour: true }])
+      expect(decideConfigPush(current, JSON.stringify({ version: 9, config: { logs } })).kind).toBe('reject');
+  });
+});

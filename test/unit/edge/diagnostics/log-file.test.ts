@@ -1,0 +1,75 @@
+/** The runtime's own log file: bounded, rotated, owner-only, never through a link, and a dead disk never throws. */
+import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RotatingLogFile } from '../../../../src/edge/diagnostics/log-file.js';
+import { createRuntimeLog } from '../../../../src/edge/diagnostics/runtime-log.js';
+import { tempDir } from '../../../helpers/tmp.js';
+
+const line = (i: number) =>
+  `${JSON.stringify({ ts: new Date().toISOString(), level: 'info', event: 'x', i, pad: 'p'.repeat(80) })}\n`;
+
+describe('rotating log file', () => {
+  it('keeps at most `files` files of at most `sizeKb`, newest in edge.log, mode 0600', () => {
+    const dir = tempDir('cst-log-');
+    const file = new RotatingLogFile(dir, { sizeKb: 1, files: 3 });
+    for (let i = 0; i < 100; i++) file.write(line(i));
+    file.close();
+    for (const name of ['edge.log', 'edge.log.1', 'edge.log.2']) {
+      expect(statSync(join(dir, name)).size, name).toBeLessThanOrEqual(1024);
+      expect(statSync(join(dir, name)).mode & 0o777).toBe(0o600);
+    }
+    expect(existsSync(join(dir, 'edge.log.3'))).toBe(false);
+    expect(readFileSync(join(dir, 'edge.log'), 'utf8')).toContain('"i":99');
+    expect(readFileSync(join(dir, 'edge.log.2'), 'utf8')).not.toContain('"i":0,');
+  });
+
+  it('drops the files past a smaller count, and keeps none at size 0', () => {
+    const dir = tempDir('cst-log-');
+    const file = new RotatingLogFile(dir, { sizeKb: 1, files: 3 });
+    for (let i = 0; i < 100; i++) file.write(line(i));
+    file.setLimits({ sizeKb: 1, files: 1 });
+    expect(existsSync(join(dir, 'edge.log.1'))).toBe(false);
+    file.setLimits({ sizeKb: 0, files: 1 });
+    const size = statSync(join(dir, 'edge.log')).size;
+    file.write(line(1000));
+    expect(statSync(join(dir, 'edge.log')).size).toBe(size);
+  });
+
+  it('refuses to write through a link planted in the state dir, and says so once', () => {
+    const dir = tempDir('cst-log-');
+    const target = join(tempDir('cst-log-target-'), 'victim');
+    writeFileSync(target, 'untouched');
+    symlinkSync(target, join(dir, 'edge.log'));
+    const failures: string[] = [];
+    const file = new RotatingLogFile(dir, { sizeKb: 1, files: 2 }, (m) => failures.push(m));
+    file.write(line(1));
+    file.write(line(2));
+    expect(readFileSync(target, 'utf8')).toBe('untouched');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toContain('ELOOP');
+  });
+
+  it('filters by the level a config push sets, for stderr and the file alike', () => {
+    const dir = tempDir('cst-log-');
+    const stderr: string[] = [];
+    const log = createRuntimeLog({ stateDir: dir, level: 'info', stderr: (l) => stderr.push(l) });
+    log.logger.debug('hidden_at_info');
+    log.logger.info('shown_at_info');
+    log.apply({ level: 'debug' });
+    log.logger.debug('shown_at_debug');
+    log.apply({ level: 'error' });
+    log.logger.warn('hidden_at_error');
+    log.apply(undefined); // back to the start-up level
+    log.logger.info('shown_again');
+    log.close();
+    const events = stderr.map((l) => JSON.parse(l).event);
+    expect(events).toEqual(['shown_at_info', 'shown_at_debug', 'shown_again']);
+    expect(
+      readFileSync(join(dir, 'edge.log'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).event),
+    ).toEqual(events);
+  });
+});

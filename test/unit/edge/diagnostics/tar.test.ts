@@ -1,0 +1,41 @@
+/** The ustar writer, checked against the system's GNU tar (an independent reader), and its own reader. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { packTarGz, unpackTarGz } from '../../../../src/edge/diagnostics/tar.js';
+import { tempDir } from '../../../helpers/tmp.js';
+
+const entries = [
+  { name: 'b/empty.txt', data: Buffer.alloc(0) },
+  { name: 'b/one-block.json', data: Buffer.from('x'.repeat(512)) },
+  { name: 'b/logs/edge.log', data: Buffer.from(`${'line é\n'.repeat(300)}`) },
+];
+
+describe('tar', () => {
+  it('writes archives GNU tar lists and extracts byte for byte, files owner-only', () => {
+    const dir = tempDir('cst-tar-');
+    const file = join(dir, 'a.tar.gz');
+    writeFileSync(file, packTarGz(entries, new Date('2026-01-02T03:04:05Z')));
+    expect(execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).trim().split('\n')).toEqual(
+      entries.map((e) => e.name),
+    );
+    execFileSync('tar', ['-xzf', file, '-C', dir]);
+    for (const entry of entries) {
+      expect(readFileSync(join(dir, entry.name)).equals(entry.data), entry.name).toBe(true);
+      expect(statSync(join(dir, entry.name)).mode & 0o777).toBe(0o600);
+    }
+    expect(statSync(join(dir, 'b/empty.txt')).mtime.toISOString()).toBe('2026-01-02T03:04:05.000Z');
+  });
+
+  it('reads back what it wrote', () => {
+    const files = unpackTarGz(packTarGz(entries));
+    expect([...files.keys()]).toEqual(entries.map((e) => e.name));
+    expect(files.get('b/logs/edge.log')!.equals(entries[2]!.data)).toBe(true);
+  });
+
+  it('refuses names that could escape or do not fit ustar', () => {
+    for (const name of ['../etc/passwd', '/abs', 'a'.repeat(101), 'tab\there', ''])
+      expect(() => packTarGz([{ name, data: Buffer.alloc(1) }]), name).toThrow(/not allowed/);
+  });
+});
