@@ -47,6 +47,14 @@ const Messages = z.object({
       .loose(),
   ),
 });
+const SupportBundleAnswer = z
+  .object({
+    id: z.string(),
+    result: z.unknown().optional(),
+    bundle: z.object({ id: z.string(), bytes: z.number(), sha256: z.string() }).loose().nullable().optional(),
+    error: z.object({ code: z.string(), message: z.string() }).loose().optional(),
+  })
+  .loose();
 const Health = z
   .object({ status: z.string(), siteId: z.string(), mqttUrl: z.string(), listener: z.string().nullable() })
   .loose();
@@ -90,7 +98,7 @@ export class SiteControlClient {
     } catch {
       throw new SiteControlError(res.status, 'BAD_RESPONSE', `${method} ${path}: not JSON (${res.status})`);
     }
-    if (res.status >= 400 && res.status !== 504) {
+    if (res.status >= 400 && res.status !== 504 && res.status !== 502) {
       const error = (json as { error?: { code?: string; message?: string } }).error;
       throw new SiteControlError(
         res.status,
@@ -171,6 +179,36 @@ export class SiteControlClient {
       { name, timeoutMs, ...(options.args ? { args: options.args } : {}) },
       timeoutMs + REQUEST_TIMEOUT_MS,
     );
+  }
+
+  /**
+   * Asks the edge for a support bundle (the `support-bundle` command with an upload URL) and waits for its upload;
+   * a 502 (the edge failed) or 504 (no answer in time) is returned, not thrown.
+   */
+  async supportBundle(
+    edgeId: string,
+    options: { since?: string; maxBytes?: number; timeoutMs?: number } = {},
+  ): Promise<{ status: number; body: z.infer<typeof SupportBundleAnswer> }> {
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    return this.call(
+      'POST',
+      `/edges/${encodeURIComponent(edgeId)}/support-bundle`,
+      SupportBundleAnswer,
+      {
+        timeoutMs,
+        ...(options.since ? { since: options.since } : {}),
+        ...(options.maxBytes ? { maxBytes: options.maxBytes } : {}),
+      },
+      timeoutMs + REQUEST_TIMEOUT_MS,
+    );
+  }
+
+  /** The bytes of a bundle an edge uploaded (a .tar.gz). */
+  async downloadSupportBundle(edgeId: string, bundleId: string): Promise<Buffer> {
+    const path = `/edges/${encodeURIComponent(edgeId)}/support-bundles/${encodeURIComponent(bundleId)}`;
+    const res = await fetch(this.base + path, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    if (res.status !== 200) throw new SiteControlError(res.status, 'DOWNLOAD_FAILED', `GET ${path} → ${res.status}`);
+    return Buffer.from(await res.arrayBuffer());
   }
 
   /** Publishes raw bytes to an edge's config or cmd topic (garbage the control API's own routes would refuse). */

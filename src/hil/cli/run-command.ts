@@ -1,6 +1,7 @@
 /** `consystence-hil run`: flags → plan → run → reports → exit code. */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { toJsonSummary } from '../report/json.js';
 import { toJUnitXml } from '../report/junit.js';
 import { totals } from '../report/types.js';
@@ -80,6 +81,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     host: args.host,
     netHooks: !!(args.netDownCmd && args.netUpCmd),
     keepWorkDirs: args.keep,
+    bundleDir: bundleDirFor(args.junit ?? args.json),
     ...(args.publicHost ? { publicHost: args.publicHost } : {}),
     ...(args.cloudUrl ? { cloudUrl: args.cloudUrl } : {}),
     ...(args.siteUrl ? { siteUrl: args.siteUrl } : {}),
@@ -96,4 +98,12 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   for (const skipped of report.results.filter((r) => r.outcome === 'skipped'))
     io.stdout(`  skipped ${skipped.id}: ${skipped.message}\n`);
   return t.failed + t.error > 0 ? HilExit.FAILED : HilExit.OK;
+}
+
+/** Support bundles of failed scenarios go next to the report, else to a new folder in the temp dir. */
+function bundleDirFor(report: string | undefined): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  return report
+    ? join(dirname(resolve(report)), `support-bundles-${stamp}`)
+    : join(tmpdir(), `consystence-hil-support-bundles-${stamp}`);
 }

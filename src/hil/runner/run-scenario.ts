@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { provideCloud, type CloudHandle } from '../bed/cloud.js';
 import { LogBuffer } from '../bed/log-buffer.js';
 import { provideSite, type SiteHandle } from '../bed/site.js';
+import { saveSupportBundle } from '../bed/support-bundle.js';
 import { createDeviceNamespace, netnsUnavailable, type DeviceNamespace } from '../net/netns.js';
 import { CheckFailed, ScenarioSkipped } from '../scenario-kit/errors.js';
 import type { Figure, Scenario, ScenarioContext } from '../scenario-kit/types.js';
@@ -32,6 +33,8 @@ export interface BedOptions {
   keepWorkDirs: boolean;
   /** The self-check: this scenario is failed on purpose after it ran (proves failures reach the reports). */
   injectFailure?: string;
+  /** Where support bundles pulled from a device after a failure are saved (named in the JUnit report). */
+  bundleDir?: string;
 }
 
 const CLEANUP_STEP_MS = 30_000;
@@ -95,6 +98,7 @@ export async function runScenario(
   });
 
   let device: DeviceTarget | undefined;
+  let edgeId: string | undefined;
   let cloud: CloudHandle | undefined;
   let site: SiteHandle | undefined;
   let outcome: ScenarioResult;
@@ -136,7 +140,7 @@ export async function runScenario(
     );
 
     const hardwareId = createHash('sha256').update(randomBytes(32)).digest('hex');
-    const edgeId = edgeIdFor(scenario);
+    edgeId = edgeIdFor(scenario);
     device = options.factory({
       runId: `${scenario.id}-${randomBytes(4).toString('hex')}`,
       edgeId,
@@ -193,6 +197,11 @@ export async function runScenario(
 
   if (outcome.outcome === 'failed' || outcome.outcome === 'error') {
     outcome.diagnostics = await gatherDiagnostics(device, site, cloud, logs);
+    if (site && edgeId && options.bundleDir) {
+      const bundle = await pullBundleAfterFailure(site, edgeId, options.bundleDir, `${scenario.id}-${iteration}`);
+      outcome.diagnostics['support-bundle'] = bundle;
+      notes.push(`support bundle: ${bundle}`);
+    }
   }
   const cleanupErrors = await runCleanups(cleanups);
   if (cleanupErrors.length) notes.push(...cleanupErrors.map((e) => `cleanup: ${e}`));
@@ -236,6 +245,20 @@ async function gatherDiagnostics(
   if (cloud) await grab('cloud.faults', async () => JSON.stringify(await cloud.admin.faults.get()));
   out['mocks.log'] = logs.text();
   return out;
+}
+
+/**
+ * A failed scenario's support bundle, pulled through the site server while the device still runs: the saved
+ * file's path, or why there is none (the device was offline, or did not answer in time).
+ */
+async function pullBundleAfterFailure(site: SiteHandle, edgeId: string, dir: string, label: string): Promise<string> {
+  try {
+    const edge = await withTimeout(site.control.edge(edgeId), 10_000, 'the edge summary');
+    if (edge?.presence.state !== 'online') return `(none: the device is not online at the site server)`;
+    return await withTimeout(saveSupportBundle(site.control, edgeId, dir, label, 25_000), 40_000, 'a support bundle');
+  } catch (error) {
+    return `(none: ${(error as Error).message.slice(0, 300)})`;
+  }
 }
 
 async function runCleanups(cleanups: Array<{ what: string; run: () => Promise<void> | void }>): Promise<string[]> {

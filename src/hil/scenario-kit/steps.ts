@@ -37,9 +37,9 @@ export function describeResult(result: CommandResult): string {
 /** Pairs with a new code and checks the CLI said so; records `pairMs`. */
 export async function pairDevice(
   ctx: ScenarioContext,
-  options: { force?: boolean; clockInPast?: boolean } = {},
+  options: { force?: boolean; clockInPast?: boolean; uri?: string } = {},
 ): Promise<CommandResult> {
-  const uri = await mintPairingUri(ctx);
+  const uri = options.uri ?? (await mintPairingUri(ctx));
   const result = await ctx.device.pair(uri, {
     edgeId: ctx.edgeId,
     ...(options.force ? { force: true } : {}),

@@ -5,6 +5,7 @@ import { clockInPast } from './clock-in-past.js';
 import { cloud503Storm } from './cloud-503-storm.js';
 import { commandRoundTrip } from './command-round-trip.js';
 import { configPush } from './config-push.js';
+import { diagnostics } from './diagnostics.js';
 import { expiredCode } from './expired-code.js';
 import { firstPairing } from './first-pairing.js';
 import { lostRegisterResponse } from './lost-register-response.js';
@@ -22,6 +23,7 @@ export const SCENARIOS: readonly Scenario[] = [
   cloud503Storm,
   configPush,
   commandRoundTrip,
+  diagnostics,
   brokerDown,
   powerCut,
   revocation,

@@ -1,11 +1,13 @@
 /**
  * `consystence-hil run` as a child process against the local Node target: a passing subset writes JUnit and
- * JSON and exits 0; a run with a failure injected exits 1 and reports the failure with diagnostics; bad
+ * JSON and exits 0; a run with a failure injected exits 1 and reports the failure with diagnostics (the device's
+ * support bundle among them); bad
  * selections exit 2; `--list` names every scenario.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { unpackTarGz } from '../../../src/edge/diagnostics/tar.js';
 import { runToEnd } from '../../helpers/process.js';
 import { tempDir } from '../../helpers/tmp.js';
 
@@ -81,6 +83,28 @@ describe('consystence-hil run', () => {
     expect(summary.scenarios.find((s) => s.id === 'expired-code')!.result).toBe('passed');
   });
 
+  it("attaches a failed scenario's support bundle, pulled from the running device, to the JUnit report", async () => {
+    const dir = tempDir('cst-hil-it-');
+    const junit = join(dir, 'junit.xml');
+    const result = await hil([
+      'run',
+      '--only',
+      'command-round-trip',
+      '--inject-failure',
+      'command-round-trip',
+      '--junit',
+      junit,
+    ]);
+    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(1);
+    const xml = readFileSync(junit, 'utf8');
+    const file = /===== support-bundle\n(\S+\.tar\.gz)/.exec(xml)?.[1];
+    expect(file, xml.slice(-2000)).toBeDefined();
+    expect(file!.startsWith(dir)).toBe(true);
+    const files = unpackTarGz(readFileSync(file!));
+    const status = JSON.parse(files.get('consystence-edge-support/status.json')!.toString('utf8'));
+    expect(status.edgeId).toMatch(/^hil-command-round-trip-/);
+  });
+
   it('exits 2 for an unknown scenario and for bad flags', async () => {
     const unknown = await hil(['run', '--only', 'no-such-scenario'], 60_000);
     expect(unknown.code).toBe(2);
@@ -106,6 +130,7 @@ describe('consystence-hil run', () => {
       'config-push',
       'command-round-trip',
       'clock-in-past',
+      'diagnostics',
     ]) {
       expect(result.stdout).toContain(id);
     }
