@@ -1,6 +1,6 @@
 /**
  * Remote diagnostics end to end (issue 14), with real processes: a mock cloud process, the mock site server, and
- * the real `consystence-edge` CLI under Node. A real support bundle is written by the CLI (service stopped, then
+ * the real `consystence-edge` CLI under Node and under Bun (the device's runtime and SQLite driver). A real support bundle is written by the CLI (service stopped, then
  * running), unpacked with the system's tar and grepped for the device's actual token, private key (d) and a
  * pairing code; the site asks for doctor and for a bundle over P/cmd, the edge uploads it over HTTP, and the
  * bundle is downloaded and inspected; the upload URL refuses reuse, a missing or bad token and an oversize body;
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commandFor, runToEnd, startEntry, type Child } from '../helpers/process.js';
+import { commandFor, runToEnd, startEntry, type Child, type Runtime } from '../helpers/process.js';
 import { tempDir, testHardwareId } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 import { createSite, DEMO_ORG_ID, startCloudProcess, type CloudProcess } from './support/cloud.js';
@@ -35,7 +35,7 @@ const BUNDLE_PARTS = [
   'logs/edge.log',
 ];
 
-describe('remote diagnostics', () => {
+describe.each(['node', 'bun'] as Runtime[])('remote diagnostics under %s', (runtime) => {
   let cloud: CloudProcess;
   let site: Site;
   let siteId: string;
@@ -43,15 +43,15 @@ describe('remote diagnostics', () => {
   const stateDir = tempDir('cst-diag-');
   const work = tempDir('cst-diag-out-');
   const uriFile = join(work, 'pairing-uri');
-  const edgeId = 'orin-diag-01';
+  const edgeId = `orin-diag-${runtime}`;
   const base = ['--state-dir', stateDir, '--hardware-id', testHardwareId('diag'), '--log-level', 'debug'];
   const secrets = { token: '', d: '', code: '' };
   const cli = (args: string[]) => {
-    const { command, args: prefix } = commandFor('node', EDGE);
+    const { command, args: prefix } = commandFor(runtime, EDGE);
     return runToEnd(command, [...prefix, ...args], { timeoutMs: 60_000 });
   };
   const startService = async () => {
-    service = startEntry('node', EDGE, [
+    service = startEntry(runtime, EDGE, [
       'run',
       '--json',
       ...base,
@@ -86,7 +86,7 @@ describe('remote diagnostics', () => {
 
   beforeAll(async () => {
     cloud = await startCloudProcess();
-    siteId = await createSite(cloud.admin, 'diag');
+    siteId = await createSite(cloud.admin, `diag-${runtime}`);
     site = await startSite(cloud, siteId);
     const { pairingUri } = await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId, {});
     const paired = await cli(['pair', '--uri', pairingUri, '--edge-id', edgeId, ...base]);
@@ -256,7 +256,7 @@ describe('remote diagnostics', () => {
   });
 
   it('streams the live traffic to watch, without secrets, until Ctrl-C', async () => {
-    const watcher = startEntry('node', EDGE, ['watch', '--json', ...base]);
+    const watcher = startEntry(runtime, EDGE, ['watch', '--json', ...base]);
     await waitFor(() => existsSync(join(stateDir, 'watch.sock')), { timeoutMs: 5_000, what: 'the watch socket' });
     expect(statSync(join(stateDir, 'watch.sock')).mode & 0o777).toBe(0o600);
     // Give the watcher a moment to connect, then make traffic both ways.
@@ -275,7 +275,7 @@ describe('remote diagnostics', () => {
     expect(service?.proc.exitCode).toBe(null);
   });
 
-  it('refuses uploads without a valid edge token, after expiry of use, and over the size cap while streaming', async () => {
+  it('refuses uploads without a valid edge token, over the size cap while streaming, and once used', async () => {
     await stopService();
     // With the service stopped nobody answers: the 504 still names the upload URL the edge would have used.
     const asked = await site.api('POST', `/edges/${edgeId}/support-bundle`, { maxBytes: 2048, timeoutMs: 200 });
