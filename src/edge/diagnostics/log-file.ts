@@ -34,10 +34,6 @@ export class RotatingLogFile {
     private readonly onFailure: (message: string) => void = () => {},
   ) {}
 
-  get currentLimits(): LogFileLimits {
-    return this.limits;
-  }
-
   setLimits(limits: LogFileLimits): void {
     const fewer = limits.files < this.limits.files;
     this.limits = limits;

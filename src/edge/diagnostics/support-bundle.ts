@@ -41,7 +41,7 @@ export interface SupportBundle {
   files: string[];
 }
 
-/** A log file larger than this is read from its end (files are bounded by config at 64 MiB each anyway). */
+/** The most log bytes a bundle reads, newest first (the files are bounded by config, up to 10 × 64 MiB). */
 const MAX_LOG_READ_BYTES = 64 * 1024 * 1024;
 const MAX_URI_FILE_BYTES = 4096;
 const BUNDLE_DIR = 'consystence-edge-support';
@@ -76,23 +76,28 @@ function lineTime(line: string): number {
   return match ? Date.parse(match[1]!) : Number.NaN;
 }
 
-/** The log files, oldest first, as one text; lines before `sinceMs` left out (lines without a time are kept). */
+/**
+ * The log files as one text, oldest line first, at most MAX_LOG_READ_BYTES of the newest; lines before `sinceMs`
+ * left out (lines without a time are kept). A file read from its middle loses its first, partial line.
+ */
 function recentLogs(stateDir: string, sinceMs: number | undefined): { text: string; files: number; lines: number } {
-  const parts: string[] = [];
-  let files = 0;
-  for (const name of logFileNames(MAX_LOG_FILES).reverse()) {
-    const content = readUntrusted(join(stateDir, name), MAX_LOG_READ_BYTES);
+  const newestFirst: string[] = [];
+  let budget = MAX_LOG_READ_BYTES;
+  for (const name of logFileNames(MAX_LOG_FILES)) {
+    if (budget <= 0) break;
+    const content = readUntrusted(join(stateDir, name), budget);
     if (!content) continue;
-    files++;
-    parts.push(content.toString('utf8'));
+    budget -= content.length;
+    const text = content.toString('utf8');
+    newestFirst.push(budget <= 0 ? text.slice(text.indexOf('\n') + 1) : text);
   }
-  let lines = parts.join('').split('\n').filter(Boolean);
+  let lines = newestFirst.reverse().join('').split('\n').filter(Boolean);
   if (sinceMs !== undefined)
     lines = lines.filter((line) => {
       const at = lineTime(line);
       return Number.isNaN(at) || at >= sinceMs;
     });
-  return { text: lines.length ? `${lines.join('\n')}\n` : '', files, lines: lines.length };
+  return { text: lines.length ? `${lines.join('\n')}\n` : '', files: newestFirst.length, lines: lines.length };
 }
 
 function stateDirListing(stateDir: string): Array<Record<string, unknown>> {
@@ -220,12 +225,11 @@ export async function collectSupportBundle(options: SupportBundleOptions): Promi
   const uriFileText = readUntrusted(options.pairingUriFile, MAX_URI_FILE_BYTES)?.toString('utf8') ?? null;
   const secrets = deviceSecrets(state, uriFileText);
   try {
+    const bun = (globalThis as { Bun?: { version: string } }).Bun;
     await add('version.json', async () => ({
       version: VERSION,
       buildTime: BUILD_TIME,
-      runtime: (globalThis as { Bun?: { version: string } }).Bun
-        ? `bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`
-        : `node ${process.versions.node}`,
+      runtime: bun ? `bun ${bun.version}` : `node ${process.versions.node}`,
       sqliteDriver: runtimeDriverName(),
       platform: process.platform,
       arch: process.arch,
