@@ -38,7 +38,6 @@ export function attachDiagnostics(
       const ca = reg.config.siteServer.mqtt.caCertificatePem;
       return { brokerUrl: reg.config.siteServer.mqtt.url, token: reg.edgeToken, ...(ca ? { caPem: ca } : {}) };
     },
-    now: () => runtime.clock.now(),
   });
   session.on('config', (config) => options.log.apply(config.logs));
   session.on('traffic', (direction, topic, payload) => {

@@ -14,7 +14,6 @@ export interface DiagnosticsCommandDeps {
   collect(sinceMs: number | undefined): Promise<SupportBundle>;
   /** Where uploads may go and with what token, read when the command runs (the token may have been refreshed). */
   uploadTarget(): UploadTarget;
-  now(): number;
 }
 
 export function registerDiagnosticsCommands(registry: CommandRegistry, deps: DiagnosticsCommandDeps): CommandRegistry {
@@ -33,7 +32,8 @@ export function registerDiagnosticsCommands(registry: CommandRegistry, deps: Dia
             `invalid arguments: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'} ${i.message}`).join('; ')}`,
           );
         const request = parsed.data;
-        const bundle = await deps.collect(request.since ? deps.now() - durationMs(request.since) : undefined);
+        // The local clock, not the cloud-corrected one: log lines are stamped with the local clock.
+        const bundle = await deps.collect(request.since ? Date.now() - durationMs(request.since) : undefined);
         const upload = await uploadBundle(request, bundle.data, bundle.sha256, deps.uploadTarget());
         return { bytes: bundle.data.length, sha256: bundle.sha256, files: bundle.files, upload };
       },
