@@ -275,8 +275,19 @@ describe.each(['node', 'bun'] as Runtime[])('remote diagnostics under %s', (runt
     expect(service?.proc.exitCode).toBe(null);
   });
 
-  it('refuses uploads without a valid edge token, over the size cap while streaming, and once used', async () => {
+  it('tells a watcher when the service stops', async () => {
+    const watcher = startEntry(runtime, EDGE, ['watch', ...base]);
+    await waitFor(() => watcher.stderr.some((l) => l.startsWith('watching ')), {
+      timeoutMs: 15_000,
+      what: 'watch to start',
+    });
     await stopService();
+    await waitFor(() => watcher.proc.exitCode !== null, { timeoutMs: 15_000, what: 'watch to end' });
+    expect(watcher.proc.exitCode).toBe(9);
+    expect(watcher.stderr.join('\n')).toContain('the edge service closed the feed');
+  });
+
+  it('refuses uploads without a valid edge token, over the size cap while streaming, and once used', async () => {
     // With the service stopped nobody answers: the 504 still names the upload URL the edge would have used.
     const asked = await site.api('POST', `/edges/${edgeId}/support-bundle`, { maxBytes: 2048, timeoutMs: 200 });
     expect(asked.status).toBe(504);
