@@ -6,9 +6,9 @@
  */
 import { unpackTarGz } from '../../edge/diagnostics/tar.js';
 import { pullSupportBundle } from '../bed/support-bundle.js';
-import { check, checkEqual } from '../scenario/errors.js';
-import { mintPairingUri, pairDevice, startAndWaitOnline } from '../scenario/steps.js';
-import type { Scenario } from '../scenario/types.js';
+import { check, checkEqual } from '../scenario-kit/errors.js';
+import { mintPairingUri, pairDevice, startAndWaitOnline } from '../scenario-kit/steps.js';
+import type { Scenario } from '../scenario-kit/types.js';
 
 const PARTS = ['manifest.json', 'version.json', 'status.json', 'doctor.json', 'integrity.json', 'config.json']
   .concat(['outbox.json', 'system.json', 'logs/edge.log'])
