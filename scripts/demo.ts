@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     const site = await admin.createSite(DEMO_ORG_ID, { name: 'Demo pit', slug, timezone: 'Australia/Perth' });
     step(`created site "${site.name}" (${site.id})`);
 
-    const serverCode = await admin.createPairingCode(DEMO_ORG_ID, site.id);
+    const serverCode = await admin.createPairingCode(DEMO_ORG_ID, site.id, { purpose: 'server' });
     const server = await startMockSiteServer(
       {
         cloud: cloud.url,

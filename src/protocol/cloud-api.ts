@@ -17,6 +17,7 @@ import {
   Uuid,
   Version,
 } from './common.js';
+import { CaBundlePem, HttpUrl, MqttUrl, SiteConnection } from './site-connection.js';
 
 export const listOf = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item) });
 
@@ -111,8 +112,6 @@ export const SiteDetail = Site.extend({
 });
 
 // ---- site server registration -----------------------------------------------------------------------------
-const HttpUrl = z.url({ protocol: /^https?$/ }).max(2048);
-const MqttUrl = z.url({ protocol: /^mqtts?$/ }).max(2048);
 export const RegisterServerRequest = z.strictObject({
   hardwareId: z.string().min(1).max(128),
   version: Version,
@@ -120,17 +119,14 @@ export const RegisterServerRequest = z.strictObject({
   /**
    * Our extension: where edges must reach the server. Without it the cloud derives them from `hostname`.
    * `caCertificatePem`: the CA that signed the server's certificate; the cloud hands it to edges at pairing
-   * (`config.siteServer.mqtt.caCertificatePem`) so they trust only it for mqtts.
+   * (`config.siteServer.mqtt.caCertificatePem`) so they trust only it for mqtts. It may be a bundle of up to
+   * four certificates: during a CA rotation the old and the new CA, until the old one is withdrawn.
    */
   endpoints: z
     .strictObject({
       api: HttpUrl,
       mqtt: MqttUrl,
-      caCertificatePem: z
-        .string()
-        .max(65_536)
-        .regex(/-----BEGIN CERTIFICATE-----/)
-        .optional(),
+      caCertificatePem: CaBundlePem.optional(),
     })
     .optional(),
 });
@@ -141,11 +137,28 @@ export const RegisterServerResponse = z.object({
 export type RegisterServerResponse = z.infer<typeof RegisterServerResponse>;
 
 // ---- pairing ------------------------------------------------------------------------------------------------
-export const CreatePairingCodeRequest = z.strictObject({
-  edgeId: EdgeId.optional(),
-  ttlSeconds: z.number().int().min(60).max(86_400).optional(),
+/**
+ * What a pairing code may register: an edge (engineer+ may mint it) or a site server (admin+ only, since a site
+ * server decides where every edge of the site connects). An edge code never registers a server.
+ */
+export const PairingCodePurpose = z.enum(['edge', 'server']);
+export type PairingCodePurpose = z.infer<typeof PairingCodePurpose>;
+export const CreatePairingCodeRequest = z
+  .strictObject({
+    purpose: PairingCodePurpose.optional(),
+    edgeId: EdgeId.optional(),
+    ttlSeconds: z.number().int().min(60).max(86_400).optional(),
+  })
+  .refine((body) => !(body.purpose === 'server' && body.edgeId), {
+    path: ['edgeId'],
+    message: 'a site-server code cannot name an edge',
+  });
+export const PairingCodeResponse = z.object({
+  code: z.string(),
+  expiresAt: IsoDateTime,
+  pairingUri: z.string(),
+  purpose: PairingCodePurpose.optional(),
 });
-export const PairingCodeResponse = z.object({ code: z.string(), expiresAt: IsoDateTime, pairingUri: z.string() });
 export type PairingCodeResponse = z.infer<typeof PairingCodeResponse>;
 
 export const RegisterEdgeRequest = z.strictObject({
@@ -190,7 +203,15 @@ export const RegisterEdgeResponse = z.object({
 });
 export type RegisterEdgeResponse = z.infer<typeof RegisterEdgeResponse>;
 
-export const TokenRefreshResponse = z.object({ edgeToken: z.string().min(1).max(8192), serverTime: IsoDateTime });
+/**
+ * `connection`: where the site server is now (issue 17). The new edge token's `cfg` claim is its
+ * `siteConnectionHash`; a device ignores a connection whose hash the token does not carry.
+ */
+export const TokenRefreshResponse = z.object({
+  edgeToken: z.string().min(1).max(8192),
+  serverTime: IsoDateTime,
+  connection: SiteConnection.optional(),
+});
 export type TokenRefreshResponse = z.infer<typeof TokenRefreshResponse>;
 
 /** The header that makes register-edge replayable after a lost response. */

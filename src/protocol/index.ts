@@ -8,3 +8,4 @@ export * from './messages.js';
 export * from './pairing.js';
 export * from './verify.js';
 export * from './diagnostics.js';
+export * from './site-connection.js';

@@ -38,6 +38,11 @@ export const EdgeTokenClaims = z.object({
   org: Uuid,
   hw: HardwareId,
   cnf: z.object({ jkt: z.string().regex(/^[A-Za-z0-9_-]{43}$/) }),
+  /** base64url SHA-256 of the site connection the cloud sent with this token (`siteConnectionHash`). */
+  cfg: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/)
+    .optional(),
   jti: z.string().min(1).max(128),
   ...Times,
 });

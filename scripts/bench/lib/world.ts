@@ -204,7 +204,7 @@ export async function startWorld(label: string): Promise<World> {
     await admin.login(DEMO_USERS.admin, DEMO_PASSWORD);
     const slug = `bench-${label}-${randomUUID().slice(0, 6)}`;
     const site = await admin.createSite(DEMO_ORG_ID, { name: `Bench ${slug}`, slug, timezone: 'UTC' });
-    const serverCode = await admin.createPairingCode(DEMO_ORG_ID, site.id);
+    const serverCode = await admin.createPairingCode(DEMO_ORG_ID, site.id, { purpose: 'server' });
     const siteServer = await startMockSiteServer(
       {
         cloud: cloud.url,

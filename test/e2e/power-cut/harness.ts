@@ -119,7 +119,7 @@ export async function runPowerCutTrials(options: HarnessOptions): Promise<Harnes
       cloud: cloud.url,
       orgId: DEMO_ORG_ID,
       siteId: site.id,
-      code: (await admin.createPairingCode(DEMO_ORG_ID, site.id)).code,
+      code: (await admin.createPairingCode(DEMO_ORG_ID, site.id, { purpose: 'server' })).code,
       mqttPort: 0,
       httpPort: 0,
       hardwareId: `pc-site-${slug}`,

@@ -58,7 +58,7 @@ export async function startSite(
   siteId: string,
   extra: Partial<SiteServerOptionsInput> = {},
 ): Promise<Site> {
-  const { code } = await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId);
+  const { code } = await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId, { purpose: 'server' });
   const server = await startMockSiteServer(
     {
       cloud: cloud.url,

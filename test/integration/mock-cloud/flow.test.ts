@@ -169,7 +169,7 @@ describe('every error code of CONTRACT §3', () => {
     siteId = (await admin.createSite(orgId, demoSite())).id;
   });
   const device = () => new MockCloudClient(url);
-  const code = async (options: { edgeId?: string; ttlSeconds?: number } = {}) =>
+  const code = async (options: { edgeId?: string; ttlSeconds?: number; purpose?: 'edge' | 'server' } = {}) =>
     (await admin.createPairingCode(orgId, siteId, options)).code;
 
   it('an Idempotency-Key is required and must be a UUID (400)', async () => {
@@ -309,9 +309,9 @@ describe('every error code of CONTRACT §3', () => {
     }
   });
 
-  it('register-server takes a pairing code once; a code pinned to an edge cannot register a server', async () => {
+  it('register-server takes a site-server pairing code once; a code pinned to an edge cannot register a server', async () => {
     const body = { hardwareId: 'server-hw', version: '10.1.0', hostname: 'srv.local' };
-    const pairingCode = await code();
+    const pairingCode = await code({ purpose: 'server' });
     const registered = await device().registerServer(orgId, siteId, body, { pairingCode });
     expect(registered.config.siteId).toBe(siteId);
     const used = await refused(device().registerServer(orgId, siteId, body, { pairingCode }));
@@ -323,7 +323,7 @@ describe('every error code of CONTRACT §3', () => {
     // Re-registering retires the previous site token.
     const again = await admin.registerServer(orgId, siteId, body);
     const stale = await refused(device().listEdges(orgId, siteId, { siteToken: registered.siteToken }));
-    expect([stale.status, stale.code]).toEqual([401, 'INVALID_TOKEN']);
+    expect([stale.status, stale.code]).toEqual([401, 'SITE_SERVER_REPLACED']);
     await device().listEdges(orgId, siteId, { siteToken: again.siteToken });
   });
 

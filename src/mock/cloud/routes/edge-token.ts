@@ -2,7 +2,8 @@
  * `POST …/edges/{edgeId}/token`: a new edge token for a device-key assertion. The assertion names its edge
  * registration (`iss` = `sub` = the edge uuid); it is verified with that registration's key, with the algorithm
  * pinned by the key's type, `aud` = this route's exact public URL, and a lifetime of at most 5 minutes. It works
- * after the old edge token expired (only the device key matters), and each `jti` is accepted once.
+ * after the old edge token expired (only the device key matters), and each `jti` is accepted once. The answer
+ * carries the site's current connection, its hash signed into the token as `cfg` (issue 17).
  */
 import { Hono } from 'hono';
 import { calculateJwkThumbprint, decodeJwt, importJWK, jwtVerify } from 'jose';
@@ -13,13 +14,16 @@ import {
   type TokenRefreshResponse,
   CLOUD_ROUTES,
   edgeTokenUrl,
+  siteConnectionHash,
 } from '../../../protocol/index.js';
 import type { CloudDeps, CloudEnv } from '../context.js';
 import { HttpError } from '../../../common/http/http-error.js';
 import { bearerOf } from '../middleware/auth.js';
 import { readParams } from '../middleware/body.js';
 import { recordAssertion } from '../store/assertions.js';
+import { currentSiteConnection } from '../site-connection.js';
 import { findEdgeByUuid, type EdgeRow } from '../store/edges.js';
+import { findLiveSite } from '../store/sites.js';
 import { EdgeParams } from './params.js';
 
 /** Device clocks drift; a minute of leeway on iat/exp, no more. */
@@ -74,6 +78,10 @@ export function edgeTokenRoutes(deps: CloudDeps): Hono<CloudEnv> {
     const claims = DeviceAssertionClaims.safeParse(payload);
     if (!claims.success) throw invalidAssertion(claims.error.issues[0]?.message ?? 'bad claims');
 
+    const site = findLiveSite(db, edge.orgId, edge.siteId);
+    if (!site) throw HttpError.notFound('site');
+    // Where the site server is now, bound to the token by its hash: the device accepts only what this token signs.
+    const connection = currentSiteConnection(db, site);
     const edgeToken = await deps.tokens.signEdgeToken({
       sub: edge.id,
       edge: edge.edgeId,
@@ -81,6 +89,7 @@ export function edgeTokenRoutes(deps: CloudDeps): Hono<CloudEnv> {
       org: edge.orgId,
       hw: edge.hardwareId,
       cnf: { jkt: await calculateJwkThumbprint(edge.publicJwk) },
+      cfg: siteConnectionHash(connection),
     });
     db.transaction(() => {
       if (findEdgeByUuid(db, edge.id)?.revokedAt)
@@ -98,7 +107,7 @@ export function edgeTokenRoutes(deps: CloudDeps): Hono<CloudEnv> {
       edgeId: edge.edgeId,
       edgeUuid: edge.id,
     });
-    const response: TokenRefreshResponse = { edgeToken, serverTime: deps.clock.iso() };
+    const response: TokenRefreshResponse = { edgeToken, serverTime: deps.clock.iso(), connection };
     return c.json(response);
   });
 }

@@ -30,9 +30,15 @@ async function authoriseEdgeList(deps: CloudDeps, c: Context, orgId: string, sit
     const claims = await deps.tokens.verifySiteToken(token);
     if (claims.sub !== siteId || claims.org !== orgId) throw HttpError.forbidden('this site token is for another site');
     const server = findServer(deps.db, siteId);
-    // Only the token of the current registration counts: re-registering or deleting the site retires it.
-    if (!server || server.revokedAt || server.tokenJti !== claims.jti)
-      throw HttpError.unauthenticated('this site token has been replaced or revoked', 'INVALID_TOKEN');
+    // Only the token of the current registration counts: another server registering or deleting the site retires it.
+    if (!server || server.revokedAt)
+      throw HttpError.unauthenticated('this site token has been revoked', 'INVALID_TOKEN');
+    if (server.tokenJti !== claims.jti)
+      throw new HttpError(
+        401,
+        'SITE_SERVER_REPLACED',
+        `another site server (${server.hostname}) was registered for this site at ${server.registeredAt}`,
+      );
     return;
   }
   assertRole(deps, await authenticateUser(deps, token), orgId, 'viewer');

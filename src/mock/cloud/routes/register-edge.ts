@@ -20,14 +20,12 @@ import type { CloudDeps, CloudEnv } from '../context.js';
 import { HttpError } from '../../../common/http/http-error.js';
 import { readJson, readParams } from '../middleware/body.js';
 import { requestFingerprint } from '../request-fingerprint.js';
+import { currentSiteConnection } from '../site-connection.js';
 import { findActiveEdgeByEdgeId, insertEdge, revokeHardwareInSite } from '../store/edges.js';
 import { findIdempotencyRecord, saveIdempotencyRecord } from '../store/idempotency.js';
 import { bindLicence, licenceHolder } from '../store/licences.js';
-import { findServer } from '../store/servers.js';
 import { findLiveSite, type SiteRow } from '../store/sites.js';
-import { siteHost } from '../views.js';
 import { SiteParams } from './params.js';
-import { defaultServerEndpoints } from './server-registration.js';
 import { claimPairingCode, siteCredential } from './site-credential.js';
 
 const IdempotencyKey = z.uuid();
@@ -40,20 +38,14 @@ const EDGE_DEFAULTS = {
 } as const;
 
 function edgeConfig(deps: CloudDeps, site: SiteRow, edgeId: string): EdgeConfig {
-  // Before any site server registered, edges are pointed at the site's reserved host name.
-  const server = findServer(deps.db, site.id);
-  const live = server && !server.revokedAt ? server : undefined;
-  const endpoints = live ? { api: live.apiUrl, mqtt: live.mqttUrl } : defaultServerEndpoints(siteHost(site.slug));
-  // The site's own CA, as its server registered it: the edge will trust only this one for mqtts.
-  const ca = live?.mqttCaPem && endpoints.mqtt.startsWith('mqtts:') ? { caCertificatePem: live.mqttCaPem } : {};
+  const connection = currentSiteConnection(deps.db, site);
   return {
     siteServer: {
-      url: endpoints.api,
+      url: connection.url,
       mqtt: {
-        url: endpoints.mqtt,
+        ...connection.mqtt,
         topicPrefix: edgeTopicPrefix(site.id, edgeId),
         keepaliveSeconds: EDGE_DEFAULTS.keepaliveSeconds,
-        ...ca,
       },
     },
     heartbeatSeconds: EDGE_DEFAULTS.heartbeatSeconds,
@@ -66,6 +58,8 @@ export function registerEdgeRoutes(deps: CloudDeps): Hono<CloudEnv> {
   return new Hono<CloudEnv>().post(CLOUD_ROUTES.registerEdge, async (c) => {
     const { orgId, siteId } = readParams(c, SiteParams);
     const credential = await siteCredential(deps, c, orgId, siteId, 'engineer');
+    if (credential.kind === 'code' && credential.code.purpose !== 'edge')
+      throw HttpError.forbidden('this pairing code registers a site server, not an edge; ask for an edge pairing code');
     const key = IdempotencyKey.safeParse(c.req.header(IDEMPOTENCY_KEY_HEADER));
     if (!key.success)
       throw new HttpError(400, 'VALIDATION_ERROR', `the ${IDEMPOTENCY_KEY_HEADER} header must be a UUID`, [

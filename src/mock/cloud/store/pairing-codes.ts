@@ -1,5 +1,6 @@
 /** Pairing codes, stored only as SHA-256 of their normalised form: a leaked database yields no usable code. */
 import { createHash } from 'node:crypto';
+import type { PairingCodePurpose } from '../../../protocol/index.js';
 import type { Db } from '../../../storage/index.js';
 
 export interface PairingCodeRow {
@@ -7,6 +8,7 @@ export interface PairingCodeRow {
   orgId: string;
   siteId: string;
   edgeId: string | null;
+  purpose: PairingCodePurpose;
   createdAt: string;
   expiresAt: string;
   usedAt: string | null;
@@ -18,15 +20,15 @@ export const hashPairingCode = (normalized: string): string => createHash('sha25
 export function findPairingCode(db: Db, codeHash: string): PairingCodeRow | undefined {
   return db
     .prepare<PairingCodeRow>(
-      'SELECT code_hash AS codeHash, org_id AS orgId, site_id AS siteId, edge_id AS edgeId, created_at AS createdAt, expires_at AS expiresAt, used_at AS usedAt FROM pairing_codes WHERE code_hash = ?',
+      'SELECT code_hash AS codeHash, org_id AS orgId, site_id AS siteId, edge_id AS edgeId, purpose, created_at AS createdAt, expires_at AS expiresAt, used_at AS usedAt FROM pairing_codes WHERE code_hash = ?',
     )
     .get(codeHash);
 }
 
 export function insertPairingCode(db: Db, row: Omit<PairingCodeRow, 'usedAt'>): void {
   db.prepare(
-    'INSERT INTO pairing_codes (code_hash, org_id, site_id, edge_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
-  ).run(row.codeHash, row.orgId, row.siteId, row.edgeId, row.createdAt, row.expiresAt);
+    'INSERT INTO pairing_codes (code_hash, org_id, site_id, edge_id, purpose, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  ).run(row.codeHash, row.orgId, row.siteId, row.edgeId, row.purpose, row.createdAt, row.expiresAt);
 }
 
 export function markPairingCodeUsed(db: Db, codeHash: string, at: string): void {

@@ -75,7 +75,7 @@ export async function startCloudSite(options: { dbPath?: string; port?: number }
     siteId: site.id,
     stopCloud,
     async serverCode() {
-      return (await admin.createPairingCode(DEMO_ORG_ID, site.id)).code;
+      return (await admin.createPairingCode(DEMO_ORG_ID, site.id, { purpose: 'server' })).code;
     },
     async pairEdge(edgeId = `edge-${randomUUID().slice(0, 8)}`) {
       const { code } = await admin.createPairingCode(DEMO_ORG_ID, site.id, { edgeId });
