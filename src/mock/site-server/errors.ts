@@ -1,5 +1,11 @@
-/** Coded start-up errors: the CLI prints the message and exits with the code's status (2 usage, 1 otherwise). */
-export type SiteServerErrorCode = 'USAGE' | 'REGISTRATION_FAILED' | 'WRONG_DATABASE' | 'BROKER_UNREACHABLE';
+/** Coded start-up errors: the CLI prints the message and exits with the code's status (2 usage, 10 replaced, 1 otherwise). */
+export type SiteServerErrorCode =
+  | 'USAGE'
+  | 'REGISTRATION_FAILED'
+  | 'WRONG_DATABASE'
+  | 'BROKER_UNREACHABLE'
+  /** Another site server was registered for this site (exit 10, `REPLACED_EXIT_CODE`). */
+  | 'REPLACED';
 
 export class SiteServerError extends Error {
   override readonly name = 'SiteServerError';
@@ -12,6 +18,7 @@ export class SiteServerError extends Error {
   }
 
   get exitCode(): number {
-    return this.code === 'USAGE' ? 2 : 1;
+    if (this.code === 'USAGE') return 2;
+    return this.code === 'REPLACED' ? 10 : 1;
   }
 }

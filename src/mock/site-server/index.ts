@@ -14,7 +14,9 @@ import { EXP_LEEWAY_SECONDS, EdgeAuthenticator, type AuthDecision } from './brok
 import { EmbeddedBroker, INTERNAL_CLIENT_ID } from './broker/embedded-broker.js';
 import { CloudClient } from './upstream/cloud-client.js';
 import { TrustRefresher } from './upstream/refresher.js';
-import { ensureRegistration } from './upstream/registration.js';
+import { CloudStatus, classifyCloudFailure, type CloudStatusView } from './upstream/cloud-status.js';
+import { SERVER_VERSION, ensureRegistration, hardwareIdOf, hostnameOf } from './upstream/registration.js';
+import { registrationUpdate } from './upstream/registration-update.js';
 import { TrustStore } from './upstream/trust-store.js';
 import { SiteServerError } from './errors.js';
 import { controlApi } from './http/app.js';
@@ -32,6 +34,13 @@ export interface MockSiteServer {
   httpUrl: string;
   siteId: string;
   orgId: string;
+  /** How the last call to the cloud went (`/health` shows the same). */
+  cloudStatus(): CloudStatusView;
+  /**
+   * Called once if another site server is registered for this site while this one runs. The server has then
+   * stopped refreshing and answers `/health` with 503 `replaced`; the CLI closes it and exits 10.
+   */
+  onReplaced(listener: (message: string) => void): void;
   close(): Promise<void>;
 }
 
@@ -93,6 +102,9 @@ export async function startMockSiteServer(
     // The broker's CONNECT check needs the issuer, known only after registration; until then it answers 3.
     let authenticator: EdgeAuthenticator | undefined;
     const starting: AuthDecision = { ok: false, returnCode: 3, reason: 'the site server is starting' };
+    // Once another server is registered for the site, this one admits nobody (3: server unavailable, so edges
+    // back off and, after a while, ask the cloud where their site server is now).
+    let replaced: AuthDecision | undefined;
     let broker: EmbeddedBroker | undefined;
     let mqttUrl: string;
     if (options.broker === 'embedded') {
@@ -104,7 +116,9 @@ export async function startMockSiteServer(
         logger,
         auth: {
           authenticate: (id, user, pass) =>
-            authenticator ? authenticator.authenticate(id, user, pass) : Promise.resolve(starting),
+            authenticator && !replaced
+              ? authenticator.authenticate(id, user, pass)
+              : Promise.resolve(replaced ?? starting),
         },
         ...(tls.identity ? { tls: tls.identity } : {}),
       });
@@ -138,9 +152,42 @@ export async function startMockSiteServer(
       ...(tls.caPem && mqttUrl.startsWith('mqtts:') ? { caCertificatePem: tls.caPem } : {}),
     };
     const registration = await ensureRegistration(options, store, cloud, endpoints, logger);
+    const cloudStatus = new CloudStatus();
+    const update = registrationUpdate(
+      store,
+      cloud,
+      { hardwareId: hardwareIdOf(options), version: SERVER_VERSION, hostname: hostnameOf(options), endpoints },
+      logger,
+    );
+    try {
+      await update.flush();
+    } catch (error) {
+      const failure = classifyCloudFailure(error);
+      if (failure === 'replaced')
+        throw new SiteServerError('REPLACED', `this site server was replaced: ${(error as Error).message}`);
+      if (failure === 'refused')
+        throw new SiteServerError(
+          'REGISTRATION_FAILED',
+          `the cloud refused the new endpoints: ${(error as Error).message}`,
+        );
+      logger.warn('registration_update_pending', {
+        error: (error as Error).message,
+        note: 'serving on the new endpoints; the cloud is told before every trust refresh until it answers',
+      });
+    }
 
-    const refresher = new TrustRefresher(cloud, store, registration.siteToken, options.refreshSeconds * 1000, logger);
+    const refresher = new TrustRefresher(
+      cloud,
+      store,
+      registration.siteToken,
+      options.refreshSeconds * 1000,
+      logger,
+      cloudStatus,
+      () => update.flush(),
+    );
     const first = await refresher.refreshNow();
+    if (cloudStatus.current.state === 'replaced')
+      throw new SiteServerError('REPLACED', `this site server was replaced: ${cloudStatus.current.lastError}`);
     if (!first.ok) {
       if (!store.jwks())
         throw new SiteServerError(
@@ -165,6 +212,15 @@ export async function startMockSiteServer(
     }
     refresher.start();
     cleanups.push(() => refresher.stop());
+    cloudStatus.onReplaced((message) => {
+      refresher.stop();
+      replaced = { ok: false, returnCode: 3, reason: 'this site server was replaced by another' };
+      broker?.kickWhere(() => ({ ok: false, reason: 'this site server was replaced by another' }));
+      logger.error('site_server_replaced', {
+        error: message,
+        note: 'another site server now serves this site; this one stops. Its edges follow the new one by themselves',
+      });
+    });
 
     const logic = await SiteLogic.start({
       url: broker ? broker.internalUrl : mqttUrl,
@@ -201,6 +257,7 @@ export async function startMockSiteServer(
       logger,
       logic,
       store,
+      cloudStatus: () => cloudStatus.current,
       ...(connected ? { connectedEdges: () => connected.connectedEdges() } : {}),
     }).fetch;
 
@@ -211,6 +268,8 @@ export async function startMockSiteServer(
       httpUrl,
       siteId: options.siteId,
       orgId: options.orgId,
+      cloudStatus: () => cloudStatus.current,
+      onReplaced: (listener) => cloudStatus.onReplaced(listener),
       close: () => (closing ??= stopAll()),
     };
   } catch (error) {

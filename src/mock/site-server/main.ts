@@ -2,10 +2,12 @@
  * CLI entry (`npx consystence-mock-site …`). Prints exactly one JSON line on stdout when ready:
  * `{"event":"listening","mqttUrl":…,"httpUrl":…}`; logs go to stderr as JSON lines. SIGTERM/SIGINT publish the
  * server's retained offline status and stop cleanly (exit 0); a second signal exits at once (exit 1).
- * Exit 2 means bad flags, 1 a start-up failure.
+ * Exit 2 means bad flags, 1 a start-up failure, 10 that another site server was registered for this site (at start
+ * or while running; the log line `site_server_replaced` and `/health` say the same).
  */
 import { createLogger } from '../../common/log/log.js';
 import { parseCliArgs, USAGE } from './cli-args.js';
+import { REPLACED_EXIT_CODE } from './upstream/cloud-status.js';
 import { SiteServerError } from './errors.js';
 import { startMockSiteServer } from './index.js';
 
@@ -21,8 +23,20 @@ async function main(): Promise<number> {
   process.stdout.write(
     `${JSON.stringify({ event: 'listening', mqttUrl: server.mqttUrl, httpUrl: server.httpUrl, siteId: server.siteId, orgId: server.orgId })}\n`,
   );
+  let exitCode = 0;
   await new Promise<void>((resolve) => {
     let stopping = false;
+    // Replaced by another site server: say so where an operator looks (stderr, exit status), then stop.
+    server.onReplaced((message) => {
+      if (stopping) return;
+      stopping = true;
+      exitCode = REPLACED_EXIT_CODE;
+      process.stderr.write(`consystence-mock-site: REPLACED: ${message}; stopping (exit ${REPLACED_EXIT_CODE})\n`);
+      server.close().then(resolve, (error: unknown) => {
+        logger.error('stop_failed', { error });
+        resolve();
+      });
+    });
     const onSignal = (signal: NodeJS.Signals) => {
       if (stopping) process.exit(1);
       stopping = true;
@@ -35,8 +49,8 @@ async function main(): Promise<number> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
-  logger.info('stopped');
-  return 0;
+  logger.info('stopped', { exitCode });
+  return exitCode;
 }
 
 main().then(

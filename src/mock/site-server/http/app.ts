@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import type { Logger } from '../../../common/log/log.js';
 import type { EmbeddedBroker } from '../broker/embedded-broker.js';
+import type { CloudStatusView } from '../upstream/cloud-status.js';
 import { edgesRoutes, type EdgesBackend } from './edges-routes.js';
 import { HttpError } from '../../../common/http/http-error.js';
 import { errorResponse } from './errors.js';
@@ -22,15 +23,24 @@ export interface ControlApiBackend extends EdgesBackend, SupportBundleBackend {
   siteId: string;
   mqttUrl: string;
   logger: Logger;
+  cloudStatus: () => CloudStatusView;
+}
+
+/** `replaced` and `refused` need a person; an unreachable cloud does not (the site runs on its cached trust). */
+function healthStatus(backend: ControlApiBackend): 'ok' | 'degraded' | 'replaced' {
+  const cloud = backend.cloudStatus().state;
+  if (cloud === 'replaced') return 'replaced';
+  return backend.logic.connected && cloud !== 'refused' ? 'ok' : 'degraded';
 }
 
 export function controlApi(backend: ControlApiBackend): Hono {
   const app = new Hono();
 
-  app.get('/health', (c) =>
-    c.json(
+  app.get('/health', (c) => {
+    const status = healthStatus(backend);
+    return c.json(
       {
-        status: backend.logic.connected ? 'ok' : 'degraded',
+        status,
         broker: backend.mode,
         siteId: backend.siteId,
         mqttUrl: backend.mqttUrl,
@@ -40,10 +50,11 @@ export function controlApi(backend: ControlApiBackend): Hono {
           jwksCached: backend.store.jwks() !== undefined,
           edgeListFetchedAt: backend.store.edgeListFetchedAt() ?? null,
         },
+        cloud: backend.cloudStatus(),
       },
-      backend.logic.connected ? 200 : 503,
-    ),
-  );
+      status === 'ok' ? 200 : 503,
+    );
+  });
 
   app.route('/edges', edgesRoutes(backend));
   app.route('/edges', supportBundleControlRoutes(backend));

@@ -5,6 +5,7 @@
  */
 import type { Logger } from '../../../common/log/log.js';
 import type { CloudClient } from './cloud-client.js';
+import type { CloudStatus } from './cloud-status.js';
 import type { TrustStore } from './trust-store.js';
 
 export interface RefreshResult {
@@ -23,6 +24,9 @@ export class TrustRefresher {
     private readonly siteToken: string,
     private readonly intervalMs: number,
     private readonly logger: Logger,
+    private readonly status: CloudStatus,
+    /** Work owed to the cloud before the refresh (a registration update that could not be sent yet). */
+    private readonly beforeRefresh: () => Promise<void> = async () => {},
   ) {}
 
   /** Called after every successful refresh (the broker kicks sessions that lost their right to be here). */
@@ -32,9 +36,14 @@ export class TrustRefresher {
   }
 
   start(): void {
+    const next = () => {
+      if (this.timer) this.timer = setTimeout(tick, this.intervalMs);
+    };
     const tick = () => {
-      void this.refreshNow().finally(() => {
-        if (this.timer) this.timer = setTimeout(tick, this.intervalMs);
+      // refresh() answers every cloud failure itself; only a bug lands here, and it must not stop the refreshes.
+      this.refreshNow().then(next, (error: unknown) => {
+        this.logger.error('trust_refresh_crashed', { error });
+        next();
       });
     };
     this.timer = setTimeout(tick, this.intervalMs);
@@ -52,18 +61,26 @@ export class TrustRefresher {
 
   private async refresh(): Promise<RefreshResult> {
     try {
+      await this.beforeRefresh();
       const [jwks, edges] = await Promise.all([this.cloud.jwks(), this.cloud.edges(this.siteToken)]);
       this.store.replaceTrust({ jwks, edges }, new Date().toISOString());
+      this.status.succeeded();
       this.logger.debug('trust_refreshed', {
         edges: edges.length,
         revoked: edges.filter((e) => e.status === 'revoked').length,
       });
     } catch (error) {
-      this.logger.warn('trust_refresh_failed', {
-        error: (error as Error).message,
-        note: 'keeping the cached JWKS and edge list',
-      });
-      return { ok: false, error: (error as Error).message };
+      const message = (error as Error).message;
+      const state = this.status.failed(error);
+      // Three different situations, three different log lines: only the first is safe to wait out.
+      if (state === 'unreachable')
+        this.logger.warn('cloud_unreachable', { error: message, note: 'keeping the cached JWKS and edge list' });
+      else if (state === 'refused')
+        this.logger.error('cloud_refused_site_token', {
+          error: message,
+          note: 'the cloud answered and refused this server; revocations are no longer learned. Check the site registration',
+        });
+      return { ok: false, error: message };
     }
     for (const listener of this.listeners) {
       try {

@@ -12,7 +12,7 @@ import { Hostname, verifySiteToken } from '../../../protocol/index.js';
 import { SiteServerError } from '../errors.js';
 import type { SiteServerOptions } from '../options.js';
 import type { CloudClient } from './cloud-client.js';
-import type { Registration, TrustStore } from './trust-store.js';
+import type { Endpoints, Registration, TrustStore } from './trust-store.js';
 
 export const SERVER_VERSION: string = packageJson.version;
 
@@ -32,11 +32,8 @@ function localHostname(): string {
   return Hostname.safeParse(name).success ? name : 'site-server';
 }
 
-export interface Endpoints {
-  api: string;
-  mqtt: string;
-  caCertificatePem?: string;
-}
+export const hardwareIdOf = (options: SiteServerOptions): string => options.hardwareId ?? machineHardwareId();
+export const hostnameOf = (options: SiteServerOptions): string => options.publicHost ?? localHostname();
 
 export async function ensureRegistration(
   options: SiteServerOptions,
@@ -53,13 +50,7 @@ export async function ensureRegistration(
         `the database ${options.db} belongs to site ${existing.siteId} of organisation ${existing.orgId}; use another --db for site ${options.siteId}`,
       );
     }
-    if (existing.mqttUrl !== endpoints.mqtt) {
-      logger.warn('endpoint_changed', {
-        registered: existing.mqttUrl,
-        now: endpoints.mqtt,
-        note: 'edges paired earlier were told the registered URL; pass the same --mqtt-port/--public-host to keep them',
-      });
-    }
+    // A change of address, port or CA is registered by registration-update.ts, with this server's own token.
     return existing;
   }
   const bearer = options.code ?? options.token;
@@ -72,9 +63,9 @@ export async function ensureRegistration(
   let registration: Registration;
   try {
     const answer = await cloud.registerServer(bearer, {
-      hardwareId: options.hardwareId ?? machineHardwareId(),
+      hardwareId: hardwareIdOf(options),
       version: SERVER_VERSION,
-      hostname: options.publicHost ?? localHostname(),
+      hostname: hostnameOf(options),
       endpoints,
     });
     if (answer.config.siteId !== options.siteId || answer.config.orgId !== options.orgId) {
@@ -95,6 +86,7 @@ export async function ensureRegistration(
       siteToken: answer.siteToken,
       config: answer.config,
       mqttUrl: endpoints.mqtt,
+      endpoints,
       registeredAt: new Date().toISOString(),
     };
     store.saveRegistration(registration, jwks, registration.registeredAt);

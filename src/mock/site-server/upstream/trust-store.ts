@@ -8,6 +8,13 @@ import { z } from 'zod';
 import { Jwks } from '../../../protocol/index.js';
 import type { Db } from '../../../storage/index.js';
 
+/** What the server registered: where edges reach it and the CA bundle its broker's certificate chains to. */
+export interface Endpoints {
+  api: string;
+  mqtt: string;
+  caCertificatePem?: string;
+}
+
 export interface Registration {
   cloudUrl: string;
   orgId: string;
@@ -17,8 +24,12 @@ export interface Registration {
   siteToken: string;
   config: { orgId: string; siteId: string; clusteringMode: string };
   mqttUrl: string;
+  /** Absent for a registration saved before endpoints were kept: it is registered again at the next start. */
+  endpoints?: Endpoints;
   registeredAt: string;
 }
+
+const StoredEndpoints = z.object({ api: z.string(), mqtt: z.string(), caCertificatePem: z.string().optional() });
 
 export const KnownEdge = z.object({
   edgeId: z.string(),
@@ -37,6 +48,7 @@ interface RegistrationRow {
   site_token: string;
   config_json: string;
   mqtt_url: string;
+  endpoints_json: string | null;
   registered_at: string;
 }
 interface EdgeRow {
@@ -111,6 +123,7 @@ export class TrustStore {
   registration(): Registration | undefined {
     const row = this.db.prepare<RegistrationRow>('SELECT * FROM registration WHERE id = 1').get();
     if (!row) return undefined;
+    const endpoints = row.endpoints_json ? StoredEndpoints.safeParse(JSON.parse(row.endpoints_json)) : undefined;
     return {
       cloudUrl: row.cloud_url,
       orgId: row.org_id,
@@ -119,6 +132,7 @@ export class TrustStore {
       siteToken: row.site_token,
       config: JSON.parse(row.config_json),
       mqttUrl: row.mqtt_url,
+      ...(endpoints?.success ? { endpoints: endpoints.data } : {}),
       registeredAt: row.registered_at,
     };
   }
@@ -130,8 +144,8 @@ export class TrustStore {
         this.replaceTrust({ jwks }, nowIso);
         this.db.prepare('DELETE FROM registration').run();
         this.db
-          .prepare(`INSERT INTO registration (id, cloud_url, org_id, site_id, issuer, site_token, config_json, mqtt_url, registered_at)
-          VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)`)
+          .prepare(`INSERT INTO registration (id, cloud_url, org_id, site_id, issuer, site_token, config_json, mqtt_url, endpoints_json, registered_at)
+          VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
           .run(
             r.cloudUrl,
             r.orgId,
@@ -140,12 +154,20 @@ export class TrustStore {
             r.siteToken,
             JSON.stringify(r.config),
             r.mqttUrl,
+            r.endpoints ? JSON.stringify(r.endpoints) : null,
             r.registeredAt,
           );
       });
     } finally {
       this.snapshot = undefined; // a rolled-back write must not leave its trust behind
     }
+  }
+
+  /** The registration's endpoints after the cloud accepted a change (registration-update.ts). */
+  updateRegistration(r: Registration): void {
+    this.db
+      .prepare('UPDATE registration SET mqtt_url = ?, endpoints_json = ? WHERE id = 1')
+      .run(r.mqttUrl, r.endpoints ? JSON.stringify(r.endpoints) : null);
   }
 
   private readJwks(): JSONWebKeySet | undefined {

@@ -50,6 +50,8 @@ export interface PairedEdge {
   edgeId: string;
   token: string;
   topics: EdgeTopics;
+  /** Where the cloud told this edge to connect. */
+  mqttUrl: string;
 }
 
 export async function startCloudSite(options: { dbPath?: string; port?: number } = {}): Promise<CloudSite> {
@@ -93,7 +95,12 @@ export async function startCloudSite(options: { dbPath?: string; port?: number }
         },
         { idempotencyKey: randomUUID(), pairingCode: code },
       );
-      return { edgeId, token: registered.edgeToken, topics: edgeTopics(edgeTopicPrefix(site.id, edgeId)) };
+      return {
+        edgeId,
+        token: registered.edgeToken,
+        topics: edgeTopics(edgeTopicPrefix(site.id, edgeId)),
+        mqttUrl: registered.config.siteServer.mqtt.url,
+      };
     },
   };
 }
