@@ -41,6 +41,8 @@ export interface EdgeRuntimeOptions {
   pairingRetry?: { policy?: BackoffPolicy; maxAttempts?: number };
   /** The local clock (tests of 1970 boards). */
   localClock?: () => number;
+  /** How long the site server may be unreachable before the cloud is asked where it is (default 10 min). */
+  siteCheckAfterMs?: number;
 }
 
 export interface EdgeRuntime {
@@ -136,12 +138,14 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
         queueStats: options.queueStats ?? (() => openOutbox().stats()),
         ...(options.random ? { random: options.random } : {}),
         ...(options.reconnectPolicy ? { reconnectPolicy: options.reconnectPolicy } : {}),
+        ...(options.siteCheckAfterMs !== undefined ? { siteCheckAfterMs: options.siteCheckAfterMs } : {}),
       }),
     status: () => buildStatusReport(state, clock, hardwareId, version),
     doctor: () => runDoctor(state, clock, fetchImpl),
     async reset({ keys }) {
       credentialTransaction(state.db, () => {
         state.registration.delete();
+        state.siteEndpoints.clear();
         state.pending.delete();
         state.config.clear();
         state.commands.clear();

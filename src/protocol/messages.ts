@@ -31,12 +31,19 @@ export const QueueStats = z.object({
   oldestTs: IsoDateTime.nullable(),
   dropped: z.number().int().nonnegative().optional(),
 });
+/** Which site endpoint and CAs the edge uses (issue 17): `trial` while it tries one the cloud just signed. */
+export const HeartbeatSite = z.object({
+  mqttUrl: z.string().max(2048),
+  trial: z.boolean(),
+  caFingerprints: z.array(z.string().max(64)).max(8),
+});
 export const Heartbeat = z.object({
   ts: IsoDateTime,
   uptimeS: z.number().nonnegative(),
   rssBytes: z.number().int().nonnegative(),
   queue: QueueStats,
   clockSkewMs: z.number().optional(),
+  site: HeartbeatSite.optional(),
 });
 export type Heartbeat = z.infer<typeof Heartbeat>;
 

@@ -15,6 +15,7 @@ import { producerEndpoint, type ProducerEndpoint } from '../data/producer-endpoi
 import { systemdNotifier, type ServiceNotifier } from '../systemd/notify.js';
 import { attachDiagnostics } from '../diagnostics/attach.js';
 import { createRuntimeLog, type RuntimeLog } from '../diagnostics/runtime-log.js';
+import { siteCheckOption } from './site-check-env.js';
 import { commonSettings, DEFAULT_PAIRING_URI_FILE, openRuntime, parseFlags, type Subcommand } from './common.js';
 
 /** Exit code after a `restart` command: the service manager starts the process again. */
@@ -44,7 +45,7 @@ export const run: Subcommand = {
     });
     const logger = log.logger;
     const uriFile = values['pairing-uri-file'] ?? io.env.CONSYSTENCE_EDGE_PAIRING_URI_FILE ?? DEFAULT_PAIRING_URI_FILE;
-    const runtime = await openRuntime(settings, logger, io).catch((error: unknown) => {
+    const runtime = await openRuntime(settings, logger, io, siteCheckOption(io.env)).catch((error: unknown) => {
       log.close();
       throw error;
     });

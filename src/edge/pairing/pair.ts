@@ -190,6 +190,7 @@ export async function pairDevice(deps: PairDeps, input: PairingInput): Promise<R
   await run('save', async () =>
     credentialTransaction(state.db, () => {
       state.registration.put(registration);
+      state.siteEndpoints.clear();
       state.config.clear();
       state.config.setCurrent(pairingConfig(registration.config), at);
       state.commands.clear();

@@ -1,5 +1,5 @@
 /** The edge's own MQTT payloads (CONTRACT §4), built in one place and checked against the protocol schemas. */
-import { Heartbeat, StatusOffline, StatusOnline, type QueueStats } from '../../protocol/index.js';
+import { Heartbeat, type HeartbeatSite, StatusOffline, StatusOnline, type QueueStats } from '../../protocol/index.js';
 import type { z } from 'zod';
 
 export type QueueStatsValue = z.infer<typeof QueueStats>;
@@ -32,6 +32,7 @@ export function heartbeat(args: {
   startedMs: number;
   queue: QueueStatsValue;
   clockSkewMs: number;
+  site?: z.infer<typeof HeartbeatSite>;
 }): string {
   return JSON.stringify(
     Heartbeat.parse({
@@ -40,6 +41,7 @@ export function heartbeat(args: {
       rssBytes: process.memoryUsage.rss(),
       queue: args.queue,
       clockSkewMs: args.clockSkewMs,
+      ...(args.site ? { site: args.site } : {}),
     }),
   );
 }

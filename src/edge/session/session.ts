@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { edgeTopics, type CommandResult, type EdgeTopics } from '../../protocol/index.js';
+import { edgeTopics, type CommandResult, type EdgeTopics, type MqttConfig } from '../../protocol/index.js';
 import { registerBuiltinCommands } from '../commands/builtin.js';
 import { CommandRegistry } from '../commands/registry.js';
 import { ConfigManager } from '../config/config-manager.js';
@@ -16,6 +16,7 @@ import type { LifecycleState, StatusSnapshot } from '../stores/status-store.js';
 import type { BackoffPolicy } from '../backoff.js';
 import { heartbeat, offlineStatus, onlineStatus, EMPTY_QUEUE, type QueueStatsValue } from './messages.js';
 import { MqttLink, type LinkState, type PublishOptions } from './mqtt-link.js';
+import { SiteFollower } from './site-follower.js';
 import { TokenManager } from './token-manager.js';
 
 /** Do not ask the cloud for a new token on every refusal: once per this window, then plain backoff. */
@@ -26,6 +27,8 @@ export interface SessionDeps extends EdgeCore {
   queueStats?: () => QueueStatsValue;
   random?: () => number;
   reconnectPolicy?: BackoffPolicy;
+  /** How long the site server may stay unreachable before the cloud is asked where it is (default 10 min). */
+  siteCheckAfterMs?: number;
 }
 
 export interface SessionEvents {
@@ -45,9 +48,12 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
   readonly config: ConfigManager;
   readonly commands: CommandRegistry;
   readonly tokens: TokenManager;
-  private readonly link: MqttLink;
-  /** The broker this session's link connects to: fixed for the session's life, like the link's options. */
-  private readonly brokerUrl: string;
+  /** Replaced (never reconfigured) when the device follows its site to another endpoint: see site-follower.ts. */
+  private link: MqttLink;
+  private readonly follower: SiteFollower;
+  /** The broker the current link connects to. */
+  private brokerUrl: string;
+  private stopping = false;
   private readonly startedMs: number;
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
   private current: LifecycleState = 'paired';
@@ -75,6 +81,16 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
       logger: deps.logger,
       ...(deps.random ? { random: deps.random } : {}),
       onRevoked: () => void this.revoke(),
+      onConnectionOffered: () => this.follower.offered(),
+    });
+    this.follower = new SiteFollower({
+      state: deps.state,
+      clock: deps.clock,
+      logger: deps.logger,
+      retarget: (mqtt) => this.retarget(mqtt),
+      askCloud: () => this.tokens.refresh('site-unreachable'),
+      ...(deps.siteCheckAfterMs !== undefined ? { checkAfterMs: deps.siteCheckAfterMs } : {}),
+      ...(deps.random ? { random: deps.random } : {}),
     });
     this.commands = registerBuiltinCommands(new CommandRegistry(deps.state.commands, deps.clock, deps.logger), {
       clock: deps.clock,
@@ -84,25 +100,54 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
       }),
       requestRestart: () => setImmediate(() => this.emit('restart')),
     });
-    this.link = new MqttLink({
-      mqtt: reg.config.siteServer.mqtt,
-      clientId: reg.edgeId,
-      password: () => this.tokens.registration().edgeToken,
-      will: { topic: this.topics.status, payload: offlineStatus('lost') },
-      subscriptions: [this.topics.config, this.topics.cmd],
-      logger: deps.logger,
-      ...(deps.random ? { random: deps.random } : {}),
-      ...(deps.reconnectPolicy ? { policy: deps.reconnectPolicy } : {}),
-      onConnect: () => void this.onConnected(),
-      onMessage: (topic, payload) => void this.onMessage(topic, payload),
-      onTraffic: (direction, topic, payload) => this.emit('traffic', direction, topic, payload),
-      onState: (state, detail) => this.onLinkState(state, detail.error),
-      onAuthRefused: (code) => this.onAuthRefused(code),
-    });
+    this.link = this.createLink(reg.config.siteServer.mqtt);
     this.config.onChange((next, previous) => {
       if (next.heartbeatSeconds !== previous.heartbeatSeconds) this.startHeartbeat();
       this.emit('config', next);
     });
+  }
+
+  /** A link to one endpoint; its events count only while it is the session's current link. */
+  private createLink(mqtt: MqttConfig): MqttLink {
+    const reg = this.tokens.registration();
+    const link: MqttLink = new MqttLink({
+      mqtt,
+      clientId: reg.edgeId,
+      password: () => this.tokens.registration().edgeToken,
+      will: { topic: this.topics.status, payload: offlineStatus('lost') },
+      subscriptions: [this.topics.config, this.topics.cmd],
+      logger: this.deps.logger,
+      ...(this.deps.random ? { random: this.deps.random } : {}),
+      ...(this.deps.reconnectPolicy ? { policy: this.deps.reconnectPolicy } : {}),
+      onConnect: () => {
+        if (this.link === link) this.onConnected().catch(this.logFailure('online_status_failed'));
+      },
+      onMessage: (topic, payload) => {
+        this.onMessage(topic, payload).catch(this.logFailure('mqtt_message_handler_failed'));
+      },
+      onTraffic: (direction, topic, payload) => this.emit('traffic', direction, topic, payload),
+      onState: (state, detail) => {
+        if (this.link === link) this.onLinkState(state, detail.error);
+      },
+      onAuthRefused: (code) => this.onAuthRefused(code),
+    });
+    this.brokerUrl = mqtt.url;
+    return link;
+  }
+
+  private logFailure(event: string): (error: unknown) => void {
+    return (error) => this.deps.logger.error(event, { error });
+  }
+
+  /** Points the session at another endpoint: the current connection ends cleanly, then the new one is dialled. */
+  private retarget(mqtt: MqttConfig): void {
+    const previous = this.link;
+    const next = this.createLink(mqtt);
+    this.link = next;
+    this.writeSnapshot();
+    previous.stop().then(() => {
+      if (this.link === next && !this.stopping) next.start();
+    }, this.logFailure('link_stop_failed'));
   }
 
   get state(): LifecycleState {
@@ -111,13 +156,18 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
 
   start(): void {
     this.unpublishedResults = this.commands.settleAfterBoot(this.bootId);
+    this.stopping = false;
     this.tokens.start();
     this.startHeartbeat();
+    // A candidate saved before a restart is tried first; the endpoint that worked stays the fallback.
+    if (this.follower.start()) this.link = this.createLink(this.follower.target());
     this.link.start();
   }
 
   /** Stops cleanly: retained offline with the reason, then DISCONNECT (no LWT). */
   async stop(reason: 'shutdown' | 'restart' = 'shutdown'): Promise<void> {
+    this.stopping = true;
+    this.follower.stop();
     this.tokens.stop();
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;
@@ -146,7 +196,16 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
       lastError: this.lastError ?? this.tokens.lastError,
       queue: { depth: queue.depth, bytes: queue.bytes, oldestTs: queue.oldestTs },
       configVersion: this.config.current.version,
+      ...this.siteEndpoint(),
     };
+  }
+
+  private siteEndpoint(): Pick<StatusSnapshot, 'siteEndpoint'> {
+    try {
+      return { siteEndpoint: this.follower.describe() };
+    } catch {
+      return {};
+    }
   }
 
   private queue(): QueueStatsValue {
@@ -224,9 +283,11 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
     if (state === 'online') {
       this.connectedSince = new Date(this.deps.clock.now()).toISOString();
       this.lastError = null;
+      this.follower.linkOnline();
     } else if (state === 'offline') {
       this.connectedSince = null;
       if (error) this.lastError = error;
+      this.follower.linkOffline();
     }
     this.setState(state);
   }
@@ -253,6 +314,19 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
     }
   }
 
+  private heartbeatSite() {
+    const { siteEndpoint } = this.siteEndpoint();
+    return siteEndpoint
+      ? {
+          site: {
+            mqttUrl: siteEndpoint.mqttUrl,
+            trial: siteEndpoint.trial,
+            caFingerprints: siteEndpoint.caFingerprints,
+          },
+        }
+      : {};
+  }
+
   private startHeartbeat(): void {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = setInterval(() => {
@@ -265,6 +339,7 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
         startedMs: this.startedMs,
         queue,
         clockSkewMs: this.deps.clock.skewMs,
+        ...this.heartbeatSite(),
       });
       this.link.publish(this.topics.heartbeat, payload, { qos: 0 }).catch(() => {});
     }, this.config.current.config.heartbeatSeconds * 1000);

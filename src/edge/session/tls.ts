@@ -4,13 +4,14 @@
  * OpenSSL-derived codes (`error.code`), which is what is matched here; the message is never parsed.
  */
 import { TLS_CIPHERS } from '../../common/tls/ciphers.js';
+import { splitCaBundle } from '../../protocol/index.js';
 
 export interface PinnedTlsOptions {
   rejectUnauthorized: true;
   minVersion: 'TLSv1.2';
   ciphers: string;
   servername?: string;
-  ca?: string;
+  ca?: string | string[];
 }
 
 /**
@@ -24,8 +25,14 @@ export function pinnedTlsOptions(hostname: string, caPem: string | undefined): P
     ciphers: TLS_CIPHERS,
     // SNI must be a host name, never an IP literal (RFC 6066); the certificate is still checked against the IP.
     ...(isIpLiteral(hostname) ? {} : { servername: hostname }),
-    ...(caPem ? { ca: caPem } : {}),
+    // One entry per certificate: during a CA rotation the bundle holds the old and the new CA, both trusted.
+    ...(caPem ? { ca: caList(caPem) } : {}),
   };
+}
+
+function caList(pem: string): string | string[] {
+  const certificates = splitCaBundle(pem);
+  return certificates.length > 1 ? certificates : pem;
 }
 
 function isIpLiteral(host: string): boolean {

@@ -9,7 +9,9 @@ import type { EdgeClock } from '../clock.js';
 import { refreshUrl, requestTokenRefresh } from '../cloud-client/edge-api.js';
 import type { FetchLike } from '../cloud-client/http.js';
 import { fetchJwks } from '../cloud-client/jwks.js';
+import { signedConnection } from '../cloud-client/signed-connection.js';
 import { verifyIssuedToken } from '../cloud-client/verify-issued-token.js';
+import { splitCaBundle } from '../../protocol/index.js';
 import { EdgeError } from '../errors.js';
 import { signAssertion } from '../identity/device-key.js';
 import type { Logger } from '../../common/log/log.js';
@@ -33,6 +35,8 @@ export interface TokenManagerDeps {
   random?: () => number;
   onRevoked: () => void;
   onRefreshed?: (exp: number) => void;
+  /** The cloud signed a site connection other than the one in use: saved as the candidate, to be tried. */
+  onConnectionOffered?: () => void;
 }
 
 export class TokenManager {
@@ -127,12 +131,22 @@ export class TokenManager {
         thumbprint: identity.thumbprint,
         nowMs: clock.now(),
       });
-      credentialTransaction(state.db, () =>
-        state.registration.updateToken(value.edgeToken, claims.iat, claims.exp, new Date(clock.now()).toISOString()),
-      );
+      const connection = signedConnection(value.connection, claims, logger);
+      const at = new Date(clock.now()).toISOString();
+      const offered = credentialTransaction(state.db, () => {
+        state.registration.updateToken(value.edgeToken, claims.iat, claims.exp, at);
+        return connection ? state.siteEndpoints.offer(connection, at) : false;
+      });
       this.lastError = null;
       logger.info('token_refreshed', { reason, expiresAt: new Date(claims.exp * 1000).toISOString() });
       this.deps.onRefreshed?.(claims.exp);
+      if (offered) {
+        logger.info('site_connection_offered', {
+          mqtt: connection?.mqtt.url,
+          cas: connection?.mqtt.caCertificatePem ? splitCaBundle(connection.mqtt.caCertificatePem).length : 0,
+        });
+        this.deps.onConnectionOffered?.();
+      }
       // Any refresh (command, refusal, proactive) moves the next proactive one to 80 % of the new lifetime.
       if (!this.stopped && this.timer) {
         this.backoff.reset();

@@ -9,6 +9,7 @@ import { PLAUSIBLE_AFTER_MS, SKEW_WARNING_MS, type EdgeClock } from '../clock.js
 import { cloudCall, type FetchLike } from '../cloud-client/http.js';
 import type { EdgeStores } from '../stores/index.js';
 import { CLOUD_ROUTES, cloudUrl } from '../../protocol/index.js';
+import { describeSiteEndpoint, siteEndpointReport } from './site-endpoint.js';
 
 export interface CheckResult {
   name: string;
@@ -124,6 +125,8 @@ export async function runDoctor(state: EdgeStores, clock: EdgeClock, fetchImpl: 
     ),
   ]);
   results.push(cloudDns, cloudTcp, brokerDns, brokerTcp);
+  const site = siteEndpointReport(state);
+  if (site) results.push({ name: 'site-endpoint', ok: true, detail: describeSiteEndpoint(site) });
 
   if (cloudTcp.ok) {
     try {

@@ -5,7 +5,8 @@
 import { SKEW_WARNING_MS, type EdgeClock } from '../clock.js';
 import { OutboxStore } from '../outbox/store.js';
 import type { EdgeStores } from '../stores/index.js';
-import type { LifecycleState } from '../stores/status-store.js';
+import type { LifecycleState, SiteEndpoint } from '../stores/status-store.js';
+import { describeSiteEndpoint, siteEndpointReport } from './site-endpoint.js';
 
 export interface StatusReport {
   state: LifecycleState;
@@ -16,6 +17,8 @@ export interface StatusReport {
   siteId: string | null;
   cloudUrl: string | null;
   brokerUrl: string | null;
+  /** The site endpoint and CAs in use, a new one waiting, the fallback (issue 17). */
+  siteEndpoint: SiteEndpoint | null;
   hardwareId: string;
   connectedSince: string | null;
   pairedAt: string | null;
@@ -89,6 +92,7 @@ export function buildStatusReport(
     siteId: reg?.siteId ?? null,
     cloudUrl: reg?.cloudUrl ?? null,
     brokerUrl: reg?.config.siteServer.mqtt.url ?? null,
+    siteEndpoint: siteEndpointReport(state),
     hardwareId,
     connectedSince: running && current === 'online' ? snap!.snapshot.connectedSince : null,
     pairedAt: reg?.pairedAt ?? null,
@@ -116,7 +120,7 @@ export function formatStatus(report: StatusReport): string {
     `site:             ${report.siteId ?? '-'}`,
     `organisation:     ${report.orgId ?? '-'}`,
     `cloud:            ${report.cloudUrl ?? '-'}`,
-    `site server:      ${report.brokerUrl ?? '-'}`,
+    `site server:      ${report.siteEndpoint ? describeSiteEndpoint(report.siteEndpoint) : (report.brokerUrl ?? '-')}`,
     `connected since:  ${report.connectedSince ?? '-'}`,
     `token expires:    ${report.tokenExpiresAt ?? '-'}${report.tokenExpired ? ' (expired: it is refreshed at the next connection)' : ''}`,
     `clock skew:       ${(report.clockSkewMs / 1000).toFixed(1)} s${Math.abs(report.clockSkewMs) > SKEW_WARNING_MS ? " (the local clock is wrong: tokens use the cloud's time; enable NTP)" : ''}`,

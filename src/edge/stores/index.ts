@@ -10,6 +10,7 @@ import { IdentityStore } from './identity-store.js';
 import { KvStore } from './kv-store.js';
 import { PendingPairingStore } from './pending-pairing-store.js';
 import { RegistrationStore } from './registration-store.js';
+import { SiteEndpointStore } from './site-endpoint-store.js';
 import { StatusStore } from './status-store.js';
 
 export const DB_FILE = 'edge.db';
@@ -24,20 +25,25 @@ export interface EdgeStores {
   commands: CommandStore;
   status: StatusStore;
   kv: KvStore;
+  /** A signed new site connection waiting to be tried, and the previous one kept as fallback (issue 17). */
+  siteEndpoints: SiteEndpointStore;
   /** Set when a corrupt file was moved aside at open: the caller tells the technician. */
   recovered?: { movedTo: string; reason: string };
 }
 
 export function storesFor(db: Db): EdgeStores {
+  const registration = new RegistrationStore(db);
+  const kv = new KvStore(db);
   return {
     db,
     identity: new IdentityStore(db),
     pending: new PendingPairingStore(db),
-    registration: new RegistrationStore(db),
+    registration,
     config: new ConfigStore(db),
     commands: new CommandStore(db),
     status: new StatusStore(db),
-    kv: new KvStore(db),
+    kv,
+    siteEndpoints: new SiteEndpointStore(db, kv, registration),
   };
 }
 

@@ -88,6 +88,11 @@ export class RegistrationStore {
       .run(token, iat, exp, at);
   }
 
+  /** The connection config after the device followed its site to a new endpoint (site-endpoint-store.ts). */
+  updateConfig(config: EdgeConfig): void {
+    this.db.prepare('UPDATE registration SET config = ? WHERE id = 1').run(JSON.stringify(EdgeConfig.parse(config)));
+  }
+
   markRevoked(at: string): void {
     this.db.prepare('UPDATE registration SET revoked_at = ? WHERE id = 1 AND revoked_at IS NULL').run(at);
   }

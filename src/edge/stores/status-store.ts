@@ -9,6 +9,18 @@ import type { Db } from '../../storage/index.js';
 export const LifecycleState = z.enum(['unpaired', 'pairing', 'paired', 'connecting', 'online', 'offline', 'revoked']);
 export type LifecycleState = z.infer<typeof LifecycleState>;
 
+/** Which site server endpoint and CAs the device uses, and what else it holds (issue 17). */
+export const SiteEndpoint = z.object({
+  mqttUrl: z.string(),
+  /** True while a new endpoint the cloud signed is being tried (not yet seen to accept this device). */
+  trial: z.boolean(),
+  /** SHA-256 (first 16 hex digits) of each CA trusted for the site server; empty: the system store. */
+  caFingerprints: z.array(z.string()),
+  candidateUrl: z.string().nullable(),
+  fallbackUrl: z.string().nullable(),
+});
+export type SiteEndpoint = z.infer<typeof SiteEndpoint>;
+
 export const StatusSnapshot = z.object({
   state: LifecycleState,
   pid: z.number().int(),
@@ -19,6 +31,7 @@ export const StatusSnapshot = z.object({
   lastError: z.string().max(2000).nullable(),
   queue: z.object({ depth: z.number(), bytes: z.number(), oldestTs: z.string().nullable() }),
   configVersion: z.number().int().nullable(),
+  siteEndpoint: SiteEndpoint.optional(),
 });
 export type StatusSnapshot = z.infer<typeof StatusSnapshot>;
 
