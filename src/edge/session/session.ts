@@ -81,7 +81,9 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
       logger: deps.logger,
       ...(deps.random ? { random: deps.random } : {}),
       onRevoked: () => void this.revoke(),
-      onConnectionOffered: () => this.follower.offered(),
+      // On the next turn of the event loop: a rotate-token command that caused this refresh publishes its result
+      // first, and the link's clean stop waits for that PUBACK.
+      onConnectionOffered: () => setTimeout(() => this.follower.offered(), 0),
     });
     this.follower = new SiteFollower({
       state: deps.state,

@@ -1,6 +1,7 @@
 /** Every scenario, in the order a run goes through them (cheap pairing checks first, long ones last). */
 import type { Scenario } from '../scenario-kit/types.js';
 import { brokerDown } from './broker-down.js';
+import { caRotation } from './ca-rotation.js';
 import { clockInPast } from './clock-in-past.js';
 import { cloud503Storm } from './cloud-503-storm.js';
 import { commandRoundTrip } from './command-round-trip.js';
@@ -12,6 +13,7 @@ import { lostRegisterResponse } from './lost-register-response.js';
 import { networkPartition } from './network-partition.js';
 import { powerCut } from './power-cut.js';
 import { revocation } from './revocation.js';
+import { siteServerReplaced } from './site-server-replaced.js';
 import { tokenExpiryOffline } from './token-expiry-offline.js';
 import { usedCode } from './used-code.js';
 
@@ -27,6 +29,8 @@ export const SCENARIOS: readonly Scenario[] = [
   brokerDown,
   powerCut,
   revocation,
+  siteServerReplaced,
+  caRotation,
   clockInPast,
   networkPartition,
   tokenExpiryOffline,

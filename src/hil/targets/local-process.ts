@@ -21,7 +21,9 @@ import type {
   SessionExit,
   TargetKind,
   TelemetrySeries,
+  StartOptions,
 } from './types.js';
+import { SITE_CHECK_ENV } from '../../edge/cli/site-check-env.js';
 import type { RigHooks } from './hooks.js';
 import { faketimeCommand, faketimeUnavailable } from './faketime.js';
 
@@ -120,7 +122,7 @@ export class LocalProcessTarget implements DeviceTarget {
     );
   }
 
-  async start(options: { clockInPast?: boolean } = {}): Promise<void> {
+  async start(options: StartOptions = {}): Promise<void> {
     if (this.session && !this.session.exitInfo) throw new Error('the device is already running');
     // A pairing-URI file that never exists: `run` must use the saved registration, never pair by itself here.
     const { command, args } = this.argv(
@@ -136,7 +138,9 @@ export class LocalProcessTarget implements DeviceTarget {
       options,
     );
     this.archiveSession();
-    this.session = new RunningProcess(command, args, { env: { ...process.env, ...this.launcher.env } });
+    const siteCheck =
+      options.siteCheckAfterSeconds !== undefined ? { [SITE_CHECK_ENV]: String(options.siteCheckAfterSeconds) } : {};
+    this.session = new RunningProcess(command, args, { env: { ...process.env, ...this.launcher.env, ...siteCheck } });
   }
 
   private archiveSession(): void {

@@ -20,7 +20,15 @@ import {
 } from '../../common/process/process.js';
 import type { RigHooks } from './hooks.js';
 import { renderTemplate } from './template.js';
-import type { Capabilities, DeviceSpec, DeviceTarget, PairOptions, SessionExit, TelemetrySeries } from './types.js';
+import type {
+  Capabilities,
+  DeviceSpec,
+  DeviceTarget,
+  PairOptions,
+  SessionExit,
+  StartOptions,
+  TelemetrySeries,
+} from './types.js';
 
 export interface RemoteOptions {
   template: string;
@@ -90,8 +98,12 @@ export class RemoteTarget implements DeviceTarget {
     );
   }
 
-  async start(options: { clockInPast?: boolean } = {}): Promise<void> {
+  async start(options: StartOptions = {}): Promise<void> {
     if (options.clockInPast) throw new Error(String(this.capabilities.clockInPast));
+    if (options.siteCheckAfterSeconds !== undefined)
+      throw new Error(
+        'a remote device takes CONSYSTENCE_EDGE_SITE_CHECK_AFTER_SECONDS from its own service environment; set it there',
+      );
     if (this.session && !this.session.exitInfo) throw new Error('the device is already running');
     // exec: the signal from stop() reaches the template's process (ssh), not an intermediate shell.
     this.session = new RunningProcess('/bin/sh', [

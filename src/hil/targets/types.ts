@@ -43,6 +43,15 @@ export interface SessionExit {
   signal: NodeJS.Signals | null;
 }
 
+export interface StartOptions {
+  clockInPast?: boolean;
+  /**
+   * `CONSYSTENCE_EDGE_SITE_CHECK_AFTER_SECONDS` for this run: how soon the device asks the cloud where its site
+   * server went (default 10 min). Local targets only; a remote device takes it from its own service environment.
+   */
+  siteCheckAfterSeconds?: number;
+}
+
 export interface DeviceTarget {
   readonly kind: TargetKind;
   /** One line for reports: what exactly runs (command, host). */
@@ -51,7 +60,7 @@ export interface DeviceTarget {
   /** `pair --uri URI --edge-id ID --json`; never throws for a non-zero exit, the scenario judges it. */
   pair(uri: string, options?: PairOptions): Promise<CommandResult>;
   /** Starts `run --json` in the background. */
-  start(options?: { clockInPast?: boolean }): Promise<void>;
+  start(options?: StartOptions): Promise<void>;
   /** Clean stop (SIGTERM); resolves with the exit. */
   stop(): Promise<SessionExit>;
   /** Power cut: no clean shutdown, no LWT from the device itself. */
