@@ -12,7 +12,9 @@ export const USAGE = `Usage: consystence-mock-site --cloud URL --org ORG_ID --si
   [--broker embedded|external] [--broker-url mqtt://host:port] [--broker-username U] [--broker-password P]
   [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]   embedded broker on mqtts://; --tls-ca goes to edges via the cloud
 Environment: CONSYSTENCE_SITE_CODE, CONSYSTENCE_SITE_TOKEN, CONSYSTENCE_BROKER_PASSWORD stand in for the secret flags.
---code/--token are needed only on the first start with a given --db.`;
+--code (a site-server pairing code, minted by an admin) or --token (an admin's access token) is needed only on the
+first start with a given --db; a restart on another address, port or CA registers the change by itself.
+Exit status: 0 stopped, 1 start-up failure, 2 bad flags, 10 another site server was registered for this site.`;
 
 const FLAGS = {
   cloud: { type: 'string' },
