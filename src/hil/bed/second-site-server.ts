@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '../../edge/log.js';
+import { createLogger } from '../../common/log/log.js';
 import { startMockSiteServer, type MockSiteServer } from '../../mock/site-server/index.js';
 import type { ScenarioContext } from '../scenario/types.js';
 import { SiteControlClient } from './site-control.js';
