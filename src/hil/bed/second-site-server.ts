@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../common/log/log.js';
 import { startMockSiteServer, type MockSiteServer } from '../../mock/site-server/index.js';
-import type { ScenarioContext } from '../scenario/types.js';
+import type { ScenarioContext } from '../scenario-kit/types.js';
 import { SiteControlClient } from './site-control.js';
 
 export interface SecondSiteServer {

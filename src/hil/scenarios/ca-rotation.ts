@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { generateCerts } from '../../../scripts/gen-certs.js';
 import { scratchDir, startSecondSiteServer, type SecondSiteServer } from '../bed/second-site-server.js';
 import { freePort } from '../bed/ports.js';
-import { check, checkEqual } from '../scenario/errors.js';
-import { deviceStatus, pairDevice } from '../scenario/steps.js';
-import { produceBatch } from '../scenario/telemetry.js';
-import type { Scenario, ScenarioContext } from '../scenario/types.js';
+import { check, checkEqual } from '../scenario-kit/errors.js';
+import { deviceStatus, pairDevice } from '../scenario-kit/steps.js';
+import { produceBatch } from '../scenario-kit/telemetry.js';
+import type { Scenario, ScenarioContext } from '../scenario-kit/types.js';
 import { waitUntil } from '../util/wait.js';
 
 const waitOnline = (ctx: ScenarioContext, site: SecondSiteServer, since: number, what: string) =>

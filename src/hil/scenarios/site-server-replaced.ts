@@ -5,10 +5,10 @@
  */
 import { startSecondSiteServer } from '../bed/second-site-server.js';
 import { SiteControlError } from '../bed/site-control.js';
-import { check, checkEqual } from '../scenario/errors.js';
-import { deviceStatus, pairDevice, waitPresence } from '../scenario/steps.js';
-import { produceBatch } from '../scenario/telemetry.js';
-import type { Scenario } from '../scenario/types.js';
+import { check, checkEqual } from '../scenario-kit/errors.js';
+import { deviceStatus, pairDevice, waitPresence } from '../scenario-kit/steps.js';
+import { produceBatch } from '../scenario-kit/telemetry.js';
+import type { Scenario } from '../scenario-kit/types.js';
 import { waitUntil } from '../util/wait.js';
 
 /** Seconds without its site server before the device asks the cloud (600 in the field). */
