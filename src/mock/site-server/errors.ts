@@ -1,3 +1,5 @@
+import { REPLACED_EXIT_CODE } from './upstream/cloud-status.js';
+
 /** Coded start-up errors: the CLI prints the message and exits with the code's status (2 usage, 10 replaced, 1 otherwise). */
 export type SiteServerErrorCode =
   | 'USAGE'
@@ -19,6 +21,6 @@ export class SiteServerError extends Error {
 
   get exitCode(): number {
     if (this.code === 'USAGE') return 2;
-    return this.code === 'REPLACED' ? 10 : 1;
+    return this.code === 'REPLACED' ? REPLACED_EXIT_CODE : 1;
   }
 }
