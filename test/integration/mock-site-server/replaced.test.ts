@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/common/log/log.js';
 import { DEMO_PASSWORD, DEMO_USERS, MockCloudClient } from '../../../src/mock/cloud/index.js';
 import { freePort } from '../../helpers/mosquitto.js';
 import { startEntry } from '../../helpers/process.js';
@@ -70,8 +71,9 @@ describe('a replaced site server', () => {
 
 describe('cloud refused versus cloud unreachable', () => {
   it('a refused site token is degraded and logged as refused; an unreachable cloud keeps the site ok', async () => {
+    const lines: string[] = [];
     const refusedSite = await startCloudSite();
-    const refused = await startSiteServer(refusedSite);
+    const refused = await startSiteServer(refusedSite, {}, createLogger({ write: (line) => lines.push(line) }));
     // Deleting the site (owner only) revokes its server: the cloud answers, and refuses the token.
     const owner = new MockCloudClient(refusedSite.cloudUrl);
     await owner.login(DEMO_USERS.owner, DEMO_PASSWORD);
@@ -84,9 +86,13 @@ describe('cloud refused versus cloud unreachable', () => {
       { what: '/health to say refused' },
     );
     expect([health.status, health.body.status]).toEqual([503, 'degraded']);
+    // The log says what happened: the cloud answered and refused, not that it could not be reached.
+    expect(lines.some((l) => l.includes('cloud_refused_site_token'))).toBe(true);
+    expect(lines.some((l) => l.includes('"cloud_unreachable"'))).toBe(false);
 
     const downSite = await startCloudSite();
-    const down = await startSiteServer(downSite);
+    const downLines: string[] = [];
+    const down = await startSiteServer(downSite, {}, createLogger({ write: (line) => downLines.push(line) }));
     await downSite.stopCloud();
     const offline = await waitFor(
       async () => {
@@ -96,6 +102,8 @@ describe('cloud refused versus cloud unreachable', () => {
       { what: '/health to say unreachable' },
     );
     expect([offline.status, offline.body.status]).toEqual([200, 'ok']);
+    expect(downLines.some((l) => l.includes('"cloud_unreachable"'))).toBe(true);
+    expect(downLines.some((l) => l.includes('cloud_refused_site_token'))).toBe(false);
   });
 });
 

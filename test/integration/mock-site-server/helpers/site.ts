@@ -108,6 +108,7 @@ export async function startCloudSite(options: { dbPath?: string; port?: number }
 export async function startSiteServer(
   site: CloudSite,
   extra: Partial<SiteServerOptionsInput> = {},
+  logger: Logger = testLogger,
 ): Promise<MockSiteServer> {
   const server = await startMockSiteServer(
     {
@@ -121,7 +122,7 @@ export async function startSiteServer(
       ...(extra.db && extra.db !== ':memory:' ? {} : { code: await site.serverCode() }),
       ...extra,
     },
-    { logger: testLogger },
+    { logger },
   );
   closers.push(() => server.close());
   return server;
