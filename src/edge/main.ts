@@ -12,7 +12,7 @@ import { reset } from './cli/reset.js';
 import { run } from './cli/run.js';
 import { status } from './cli/status.js';
 import { supportBundle } from './cli/support-bundle.js';
-import { printable } from './safe-text.js';
+import { printable } from '../common/text/safe-text.js';
 import { version } from './cli/version.js';
 import { watch } from './cli/watch.js';
 

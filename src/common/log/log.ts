@@ -10,7 +10,7 @@
  * - a warning or error repeated with the same event is logged once per window, then summarised as
  *   `log_suppressed {suppressedEvent, count}` (1,546 malformed commands once gave 1,546 lines).
  */
-import { printable } from './safe-text.js';
+import { printable } from '../text/safe-text.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };

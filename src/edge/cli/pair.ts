@@ -8,7 +8,7 @@ import { EdgeError } from '../errors.js';
 import { pinnedFetch, saveCloudCa } from '../cloud-client/http-pinned.js';
 import { cloudCaFrom, pairingInputFrom, type PairingInput } from '../pairing/inputs.js';
 import { humanSteps, jsonSteps } from '../pairing/steps.js';
-import { printable } from '../safe-text.js';
+import { printable } from '../../common/text/safe-text.js';
 import { commonSettings, loggerFor, openRuntime, parseFlags, type CliIo, type Subcommand } from './common.js';
 import { PAIRING_CODE_ENV, PAIRING_URI_ENV, readSecretFile, visibleSecretWarning } from './secret-input.js';
 

@@ -10,7 +10,7 @@ import { pairingInputFrom } from '../pairing/inputs.js';
 import { markPairingUriUsed, wasPairingUriUsed } from '../pairing/used-uri.js';
 import type { StepEvent } from '../pairing/steps.js';
 import type { EdgeRuntime } from '../runtime.js';
-import { printable } from '../safe-text.js';
+import { printable } from '../../common/text/safe-text.js';
 import { clearPairingFileFailure, recordPairingFileFailure } from '../stores/pairing-file-failure.js';
 import { DataPlane } from '../data/data-plane.js';
 import { producerEndpoint, type ProducerEndpoint } from '../data/producer-endpoint.js';

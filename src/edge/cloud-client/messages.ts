@@ -2,7 +2,7 @@
  * The cloud's refusal codes in plain language, each with the next step a technician can take on site.
  * Unknown codes (a newer cloud) fall back to the cloud's own message.
  */
-import { printable } from '../safe-text.js';
+import { printable } from '../../common/text/safe-text.js';
 
 const MESSAGES: Record<string, string> = {
   // The cloud answers PAIRING_CODE_INVALID both for a mistyped and for an expired code (it cannot tell a typo

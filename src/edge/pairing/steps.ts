@@ -2,7 +2,7 @@
  * Pairing progress as it happens, for a technician at a laptop (human lines) or a script (`--json`, one JSON
  * object per line). Details are plain facts (ids, skew, retry delays); never a code or a token.
  */
-import { printable } from '../safe-text.js';
+import { printable } from '../../common/text/safe-text.js';
 
 export type StepName = 'clock' | 'reach' | 'register' | 'verify' | 'save' | 'connect';
 export type StepStatus = 'start' | 'ok' | 'retry' | 'warn' | 'fail';

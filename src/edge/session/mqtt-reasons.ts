@@ -3,7 +3,7 @@
  * MQTT 5 DISCONNECT from the server. The decision, not the number, travels on: the link refreshes the token,
  * waits longer, falls back to 3.1.1, or just backs off; the text is what `status` shows a technician.
  */
-import { printable } from '../safe-text.js';
+import { printable } from '../../common/text/safe-text.js';
 
 export type ReasonAction =
   /** Credentials: refresh the token (the refresh itself finds out if the device was revoked → re-pair). */

@@ -16,7 +16,7 @@ import { checkIntegrity } from '../../storage/index.js';
 import { PLAUSIBLE_AFTER_MS, SKEW_WARNING_MS, type EdgeClock } from '../clock.js';
 import { cloudCall, type FetchLike } from '../cloud-client/http.js';
 import { describeSkew, humanDuration } from '../human-time.js';
-import { printable } from '../safe-text.js';
+import { printable } from '../../common/text/safe-text.js';
 import type { EdgeStores } from '../stores/index.js';
 import type { Registration } from '../stores/registration-store.js';
 import { dnsProblem, portOf, PROBE_TIMEOUT_MS, tcpProblem } from './doctor-checks.js';

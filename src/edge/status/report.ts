@@ -5,7 +5,7 @@
 import { lstatSync } from 'node:fs';
 import { SKEW_WARNING_MS, type EdgeClock } from '../clock.js';
 import { describeSkew, humanDuration } from '../human-time.js';
-import { printable } from '../safe-text.js';
+import { printable } from '../../common/text/safe-text.js';
 import { readPairingFileFailure, type PairingFileFailure } from '../stores/pairing-file-failure.js';
 import { OutboxStore } from '../outbox/store.js';
 import type { EdgeStores } from '../stores/index.js';

@@ -5,7 +5,7 @@
  * with a warning.
  */
 import { parseArgs } from 'node:util';
-import { readSecretFile } from '../../edge/cli/secret-input.js';
+import { readSecretFile } from '../../common/secret-file/secret-file.js';
 import { SiteServerError } from './errors.js';
 import type { SiteServerOptionsInput } from './options.js';
 

@@ -3,7 +3,7 @@
  * a cloud that is a closed port, the real CLI for the exit code, and a running session that doctor must not kick.
  */
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../src/edge/log.js';
+import { silentLogger } from '../../../src/common/log/log.js';
 import { createEdgeRuntime } from '../../../src/edge/runtime.js';
 import { commandFor, runToEnd } from '../../helpers/process.js';
 import { freePort, mosquittoUnavailable, startMosquitto } from '../../helpers/mosquitto.js';

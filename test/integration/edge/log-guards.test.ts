@@ -4,7 +4,7 @@
  */
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../../src/edge/log.js';
+import { createLogger } from '../../../src/common/log/log.js';
 import { createEdgeRuntime } from '../../../src/edge/runtime.js';
 import { edgeTopics } from '../../../src/protocol/index.js';
 import { freePort, mosquittoUnavailable, startMosquitto } from '../../helpers/mosquitto.js';

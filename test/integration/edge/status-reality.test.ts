@@ -3,7 +3,7 @@
  * against a real mosquitto (or a closed port), its snapshot in a real SQLite file, read back by `status`.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../src/edge/log.js';
+import { silentLogger } from '../../../src/common/log/log.js';
 import { createEdgeRuntime, type EdgeRuntime } from '../../../src/edge/runtime.js';
 import type { EdgeSession } from '../../../src/edge/session/session.js';
 import { formatStatus } from '../../../src/edge/status/report.js';

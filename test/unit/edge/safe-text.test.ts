@@ -1,9 +1,9 @@
 /** Network text made printable; durations and skew for people; a URI cut by the shell recognised. */
 import { describe, expect, it } from 'vitest';
-import { describeCloudError } from '../../../src/edge/cloud/messages.js';
+import { describeCloudError } from '../../../src/edge/cloud-client/messages.js';
 import { describeSkew, humanDuration } from '../../../src/edge/human-time.js';
 import { shellCutHint } from '../../../src/edge/pairing/inputs.js';
-import { printable } from '../../../src/edge/safe-text.js';
+import { printable } from '../../../src/common/text/safe-text.js';
 
 describe('printable', () => {
   it('removes ANSI sequences, CR/LF and other C0/C1 controls, and bidi overrides', () => {

@@ -4,7 +4,7 @@ import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readSecretFile } from '../../../src/edge/cli/secret-input.js';
+import { readSecretFile } from '../../../src/common/secret-file/secret-file.js';
 
 describe('readSecretFile', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cst-secret-'));

@@ -1,6 +1,6 @@
 /** The logger's guards: secrets out (by field and by shape), error codes in, text printable and capped, repeats summarised. */
 import { describe, expect, it } from 'vitest';
-import { createLogger, REDACTED, redact } from '../../../src/edge/log.js';
+import { createLogger, REDACTED, redact } from '../../../src/common/log/log.js';
 
 function capture(repeatWindowMs?: number) {
   const lines: Record<string, unknown>[] = [];
