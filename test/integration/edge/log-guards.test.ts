@@ -44,21 +44,27 @@ describe.skipIf(mosquittoUnavailable())('what network input does to the log', ()
     });
     const session = runtime.createSession();
     session.start();
-    const site = mqtt.connect(broker.url, { username: 'site', password: 'site', clientId: 'site-test' });
+    let site: mqtt.MqttClient | null = null;
     try {
       await waitFor(() => session.state === 'online', { timeoutMs: 30_000, what: 'online' });
-      await new Promise<void>((resolve, reject) => site.once('connect', () => resolve()).once('error', reject));
+      site = await mqtt.connectAsync(broker.url, {
+        username: 'site',
+        password: 'site',
+        clientId: 'site-test',
+        reconnectPeriod: 0,
+        connectTimeout: 10_000,
+      });
       const topics = edgeTopics(PREFIX);
 
       const hugeKey = 'k'.repeat(60_000);
-      await site.publishAsync(topics.config, JSON.stringify({ version: 2, config: { [hugeKey]: 1 } }), { qos: 1 });
+      await site!.publishAsync(topics.config, JSON.stringify({ version: 2, config: { [hugeKey]: 1 } }), { qos: 1 });
       const rejected = await waitFor(() => lines.find((l) => l.includes('"config_rejected"')), {
         what: 'config_rejected',
       });
       expect(rejected.length).toBeLessThan(4_000);
       expect(rejected).toContain('more characters');
 
-      for (let i = 0; i < BURST; i++) await site.publishAsync(topics.cmd, `not json ${i}`, { qos: 1 });
+      for (let i = 0; i < BURST; i++) await site!.publishAsync(topics.cmd, `not json ${i}`, { qos: 1 });
       const summary = await waitFor(
         () => lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.event === 'log_suppressed'),
         { timeoutMs: 30_000, what: 'the suppressed-warnings summary' },
@@ -78,7 +84,7 @@ describe.skipIf(mosquittoUnavailable())('what network input does to the log', ()
         { timeoutMs: 30_000, what: `${BURST} malformed commands accounted for` },
       );
     } finally {
-      site.end(true);
+      site?.end(true);
       await session.stop();
       runtime.close();
       await broker.stop();
