@@ -323,7 +323,9 @@ export class MqttLink {
       const error = current?.text ?? this.failureText(failure, wasConnected ? 'online' : phase);
       const refused = current?.action === 'refresh';
       options.onState('offline', { error, refused });
-      void this.scheduleRetry(current, refusedCode, error, refused);
+      this.scheduleRetry(current, refusedCode, error, refused).catch((retryError: unknown) =>
+        options.logger.error('mqtt_retry_not_scheduled', { error: retryError }),
+      );
     });
   }
 
