@@ -97,11 +97,14 @@ function makeLogger(options: LoggerOptions, base: LogFields, repeats: Map<string
     write(`${JSON.stringify(record)}\n`);
   };
   /** True when this warning should be written now; otherwise it is counted for the summary. */
-  // The cause is the event in this logger's context (one edge of many in the fleet simulator is its own cause).
-  const causeOf = (event: string) => `${event} ${JSON.stringify(base)}`;
-  const firstInWindow = (level: LogLevel, event: string): boolean => {
+  // The cause is the event in this logger's context (one edge of many in the fleet simulator is its own cause)
+  // with its `reason` when it gives one: 1,546 commands that are "not valid JSON" are one cause, a config refused
+  // for one key and a config refused for another are two.
+  const causeOf = (event: string, fields?: LogFields) =>
+    `${event} ${JSON.stringify(base)} ${typeof fields?.reason === 'string' ? fields.reason.slice(0, 200) : ''}`;
+  const firstInWindow = (level: LogLevel, event: string, fields?: LogFields): boolean => {
     const now = Date.now();
-    const cause = causeOf(event);
+    const cause = causeOf(event, fields);
     const seen = repeats.get(cause);
     if (!seen || now >= seen.windowEndsMs) {
       repeats.set(cause, { windowEndsMs: now + windowMs, suppressed: 0, timer: null });
@@ -123,7 +126,7 @@ function makeLogger(options: LoggerOptions, base: LogFields, repeats: Map<string
   };
   const emit = (level: LogLevel, event: string, fields?: LogFields) => {
     if (ORDER[level] < threshold) return;
-    if (ORDER[level] >= ORDER.warn && !firstInWindow(level, event)) return;
+    if (ORDER[level] >= ORDER.warn && !firstInWindow(level, event, fields)) return;
     writeRecord(level, event, fields);
   };
   return {

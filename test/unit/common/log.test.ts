@@ -67,12 +67,21 @@ describe('repeated warnings', () => {
     expect(lines.at(-1)).toMatchObject({ event: 'command_bad' });
   });
 
-  it('counts each cause apart: another event, or another edge of the fleet, is logged', () => {
+  it('counts each cause apart: another event, another reason, or another edge of the fleet, is logged', () => {
     const { logger, lines } = capture(60_000);
     logger.child({ edgeId: 'a' }).warn('command_bad');
     logger.child({ edgeId: 'b' }).warn('command_bad');
     logger.child({ edgeId: 'a' }).warn('config_rejected');
     logger.child({ edgeId: 'a' }).warn('command_bad');
-    expect(lines.map((l) => `${l.edgeId} ${l.event}`)).toEqual(['a command_bad', 'b command_bad', 'a config_rejected']);
+    logger.child({ edgeId: 'a' }).warn('config_rejected', { reason: 'unknown key "x"' });
+    logger.child({ edgeId: 'a' }).warn('config_rejected', { reason: 'unknown key "y"' });
+    logger.child({ edgeId: 'a' }).warn('config_rejected', { reason: 'unknown key "y"' });
+    expect(lines.map((l) => `${l.edgeId} ${l.event}${l.reason ? ` ${l.reason}` : ''}`)).toEqual([
+      'a command_bad',
+      'b command_bad',
+      'a config_rejected',
+      'a config_rejected unknown key "x"',
+      'a config_rejected unknown key "y"',
+    ]);
   });
 });
