@@ -6,9 +6,9 @@
  *   and by value shape (a JWT anywhere, the `code=` of a pairing URI). A field named `code` is redacted only when
  *   its value has the shape of a pairing code: an error code (`PAIRING_CODE_USED`, `ECONNREFUSED`, 135) is not a
  *   secret, and hiding it hid the one thing a technician needed;
- * - text is made printable and capped (safe-text.ts): keys and values may come from the network;
- * - a warning or error repeated with the same event is logged once per window, then summarised as
- *   `log_suppressed {suppressedEvent, count}` (1,546 malformed commands once gave 1,546 lines).
+ * - text is made printable and capped (common/text/safe-text.ts): keys and values may come from the network;
+ * - a warning or error repeated for the same cause (event, logger context, reason) is logged once per window,
+ *   then summarised as `log_suppressed {suppressedEvent, count}` (1,546 malformed commands once gave 1,546 lines).
  */
 import { printable } from '../text/safe-text.js';
 
@@ -96,12 +96,12 @@ function makeLogger(options: LoggerOptions, base: LogFields, repeats: Map<string
     const record = redact({ ts: new Date().toISOString(), level, event, ...base, ...fields });
     write(`${JSON.stringify(record)}\n`);
   };
-  /** True when this warning should be written now; otherwise it is counted for the summary. */
   // The cause is the event in this logger's context (one edge of many in the fleet simulator is its own cause)
   // with its `reason` when it gives one: 1,546 commands that are "not valid JSON" are one cause, a config refused
   // for one key and a config refused for another are two.
   const causeOf = (event: string, fields?: LogFields) =>
     `${event} ${JSON.stringify(base)} ${typeof fields?.reason === 'string' ? fields.reason.slice(0, 200) : ''}`;
+  /** True when this warning should be written now; otherwise it is counted for the summary. */
   const firstInWindow = (level: LogLevel, event: string, fields?: LogFields): boolean => {
     const now = Date.now();
     const cause = causeOf(event, fields);
