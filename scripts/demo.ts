@@ -60,9 +60,11 @@ interface DemoEdge {
 function edgeCli(
   args: string[],
   onLine: (line: Record<string, unknown>) => void,
+  env: NodeJS.ProcessEnv = {},
 ): { proc: ChildProcess; exited: Promise<number> } {
   const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/edge/main.ts'), ...args], {
     cwd: ROOT,
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   createInterface({ input: proc.stdout! }).on('line', (text) => {
@@ -142,7 +144,10 @@ async function main(): Promise<void> {
       step(`pairing code for ${edge.edgeId}: ${pairingUri.replace(/code=[^&]+/, 'code=…')}`);
       edge.state = 'pairing';
       const common = ['--state-dir', edge.stateDir, '--hardware-id', edge.hardwareId, '--json'];
-      const paired = edgeCli(['pair', '--uri', pairingUri, '--edge-id', edge.edgeId, ...common], () => {});
+      // The pairing URI carries a secret code: the environment, not the command line every user can read.
+      const paired = edgeCli(['pair', '--edge-id', edge.edgeId, ...common], () => {}, {
+        CONSYSTENCE_EDGE_PAIRING_URI: pairingUri,
+      });
       if ((await paired.exited) !== 0) throw new Error(`pairing ${edge.edgeId} failed`);
       edge.state = 'paired';
       step(`${edge.edgeId} paired (state in ${edge.stateDir})`);

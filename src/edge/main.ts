@@ -12,6 +12,7 @@ import { reset } from './cli/reset.js';
 import { run } from './cli/run.js';
 import { status } from './cli/status.js';
 import { supportBundle } from './cli/support-bundle.js';
+import { printable } from '../common/text/safe-text.js';
 import { version } from './cli/version.js';
 import { watch } from './cli/watch.js';
 
@@ -57,11 +58,11 @@ export async function main(argv: string[], io: Omit<CliIo, 'argv'>): Promise<num
   } catch (error) {
     if (error instanceof EdgeError) {
       io.stderr(
-        `consystence-edge ${name}: ${error.message}\n${error.code === 'USAGE' ? `usage: ${command.usage}\n` : ''}`,
+        `consystence-edge ${name}: ${printable(error.message, 2000)}\n${error.code === 'USAGE' ? `usage: ${command.usage}\n` : ''}`,
       );
       return error.exitCode;
     }
-    io.stderr(`consystence-edge ${name}: unexpected error: ${(error as Error).message}\n`);
+    io.stderr(`consystence-edge ${name}: unexpected error: ${printable(String((error as Error).message), 2000)}\n`);
     return ExitCodes.INTERNAL;
   }
 }

@@ -62,7 +62,8 @@ export interface EdgeRuntime {
    * need it) with the running config's buffer limits. One per runtime; closed by `close()`.
    */
   outbox(): Outbox;
-  status(): StatusReport;
+  /** `pairingUriFile`: report whether a pairing URI waits there (for an unpaired device). */
+  status(options?: { pairingUriFile?: string }): StatusReport;
   doctor(): Promise<CheckResult[]>;
   /** Forgets the registration (and with `keys`, the device key). */
   reset(options: { keys: boolean }): Promise<void>;
@@ -140,8 +141,15 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
         ...(options.reconnectPolicy ? { reconnectPolicy: options.reconnectPolicy } : {}),
         ...(options.siteCheckAfterMs !== undefined ? { siteCheckAfterMs: options.siteCheckAfterMs } : {}),
       }),
-    status: () => buildStatusReport(state, clock, hardwareId, version),
-    doctor: () => runDoctor(state, clock, fetchImpl),
+    status: (statusOptions) => buildStatusReport(state, clock, hardwareId, version, statusOptions),
+    doctor: () =>
+      runDoctor({
+        state,
+        clock,
+        fetch: fetchImpl,
+        status: () => buildStatusReport(state, clock, hardwareId, version),
+        probeLogin: (registration) => probeConnect(registration),
+      }),
     async reset({ keys }) {
       credentialTransaction(state.db, () => {
         state.registration.delete();

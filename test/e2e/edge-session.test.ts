@@ -6,6 +6,7 @@
  * store-and-forward across a listener outage (replayed as historical), SIGKILL → LWT, restart without pairing,
  * proactive token refresh without a reconnect, and, with the cloud gone, a restarted edge still online.
  */
+import { PAIRING_URI_ENV } from '../../src/edge/cli/secret-input.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandFor, runToEnd, startEntry, type Child, type Runtime } from '../helpers/process.js';
@@ -67,16 +68,9 @@ describe.each(['node', 'bun'] as Runtime[])('edge session under %s', (runtime) =
   it('pairs from a pairing URI, showing each step', async () => {
     const { pairingUri } = await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId, {});
     const { command, args } = commandFor(runtime, EDGE);
-    const result = await runToEnd(command, [
-      ...args,
-      'pair',
-      '--uri',
-      pairingUri,
-      '--edge-id',
-      edgeId,
-      '--json',
-      ...base,
-    ]);
+    const result = await runToEnd(command, [...args, 'pair', '--edge-id', edgeId, '--json', ...base], {
+      env: { [PAIRING_URI_ENV]: pairingUri },
+    });
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stdout
       .trim()

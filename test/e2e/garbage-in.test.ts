@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_PAYLOAD_BYTES } from '../../src/protocol/index.js';
 import type { Child } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
-import { pairingUri, testEdge, type TestEdge } from './offline/support.js';
+import { testEdge, type TestEdge } from './offline/support.js';
 import { startCloudProcess, type CloudProcess } from './support/cloud.js';
 
 interface Reported {
@@ -30,14 +30,7 @@ describe('garbage on the edge config and command topics', () => {
   beforeAll(async () => {
     cloud = await startCloudProcess();
     edge = await testEdge(cloud, 'node', 'garbage');
-    const paired = await edge.cli([
-      'pair',
-      '--uri',
-      await pairingUri(cloud, edge.siteId, edge.edgeId),
-      '--edge-id',
-      edge.edgeId,
-      '--json',
-    ]);
+    const paired = await edge.pair();
     expect(paired.code, paired.stderr).toBe(0);
     child = edge.run();
     await edge.site.waitForPresence(edge.edgeId, (p) => p.state === 'online', 30_000);

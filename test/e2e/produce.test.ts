@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/hil/bed/ports.js';
 import { waitFor } from '../helpers/wait.js';
 import { startCloudProcess, type CloudProcess } from './support/cloud.js';
-import { pairingUri, testEdge, type TestEdge } from './offline/support.js';
+import { testEdge, type TestEdge } from './offline/support.js';
 
 describe('consystence-edge produce', () => {
   let cloud: CloudProcess;
@@ -16,14 +16,7 @@ describe('consystence-edge produce', () => {
   beforeAll(async () => {
     cloud = await startCloudProcess();
     edge = await testEdge(cloud, 'node', 'produce');
-    const paired = await edge.cli([
-      'pair',
-      '--uri',
-      await pairingUri(cloud, edge.siteId, edge.edgeId),
-      '--edge-id',
-      edge.edgeId,
-      '--json',
-    ]);
+    const paired = await edge.pair();
     expect(paired.code, paired.stderr).toBe(0);
     const child = edge.run([], { producerPort: '0' });
     const started = await child.waitForLine((l) => l.event === 'started', 30_000);

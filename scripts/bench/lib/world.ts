@@ -10,6 +10,7 @@
  * edge's own CONNECT (clientId = username = edgeId, password = its current edge token), but no client pays for
  * token verification, so the comparison is of the clients alone.
  */
+import { PAIRING_URI_ENV } from '../../../src/edge/cli/secret-input.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -252,8 +253,6 @@ export async function pairDevice(
     [
       ...prefixArgs,
       'pair',
-      '--uri',
-      uri,
       '--edge-id',
       device.edgeId,
       '--state-dir',
@@ -263,7 +262,7 @@ export async function pairDevice(
       '--json',
       '--no-connect',
     ],
-    { timeoutMs: 60_000 },
+    { timeoutMs: 60_000, env: { [PAIRING_URI_ENV]: uri } },
   );
   if (result.code !== 0)
     throw new Error(`pairing ${device.edgeId} failed (exit ${result.code}): ${result.stderr.slice(-1500)}`);

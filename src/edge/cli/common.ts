@@ -87,6 +87,11 @@ function flagName(key: string): string {
   return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
+/** Where the service looks for a pre-seeded pairing URI: the flag, else the environment, else the default. */
+export function pairingUriFile(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  return flag ?? (env.CONSYSTENCE_EDGE_PAIRING_URI_FILE || DEFAULT_PAIRING_URI_FILE);
+}
+
 export function loggerFor(settings: CommonSettings, io: CliIo, component: string): Logger {
   return createLogger({ level: settings.logLevel as LogLevel, base: { component }, write: io.stderr });
 }

@@ -1,19 +1,21 @@
-/** `doctor`: checks clock, DNS and TCP reach of cloud and site server, token and database; each with its fix. */
+/** `doctor`: service, database, disk, registration, clock, cloud, site-server login and token, each with its fix. */
 import { ExitCodes } from '../errors.js';
-import { formatDoctor } from '../status/doctor.js';
+import { formatDoctor, summarise } from '../status/doctor.js';
 import { commonSettings, loggerFor, openRuntime, parseFlags, type Subcommand } from './common.js';
 
 export const doctor: Subcommand = {
-  describe: 'check clock, network reach, token and database; print the fix for each failure',
-  usage: 'consystence-edge doctor [--json]',
+  describe:
+    'check what keeps this device working (service, disk, clock, cloud, site-server login, token) and how to fix it',
+  usage: 'consystence-edge doctor [--json]   exit 8 when a check FAILs (WARN and SKIP do not)',
   async run(io) {
     const values = parseFlags(io.argv, {});
     const settings = commonSettings(values, io.env);
     const runtime = await openRuntime(settings, loggerFor(settings, io, 'doctor'), io);
     try {
       const checks = await runtime.doctor();
-      const ok = checks.every((c) => c.ok);
-      io.stdout(settings.json ? `${JSON.stringify({ ok, checks })}\n` : formatDoctor(checks));
+      const summary = summarise(checks);
+      const ok = summary.fail === 0;
+      io.stdout(settings.json ? `${JSON.stringify({ ok, summary, checks })}\n` : formatDoctor(checks));
       return ok ? ExitCodes.OK : ExitCodes.CHECK_FAILED;
     } finally {
       runtime.close();

@@ -10,13 +10,15 @@ import { pairingInputFrom } from '../pairing/inputs.js';
 import { markPairingUriUsed, wasPairingUriUsed } from '../pairing/used-uri.js';
 import type { StepEvent } from '../pairing/steps.js';
 import type { EdgeRuntime } from '../runtime.js';
+import { printable } from '../../common/text/safe-text.js';
+import { clearPairingFileFailure, recordPairingFileFailure } from '../stores/pairing-file-failure.js';
 import { DataPlane } from '../data/data-plane.js';
 import { producerEndpoint, type ProducerEndpoint } from '../data/producer-endpoint.js';
 import { systemdNotifier, type ServiceNotifier } from '../systemd/notify.js';
 import { attachDiagnostics } from '../diagnostics/attach.js';
 import { createRuntimeLog, type RuntimeLog } from '../diagnostics/runtime-log.js';
 import { siteCheckOption } from './site-check-env.js';
-import { commonSettings, DEFAULT_PAIRING_URI_FILE, openRuntime, parseFlags, type Subcommand } from './common.js';
+import { commonSettings, openRuntime, pairingUriFile, parseFlags, type Subcommand } from './common.js';
 
 /** Exit code after a `restart` command: the service manager starts the process again. */
 export const RESTART_EXIT_CODE = 10;
@@ -44,7 +46,7 @@ export const run: Subcommand = {
       base: { component: 'edge' },
     });
     const logger = log.logger;
-    const uriFile = values['pairing-uri-file'] ?? io.env.CONSYSTENCE_EDGE_PAIRING_URI_FILE ?? DEFAULT_PAIRING_URI_FILE;
+    const uriFile = pairingUriFile(values['pairing-uri-file'], io.env);
     const runtime = await openRuntime(settings, logger, io, siteCheckOption(io.env)).catch((error: unknown) => {
       log.close();
       throw error;
@@ -104,9 +106,21 @@ async function pairFromFile(
       `this device is not paired and the pairing URI in ${file} was used before (its code is single-use); place a new pairing URI in that file`,
     );
   say({ event: 'pairing_from_file', file }, `not paired yet: pairing from ${file}`);
-  const input = pairingInputFrom({ uri, edgeId });
-  await runtime.pair(input, { steps: (event: StepEvent) => logger.info('pairing_step', { ...event }) });
+  try {
+    const input = pairingInputFrom({ uri, edgeId });
+    await runtime.pair(input, { steps: (event: StepEvent) => logger.info('pairing_step', { ...event }) });
+  } catch (error) {
+    // Kept for `status`: the service exits here and the reason would otherwise live only in the journal.
+    if (error instanceof EdgeError)
+      recordPairingFileFailure(runtime.state, {
+        at: new Date(runtime.clock.now()).toISOString(),
+        message: printable(error.message, 2000),
+        cloudCode: error.cloudCode ?? null,
+      });
+    throw error;
+  }
   markPairingUriUsed(runtime.state.kv, uri);
+  clearPairingFileFailure(runtime.state);
   try {
     unlinkSync(file);
   } catch (error) {

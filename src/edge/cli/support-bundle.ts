@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { Duration, durationMs } from '../../protocol/index.js';
 import { collectSupportBundle } from '../diagnostics/support-bundle.js';
 import { EdgeError } from '../errors.js';
-import { commonSettings, DEFAULT_PAIRING_URI_FILE, parseFlags, type Subcommand } from './common.js';
+import { commonSettings, pairingUriFile, parseFlags, type Subcommand } from './common.js';
 
 export function parseSince(value: string | undefined, now = Date.now()): number | undefined {
   if (value === undefined) return undefined;
@@ -63,8 +63,7 @@ export const supportBundle: Subcommand = {
       stateDir: settings.stateDir,
       ...(settings.hardwareId ? { hardwareId: settings.hardwareId } : {}),
       ...(sinceMs !== undefined ? { sinceMs } : {}),
-      pairingUriFile:
-        values['pairing-uri-file'] ?? io.env.CONSYSTENCE_EDGE_PAIRING_URI_FILE ?? DEFAULT_PAIRING_URI_FILE,
+      pairingUriFile: pairingUriFile(values['pairing-uri-file'], io.env),
     });
     writeNewFile(out, bundle.data);
     io.stdout(

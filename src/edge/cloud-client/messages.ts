@@ -2,9 +2,16 @@
  * The cloud's refusal codes in plain language, each with the next step a technician can take on site.
  * Unknown codes (a newer cloud) fall back to the cloud's own message.
  */
+import { printable } from '../../common/text/safe-text.js';
+
 const MESSAGES: Record<string, string> = {
+  // The cloud answers PAIRING_CODE_INVALID both for a mistyped and for an expired code (it cannot tell a typo
+  // from a code it has forgotten), so the message names both and says how to tell them apart.
   PAIRING_CODE_INVALID:
-    'this pairing code is unknown or has expired; ask for a new one in the Consystence portal (Site > Edge devices > Pair a device)',
+    'the cloud does not accept this pairing code: it is either mistyped or expired (the cloud does not say which; codes are valid 15 minutes). Compare it with the code shown in the Consystence portal; if it matches, ask for a new one (Site > Edge devices > Pair a device)',
+  // Not sent by today's cloud; named so a cloud that learns to tell expiry apart is understood at once.
+  PAIRING_CODE_EXPIRED:
+    'this pairing code has expired (codes are valid 15 minutes); ask for a new one in the Consystence portal',
   PAIRING_CODE_USED: 'this pairing code was already used; ask for a new one in the Consystence portal',
   EDGE_ID_TAKEN:
     'another device already uses this edge id at this site; choose another with --edge-id, or remove the old device in the portal',
@@ -27,12 +34,16 @@ const MESSAGES: Record<string, string> = {
 /** Codes whose plain-language text is general: the cloud's own message says which field or rule. */
 const WITH_CLOUD_DETAIL = new Set(['FORBIDDEN', 'VALIDATION_ERROR']);
 
+/**
+ * The cloud's refusal for a technician. The cloud's own message is text from the network: it is made printable
+ * and capped before it is shown (an ANSI escape in it once drew fake "ok" lines on a terminal).
+ */
 export function describeCloudError(code: string | undefined, cloudMessage: string | undefined, status: number): string {
   if (code && MESSAGES[code]) {
     return WITH_CLOUD_DETAIL.has(code) && cloudMessage
-      ? `${MESSAGES[code]} (the cloud says: ${cloudMessage.slice(0, 300)})`
+      ? `${MESSAGES[code]} (the cloud says: ${printable(cloudMessage)})`
       : MESSAGES[code]!;
   }
-  const detail = cloudMessage ? `: ${cloudMessage.slice(0, 300)}` : '';
-  return `the cloud refused the request (HTTP ${status}${code ? ` ${code}` : ''})${detail}`;
+  const detail = cloudMessage ? `: ${printable(cloudMessage)}` : '';
+  return `the cloud refused the request (HTTP ${status}${code ? ` ${printable(code, 64)}` : ''})${detail}`;
 }

@@ -17,7 +17,8 @@ import { resolveHardwareId } from '../identity/hardware-id.js';
 import { OutboxStore } from '../outbox/store.js';
 import { CLOCK_OFFSET_KEY } from '../runtime.js';
 import { DB_FILE, storesFor, type EdgeStores } from '../stores/index.js';
-import { runDoctor } from '../status/doctor.js';
+import { runDoctor, summarise } from '../status/doctor.js';
+import { probeConnect } from '../session/probe.js';
 import { buildStatusReport } from '../status/report.js';
 import { BUILD_TIME, VERSION } from '../version.js';
 import { logFileNames, MAX_LOG_FILES } from './log-file.js';
@@ -152,8 +153,14 @@ function databaseSections(state: EdgeStores, options: SupportBundleOptions): Arr
     [
       'doctor.json',
       async () => {
-        const checks = await runDoctor(state, clock, cloudFetchFor(db));
-        return { ok: checks.every((c) => c.ok), checks };
+        const checks = await runDoctor({
+          state,
+          clock,
+          fetch: cloudFetchFor(db),
+          status: () => buildStatusReport(state, clock, hardwareId, VERSION),
+          probeLogin: (registration) => probeConnect(registration),
+        });
+        return { ok: checks.every((c) => c.ok), summary: summarise(checks), checks };
       },
     ],
     ['integrity.json', async () => integrityReport(db)],

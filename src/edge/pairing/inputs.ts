@@ -70,6 +70,8 @@ export function pairingInputFrom(flags: PairingFlags, defaultHostname?: string):
   let target: PairingTarget;
   if (flags.uri !== undefined) {
     if (separate > 0) throw new EdgeError('USAGE', 'give either --uri or --cloud/--org/--site/--code, not both');
+    const cut = shellCutHint(flags.uri);
+    if (cut) throw new EdgeError('USAGE', cut);
     let parsed;
     try {
       parsed = parsePairingUri(flags.uri);
@@ -120,6 +122,31 @@ export function pairingInputFrom(flags: PairingFlags, defaultHostname?: string):
     licenceKey = parsed.data;
   }
   return { ...target, edgeId, ...(licenceKey ? { licenceKey } : {}) };
+}
+
+/** The fields of a pairing URI in the order the portal writes them. */
+const URI_FIELD_ORDER = ['cloud', 'org', 'site', 'code'] as const;
+
+/**
+ * A pairing URI pasted without quotes is cut by the shell at the first `&` (the rest becomes a background job
+ * and variable assignments), so only `cloud=` arrives; an `org=` without `site` and `code` is the same accident
+ * one field later. Asking for a new code would not help: the technician must quote the URI.
+ */
+export function shellCutHint(uri: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(uri.trim());
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'consystence-edge:') return null;
+  const present = URI_FIELD_ORDER.filter((field) => url.searchParams.has(field));
+  const missing = URI_FIELD_ORDER.filter((field) => !url.searchParams.has(field));
+  // Cut at an `&`: what arrived is a leading run of the fields (cloud, or cloud+org, …) and nothing after it.
+  const leadingRun = present.every((field, i) => URI_FIELD_ORDER[i] === field);
+  if (present.length === 0 || missing.length === 0 || !leadingRun) return null;
+  const last = present[present.length - 1]!;
+  return `the pairing URI ends after '${last}=' and has no ${missing.map((m) => `'${m}='`).join(', ')}: the shell cut it at the '&' because it was not quoted. Put it in single quotes: pair --uri 'consystence-edge://pair?cloud=…&org=…&site=…&code=…', or run 'pair --uri -' and paste it (then Enter and Ctrl-D)`;
 }
 
 export const PairingUriFileContent = z.string().max(4096);

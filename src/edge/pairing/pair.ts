@@ -17,6 +17,7 @@ import { PAIRING_RETRY_POLICY, withRetries } from '../cloud-client/retry.js';
 import { verifyIssuedToken } from '../cloud-client/verify-issued-token.js';
 import type { EdgeCore } from '../core.js';
 import { EdgeError } from '../errors.js';
+import { describeSkew } from '../human-time.js';
 import { ensureIdentity } from '../identity/device-key.js';
 import { pairingConfig } from '../stores/config-store.js';
 import { credentialTransaction } from '../stores/credential-transaction.js';
@@ -101,7 +102,7 @@ export async function pairDevice(deps: PairDeps, input: PairingInput): Promise<R
   steps({
     step: 'reach',
     status: Math.abs(skew) > SKEW_WARNING_MS ? 'warn' : 'ok',
-    message: `cloud reached; clock skew ${(skew / 1000).toFixed(1)} s${Math.abs(skew) > SKEW_WARNING_MS ? " (the device clock is wrong; the cloud's time is used for tokens)" : ''}`,
+    message: `cloud reached; this device's clock is ${describeSkew(skew)}${Math.abs(skew) > SKEW_WARNING_MS ? " (the device clock is wrong; the cloud's time is used for tokens)" : ''}`,
     skewMs: skew,
   });
 

@@ -2,6 +2,8 @@
  * Pairing progress as it happens, for a technician at a laptop (human lines) or a script (`--json`, one JSON
  * object per line). Details are plain facts (ids, skew, retry delays); never a code or a token.
  */
+import { printable } from '../../common/text/safe-text.js';
+
 export type StepName = 'clock' | 'reach' | 'register' | 'verify' | 'save' | 'connect';
 export type StepStatus = 'start' | 'ok' | 'retry' | 'warn' | 'fail';
 
@@ -28,7 +30,8 @@ export function humanSteps(write: (line: string) => void): StepReporter {
   const mark: Record<StepStatus, string> = { start: '…', ok: 'ok', retry: 'retrying', warn: 'warning', fail: 'FAILED' };
   return (event) => {
     if (event.status === 'start') return write(`→ ${STEP_TITLES[event.step]}…\n`);
-    write(`  ${mark[event.status]}${event.message ? `: ${event.message}` : ''}\n`);
+    // Messages may quote the cloud or the site server: printable() keeps their escapes off the terminal.
+    write(`  ${mark[event.status]}${event.message ? `: ${printable(event.message, 1000)}` : ''}\n`);
   };
 }
 

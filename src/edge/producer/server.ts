@@ -39,7 +39,7 @@ const ROUTES: Record<string, OutboxChannel> = { '/v1/telemetry': 'telemetry', '/
 export async function startProducerServer(options: ProducerServerOptions): Promise<ProducerServer> {
   const logger = options.logger ?? silentLogger;
   const server = createServer((req, res) => {
-    handle(options.outbox, req, res).catch((error: unknown) => {
+    handle(options.outbox, req, res, options.socketPath !== undefined).catch((error: unknown) => {
       const known = error instanceof HttpError ? error : null;
       if (!known) logger.error('producer.request_failed', { error, path: req.url });
       send(res, known?.status ?? 500, known?.body ?? errorBody('INTERNAL_ERROR', 'internal error'));
@@ -80,7 +80,40 @@ async function listen(server: Server, options: ProducerServerOptions): Promise<v
   });
 }
 
-async function handle(outbox: Outbox, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** Host names a loopback client uses for this API: a DNS-rebinding page on the device arrives under its own name. */
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** `localhost`, `127.0.0.1` or `[::1]`, with or without a port (nothing else: no other name, no user info). */
+export function isLoopbackHost(value: string): boolean {
+  const match = /^(\[[^\]]*\]|[^:]+)(?::(\d{1,5}))?$/.exec(value.trim().toLowerCase());
+  return !!match && LOOPBACK_HOSTS.has(match[1]!);
+}
+
+/**
+ * DNS rebinding: a web page on the device (a kiosk browser, an HMI) can make its own host name resolve to
+ * 127.0.0.1 and then post here with `Host: evil.example`. Only loopback names are served, and a request from a
+ * browser (which always sends `Origin` on a POST) must come from a loopback origin. A Unix socket has no host
+ * names to rebind; curl and SDKs over it send `Host: localhost` anyway.
+ */
+function checkLoopbackRequest(req: IncomingMessage, unixSocket: boolean): void {
+  const host = req.headers.host;
+  if (!unixSocket && (host === undefined || !isLoopbackHost(host)))
+    throw new HttpError(421, 'FORBIDDEN', 'this API answers only to localhost, 127.0.0.1 or [::1]');
+  const origin = req.headers.origin;
+  if (origin === undefined) return;
+  let originHost: string | null = null;
+  try {
+    const url = new URL(origin);
+    if (url.protocol === 'http:' || url.protocol === 'https:') originHost = url.host;
+  } catch {
+    originHost = null;
+  }
+  if (originHost === null || !isLoopbackHost(originHost))
+    throw new HttpError(403, 'FORBIDDEN', 'requests from web pages that are not served from this device are refused');
+}
+
+async function handle(outbox: Outbox, req: IncomingMessage, res: ServerResponse, unixSocket: boolean): Promise<void> {
+  checkLoopbackRequest(req, unixSocket);
   const path = new URL(req.url ?? '/', 'http://local').pathname;
   if (path === '/v1/status') {
     if (req.method !== 'GET') throw new HttpError(405, 'VALIDATION_ERROR', 'use GET');

@@ -47,7 +47,11 @@ export interface MqttLinkOptions {
   onMessage: (topic: string, payload: Buffer) => void;
   /** Every message published (once the broker took it) and received, for `consystence-edge watch`. */
   onTraffic?: (direction: 'out' | 'in', topic: string, payload: string | Buffer) => void;
-  onState: (state: LinkState, detail: { error?: string }) => void;
+  /**
+   * `refused`: the broker refused this device's credentials (CONNACK 4/5, 0x86/0x87). `retryInMs`, with
+   * 'offline': when the next attempt is due, for `status`.
+   */
+  onState: (state: LinkState, detail: { error?: string; refused?: boolean; retryInMs?: number }) => void;
   /** A credentials refusal: refresh if possible. Resolves true to retry at once, false to back off. */
   onAuthRefused: (code: number) => Promise<boolean>;
 }
@@ -317,8 +321,11 @@ export class MqttLink {
         return;
       }
       const error = current?.text ?? this.failureText(failure, wasConnected ? 'online' : phase);
-      options.onState('offline', { error });
-      void this.scheduleRetry(current, refusedCode);
+      const refused = current?.action === 'refresh';
+      options.onState('offline', { error, refused });
+      this.scheduleRetry(current, refusedCode, error, refused).catch((retryError: unknown) =>
+        options.logger.error('mqtt_retry_not_scheduled', { error: retryError }),
+      );
     });
   }
 
@@ -333,7 +340,12 @@ export class MqttLink {
     return describeLinkFailure(this.options.mqtt, failure, phase);
   }
 
-  private async scheduleRetry(reason: Reason | null, code: number | null): Promise<void> {
+  private async scheduleRetry(
+    reason: Reason | null,
+    code: number | null,
+    error: string,
+    refused: boolean,
+  ): Promise<void> {
     let retryNow = false;
     if (reason?.action === 'refresh') {
       try {
@@ -351,6 +363,7 @@ export class MqttLink {
       ...(busy ? { reason: 'server busy' } : {}),
     });
     this.retryTimer = setTimeout(() => this.attempt(), delay);
+    this.options.onState('offline', { error, refused, retryInMs: delay });
   }
 
   private clearTimers(): void {

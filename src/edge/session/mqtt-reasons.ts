@@ -3,6 +3,7 @@
  * MQTT 5 DISCONNECT from the server. The decision, not the number, travels on: the link refreshes the token,
  * waits longer, falls back to 3.1.1, or just backs off; the text is what `status` shows a technician.
  */
+import { printable } from '../../common/text/safe-text.js';
 
 export type ReasonAction =
   /** Credentials: refresh the token (the refresh itself finds out if the device was revoked → re-pair). */
@@ -78,8 +79,8 @@ export function connackReason(code: number, protocolVersion: 4 | 5): Reason {
 export function disconnectReason(code: number, reasonString?: string, serverReference?: string): Reason {
   const known = V5[code];
   const extra = [
-    reasonString ? `"${printable(reasonString)}"` : '',
-    serverReference ? `server reference ${printable(serverReference)}` : '',
+    reasonString ? `"${printable(reasonString, 200)}"` : '',
+    serverReference ? `server reference ${printable(serverReference, 200)}` : '',
   ]
     .filter(Boolean)
     .join(', ');
@@ -88,8 +89,4 @@ export function disconnectReason(code: number, reasonString?: string, serverRefe
     action,
     text: `the site server disconnected this device: ${known?.text ?? (code === 0 ? 'normal disconnection' : 'unknown reason')} (DISCONNECT ${hex(code)})${extra ? `; ${extra}` : ''}`,
   };
-}
-
-function printable(text: string): string {
-  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
 }

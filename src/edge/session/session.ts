@@ -21,6 +21,8 @@ import { TokenManager } from './token-manager.js';
 
 /** Do not ask the cloud for a new token on every refusal: once per this window, then plain backoff. */
 const REFRESH_ON_REFUSAL_MIN_INTERVAL_MS = 60_000;
+/** A broker refusal this soon after pairing means the site server has not caught up yet (see explainRefusal). */
+const RECENT_PAIRING_MS = 15 * 60_000;
 
 export interface SessionDeps extends EdgeCore {
   /** The outbox's stats for the heartbeat (zeros when none is given). */
@@ -58,6 +60,8 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
   private current: LifecycleState = 'paired';
   private connectedSince: string | null = null;
+  private offlineSince: string | null = null;
+  private nextAttemptAt: string | null = null;
   private lastError: string | null = null;
   private unpublishedResults: CommandResult[] = [];
   private lastRefusalRefreshMs = 0;
@@ -129,7 +133,7 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
       },
       onTraffic: (direction, topic, payload) => this.emit('traffic', direction, topic, payload),
       onState: (state, detail) => {
-        if (this.link === link) this.onLinkState(state, detail.error);
+        if (this.link === link) this.onLinkState(state, detail);
       },
       onAuthRefused: (code) => this.onAuthRefused(code),
     });
@@ -195,6 +199,8 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
       startedAt: this.startedAt,
       brokerUrl: this.brokerUrl,
       connectedSince: this.connectedSince,
+      offlineSince: this.current === 'online' ? null : this.offlineSince,
+      nextAttemptAt: this.current === 'offline' ? this.nextAttemptAt : null,
       lastError: this.lastError ?? this.tokens.lastError,
       queue: { depth: queue.depth, bytes: queue.bytes, oldestTs: queue.oldestTs },
       configVersion: this.config.current.version,
@@ -280,18 +286,37 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
     this.emit('revoked');
   }
 
-  private onLinkState(state: LinkState, error?: string): void {
+  private onLinkState(state: LinkState, detail: { error?: string; refused?: boolean; retryInMs?: number }): void {
     if (this.current === 'revoked' || state === 'stopped') return;
+    const now = this.deps.clock.now();
     if (state === 'online') {
-      this.connectedSince = new Date(this.deps.clock.now()).toISOString();
+      this.connectedSince = new Date(now).toISOString();
+      this.offlineSince = null;
+      this.nextAttemptAt = null;
       this.lastError = null;
       this.follower.linkOnline();
     } else if (state === 'offline') {
       this.connectedSince = null;
-      if (error) this.lastError = error;
+      this.offlineSince ??= new Date(now).toISOString();
+      this.nextAttemptAt = detail.retryInMs !== undefined ? new Date(now + detail.retryInMs).toISOString() : null;
+      if (detail.error) this.lastError = detail.refused ? this.explainRefusal(detail.error, now) : detail.error;
       this.follower.linkOffline();
+    } else {
+      // Until the first connection the outage counts from the start of the service.
+      this.offlineSince ??= this.startedAt;
+      this.nextAttemptAt = null;
     }
     this.setState(state);
+  }
+
+  /**
+   * A broker refusing a token the cloud issued minutes ago is the site server lagging, not a revocation: it learns
+   * of new registrations from the cloud on its refresh interval. Saying "revoked" sent technicians to re-pair.
+   */
+  private explainRefusal(error: string, now: number): string {
+    const pairedAt = Date.parse(this.tokens.registration().pairedAt);
+    if (!(now - pairedAt < RECENT_PAIRING_MS)) return error;
+    return `the site server has not yet learned of this device's new registration (paired ${new Date(pairedAt).toISOString()}) and refused its token; it fetches new registrations from the cloud periodically, and this device keeps retrying. If it lasts more than a few minutes, check the site server's connection to the cloud`;
   }
 
   private setState(state: LifecycleState, note?: string): void {

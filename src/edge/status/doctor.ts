@@ -1,185 +1,286 @@
 /**
- * `doctor`: each check passes or fails with the fix. Checks are independent and bounded in time, so one dead
- * dependency cannot hide the others.
+ * `doctor`: tests what actually breaks a device, as Azure's `iotedge check` does: one row per concern, each
+ * OK / WARN / FAIL / SKIP with the fix, and a summary. Only FAIL means "this device cannot do its job" (exit 8):
+ * a cloud that cannot be reached is a WARN, because a paired device runs without it (offline-first).
+ *
+ * The site-server row logs in with the device's current token, because a reachable port proved nothing (the
+ * broker refused the token while an earlier doctor said all OK). The broker ties the login to the client id
+ * (`edge == username == clientId`, mosquitto `use_username_as_clientid`), so a second connection as this device
+ * would take over the running service's session whatever its client id or MQTT 5 clean start: while the service
+ * runs, its own live session is the proof and doctor reads it instead; only a stopped service gets a real login.
  */
-import { lookup } from 'node:dns/promises';
-import { isIP, connect } from 'node:net';
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { CLOUD_ROUTES, cloudUrl } from '../../protocol/index.js';
 import { checkIntegrity } from '../../storage/index.js';
 import { PLAUSIBLE_AFTER_MS, SKEW_WARNING_MS, type EdgeClock } from '../clock.js';
 import { cloudCall, type FetchLike } from '../cloud-client/http.js';
+import { describeSkew, humanDuration } from '../human-time.js';
+import { printable } from '../../common/text/safe-text.js';
 import type { EdgeStores } from '../stores/index.js';
-import { CLOUD_ROUTES, cloudUrl } from '../../protocol/index.js';
+import type { Registration } from '../stores/registration-store.js';
+import { dnsProblem, portOf, PROBE_TIMEOUT_MS, tcpProblem } from './doctor-checks.js';
+import type { StatusReport } from './report.js';
 import { describeSiteEndpoint, siteEndpointReport } from './site-endpoint.js';
+
+export type CheckLevel = 'ok' | 'warn' | 'fail' | 'skip';
 
 export interface CheckResult {
   name: string;
+  level: CheckLevel;
+  /** `level !== 'fail'`, for scripts written against the first doctor. */
   ok: boolean;
-  skipped?: boolean;
   detail: string;
   fix?: string;
 }
 
-async function dnsCheck(name: string, host: string): Promise<CheckResult> {
-  if (isIP(host)) return { name, ok: true, detail: `${host} is an address (no DNS needed)` };
-  try {
-    const { address } = await Promise.race([lookup(host), rejectAfter(5_000, 'timed out')]);
-    return { name, ok: true, detail: `${host} → ${address}` };
-  } catch (error) {
-    return {
-      name,
-      ok: false,
-      detail: `${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-      fix: 'check the DNS servers of this device (/etc/resolv.conf) or the site network',
-    };
-  }
+export interface DoctorContext {
+  state: EdgeStores;
+  clock: EdgeClock;
+  fetch: FetchLike;
+  status: () => StatusReport;
+  /** One real MQTT login with the device's current token (session/probe.ts). */
+  probeLogin: (registration: Registration) => Promise<void>;
+  /**
+   * Checks of this device's own ground that need no network, after the database and disk rows (the machine-id
+   * check of the storage layer belongs here).
+   */
+  localChecks?: Array<() => CheckResult>;
 }
 
-function tcpCheck(name: string, host: string, port: number, fix: string): Promise<CheckResult> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const timer = setTimeout(() => done(false, 'no answer within 5 s'), 5_000);
-    function done(ok: boolean, why: string) {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(
-        ok
-          ? { name, ok, detail: `${host}:${port} reachable` }
-          : { name, ok, detail: `${host}:${port} not reachable (${why})`, fix },
-      );
-    }
-    socket.once('connect', () => done(true, ''));
-    socket.once('error', (error: NodeJS.ErrnoException) => done(false, error.code ?? error.message));
-  });
+/** Below this SQLite cannot be trusted to commit (WAL growth, a checkpoint): the device is about to stop. */
+const DISK_FAIL_BYTES = 16 * 2 ** 20;
+/** A token closer than this to its expiry, with the cloud out of reach, will lock the device out. */
+const TOKEN_SOON_MS = 24 * 3_600_000;
+
+function row(name: string, level: CheckLevel, detail: string, fix?: string): CheckResult {
+  return { name, level, ok: level !== 'fail', detail, ...(fix && level !== 'ok' ? { fix } : {}) };
 }
 
-function rejectAfter(ms: number, message: string): Promise<never> {
-  return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), ms).unref?.());
-}
-
-function portOf(url: URL, fallback: number): number {
-  return Number(url.port || fallback);
-}
-
-export async function runDoctor(state: EdgeStores, clock: EdgeClock, fetchImpl: FetchLike): Promise<CheckResult[]> {
-  const results: CheckResult[] = [];
+export async function runDoctor(ctx: DoctorContext): Promise<CheckResult[]> {
+  const { state, clock } = ctx;
+  const report = ctx.status();
   const reg = state.registration.get();
+  const results: CheckResult[] = [serviceRow(report, reg), databaseRow(state), diskRow(state, reg)];
+  for (const check of ctx.localChecks ?? []) results.push(check());
 
-  // Database first: everything else reads it.
-  const problem = checkIntegrity(state.db, 'full');
-  results.push(
-    problem === null
-      ? { name: 'database', ok: true, detail: `${state.db.path} passes the full integrity check` }
-      : {
-          name: 'database',
-          ok: false,
-          detail: `integrity check failed: ${problem}`,
-          fix: "stop the service and run 'consystence-edge reset --yes' (the device must then be paired again)",
-        },
-  );
-
-  const local = Date.now();
-  if (local < PLAUSIBLE_AFTER_MS) {
-    results.push({
-      name: 'clock',
-      ok: false,
-      detail: `the local clock says ${new Date(local).toISOString()}, before this software was built (${new Date(PLAUSIBLE_AFTER_MS).toISOString()})`,
-      fix: "enable NTP (timedatectl set-ntp true) or set the date; tokens use the cloud's time meanwhile",
-    });
-  }
   if (!reg) {
-    results.push({
-      name: 'registration',
-      ok: false,
-      detail: 'this device is not paired',
-      fix: "run 'consystence-edge pair --uri …'",
-    });
+    results.push(
+      row(
+        'registration',
+        'fail',
+        'this device is not paired',
+        "run 'consystence-edge pair --uri -' and paste the pairing URI",
+      ),
+      clockRow(clock, null),
+    );
     return results;
   }
-  results.push(
-    reg.revokedAt
-      ? {
-          name: 'registration',
-          ok: false,
-          detail: `revoked at ${reg.revokedAt}`,
-          fix: 'ask for a new pairing code, then reset and pair',
-        }
-      : { name: 'registration', ok: true, detail: `${reg.edgeId} at site ${reg.siteId}` },
-  );
-
-  const cloud = new URL(reg.cloudUrl);
-  const broker = new URL(reg.config.siteServer.mqtt.url);
-  const [cloudDns, cloudTcp, brokerDns, brokerTcp] = await Promise.all([
-    dnsCheck('cloud-dns', cloud.hostname),
-    tcpCheck(
-      'cloud-tcp',
-      cloud.hostname,
-      portOf(cloud, cloud.protocol === 'https:' ? 443 : 80),
-      'the cloud is needed only to pair and refresh tokens; check the site firewall and proxy for outbound HTTPS',
-    ),
-    dnsCheck('broker-dns', broker.hostname),
-    tcpCheck(
-      'broker-tcp',
-      broker.hostname,
-      portOf(broker, broker.protocol === 'mqtts:' ? 8883 : 1883),
-      'check that the site server is running and that this device is on the site network',
-    ),
-  ]);
-  results.push(cloudDns, cloudTcp, brokerDns, brokerTcp);
-  const site = siteEndpointReport(state);
-  if (site) results.push({ name: 'site-endpoint', ok: true, detail: describeSiteEndpoint(site) });
-
-  if (cloudTcp.ok) {
-    try {
-      const response = await cloudCall(fetchImpl, {
-        method: 'GET',
-        url: cloudUrl(reg.cloudUrl, CLOUD_ROUTES.jwks),
-        timeoutMs: 5_000,
-      });
-      if (response.time) {
-        const skew = response.time.serverMs - response.time.localMs;
-        clock.observe(response.time);
-        results.push(
-          Math.abs(skew) <= SKEW_WARNING_MS
-            ? { name: 'clock', ok: true, detail: `within ${(Math.abs(skew) / 1000).toFixed(1)} s of the cloud` }
-            : {
-                name: 'clock',
-                ok: false,
-                detail: `${(skew / 1000).toFixed(0)} s off the cloud's time (corrected for tokens)`,
-                fix: 'enable NTP (timedatectl set-ntp true)',
-              },
-        );
-      }
-    } catch (error) {
-      results.push({
-        name: 'clock',
-        ok: false,
-        detail: `cannot read the cloud's time (${(error as Error).message})`,
-        fix: 'check outbound HTTPS to the cloud',
-      });
-    }
-  } else {
-    results.push({
-      name: 'clock',
-      ok: true,
-      skipped: true,
-      detail: `cloud unreachable; last measured skew ${(clock.skewMs / 1000).toFixed(1)} s`,
-    });
+  if (reg.revokedAt) {
+    results.push(
+      row(
+        'registration',
+        'fail',
+        `removed from its site at ${reg.revokedAt}`,
+        'ask for a new pairing code, then reset and pair',
+      ),
+    );
+    return results;
   }
+  results.push(row('registration', 'ok', `${reg.edgeId} at site ${reg.siteId}`));
 
-  const expiresInMs = reg.tokenExp * 1000 - clock.now();
-  results.push(
-    expiresInMs > 0
-      ? { name: 'token', ok: true, detail: `valid until ${new Date(reg.tokenExp * 1000).toISOString()}` }
-      : {
-          name: 'token',
-          ok: false,
-          detail: `expired at ${new Date(reg.tokenExp * 1000).toISOString()}`,
-          fix: 'let the service reach the cloud once: it refreshes the token by itself with the device key',
-        },
-  );
+  const [cloud, siteServer] = await Promise.all([cloudRow(ctx, reg), siteServerRow(ctx, reg, report)]);
+  results.push(clockRow(clock, cloud.skewMs), cloud.row, siteServer, tokenRow(reg, clock, cloud.reached));
+  const site = siteEndpointReport(state);
+  if (site) results.push(row('site-endpoint', 'ok', describeSiteEndpoint(site)));
   return results;
 }
 
+function serviceRow(report: StatusReport, reg: Registration | null): CheckResult {
+  if (report.daemon.running) return row('service', 'ok', `running (pid ${report.daemon.pid}), ${report.state}`);
+  if (!reg || reg.revokedAt) return row('service', 'skip', 'not running (nothing to run until this device is paired)');
+  return row(
+    'service',
+    'warn',
+    'not running: nothing is sent to the site server',
+    'systemctl start consystence-edge (and systemctl enable consystence-edge to start it at boot); journalctl -u consystence-edge says why it stopped',
+  );
+}
+
+function databaseRow(state: EdgeStores): CheckResult {
+  const problem = checkIntegrity(state.db, 'full');
+  return problem === null
+    ? row('database', 'ok', `${state.db.path} passes the full integrity check`)
+    : row(
+        'database',
+        'fail',
+        `integrity check failed: ${printable(problem)}`,
+        "stop the service and run 'consystence-edge reset --yes' (the device must then be paired again)",
+      );
+}
+
+function diskRow(state: EdgeStores, reg: Registration | null): CheckResult {
+  const dir = dirname(state.db.path);
+  let free: number;
+  try {
+    const stats = statfsSync(dir);
+    free = stats.bavail * stats.bsize;
+  } catch (error) {
+    return row('disk', 'skip', `cannot read the free space of ${dir} (${(error as NodeJS.ErrnoException).code})`);
+  }
+  const shown = `${(free / 2 ** 20).toFixed(0)} MiB free in ${dir}`;
+  if (free < DISK_FAIL_BYTES)
+    return row('disk', 'fail', shown, 'free space on this partition: the device cannot store data or its token');
+  // The queue may grow to its configured limit during a site outage: that room should exist.
+  const limit = (reg?.config.buffer.maxSizeMb ?? 0) * 2 ** 20;
+  if (free < limit)
+    return row(
+      'disk',
+      'warn',
+      `${shown}, less than the queue may need during an outage (${reg!.config.buffer.maxSizeMb} MiB)`,
+      'free space on this partition, or lower the buffer size in the site configuration',
+    );
+  return row('disk', 'ok', shown);
+}
+
+/** One clock row: the local clock's plausibility and its skew from the cloud (measured now, else the last one). */
+function clockRow(clock: EdgeClock, measuredSkewMs: number | null): CheckResult {
+  const skew = measuredSkewMs ?? clock.skewMs;
+  const source = measuredSkewMs !== null ? 'measured now' : 'cloud unreachable, last measured';
+  const fix = 'enable NTP (timedatectl set-ntp true) or set the date; tokens use the cloud time meanwhile';
+  if (Date.now() < PLAUSIBLE_AFTER_MS) {
+    const detail = `the local clock says ${new Date().toISOString()}, before this software was built`;
+    // Without any measurement of the cloud's time the device cannot sign a valid assertion.
+    if (measuredSkewMs === null && clock.skewMs === 0)
+      return row('clock', 'fail', `${detail}; the cloud's time is unknown`, fix);
+    return row('clock', 'warn', `${detail}; ${describeSkew(skew)} (${source})`, fix);
+  }
+  if (Math.abs(skew) > SKEW_WARNING_MS)
+    return row(
+      'clock',
+      'warn',
+      `${describeSkew(skew)} (${source}); corrected for tokens, but logs and records carry the local time`,
+      fix,
+    );
+  return row('clock', 'ok', `${describeSkew(skew)} (${source})`);
+}
+
+async function cloudRow(
+  ctx: DoctorContext,
+  reg: Registration,
+): Promise<{ row: CheckResult; reached: boolean; skewMs: number | null }> {
+  const url = new URL(reg.cloudUrl);
+  const offline = (why: string) => ({
+    row: row(
+      'cloud',
+      'warn',
+      `${why}; this device works without the cloud (it is needed only to pair and to refresh the token)`,
+      'if the site should reach the cloud: check DNS (/etc/resolv.conf), the firewall and proxy for outbound HTTPS',
+    ),
+    reached: false,
+    skewMs: null,
+  });
+  const dns = await dnsProblem(url.hostname);
+  if (dns) return offline(dns);
+  const tcp = await tcpProblem(url.hostname, portOf(url, url.protocol === 'https:' ? 443 : 80));
+  if (tcp) return offline(tcp);
+  try {
+    const response = await cloudCall(ctx.fetch, {
+      method: 'GET',
+      url: cloudUrl(reg.cloudUrl, CLOUD_ROUTES.jwks),
+      timeoutMs: PROBE_TIMEOUT_MS,
+    });
+    // Measured, not saved: doctor is read-only (the service saves the offset from its own cloud calls).
+    const skewMs = response.time ? response.time.serverMs - response.time.localMs : null;
+    return { row: row('cloud', 'ok', `${reg.cloudUrl} answers (HTTP ${response.status})`), reached: true, skewMs };
+  } catch (error) {
+    return offline(`${reg.cloudUrl} does not answer over HTTPS (${printable((error as Error).message)})`);
+  }
+}
+
+async function siteServerRow(ctx: DoctorContext, reg: Registration, report: StatusReport): Promise<CheckResult> {
+  const brokerUrl = reg.config.siteServer.mqtt.url;
+  if (report.daemon.running) {
+    if (report.state === 'online')
+      return row(
+        'site-server',
+        'ok',
+        `the running service is logged in to ${brokerUrl} since ${report.connectedSince}`,
+      );
+    return row(
+      'site-server',
+      'fail',
+      `the running service is not connected to ${brokerUrl}${report.offlineSince ? ` (offline ${humanDuration(ctx.clock.now() - Date.parse(report.offlineSince))})` : ''}: ${printable(report.lastError ?? 'no error recorded yet', 1000)}`,
+      "see 'consystence-edge status' for the next attempt; check that the site server runs and that this device is on the site network",
+    );
+  }
+  const url = new URL(brokerUrl);
+  const network =
+    (await dnsProblem(url.hostname)) ??
+    (await tcpProblem(url.hostname, portOf(url, url.protocol === 'mqtts:' ? 8883 : 1883)));
+  const fix = 'check that the site server is running and that this device is on the site network';
+  if (network) return row('site-server', 'fail', network, fix);
+  try {
+    await ctx.probeLogin(reg);
+    return row('site-server', 'ok', `${brokerUrl} accepted this device's token (a test login, disconnected at once)`);
+  } catch (error) {
+    const why = printable((error as Error).message, 1000);
+    const refused = /refused the connection/.test(why);
+    return row(
+      'site-server',
+      'fail',
+      why,
+      refused
+        ? "start the service: it refreshes a refused token from the cloud by itself. Just re-paired? The site server learns of new registrations from the cloud within its refresh interval. Revoked in the portal? 'consystence-edge status' says so once the service has asked the cloud"
+        : fix,
+    );
+  }
+}
+
+function tokenRow(reg: Registration, clock: EdgeClock, cloudReached: boolean): CheckResult {
+  const expiresMs = reg.tokenExp * 1000;
+  const leftMs = expiresMs - clock.now();
+  const at = new Date(expiresMs).toISOString();
+  const fix = 'let the service reach the cloud once: it refreshes the token by itself with the device key';
+  if (leftMs <= 0)
+    return cloudReached
+      ? row(
+          'token',
+          'warn',
+          `expired at ${at}; the cloud is reachable, so the service refreshes it when it connects`,
+          fix,
+        )
+      : row(
+          'token',
+          'fail',
+          `expired at ${at} and the cloud is out of reach: the site server will refuse this device`,
+          fix,
+        );
+  if (leftMs < TOKEN_SOON_MS && !cloudReached)
+    return row('token', 'warn', `expires in ${humanDuration(leftMs)} (${at}) and the cloud is out of reach`, fix);
+  return row('token', 'ok', `valid until ${at} (${humanDuration(leftMs)} left)`);
+}
+
+const LABEL: Record<CheckLevel, string> = { ok: ' OK ', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' };
+
+export function summarise(results: CheckResult[]): Record<CheckLevel, number> {
+  const counts: Record<CheckLevel, number> = { ok: 0, warn: 0, fail: 0, skip: 0 };
+  for (const r of results) counts[r.level] += 1;
+  return counts;
+}
+
 export function formatDoctor(results: CheckResult[]): string {
-  return `${results.map((r) => `${r.skipped ? 'SKIP' : r.ok ? ' OK ' : 'FAIL'}  ${r.name.padEnd(13)} ${r.detail}${!r.ok && r.fix ? `\n      fix: ${r.fix}` : ''}`).join('\n')}\n`;
+  const lines = results.map(
+    (r) =>
+      `${LABEL[r.level]}  ${r.name.padEnd(13)} ${printable(r.detail, 2000)}${r.fix ? `\n      fix: ${r.fix}` : ''}`,
+  );
+  const counts = summarise(results);
+  const verdict =
+    counts.fail > 0
+      ? 'this device has a problem: fix the FAIL rows first'
+      : counts.warn > 0
+        ? 'this device works; the WARN rows need attention'
+        : 'all good';
+  lines.push('', `${counts.ok} OK, ${counts.warn} WARN, ${counts.fail} FAIL, ${counts.skip} SKIP: ${verdict}`);
+  return `${lines.join('\n')}\n`;
 }

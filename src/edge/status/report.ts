@@ -2,7 +2,11 @@
  * What `status` shows, assembled from the database only (the daemon may be another process, or down). The
  * report is built field by field from an allow-list; tokens, keys and codes have no field to land in.
  */
+import { lstatSync } from 'node:fs';
 import { SKEW_WARNING_MS, type EdgeClock } from '../clock.js';
+import { describeSkew, humanDuration } from '../human-time.js';
+import { printable } from '../../common/text/safe-text.js';
+import { readPairingFileFailure, type PairingFileFailure } from '../stores/pairing-file-failure.js';
 import { OutboxStore } from '../outbox/store.js';
 import type { EdgeStores } from '../stores/index.js';
 import type { LifecycleState, SiteEndpoint } from '../stores/status-store.js';
@@ -21,6 +25,9 @@ export interface StatusReport {
   siteEndpoint: SiteEndpoint | null;
   hardwareId: string;
   connectedSince: string | null;
+  /** While the service runs but is not connected: since when, and when it tries again. */
+  offlineSince: string | null;
+  nextAttemptInSeconds: number | null;
   pairedAt: string | null;
   tokenExpiresAt: string | null;
   tokenExpired: boolean | null;
@@ -29,6 +36,8 @@ export interface StatusReport {
   /** Read from the outbox tables: exact even when the service is down (committed rows only). */
   queue: { depth: number; bytes: number; oldestTs: string | null; dropped: number };
   lastError: string | null;
+  /** An unpaired device's pairing-URI file: whether one waits there, and why the last pairing from it failed. */
+  pairingUriFile: { path: string; waiting: boolean; lastFailure: PairingFileFailure | null } | null;
   next: string | null;
   version: string;
 }
@@ -48,6 +57,7 @@ export function buildStatusReport(
   clock: EdgeClock,
   hardwareId: string,
   version: string,
+  options: { pairingUriFile?: string } = {},
 ): StatusReport {
   const reg = state.registration.get();
   const snap = state.status.read();
@@ -61,12 +71,15 @@ export function buildStatusReport(
     clock.now() - Date.parse(snap.updatedAt) < Math.max(3 * heartbeatMs, 120_000);
   let current: LifecycleState;
   let next: string | null = null;
+  const pairingUriFile = !reg && options.pairingUriFile ? pairingFileStatus(state, options.pairingUriFile) : null;
   if (!reg) {
     current = state.pending.get() ? 'pairing' : 'unpaired';
     next =
       current === 'pairing'
         ? "a pairing did not finish; run the same 'consystence-edge pair' command again (it replays safely)"
-        : "pair this device: consystence-edge pair --uri 'consystence-edge://pair?…' (from the Consystence portal)";
+        : pairingUriFile?.waiting
+          ? `the service pairs from ${pairingUriFile.path} when it starts${pairingUriFile.lastFailure ? ' (its last attempt failed, see above); fix the cause or replace the file, then restart the service' : ''}`
+          : 'pair this device: consystence-edge pair --uri - (then paste the pairing URI from the Consystence portal)';
   } else if (reg.revokedAt) {
     current = 'revoked';
     next =
@@ -95,6 +108,11 @@ export function buildStatusReport(
     siteEndpoint: siteEndpointReport(state),
     hardwareId,
     connectedSince: running && current === 'online' ? snap!.snapshot.connectedSince : null,
+    offlineSince: running && current !== 'online' ? snap!.snapshot.offlineSince : null,
+    nextAttemptInSeconds:
+      running && snap!.snapshot.nextAttemptAt
+        ? Math.max(0, Math.ceil((Date.parse(snap!.snapshot.nextAttemptAt) - clock.now()) / 1000))
+        : null,
     pairedAt: reg?.pairedAt ?? null,
     tokenExpiresAt: reg ? new Date(reg.tokenExp * 1000).toISOString() : null,
     tokenExpired: reg ? reg.tokenExp * 1000 <= clock.now() : null,
@@ -102,9 +120,21 @@ export function buildStatusReport(
     configVersion: config?.version ?? null,
     queue,
     lastError: reg?.revokedAt ? 'revoked' : (snap?.snapshot.lastError ?? null),
+    pairingUriFile,
     next,
     version,
   };
+}
+
+function pairingFileStatus(state: EdgeStores, path: string): NonNullable<StatusReport['pairingUriFile']> {
+  let waiting: boolean;
+  try {
+    // lstat: a read-only command looks, it does not follow links or open what it finds.
+    waiting = lstatSync(path).isFile();
+  } catch {
+    waiting = false;
+  }
+  return { path, waiting, lastFailure: readPairingFileFailure(state) };
 }
 
 function outboxQueue(state: EdgeStores): StatusReport['queue'] {
@@ -113,7 +143,8 @@ function outboxQueue(state: EdgeStores): StatusReport['queue'] {
   return { depth, bytes, oldestTs: depth > 0 ? store.oldestTs() : null, dropped: store.state().dropped };
 }
 
-export function formatStatus(report: StatusReport): string {
+export function formatStatus(report: StatusReport, nowMs: number = Date.now()): string {
+  const since = (iso: string) => `${iso} (${humanDuration(nowMs - Date.parse(iso))} ago)`;
   const lines = [
     `state:            ${report.state}${report.daemon.running ? ` (service running, pid ${report.daemon.pid})` : ''}`,
     `edge:             ${report.edgeId ?? '-'}${report.edgeUuid ? ` (${report.edgeUuid})` : ''}`,
@@ -121,15 +152,28 @@ export function formatStatus(report: StatusReport): string {
     `organisation:     ${report.orgId ?? '-'}`,
     `cloud:            ${report.cloudUrl ?? '-'}`,
     `site server:      ${report.siteEndpoint ? describeSiteEndpoint(report.siteEndpoint) : (report.brokerUrl ?? '-')}`,
-    `connected since:  ${report.connectedSince ?? '-'}`,
+    report.offlineSince
+      ? `offline since:    ${since(report.offlineSince)}${report.nextAttemptInSeconds !== null ? `; next attempt in ${report.nextAttemptInSeconds} s` : ''}`
+      : `connected since:  ${report.connectedSince ?? '-'}`,
     `token expires:    ${report.tokenExpiresAt ?? '-'}${report.tokenExpired ? ' (expired: it is refreshed at the next connection)' : ''}`,
-    `clock skew:       ${(report.clockSkewMs / 1000).toFixed(1)} s${Math.abs(report.clockSkewMs) > SKEW_WARNING_MS ? " (the local clock is wrong: tokens use the cloud's time; enable NTP)" : ''}`,
+    `clock:            ${describeSkew(report.clockSkewMs)}${Math.abs(report.clockSkewMs) > SKEW_WARNING_MS ? " (the local clock is wrong: tokens use the cloud's time; enable NTP)" : ''}`,
     `config version:   ${report.configVersion ?? '-'}`,
     `queue:            ${report.queue.depth} messages, ${report.queue.bytes} bytes${report.queue.oldestTs ? `, oldest ${report.queue.oldestTs}` : ''}, ${report.queue.dropped} dropped when full or expired`,
-    `last error:       ${report.lastError ?? '-'}`,
+    // The last error may quote the site server (a DISCONNECT reason): printable, like all network text.
+    `last error:       ${report.lastError ? printable(report.lastError, 2000) : '-'}`,
     `hardware id:      ${report.hardwareId}`,
     `version:          ${report.version}`,
   ];
+  const file = report.pairingUriFile;
+  if (file) {
+    lines.push(
+      `pairing-URI file: ${file.waiting ? `${file.path} (waiting: the service pairs from it when it starts)` : `none at ${file.path}`}`,
+    );
+    if (file.lastFailure)
+      lines.push(
+        `  last attempt:   failed at ${file.lastFailure.at}: ${printable(file.lastFailure.message, 1000)}${file.lastFailure.cloudCode ? ` (${file.lastFailure.cloudCode})` : ''}`,
+      );
+  }
   if (report.next) lines.push('', `next step: ${report.next}`);
   return `${lines.join('\n')}\n`;
 }

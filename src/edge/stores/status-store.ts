@@ -28,6 +28,10 @@ export const StatusSnapshot = z.object({
   startedAt: z.string(),
   brokerUrl: z.string().nullable(),
   connectedSince: z.string().nullable(),
+  /** While not connected: since when (the start of the outage, not of the current attempt). */
+  offlineSince: z.string().nullable().default(null),
+  /** While waiting to reconnect: when the next attempt is due. */
+  nextAttemptAt: z.string().nullable().default(null),
   lastError: z.string().max(2000).nullable(),
   queue: z.object({ depth: z.number(), bytes: z.number(), oldestTs: z.string().nullable() }),
   configVersion: z.number().int().nullable(),

@@ -12,6 +12,7 @@ import {
   runHook,
   type CommandResult,
 } from '../../common/process/process.js';
+import { PAIRING_URI_ENV } from '../../edge/cli/secret-input.js';
 import { ProducerClient } from '../../edge/producer/client.js';
 import type {
   Capabilities,
@@ -95,10 +96,13 @@ export class LocalProcessTarget implements DeviceTarget {
   private async cli(
     edgeArgs: string[],
     timeoutMs = CLI_TIMEOUT_MS,
-    options: { clockInPast?: boolean } = {},
+    options: { clockInPast?: boolean; env?: NodeJS.ProcessEnv } = {},
   ): Promise<CommandResult> {
     const { command, args } = this.argv(edgeArgs, options);
-    const result = await runCommand(command, args, { timeoutMs, env: { ...process.env, ...this.launcher.env } });
+    const result = await runCommand(command, args, {
+      timeoutMs,
+      env: { ...process.env, ...this.launcher.env, ...options.env },
+    });
     this.history.push(
       `$ ${[command, ...args].join(' ')}\n→ exit ${result.code}${result.timedOut ? ' (timed out)' : ''}\n${result.stdout}\n${result.stderr.split('\n').slice(-50).join('\n')}`,
     );
@@ -109,8 +113,6 @@ export class LocalProcessTarget implements DeviceTarget {
     return this.cli(
       [
         'pair',
-        '--uri',
-        uri,
         '--json',
         ...this.commonArgs(),
         ...(options.edgeId ? ['--edge-id', options.edgeId] : []),
@@ -118,7 +120,8 @@ export class LocalProcessTarget implements DeviceTarget {
         ...(options.maxAttempts ? ['--max-attempts', String(options.maxAttempts)] : []),
       ],
       options.timeoutMs ?? CLI_TIMEOUT_MS,
-      { clockInPast: options.clockInPast === true },
+      // The URI (with its code) goes in the environment, not on the command line other users can read.
+      { clockInPast: options.clockInPast === true, env: { [PAIRING_URI_ENV]: uri } },
     );
   }
 

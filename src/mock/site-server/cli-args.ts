@@ -1,27 +1,40 @@
 /**
  * Flags → options. `parseArgs` in strict mode refuses unknown flags; the values then go through the same zod
- * schema as library callers use. Secrets may also come from the environment, so they need not sit in `ps`.
+ * schema as library callers use. Secrets come from a file or the environment, so they need not sit in `ps`
+ * (an admin access token read from `/proc/<pid>/cmdline` once minted pairing codes); the old flags still work,
+ * with a warning.
  */
 import { parseArgs } from 'node:util';
+import { readSecretFile } from '../../common/secret-file/secret-file.js';
 import { SiteServerError } from './errors.js';
 import type { SiteServerOptionsInput } from './options.js';
 
-export const USAGE = `Usage: consystence-mock-site --cloud URL --org ORG_ID --site SITE_ID (--code CODE | --token TOKEN)
+export const USAGE = `Usage: consystence-mock-site --cloud URL --org ORG_ID --site SITE_ID (--code-file FILE | --token-file FILE)
   [--mqtt-port N (1883)] [--http-port N (8080)] [--host 127.0.0.1] [--public-host NAME] [--db FILE (:memory:)]
   [--hardware-id ID] [--refresh-seconds S (30)] [--max-payload-bytes N (262144)] [--message-buffer N (500)]
-  [--broker embedded|external] [--broker-url mqtt://host:port] [--broker-username U] [--broker-password P]
+  [--broker embedded|external] [--broker-url mqtt://host:port] [--broker-username U] [--broker-password-file FILE]
   [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]   embedded broker on mqtts://; --tls-ca goes to edges via the cloud
-Environment: CONSYSTENCE_SITE_CODE, CONSYSTENCE_SITE_TOKEN, CONSYSTENCE_BROKER_PASSWORD stand in for the secret flags.
---code (a site-server pairing code, minted by an admin) or --token (an admin's access token) is needed only on the
-first start with a given --db; a restart on another address, port or CA registers the change by itself.
+Environment: CONSYSTENCE_SITE_CODE, CONSYSTENCE_SITE_TOKEN, CONSYSTENCE_BROKER_PASSWORD stand in for the secret files.
+--code-file (a site-server pairing code, minted by an admin) or --token-file (an admin's access token) is needed only
+on the first start with a given --db; a restart on another address, port or CA registers the change by itself.
+--code, --token and --broker-password still work but show the secret to every local user (ps).
 Exit status: 0 stopped, 1 start-up failure, 2 bad flags, 10 another site server was registered for this site.`;
+
+/** Each secret: the file flag, the old visible flag, the environment variable. */
+const SECRETS = [
+  { key: 'code', flag: 'code', env: 'CONSYSTENCE_SITE_CODE' },
+  { key: 'token', flag: 'token', env: 'CONSYSTENCE_SITE_TOKEN' },
+  { key: 'brokerPassword', flag: 'broker-password', env: 'CONSYSTENCE_BROKER_PASSWORD' },
+] as const;
 
 const FLAGS = {
   cloud: { type: 'string' },
   org: { type: 'string' },
   site: { type: 'string' },
   code: { type: 'string' },
+  'code-file': { type: 'string' },
   token: { type: 'string' },
+  'token-file': { type: 'string' },
   'hardware-id': { type: 'string' },
   host: { type: 'string' },
   'public-host': { type: 'string' },
@@ -35,6 +48,7 @@ const FLAGS = {
   'broker-url': { type: 'string' },
   'broker-username': { type: 'string' },
   'broker-password': { type: 'string' },
+  'broker-password-file': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'tls-ca': { type: 'string' },
@@ -44,7 +58,7 @@ const FLAGS = {
 export function parseCliArgs(
   argv: string[],
   env: NodeJS.ProcessEnv,
-): { help: true } | { help: false; options: SiteServerOptionsInput } {
+): { help: true } | { help: false; options: SiteServerOptionsInput; warnings: string[] } {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }));
@@ -58,14 +72,27 @@ export function parseCliArgs(
     throw new SiteServerError('USAGE', `missing ${missing.map((m) => `--${m}`).join(', ')}\n${USAGE}`);
   const pick = (key: keyof SiteServerOptionsInput, value: string | undefined) =>
     value === undefined ? {} : { [key]: value };
+  const warnings: string[] = [];
+  const secrets: Record<string, string> = {};
+  for (const { key, flag, env: name } of SECRETS) {
+    const file = str(`${flag}-file`);
+    if (file !== undefined && str(flag) !== undefined)
+      throw new SiteServerError('USAGE', `give either --${flag} or --${flag}-file, not both\n${USAGE}`);
+    if (str(flag) !== undefined)
+      warnings.push(
+        `--${flag} shows the secret to every user of this machine (ps); use --${flag}-file FILE or env ${name}`,
+      );
+    const value = file !== undefined ? readSecret(file, `--${flag}-file`) : (str(flag) ?? env[name]);
+    if (value !== undefined) secrets[key] = value;
+  }
   return {
     help: false,
+    warnings,
     options: {
       cloud: str('cloud')!,
       orgId: str('org')!,
       siteId: str('site')!,
-      ...pick('code', str('code') ?? env.CONSYSTENCE_SITE_CODE),
-      ...pick('token', str('token') ?? env.CONSYSTENCE_SITE_TOKEN),
+      ...secrets,
       ...pick('hardwareId', str('hardware-id')),
       ...pick('host', str('host')),
       ...pick('publicHost', str('public-host')),
@@ -78,10 +105,17 @@ export function parseCliArgs(
       ...pick('broker', str('broker')),
       ...pick('brokerUrl', str('broker-url')),
       ...pick('brokerUsername', str('broker-username')),
-      ...pick('brokerPassword', str('broker-password') ?? env.CONSYSTENCE_BROKER_PASSWORD),
       ...pick('tlsCert', str('tls-cert')),
       ...pick('tlsKey', str('tls-key')),
       ...pick('tlsCa', str('tls-ca')),
     } as SiteServerOptionsInput,
   };
+}
+
+function readSecret(path: string, flag: string): string {
+  try {
+    return readSecretFile(path, flag, { maxBytes: 16 * 1024, followLinks: true });
+  } catch (error) {
+    throw new SiteServerError('USAGE', (error as Error).message);
+  }
 }

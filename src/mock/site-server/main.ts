@@ -19,6 +19,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (args.warnings.length) logger.warn('secret_on_command_line', { warnings: args.warnings });
   const server = await startMockSiteServer(args.options, { logger });
   process.stdout.write(
     `${JSON.stringify({ event: 'listening', mqttUrl: server.mqttUrl, httpUrl: server.httpUrl, siteId: server.siteId, orgId: server.orgId })}\n`,

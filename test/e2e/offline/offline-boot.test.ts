@@ -14,7 +14,7 @@ import { DEMO_PASSWORD, DEMO_USERS, MockCloudClient } from '../../../src/mock/cl
 import { startEntry } from '../../helpers/process.js';
 import { tempDir } from '../../helpers/tmp.js';
 import type { CloudProcess } from '../support/cloud.js';
-import { pairingUri, testEdge } from './support.js';
+import { testEdge } from './support.js';
 
 const HOST = 'cloud-offline.invalid';
 const hostsDir = tempDir('cst-hosts-');
@@ -70,10 +70,7 @@ describe.skipIf(!namespacesWork)('offline-first boot', () => {
 
   it('with the cloud stopped and its name not resolving, a paired edge boots and reaches the site server', async () => {
     const edge = await testEdge(cloud, 'bun', 'offline');
-    const paired = await edge.cli(
-      ['pair', '--uri', await pairingUri(cloud, edge.siteId, edge.edgeId), '--edge-id', edge.edgeId, '--json'],
-      withHosts,
-    );
+    const paired = await edge.pair(withHosts);
     expect(paired.code, paired.stderr).toBe(0);
     expect(paired.stdout).toContain(HOST);
     await cloud.child.kill('SIGKILL');
@@ -96,11 +93,12 @@ describe.skipIf(!namespacesWork)('offline-first boot', () => {
       since: online.presence.since,
     });
 
-    const doctor = JSON.parse((await edge.cli(['doctor', '--json'])).stdout) as {
-      checks: Array<{ name: string; ok: boolean }>;
-    };
-    expect(doctor.checks.find((c) => c.name === 'cloud-dns')).toMatchObject({ ok: false });
-    expect(doctor.checks.find((c) => c.name === 'broker-tcp')).toMatchObject({ ok: true });
+    // The cloud out of reach is a warning on an offline site, not a failure: doctor exits 0.
+    const doctorRun = await edge.cli(['doctor', '--json']);
+    const doctor = JSON.parse(doctorRun.stdout) as { checks: Array<{ name: string; level: string; detail: string }> };
+    expect(doctor.checks.find((c) => c.name === 'cloud')).toMatchObject({ level: 'warn' });
+    expect(doctor.checks.find((c) => c.name === 'site-server')).toMatchObject({ level: 'ok' });
+    expect(doctorRun.code).toBe(0);
     await child.kill('SIGTERM');
   }, 60_000);
 });

@@ -1,5 +1,6 @@
 /** Shared by the offline, clock and token e2e tests: one paired edge against a cloud process and a site server. */
 import { join } from 'node:path';
+import { PAIRING_URI_ENV } from '../../../src/edge/cli/secret-input.js';
 import { commandFor, runToEnd, startProcess, type Child, type Runtime } from '../../helpers/process.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
 import { createSite, DEMO_ORG_ID, type CloudProcess } from '../support/cloud.js';
@@ -12,7 +13,9 @@ export interface TestEdge {
   siteId: string;
   site: Site;
   /** Runs a CLI subcommand to completion, optionally wrapped (faketime, unshare). */
-  cli(args: string[], wrap?: string[]): ReturnType<typeof runToEnd>;
+  cli(args: string[], wrap?: string[], env?: NodeJS.ProcessEnv): ReturnType<typeof runToEnd>;
+  /** `pair --json` with a fresh code for this edge, the URI in the environment (never on the command line). */
+  pair(wrap?: string[]): ReturnType<typeof runToEnd>;
   /** `run --json`; the producer API is off unless a port is given (`'0'`: a free one, shown in the `started` line). */
   run(wrap?: string[], options?: { producerPort?: string }): Child;
   status(wrap?: string[]): Promise<Record<string, any>>;
@@ -30,12 +33,17 @@ export async function testEdge(cloud: CloudProcess, runtime: Runtime, label: str
       string,
       string[],
     ];
-  const cli = (extra: string[], wrap: string[] = []) => runToEnd(...full([...extra, ...base], wrap));
+  const cli = (extra: string[], wrap: string[] = [], env: NodeJS.ProcessEnv = {}) =>
+    runToEnd(...full([...extra, ...base], wrap), { env });
   return {
     edgeId,
     siteId,
     site,
     cli,
+    pair: async (wrap = []) =>
+      cli(['pair', '--edge-id', edgeId, '--json'], wrap, {
+        [PAIRING_URI_ENV]: await pairingUri(cloud, siteId, edgeId),
+      }),
     run: (wrap = [], options = {}) =>
       startProcess(
         ...full(

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../helpers/wait.js';
 import { DEMO_ORG_ID, startCloudProcess, type CloudProcess } from '../support/cloud.js';
-import { pairingUri, testEdge } from './support.js';
+import { testEdge } from './support.js';
 
 describe('edge token lifecycle', () => {
   let cloud: CloudProcess;
@@ -22,14 +22,7 @@ describe('edge token lifecycle', () => {
     // A clock fault at pairing: the cloud's time is two hours behind, so the 60 s token it issues expired long ago
     // by the site server's clock, exactly as after two hours without power or network.
     await cloud.admin.setClock(-7200);
-    const paired = await edge.cli([
-      'pair',
-      '--uri',
-      await pairingUri(cloud, edge.siteId, edge.edgeId),
-      '--edge-id',
-      edge.edgeId,
-      '--json',
-    ]);
+    const paired = await edge.pair();
     await cloud.admin.setClock(0);
     expect(paired.code, paired.stderr).toBe(0);
 
@@ -42,14 +35,7 @@ describe('edge token lifecycle', () => {
 
   it('revoked in the cloud → the site server closes the session, the edge stops as revoked and asks for a new pairing', async () => {
     const edge = await testEdge(cloud, 'node', 'revoked');
-    const paired = await edge.cli([
-      'pair',
-      '--uri',
-      await pairingUri(cloud, edge.siteId, edge.edgeId),
-      '--edge-id',
-      edge.edgeId,
-      '--json',
-    ]);
+    const paired = await edge.pair();
     expect(paired.code, paired.stderr).toBe(0);
     const child = edge.run();
     await edge.site.waitForPresence(edge.edgeId, (p) => p.state === 'online', 30_000);

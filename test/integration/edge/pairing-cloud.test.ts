@@ -3,6 +3,7 @@
  * malformed and truncated bodies, the lost response (committed, then the socket dropped), a used code. The
  * cloud's own edge list proves that no retry registered twice.
  */
+import { PAIRING_URI_ENV } from '../../../src/edge/cli/secret-input.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandFor, runToEnd } from '../../helpers/process.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
@@ -29,18 +30,11 @@ async function pair(
 ) {
   const { command, args } = commandFor('node', 'src/edge/main.ts');
   const base = ['--state-dir', stateDir, '--hardware-id', hardwareId];
-  const result = await runToEnd(command, [
-    ...args,
-    'pair',
-    '--uri',
-    uri,
-    '--edge-id',
-    edgeId,
-    '--json',
-    '--no-connect',
-    ...base,
-    ...extra,
-  ]);
+  const result = await runToEnd(
+    command,
+    [...args, 'pair', '--edge-id', edgeId, '--json', '--no-connect', ...base, ...extra],
+    { env: { [PAIRING_URI_ENV]: uri } },
+  );
   const lines = result.stdout
     .trim()
     .split('\n')

@@ -3,6 +3,7 @@
  * registration and keeps the device key (identity never changes, keys do only on `--keys`); the device then pairs
  * again with a new code, and the cloud replaces the old registration of the same hardware.
  */
+import { PAIRING_URI_ENV } from '../../../src/edge/cli/secret-input.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/storage/index.js';
@@ -38,15 +39,9 @@ describe('reset', () => {
     const base = ['--state-dir', stateDir, '--hardware-id', testHardwareId('reset')];
     const cli = (...extra: string[]) => runToEnd(command, [...args, ...extra, ...base]);
     const pair = async () =>
-      cli(
-        'pair',
-        '--uri',
-        (await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId)).pairingUri,
-        '--edge-id',
-        'reset-1',
-        '--no-connect',
-        '--json',
-      );
+      runToEnd(command, [...args, 'pair', '--edge-id', 'reset-1', '--no-connect', '--json', ...base], {
+        env: { [PAIRING_URI_ENV]: (await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId)).pairingUri },
+      });
     const state = async () => JSON.parse((await cli('status', '--json')).stdout).state as string;
 
     expect((await pair()).code).toBe(0);

@@ -8,6 +8,7 @@
  * The observer keeps a persistent session (clean: false, QoS 1) and mosquitto runs with persistence, so the
  * observer need not win the race to reconnect: what the edge publishes first is queued for it by the broker.
  */
+import { PAIRING_URI_ENV } from '../../../src/edge/cli/secret-input.js';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/common/log/log.js';
@@ -58,16 +59,9 @@ describe.skipIf(!!missing)('outbox drain across a mosquitto restart', () => {
     const { pairingUri } = await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId, { edgeId: EDGE_ID });
     const { command, args } = commandFor('node', 'src/edge/main.ts');
     // --no-connect: mosquitto learns the edge's password (its token) only after pairing.
-    const paired = await runToEnd(command, [
-      ...args,
-      'pair',
-      '--uri',
-      pairingUri,
-      '--edge-id',
-      EDGE_ID,
-      '--no-connect',
-      ...common,
-    ]);
+    const paired = await runToEnd(command, [...args, 'pair', '--edge-id', EDGE_ID, '--no-connect', ...common], {
+      env: { [PAIRING_URI_ENV]: pairingUri },
+    });
     expect(paired.code, paired.stderr).toBe(0);
     const reader = await createEdgeRuntime({
       stateDir,

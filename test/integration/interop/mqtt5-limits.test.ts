@@ -6,6 +6,7 @@
  * while a 40-envelope backlog drains the edge could put all 40 in flight if it ignored the limit, and records
  * the PUBLISHes' aliases and the PINGREQs.
  */
+import { PAIRING_URI_ENV } from '../../../src/edge/cli/secret-input.js';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/common/log/log.js';
@@ -53,16 +54,9 @@ describe.skipIf(!!missing)('MQTT 5 limits from mosquitto', () => {
     const common = ['--state-dir', stateDir, '--hardware-id', hardwareId, '--json'];
     const { pairingUri } = await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId, { edgeId: EDGE_ID });
     const { command, args } = commandFor('node', 'src/edge/main.ts');
-    const paired = await runToEnd(command, [
-      ...args,
-      'pair',
-      '--uri',
-      pairingUri,
-      '--edge-id',
-      EDGE_ID,
-      '--no-connect',
-      ...common,
-    ]);
+    const paired = await runToEnd(command, [...args, 'pair', '--edge-id', EDGE_ID, '--no-connect', ...common], {
+      env: { [PAIRING_URI_ENV]: pairingUri },
+    });
     expect(paired.code, paired.stderr).toBe(0);
     // The backlog is committed before `run` starts, so it is all ready to send the moment the edge connects.
     const reader = await createEdgeRuntime({ stateDir, hardwareId, logger: createLogger({ write: () => {} }) });

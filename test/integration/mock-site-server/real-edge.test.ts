@@ -3,6 +3,7 @@
  * the cloud, reaches the site server at the endpoint the server registered, shows up online, applies a config
  * pushed through the control API and answers a `ping` command.
  */
+import { PAIRING_URI_ENV } from '../../../src/edge/cli/secret-input.js';
 import { describe, expect, it } from 'vitest';
 import { startEntry } from '../../helpers/process.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
@@ -18,14 +19,9 @@ describe('real edge runtime against the mock site server', () => {
     const hw = testHardwareId('real-edge');
     const common = ['--state-dir', stateDir, '--hardware-id', hw, '--json'];
 
-    const pair = startEntry('node', 'src/edge/main.ts', [
-      'pair',
-      '--uri',
-      pairingUri,
-      '--edge-id',
-      'orin-real',
-      ...common,
-    ]);
+    const pair = startEntry('node', 'src/edge/main.ts', ['pair', '--edge-id', 'orin-real', ...common], {
+      env: { [PAIRING_URI_ENV]: pairingUri },
+    });
     expect((await pair.exited).code).toBe(0);
     const edge = startEntry('node', 'src/edge/main.ts', ['run', ...common]);
     await edge.waitForLine((l) => l.event === 'state' && l.state === 'online', 30_000);

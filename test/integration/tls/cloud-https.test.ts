@@ -3,6 +3,7 @@
  * token refreshes later trust it too. Expired, self-signed and wrong-host certificates, and a private cloud
  * without --cloud-ca, fail the pairing at once with a sentence that says what to check, and nothing is saved.
  */
+import { PAIRING_CODE_ENV, PAIRING_URI_ENV } from '../../../src/edge/cli/secret-input.js';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -73,22 +74,24 @@ describe('pairing over https', () => {
     const hardwareId = testHardwareId('tls-cli');
     const { pairingUri } = await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId, {});
     const { command, args } = commandFor('node', 'src/edge/main.ts');
-    const result = await runToEnd(command, [
-      ...args,
-      'pair',
-      '--uri',
-      pairingUri,
-      '--edge-id',
-      'orin-tls-cli',
-      '--cloud-ca',
-      certs.ca.cert,
-      '--json',
-      '--no-connect',
-      '--state-dir',
-      stateDir,
-      '--hardware-id',
-      hardwareId,
-    ]);
+    const result = await runToEnd(
+      command,
+      [
+        ...args,
+        'pair',
+        '--edge-id',
+        'orin-tls-cli',
+        '--cloud-ca',
+        certs.ca.cert,
+        '--json',
+        '--no-connect',
+        '--state-dir',
+        stateDir,
+        '--hardware-id',
+        hardwareId,
+      ],
+      { env: { [PAIRING_URI_ENV]: pairingUri } },
+    );
     expect(result.code, result.stderr).toBe(0);
 
     const runtime = await createEdgeRuntime({ stateDir, hardwareId, logger: quiet });
@@ -133,23 +136,25 @@ describe('pairing over https', () => {
 
   it('--cloud-ca refuses a file that is not a CA certificate', async () => {
     const { command, args } = commandFor('node', 'src/edge/main.ts');
-    const result = await runToEnd(command, [
-      ...args,
-      'pair',
-      '--cloud',
-      cloud.url,
-      '--org',
-      DEMO_ORG_ID,
-      '--site',
-      siteId,
-      '--code',
-      'AAAA-AAAA',
-      '--cloud-ca',
-      certs.server.cert,
-      '--no-connect',
-      '--state-dir',
-      tempDir('cst-tls-cli-'),
-    ]);
+    const result = await runToEnd(
+      command,
+      [
+        ...args,
+        'pair',
+        '--cloud',
+        cloud.url,
+        '--org',
+        DEMO_ORG_ID,
+        '--site',
+        siteId,
+        '--cloud-ca',
+        certs.server.cert,
+        '--no-connect',
+        '--state-dir',
+        tempDir('cst-tls-cli-'),
+      ],
+      { env: { [PAIRING_CODE_ENV]: 'AAAA-AAAA' } },
+    );
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--cloud-ca .* holds a certificate that is not a CA/);
   }, 30_000);

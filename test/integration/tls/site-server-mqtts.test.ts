@@ -4,6 +4,7 @@
  * only that CA); a certificate for another host keeps the edge offline with a lastError naming the host problem;
  * the packet-size guard and the listener fault work the same behind TLS; bad TLS flags exit 2 with the flag named.
  */
+import { PAIRING_URI_ENV } from '../../../src/edge/cli/secret-input.js';
 import { readFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,7 +47,9 @@ async function realEdge(site: CloudSite, edgeId: string) {
   const { pairingUri } = await site.admin.createPairingCode(site.orgId, site.siteId, { edgeId });
   const common = ['--state-dir', tempDir('cst-edge-'), '--hardware-id', testHardwareId(edgeId), '--json'];
   const { command, args } = commandFor('node', EDGE_ENTRY);
-  const paired = await runToEnd(command, [...args, 'pair', '--uri', pairingUri, '--edge-id', edgeId, ...common]);
+  const paired = await runToEnd(command, [...args, 'pair', '--edge-id', edgeId, ...common], {
+    env: { [PAIRING_URI_ENV]: pairingUri },
+  });
   expect(paired.code, paired.stderr).toBe(0);
   const connectStep = paired.stdout
     .split('\n')

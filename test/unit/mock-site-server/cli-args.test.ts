@@ -1,3 +1,6 @@
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCliArgs } from '../../../src/mock/site-server/cli-args.js';
 import { SiteServerError } from '../../../src/mock/site-server/errors.js';
@@ -29,6 +32,33 @@ describe('CLI flags', () => {
       token: 'tok',
       brokerPassword: 'pw',
     });
+  });
+
+  it('reads secrets from --token-file, --code-file and --broker-password-file, and warns about the visible flags', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cst-site-args-'));
+    const file = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text, { mode: 0o600 });
+      return join(dir, name);
+    };
+    const fromFiles = parseCliArgs(
+      [...base, '--token-file', file('token', 'tok-from-file\n'), '--broker-password-file', file('pw', 'pw\n')],
+      { CONSYSTENCE_SITE_TOKEN: 'ignored' },
+    ) as { options: Record<string, unknown>; warnings: string[] };
+    expect(fromFiles.options).toMatchObject({ token: 'tok-from-file', brokerPassword: 'pw' });
+    expect(fromFiles.warnings).toEqual([]);
+    const fromCode = parseCliArgs([...base, '--code-file', file('code', 'AB12-CD34')], {}) as {
+      options: Record<string, unknown>;
+    };
+    expect(fromCode.options.code).toBe('AB12-CD34');
+
+    const visible = parseCliArgs([...base, '--token', 'tok'], {}) as { warnings: string[] };
+    expect(visible.warnings).toEqual([expect.stringMatching(/--token shows the secret.*--token-file/)]);
+    expect(() => parseCliArgs([...base, '--token', 't', '--token-file', file('t2', 't')], {})).toThrow(/not both/);
+    symlinkSync(file('real', 'linked'), join(dir, 'link')); // mounted secrets are links: followed here
+    expect(
+      (parseCliArgs([...base, '--token-file', join(dir, 'link')], {}) as { options: { token: string } }).options.token,
+    ).toBe('linked');
+    expect(() => parseCliArgs([...base, '--token-file', dir], {})).toThrow(/not a regular file/);
   });
 
   it('refuses unknown flags and missing required ones as usage errors', () => {

@@ -1,0 +1,25 @@
+/**
+ * Secrets given to the edge CLI (a pairing URI, a pairing code) come from stdin, a file or the environment:
+ * anything on a command line can be read by every local user in `ps` for as long as the command runs (a
+ * retrying `pair` runs for minutes). The old flags keep working, with a warning.
+ */
+import { readSecretFile as readFile, SecretFileError } from '../../common/secret-file/secret-file.js';
+import { EdgeError } from '../errors.js';
+
+/** `pair` reads the pairing URI, or the code of the separate-flags form, from these when no flag gives it. */
+export const PAIRING_URI_ENV = 'CONSYSTENCE_EDGE_PAIRING_URI';
+export const PAIRING_CODE_ENV = 'CONSYSTENCE_EDGE_PAIRING_CODE';
+
+/** A secret file for the root CLI: never through a link, at most 4 KiB; a refusal is a usage error (exit 2). */
+export function readSecretFile(path: string, flag: string): string {
+  try {
+    return readFile(path, flag);
+  } catch (error) {
+    if (error instanceof SecretFileError) throw new EdgeError('USAGE', error.message);
+    throw error;
+  }
+}
+
+/** What `pair` prints when a code was given on its command line anyway. */
+export const visibleSecretWarning = (flag: string, safe: string) =>
+  `warning: the pairing code given with ${flag} is visible to every user of this device (ps) while this command runs; use ${safe} instead\n`;
