@@ -187,6 +187,10 @@ async function serve(
           `running as ${edgeId}${data.producerAddress ? `; producer API at ${data.producerAddress}` : ''}`,
         );
       })
-      .catch((error: unknown) => runtime.logger.error('session_start_failed', { error }));
+      .catch((error: unknown) => {
+        // The session could not start (its database refused the boot bookkeeping): exit, the service manager retries.
+        runtime.logger.error('session_start_failed', { error });
+        end(ExitCodes.STATE_DIR_UNUSABLE, 'shutdown');
+      });
   });
 }

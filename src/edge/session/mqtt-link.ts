@@ -17,6 +17,8 @@ import type { Logger } from '../../common/log/log.js';
 import { BUSY_MIN_DELAY_MS, connackReason, disconnectReason, type Reason } from './mqtt-reasons.js';
 import { describeTlsError, pinnedTlsOptions, type PinnedTlsOptions } from './tls.js';
 
+/** The next attempt when scheduling one failed (a bug, not a broker answer): never leave the link idle. */
+const RETRY_FALLBACK_MS = 5_000;
 /** Room for the fixed header, topic and properties around the largest payload the contract allows. */
 const PACKET_HEADROOM_BYTES = 16 * 1024;
 
@@ -318,7 +320,11 @@ export class MqttLink {
       }
       const error = current?.text ?? this.failureText(failure, wasConnected ? 'online' : phase);
       options.onState('offline', { error });
-      void this.scheduleRetry(current, refusedCode);
+      this.scheduleRetry(current, refusedCode).catch((error: unknown) => {
+        // Never leave the link without a next attempt.
+        options.logger.error('mqtt_reconnect_schedule_failed', { error });
+        if (!this.stopped) this.retryTimer = setTimeout(() => this.attempt(), RETRY_FALLBACK_MS);
+      });
     });
   }
 

@@ -74,7 +74,9 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
       hardwareId: deps.hardwareId,
       logger: deps.logger,
       ...(deps.random ? { random: deps.random } : {}),
-      onRevoked: () => void this.revoke(),
+      onRevoked: () => {
+        this.revoke().catch((error: unknown) => deps.logger.error('revoke_failed', { error }));
+      },
     });
     this.commands = registerBuiltinCommands(new CommandRegistry(deps.state.commands, deps.clock, deps.logger), {
       clock: deps.clock,
@@ -93,8 +95,15 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
       logger: deps.logger,
       ...(deps.random ? { random: deps.random } : {}),
       ...(deps.reconnectPolicy ? { policy: deps.reconnectPolicy } : {}),
-      onConnect: () => void this.onConnected(),
-      onMessage: (topic, payload) => void this.onMessage(topic, payload),
+      onConnect: () => {
+        this.onConnected().catch((error: unknown) => deps.logger.warn('online_status_failed', { error }));
+      },
+      // The handlers answer every failure they can; this catch only keeps a bug from ending the process.
+      onMessage: (topic, payload) => {
+        this.onMessage(topic, payload).catch((error: unknown) =>
+          deps.logger.error('mqtt_message_failed', { topic, error }),
+        );
+      },
       onTraffic: (direction, topic, payload) => this.emit('traffic', direction, topic, payload),
       onState: (state, detail) => this.onLinkState(state, detail.error),
       onAuthRefused: (code) => this.onAuthRefused(code),
@@ -171,15 +180,11 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
   }
 
   private async onConnected(): Promise<void> {
-    try {
-      await this.publishOnline();
-      const pending = this.unpublishedResults;
-      for (const result of pending) await this.link.publish(this.topics.cmdResult, JSON.stringify(result), { qos: 1 });
-      this.unpublishedResults = this.unpublishedResults.filter((r) => !pending.includes(r));
-      this.emit('online');
-    } catch (error) {
-      this.deps.logger.warn('online_status_failed', { error });
-    }
+    await this.publishOnline();
+    const pending = this.unpublishedResults;
+    for (const result of pending) await this.link.publish(this.topics.cmdResult, JSON.stringify(result), { qos: 1 });
+    this.unpublishedResults = this.unpublishedResults.filter((r) => !pending.includes(r));
+    this.emit('online');
   }
 
   private async onMessage(topic: string, payload: Buffer): Promise<void> {

@@ -12,7 +12,8 @@ import { PendingPairingStore } from './pending-pairing-store.js';
 import { RegistrationStore } from './registration-store.js';
 import { StatusStore } from './status-store.js';
 
-export const DB_FILE = 'edge.db';
+/** Identity, credentials, config, commands and status: small, checked at every boot. */
+export const IDENTITY_DB_FILE = 'edge.db';
 
 /** Every store of the edge database, all on one connection. */
 export interface EdgeStores {
@@ -45,7 +46,7 @@ export function storesFor(db: Db): EdgeStores {
 export async function openEdgeStores(stateDir: string, logger: Logger): Promise<EdgeStores> {
   try {
     const opened = await openDatabase({
-      path: join(stateDir, DB_FILE),
+      path: join(stateDir, IDENTITY_DB_FILE),
       migrations: edgeMigrations,
       synchronous: 'FULL',
     });

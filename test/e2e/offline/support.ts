@@ -11,6 +11,7 @@ export interface TestEdge {
   edgeId: string;
   siteId: string;
   site: Site;
+  stateDir: string;
   /** Runs a CLI subcommand to completion, optionally wrapped (faketime, unshare). */
   cli(args: string[], wrap?: string[]): ReturnType<typeof runToEnd>;
   /** `run --json`; the producer API is off unless a port is given (`'0'`: a free one, shown in the `started` line). */
@@ -35,6 +36,7 @@ export async function testEdge(cloud: CloudProcess, runtime: Runtime, label: str
     edgeId,
     siteId,
     site,
+    stateDir,
     cli,
     run: (wrap = [], options = {}) =>
       startProcess(

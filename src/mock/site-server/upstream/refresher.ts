@@ -33,8 +33,12 @@ export class TrustRefresher {
 
   start(): void {
     const tick = () => {
-      void this.refreshNow().finally(() => {
+      const next = () => {
         if (this.timer) this.timer = setTimeout(tick, this.intervalMs);
+      };
+      this.refreshNow().then(next, (error: unknown) => {
+        this.logger.warn('trust_refresh_failed', { error: (error as Error).message });
+        next();
       });
     };
     this.timer = setTimeout(tick, this.intervalMs);
