@@ -10,6 +10,7 @@ import { pairingInputFrom } from '../pairing/inputs.js';
 import { markPairingUriUsed, wasPairingUriUsed } from '../pairing/used-uri.js';
 import type { StepEvent } from '../pairing/steps.js';
 import type { EdgeRuntime } from '../runtime.js';
+import { acquireRunLock } from '../stores/run-lock.js';
 import { DataPlane } from '../data/data-plane.js';
 import { producerEndpoint, type ProducerEndpoint } from '../data/producer-endpoint.js';
 import { systemdNotifier, type ServiceNotifier } from '../systemd/notify.js';
@@ -44,7 +45,15 @@ export const run: Subcommand = {
     });
     const logger = log.logger;
     const uriFile = values['pairing-uri-file'] ?? io.env.CONSYSTENCE_EDGE_PAIRING_URI_FILE ?? DEFAULT_PAIRING_URI_FILE;
+    const lock = await acquireRunLock(
+      settings.stateDir,
+      `the service is already running with the state in ${settings.stateDir}; a second one would share its identity (systemctl status consystence-edge)`,
+    ).catch((error: unknown) => {
+      log.close();
+      throw error;
+    });
     const runtime = await openRuntime(settings, logger, io).catch((error: unknown) => {
+      lock.release();
       log.close();
       throw error;
     });
@@ -70,6 +79,7 @@ export const run: Subcommand = {
       runtime.close();
       service.close();
       log.close();
+      lock.release();
     }
   },
 };

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IDENTITY_DB_FILE } from '../../../src/edge/state/index.js';
+import { IDENTITY_DB_FILE } from '../../../src/edge/stores/index.js';
 import { startCloudProcess, type CloudProcess } from '../support/cloud.js';
 import { pairingUri, testEdge } from '../offline/support.js';
 
