@@ -19,15 +19,17 @@ import { EdgeSession } from './session/session.js';
 import type { QueueStatsValue } from './session/messages.js';
 import { probeConnect } from './session/probe.js';
 import { credentialTransaction } from './stores/credential-transaction.js';
-import { openEdgeStores, type EdgeStores } from './stores/index.js';
+import { closeEdgeStores, openEdgeStores, type EdgeStores } from './stores/index.js';
 import type { Registration } from './stores/registration-store.js';
 import { buildStatusReport, type StatusReport } from './status/report.js';
 import { runDoctor, type CheckResult } from './status/doctor.js';
 import { VERSION } from './version.js';
 
 export interface EdgeRuntimeOptions {
-  /** Folder of `edge.db`. */
+  /** Folder of identity.db and outbox.db. */
   stateDir: string;
+  /** Split an earlier version's edge.db first; only with the run lock held (see openEdgeStores). */
+  upgradeLayout?: boolean;
   logger?: Logger;
   /** `--hardware-id`: a 64-hex value as is, anything else hashed; default the machine id's SHA-256. */
   hardwareId?: string;
@@ -68,11 +70,13 @@ export interface EdgeRuntime {
 }
 
 export const CLOCK_OFFSET_KEY = 'clock_offset_ms';
+/** Seqs below this may have been used by some outbox of this device (see SeqReservation). */
+const SEQ_FLOOR_KEY = 'outbox_seq_floor';
 
 export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<EdgeRuntime> {
   const logger = options.logger ?? createLogger();
   const hardwareId = resolveHardwareId(options.hardwareId);
-  const state = await openEdgeStores(options.stateDir, logger);
+  const state = await openEdgeStores(options.stateDir, logger, { upgradeLayout: options.upgradeLayout === true });
   const version = options.version ?? VERSION;
   const fetchImpl: FetchLike = options.fetch ?? cloudFetchFor(state.db);
   const clock = new EdgeClock(
@@ -94,7 +98,17 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
     const buffer = state.config.current()?.config.buffer ?? state.registration.get()?.config.buffer;
     if (!buffer)
       throw new EdgeError('NOT_PAIRED', 'the outbox needs the buffer limits the cloud gives at pairing; pair first');
-    outbox = new Outbox(state.db, { limits: buffer, clock, logger: logger.child({ component: 'outbox' }) });
+    if (state.outboxInLegacyFile)
+      throw new EdgeError('INTERNAL', 'the outbox is still in edge.db: only a runtime opened with upgradeLayout sends');
+    outbox = new Outbox(state.outboxDb, {
+      limits: buffer,
+      clock,
+      logger: logger.child({ component: 'outbox' }),
+      seqReservation: {
+        floor: () => state.kv.getNumber(SEQ_FLOOR_KEY, 1),
+        reserve: (upTo) => credentialTransaction(state.db, () => state.kv.set(SEQ_FLOOR_KEY, upTo)),
+      },
+    });
     return outbox;
   };
   const existing = state.registration.get();
@@ -154,7 +168,7 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
     close: () => {
       // Commits what producers handed over before the database goes away.
       outbox?.close();
-      state.db.close();
+      closeEdgeStores(state);
     },
   };
 }

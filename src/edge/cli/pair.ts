@@ -53,6 +53,7 @@ consystence-edge pair --cloud URL --org ORG_ID --site SITE_ID --code CODE
     const runtime = await openRuntime(settings, loggerFor(settings, io, 'pair'), io, {
       pairingRetry: { maxAttempts: extra.data.maxAttempts },
       ...(cloudCa ? { fetch: pinnedFetch(cloudCa) } : {}),
+      upgradeLayout: lock !== null,
     }).catch((error: unknown) => {
       lock?.release();
       throw error;

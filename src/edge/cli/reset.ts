@@ -27,10 +27,12 @@ export const reset: Subcommand = {
       }
     }
     const lock = await acquireRunLock(settings.stateDir, serviceRunning('reset'));
-    const runtime = await openRuntime(settings, loggerFor(settings, io, 'reset'), io).catch((error: unknown) => {
-      lock.release();
-      throw error;
-    });
+    const runtime = await openRuntime(settings, loggerFor(settings, io, 'reset'), io, { upgradeLayout: true }).catch(
+      (error: unknown) => {
+        lock.release();
+        throw error;
+      },
+    );
     try {
       await runtime.reset({ keys });
       io.stdout(

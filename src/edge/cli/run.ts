@@ -52,7 +52,7 @@ export const run: Subcommand = {
       log.close();
       throw error;
     });
-    const runtime = await openRuntime(settings, logger, io).catch((error: unknown) => {
+    const runtime = await openRuntime(settings, logger, io, { upgradeLayout: true }).catch((error: unknown) => {
       lock.release();
       log.close();
       throw error;

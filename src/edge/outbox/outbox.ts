@@ -40,7 +40,22 @@ export interface OutboxOptions {
   logger?: Logger;
   /** How often retention is applied when nothing is being enqueued (an idle, offline edge). 0 disables. */
   sweepIntervalMs?: number;
+  /**
+   * Where seqs are reserved outside this database (the runtime: identity.db), so an outbox recreated after it was
+   * found damaged continues above every seq ever used and the site server's dedupe still holds.
+   */
+  seqReservation?: SeqReservation;
 }
+
+export interface SeqReservation {
+  /** Every seq below this may have been used. */
+  floor(): number;
+  /** Durably records that seqs below `upTo` may be used; called before any of them is committed. */
+  reserve(upTo: number): void;
+}
+
+/** Seqs reserved per write to the reservation: one extra durable write per this many envelopes. */
+export const SEQ_RESERVATION_BLOCK = 10_000;
 
 interface Pending {
   channel: OutboxChannel;
@@ -85,6 +100,8 @@ export class Outbox {
   private bytes: number;
   private nextSeqValue: number;
   private dropped: number;
+  private readonly reservation: SeqReservation | null;
+  private reservedUpTo: number;
 
   constructor(db: Db, options: OutboxOptions) {
     this.limits = OutboxLimits.parse(options.limits);
@@ -95,11 +112,12 @@ export class Outbox {
     this.store = new OutboxStore(db);
     this.db = db;
     const state = this.store.state();
-    const totals = this.store.totals();
     this.nextSeqValue = state.nextSeq;
     this.dropped = state.dropped;
-    this.depth = totals.depth;
-    this.bytes = totals.bytes;
+    this.depth = state.depth;
+    this.bytes = state.bytes;
+    this.reservation = options.seqReservation ?? null;
+    this.reservedUpTo = this.reservation ? this.resumeAboveFloor(this.reservation) : Number.POSITIVE_INFINITY;
     const sweepMs = options.sweepIntervalMs ?? 60_000;
     if (sweepMs > 0) {
       this.sweepTimer = setInterval(() => this.sweep(), sweepMs);
@@ -149,6 +167,7 @@ export class Outbox {
     const nowMs = this.clock.now();
     let outcome: Committed;
     try {
+      this.reserveSeqs(batch.reduce((sum, item) => sum + item.chunks.length, 0));
       outcome = this.db.transaction(() => this.commitBatch(batch, nowMs));
     } catch (cause) {
       this.logger.error('outbox.write_failed', { error: cause, envelopes: batch.length });
@@ -192,7 +211,12 @@ export class Outbox {
       results.push({ seq: first, lastSeq: seq - 1 });
     }
     const drops = this.enforceBounds(nowMs, this.bytes + inserted.bytes);
-    this.store.saveState(seq, drops.dropped);
+    this.store.saveState({
+      nextSeq: seq,
+      dropped: drops.dropped,
+      depth: this.depth + inserted.count - drops.expired.count - drops.evicted.count,
+      bytes: this.bytes + inserted.bytes - drops.expired.bytes - drops.evicted.bytes,
+    });
     return { results, inserted, nextSeq: seq, ...drops };
   }
 
@@ -223,7 +247,13 @@ export class Outbox {
     try {
       const outcome = this.db.transaction(() => {
         const drops = this.enforceBounds(nowMs, this.bytes);
-        if (drops.expired.count + drops.evicted.count > 0) this.store.saveState(this.nextSeqValue, drops.dropped);
+        if (drops.expired.count + drops.evicted.count > 0)
+          this.store.saveState({
+            nextSeq: this.nextSeqValue,
+            dropped: drops.dropped,
+            depth: this.depth - drops.expired.count - drops.evicted.count,
+            bytes: this.bytes - drops.expired.bytes - drops.evicted.bytes,
+          });
         return drops;
       });
       this.noteDrops(outcome);
@@ -251,7 +281,17 @@ export class Outbox {
   /** Deletes published envelopes (after PUBACK), in one transaction. Unknown seqs are ignored. */
   ack(seqs: readonly number[]): void {
     if (seqs.length === 0) return;
-    const removed = this.db.transaction(() => this.store.deleteSeqs(seqs));
+    const removed = this.db.transaction(() => {
+      const gone = this.store.deleteSeqs(seqs);
+      if (gone.count > 0)
+        this.store.saveState({
+          nextSeq: this.nextSeqValue,
+          dropped: this.dropped,
+          depth: this.depth - gone.count,
+          bytes: this.bytes - gone.bytes,
+        });
+      return gone;
+    });
     this.depth -= removed.count;
     this.bytes -= removed.bytes;
     if (removed.count > 0) this.notify();
@@ -285,6 +325,29 @@ export class Outbox {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
     this.listeners.clear();
+  }
+
+  /**
+   * A new outbox (first boot, or the old one was damaged and moved aside) starts at the reservation's floor. The
+   * floor is all that is reserved so far: the first commit above it reserves the next block.
+   */
+  private resumeAboveFloor(reservation: SeqReservation): number {
+    const floor = reservation.floor();
+    if (this.nextSeqValue < floor) {
+      this.nextSeqValue = floor;
+      this.db.transaction(() =>
+        this.store.saveState({ nextSeq: floor, dropped: this.dropped, depth: this.depth, bytes: this.bytes }),
+      );
+    }
+    return floor;
+  }
+
+  /** Makes sure the next `count` seqs are reserved before they are committed. */
+  private reserveSeqs(count: number): void {
+    if (!this.reservation || this.nextSeqValue + count <= this.reservedUpTo) return;
+    const upTo = this.nextSeqValue + count + SEQ_RESERVATION_BLOCK;
+    this.reservation.reserve(upTo);
+    this.reservedUpTo = upTo;
   }
 
   private schedule(): void {

@@ -4,7 +4,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { isIP, connect } from 'node:net';
-import { checkIntegrity } from '../../storage/index.js';
+import { checkIntegrity, type Db } from '../../storage/index.js';
 import { PLAUSIBLE_AFTER_MS, SKEW_WARNING_MS, type EdgeClock } from '../clock.js';
 import { cloudCall, type FetchLike } from '../cloud-client/http.js';
 import type { EdgeStores } from '../stores/index.js';
@@ -55,6 +55,13 @@ function rejectAfter(ms: number, message: string): Promise<never> {
   return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), ms).unref?.());
 }
 
+function integrityCheck(name: string, db: Db, fix: string): CheckResult {
+  const problem = checkIntegrity(db, 'full');
+  return problem === null
+    ? { name, ok: true, detail: `${db.path} passes the full integrity check` }
+    : { name, ok: false, detail: `${db.path}: integrity check failed: ${problem}`, fix };
+}
+
 function portOf(url: URL, fallback: number): number {
   return Number(url.port || fallback);
 }
@@ -63,18 +70,22 @@ export async function runDoctor(state: EdgeStores, clock: EdgeClock, fetchImpl: 
   const results: CheckResult[] = [];
   const reg = state.registration.get();
 
-  // Database first: everything else reads it.
-  const problem = checkIntegrity(state.db, 'full');
+  // Databases first: everything else reads them. The outbox is checked in full only here, never at boot.
   results.push(
-    problem === null
-      ? { name: 'database', ok: true, detail: `${state.db.path} passes the full integrity check` }
-      : {
-          name: 'database',
-          ok: false,
-          detail: `integrity check failed: ${problem}`,
-          fix: "stop the service and run 'consystence-edge reset --yes' (the device must then be paired again)",
-        },
+    integrityCheck(
+      'database',
+      state.db,
+      "stop the service and run 'consystence-edge reset --yes' (the device must then be paired again)",
+    ),
   );
+  if (state.outboxDb !== state.db)
+    results.push(
+      integrityCheck(
+        'outbox',
+        state.outboxDb,
+        `stop the service and move ${state.outboxDb.path} aside: the queued data is lost, the device stays paired`,
+      ),
+    );
 
   const local = Date.now();
   if (local < PLAUSIBLE_AFTER_MS) {

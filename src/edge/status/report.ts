@@ -3,6 +3,7 @@
  * report is built field by field from an allow-list; tokens, keys and codes have no field to land in.
  */
 import { SKEW_WARNING_MS, type EdgeClock } from '../clock.js';
+import type { Db } from '../../storage/index.js';
 import { OutboxStore } from '../outbox/store.js';
 import type { EdgeStores } from '../stores/index.js';
 import type { LifecycleState } from '../stores/status-store.js';
@@ -104,9 +105,26 @@ export function buildStatusReport(
 }
 
 function outboxQueue(state: EdgeStores): StatusReport['queue'] {
-  const store = new OutboxStore(state.db);
-  const { depth, bytes } = store.totals();
-  return { depth, bytes, oldestTs: depth > 0 ? store.oldestTs() : null, dropped: store.state().dropped };
+  if (state.outboxInLegacyFile) return legacyOutboxQueue(state.outboxDb);
+  const store = new OutboxStore(state.outboxDb);
+  const { depth, bytes, dropped } = store.state();
+  return { depth, bytes, oldestTs: depth > 0 ? store.oldestTs() : null, dropped };
+}
+
+/** An earlier version's edge.db has no persisted totals: count them (only until `run` splits the file). */
+function legacyOutboxQueue(db: Db): StatusReport['queue'] {
+  const row = db
+    .prepare<{ depth: number; bytes: number; oldestTs: string | null; dropped: number }>(
+      `SELECT COUNT(*) AS depth, COALESCE(SUM(bytes), 0) AS bytes, MIN(ts) AS oldestTs,
+              (SELECT dropped FROM outbox_state WHERE id = 1) AS dropped FROM outbox`,
+    )
+    .get();
+  return {
+    depth: Number(row?.depth ?? 0),
+    bytes: Number(row?.bytes ?? 0),
+    oldestTs: row?.oldestTs ?? null,
+    dropped: Number(row?.dropped ?? 0),
+  };
 }
 
 export function formatStatus(report: StatusReport): string {
