@@ -4,7 +4,8 @@
  */
 import { createLogger, type Logger } from '../common/log/log.js';
 import type { BackoffPolicy, Random } from './backoff.js';
-import { EdgeClock } from './clock.js';
+import { z } from 'zod';
+import { type ClockSources, EdgeClock, type SavedOffset } from './clock.js';
 import type { EdgeCore } from './core.js';
 import type { FetchLike } from './cloud-client/http.js';
 import { cloudFetchFor } from './cloud-client/http-pinned.js';
@@ -41,8 +42,8 @@ export interface EdgeRuntimeOptions {
   queueStats?: () => QueueStatsValue;
   reconnectPolicy?: BackoffPolicy;
   pairingRetry?: { policy?: BackoffPolicy; maxAttempts?: number };
-  /** The local clock (tests of 1970 boards). */
-  localClock?: () => number;
+  /** The machine's clocks (tests of 1970 boards and clock steps); give wall and monotonic time together. */
+  clockSources?: Partial<ClockSources>;
 }
 
 export interface EdgeRuntime {
@@ -69,9 +70,33 @@ export interface EdgeRuntime {
   close(): void;
 }
 
-export const CLOCK_OFFSET_KEY = 'clock_offset_ms';
+/** The clock offset with its anchor (SavedOffset, JSON); `clock_offset_ms` held the bare offset before. */
+const CLOCK_OFFSET_KEY = 'clock_offset';
+const LEGACY_CLOCK_OFFSET_KEY = 'clock_offset_ms';
 /** Seqs below this may have been used by some outbox of this device (see SeqReservation). */
 const SEQ_FLOOR_KEY = 'outbox_seq_floor';
+
+const SavedOffsetSchema = z.object({
+  offsetMs: z.number().finite(),
+  localMs: z.number().finite().nullable(),
+  bootId: z.string().max(64).nullable(),
+  uptimeMs: z.number().finite().nullable(),
+});
+
+function savedOffset(state: EdgeState): SavedOffset | null {
+  const text = state.kv.get(CLOCK_OFFSET_KEY);
+  if (text !== undefined) {
+    try {
+      const parsed = SavedOffsetSchema.safeParse(JSON.parse(text));
+      if (parsed.success) return parsed.data;
+    } catch {
+      // unreadable: as if never measured
+    }
+    return null;
+  }
+  const legacy = state.kv.getNumber(LEGACY_CLOCK_OFFSET_KEY, Number.NaN);
+  return Number.isNaN(legacy) ? null : { offsetMs: legacy, localMs: null, bootId: null, uptimeMs: null };
+}
 
 export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<EdgeRuntime> {
   const logger = options.logger ?? createLogger();
@@ -80,16 +105,17 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
   const version = options.version ?? VERSION;
   const fetchImpl: FetchLike = options.fetch ?? cloudFetchFor(state.db);
   const clock = new EdgeClock(
-    state.kv.getNumber(CLOCK_OFFSET_KEY, 0),
-    (offset) => {
+    savedOffset(state),
+    (saved) => {
       try {
-        state.db.transaction(() => state.kv.set(CLOCK_OFFSET_KEY, offset));
+        state.db.transaction(() => state.kv.set(CLOCK_OFFSET_KEY, JSON.stringify(saved)));
       } catch (error) {
         logger.warn('clock_offset_not_saved', { error });
       }
     },
-    options.localClock,
+    options.clockSources,
   );
+
   // The key exists from first boot, long before pairing (it is replaced only by reset --keys).
   await ensureIdentity(state.identity, new Date(clock.now()));
   let outbox: Outbox | null = null;
