@@ -83,7 +83,7 @@ const SavedOffsetSchema = z.object({
   uptimeMs: z.number().finite().nullable(),
 });
 
-function savedOffset(state: EdgeState): SavedOffset | null {
+function savedOffset(state: EdgeStores): SavedOffset | null {
   const text = state.kv.get(CLOCK_OFFSET_KEY);
   if (text !== undefined) {
     try {
