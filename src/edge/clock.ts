@@ -125,24 +125,18 @@ export class EdgeClock implements Clock {
     if (changed) this.save();
   }
 
+  /** Not saved here: `status` reads without writing, and the saved anchor gives every process the same answer. */
   private offsetStillValid(saved: SavedOffset): number {
     const local = this.anchorLocal;
     const bootId = this.source.bootId();
     const uptime = this.source.uptimeMs();
     const offset = saved.offsetMs;
-    if (
-      saved.localMs !== null &&
-      saved.bootId !== null &&
-      saved.bootId === bootId &&
-      saved.uptimeMs !== null &&
-      uptime !== null
-    ) {
+    const sameBoot = saved.bootId !== null && saved.bootId === bootId;
+    if (sameBoot && saved.localMs !== null && saved.uptimeMs !== null && uptime !== null) {
       const step = local - saved.localMs - (uptime - saved.uptimeMs);
       return Math.abs(step) > CLOCK_JUMP_MS ? Math.round(offset - step) : offset;
     }
     return local >= PLAUSIBLE_AFTER_MS && offset > STALE_AHEAD_MS ? 0 : offset;
-    // Not saved here: `status` reads without writing, and the saved anchor gives every process the same answer.
-    return offset;
   }
 
   private followLocalSteps(): void {
