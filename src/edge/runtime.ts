@@ -4,8 +4,7 @@
  */
 import { createLogger, type Logger } from '../common/log/log.js';
 import type { BackoffPolicy, Random } from './backoff.js';
-import { z } from 'zod';
-import { type ClockSources, EdgeClock, type SavedOffset } from './clock.js';
+import { type ClockSources, EdgeClock } from './clock.js';
 import type { EdgeCore } from './core.js';
 import type { FetchLike } from './cloud-client/http.js';
 import { cloudFetchFor } from './cloud-client/http-pinned.js';
@@ -19,6 +18,7 @@ import { silentSteps, type StepReporter } from './pairing/steps.js';
 import { EdgeSession } from './session/session.js';
 import type { QueueStatsValue } from './session/messages.js';
 import { probeConnect } from './session/probe.js';
+import { loadClockOffset, saveClockOffset } from './stores/clock-offset-store.js';
 import { credentialTransaction } from './stores/credential-transaction.js';
 import { closeEdgeStores, openEdgeStores, type EdgeStores } from './stores/index.js';
 import type { Registration } from './stores/registration-store.js';
@@ -70,33 +70,8 @@ export interface EdgeRuntime {
   close(): void;
 }
 
-/** The clock offset with its anchor (SavedOffset, JSON); `clock_offset_ms` held the bare offset before. */
-const CLOCK_OFFSET_KEY = 'clock_offset';
-const LEGACY_CLOCK_OFFSET_KEY = 'clock_offset_ms';
 /** Seqs below this may have been used by some outbox of this device (see SeqReservation). */
 const SEQ_FLOOR_KEY = 'outbox_seq_floor';
-
-const SavedOffsetSchema = z.object({
-  offsetMs: z.number().finite(),
-  localMs: z.number().finite().nullable(),
-  bootId: z.string().max(64).nullable(),
-  uptimeMs: z.number().finite().nullable(),
-});
-
-function savedOffset(state: EdgeStores): SavedOffset | null {
-  const text = state.kv.get(CLOCK_OFFSET_KEY);
-  if (text !== undefined) {
-    try {
-      const parsed = SavedOffsetSchema.safeParse(JSON.parse(text));
-      if (parsed.success) return parsed.data;
-    } catch {
-      // unreadable: as if never measured
-    }
-    return null;
-  }
-  const legacy = state.kv.getNumber(LEGACY_CLOCK_OFFSET_KEY, Number.NaN);
-  return Number.isNaN(legacy) ? null : { offsetMs: legacy, localMs: null, bootId: null, uptimeMs: null };
-}
 
 export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<EdgeRuntime> {
   const logger = options.logger ?? createLogger();
@@ -105,10 +80,10 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
   const version = options.version ?? VERSION;
   const fetchImpl: FetchLike = options.fetch ?? cloudFetchFor(state.db);
   const clock = new EdgeClock(
-    savedOffset(state),
+    loadClockOffset(state.kv),
     (saved) => {
       try {
-        state.db.transaction(() => state.kv.set(CLOCK_OFFSET_KEY, JSON.stringify(saved)));
+        state.db.transaction(() => saveClockOffset(state.kv, saved));
       } catch (error) {
         logger.warn('clock_offset_not_saved', { error });
       }

@@ -19,7 +19,7 @@ import { detailsFromZod } from '../../protocol/errors.js';
 import type { TelemetryRecord } from '../../protocol/messages.js';
 import { chunkRecords, type Chunk } from './chunk.js';
 import { DropReport } from './drop-report.js';
-import { OutboxStore, type Removed } from './store.js';
+import { type OutboxCounters, OutboxStore, type Removed } from './store.js';
 import {
   EnqueueRecords,
   GroupCommitOptions,
@@ -211,12 +211,14 @@ export class Outbox {
       results.push({ seq: first, lastSeq: seq - 1 });
     }
     const drops = this.enforceBounds(nowMs, this.bytes + inserted.bytes);
-    this.store.saveState({
-      nextSeq: seq,
-      dropped: drops.dropped,
-      depth: this.depth + inserted.count - drops.expired.count - drops.evicted.count,
-      bytes: this.bytes + inserted.bytes - drops.expired.bytes - drops.evicted.bytes,
-    });
+    this.store.saveState(
+      this.counters({
+        nextSeq: seq,
+        dropped: drops.dropped,
+        count: inserted.count - drops.expired.count - drops.evicted.count,
+        bytes: inserted.bytes - drops.expired.bytes - drops.evicted.bytes,
+      }),
+    );
     return { results, inserted, nextSeq: seq, ...drops };
   }
 
@@ -248,12 +250,13 @@ export class Outbox {
       const outcome = this.db.transaction(() => {
         const drops = this.enforceBounds(nowMs, this.bytes);
         if (drops.expired.count + drops.evicted.count > 0)
-          this.store.saveState({
-            nextSeq: this.nextSeqValue,
-            dropped: drops.dropped,
-            depth: this.depth - drops.expired.count - drops.evicted.count,
-            bytes: this.bytes - drops.expired.bytes - drops.evicted.bytes,
-          });
+          this.store.saveState(
+            this.counters({
+              dropped: drops.dropped,
+              count: -drops.expired.count - drops.evicted.count,
+              bytes: -drops.expired.bytes - drops.evicted.bytes,
+            }),
+          );
         return drops;
       });
       this.noteDrops(outcome);
@@ -283,13 +286,7 @@ export class Outbox {
     if (seqs.length === 0) return;
     const removed = this.db.transaction(() => {
       const gone = this.store.deleteSeqs(seqs);
-      if (gone.count > 0)
-        this.store.saveState({
-          nextSeq: this.nextSeqValue,
-          dropped: this.dropped,
-          depth: this.depth - gone.count,
-          bytes: this.bytes - gone.bytes,
-        });
+      if (gone.count > 0) this.store.saveState(this.counters({ count: -gone.count, bytes: -gone.bytes }));
       return gone;
     });
     this.depth -= removed.count;
@@ -335,11 +332,19 @@ export class Outbox {
     const floor = reservation.floor();
     if (this.nextSeqValue < floor) {
       this.nextSeqValue = floor;
-      this.db.transaction(() =>
-        this.store.saveState({ nextSeq: floor, dropped: this.dropped, depth: this.depth, bytes: this.bytes }),
-      );
+      this.db.transaction(() => this.store.saveState(this.counters({ nextSeq: floor, count: 0, bytes: 0 })));
     }
     return floor;
+  }
+
+  /** The persisted counters after a change of `count` rows and `bytes` (negative: removed) to the in-memory ones. */
+  private counters(change: { nextSeq?: number; dropped?: number; count: number; bytes: number }): OutboxCounters {
+    return {
+      nextSeq: change.nextSeq ?? this.nextSeqValue,
+      dropped: change.dropped ?? this.dropped,
+      depth: this.depth + change.count,
+      bytes: this.bytes + change.bytes,
+    };
   }
 
   /** Makes sure the next `count` seqs are reserved before they are committed. */
