@@ -325,12 +325,13 @@ export class Outbox {
   }
 
   /**
-   * A new outbox (first boot, or the old one was damaged and moved aside) starts at the reservation's floor. The
+   * An outbox that never committed anything (first boot, or the old one was damaged and moved aside) starts at the
+   * reservation's floor, above every seq an earlier outbox may have used; one that did keeps its own counter. The
    * floor is all that is reserved so far: the first commit above it reserves the next block.
    */
   private resumeAboveFloor(reservation: SeqReservation): number {
     const floor = reservation.floor();
-    if (this.nextSeqValue < floor) {
+    if (this.nextSeqValue === 1 && floor > 1) {
       this.nextSeqValue = floor;
       this.db.transaction(() => this.store.saveState(this.counters({ nextSeq: floor, count: 0, bytes: 0 })));
     }

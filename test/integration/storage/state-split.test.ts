@@ -146,6 +146,18 @@ describe("splitting an earlier version's edge.db", () => {
   it('a damaged outbox is moved aside alone: the device stays paired and seqs keep rising', async () => {
     const { dir, thumbprint } = await legacyStateDir();
     await bootAndCheck(dir, thumbprint);
+    // A restart with an intact outbox continues its own counter: the reservation never skips seqs by itself.
+    const restarted = await createEdgeRuntime({ stateDir: dir, hardwareId: HARDWARE_ID, logger: silentLogger });
+    try {
+      const next = await restarted
+        .outbox()
+        .enqueue('telemetry', [{ tag: 't', ts: new Date().toISOString(), value: 3 }], {
+          durable: 'now',
+        });
+      expect(next.seq).toBe(NEXT_SEQ + 1);
+    } finally {
+      restarted.close();
+    }
     writeFileSync(join(dir, OUTBOX_DB_FILE), Buffer.alloc(8192, 0x5a));
     const runtime = await createEdgeRuntime({ stateDir: dir, hardwareId: HARDWARE_ID, logger: silentLogger });
     try {
@@ -158,8 +170,8 @@ describe("splitting an earlier version's edge.db", () => {
       const { seq } = await outbox.enqueue('telemetry', [{ tag: 't', ts: new Date().toISOString(), value: 2 }], {
         durable: 'now',
       });
-      // Above every seq the lost outbox used (NEXT_SEQ was the last one), within one reservation block.
-      expect(seq).toBeGreaterThan(NEXT_SEQ);
+      // Above every seq the lost outbox used (NEXT_SEQ + 1 was the last one), within one reservation block.
+      expect(seq).toBeGreaterThan(NEXT_SEQ + 1);
       expect(seq).toBeLessThanOrEqual(NEXT_SEQ + 1 + SEQ_RESERVATION_BLOCK);
     } finally {
       runtime.close();
