@@ -101,8 +101,12 @@ async function main(): Promise<void> {
       step('stopped');
       process.exit(code);
     })());
-  process.on('SIGINT', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
+  // stop() ends the process; each stopper's failure is already caught, this catch is the last resort.
+  const stopDemo = () => {
+    stop(0).catch((error: unknown) => process.stderr.write(`demo stop failed: ${(error as Error).message}\n`));
+  };
+  process.on('SIGINT', stopDemo);
+  process.on('SIGTERM', stopDemo);
 
   try {
     const cloud = await startMockCloud({ logger: quiet });
@@ -206,7 +210,7 @@ async function main(): Promise<void> {
       }
       if (flags.seconds && Date.now() - started >= flags.seconds * 1000) {
         clearInterval(timer);
-        void stop(0);
+        stopDemo();
       }
     }, 1_000);
     stoppers.push(async () => clearInterval(timer));
@@ -216,4 +220,7 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+main().catch((error: unknown) => {
+  process.stderr.write(`demo failed: ${(error as Error).message}\n`);
+  process.exit(1);
+});

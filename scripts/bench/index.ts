@@ -2,13 +2,14 @@
  * `npm run bench [-- --quick|--full] [--only a,b] [--out DIR]`: the benchmark suite (issue 9). Each bench runs
  * its baseline in the same run, prints a table (median, p95, ratio to baseline) and writes
  * `<out>/<name>.json`; the run ends with `<out>/summary.json` (machine, binary, every table, every target) and
- * `<out>/summary.md` (README-ready tables). Benches: cold-start, pairing, memory, outbox, fleet.
+ * `<out>/summary.md` (README-ready tables). Benches: cold-start, cold-start-backlog, pairing, memory, outbox, fleet.
  * No number is asserted: targets are reported as met or missed, by how much. Loopback only; every loop is bounded.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { coldStartBench } from './cold-start.js';
+import { coldStartBacklogBench } from './cold-start-backlog.js';
 import { fleetBench } from './fleet-suite.js';
 import { ensureBinary, type BinaryInfo } from './lib/binary.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
@@ -20,7 +21,7 @@ import { memoryBench } from './memory.js';
 import { outboxBench } from './outbox-suite.js';
 import { pairingBench } from './pairing.js';
 
-const ALL = ['cold-start', 'pairing', 'memory', 'outbox', 'fleet'] as const;
+const ALL = ['cold-start', 'cold-start-backlog', 'pairing', 'memory', 'outbox', 'fleet'] as const;
 type Name = (typeof ALL)[number];
 
 const USAGE = `usage: npm run bench -- [--quick | --full] [--only ${ALL.join(',')}] [--out DIR (out/bench)] [--rebuild]`;
@@ -75,7 +76,7 @@ async function main(): Promise<number> {
   log(`machine: ${describeMachine(machine)}`);
 
   let binary: BinaryInfo | null = null;
-  if (only.some((n) => n === 'cold-start' || n === 'pairing' || n === 'memory')) {
+  if (only.some((n) => n === 'cold-start' || n === 'cold-start-backlog' || n === 'pairing' || n === 'memory')) {
     binary = await ensureBinary(log, rebuild);
     log(
       `binary: ${binary.path} ${(binary.bytes / 2 ** 20).toFixed(1)} MiB, bytecode ${binary.bytecode}, built ${binary.buildTime}`,
@@ -95,6 +96,9 @@ async function main(): Promise<number> {
         switch (name) {
           case 'cold-start':
             result = await coldStartBench(await needWorld(), binary!.path, preset, log);
+            break;
+          case 'cold-start-backlog':
+            result = await coldStartBacklogBench(await needWorld(), binary!.path, preset, log);
             break;
           case 'pairing':
             result = await pairingBench(await needWorld(), binary!.path, preset, log);

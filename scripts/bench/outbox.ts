@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
-import { Drainer, Outbox, outboxMigration } from '../../src/edge/outbox/index.js';
+import { Drainer, Outbox, outboxMigrations } from '../../src/edge/outbox/index.js';
 import { openDatabase, runtimeDriverName, type Db } from '../../src/storage/index.js';
 
 const args = process.argv.slice(2);
@@ -30,7 +30,7 @@ const runtime =
   typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined'
     ? `bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`
     : `node ${process.version}`;
-const migrations = [{ version: 1, name: 'base', up: 'CREATE TABLE base_placeholder (id INTEGER)' }, outboxMigration];
+const migrations = outboxMigrations;
 const work = mkdtempSync(join(tmpdir(), 'cst-bench-'));
 const record = { tag: 'line1.flow', ts: '2026-03-01T10:00:00.000Z', value: 12.5, quality: 'good' as const };
 

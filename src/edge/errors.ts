@@ -26,6 +26,8 @@ export type EdgeErrorCode =
   | 'STATE_DIR_UNUSABLE'
   | 'NOT_PAIRED'
   | 'ALREADY_PAIRED'
+  /** `reset`, `pair --force` or a second `run` while the service holds the run lock. */
+  | 'SERVICE_RUNNING'
   | 'REVOKED'
   | 'PRODUCER_UNREACHABLE'
   | 'PRODUCER_REFUSED'
@@ -34,6 +36,7 @@ export type EdgeErrorCode =
 const EXIT_BY_CODE: Record<EdgeErrorCode, ExitCode> = {
   USAGE: ExitCodes.USAGE,
   ALREADY_PAIRED: ExitCodes.USAGE,
+  SERVICE_RUNNING: ExitCodes.USAGE,
   CLOUD_REFUSED: ExitCodes.CLOUD_REFUSED,
   CLOUD_UNREACHABLE: ExitCodes.CLOUD_UNREACHABLE,
   CLOUD_RESPONSE_INVALID: ExitCodes.VERIFICATION_FAILED,

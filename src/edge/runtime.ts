@@ -4,7 +4,7 @@
  */
 import { createLogger, type Logger } from '../common/log/log.js';
 import type { BackoffPolicy, Random } from './backoff.js';
-import { EdgeClock } from './clock.js';
+import { type ClockSources, EdgeClock } from './clock.js';
 import type { EdgeCore } from './core.js';
 import type { FetchLike } from './cloud-client/http.js';
 import { cloudFetchFor } from './cloud-client/http-pinned.js';
@@ -18,16 +18,19 @@ import { silentSteps, type StepReporter } from './pairing/steps.js';
 import { EdgeSession } from './session/session.js';
 import type { QueueStatsValue } from './session/messages.js';
 import { probeConnect } from './session/probe.js';
+import { loadClockOffset, saveClockOffset } from './stores/clock-offset-store.js';
 import { credentialTransaction } from './stores/credential-transaction.js';
-import { openEdgeStores, type EdgeStores } from './stores/index.js';
+import { closeEdgeStores, openEdgeStores, type EdgeStores } from './stores/index.js';
 import type { Registration } from './stores/registration-store.js';
 import { buildStatusReport, type StatusReport } from './status/report.js';
 import { runDoctor, type CheckResult } from './status/doctor.js';
 import { VERSION } from './version.js';
 
 export interface EdgeRuntimeOptions {
-  /** Folder of `edge.db`. */
+  /** Folder of identity.db and outbox.db. */
   stateDir: string;
+  /** Split an earlier version's edge.db first; only with the run lock held (see openEdgeStores). */
+  upgradeLayout?: boolean;
   logger?: Logger;
   /** `--hardware-id`: a 64-hex value as is, anything else hashed; default the machine id's SHA-256. */
   hardwareId?: string;
@@ -39,10 +42,10 @@ export interface EdgeRuntimeOptions {
   queueStats?: () => QueueStatsValue;
   reconnectPolicy?: BackoffPolicy;
   pairingRetry?: { policy?: BackoffPolicy; maxAttempts?: number };
-  /** The local clock (tests of 1970 boards). */
-  localClock?: () => number;
   /** How long the site server may be unreachable before the cloud is asked where it is (default 10 min). */
   siteCheckAfterMs?: number;
+  /** The machine's clocks (tests of 1970 boards and clock steps); give wall and monotonic time together. */
+  clockSources?: Partial<ClockSources>;
 }
 
 export interface EdgeRuntime {
@@ -70,25 +73,27 @@ export interface EdgeRuntime {
   close(): void;
 }
 
-export const CLOCK_OFFSET_KEY = 'clock_offset_ms';
+/** Seqs below this may have been used by some outbox of this device (see SeqReservation). */
+const SEQ_FLOOR_KEY = 'outbox_seq_floor';
 
 export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<EdgeRuntime> {
   const logger = options.logger ?? createLogger();
   const hardwareId = resolveHardwareId(options.hardwareId);
-  const state = await openEdgeStores(options.stateDir, logger);
+  const state = await openEdgeStores(options.stateDir, logger, { upgradeLayout: options.upgradeLayout === true });
   const version = options.version ?? VERSION;
   const fetchImpl: FetchLike = options.fetch ?? cloudFetchFor(state.db);
   const clock = new EdgeClock(
-    state.kv.getNumber(CLOCK_OFFSET_KEY, 0),
-    (offset) => {
+    loadClockOffset(state.kv),
+    (saved) => {
       try {
-        state.db.transaction(() => state.kv.set(CLOCK_OFFSET_KEY, offset));
+        state.db.transaction(() => saveClockOffset(state.kv, saved));
       } catch (error) {
         logger.warn('clock_offset_not_saved', { error });
       }
     },
-    options.localClock,
+    options.clockSources,
   );
+
   // The key exists from first boot, long before pairing (it is replaced only by reset --keys).
   await ensureIdentity(state.identity, new Date(clock.now()));
   let outbox: Outbox | null = null;
@@ -97,7 +102,17 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
     const buffer = state.config.current()?.config.buffer ?? state.registration.get()?.config.buffer;
     if (!buffer)
       throw new EdgeError('NOT_PAIRED', 'the outbox needs the buffer limits the cloud gives at pairing; pair first');
-    outbox = new Outbox(state.db, { limits: buffer, clock, logger: logger.child({ component: 'outbox' }) });
+    if (state.outboxInLegacyFile)
+      throw new EdgeError('INTERNAL', 'the outbox is still in edge.db: only a runtime opened with upgradeLayout sends');
+    outbox = new Outbox(state.outboxDb, {
+      limits: buffer,
+      clock,
+      logger: logger.child({ component: 'outbox' }),
+      seqReservation: {
+        floor: () => state.kv.getNumber(SEQ_FLOOR_KEY, 1),
+        reserve: (upTo) => credentialTransaction(state.db, () => state.kv.set(SEQ_FLOOR_KEY, upTo)),
+      },
+    });
     return outbox;
   };
   const existing = state.registration.get();
@@ -166,7 +181,7 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
     close: () => {
       // Commits what producers handed over before the database goes away.
       outbox?.close();
-      state.db.close();
+      closeEdgeStores(state);
     },
   };
 }

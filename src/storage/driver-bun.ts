@@ -27,6 +27,8 @@ export function openBunDriver(path: string, options: { readonly?: boolean } = {}
       };
     },
     transaction: <T>(fn: () => T): T => native.transaction(fn).immediate() as T,
-    close: () => native.close(),
+    // true: finalize the statements and release the file now. Without it the connection lingers until they are
+    // garbage collected, still holding its share of the WAL index: a later journal_mode change then reads "locked".
+    close: () => native.close(true),
   };
 }

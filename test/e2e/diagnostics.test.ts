@@ -95,7 +95,7 @@ describe.each(['node', 'bun'] as Runtime[])('remote diagnostics under %s', (runt
     const spare = await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId, {});
     writeFileSync(uriFile, `${spare.pairingUri}\n`, { mode: 0o600 });
     secrets.code = spare.code;
-    const db = new Database(join(stateDir, 'edge.db'), { readonly: true });
+    const db = new Database(join(stateDir, 'identity.db'), { readonly: true });
     secrets.token = (db.prepare('SELECT edge_token FROM registration').get() as { edge_token: string }).edge_token;
     secrets.d = JSON.parse(
       (db.prepare('SELECT private_jwk FROM identity').get() as { private_jwk: string }).private_jwk,
@@ -117,9 +117,13 @@ describe.each(['node', 'bun'] as Runtime[])('remote diagnostics under %s', (runt
       `${JSON.stringify({ ts: new Date().toISOString(), level: 'info', event: 'leak', note: `t=${secrets.token} c=${secrets.code}` })}\n`,
       { mode: 0o600 },
     );
-    const dbBefore = createHash('sha256')
-      .update(readFileSync(join(stateDir, 'edge.db')))
-      .digest('hex');
+    const digest = () =>
+      ['identity.db', 'outbox.db'].map((f) =>
+        createHash('sha256')
+          .update(readFileSync(join(stateDir, f)))
+          .digest('hex'),
+      );
+    const dbBefore = digest();
     const filesBefore = readdirSync(stateDir);
     const out = join(work, 'stopped.tar.gz');
     const result = await cli(['support-bundle', '--out', out, '--pairing-uri-file', uriFile, '--json', ...base]);
@@ -127,15 +131,11 @@ describe.each(['node', 'bun'] as Runtime[])('remote diagnostics under %s', (runt
     expect(JSON.parse(result.stdout).file).toBe(out);
     expect(statSync(out).mode & 0o777).toBe(0o600);
 
-    expect(
-      createHash('sha256')
-        .update(readFileSync(join(stateDir, 'edge.db')))
-        .digest('hex'),
-    ).toBe(dbBefore);
+    expect(digest()).toEqual(dbBefore);
     // Only SQLite's own WAL companions may appear (see storage/open-readonly.ts).
-    expect(readdirSync(stateDir).filter((f) => !filesBefore.includes(f) && !/^edge\.db-(wal|shm)$/.test(f))).toEqual(
-      [],
-    );
+    expect(
+      readdirSync(stateDir).filter((f) => !filesBefore.includes(f) && !/^(identity|outbox)\.db-(wal|shm)$/.test(f)),
+    ).toEqual([]);
 
     const gz = readFileSync(out);
     assertNoSecrets(gz);
@@ -144,7 +144,10 @@ describe.each(['node', 'bun'] as Runtime[])('remote diagnostics under %s', (runt
     const status = JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8'));
     expect(status.edgeId).toBe(edgeId);
     expect(status.daemon.running).toBe(false);
-    expect(JSON.parse(readFileSync(join(dir, 'integrity.json'), 'utf8'))).toEqual({ ok: true, messages: ['ok'] });
+    expect(JSON.parse(readFileSync(join(dir, 'integrity.json'), 'utf8'))).toEqual({
+      identity: { ok: true, messages: ['ok'] },
+      outbox: { ok: true, messages: ['ok'] },
+    });
     expect(JSON.parse(readFileSync(join(dir, 'doctor.json'), 'utf8')).checks.length).toBeGreaterThan(3);
     expect(JSON.parse(readFileSync(join(dir, 'pairing-uri-file.json'), 'utf8')).present).toBe(true);
     expect(readFileSync(join(dir, 'logs/edge.log'), 'utf8')).toContain('"event":"leak"');
@@ -163,7 +166,7 @@ describe.each(['node', 'bun'] as Runtime[])('remote diagnostics under %s', (runt
     expect(result.code, result.stderr).toBe(0);
     expect(readdirSync(empty)).toEqual([]);
     const manifest = JSON.parse(readFileSync(join(unpack(readFileSync(out), 'empty'), 'manifest.json'), 'utf8'));
-    expect(manifest.problems['edge.db']).toContain('no database');
+    expect(manifest.problems['identity.db']).toContain('no database');
   });
 
   it('says plainly that watch needs the running service', async () => {

@@ -77,7 +77,11 @@ export function startProcess(
     });
   });
   let exitState: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  void exited.then((state) => (exitState = state));
+  // `exited` only ever resolves.
+  exited.then(
+    (state) => (exitState = state),
+    () => {},
+  );
 
   const child: Child = {
     proc,

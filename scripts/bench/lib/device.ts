@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { IDENTITY_DB_FILE } from '../../../src/edge/stores/index.js';
 import { start, TSX_LOADER, type Child } from './proc.js';
 import type { World } from './world.js';
 
@@ -62,7 +63,7 @@ export function startRun(launcher: Launcher, device: Device, extra: string[] = [
 }
 
 export function readRegistration(device: Device): { edgeId: string; siteId: string; token: string } {
-  const db = new Database(join(device.stateDir, 'edge.db'), { readonly: true, fileMustExist: true });
+  const db = new Database(join(device.stateDir, IDENTITY_DB_FILE), { readonly: true, fileMustExist: true });
   try {
     const row = db.prepare('SELECT edge_id, site_id, edge_token FROM registration WHERE id = 1').get() as
       | { edge_id: string; site_id: string; edge_token: string }

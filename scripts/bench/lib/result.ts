@@ -17,6 +17,8 @@ export interface BenchResult {
 export interface Preset {
   name: 'quick' | 'full';
   coldStartRuns: number;
+  /** The outbox backlog of the cold-start-backlog bench, MiB. */
+  backlogMb: number;
   pairingRuns: number;
   memoryRuns: number;
   idleSeconds: number;
@@ -28,6 +30,7 @@ export const PRESETS: Record<'quick' | 'full', Preset> = {
   quick: {
     name: 'quick',
     coldStartRuns: 7,
+    backlogMb: 64,
     pairingRuns: 5,
     memoryRuns: 1,
     idleSeconds: 5,
@@ -37,6 +40,7 @@ export const PRESETS: Record<'quick' | 'full', Preset> = {
   full: {
     name: 'full',
     coldStartRuns: 25,
+    backlogMb: 1024,
     pairingRuns: 20,
     memoryRuns: 3,
     idleSeconds: 15,

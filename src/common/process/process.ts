@@ -171,7 +171,8 @@ export async function runCommand(
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    void proc.terminate('SIGKILL');
+    // SIGKILL cannot be refused; a rejection here would only mean the process was already gone.
+    proc.terminate('SIGKILL').catch(() => {});
   }, options.timeoutMs);
   const exit = await proc.exited;
   clearTimeout(timer);

@@ -38,7 +38,7 @@ export const GLOBAL_OPTIONS = {
 } as const satisfies Options;
 
 export const GLOBAL_USAGE = `global flags:
-  --state-dir DIR      where edge.db lives (env CONSYSTENCE_EDGE_STATE_DIR, default ${DEFAULT_STATE_DIR})
+  --state-dir DIR      where identity.db and outbox.db live (env CONSYSTENCE_EDGE_STATE_DIR, default ${DEFAULT_STATE_DIR})
   --hardware-id ID     override the machine id (env CONSYSTENCE_EDGE_HARDWARE_ID); 64 hex is used as is, else hashed
   --log-level LEVEL    debug|info|warn|error, JSON lines on stderr (env CONSYSTENCE_EDGE_LOG_LEVEL, default info)
   --json               machine-readable output on stdout

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { EdgeError } from '../errors.js';
+import { acquireRunLock, serviceRunning } from '../stores/run-lock.js';
 import { pinnedFetch, saveCloudCa } from '../cloud-client/http-pinned.js';
 import { cloudCaFrom, pairingInputFrom, type PairingInput } from '../pairing/inputs.js';
 import { humanSteps, jsonSteps } from '../pairing/steps.js';
@@ -57,9 +58,15 @@ consystence-edge pair --cloud URL --org ORG_ID --site SITE_ID --code-file FILE  
       licenceKey: values['licence-key'],
     });
     const cloudCa = values['cloud-ca'] !== undefined ? cloudCaFrom(values['cloud-ca'], input.cloudUrl) : undefined;
+    // Replacing the registration under a running service would leave it online as the old device.
+    const lock = values.force === true ? await acquireRunLock(settings.stateDir, serviceRunning('pair --force')) : null;
     const runtime = await openRuntime(settings, loggerFor(settings, io, 'pair'), io, {
       pairingRetry: { maxAttempts: extra.data.maxAttempts },
       ...(cloudCa ? { fetch: pinnedFetch(cloudCa) } : {}),
+      upgradeLayout: lock !== null,
+    }).catch((error: unknown) => {
+      lock?.release();
+      throw error;
     });
     try {
       const registration = await runtime.pair(input, {
@@ -81,6 +88,7 @@ consystence-edge pair --cloud URL --org ORG_ID --site SITE_ID --code-file FILE  
       throw withCodeTried(error, input);
     } finally {
       runtime.close();
+      lock?.release();
     }
   },
 };

@@ -4,6 +4,7 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { EdgeError } from '../errors.js';
+import { acquireRunLock, serviceRunning } from '../stores/run-lock.js';
 import { commonSettings, loggerFor, openRuntime, parseFlags, type Subcommand } from './common.js';
 
 export const reset: Subcommand = {
@@ -25,7 +26,13 @@ export const reset: Subcommand = {
         return 0;
       }
     }
-    const runtime = await openRuntime(settings, loggerFor(settings, io, 'reset'), io);
+    const lock = await acquireRunLock(settings.stateDir, serviceRunning('reset'));
+    const runtime = await openRuntime(settings, loggerFor(settings, io, 'reset'), io, { upgradeLayout: true }).catch(
+      (error: unknown) => {
+        lock.release();
+        throw error;
+      },
+    );
     try {
       await runtime.reset({ keys });
       io.stdout(
@@ -36,6 +43,7 @@ export const reset: Subcommand = {
       return 0;
     } finally {
       runtime.close();
+      lock.release();
     }
   },
 };

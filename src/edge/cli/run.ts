@@ -12,6 +12,7 @@ import type { StepEvent } from '../pairing/steps.js';
 import type { EdgeRuntime } from '../runtime.js';
 import { printable } from '../../common/text/safe-text.js';
 import { clearPairingFileFailure, recordPairingFileFailure } from '../stores/pairing-file-failure.js';
+import { acquireRunLock } from '../stores/run-lock.js';
 import { DataPlane } from '../data/data-plane.js';
 import { producerEndpoint, type ProducerEndpoint } from '../data/producer-endpoint.js';
 import { systemdNotifier, type ServiceNotifier } from '../systemd/notify.js';
@@ -47,10 +48,20 @@ export const run: Subcommand = {
     });
     const logger = log.logger;
     const uriFile = pairingUriFile(values['pairing-uri-file'], io.env);
-    const runtime = await openRuntime(settings, logger, io, siteCheckOption(io.env)).catch((error: unknown) => {
+    const lock = await acquireRunLock(
+      settings.stateDir,
+      `the service is already running with the state in ${settings.stateDir}; a second one would share its identity (systemctl status consystence-edge)`,
+    ).catch((error: unknown) => {
       log.close();
       throw error;
     });
+    const runtime = await openRuntime(settings, logger, io, { upgradeLayout: true, ...siteCheckOption(io.env) }).catch(
+      (error: unknown) => {
+        lock.release();
+        log.close();
+        throw error;
+      },
+    );
     log.apply(runtime.state.config.current()?.config.logs);
     // READY as soon as the state is open, not after pairing: first-boot pairing may retry for minutes, longer than
     // systemd waits for a start; from here on the watchdog pings prove the loop runs.
@@ -73,6 +84,7 @@ export const run: Subcommand = {
       runtime.close();
       service.close();
       log.close();
+      lock.release();
     }
   },
 };
@@ -202,6 +214,10 @@ async function serve(
           `running as ${edgeId}${data.producerAddress ? `; producer API at ${data.producerAddress}` : ''}`,
         );
       })
-      .catch((error: unknown) => runtime.logger.error('session_start_failed', { error }));
+      .catch((error: unknown) => {
+        // The session could not start (its database refused the boot bookkeeping): exit, the service manager retries.
+        runtime.logger.error('session_start_failed', { error });
+        end(ExitCodes.STATE_DIR_UNUSABLE, 'shutdown');
+      });
   });
 }

@@ -43,9 +43,29 @@ export class CommandRegistry {
     return [...this.handlers.keys()];
   }
 
+  /**
+   * Never throws: a database error (locked, full, read-only) becomes a FAILED result, so the caller always has an
+   * answer to publish and the process keeps running.
+   */
   async handle(payload: Uint8Array | string): Promise<CommandOutcome> {
-    const at = () => new Date(this.clock.now()).toISOString();
     const json = parseJson(payload);
+    try {
+      return await this.dispatch(json);
+    } catch (error) {
+      const id = readableId(json) ?? '';
+      this.logger.error('command_not_recorded', { id, error });
+      return {
+        publish: failure(
+          id,
+          'FAILED',
+          `the edge could not record this command: ${(error as Error).message}`.slice(0, 500),
+        ),
+      };
+    }
+  }
+
+  private async dispatch(json: unknown): Promise<CommandOutcome> {
+    const at = () => new Date(this.clock.now()).toISOString();
     const parsed = Command.safeParse(json);
     if (!parsed.success) {
       const id = readableId(json);

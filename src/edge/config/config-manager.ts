@@ -41,9 +41,14 @@ export class ConfigManager {
       return { version: this.running.version, status: 'applied', ts: at };
     }
     if (decision.kind === 'reject') {
-      this.state.db.transaction(() =>
-        this.state.config.record(decision.version, 'rejected', undefined, decision.reason.slice(0, 2000), at),
-      );
+      try {
+        this.state.db.transaction(() =>
+          this.state.config.record(decision.version, 'rejected', undefined, decision.reason.slice(0, 2000), at),
+        );
+      } catch (error) {
+        // The history row is a record, not the decision: the push is refused either way.
+        this.logger.warn('config_history_not_saved', { version: decision.version, error });
+      }
       this.logger.warn('config_rejected', {
         version: decision.version,
         reason: decision.reason,
@@ -51,10 +56,17 @@ export class ConfigManager {
       });
       return { version: decision.version, status: 'rejected', error: decision.reason.slice(0, 2000), ts: at };
     }
-    this.state.db.transaction(() => {
-      this.state.config.setCurrent(decision.next, at);
-      this.state.config.record(decision.next.version, 'applied', decision.patch, null, at);
-    });
+    try {
+      this.state.db.transaction(() => {
+        this.state.config.setCurrent(decision.next, at);
+        this.state.config.record(decision.next.version, 'applied', decision.patch, null, at);
+      });
+    } catch (error) {
+      // A config that is not saved is not applied: after a restart the device would silently run the old one.
+      const reason = `the edge could not save config version ${decision.next.version} (${(error as Error).message}); it keeps running version ${this.running.version}`;
+      this.logger.error('config_not_saved', { version: decision.next.version, error });
+      return { version: decision.next.version, status: 'rejected', error: reason.slice(0, 2000), ts: at };
+    }
     const previous = this.running.config;
     this.running = decision.next;
     this.logger.info('config_applied', { version: decision.next.version });

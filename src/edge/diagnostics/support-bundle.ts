@@ -10,13 +10,14 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabaseReadOnly, runtimeDriverName, schemaVersion, type Db } from '../../storage/index.js';
-import { edgeMigrations } from '../migrations/index.js';
+import { identityMigrations, outboxMigrations } from '../migrations/index.js';
 import { EdgeClock } from '../clock.js';
 import { cloudFetchFor } from '../cloud-client/http-pinned.js';
 import { resolveHardwareId } from '../identity/hardware-id.js';
 import { OutboxStore } from '../outbox/store.js';
-import { CLOCK_OFFSET_KEY } from '../runtime.js';
-import { DB_FILE, storesFor, type EdgeStores } from '../stores/index.js';
+import { loadClockOffset } from '../stores/clock-offset-store.js';
+import { IDENTITY_DB_FILE, storesFor, type EdgeStores } from '../stores/index.js';
+import { stateFiles } from '../stores/layout.js';
 import { runDoctor, summarise } from '../status/doctor.js';
 import { probeConnect } from '../session/probe.js';
 import { buildStatusReport } from '../status/report.js';
@@ -142,13 +143,22 @@ function integrityReport(db: Db): Record<string, unknown> {
 
 function databaseSections(state: EdgeStores, options: SupportBundleOptions): Array<[string, () => Promise<unknown>]> {
   const { db } = state;
-  const clock = new EdgeClock(state.kv.getNumber(CLOCK_OFFSET_KEY, 0), () => {
+  const clock = new EdgeClock(loadClockOffset(state.kv), () => {
     // Read-only: a skew measured by doctor is not saved from here.
   });
   const hardwareId = resolveHardwareId(options.hardwareId);
-  const latest = edgeMigrations[edgeMigrations.length - 1]!.version;
+  const latest = (migrations: readonly { version: number }[]) => migrations[migrations.length - 1]!.version;
   return [
-    ['schema.json', async () => ({ schemaVersion: schemaVersion(db), buildSchemaVersion: latest })],
+    [
+      'schema.json',
+      async () => ({
+        schemaVersion: schemaVersion(db),
+        buildSchemaVersion: latest(identityMigrations),
+        outboxSchemaVersion: schemaVersion(state.outboxDb),
+        buildOutboxSchemaVersion: latest(outboxMigrations),
+        outboxInLegacyFile: state.outboxInLegacyFile,
+      }),
+    ],
     ['status.json', async () => buildStatusReport(state, clock, hardwareId, VERSION)],
     [
       'doctor.json',
@@ -163,7 +173,13 @@ function databaseSections(state: EdgeStores, options: SupportBundleOptions): Arr
         return { ok: checks.every((c) => c.ok), summary: summarise(checks), checks };
       },
     ],
-    ['integrity.json', async () => integrityReport(db)],
+    [
+      'integrity.json',
+      async () => ({
+        identity: integrityReport(db),
+        outbox: state.outboxDb === db ? null : integrityReport(state.outboxDb),
+      }),
+    ],
     [
       'config.json',
       async () => ({
@@ -175,8 +191,10 @@ function databaseSections(state: EdgeStores, options: SupportBundleOptions): Arr
     [
       'outbox.json',
       async () => {
-        const store = new OutboxStore(db);
-        return { ...store.totals(), ...store.state(), oldestTs: store.oldestTs() };
+        // An earlier version's edge.db has no persisted totals: status.json counted them.
+        if (state.outboxInLegacyFile) return { outboxInLegacyFile: true };
+        const store = new OutboxStore(state.outboxDb);
+        return { ...store.state(), oldestTs: store.oldestTs() };
       },
     ],
   ];
@@ -222,13 +240,16 @@ export async function collectSupportBundle(options: SupportBundleOptions): Promi
     }
   };
 
+  const files = stateFiles(options.stateDir);
   let db: Db | null = null;
+  let outboxDb: Db | null = null;
   try {
-    db = await openDatabaseReadOnly(join(options.stateDir, DB_FILE));
+    db = await openDatabaseReadOnly(files.identity);
+    outboxDb = files.outbox === files.identity ? db : await openDatabaseReadOnly(files.outbox);
   } catch (error) {
-    problems['edge.db'] = (error as Error).message.slice(0, 500);
+    problems[db ? 'outbox.db' : IDENTITY_DB_FILE] = (error as Error).message.slice(0, 500);
   }
-  const state = db ? storesFor(db) : null;
+  const state = db ? { ...storesFor(db, outboxDb ?? db), outboxInLegacyFile: files.outboxInLegacyFile } : null;
   const uriFileText = readUntrusted(options.pairingUriFile, MAX_URI_FILE_BYTES)?.toString('utf8') ?? null;
   const secrets = deviceSecrets(state, uriFileText);
   try {
@@ -249,6 +270,7 @@ export async function collectSupportBundle(options: SupportBundleOptions): Promi
     manifest.logs = { files: logs.files, lines: logs.lines };
     parts['logs/edge.log'] = logs.text;
   } finally {
+    if (outboxDb && outboxDb !== db) outboxDb.close();
     db?.close();
   }
   manifest.problems = problems;

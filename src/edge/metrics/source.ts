@@ -76,7 +76,7 @@ export class SystemMetrics {
   start(): void {
     if (this.timer) return;
     // The first reading primes the CPU counters; data flows from the first interval on.
-    void this.tick(false);
+    this.runTick(false);
     this.schedule();
   }
 
@@ -93,8 +93,13 @@ export class SystemMetrics {
 
   private schedule(): void {
     if (this.timer) clearInterval(this.timer);
-    this.timer = setInterval(() => void this.tick(true), this.intervalSeconds * 1000);
+    this.timer = setInterval(() => this.runTick(true), this.intervalSeconds * 1000);
     this.timer.unref?.();
+  }
+
+  private runTick(send: boolean): void {
+    // tick() catches its own failures; this only keeps a logger fault from becoming an unhandled rejection.
+    this.tick(send).catch(() => {});
   }
 
   private async tick(send: boolean): Promise<void> {

@@ -1,9 +1,15 @@
 /**
  * The edge's migrations, listed statically (a compiled binary cannot discover files at run time).
- * 1: identity, pairing, registration, config, commands, status (the runtime). 2: the outbox (store-and-forward).
+ *
+ * - `identityMigrations` (identity.db): identity, pairing, registration, config, commands, status.
+ * - `outboxMigrations` (outbox.db): the store-and-forward queue, numbered on from the single edge.db it replaces.
+ * - `legacyEdgeMigrations` (edge.db before the split): both in one file; read, never created, by this build.
  */
 import type { Migration } from '../../storage/db.js';
 import { edgeCore } from './0001-edge-core.js';
 import { outboxMigration } from './0002-outbox.js';
+import { dropIdentityCopy, outboxBase, persistedTotals } from './0003-outbox-database.js';
 
-export const edgeMigrations: readonly Migration[] = [edgeCore, outboxMigration];
+export const identityMigrations: readonly Migration[] = [edgeCore];
+export const outboxMigrations: readonly Migration[] = [outboxBase, outboxMigration, dropIdentityCopy, persistedTotals];
+export const legacyEdgeMigrations: readonly Migration[] = [edgeCore, outboxMigration];

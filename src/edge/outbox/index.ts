@@ -1,5 +1,5 @@
 /** The store-and-forward outbox: durable enqueue with group commit, bounded storage, pipelined QoS 1 drain. */
-export { Outbox, type OutboxOptions } from './outbox.js';
+export { Outbox, SEQ_RESERVATION_BLOCK, type OutboxOptions, type SeqReservation } from './outbox.js';
 export { Drainer, type DrainerOptions } from './drainer.js';
 export { TokenBucket, type Rate } from './token-bucket.js';
 export { envelopeJson } from './chunk.js';
@@ -17,4 +17,4 @@ export {
   type OutboxErrorCode,
   type OutboxStats,
 } from './types.js';
-export { outboxMigration } from '../migrations/0002-outbox.js';
+export { outboxMigrations } from '../migrations/index.js';

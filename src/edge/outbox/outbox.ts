@@ -19,7 +19,7 @@ import { detailsFromZod } from '../../protocol/errors.js';
 import type { TelemetryRecord } from '../../protocol/messages.js';
 import { chunkRecords, type Chunk } from './chunk.js';
 import { DropReport } from './drop-report.js';
-import { OutboxStore, type Removed } from './store.js';
+import { type OutboxCounters, OutboxStore, type Removed } from './store.js';
 import {
   EnqueueRecords,
   GroupCommitOptions,
@@ -40,7 +40,22 @@ export interface OutboxOptions {
   logger?: Logger;
   /** How often retention is applied when nothing is being enqueued (an idle, offline edge). 0 disables. */
   sweepIntervalMs?: number;
+  /**
+   * Where seqs are reserved outside this database (the runtime: identity.db), so an outbox recreated after it was
+   * found damaged continues above every seq ever used and the site server's dedupe still holds.
+   */
+  seqReservation?: SeqReservation;
 }
+
+export interface SeqReservation {
+  /** Every seq below this may have been used. */
+  floor(): number;
+  /** Durably records that seqs below `upTo` may be used; called before any of them is committed. */
+  reserve(upTo: number): void;
+}
+
+/** Seqs reserved per write to the reservation: one extra durable write per this many envelopes. */
+export const SEQ_RESERVATION_BLOCK = 10_000;
 
 interface Pending {
   channel: OutboxChannel;
@@ -85,6 +100,8 @@ export class Outbox {
   private bytes: number;
   private nextSeqValue: number;
   private dropped: number;
+  private readonly reservation: SeqReservation | null;
+  private reservedUpTo: number;
 
   constructor(db: Db, options: OutboxOptions) {
     this.limits = OutboxLimits.parse(options.limits);
@@ -95,11 +112,12 @@ export class Outbox {
     this.store = new OutboxStore(db);
     this.db = db;
     const state = this.store.state();
-    const totals = this.store.totals();
     this.nextSeqValue = state.nextSeq;
     this.dropped = state.dropped;
-    this.depth = totals.depth;
-    this.bytes = totals.bytes;
+    this.depth = state.depth;
+    this.bytes = state.bytes;
+    this.reservation = options.seqReservation ?? null;
+    this.reservedUpTo = this.reservation ? this.resumeAboveFloor(this.reservation) : Number.POSITIVE_INFINITY;
     const sweepMs = options.sweepIntervalMs ?? 60_000;
     if (sweepMs > 0) {
       this.sweepTimer = setInterval(() => this.sweep(), sweepMs);
@@ -149,6 +167,7 @@ export class Outbox {
     const nowMs = this.clock.now();
     let outcome: Committed;
     try {
+      this.reserveSeqs(batch.reduce((sum, item) => sum + item.chunks.length, 0));
       outcome = this.db.transaction(() => this.commitBatch(batch, nowMs));
     } catch (cause) {
       this.logger.error('outbox.write_failed', { error: cause, envelopes: batch.length });
@@ -192,7 +211,14 @@ export class Outbox {
       results.push({ seq: first, lastSeq: seq - 1 });
     }
     const drops = this.enforceBounds(nowMs, this.bytes + inserted.bytes);
-    this.store.saveState(seq, drops.dropped);
+    this.store.saveState(
+      this.counters({
+        nextSeq: seq,
+        dropped: drops.dropped,
+        count: inserted.count - drops.expired.count - drops.evicted.count,
+        bytes: inserted.bytes - drops.expired.bytes - drops.evicted.bytes,
+      }),
+    );
     return { results, inserted, nextSeq: seq, ...drops };
   }
 
@@ -223,7 +249,14 @@ export class Outbox {
     try {
       const outcome = this.db.transaction(() => {
         const drops = this.enforceBounds(nowMs, this.bytes);
-        if (drops.expired.count + drops.evicted.count > 0) this.store.saveState(this.nextSeqValue, drops.dropped);
+        if (drops.expired.count + drops.evicted.count > 0)
+          this.store.saveState(
+            this.counters({
+              dropped: drops.dropped,
+              count: -drops.expired.count - drops.evicted.count,
+              bytes: -drops.expired.bytes - drops.evicted.bytes,
+            }),
+          );
         return drops;
       });
       this.noteDrops(outcome);
@@ -251,7 +284,11 @@ export class Outbox {
   /** Deletes published envelopes (after PUBACK), in one transaction. Unknown seqs are ignored. */
   ack(seqs: readonly number[]): void {
     if (seqs.length === 0) return;
-    const removed = this.db.transaction(() => this.store.deleteSeqs(seqs));
+    const removed = this.db.transaction(() => {
+      const gone = this.store.deleteSeqs(seqs);
+      if (gone.count > 0) this.store.saveState(this.counters({ count: -gone.count, bytes: -gone.bytes }));
+      return gone;
+    });
     this.depth -= removed.count;
     this.bytes -= removed.bytes;
     if (removed.count > 0) this.notify();
@@ -285,6 +322,38 @@ export class Outbox {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
     this.listeners.clear();
+  }
+
+  /**
+   * An outbox that never committed anything (first boot, or the old one was damaged and moved aside) starts at the
+   * reservation's floor, above every seq an earlier outbox may have used; one that did keeps its own counter. The
+   * floor is all that is reserved so far: the first commit above it reserves the next block.
+   */
+  private resumeAboveFloor(reservation: SeqReservation): number {
+    const floor = reservation.floor();
+    if (this.nextSeqValue === 1 && floor > 1) {
+      this.nextSeqValue = floor;
+      this.db.transaction(() => this.store.saveState(this.counters({ nextSeq: floor, count: 0, bytes: 0 })));
+    }
+    return floor;
+  }
+
+  /** The persisted counters after a change of `count` rows and `bytes` (negative: removed) to the in-memory ones. */
+  private counters(change: { nextSeq?: number; dropped?: number; count: number; bytes: number }): OutboxCounters {
+    return {
+      nextSeq: change.nextSeq ?? this.nextSeqValue,
+      dropped: change.dropped ?? this.dropped,
+      depth: this.depth + change.count,
+      bytes: this.bytes + change.bytes,
+    };
+  }
+
+  /** Makes sure the next `count` seqs are reserved before they are committed. */
+  private reserveSeqs(count: number): void {
+    if (!this.reservation || this.nextSeqValue + count <= this.reservedUpTo) return;
+    const upTo = this.nextSeqValue + count + SEQ_RESERVATION_BLOCK;
+    this.reservation.reserve(upTo);
+    this.reservedUpTo = upTo;
   }
 
   private schedule(): void {

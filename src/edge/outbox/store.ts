@@ -13,6 +13,13 @@ export interface NewRow {
   bytes: number;
 }
 
+export interface OutboxCounters {
+  nextSeq: number;
+  dropped: number;
+  depth: number;
+  bytes: number;
+}
+
 export interface Removed {
   count: number;
   bytes: number;
@@ -23,7 +30,7 @@ const DROP_PAGE = 512;
 
 export class OutboxStore {
   private readonly insertRow: Statement;
-  private readonly readState: Statement<{ next_seq: number; dropped: number }>;
+  private readonly readState: Statement<{ next_seq: number; dropped: number; depth: number; bytes: number }>;
   private readonly writeState: Statement;
   private readonly oldestPage: Statement<{ seq: number; bytes: number }>;
   private readonly deleteUpTo: Statement;
@@ -33,14 +40,15 @@ export class OutboxStore {
   private readonly deleteRange: Statement;
   private readonly pageAfter: Statement<{ seq: number; channel: OutboxChannel; ts: string; payload: string }>;
   private readonly oldest: Statement<{ ts: string }>;
-  private readonly totalsQuery: Statement<{ depth: number; bytes: number }>;
 
   constructor(db: Db) {
     this.insertRow = db.prepare(
       'INSERT INTO outbox (seq, channel, enqueued_at, ts, bytes, payload) VALUES (?, ?, ?, ?, ?, ?)',
     );
-    this.readState = db.prepare('SELECT next_seq, dropped FROM outbox_state WHERE id = 1');
-    this.writeState = db.prepare('UPDATE outbox_state SET next_seq = ?, dropped = ? WHERE id = 1');
+    this.readState = db.prepare('SELECT next_seq, dropped, depth, bytes FROM outbox_state WHERE id = 1');
+    this.writeState = db.prepare(
+      'UPDATE outbox_state SET next_seq = ?, dropped = ?, depth = ?, bytes = ? WHERE id = 1',
+    );
     this.oldestPage = db.prepare('SELECT seq, bytes FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?');
     this.deleteUpTo = db.prepare('DELETE FROM outbox WHERE seq <= ?');
     // Rows stamped before PLAUSIBLE_AFTER (a board without RTC, booted at 1970) are exempt: once the clock is
@@ -55,24 +63,24 @@ export class OutboxStore {
     this.deleteRange = db.prepare('DELETE FROM outbox WHERE seq BETWEEN ? AND ?');
     this.pageAfter = db.prepare('SELECT seq, channel, ts, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?');
     this.oldest = db.prepare('SELECT ts FROM outbox ORDER BY seq LIMIT 1');
-    this.totalsQuery = db.prepare('SELECT COUNT(*) AS depth, COALESCE(SUM(bytes), 0) AS bytes FROM outbox');
   }
 
-  state(): { nextSeq: number; dropped: number } {
+  /** The counters and the queue totals: one row, so opening the outbox costs the same at any backlog. */
+  state(): OutboxCounters {
     const row = this.readState.get();
     // The migration inserts the row; its absence means the schema was tampered with, not a state to paper over.
     if (!row) throw new Error('outbox_state row missing: the outbox migration did not run');
-    return { nextSeq: Number(row.next_seq), dropped: Number(row.dropped) };
+    return {
+      nextSeq: Number(row.next_seq),
+      dropped: Number(row.dropped),
+      depth: Number(row.depth),
+      bytes: Number(row.bytes),
+    };
   }
 
-  saveState(nextSeq: number, dropped: number): void {
-    this.writeState.run(nextSeq, dropped);
-  }
-
-  /** A full scan: called once when the outbox opens, then the totals are kept in memory. */
-  totals(): { depth: number; bytes: number } {
-    const row = this.totalsQuery.get();
-    return { depth: Number(row?.depth ?? 0), bytes: Number(row?.bytes ?? 0) };
+  /** Must run in the transaction that changed the rows, so the totals never disagree with the table. */
+  saveState(counters: OutboxCounters): void {
+    this.writeState.run(counters.nextSeq, counters.dropped, counters.depth, counters.bytes);
   }
 
   insert(seq: number, row: NewRow): void {

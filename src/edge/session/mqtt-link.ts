@@ -17,6 +17,8 @@ import type { Logger } from '../../common/log/log.js';
 import { BUSY_MIN_DELAY_MS, connackReason, disconnectReason, type Reason } from './mqtt-reasons.js';
 import { describeTlsError, pinnedTlsOptions, type PinnedTlsOptions } from './tls.js';
 
+/** The next attempt when scheduling one failed (a bug, not a broker answer): never leave the link idle. */
+const RETRY_FALLBACK_MS = 5_000;
 /** Room for the fixed header, topic and properties around the largest payload the contract allows. */
 const PACKET_HEADROOM_BYTES = 16 * 1024;
 
@@ -323,9 +325,11 @@ export class MqttLink {
       const error = current?.text ?? this.failureText(failure, wasConnected ? 'online' : phase);
       const refused = current?.action === 'refresh';
       options.onState('offline', { error, refused });
-      this.scheduleRetry(current, refusedCode, error, refused).catch((retryError: unknown) =>
-        options.logger.error('mqtt_retry_not_scheduled', { error: retryError }),
-      );
+      this.scheduleRetry(current, refusedCode, error, refused).catch((retryError: unknown) => {
+        // Never leave the link without a next attempt.
+        options.logger.error('mqtt_reconnect_schedule_failed', { error: retryError });
+        if (!this.stopped) this.retryTimer = setTimeout(() => this.attempt(), RETRY_FALLBACK_MS);
+      });
     });
   }
 

@@ -84,7 +84,9 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
       hardwareId: deps.hardwareId,
       logger: deps.logger,
       ...(deps.random ? { random: deps.random } : {}),
-      onRevoked: () => void this.revoke(),
+      onRevoked: () => {
+        this.revoke().catch((error: unknown) => deps.logger.error('revoke_failed', { error }));
+      },
       // On the next turn of the event loop: a rotate-token command that caused this refresh publishes its result
       // first, and the link's clean stop waits for that PUBACK.
       onConnectionOffered: () => setTimeout(() => this.follower.offered(), 0),
@@ -238,15 +240,11 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
   }
 
   private async onConnected(): Promise<void> {
-    try {
-      await this.publishOnline();
-      const pending = this.unpublishedResults;
-      for (const result of pending) await this.link.publish(this.topics.cmdResult, JSON.stringify(result), { qos: 1 });
-      this.unpublishedResults = this.unpublishedResults.filter((r) => !pending.includes(r));
-      this.emit('online');
-    } catch (error) {
-      this.deps.logger.warn('online_status_failed', { error });
-    }
+    await this.publishOnline();
+    const pending = this.unpublishedResults;
+    for (const result of pending) await this.link.publish(this.topics.cmdResult, JSON.stringify(result), { qos: 1 });
+    this.unpublishedResults = this.unpublishedResults.filter((r) => !pending.includes(r));
+    this.emit('online');
   }
 
   private async onMessage(topic: string, payload: Buffer): Promise<void> {

@@ -12,7 +12,7 @@
 import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CLOUD_ROUTES, cloudUrl } from '../../protocol/index.js';
-import { checkIntegrity } from '../../storage/index.js';
+import { checkIntegrity, type Db } from '../../storage/index.js';
 import { PLAUSIBLE_AFTER_MS, SKEW_WARNING_MS, type EdgeClock } from '../clock.js';
 import { cloudCall, type FetchLike } from '../cloud-client/http.js';
 import { describeSkew, humanDuration } from '../human-time.js';
@@ -61,7 +61,7 @@ export async function runDoctor(ctx: DoctorContext): Promise<CheckResult[]> {
   const { state, clock } = ctx;
   const report = ctx.status();
   const reg = state.registration.get();
-  const results: CheckResult[] = [serviceRow(report, reg), databaseRow(state), diskRow(state, reg)];
+  const results: CheckResult[] = [serviceRow(report, reg), ...databaseRows(state), diskRow(state, reg)];
   for (const check of ctx.localChecks ?? []) results.push(check());
 
   if (!reg) {
@@ -107,16 +107,31 @@ function serviceRow(report: StatusReport, reg: Registration | null): CheckResult
   );
 }
 
-function databaseRow(state: EdgeStores): CheckResult {
-  const problem = checkIntegrity(state.db, 'full');
+/** Databases first: everything else reads them. The outbox is checked in full only here, never at boot. */
+function databaseRows(state: EdgeStores): CheckResult[] {
+  const rows = [
+    integrityRow(
+      'database',
+      state.db,
+      "stop the service and run 'consystence-edge reset --yes' (the device must then be paired again)",
+    ),
+  ];
+  if (state.outboxDb !== state.db)
+    rows.push(
+      integrityRow(
+        'outbox',
+        state.outboxDb,
+        `stop the service and move ${state.outboxDb.path} aside: the queued data is lost, the device stays paired`,
+      ),
+    );
+  return rows;
+}
+
+function integrityRow(name: string, db: Db, fix: string): CheckResult {
+  const problem = checkIntegrity(db, 'full');
   return problem === null
-    ? row('database', 'ok', `${state.db.path} passes the full integrity check`)
-    : row(
-        'database',
-        'fail',
-        `integrity check failed: ${printable(problem)}`,
-        "stop the service and run 'consystence-edge reset --yes' (the device must then be paired again)",
-      );
+    ? row(name, 'ok', `${db.path} passes the full integrity check`)
+    : row(name, 'fail', `${db.path}: integrity check failed: ${printable(problem)}`, fix);
 }
 
 function diskRow(state: EdgeStores, reg: Registration | null): CheckResult {

@@ -7,6 +7,7 @@ import { SKEW_WARNING_MS, type EdgeClock } from '../clock.js';
 import { describeSkew, humanDuration } from '../human-time.js';
 import { printable } from '../../common/text/safe-text.js';
 import { readPairingFileFailure, type PairingFileFailure } from '../stores/pairing-file-failure.js';
+import type { Db } from '../../storage/index.js';
 import { OutboxStore } from '../outbox/store.js';
 import type { EdgeStores } from '../stores/index.js';
 import type { LifecycleState, SiteEndpoint } from '../stores/status-store.js';
@@ -138,9 +139,26 @@ function pairingFileStatus(state: EdgeStores, path: string): NonNullable<StatusR
 }
 
 function outboxQueue(state: EdgeStores): StatusReport['queue'] {
-  const store = new OutboxStore(state.db);
-  const { depth, bytes } = store.totals();
-  return { depth, bytes, oldestTs: depth > 0 ? store.oldestTs() : null, dropped: store.state().dropped };
+  if (state.outboxInLegacyFile) return legacyOutboxQueue(state.outboxDb);
+  const store = new OutboxStore(state.outboxDb);
+  const { depth, bytes, dropped } = store.state();
+  return { depth, bytes, oldestTs: depth > 0 ? store.oldestTs() : null, dropped };
+}
+
+/** An earlier version's edge.db has no persisted totals: count them (only until `run` splits the file). */
+function legacyOutboxQueue(db: Db): StatusReport['queue'] {
+  const row = db
+    .prepare<{ depth: number; bytes: number; oldestTs: string | null; dropped: number }>(
+      `SELECT COUNT(*) AS depth, COALESCE(SUM(bytes), 0) AS bytes, MIN(ts) AS oldestTs,
+              (SELECT dropped FROM outbox_state WHERE id = 1) AS dropped FROM outbox`,
+    )
+    .get();
+  return {
+    depth: Number(row?.depth ?? 0),
+    bytes: Number(row?.bytes ?? 0),
+    oldestTs: row?.oldestTs ?? null,
+    dropped: Number(row?.dropped ?? 0),
+  };
 }
 
 export function formatStatus(report: StatusReport, nowMs: number = Date.now()): string {

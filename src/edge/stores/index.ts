@@ -1,23 +1,34 @@
-/** Opens the edge database and builds its stores: one object per table group, all on one connection. */
-import { join } from 'node:path';
-import { openDatabase, StorageError, type Db } from '../../storage/index.js';
-import { edgeMigrations } from '../migrations/index.js';
+/**
+ * Opens the edge's two databases (see layout.ts) and builds the stores. Identity and credentials live in
+ * identity.db, checked at every open; the outbox lives in outbox.db, of which only the header and schema are read
+ * here, so opening costs the same with an empty queue and with a 1 GiB backlog. A damaged outbox is moved aside on
+ * its own: the device keeps its identity, and the seq reservation in identity.db keeps seqs rising.
+ */
+import { openDatabase, StorageError, type Db, type OpenResult } from '../../storage/index.js';
+import { identityMigrations, legacyEdgeMigrations, outboxMigrations } from '../migrations/index.js';
 import type { Logger } from '../../common/log/log.js';
 import { EdgeError } from '../errors.js';
 import { CommandStore } from './command-store.js';
 import { ConfigStore } from './config-store.js';
 import { IdentityStore } from './identity-store.js';
 import { KvStore } from './kv-store.js';
+import { splitLegacyDatabase, stateFiles } from './layout.js';
 import { PendingPairingStore } from './pending-pairing-store.js';
 import { RegistrationStore } from './registration-store.js';
 import { SiteEndpointStore } from './site-endpoint-store.js';
 import { StatusStore } from './status-store.js';
 
-export const DB_FILE = 'edge.db';
+export { IDENTITY_DB_FILE, LEGACY_DB_FILE, OUTBOX_DB_FILE } from './layout.js';
 
-/** Every store of the edge database, all on one connection. */
+type Recovered = NonNullable<OpenResult['recovered']>;
+
 export interface EdgeStores {
+  /** identity.db (before the split of an upgraded device: its edge.db). */
   db: Db;
+  /** outbox.db (the same handle as `db` while an un-split edge.db holds both). */
+  outboxDb: Db;
+  /** The outbox is still in the edge.db of an earlier version: readable, but `run` must split it first. */
+  outboxInLegacyFile: boolean;
   identity: IdentityStore;
   pending: PendingPairingStore;
   registration: RegistrationStore;
@@ -27,15 +38,19 @@ export interface EdgeStores {
   kv: KvStore;
   /** A signed new site connection waiting to be tried, and the previous one kept as fallback (issue 17). */
   siteEndpoints: SiteEndpointStore;
-  /** Set when a corrupt file was moved aside at open: the caller tells the technician. */
-  recovered?: { movedTo: string; reason: string };
+  /** Set when a damaged file was moved aside at open: the caller tells the technician. */
+  recovered?: Recovered;
+  /** Set when a damaged outbox was moved aside: the queue is lost, the identity is not. */
+  outboxRecovered?: Recovered;
 }
 
-export function storesFor(db: Db): EdgeStores {
+export function storesFor(db: Db, outboxDb: Db = db): EdgeStores {
   const registration = new RegistrationStore(db);
   const kv = new KvStore(db);
   return {
     db,
+    outboxDb,
+    outboxInLegacyFile: false,
     identity: new IdentityStore(db),
     pending: new PendingPairingStore(db),
     registration,
@@ -47,28 +62,64 @@ export function storesFor(db: Db): EdgeStores {
   };
 }
 
-/** Opens `<stateDir>/edge.db`; a corrupt file is moved aside and reported (the device must come back up). */
-export async function openEdgeStores(stateDir: string, logger: Logger): Promise<EdgeStores> {
+export interface OpenEdgeStoresOptions {
+  /**
+   * Split an earlier version's single edge.db now. Only for a caller holding the run lock (run, reset,
+   * pair --force): two processes must never split at once. Others read whichever files the split has reached.
+   */
+  upgradeLayout?: boolean;
+}
+
+export async function openEdgeStores(
+  stateDir: string,
+  logger: Logger,
+  options: OpenEdgeStoresOptions = {},
+): Promise<EdgeStores> {
+  let identity: OpenResult | undefined;
   try {
-    const opened = await openDatabase({
-      path: join(stateDir, DB_FILE),
-      migrations: edgeMigrations,
+    if (options.upgradeLayout && (await splitLegacyDatabase(stateDir))) logger.info('state_split', { stateDir });
+    const files = stateFiles(stateDir);
+    const legacy = files.outboxInLegacyFile;
+    identity = await openDatabase({
+      path: files.identity,
+      migrations: files.identity === files.outbox ? legacyEdgeMigrations : identityMigrations,
       synchronous: 'FULL',
     });
-    const stores = storesFor(opened.db);
-    if (opened.recovered) {
-      logger.error('database_recovered', { movedTo: opened.recovered.movedTo, reason: opened.recovered.reason });
-      return { ...stores, recovered: opened.recovered };
+    const outbox =
+      files.identity === files.outbox
+        ? { db: identity.db }
+        : await openDatabase({
+            path: files.outbox,
+            migrations: legacy ? legacyEdgeMigrations : outboxMigrations,
+            synchronous: 'FULL',
+            // Only the header and schema (read by the migration step): quick_check reads the whole file.
+            skipCheck: true,
+          });
+    const state = { ...storesFor(identity.db, outbox.db), outboxInLegacyFile: legacy };
+    if (identity.recovered) {
+      logger.error('database_recovered', { file: files.identity, ...identity.recovered });
+      state.recovered = identity.recovered;
     }
-    return stores;
+    if ('recovered' in outbox && outbox.recovered) {
+      logger.error('outbox_recovered', { file: files.outbox, ...outbox.recovered });
+      state.outboxRecovered = outbox.recovered;
+    }
+    return state;
   } catch (error) {
+    identity?.db.close();
     if (error instanceof StorageError) {
       throw new EdgeError('STATE_DIR_UNUSABLE', error.message, { cause: error });
     }
     throw new EdgeError(
       'STATE_DIR_UNUSABLE',
-      `cannot open the state database in ${stateDir}: ${(error as Error).message}; check the folder's owner and permissions, or pass --state-dir`,
+      `cannot open the state databases in ${stateDir}: ${(error as Error).message}; check the folder's owner and permissions, or pass --state-dir`,
       { cause: error },
     );
   }
+}
+
+/** Closes both databases (once, when they are the same file). */
+export function closeEdgeStores(state: EdgeStores): void {
+  if (state.outboxDb !== state.db) state.outboxDb.close();
+  state.db.close();
 }

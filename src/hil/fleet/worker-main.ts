@@ -35,18 +35,21 @@ async function run(): Promise<void> {
     return shard;
   };
   let leaving = false;
-  const leave = async (code: number) => {
+  const leave = (code: number) => {
     if (leaving) return;
     leaving = true;
     setTimeout(() => process.exit(code), STOP_GRACE_MS).unref();
-    await shard?.stop().catch(() => undefined);
-    process.exit(code);
+    // The parent only needs this process gone; a shard that fails to stop cleanly is ended by the exit.
+    (shard?.stop() ?? Promise.resolve()).then(
+      () => process.exit(code),
+      () => process.exit(code),
+    );
   };
-  process.on('SIGTERM', () => void leave(0));
-  process.on('SIGINT', () => void leave(0));
+  process.on('SIGTERM', () => leave(0));
+  process.on('SIGINT', () => leave(0));
 
   const lines = createInterface({ input: process.stdin });
-  lines.on('close', () => void leave(0));
+  lines.on('close', () => leave(0));
   for await (const text of lines) {
     let id = -1;
     try {
@@ -93,4 +96,7 @@ async function run(): Promise<void> {
   }
 }
 
-void run();
+run().catch((error: unknown) => {
+  process.stderr.write(`fleet worker failed: ${(error as Error).message}\n`);
+  process.exit(1);
+});

@@ -23,7 +23,9 @@ export const cloud503Storm: Scenario = {
       retryAfterSeconds: RETRY_AFTER_S,
       code: 'UNAVAILABLE',
     });
-    ctx.defer(() => void ctx.cloud.admin.faults.reset());
+    ctx.defer(async () => {
+      await ctx.cloud.admin.faults.reset();
+    });
 
     const result = await ctx.device.pair(uri, { edgeId: ctx.edgeId, maxAttempts: STORM + 3 });
     ctx.figure('pairMs', result.durationMs);

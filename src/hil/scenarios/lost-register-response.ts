@@ -17,7 +17,9 @@ export const lostRegisterResponse: Scenario = {
       route: 'POST /api/organisations/*/sites/*/register-edge',
       times: 1,
     });
-    ctx.defer(() => void ctx.cloud.admin.faults.reset());
+    ctx.defer(async () => {
+      await ctx.cloud.admin.faults.reset();
+    });
     await pairDevice(ctx);
 
     const armed = await ctx.cloud.admin.faults.get();

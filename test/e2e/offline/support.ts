@@ -12,6 +12,7 @@ export interface TestEdge {
   edgeId: string;
   siteId: string;
   site: Site;
+  stateDir: string;
   /** Runs a CLI subcommand to completion, optionally wrapped (faketime, unshare). */
   cli(args: string[], wrap?: string[], env?: NodeJS.ProcessEnv): ReturnType<typeof runToEnd>;
   /** `pair --json` with a fresh code for this edge, the URI in the environment (never on the command line). */
@@ -39,6 +40,7 @@ export async function testEdge(cloud: CloudProcess, runtime: Runtime, label: str
     edgeId,
     siteId,
     site,
+    stateDir,
     cli,
     pair: async (wrap = []) =>
       cli(['pair', '--edge-id', edgeId, '--json'], wrap, {

@@ -23,8 +23,9 @@ import {
 } from '../../../src/mock/cloud/index.js';
 import { startMockSiteServer } from '../../../src/mock/site-server/index.js';
 import { checkIntegrity, openDatabase, type Db } from '../../../src/storage/index.js';
-import { edgeMigrations } from '../../../src/edge/migrations/index.js';
+import { outboxMigrations } from '../../../src/edge/migrations/index.js';
 import { sleep } from '../../../src/common/time/sleep.js';
+import { IDENTITY_DB_FILE, OUTBOX_DB_FILE } from '../../../src/edge/stores/index.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const BUN = resolve(ROOT, 'node_modules/.bin/bun');
@@ -139,7 +140,7 @@ export async function runPowerCutTrials(options: HarnessOptions): Promise<Harnes
 
   const edgeId = 'orin-powercut';
   const stateDir = join(work, 'edge');
-  const dbPath = join(stateDir, 'edge.db');
+  const dbPath = join(stateDir, OUTBOX_DB_FILE);
   const uriFile = join(work, 'pairing-uri');
   writeFileSync(uriFile, (await admin.createPairingCode(DEMO_ORG_ID, site.id, { edgeId })).pairingUri);
   const args = [
@@ -196,7 +197,7 @@ export async function runPowerCutTrials(options: HarnessOptions): Promise<Harnes
     const pairingTrials = Math.min(5, Math.floor(options.trials / 8));
     for (let trial = 1; trial <= options.trials; trial++) {
       const runtime: 'node' | 'bun' = trial % (options.bunOnlyEvery ?? 5) === 0 ? 'node' : 'bun';
-      const paired = existsSync(dbPath) && !existsSync(uriFile);
+      const paired = existsSync(join(stateDir, IDENTITY_DB_FILE)) && !existsSync(uriFile);
       const phases: Phase[] = ['burst', 'drain', 'config', 'refresh'];
       // The first trials cut first-boot pairing: a slowed cloud keeps the kill inside the HTTP exchange (before,
       // during or after the register-edge commit). Later trials let pairing finish (their phase waits for it).
@@ -320,7 +321,7 @@ async function inspectDatabase(
   if (!existsSync(path)) return null; // killed before the first boot created it
   let db: Db;
   try {
-    ({ db } = await openDatabase({ path, migrations: edgeMigrations, onCorrupt: 'throw', skipCheck: true }));
+    ({ db } = await openDatabase({ path, migrations: outboxMigrations, onCorrupt: 'throw', skipCheck: true }));
   } catch (error) {
     return `the database does not open: ${(error as Error).message}`;
   }

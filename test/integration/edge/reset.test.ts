@@ -6,8 +6,9 @@
 import { PAIRING_URI_ENV } from '../../../src/edge/cli/secret-input.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IDENTITY_DB_FILE } from '../../../src/edge/stores/index.js';
 import { openDatabase } from '../../../src/storage/index.js';
-import { edgeMigrations } from '../../../src/edge/migrations/index.js';
+import { identityMigrations } from '../../../src/edge/migrations/index.js';
 import { commandFor, runToEnd } from '../../helpers/process.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
 import { createSite, DEMO_ORG_ID, startCloudProcess, type CloudProcess } from '../../e2e/support/cloud.js';
@@ -25,7 +26,7 @@ afterAll(async () => {
 const { command, args } = commandFor('node', 'src/edge/main.ts');
 
 async function deviceKeyThumbprint(stateDir: string): Promise<string | undefined> {
-  const { db } = await openDatabase({ path: join(stateDir, 'edge.db'), migrations: edgeMigrations });
+  const { db } = await openDatabase({ path: join(stateDir, IDENTITY_DB_FILE), migrations: identityMigrations });
   try {
     return db.prepare<{ thumbprint: string }>('SELECT thumbprint FROM identity WHERE id = 1').get()?.thumbprint;
   } finally {

@@ -7,6 +7,7 @@ import { tempDir, testHardwareId } from '../../helpers/tmp.js';
 import { createEdgeRuntime } from '../../../src/edge/runtime.js';
 import { formatStatus } from '../../../src/edge/status/report.js';
 import { silentLogger } from '../../../src/common/log/log.js';
+import { IDENTITY_DB_FILE } from '../../../src/edge/stores/index.js';
 
 const cli = (args: string[]) => {
   const { command, args: base } = commandFor('node', 'src/edge/main.ts');
@@ -25,12 +26,12 @@ describe('state directory', () => {
   it('moves a corrupt database aside, says so, and starts unpaired', async () => {
     const dir = tempDir();
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'edge.db'), Buffer.alloc(8192, 0x5a));
+    writeFileSync(join(dir, IDENTITY_DB_FILE), Buffer.alloc(8192, 0x5a));
     const result = await cli(['status', '--json', '--state-dir', dir]);
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/damaged .* moved to/);
     expect(JSON.parse(result.stdout).state).toBe('unpaired');
-    expect(readdirSync(dir).some((f) => f.startsWith('edge.db.corrupt-'))).toBe(true);
+    expect(readdirSync(dir).some((f) => f.startsWith(`${IDENTITY_DB_FILE}.corrupt-`))).toBe(true);
   });
 
   it('never shows the token, the device key or a pairing code in status', async () => {

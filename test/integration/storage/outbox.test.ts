@@ -4,17 +4,13 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { envelopeJson, Outbox, OutboxError, outboxMigration } from '../../../src/edge/outbox/index.js';
+import { envelopeJson, Outbox, OutboxError, outboxMigrations } from '../../../src/edge/outbox/index.js';
 import type { Db, Migration } from '../../../src/storage/index.js';
 import { checkIntegrity, openDatabase } from '../../../src/storage/index.js';
 import { MAX_PAYLOAD_BYTES, type TelemetryRecord } from '../../../src/protocol/messages.js';
 import { tempDir } from '../../helpers/tmp.js';
 
-// bun:sqlite refuses a blank statement, so the stand-in for the runtime's migration 1 creates a placeholder table.
-const migrations: Migration[] = [
-  { version: 1, name: 'base', up: 'CREATE TABLE base_placeholder (id INTEGER)' },
-  outboxMigration,
-];
+const migrations: readonly Migration[] = outboxMigrations;
 const BIG = { maxSizeMb: 1024, retentionDays: 365 };
 const DAY = 86_400_000;
 

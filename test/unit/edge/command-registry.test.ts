@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/storage/index.js';
-import { edgeMigrations } from '../../../src/edge/migrations/index.js';
+import { identityMigrations } from '../../../src/edge/migrations/index.js';
 import { CommandRegistry } from '../../../src/edge/commands/registry.js';
 import { CommandStore } from '../../../src/edge/stores/command-store.js';
 import { silentLogger } from '../../../src/common/log/log.js';
 
 async function registry() {
-  const { db } = await openDatabase({ path: ':memory:', migrations: edgeMigrations });
+  const { db } = await openDatabase({ path: ':memory:', migrations: identityMigrations });
   let runs = 0;
   const clock = { now: () => Date.parse('2026-03-01T00:00:00Z') };
   const store = new CommandStore(db);
