@@ -1,11 +1,13 @@
 /**
- * The real postinst (image/debian/postinst, shipped as is in the .deb) run as root against what the service user
- * could have left in /etc/consystence-edge while an earlier version let it write there. It installs into a
- * temporary root (DPKG_ROOT), inside a private mount namespace where /etc/passwd and /etc/group are copies that
- * know the service user: nothing on this machine is changed and no system user is created.
+ * The real maintainer scripts (image/debian/postinst, prerm, postrm, shipped as is in the .deb) run as root against
+ * a temporary root (DPKG_ROOT), inside a private mount namespace where the host's /etc and /var/lib are overlays:
+ * whatever a script wrongly does to the host lands in the overlay's upper dir, where the test sees it, and never on
+ * this machine. /run is a tmpfs with /run/systemd/system (a "running systemd"), and systemctl and
+ * deb-systemd-invoke are recorders first in PATH, so a script calling the host's systemd is caught.
  *
- * A link planted by the service user must never make root chown or chmod its target; afterwards the directory is
- * root's and the service user can only read the pre-seeded pairing URI.
+ * postinst: a link planted by the service user must never make root chown or chmod its target; afterwards the
+ * directory is root's and the service user can only read the pre-seeded pairing URI. Under DPKG_ROOT the service
+ * user is created in the target, never on the host; postrm purge deletes only the target's directories.
  */
 import {
   chownSync,
@@ -15,6 +17,7 @@ import {
   lchownSync,
   lstatSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   statSync,
   symlinkSync,
@@ -26,27 +29,24 @@ import { ROOT, runToEnd } from '../../helpers/process.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 const NAME = 'consystence-edge';
-const POSTINST = join(ROOT, 'image/debian/postinst');
-
-/** A uid/gid free in this machine's passwd and group, for the service user inside the namespace. */
-function freeId(): number {
-  const used = new Set(
-    [readFileSync('/etc/passwd', 'utf8'), readFileSync('/etc/group', 'utf8')].flatMap((text) =>
-      text.split('\n').map((line) => Number(line.split(':')[2])),
-    ),
-  );
-  let id = 59_990;
-  while (used.has(id)) id++;
-  return id;
-}
+const script = (name: 'postinst' | 'prerm' | 'postrm') => join(ROOT, 'image/debian', name);
 
 const canRun =
-  process.getuid?.() === 0 && (await runToEnd('unshare', ['--mount', 'true'])).code === 0 && !hasServiceUser();
+  process.getuid?.() === 0 &&
+  (await runToEnd('unshare', ['--mount', 'sh', '-c', overlayProbe()])).code === 0 &&
+  !hasServiceUser();
 
 function hasServiceUser(): boolean {
   return readFileSync('/etc/passwd', 'utf8')
     .split('\n')
     .some((line) => line.startsWith(`${NAME}:`));
+}
+
+function overlayProbe(): string {
+  const work = tempDir('cst-postinst-probe-');
+  mkdirSync(join(work, 'u'));
+  mkdirSync(join(work, 'w'));
+  return `mount --make-rprivate / && mount -t overlay overlay -o lowerdir=/etc,upperdir=${work}/u,workdir=${work}/w /etc`;
 }
 
 interface Install {
@@ -55,53 +55,108 @@ interface Install {
   configDir: string;
   /** Outside the config dir: what a planted link points at, root-owned, 0644. */
   victim: string;
-  svc: number;
+}
+
+/** The service user's uid and gid in the target's passwd, or undefined when the target has none. */
+function targetUser(install: Install): { uid: number; gid: number } | undefined {
+  const line = readFileSync(join(install.root, 'etc/passwd'), 'utf8')
+    .split('\n')
+    .find((entry) => entry.startsWith(`${NAME}:`));
+  if (!line) return undefined;
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
 }
 
 function freshRoot(): Install {
   const root = tempDir('cst-postinst-');
   const configDir = join(root, 'etc', NAME);
   mkdirSync(configDir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  writeFileSync(join(root, 'etc/group'), 'root:x:0:\n');
   mkdirSync(join(root, 'lib/systemd/system'), { recursive: true });
   copyFileSync(join(ROOT, `image/systemd/${NAME}.service`), join(root, `lib/systemd/system/${NAME}.service`));
   const victim = join(root, 'victim');
   writeFileSync(victim, 'root:x:0:0:root:/root:/bin/bash\n', { mode: 0o644 });
-  return { root, configDir, victim, svc: freeId() };
+  return { root, configDir, victim };
 }
 
-/** The layout earlier versions left: the config dir owned by the service user, mode 0700. */
-function oldLayout(install: Install): void {
-  chownSync(install.configDir, install.svc, install.svc);
-}
+/** A service user uid that no host user has: a chown by the host's name of it would fail or give another id. */
+const OLD_SVC_ID = 59_990;
 
-async function postinst(install: Install, previousVersion = '') {
-  const work = tempDir('cst-postinst-ns-');
-  const passwd = join(work, 'passwd');
-  const group = join(work, 'group');
+/**
+ * The layout earlier versions left: the service user exists in the target and owns the config dir, mode 0700.
+ * Returns its uid (= gid).
+ */
+function oldLayout(install: Install): number {
   writeFileSync(
-    passwd,
-    `${readFileSync('/etc/passwd', 'utf8')}${NAME}:x:${install.svc}:${install.svc}::/var/lib/${NAME}:/usr/sbin/nologin\n`,
+    join(install.root, 'etc/passwd'),
+    `${NAME}:x:${OLD_SVC_ID}:${OLD_SVC_ID}::/var/lib/${NAME}:/usr/sbin/nologin\n`,
+    { flag: 'a' },
   );
-  writeFileSync(group, `${readFileSync('/etc/group', 'utf8')}${NAME}:x:${install.svc}:\n`);
-  const script = [
+  writeFileSync(join(install.root, 'etc/group'), `${NAME}:x:${OLD_SVC_ID}:\n`, { flag: 'a' });
+  chownSync(install.configDir, OLD_SVC_ID, OLD_SVC_ID);
+  return OLD_SVC_ID;
+}
+
+interface Run {
+  code: number | null;
+  stderr: string;
+  /** What the script changed in the host's /etc and /var/lib (the overlays' upper dirs). */
+  hostEtcChanges: string[];
+  hostVarLibChanges: string[];
+  /** Every call of the host's systemctl / deb-systemd-invoke. */
+  hostSystemdCalls: string[];
+  /** Whether the canary files in the host's /etc/consystence-edge and /var/lib/consystence-edge survived. */
+  hostDirsKept: boolean;
+}
+
+/** Runs a maintainer script with DPKG_ROOT=install.root in a namespace that keeps this machine untouched. */
+async function maintainerScript(install: Install, name: 'postinst' | 'prerm' | 'postrm', args: string[]): Promise<Run> {
+  const work = tempDir('cst-postinst-ns-');
+  for (const dir of ['etc-u', 'etc-w', 'lib-u', 'lib-w', 'bin']) mkdirSync(join(work, dir));
+  const calls = join(work, 'calls');
+  writeFileSync(calls, '');
+  for (const tool of ['systemctl', 'deb-systemd-invoke'])
+    writeFileSync(join(work, 'bin', tool), `#!/bin/sh\necho "${tool} $*" >> "${calls}"\n`, { mode: 0o755 });
+  const commands = [
     'set -e',
     'mount --make-rprivate /',
-    'mount --bind "$PASSWD" /etc/passwd',
-    'mount --bind "$GROUP" /etc/group',
-    'exec sh "$POSTINST" configure "$PREVIOUS"',
+    `mount -t overlay overlay -o lowerdir=/etc,upperdir=${work}/etc-u,workdir=${work}/etc-w /etc`,
+    `mount -t overlay overlay -o lowerdir=/var/lib,upperdir=${work}/lib-u,workdir=${work}/lib-w /var/lib`,
+    'mount -t tmpfs tmpfs /run',
+    'mkdir -p /run/systemd/system',
+    // The host's own directories of the same name, which only the target's may be affected.
+    `mkdir -p /etc/${NAME} /var/lib/${NAME}`,
+    `touch /etc/${NAME}/canary /var/lib/${NAME}/canary`,
+    'code=0; sh "$SCRIPT" "$@" || code=$?',
+    `if [ -e /etc/${NAME}/canary ] && [ -e /var/lib/${NAME}/canary ]; then echo HOST_DIRS_KEPT; fi`,
+    `rm -rf /etc/${NAME} /var/lib/${NAME}`,
+    'exit $code',
   ].join('\n');
-  const result = await runToEnd('unshare', ['--mount', 'sh', '-c', script], {
+  const result = await runToEnd('unshare', ['--mount', 'sh', '-c', commands, 'sh', ...args], {
     env: {
-      PASSWD: passwd,
-      GROUP: group,
-      POSTINST,
-      PREVIOUS: previousVersion,
+      PATH: `${join(work, 'bin')}:${process.env.PATH}`,
+      SCRIPT: script(name),
       DPKG_ROOT: install.root,
       // What dpkg sets for a maintainer script; deb-systemd-helper refuses to run without it.
       DPKG_MAINTSCRIPT_PACKAGE: NAME,
-      DPKG_MAINTSCRIPT_NAME: 'postinst',
+      DPKG_MAINTSCRIPT_NAME: name,
     },
   });
+  // The canaries and their dir are created and removed by the harness itself; whiteouts of them remain.
+  const changes = (upper: string) => readdirSync(upper).filter((entry) => entry !== NAME);
+  return {
+    code: result.code,
+    stderr: result.stderr,
+    hostEtcChanges: changes(join(work, 'etc-u')),
+    hostVarLibChanges: changes(join(work, 'lib-u')),
+    hostSystemdCalls: readFileSync(calls, 'utf8').split('\n').filter(Boolean),
+    hostDirsKept: result.stdout.includes('HOST_DIRS_KEPT'),
+  };
+}
+
+async function postinst(install: Install, previousVersion = '') {
+  const result = await maintainerScript(install, 'postinst', ['configure', previousVersion]);
   expect(result.code, result.stderr).toBe(0);
   return result;
 }
@@ -117,7 +172,7 @@ const rootOwnedConfigDir = (install: Install) => {
   expect({ dir: stat.isDirectory(), uid: stat.uid, gid: stat.gid, mode: stat.mode & 0o7777 }).toEqual({
     dir: true,
     uid: 0,
-    gid: install.svc,
+    gid: targetUser(install)?.gid,
     mode: 0o750,
   });
 };
@@ -125,13 +180,13 @@ const rootOwnedConfigDir = (install: Install) => {
 describe.runIf(canRun)('postinst against planted files', () => {
   it('upgrade: removes a pairing-uri symlink the service user planted, without touching its target', async () => {
     const install = freshRoot();
-    oldLayout(install);
+    const svc = oldLayout(install);
     const link = join(install.configDir, 'pairing-uri');
     symlinkSync(install.victim, link);
-    lchownSync(link, install.svc, install.svc);
+    lchownSync(link, svc, svc);
     const planted = join(install.configDir, 'other');
     writeFileSync(planted, 'x');
-    chownSync(planted, install.svc, install.svc);
+    chownSync(planted, svc, svc);
 
     const { stderr } = await postinst(install, '0.1.0');
 
@@ -166,16 +221,20 @@ describe.runIf(canRun)('postinst against planted files', () => {
     await postinst(install);
     rootOwnedConfigDir(install);
     const stat = lstatSync(uri);
-    expect({ uid: stat.uid, gid: stat.gid, mode: modeOf(uri) }).toEqual({ uid: 0, gid: install.svc, mode: 0o640 });
+    expect({ uid: stat.uid, gid: stat.gid, mode: modeOf(uri) }).toEqual({
+      uid: 0,
+      gid: targetUser(install)?.gid,
+      mode: 0o640,
+    });
     expect(readFileSync(uri, 'utf8')).toBe('consystence-edge://pair?…\n');
   });
 
   it('upgrade: a pre-seeded URI an earlier postinst handed to the service user is taken back by root', async () => {
     const install = freshRoot();
-    oldLayout(install);
+    const svc = oldLayout(install);
     const uri = join(install.configDir, 'pairing-uri');
     writeFileSync(uri, 'consystence-edge://pair?…\n', { mode: 0o600 });
-    chownSync(uri, install.svc, install.svc);
+    chownSync(uri, svc, svc);
     await postinst(install, '0.1.0');
     rootOwnedConfigDir(install);
     expect(lstatSync(uri).uid).toBe(0);
@@ -184,17 +243,51 @@ describe.runIf(canRun)('postinst against planted files', () => {
 
   it('enables the unit inside DPKG_ROOT only', async () => {
     const install = freshRoot();
-    await postinst(install);
+    const run = await postinst(install);
     expect(
       lstatSync(join(install.root, `etc/systemd/system/multi-user.target.wants/${NAME}.service`)).isSymbolicLink(),
     ).toBe(true);
+    expect(run.hostSystemdCalls).toEqual([]);
+  });
+
+  it("creates the service user in the target, and never changes the host's users", async () => {
+    const install = freshRoot();
+    const run = await postinst(install);
+    const user = targetUser(install);
+    expect(user?.uid).toBeGreaterThan(0);
+    expect(run.hostEtcChanges).toEqual([]);
+    rootOwnedConfigDir(install);
   });
 });
 
-describe.skipIf(canRun)('postinst against planted files (skipped)', () => {
-  it('needs root, unshare --mount and no consystence-edge user on this machine', () => {
+describe.runIf(canRun)('prerm and postrm under DPKG_ROOT', () => {
+  it("postrm purge deletes the target's state and config dirs, never the host's", async () => {
+    const install = freshRoot();
+    const state = join(install.root, 'var/lib', NAME);
+    mkdirSync(state, { recursive: true });
+    const run = await maintainerScript(install, 'postrm', ['purge']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.hostDirsKept).toBe(true);
+    expect(existsSync(state)).toBe(false);
+    expect(existsSync(install.configDir)).toBe(false);
+    expect(run.hostVarLibChanges).toEqual([]);
+  });
+
+  it.each([
+    ['prerm', 'remove'],
+    ['postrm', 'remove'],
+    ['postrm', 'purge'],
+  ] as const)("%s %s never calls the host's systemctl or deb-systemd-invoke", async (name, action) => {
+    const run = await maintainerScript(freshRoot(), name, [action]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.hostSystemdCalls).toEqual([]);
+  });
+});
+
+describe.skipIf(canRun)('maintainer scripts (skipped)', () => {
+  it('needs root, unshare --mount, overlayfs and no consystence-edge user on this machine', () => {
     console.log(
-      'postinst tests skipped: they run the real script as root in a private mount namespace (unshare --mount) and need this machine to have no consystence-edge user',
+      'maintainer-script tests skipped: they run the real scripts as root in a private mount namespace (unshare --mount, overlayfs over /etc and /var/lib) and need this machine to have no consystence-edge user',
     );
   });
 });
