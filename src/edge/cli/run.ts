@@ -14,7 +14,7 @@ import { printable } from '../../common/text/safe-text.js';
 import { clearPairingFileFailure, recordPairingFileFailure } from '../stores/pairing-file-failure.js';
 import { acquireRunLock } from '../stores/run-lock.js';
 import { DataPlane } from '../data/data-plane.js';
-import { producerEndpoint, type ProducerEndpoint } from '../data/producer-endpoint.js';
+import { claimProducerSocket, producerEndpoint, type ProducerEndpoint } from '../data/producer-endpoint.js';
 import { systemdNotifier, type ServiceNotifier } from '../systemd/notify.js';
 import { attachDiagnostics } from '../diagnostics/attach.js';
 import { createRuntimeLog, type RuntimeLog } from '../diagnostics/runtime-log.js';
@@ -39,6 +39,7 @@ export const run: Subcommand = {
     const settings = commonSettings(values, io.env);
     // Validated before anything starts: a bad flag is a usage error, not a half-started service.
     const producer = producerEndpoint({ port: values['producer-port'], socket: values['producer-socket'] }, io.env);
+    await claimProducerSocket(producer);
     // Logs go to stderr (journald) and to a bounded file in the state dir that support bundles read.
     const log = createRuntimeLog({
       stateDir: settings.stateDir,
@@ -204,9 +205,19 @@ async function serve(
     diagnostics
       .start()
       .then(() => data.start())
-      .catch((error: unknown) => runtime.logger.error('data_plane_start_failed', { error }))
-      .then(() => {
-        if (ending) return;
+      .then(
+        () => true,
+        (error: unknown) => {
+          // A producer socket path that became unusable since the check at start: exit, as at start.
+          runtime.logger.error('data_plane_start_failed', { error });
+          if (!(error instanceof EdgeError)) return true;
+          say({ event: 'producer_api_refused', error: error.message }, `not starting: ${error.message}`);
+          end(error.exitCode, 'shutdown');
+          return false;
+        },
+      )
+      .then((started) => {
+        if (!started || ending) return;
         session.start();
         const edgeId = runtime.state.registration.get()?.edgeId;
         say(

@@ -19,7 +19,7 @@ import type { OutboundMessage } from '../outbox/types.js';
 import { startProducerServer, type ProducerServer } from '../producer/server.js';
 import type { EdgeSession } from '../session/session.js';
 import type { RuntimeConfig } from '../stores/config-store.js';
-import type { ProducerEndpoint } from './producer-endpoint.js';
+import { claimProducerSocket, type ProducerEndpoint } from './producer-endpoint.js';
 
 /** Without `metricsSeconds` in the config, a freshly flashed device still reports once a minute. */
 export const DEFAULT_METRICS_SECONDS = 60;
@@ -66,8 +66,9 @@ export class DataPlane {
   }
 
   /**
-   * Starts the producers and follows the session. A producer API that cannot listen (port taken) is logged and
-   * left off: the device still buffers its own metrics and serves the site server, which matters more.
+   * Starts the producers and follows the session. A TCP producer API that cannot listen (port taken) is logged
+   * and left off: the device still buffers its own metrics and serves the site server, which matters more. A socket
+   * path that cannot be used is a misconfiguration: rejects with EdgeError('USAGE') (`run` exits with it).
    */
   async start(): Promise<void> {
     const { session, outbox, logger } = this.options;
@@ -87,6 +88,8 @@ export class DataPlane {
     this.metrics.start();
     const endpoint = this.options.producer;
     if (endpoint.kind === 'off') return;
+    // Checked again here: `run` checked it at start, but first-boot pairing may have taken minutes since.
+    await claimProducerSocket(endpoint);
     try {
       this.producer = await startProducerServer({
         outbox,
@@ -99,7 +102,7 @@ export class DataPlane {
         error,
         hint:
           endpoint.kind === 'socket'
-            ? 'see the error for what is at the socket path; set --producer-socket or CONSYSTENCE_EDGE_PRODUCER_SOCKET'
+            ? 'the socket could not be created; set --producer-socket or CONSYSTENCE_EDGE_PRODUCER_SOCKET'
             : 'another process holds the port; set --producer-port or CONSYSTENCE_EDGE_PRODUCER_PORT',
       });
     }

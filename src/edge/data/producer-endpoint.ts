@@ -5,11 +5,16 @@
  *
  *   --producer-port N     1..65535 on 127.0.0.1; 0 picks a free port (printed in the `started` line)
  *   --producer-port off   no producer API (the built-in metrics still flow)
- *   --producer-socket P   a Unix socket (mode 0660) instead of TCP; refused if P holds anything but a stale socket
+ *   --producer-socket P   a Unix socket (mode 0660) instead of TCP; refused if P holds anything but a stale socket,
+ *                         or if a directory on the way could be changed by another user (see producer/socket-path.ts)
+ *
+ * A socket path that cannot be used is a misconfiguration: `run` exits with the usage code at start instead of
+ * running without the API its applications need (a busy TCP port is not: see DataPlane.start).
  */
 import { z } from 'zod';
 import { EdgeError } from '../errors.js';
 import { PRODUCER_DEFAULT_PORT } from '../producer/schema.js';
+import { claimSocketPath, ProducerSocketError } from '../producer/socket-path.js';
 
 export type ProducerEndpoint = { kind: 'tcp'; port: number } | { kind: 'socket'; path: string } | { kind: 'off' };
 
@@ -32,4 +37,15 @@ export function producerEndpoint(
   if (!parsed.success)
     throw new EdgeError('USAGE', `--producer-port: expected 0..65535 or 'off', got '${port.slice(0, 20)}'`);
   return parsed.data === 'off' ? { kind: 'off' } : { kind: 'tcp', port: parsed.data };
+}
+
+/** Makes the endpoint's socket path free for bind(); a path that cannot be used is an EdgeError('USAGE'). */
+export async function claimProducerSocket(endpoint: ProducerEndpoint): Promise<void> {
+  if (endpoint.kind !== 'socket') return;
+  try {
+    await claimSocketPath(endpoint.path);
+  } catch (error) {
+    if (error instanceof ProducerSocketError) throw new EdgeError('USAGE', error.message);
+    throw error;
+  }
 }

@@ -1,17 +1,31 @@
 /**
  * The producer API's Unix socket against what a local user can leave at its path (the runtime may run as root in a
  * directory others write): real files, links, a live server and a stale socket from a SIGKILLed process. Only a
- * stale socket is replaced; everything else is refused, untouched. The socket gets mode 0660 from the umask at
- * bind, whatever the process umask, and no file is ever chmodded by path.
+ * stale socket is replaced; everything else is refused, untouched: other processes' datagram and seqpacket
+ * sockets, a listener with a full backlog and a socket this user may not open are bound by real python3 children.
+ * A path whose directories another user could swap is refused before anything is created there. The socket gets
+ * mode 0660 from the umask at bind, whatever the process umask, and no file is ever chmodded by path. `run` with
+ * an unusable socket path exits 2 at start, before pairing or connecting.
  */
-import { lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Outbox } from '../../../src/edge/outbox/index.js';
 import { ProducerClient, startProducerServer } from '../../../src/edge/producer/index.js';
 import { openDatabase } from '../../../src/storage/index.js';
-import { startProcess } from '../../helpers/process.js';
+import { commandFor, ROOT, runToEnd, startProcess } from '../../helpers/process.js';
+import { hasNotifyListener } from '../../helpers/notify-listener.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 import { fixtureMigrations } from './fixtures/open-outbox.js';
@@ -32,6 +46,44 @@ async function startOn(socketPath: string) {
   cleanup.push(() => server.close());
   return server;
 }
+
+/**
+ * A live socket of another kind, bound by a python3 child until the test file ends: a datagram socket (as
+ * /dev/log or /run/systemd/notify), a listening seqpacket socket, or a stream listener whose backlog is full.
+ */
+const FOREIGN_SOCKET = `
+import os, socket, sys, time
+kind, path = sys.argv[1], sys.argv[2]
+types = {"dgram": socket.SOCK_DGRAM, "seqpacket": socket.SOCK_SEQPACKET, "full": socket.SOCK_STREAM}
+s = socket.socket(socket.AF_UNIX, types[kind])
+s.bind(path)
+if kind != "dgram":
+    s.listen(0)
+queued = []
+while kind == "full":
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.setblocking(False)
+    try:
+        c.connect(path)
+        queued.append(c)
+    except BlockingIOError:
+        break
+print("bound", flush=True)
+time.sleep(3600)
+`;
+
+async function foreignSocket(kind: 'dgram' | 'seqpacket' | 'full', path: string) {
+  const child = startProcess('python3', ['-c', FOREIGN_SOCKET, kind, path]);
+  cleanup.push(async () => {
+    await child.kill('SIGKILL');
+  });
+  await child.waitForLine((line) => line.text === 'bound');
+}
+
+const hasPython = await hasNotifyListener();
+const isRoot = process.getuid?.() === 0;
+const canSwitchUser =
+  isRoot && (await runToEnd('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'true'])).code === 0;
 
 const rec = { tag: 'line1.flow', ts: '2026-03-01T10:00:00Z', value: 12.5, quality: 'good' as const };
 
@@ -115,5 +167,93 @@ describe('producer socket path', () => {
     } finally {
       process.umask(previous);
     }
+  });
+
+  it.runIf(hasPython).each(['dgram', 'seqpacket', 'full'] as const)(
+    "refuses another process's live %s socket and leaves it in place",
+    async (kind) => {
+      const path = join(tempDir(), 'producer.sock');
+      await foreignSocket(kind, path);
+      const before = lstatSync(path);
+      await expect(startOn(path)).rejects.toThrow(/not a stale producer socket \(connect: E[A-Z]+\); refusing/);
+      expect(lstatSync(path).ino).toBe(before.ino);
+    },
+  );
+
+  it.runIf(canSwitchUser)(
+    'refuses a socket the service user may not open (EACCES) and leaves it in place',
+    async () => {
+      const dir = tempDir();
+      chmodSync(dir, 0o755);
+      const path = join(dir, 'producer.sock');
+      const other = createServer();
+      await new Promise<void>((resolve) => other.listen(path, resolve));
+      cleanup.push(() => new Promise<void>((resolve) => other.close(() => resolve())));
+      chmodSync(path, 0o600);
+      const { command, args } = commandFor('node', 'src/edge/producer/socket-path.ts');
+      const claim = `import(${JSON.stringify(join(ROOT, 'src/edge/producer/socket-path.ts'))}).then((m) => m.claimSocketPath(${JSON.stringify(path)})).then(() => console.log('claimed'), (e) => console.log(e.message))`;
+      const result = await runToEnd('setpriv', [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        command,
+        ...args.slice(0, -1),
+        '-e',
+        claim,
+      ]);
+      expect(result.stdout).toMatch(/not a stale producer socket \(connect: EACCES\)/);
+      expect(lstatSync(path).isSocket()).toBe(true);
+    },
+  );
+
+  it('refuses a path whose directory another user could swap, before creating anything there', async () => {
+    const base = tempDir();
+    const othersDir = join(base, 'others');
+    mkdirSync(othersDir);
+    chmodSync(othersDir, 0o777);
+    await expect(startOn(join(othersDir, 'producer.sock'))).rejects.toThrow(/others is writable by other users/);
+
+    const real = join(base, 'real');
+    mkdirSync(real);
+    const linked = join(base, 'linked');
+    symlinkSync(real, linked);
+    await expect(startOn(join(linked, 'producer.sock'))).rejects.toThrow(/linked is a symbolic link, not a directory/);
+    expect(lstatSync(join(real, 'producer.sock'), { throwIfNoEntry: false })).toBeUndefined();
+  });
+
+  it.runIf(isRoot)("refuses a path in another user's directory", async () => {
+    const dir = join(tempDir(), 'nobodys');
+    mkdirSync(dir, { mode: 0o755 });
+    chownSync(dir, 65_534, 65_534);
+    await expect(startOn(join(dir, 'producer.sock'))).rejects.toThrow(/nobodys belongs to another user \(uid 65534\)/);
+    expect(lstatSync(join(dir, 'producer.sock'), { throwIfNoEntry: false })).toBeUndefined();
+  });
+
+  it('`run` exits 2 at start with the reason when the socket path is unusable', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'producer.sock');
+    writeFileSync(path, 'not a socket');
+    const { command, args } = commandFor('node', 'src/edge/main.ts');
+    const result = await runToEnd(command, [
+      ...args,
+      'run',
+      '--state-dir',
+      join(dir, 'state'),
+      '--hardware-id',
+      'rig-1',
+      '--pairing-uri-file',
+      join(dir, 'absent'),
+      '--producer-socket',
+      path,
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/producer\.sock is a regular file, not a socket; refusing/);
+    expect(readFileSync(path, 'utf8')).toBe('not a socket');
+  });
+});
+
+describe.skipIf(hasPython && canSwitchUser)('producer socket path (partly skipped)', () => {
+  it('needs python3 (foreign socket kinds) and root with setpriv (EACCES, another user)', () => {
+    console.log('some producer-socket tests skipped: they need python3, and root with setpriv');
   });
 });
