@@ -29,13 +29,25 @@ export type NotifySend = (message: string) => Promise<boolean>;
 
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined';
 
+/**
+ * The longest delay a Node or Bun timer takes (2^31-1 ms, ~24.8 days). A longer one is not honoured: Node warns
+ * (TimeoutOverflowWarning) and fires after 1 ms, so WATCHDOG_USEC over ~49.7 days flooded systemd with pings.
+ */
+export const MAX_WATCHDOG_INTERVAL_MS = 2_147_483_647;
+/**
+ * The shortest ping interval: a WATCHDOG_USEC of a few µs would otherwise ping every millisecond. Not 1 s: with
+ * WatchdogSec=1s a 1 s interval would get a healthy service killed; 10 datagrams a second cost nothing.
+ */
+export const MIN_WATCHDOG_INTERVAL_MS = 100;
+
 /** Watchdog interval in ms, or null when systemd asked for none or asked another process (WATCHDOG_PID). */
 export function watchdogIntervalMs(env: NodeJS.ProcessEnv, pid = process.pid): number | null {
   const usec = Number(env.WATCHDOG_USEC);
   if (!Number.isSafeInteger(usec) || usec <= 0) return null;
   if (env.WATCHDOG_PID !== undefined && env.WATCHDOG_PID !== String(pid)) return null;
   // Half the timeout, as sd_watchdog_enabled(3) advises: one late ping never gets the service killed.
-  return Math.max(1, Math.floor(usec / 2000));
+  const half = Math.floor(usec / 2000);
+  return Math.min(MAX_WATCHDOG_INTERVAL_MS, Math.max(MIN_WATCHDOG_INTERVAL_MS, half));
 }
 
 async function transportFor(socketPath: string): Promise<{ send: NotifySend; close(): void }> {
@@ -72,6 +84,12 @@ export async function systemdNotifier(env: NodeJS.ProcessEnv, logger: Logger): P
       .catch((error: unknown) => logger.warn('systemd_notify_failed', { error }));
   };
   const intervalMs = watchdogIntervalMs(env);
+  if (intervalMs === MIN_WATCHDOG_INTERVAL_MS && Number(env.WATCHDOG_USEC) < 2000 * MIN_WATCHDOG_INTERVAL_MS)
+    logger.warn('systemd_watchdog_too_short', {
+      watchdogUsec: Number(env.WATCHDOG_USEC),
+      intervalMs,
+      note: 'WatchdogSec is shorter than two ping intervals; systemd may kill the service: raise WatchdogSec',
+    });
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const stopPings = () => {

@@ -106,3 +106,25 @@ describe('systemd watchdog meant for another process', () => {
     await listener.kill('SIGKILL');
   }, 60_000);
 });
+
+describe.each([
+  ['4294967296000', 'over ~49.7 days, more than a timer can hold'],
+  ['1', '1 µs'],
+])('systemd watchdog with WATCHDOG_USEC=%s (%s)', (usec) => {
+  it('never floods the service manager with pings', async (context) => {
+    if (!hasPython) {
+      console.log('python3 is not installed: no fake NOTIFY_SOCKET listener, skipping');
+      context.skip();
+    }
+    const socket = join(tempDir(), 'notify');
+    const listener = await startNotifyListener(socket);
+    const edge = startRun('bun', socket, { WATCHDOG_USEC: usec });
+    await waitFor(() => notifications(listener, 'READY=1') === 1, { timeoutMs: 30_000, what: 'READY=1' });
+    const before = notifications(listener, 'WATCHDOG=1');
+    await sleep(WINDOW_MS);
+    // At most one ping per 100 ms (the floor), with room for a loaded machine; the overflow sent ~500 a second.
+    expect(notifications(listener, 'WATCHDOG=1') - before).toBeLessThanOrEqual(WINDOW_MS / 100);
+    await edge.kill('SIGKILL');
+    await listener.kill('SIGKILL');
+  }, 60_000);
+});
