@@ -1,12 +1,12 @@
 /**
  * `run`: the service. Pairs first from the pairing-URI file if the device is unpaired (first boot: the URI is
- * recorded as used, and the file deleted where this user may), then keeps the session to the site server until
- * SIGTERM. The cloud is not needed once paired.
+ * recorded as used in the state; the file is never deleted, see pairing/used-uri.ts), then keeps the session to
+ * the site server until SIGTERM. The cloud is not needed once paired.
  */
-import { readFileSync, statSync, unlinkSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { EdgeError, ExitCodes } from '../errors.js';
 import type { Logger } from '../../common/log/log.js';
-import { pairingInputFrom } from '../pairing/inputs.js';
+import { pairingInputFrom, type PairingInput } from '../pairing/inputs.js';
 import { markPairingUriUsed, wasPairingUriUsed } from '../pairing/used-uri.js';
 import type { StepEvent } from '../pairing/steps.js';
 import type { EdgeRuntime } from '../runtime.js';
@@ -112,15 +112,15 @@ async function pairFromFile(
       `this device is not paired and there is no pairing-URI file at ${file}; run 'consystence-edge pair --uri …' or place the URI in that file`,
     );
   }
-  const uri = content.trim();
-  if (wasPairingUriUsed(runtime.state.kv, uri))
-    throw new EdgeError(
-      'NOT_PAIRED',
-      `this device is not paired and the pairing URI in ${file} was used before (its code is single-use); place a new pairing URI in that file`,
-    );
-  say({ event: 'pairing_from_file', file }, `not paired yet: pairing from ${file}`);
+  let input: PairingInput;
   try {
-    const input = pairingInputFrom({ uri, edgeId });
+    input = pairingInputFrom({ uri: content.trim(), edgeId });
+    if (wasPairingUriUsed(runtime.state.kv, input))
+      throw new EdgeError(
+        'NOT_PAIRED',
+        `this device is not paired and the pairing URI in ${file} was used before (its code is single-use); place a new pairing URI in that file`,
+      );
+    say({ event: 'pairing_from_file', file }, `not paired yet: pairing from ${file}`);
     await runtime.pair(input, { steps: (event: StepEvent) => logger.info('pairing_step', { ...event }) });
   } catch (error) {
     // Kept for `status`: the service exits here and the reason would otherwise live only in the journal.
@@ -132,16 +132,15 @@ async function pairFromFile(
       });
     throw error;
   }
-  markPairingUriUsed(runtime.state.kv, uri);
+  markPairingUriUsed(runtime.state.kv, input);
   clearPairingFileFailure(runtime.state);
-  try {
-    unlinkSync(file);
-  } catch (error) {
-    // The packaged service may not delete it (root's /etc/consystence-edge), and a config partition may be
-    // read-only: harmless, the URI is recorded as used and is never paired from again.
-    logger.info('pairing_uri_file_kept', { file, reason: (error as NodeJS.ErrnoException).code });
-  }
-  say({ event: 'paired' }, 'paired');
+  // Never deleted: the packaged service cannot (root's /etc/consystence-edge) and one behaviour everywhere is
+  // easier to document. The spent code is worthless; the technician deletes the file.
+  logger.info('pairing_uri_file_kept', {
+    file,
+    note: 'recorded as used, never paired from again; delete the file (its code is spent)',
+  });
+  say({ event: 'paired', pairingUriFile: 'kept' }, `paired; ${file} is left in place (its code is spent): delete it`);
 }
 
 async function serve(

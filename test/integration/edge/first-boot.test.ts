@@ -1,7 +1,8 @@
 /**
  * First boot as the packaged service does it: `run` on an unpaired device pairs from the pairing-URI file,
- * deletes the file, and goes on to connect, telling systemd (a fake NOTIFY_SOCKET) READY=1 and, on SIGTERM,
- * STOPPING=1. Without a file it exits 7 and says what to do; a URI it paired from before is not used again.
+ * records it as used and leaves it in place (saying so), and goes on to connect, telling systemd (a fake NOTIFY_SOCKET) READY=1 and, on SIGTERM,
+ * STOPPING=1. Without a file it exits 7 and says what to do; a URI it paired from before is not used again, in
+ * whatever form it is written (code case and dashes, extra query parameters).
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,7 +47,7 @@ describe('first boot', () => {
     expect(result.stderr).toMatch(/not paired .* pairing-URI file/);
   });
 
-  it('pairs from the pairing-URI file, deletes it, and connects', async () => {
+  it('pairs from the pairing-URI file, leaves the file in place and says so, and connects', async () => {
     const dir = tempDir();
     const file = join(dir, 'pairing-uri');
     const notifySocket = join(dir, 'notify');
@@ -74,7 +75,9 @@ describe('first boot', () => {
       { env: { NOTIFY_SOCKET: notifySocket } },
     );
     await edge.waitForLine((l) => l.event === 'state' && l.state === 'online', 30_000);
-    expect(existsSync(file)).toBe(false);
+    expect(existsSync(file)).toBe(true);
+    expect(edge.lines.find((l) => l.event === 'paired')?.pairingUriFile).toBe('kept');
+    expect(edge.stderr.join('')).toMatch(/"event":"pairing_uri_file_kept".*delete the file/);
     await waitFor(() => broker.connects.some((c) => c.clientId === 'first-boot-1' && c.accepted), {
       what: 'an accepted CONNECT',
     });
@@ -98,9 +101,24 @@ describe('first boot', () => {
     await edge.waitForLine((l) => l.event === 'paired', 30_000);
     await edge.kill('SIGTERM');
     expect((await runToEnd(command, [...args, 'reset', '--yes', ...common])).code).toBe(0);
-    writeFileSync(file, `${uri}\n`);
-    const again = await runToEnd(command, [...args, 'run', ...common, '--pairing-uri-file', file]);
-    expect(again.code).toBe(7);
-    expect(again.stderr).toMatch(/pairing URI in .* was used before .* place a new pairing URI/);
-  });
+    const url = new URL(uri);
+    const code = url.searchParams.get('code')!;
+    const written = (params: Record<string, string>, extra = '') => {
+      const variant = new URL(uri);
+      for (const [key, value] of Object.entries(params)) variant.searchParams.set(key, value);
+      return `${variant.href}${extra}`;
+    };
+    // The same URI, as the portal gave it and as a technician might type or paste it.
+    for (const same of [
+      uri,
+      written({ code: code.toLowerCase() }),
+      written({ code: code.replace('-', '') }),
+      written({}, '&zz=1'),
+    ]) {
+      writeFileSync(file, `${same}\n`);
+      const again = await runToEnd(command, [...args, 'run', ...common, '--pairing-uri-file', file]);
+      expect(again.code, same.replace(code, '<code>')).toBe(7);
+      expect(again.stderr).toMatch(/pairing URI in .* was used before .* place a new pairing URI/);
+    }
+  }, 90_000);
 });
