@@ -279,6 +279,8 @@ describe('x64 .deb and rootfs overlay', () => {
       Group: 'consystence-edge',
       StateDirectory: 'consystence-edge',
       StateDirectoryMode: '0700',
+      RuntimeDirectory: 'consystence-edge',
+      RuntimeDirectoryMode: '0750',
       NoNewPrivileges: 'yes',
       ProtectSystem: 'strict',
       ProtectHome: 'yes',
