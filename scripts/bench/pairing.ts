@@ -1,7 +1,7 @@
 /**
  * Pairing: a fresh device (new state dir, new hardware id) → online, along the real first-boot path: a pairing
- * URI in a file and exec of `run --pairing-uri-file F` (the service pairs with the mock cloud, deletes the file,
- * connects to the site's broker and publishes its retained online status). The pairing code is created before
+ * URI in a file and exec of `run --pairing-uri-file F` (the service pairs with the mock cloud, leaves the file in
+ * place, connects to the site's broker and publishes its retained online status). The pairing code is created before
  * the clock starts. Baseline in the same run, interleaved: the same device's next cold start, now paired — the
  * difference is what pairing costs.
  */
