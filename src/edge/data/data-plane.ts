@@ -17,9 +17,11 @@ import { Drainer } from '../outbox/drainer.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { OutboundMessage } from '../outbox/types.js';
 import { startProducerServer, type ProducerServer } from '../producer/server.js';
+import { ProducerSocketError } from '../producer/socket-path.js';
+import { EdgeError } from '../errors.js';
 import type { EdgeSession } from '../session/session.js';
 import type { RuntimeConfig } from '../stores/config-store.js';
-import { claimProducerSocket, type ProducerEndpoint } from './producer-endpoint.js';
+import type { ProducerEndpoint } from './producer-endpoint.js';
 
 /** Without `metricsSeconds` in the config, a freshly flashed device still reports once a minute. */
 export const DEFAULT_METRICS_SECONDS = 60;
@@ -88,8 +90,6 @@ export class DataPlane {
     this.metrics.start();
     const endpoint = this.options.producer;
     if (endpoint.kind === 'off') return;
-    // Checked again here: `run` checked it at start, but first-boot pairing may have taken minutes since.
-    await claimProducerSocket(endpoint);
     try {
       this.producer = await startProducerServer({
         outbox,
@@ -98,6 +98,9 @@ export class DataPlane {
       });
       logger.info('producer_api_listening', { address: this.producer.address });
     } catch (error) {
+      // The path is checked again as the server starts (`run` checked it before first-boot pairing, which may
+      // have taken minutes): unusable now is the same misconfiguration as at start.
+      if (error instanceof ProducerSocketError) throw new EdgeError('USAGE', error.message);
       logger.error('producer_api_unavailable', {
         error,
         hint:
