@@ -80,7 +80,7 @@ function freshRoot(): Install {
   return { root, configDir, victim };
 }
 
-/** A service user uid that no host user has: a chown by the host's name of it would fail or give another id. */
+/** The service user's uid (= gid) in an old target: the scripts must take it from the target's files, not the host's. */
 const OLD_SVC_ID = 59_990;
 
 /**
