@@ -125,7 +125,7 @@ describe('x64 .deb and rootfs overlay', () => {
     }
     // State survives remove and upgrade: the only rm of the state dir is in postrm's purge branch.
     const postrm = readFileSync(join(control, 'postrm'), 'utf8');
-    expect(postrm).toMatch(/ {2}purge\)\n(?:.*\n)*? {4}rm -rf "\/var\/lib\/\$NAME"/);
+    expect(postrm).toMatch(/ {2}purge\)\n(?:.*\n)*? {4}rm -rf "\$DPKG_ROOT\/var\/lib\/\$NAME"/);
     expect(postrm.match(/rm -rf/g)).toHaveLength(1);
     expect(readFileSync(join(control, 'postinst'), 'utf8')).toContain('adduser --system');
   });
