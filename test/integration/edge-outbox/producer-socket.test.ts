@@ -190,17 +190,10 @@ describe('producer socket path', () => {
       await new Promise<void>((resolve) => other.listen(path, resolve));
       cleanup.push(() => new Promise<void>((resolve) => other.close(() => resolve())));
       chmodSync(path, 0o600);
-      const { command, args } = commandFor('node', 'src/edge/producer/socket-path.ts');
+      // The claim runs in a Node child as an unprivileged user: root's connect() never gets EACCES.
       const claim = `import(${JSON.stringify(join(ROOT, 'src/edge/producer/socket-path.ts'))}).then((m) => m.claimSocketPath(${JSON.stringify(path)})).then(() => console.log('claimed'), (e) => console.log(e.message))`;
-      const result = await runToEnd('setpriv', [
-        '--reuid=65534',
-        '--regid=65534',
-        '--clear-groups',
-        command,
-        ...args.slice(0, -1),
-        '-e',
-        claim,
-      ]);
+      const asNobody = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+      const result = await runToEnd('setpriv', [...asNobody, process.execPath, '--import', 'tsx', '-e', claim]);
       expect(result.stdout).toMatch(/not a stale producer socket \(connect: EACCES\)/);
       expect(lstatSync(path).isSocket()).toBe(true);
     },
