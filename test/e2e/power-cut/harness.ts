@@ -25,7 +25,7 @@ import { startMockSiteServer } from '../../../src/mock/site-server/index.js';
 import { checkIntegrity, openDatabase, type Db } from '../../../src/storage/index.js';
 import { outboxMigrations } from '../../../src/edge/migrations/index.js';
 import { sleep } from '../../../src/common/time/sleep.js';
-import { IDENTITY_DB_FILE, OUTBOX_DB_FILE } from '../../../src/edge/stores/index.js';
+import { OUTBOX_DB_FILE } from '../../../src/edge/stores/index.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const BUN = resolve(ROOT, 'node_modules/.bin/bun');
@@ -195,9 +195,10 @@ export async function runPowerCutTrials(options: HarnessOptions): Promise<Harnes
 
   try {
     const pairingTrials = Math.min(5, Math.floor(options.trials / 8));
+    // `run` leaves the pairing-URI file in place, so pairing is known done from what the device printed.
+    let paired = false;
     for (let trial = 1; trial <= options.trials; trial++) {
       const runtime: 'node' | 'bun' = trial % (options.bunOnlyEvery ?? 5) === 0 ? 'node' : 'bun';
-      const paired = existsSync(join(stateDir, IDENTITY_DB_FILE)) && !existsSync(uriFile);
       const phases: Phase[] = ['burst', 'drain', 'config', 'refresh'];
       // The first trials cut first-boot pairing: a slowed cloud keeps the kill inside the HTTP exchange (before,
       // during or after the register-edge commit). Later trials let pairing finish (their phase waits for it).
@@ -249,6 +250,7 @@ export async function runPowerCutTrials(options: HarnessOptions): Promise<Harnes
       }
       edge.proc.kill('SIGKILL');
       await edge.exited;
+      paired ||= edge.lines.some((line) => line.event === 'paired' || line.event === 'started');
       stop.done = true;
       await producing;
 
