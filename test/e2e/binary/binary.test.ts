@@ -167,7 +167,7 @@ describe.each(TARGETS)('the $arch binary', (target) => {
       await cloud?.child.kill('SIGKILL');
     });
 
-    it('pairs from the pairing-URI file, deletes it, and comes online at the broker', async () => {
+    it('pairs from the pairing-URI file, leaves it in place, and comes online at the broker', async () => {
       const { pairingUri } = await cloud.admin.createPairingCode(DEMO_ORG_ID, siteId, {});
       writeFileSync(pairingUriFile, `${pairingUri}\n`, { mode: 0o600 });
       const started = Date.now();
@@ -176,8 +176,8 @@ describe.each(TARGETS)('the $arch binary', (target) => {
       await observer.waitFor('status', (j) => j.state === 'online', { timeoutMs: 60_000 });
       // Reported for the bench, not asserted: first boot includes pairing with the cloud.
       console.log(`${target.arch}: exec → online (first boot, pairing included): ${Date.now() - started} ms`);
-      expect(existsSync(pairingUriFile)).toBe(false);
-      expect(edge.lines.some((l) => l.event === 'paired')).toBe(true);
+      expect(existsSync(pairingUriFile)).toBe(true);
+      expect(edge.lines.find((l) => l.event === 'paired')?.pairingUriFile).toBe('kept');
       // The pairing code never reaches the output or the logs.
       const code = new URL(pairingUri).searchParams.get('code')!;
       expect(JSON.stringify(edge.lines) + edge.stderr.join('\n')).not.toContain(code);
