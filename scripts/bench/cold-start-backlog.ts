@@ -62,7 +62,7 @@ async function residentBytes(paths: readonly string[]): Promise<number | null> {
   const result = await runToEnd('fincore', ['--bytes', '--noheadings', '--output', 'RES', ...paths], {
     timeoutMs: 10_000,
   }).catch(() => null);
-  if (!result || result.code !== 0) return null;
+  if (result?.code !== 0) return null;
   return result.stdout
     .split('\n')
     .map((l) => Number(l.trim()))

@@ -6,7 +6,7 @@
  * the identity, and seqs keep rising above every seq the old outbox used. Here (not under edge/) so that
  * `npm run test:bun` runs it on bun:sqlite, the driver the device binary ships with.
  */
-import { cpSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ensureIdentity } from '../../../src/edge/identity/device-key.js';
