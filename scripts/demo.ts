@@ -175,7 +175,7 @@ async function main(): Promise<void> {
     for (const edge of edges) {
       const pushed = await fetch(`${server.httpUrl}/edges/${edge.edgeId}/config`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.controlToken}` },
         body: JSON.stringify({ config: { heartbeatSeconds: 5, metricsSeconds: 2 }, wait: true, timeoutMs: 15_000 }),
       });
       const answer = (await pushed.json()) as { version?: number; reported?: { status: string } };
@@ -188,7 +188,10 @@ async function main(): Promise<void> {
     const started = Date.now();
     const timer = setInterval(async () => {
       try {
-        const response = await fetch(`${server.httpUrl}/edges`, { signal: AbortSignal.timeout(900) });
+        const response = await fetch(`${server.httpUrl}/edges`, {
+          headers: { authorization: `Bearer ${server.controlToken}` },
+          signal: AbortSignal.timeout(900),
+        });
         const { data } = (await response.json()) as {
           data: Array<{
             edgeId: string;

@@ -32,6 +32,8 @@ export interface CloudSetup {
 export async function provideCloud(setup: CloudSetup): Promise<CloudHandle> {
   if (setup.attachUrl) {
     const admin = new MockCloudClient(setup.attachUrl);
+    // The attached cloud's control token comes from the environment, never a flag (a command line is public).
+    if (process.env.CONSYSTENCE_CLOUD_CONTROL_TOKEN) admin.setControlToken(process.env.CONSYSTENCE_CLOUD_CONTROL_TOKEN);
     const login = await admin.login(DEMO_USERS.admin, DEMO_PASSWORD);
     return {
       url: setup.attachUrl,
@@ -56,6 +58,7 @@ export async function provideCloud(setup: CloudSetup): Promise<CloudHandle> {
   const url = port ? `http://${urlHost(publicHost)}:${port}` : cloud.url;
   try {
     const admin = new MockCloudClient(cloud.url);
+    admin.setControlToken(cloud.controlToken);
     const login = await admin.login(DEMO_USERS.admin, DEMO_PASSWORD);
     return {
       url,

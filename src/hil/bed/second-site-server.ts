@@ -52,5 +52,5 @@ export async function startSecondSiteServer(
     { logger: createLogger({ level: 'error', write: (line) => ctx.note(`second site server: ${line.trim()}`) }) },
   );
   ctx.defer(() => server.close());
-  return { server, control: new SiteControlClient(server.httpUrl) };
+  return { server, control: new SiteControlClient(server.httpUrl, server.controlToken) };
 }

@@ -74,7 +74,11 @@ const REQUEST_TIMEOUT_MS = 30_000;
 export class SiteControlClient {
   private readonly base: string;
 
-  constructor(baseUrl: string) {
+  /** `controlToken`: the site server's bearer token (its ready line, or CONSYSTENCE_SITE_CONTROL_TOKEN). */
+  constructor(
+    baseUrl: string,
+    private readonly controlToken: string | undefined,
+  ) {
     this.base = baseUrl.replace(/\/+$/, '');
   }
 
@@ -87,7 +91,10 @@ export class SiteControlClient {
   ): Promise<{ status: number; body: z.infer<T> }> {
     const res = await fetch(this.base + path, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: {
+        ...(this.controlToken ? { authorization: `Bearer ${this.controlToken}` } : {}),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(timeoutMs),
     });

@@ -32,7 +32,8 @@ const TRUST_REFRESH_SECONDS = 2;
 
 export async function provideSite(cloud: CloudHandle, setup: SiteSetup): Promise<SiteHandle> {
   if (setup.attachUrl) {
-    const control = new SiteControlClient(setup.attachUrl);
+    // The attached server's token comes from the environment, never a flag: a command line is visible in `ps`.
+    const control = new SiteControlClient(setup.attachUrl, process.env.CONSYSTENCE_SITE_CONTROL_TOKEN);
     const health = await control.health();
     return {
       orgId: cloud.orgId,
@@ -72,7 +73,7 @@ export async function provideSite(cloud: CloudHandle, setup: SiteSetup): Promise
     siteId: site.id,
     mqttUrl: server.mqttUrl,
     httpUrl: server.httpUrl,
-    control: new SiteControlClient(server.httpUrl),
+    control: new SiteControlClient(server.httpUrl, server.controlToken),
     own: true,
     close: () => server.close(),
   };

@@ -10,7 +10,9 @@ export const RUN_USAGE = `usage: consystence-hil run [--target local-node|local-
     [--remote-cmd 'ssh -tt root@{host} consystence-edge {args}'] [--remote-host HOST] [--remote-state-dir DIR]
     [--power-cycle-cmd CMD] [--net-down-cmd CMD] [--net-up-cmd CMD] [--hook-timeout-s N]
     [--cloud-url URL] [--site-url URL] [--org ORG_ID] [--host ADDR] [--public-host NAME]
-    [--only id,id] [--list] [--repeat N] [--junit FILE] [--json FILE] [--timeout-s N] [--keep] [--inject-failure ID]`;
+    [--only id,id] [--list] [--repeat N] [--junit FILE] [--json FILE] [--timeout-s N] [--keep] [--inject-failure ID]
+With --site-url and --cloud-url, their control tokens are read from CONSYSTENCE_SITE_CONTROL_TOKEN and
+CONSYSTENCE_CLOUD_CONTROL_TOKEN.`;
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';

@@ -41,7 +41,8 @@ export async function startSiteProcess(options: {
       '--message-buffer',
       '50',
     ],
-    { env: { ...process.env, CONSYSTENCE_SITE_TOKEN: options.token } },
+    // No control token from our environment: the server generates one and prints it in its ready line.
+    { env: { ...process.env, CONSYSTENCE_SITE_CONTROL_TOKEN: undefined, CONSYSTENCE_SITE_TOKEN: options.token } },
   );
   try {
     const line = await proc.waitForJson((l) => l.event === 'listening', 60_000, 'the site server to listen');
@@ -49,7 +50,7 @@ export async function startSiteProcess(options: {
     return {
       mqttUrl: String(line.mqttUrl),
       httpUrl,
-      control: new SiteControlClient(httpUrl),
+      control: new SiteControlClient(httpUrl, String(line.controlToken)),
       pid: proc.pid,
       close: async () => void (await proc.terminate('SIGTERM', 10_000)),
     };

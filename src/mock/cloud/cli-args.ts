@@ -10,7 +10,10 @@ import type { MockCloudOptions } from './server.js';
 import { Seed } from './seed.js';
 
 export const USAGE = `usage: consystence-mock-cloud [--host 127.0.0.1] [--port 0] [--db FILE] [--seed FILE]
-                             [--public-url URL] [--tls-cert FILE --tls-key FILE] [--edge-token-ttl SECONDS]`;
+                             [--public-url URL] [--tls-cert FILE --tls-key FILE] [--edge-token-ttl SECONDS]
+                             [--control-token-file FILE]
+The /_mock/ routes need "Authorization: Bearer <token>": the file's first line, else CONSYSTENCE_CLOUD_CONTROL_TOKEN,
+else a generated token printed in the ready line as "controlToken".`;
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -31,6 +34,7 @@ const Flags = z
       .min(60)
       .max(365 * 86_400)
       .optional(),
+    'control-token-file': z.string().min(1).optional(),
   })
   .refine((f) => (f['tls-cert'] === undefined) === (f['tls-key'] === undefined), {
     message: '--tls-cert and --tls-key go together',
@@ -65,7 +69,14 @@ function readSeed(path: string): Seed {
   return seed.data;
 }
 
-export function parseCliArgs(argv: string[]): Omit<MockCloudOptions, 'logger'> {
+/** The control token's file holds it on its first line (so `echo … > file` works). */
+function readControlToken(path: string): string {
+  const token = readFlagFile('control-token-file', path).split('\n')[0]!.trim();
+  if (token.length < 16) throw new UsageError(`--control-token-file ${path}: the token must be at least 16 characters`);
+  return token;
+}
+
+export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Omit<MockCloudOptions, 'logger'> {
   let values: Record<string, unknown>;
   try {
     ({ values } = parseArgs({
@@ -73,10 +84,9 @@ export function parseCliArgs(argv: string[]): Omit<MockCloudOptions, 'logger'> {
       strict: true,
       allowPositionals: false,
       options: Object.fromEntries(
-        ['host', 'port', 'db', 'seed', 'public-url', 'tls-cert', 'tls-key', 'edge-token-ttl'].map((name) => [
-          name,
-          { type: 'string' },
-        ]),
+        ['host', 'port', 'db', 'seed', 'public-url', 'tls-cert', 'tls-key', 'edge-token-ttl', 'control-token-file'].map(
+          (name) => [name, { type: 'string' }],
+        ),
       ) as Record<string, { type: 'string' }>,
     }));
   } catch (error) {
@@ -100,5 +110,10 @@ export function parseCliArgs(argv: string[]): Omit<MockCloudOptions, 'logger'> {
       ? { tls: { cert: readFlagFile('tls-cert', f['tls-cert']), key: readFlagFile('tls-key', f['tls-key']) } }
       : {}),
     ...(f['edge-token-ttl'] ? { edgeTokenTtlSeconds: f['edge-token-ttl'] } : {}),
+    ...(f['control-token-file']
+      ? { controlToken: readControlToken(f['control-token-file']) }
+      : env.CONSYSTENCE_CLOUD_CONTROL_TOKEN
+        ? { controlToken: env.CONSYSTENCE_CLOUD_CONTROL_TOKEN }
+        : {}),
   };
 }

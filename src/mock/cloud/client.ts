@@ -64,6 +64,7 @@ interface CallOptions {
 
 export class MockCloudClient {
   private accessToken: string | undefined;
+  private controlToken: string | null = null;
   private readonly base: string;
 
   constructor(
@@ -71,6 +72,11 @@ export class MockCloudClient {
     private readonly ca?: string,
   ) {
     this.base = baseUrl.replace(/\/+$/, '');
+  }
+
+  /** The bearer token for the rig's `/_mock/` routes (the cloud's ready line, or `startMockCloud`'s answer). */
+  setControlToken(token: string): void {
+    this.controlToken = token;
   }
 
   /** Uses this access token for later calls (login sets it). */
@@ -221,14 +227,17 @@ export class MockCloudClient {
   // ---- the rig's control API -----------------------------------------------------------------------------
   readonly faults = {
     set: (fault: FaultInput): Promise<ArmedFaults> =>
-      this.call('POST', '/_mock/faults', ArmedFaultsBody, { body: fault, bearer: null }) as Promise<ArmedFaults>,
+      this.call('POST', '/_mock/faults', ArmedFaultsBody, {
+        body: fault,
+        bearer: this.controlToken,
+      }) as Promise<ArmedFaults>,
     reset: (): Promise<ArmedFaults> =>
-      this.call('DELETE', '/_mock/faults', ArmedFaultsBody, { bearer: null }) as Promise<ArmedFaults>,
+      this.call('DELETE', '/_mock/faults', ArmedFaultsBody, { bearer: this.controlToken }) as Promise<ArmedFaults>,
     get: (): Promise<ArmedFaults> =>
-      this.call('GET', '/_mock/faults', ArmedFaultsBody, { bearer: null }) as Promise<ArmedFaults>,
+      this.call('GET', '/_mock/faults', ArmedFaultsBody, { bearer: this.controlToken }) as Promise<ArmedFaults>,
   };
   async setClock(offsetSeconds: number): Promise<void> {
-    await this.call('PUT', '/_mock/clock', ArmedFaultsBody, { body: { offsetSeconds }, bearer: null });
+    await this.call('PUT', '/_mock/clock', ArmedFaultsBody, { body: { offsetSeconds }, bearer: this.controlToken });
   }
   health(): Promise<z.infer<typeof Health>> {
     return this.call('GET', '/_mock/health', Health, { bearer: null });

@@ -12,6 +12,7 @@ import type { CloudEnv } from './context.js';
 import { FaultPlan } from './faults.js';
 import { jwksOf, loadOrCreateSigningKey } from './keys.js';
 import { DEFAULT_SEED, type Seed } from './seed.js';
+import { generateControlToken } from '../../common/http/control-token.js';
 import { applySeed } from './store/seed.js';
 import { DEFAULT_EDGE_TOKEN_TTL_SECONDS, TokenService } from './tokens.js';
 
@@ -21,10 +22,13 @@ export interface CloudOptions {
   seed?: Seed;
   logger?: Logger;
   edgeTokenTtlSeconds?: number;
+  /** Bearer token for the rig's `/_mock/` routes; generated when absent. */
+  controlToken?: string;
 }
 
 export interface Cloud {
   app: Hono<CloudEnv>;
+  controlToken: string;
   db: Db;
   clock: Clock;
   close(): void;
@@ -55,8 +59,9 @@ export async function createCloud(options: CloudOptions): Promise<Cloud> {
       (offset) => clock.setOffset(offset),
       () => clock.offset,
     );
-    const app = createApp({ db, clock, tokens, faults, logger, jwks: jwksOf(key), publicUrl });
-    return { app, db, clock, close: () => db.close() };
+    const controlToken = options.controlToken ?? generateControlToken();
+    const app = createApp({ db, clock, tokens, faults, logger, jwks: jwksOf(key), publicUrl, controlToken });
+    return { app, controlToken, db, clock, close: () => db.close() };
   } catch (error) {
     db.close();
     throw error;

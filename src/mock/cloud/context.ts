@@ -20,6 +20,8 @@ export interface CloudDeps {
   jwks: JSONWebKeySet;
   /** The cloud's base URL as clients see it (no trailing slash): token issuer and assertion audience base. */
   publicUrl: string;
+  /** Guards the rig's `/_mock/` routes (all but `/_mock/health`). */
+  controlToken: string;
 }
 
 export interface AuthUser {

@@ -17,7 +17,10 @@ export {
 } from './seed.js';
 export type { FaultInput, FaultSpec, ArmedFaults } from './faults.js';
 
-export async function startMockCloud(options: MockCloudOptions = {}): Promise<{ url: string; close(): Promise<void> }> {
-  const { url, close } = await startCloudServer(options);
-  return { url, close };
+/** `controlToken` guards the rig's `/_mock/` routes: hand it to `MockCloudClient.setControlToken`. */
+export async function startMockCloud(
+  options: MockCloudOptions = {},
+): Promise<{ url: string; controlToken: string; close(): Promise<void> }> {
+  const { url, controlToken, close } = await startCloudServer(options);
+  return { url, controlToken, close };
 }

@@ -1,5 +1,6 @@
 /**
- * `consystence-mock-cloud`: starts the mock cloud, prints exactly one JSON line on stdout when it listens, logs
+ * `consystence-mock-cloud`: starts the mock cloud, prints exactly one JSON line on stdout when it listens
+ * (`{"event":"listening","url":…,"controlToken":…}`, the token only when it was generated), logs
  * JSON lines on stderr, and stops cleanly (server, then database) on SIGTERM or SIGINT. Bad flags exit 2.
  */
 import { createLogger } from '../../common/log/log.js';
@@ -40,7 +41,13 @@ async function main(): Promise<void> {
 
   const cloud = await starting;
   if (stopping) return;
-  process.stdout.write(`${JSON.stringify({ event: 'listening', url: cloud.url })}\n`);
+  // A token the operator gave is theirs already; only a generated one is printed (stdout, never the log).
+  const ready = {
+    event: 'listening',
+    url: cloud.url,
+    ...(options.controlToken ? {} : { controlToken: cloud.controlToken }),
+  };
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
   logger.info('listening', { url: cloud.url, db: options.dbPath ?? ':memory:' });
 }
 

@@ -23,10 +23,13 @@ export interface MockCloudOptions {
   /** PEM text of the certificate chain and key: serve HTTPS instead of HTTP. */
   tls?: { cert: string; key: string };
   edgeTokenTtlSeconds?: number;
+  /** Bearer token for the `/_mock/` routes; generated when absent. */
+  controlToken?: string;
 }
 
 export interface RunningCloud {
   url: string;
+  controlToken: string;
   cloud: Cloud;
   close(): Promise<void>;
 }
@@ -66,6 +69,7 @@ export async function startCloudServer(options: MockCloudOptions = {}): Promise<
       seed: options.seed,
       logger: options.logger,
       edgeTokenTtlSeconds: options.edgeTokenTtlSeconds,
+      controlToken: options.controlToken,
     });
   } catch (error) {
     await stopServer();
@@ -75,6 +79,7 @@ export async function startCloudServer(options: MockCloudOptions = {}): Promise<
   let closing: Promise<void> | undefined;
   return {
     url,
+    controlToken: ready.controlToken,
     cloud: ready,
     close: () => (closing ??= stopServer().finally(() => ready.close())),
   };

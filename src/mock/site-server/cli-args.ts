@@ -14,7 +14,10 @@ export const USAGE = `Usage: consystence-mock-site --cloud URL --org ORG_ID --si
   [--hardware-id ID] [--refresh-seconds S (30)] [--max-payload-bytes N (262144)] [--message-buffer N (500)]
   [--broker embedded|external] [--broker-url mqtt://host:port] [--broker-username U] [--broker-password-file FILE]
   [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]   embedded broker on mqtts://; --tls-ca goes to edges via the cloud
-Environment: CONSYSTENCE_SITE_CODE, CONSYSTENCE_SITE_TOKEN, CONSYSTENCE_BROKER_PASSWORD stand in for the secret files.
+  [--control-host 127.0.0.1] [--control-token-file FILE]   the control API (on --http-port) and its bearer token;
+      without a token one is generated and printed in the ready line as "controlToken"
+Environment: CONSYSTENCE_SITE_CODE, CONSYSTENCE_SITE_TOKEN, CONSYSTENCE_BROKER_PASSWORD stand in for the secret files,
+CONSYSTENCE_SITE_CONTROL_TOKEN for --control-token-file.
 --code-file (a site-server pairing code, minted by an admin) or --token-file (an admin's access token) is needed only
 on the first start with a given --db; a restart on another address, port or CA registers the change by itself.
 --code, --token and --broker-password still work but show the secret to every local user (ps).
@@ -52,6 +55,8 @@ const FLAGS = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'tls-ca': { type: 'string' },
+  'control-host': { type: 'string' },
+  'control-token-file': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -108,6 +113,8 @@ export function parseCliArgs(
       ...pick('tlsCert', str('tls-cert')),
       ...pick('tlsKey', str('tls-key')),
       ...pick('tlsCa', str('tls-ca')),
+      ...pick('controlHost', str('control-host')),
+      ...pick('controlToken', controlToken(str('control-token-file'), env)),
     } as SiteServerOptionsInput,
   };
 }
@@ -118,4 +125,10 @@ function readSecret(path: string, flag: string): string {
   } catch (error) {
     throw new SiteServerError('USAGE', (error as Error).message);
   }
+}
+
+/** The control API's token: the file's first line (so `echo … > file` works), else the environment. */
+function controlToken(file: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (file === undefined) return env.CONSYSTENCE_SITE_CONTROL_TOKEN;
+  return readSecret(file, '--control-token-file').split('\n')[0]!.trim();
 }

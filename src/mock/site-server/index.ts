@@ -18,6 +18,7 @@ import { CloudStatus, classifyCloudFailure, type CloudStatusView } from './upstr
 import { SERVER_VERSION, ensureRegistration, hardwareIdOf, hostnameOf } from './upstream/registration.js';
 import { registrationUpdate } from './upstream/registration-update.js';
 import { TrustStore } from './upstream/trust-store.js';
+import { generateControlToken } from '../../common/http/control-token.js';
 import { SiteServerError } from './errors.js';
 import { controlApi } from './http/app.js';
 import { SiteServerOptions, type SiteServerDeps, type SiteServerOptionsInput } from './options.js';
@@ -31,7 +32,11 @@ export { SiteServerOptions, type SiteServerOptionsInput } from './options.js';
 export interface MockSiteServer {
   /** What edges connect to (the embedded listener, or the external broker's URL). */
   mqttUrl: string;
+  /** The control API (on `controlHost`); every route but `/health` needs `Authorization: Bearer <controlToken>`. */
   httpUrl: string;
+  controlToken: string;
+  /** True when no token was given and `controlToken` was generated (the CLI then prints it in its ready line). */
+  controlTokenGenerated: boolean;
   siteId: string;
   orgId: string;
   /** How the last call to the cloud went (`/health` shows the same). */
@@ -70,11 +75,19 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+/** A wildcard listen address is no address to call: name the control API by loopback then. */
+function controlUrlHost(controlHost: string): string {
+  if (controlHost === '0.0.0.0') return '127.0.0.1';
+  if (controlHost === '::') return '::1';
+  return controlHost;
+}
+
 export async function startMockSiteServer(
   input: SiteServerOptionsInput,
   deps: SiteServerDeps = {},
 ): Promise<MockSiteServer> {
   const options = parseOptions(input);
+  const controlToken = options.controlToken ?? generateControlToken();
   const logger: Logger = deps.logger ?? createLogger({ base: { component: 'mock-site-server' } });
   const tls = loadServerTls(
     { cert: options.tlsCert, key: options.tlsKey, ca: options.tlsCa },
@@ -130,7 +143,7 @@ export async function startMockSiteServer(
     }
 
     let handler: ((request: Request) => Response | Promise<Response>) | undefined;
-    const http = await startHttp(options.host, options.httpPort, (request) =>
+    const http = await startHttp(options.controlHost, options.httpPort, (request) =>
       handler
         ? handler(request)
         : Response.json({ error: { code: 'UNAVAILABLE', message: 'starting' } }, { status: 503 }),
@@ -142,7 +155,7 @@ export async function startMockSiteServer(
           (http as { closeAllConnections?: () => void }).closeAllConnections?.();
         }),
     );
-    const httpUrl = `http://${publicHost}:${(http.address() as AddressInfo).port}`;
+    const httpUrl = `http://${urlHost(controlUrlHost(options.controlHost))}:${(http.address() as AddressInfo).port}`;
 
     const cloud = new CloudClient(options.cloud, options.orgId, options.siteId);
     // The CA travels server → cloud → edge: the cloud hands it to edges it pairs for this mqtts:// URL.
@@ -237,12 +250,14 @@ export async function startMockSiteServer(
       messageBufferSize: options.messageBufferSize,
       store,
       logger,
+      subscribeToEdges: !broker,
     }).catch((error: Error) => {
       throw new SiteServerError('BROKER_UNREACHABLE', `the site logic cannot connect to the broker: ${error.message}`, {
         cause: error,
       });
     });
     cleanups.push(() => logic.close());
+    broker?.recordEdgeMessagesWith((topic, payload, retain) => logic.receiveInBroker(topic, payload, retain));
 
     const connected = broker;
     const edgeAuth = authenticator;
@@ -258,6 +273,7 @@ export async function startMockSiteServer(
       logic,
       store,
       cloudStatus: () => cloudStatus.current,
+      controlToken,
       ...(connected ? { connectedEdges: () => connected.connectedEdges() } : {}),
     }).fetch;
 
@@ -266,6 +282,8 @@ export async function startMockSiteServer(
     return {
       mqttUrl,
       httpUrl,
+      controlToken,
+      controlTokenGenerated: options.controlToken === undefined,
       siteId: options.siteId,
       orgId: options.orgId,
       cloudStatus: () => cloudStatus.current,

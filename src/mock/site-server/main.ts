@@ -1,9 +1,10 @@
 /**
  * CLI entry (`npx consystence-mock-site …`). Prints exactly one JSON line on stdout when ready:
- * `{"event":"listening","mqttUrl":…,"httpUrl":…}`; logs go to stderr as JSON lines. SIGTERM/SIGINT publish the
- * server's retained offline status and stop cleanly (exit 0); a second signal exits at once (exit 1).
- * Exit 2 means bad flags, 1 a start-up failure, 10 that another site server was registered for this site (at start
- * or while running; the log line `site_server_replaced` and `/health` say the same).
+ * `{"event":"listening","mqttUrl":…,"httpUrl":…,"controlToken":…}` (the token only when it was generated);
+ * logs go to stderr as JSON lines. SIGTERM/SIGINT publish the server's retained offline status and stop cleanly
+ * (exit 0) within STOP_DEADLINE_MS whatever state the server is in, else exit 1; a second signal exits at once
+ * (exit 1). Exit 2 means bad flags, 1 a start-up failure, 10 that another site server was registered for this site
+ * (at start or while running; the log line `site_server_replaced` and `/health` say the same).
  */
 import { createLogger } from '../../common/log/log.js';
 import { parseCliArgs, USAGE } from './cli-args.js';
@@ -12,6 +13,8 @@ import { SiteServerError } from './errors.js';
 import { startMockSiteServer } from './index.js';
 
 const logger = createLogger({ base: { component: 'mock-site-server' } });
+/** Every step of close() is bounded well within this; it is the last guard against a step that is not. */
+const STOP_DEADLINE_MS = 15_000;
 
 async function main(): Promise<number> {
   const args = parseCliArgs(process.argv.slice(2), process.env);
@@ -21,9 +24,15 @@ async function main(): Promise<number> {
   }
   if (args.warnings.length) logger.warn('secret_on_command_line', { warnings: args.warnings });
   const server = await startMockSiteServer(args.options, { logger });
-  process.stdout.write(
-    `${JSON.stringify({ event: 'listening', mqttUrl: server.mqttUrl, httpUrl: server.httpUrl, siteId: server.siteId, orgId: server.orgId })}\n`,
-  );
+  const ready = {
+    event: 'listening',
+    mqttUrl: server.mqttUrl,
+    httpUrl: server.httpUrl,
+    siteId: server.siteId,
+    orgId: server.orgId,
+    ...(server.controlTokenGenerated ? { controlToken: server.controlToken } : {}),
+  };
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
   let exitCode = 0;
   await new Promise<void>((resolve) => {
     let stopping = false;
@@ -42,7 +51,11 @@ async function main(): Promise<number> {
       if (stopping) process.exit(1);
       stopping = true;
       logger.info('stopping', { signal });
-      void server.close().then(resolve, (error: unknown) => {
+      setTimeout(() => {
+        logger.error('stop_timed_out', { afterMs: STOP_DEADLINE_MS });
+        process.exit(1);
+      }, STOP_DEADLINE_MS).unref();
+      server.close().then(resolve, (error: unknown) => {
         logger.error('stop_failed', { error });
         resolve();
       });

@@ -27,6 +27,10 @@ export const SiteServerOptions = z
     host: z.string().min(1).max(253).default('127.0.0.1'),
     /** The host name put into the endpoints edges are told to use; defaults to `host`. */
     publicHost: Hostname.optional(),
+    /** Where the control API listens: loopback unless a rig asks otherwise, whatever `host` MQTT is on. */
+    controlHost: z.string().min(1).max(253).default('127.0.0.1'),
+    /** The control API's bearer token; generated (and printed in the ready line) when absent. */
+    controlToken: z.string().min(16).max(512).optional(),
     mqttPort: Port.default(1883),
     httpPort: Port.default(8080),
     /** SQLite file holding the registration, the JWKS and the edge list; ':memory:' forgets them on exit. */

@@ -112,6 +112,7 @@ export async function runPowerCutTrials(options: HarnessOptions): Promise<Harnes
   const quiet = createLogger({ write: () => {} });
   const cloud = await startMockCloud({ logger: quiet, edgeTokenTtlSeconds: 60 });
   const admin = new MockCloudClient(cloud.url);
+  admin.setControlToken(cloud.controlToken);
   await admin.login(DEMO_USERS.admin, DEMO_PASSWORD);
   const slug = `pc-${randomUUID().slice(0, 8)}`;
   const site = await admin.createSite(DEMO_ORG_ID, { name: slug, slug, timezone: 'Australia/Perth' });
@@ -132,7 +133,11 @@ export async function runPowerCutTrials(options: HarnessOptions): Promise<Harnes
   const api = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${server.httpUrl}${path}`, {
       method,
-      ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
+      headers: {
+        authorization: `Bearer ${server.controlToken}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body ? { body: JSON.stringify(body) } : {}),
       signal: AbortSignal.timeout(10_000),
     });
     return { status: response.status, body: (await response.json().catch(() => null)) as any };

@@ -13,6 +13,7 @@ export async function startCloudProcess(args: string[] = []): Promise<CloudProce
   const line = await child.waitForLine((l) => l.event === 'listening', 30_000);
   const url = String(line.url);
   const admin = new MockCloudClient(url);
+  admin.setControlToken(String(line.controlToken));
   await admin.login(DEMO_USERS.admin, DEMO_PASSWORD);
   return { child, url, admin };
 }

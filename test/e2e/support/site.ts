@@ -75,7 +75,7 @@ export async function startSite(
     { logger: quiet },
   );
   open.push(server);
-  const api = (method: string, path: string, body?: unknown) => controlApi(server.httpUrl, method, path, body);
+  const api = (method: string, path: string, body?: unknown) => controlApi(server, method, path, body);
   const edge = async (edgeId: string) => {
     const answer = await api('GET', `/edges/${edgeId}`);
     return answer.status === 200 ? (answer.body as EdgeSummary) : null;

@@ -16,13 +16,14 @@ import {
 import { demoSite, deviceKey, edgeBody } from './fixtures.js';
 
 const REGISTER_EDGE = 'POST /api/organisations/*/sites/*/register-edge';
-let cloud: { url: string; close(): Promise<void> };
+let cloud: { url: string; controlToken: string; close(): Promise<void> };
 let admin: MockCloudClient;
 let siteId: string;
 
 beforeAll(async () => {
   cloud = await startMockCloud();
   admin = new MockCloudClient(cloud.url);
+  admin.setControlToken(cloud.controlToken);
   await admin.login(DEMO_USERS.owner, DEMO_PASSWORD);
   siteId = (await admin.createSite(DEMO_ORG_ID, demoSite())).id;
 });
@@ -122,5 +123,26 @@ describe('clock offset', () => {
     expect((await admin.faults.get()).clockOffsetSeconds).toBe(1800);
     await admin.faults.reset();
     expect((await admin.faults.get()).clockOffsetSeconds).toBe(0);
+  });
+});
+
+describe('the /_mock/ control routes', () => {
+  it('need the control token (an admin access token is not enough); /_mock/health stays open', async () => {
+    const stranger = new MockCloudClient(cloud.url);
+    await stranger.login(DEMO_USERS.owner, DEMO_PASSWORD);
+    for (const attempt of [
+      () => stranger.faults.set({ type: 'status', route: REGISTER_EDGE, status: 503 }),
+      () => stranger.faults.reset(),
+      () => stranger.setClock(100_000),
+    ]) {
+      const error = (await attempt().catch((e: unknown) => e)) as MockCloudError;
+      expect([error.status, error.code]).toEqual([401, 'UNAUTHENTICATED']);
+    }
+    const wrong = await fetch(`${cloud.url}/_mock/faults`, {
+      headers: { authorization: `Bearer ${cloud.controlToken}x` },
+    });
+    expect(wrong.status).toBe(401);
+    expect(await admin.faults.get()).toMatchObject({ pending: [], clockOffsetSeconds: 0 });
+    expect((await stranger.health()).ok).toBe(true);
   });
 });

@@ -14,7 +14,12 @@ import { assertion, demoSite, deviceKey, edgeBody } from './fixtures.js';
 
 let child: Child;
 let url: string;
-const owner = () => new MockCloudClient(url);
+let controlToken: string;
+const owner = () => {
+  const client = new MockCloudClient(url);
+  client.setControlToken(controlToken);
+  return client;
+};
 
 async function refused(promise: Promise<unknown>): Promise<MockCloudError> {
   const error = await promise.then(
@@ -29,6 +34,7 @@ beforeAll(async () => {
   child = startEntry('node', 'src/mock/cloud/main.ts', ['--port', '0']);
   const line = await child.waitForLine((l) => l.event === 'listening', 30_000);
   url = String(line.url);
+  controlToken = String(line.controlToken);
   expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 });
 afterAll(async () => {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MockSiteServer } from '../../../src/mock/site-server/index.js';
 import { waitFor } from '../../helpers/wait.js';
 import {
+  api,
   connect,
   connectEdge,
   refusalCode,
@@ -94,7 +95,7 @@ describe('edge authentication (embedded broker)', () => {
     ]);
     expect(await refusalCode(connectEdge(server.mqttUrl, doomed))).toBe(5);
     const view = await waitFor(async () => {
-      const r = await fetch(`${server.httpUrl}/edges`).then((x) => x.json() as Promise<any>);
+      const r = (await api(server, 'GET', '/edges')).body;
       return r.data.find((e: any) => e.edgeId === doomed.edgeId && e.registration === 'revoked');
     });
     expect(view.connected).toBe(false);

@@ -51,7 +51,7 @@ describe('bad input (embedded broker)', () => {
     await goodClient.publishAsync(good.topics.telemetry, envelope(seq), { qos: 1 });
     await waitFor(
       async () => {
-        const { body } = await api(server.httpUrl, 'GET', '/edges');
+        const { body } = await api(server, 'GET', '/edges');
         return body.data.find((e: any) => e.edgeId === good.edgeId)?.lastSeq === seq;
       },
       { what: `the good edge's seq ${seq}` },
@@ -113,7 +113,7 @@ describe('bad input (embedded broker)', () => {
   });
 
   it('answers bad control-API requests with 400/404/413 in the contract error shape', async () => {
-    const url = server.httpUrl;
+    const url = server;
     const cases: Array<[string, string, unknown, number]> = [
       ['POST', `/edges/${good.edgeId}/config`, '{not json', 400],
       ['POST', `/edges/${good.edgeId}/config`, { config: { heartbeatSeconds: 1 } }, 400],

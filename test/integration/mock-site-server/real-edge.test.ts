@@ -26,18 +26,17 @@ describe('real edge runtime against the mock site server', () => {
     const edge = startEntry('node', 'src/edge/main.ts', ['run', ...common]);
     await edge.waitForLine((l) => l.event === 'state' && l.state === 'online', 30_000);
 
-    await waitFor(
-      async () => (await api(server.httpUrl, 'GET', '/edges/orin-real')).body.presence?.state === 'online',
-      { what: 'online at the site server' },
-    );
-    const pushed = await api(server.httpUrl, 'POST', '/edges/orin-real/config', {
+    await waitFor(async () => (await api(server, 'GET', '/edges/orin-real')).body.presence?.state === 'online', {
+      what: 'online at the site server',
+    });
+    const pushed = await api(server, 'POST', '/edges/orin-real/config', {
       config: { heartbeatSeconds: 15 },
       wait: true,
       timeoutMs: 15_000,
     });
     expect(pushed.status).toBe(200);
     expect(pushed.body.reported).toMatchObject({ version: pushed.body.version, status: 'applied' });
-    const ping = await api(server.httpUrl, 'POST', '/edges/orin-real/commands', { name: 'ping', timeoutMs: 15_000 });
+    const ping = await api(server, 'POST', '/edges/orin-real/commands', { name: 'ping', timeoutMs: 15_000 });
     expect(ping.status).toBe(200);
     expect(ping.body.result).toMatchObject({ id: ping.body.id, ok: true });
 

@@ -16,7 +16,7 @@ if (unavailable) console.warn(`site-logic [external] skipped: ${unavailable}`);
 const modes: Mode[] = unavailable ? ['embedded'] : ['embedded', 'external'];
 
 async function edgeView(h: Harness, edgeId: string): Promise<any> {
-  const { body } = await api(h.server.httpUrl, 'GET', '/edges');
+  const { body } = await api(h.server, 'GET', '/edges');
   return body.data.find((e: { edgeId: string }) => e.edgeId === edgeId);
 }
 
@@ -115,9 +115,9 @@ describe.each(modes)('site logic [%s broker]', (mode) => {
     );
     expect(view.counters).toMatchObject({ messages: 5, duplicates: 2, gaps: 1, missing: 2, invalid: 0 });
     expect(view.lastSeq).toBe(7);
-    const gaps = await api(h.server.httpUrl, 'GET', `/edges/${b.edgeId}/gaps`);
+    const gaps = await api(h.server, 'GET', `/edges/${b.edgeId}/gaps`);
     expect(gaps.body.data.map((g: any) => [g.from, g.to])).toEqual([[4, 5]]);
-    const dupes = await api(h.server.httpUrl, 'GET', `/edges/${b.edgeId}/messages?channel=telemetry&limit=10`);
+    const dupes = await api(h.server, 'GET', `/edges/${b.edgeId}/messages?channel=telemetry&limit=10`);
     expect(dupes.body.data.map((m: any) => m.verdict)).toEqual(['new', 'new', 'duplicate', 'new', 'late', 'duplicate']);
     await client.endAsync();
   });
@@ -126,18 +126,18 @@ describe.each(modes)('site logic [%s broker]', (mode) => {
     const [a] = h.edges;
     const client = await h.connect(a);
     await behaveAsEdge(client, a);
-    const first = await api(h.server.httpUrl, 'POST', `/edges/${a.edgeId}/config`, {
+    const first = await api(h.server, 'POST', `/edges/${a.edgeId}/config`, {
       config: { heartbeatSeconds: 10 },
       wait: true,
       timeoutMs: 10_000,
     });
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ version: 1, reported: { version: 1, status: 'applied' } });
-    const second = await api(h.server.httpUrl, 'POST', `/edges/${a.edgeId}/config`, {
+    const second = await api(h.server, 'POST', `/edges/${a.edgeId}/config`, {
       config: { heartbeatSeconds: 20 },
     });
     expect(second).toMatchObject({ status: 202, body: { version: 2 } });
-    const stale = await api(h.server.httpUrl, 'POST', `/edges/${a.edgeId}/config`, {
+    const stale = await api(h.server, 'POST', `/edges/${a.edgeId}/config`, {
       config: { heartbeatSeconds: 20 },
       version: 2,
     });
@@ -149,13 +149,13 @@ describe.each(modes)('site logic [%s broker]', (mode) => {
     const [a] = h.edges;
     const client = await h.connect(a);
     await behaveAsEdge(client, a);
-    const ping = await api(h.server.httpUrl, 'POST', `/edges/${a.edgeId}/commands`, {
+    const ping = await api(h.server, 'POST', `/edges/${a.edgeId}/commands`, {
       name: 'ping',
       timeoutMs: 10_000,
     });
     expect(ping.status).toBe(200);
     expect(ping.body.result).toMatchObject({ id: ping.body.id, ok: true, result: { pong: true } });
-    const unknown = await api(h.server.httpUrl, 'POST', `/edges/${a.edgeId}/commands`, {
+    const unknown = await api(h.server, 'POST', `/edges/${a.edgeId}/commands`, {
       name: 'self-destruct',
       args: { now: true },
     });
@@ -164,7 +164,7 @@ describe.each(modes)('site logic [%s broker]', (mode) => {
 
     const silent = await h.connect(a);
     await behaveAsEdge(silent, a, { answerCommands: false });
-    const timeout = await api(h.server.httpUrl, 'POST', `/edges/${a.edgeId}/commands`, {
+    const timeout = await api(h.server, 'POST', `/edges/${a.edgeId}/commands`, {
       name: 'ping',
       timeoutMs: 300,
     });
@@ -202,7 +202,7 @@ describe.each(modes)('site logic [%s broker]', (mode) => {
     await victim.publishAsync(a.topics.status, statusOnline(), { qos: 1, retain: true });
 
     const before = (await edgeView(h, a.edgeId)).counters.received;
-    const ping = await api(h.server.httpUrl, 'POST', `/edges/${a.edgeId}/commands`, { name: 'ping' });
+    const ping = await api(h.server, 'POST', `/edges/${a.edgeId}/commands`, { name: 'ping' });
     expect(ping.status).toBe(200);
     await victim.publishAsync(a.topics.telemetry, envelope(1000), { qos: 1 });
     // A write into a's topics: the embedded broker closes b's connection, mosquitto drops the message.
@@ -244,7 +244,7 @@ describe.each(modes)('site logic [%s broker]', (mode) => {
       { what: 'the good message after the bad ones' },
     );
     expect(view.counters.invalid - before.invalid).toBe(channels.length * bad.length);
-    const refused = await api(h.server.httpUrl, 'GET', `/edges/${b.edgeId}/messages?channel=heartbeat&limit=1`);
+    const refused = await api(h.server, 'GET', `/edges/${b.edgeId}/messages?channel=heartbeat&limit=1`);
     expect(refused.body.data[0]).toMatchObject({ payload: null, error: expect.any(String) });
     await client.endAsync();
   });

@@ -11,7 +11,7 @@ describe('smoke', () => {
     await client.publishAsync(edge.topics.status, statusOnline(), { qos: 1, retain: true });
     await client.publishAsync(edge.topics.telemetry, envelope(1), { qos: 1 });
     const edges = await waitFor(async () => {
-      const r = await api(server.httpUrl, 'GET', '/edges');
+      const r = await api(server, 'GET', '/edges');
       const e = r.body.data.find((x: any) => x.edgeId === 'orin-a');
       return e?.counters.messages === 1 && e.presence.state === 'online' ? e : undefined;
     });

@@ -64,7 +64,7 @@ describe('embedded broker on mqtts (CLI)', () => {
   let site: CloudSite;
   let server: Child;
   let mqttUrl: string;
-  let httpUrl: string;
+  let control: { httpUrl: string; controlToken: string };
   let edge: PairedEdge;
 
   beforeAll(async () => {
@@ -96,7 +96,7 @@ describe('embedded broker on mqtts (CLI)', () => {
     );
     const ready = await server.waitForLine((l) => l.event === 'listening', 30_000);
     mqttUrl = String(ready.mqttUrl);
-    httpUrl = String(ready.httpUrl);
+    control = { httpUrl: String(ready.httpUrl), controlToken: String(ready.controlToken) };
     edge = await site.pairEdge('orin-mqtts-raw');
   });
   afterAll(async () => {
@@ -108,7 +108,7 @@ describe('embedded broker on mqtts (CLI)', () => {
     const { run, connectStep } = await realEdge(site, 'orin-mqtts-01');
     expect(connectStep).toMatchObject({ status: 'ok' });
     await run.waitForLine((l) => l.event === 'state' && l.state === 'online', 30_000);
-    await waitFor(async () => (await api(httpUrl, 'GET', '/edges/orin-mqtts-01')).body.presence?.state === 'online', {
+    await waitFor(async () => (await api(control, 'GET', '/edges/orin-mqtts-01')).body.presence?.state === 'online', {
       what: 'online at the site server',
     });
     expect((await run.kill('SIGTERM')).code).toBe(0);
@@ -144,11 +144,11 @@ describe('embedded broker on mqtts (CLI)', () => {
     await new Promise<void>((resolve) => stuck.once('connect', () => resolve()));
     const stuckClosed = new Promise<void>((resolve) => stuck.once('close', () => resolve()));
 
-    expect((await api(httpUrl, 'POST', '/faults/listener', { action: 'stop' })).body.listener).toBe('stopped');
+    expect((await api(control, 'POST', '/faults/listener', { action: 'stop' })).body.listener).toBe('stopped');
     await Promise.all([closed, stuckClosed]);
     client.end(true);
     expect(String(await refusalCode(connectEdge(mqttUrl, edge, { ca: ca() })))).toMatch(/ECONNREFUSED/);
-    await api(httpUrl, 'POST', '/faults/listener', { action: 'start' });
+    await api(control, 'POST', '/faults/listener', { action: 'start' });
     expect(await refusalCode(connectEdge(mqttUrl, edge, { ca: ca() }))).toBe(0);
   });
 });
@@ -191,7 +191,7 @@ describe('a site server whose certificate is for another host', () => {
       /site server's certificate is not issued for 127\.0\.0\.1 \(ERR_TLS_CERT_ALTNAME_INVALID\)/,
     );
     expect(run.lines.some((l) => l.event === 'state' && l.state === 'online')).toBe(false);
-    expect((await api(server.httpUrl, 'GET', '/edges/orin-wrong-host')).body.presence?.state).not.toBe('online');
+    expect((await api(server, 'GET', '/edges/orin-wrong-host')).body.presence?.state).not.toBe('online');
     await run.kill('SIGTERM');
   });
 });
@@ -218,7 +218,7 @@ describe.skipIf(!!noMosquitto)('an external broker on mqtts with a private CA', 
       // The site logic connects in the background; under load that can trail the ready line.
       const health = await waitFor(
         async () => {
-          const { body } = await api(server.httpUrl, 'GET', '/health');
+          const { body } = await api(server, 'GET', '/health');
           return (body as { siteClientConnected?: boolean }).siteClientConnected ? body : null;
         },
         { what: 'the site logic connected to mosquitto over mqtts' },

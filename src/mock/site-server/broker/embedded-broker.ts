@@ -5,6 +5,10 @@
  * With `tls`, the public listener is mqtts; the internal one stays plain, since it is loopback-only and guarded by
  * a per-process secret, and TLS there would only cost the site logic a handshake per reconnect.
  * Every hook catches its own errors: one client's garbage can close that client, never the broker.
+ *
+ * Edge messages are handed to the site logic (`recordEdgeMessagesWith`) inside `authorizePublish`, the last hook
+ * before aedes writes the PUBACK: a PUBACK then means the site has the message, and until a recorder is set an
+ * edge's PUBLISH is refused (its connection closed, no PUBACK), so the edge keeps it and sends it again.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -40,6 +44,9 @@ export interface Authenticator {
   authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<AuthDecision>;
 }
 
+/** Takes one edge message (its own publishes and its will) before the edge gets its PUBACK; must not throw. */
+export type EdgeMessageRecorder = (topic: string, payload: Buffer, retain: boolean) => void;
+
 interface Session {
   client: Client;
   claims: EdgeTokenClaims;
@@ -72,6 +79,7 @@ export class EmbeddedBroker {
   private internalServer: Server | undefined;
   private publicPort = 0;
   private internalPort = 0;
+  private recorder: EdgeMessageRecorder | undefined;
 
   private constructor(
     private readonly aedes: Aedes,
@@ -103,6 +111,10 @@ export class EmbeddedBroker {
 
   get listening(): boolean {
     return this.publicServer?.listening ?? false;
+  }
+
+  recordEdgeMessagesWith(recorder: EdgeMessageRecorder): void {
+    this.recorder = recorder;
   }
 
   connectedEdges(): string[] {
@@ -281,9 +293,14 @@ export class EmbeddedBroker {
         log.warn('acl_publish_denied', { edgeId: client.id, topic: packet.topic.slice(0, 256) });
         return callback(new Error('not authorised to publish there'));
       }
+      const deliver = () => {
+        if (!this.recorder) return callback(new Error('the site server is not ready to record messages'));
+        this.recorder(packet.topic, packet.payload as Buffer, packet.retain);
+        callback(null);
+      };
       const paused = this.faults.whenDelivering();
-      if (paused) return void paused.then(() => callback(null));
-      callback(null);
+      if (paused) paused.then(deliver, deliver);
+      else deliver();
     };
 
     aedes.authorizeSubscribe = (client, subscription, callback) => {

@@ -1,9 +1,14 @@
 /**
  * The control API for rigs and technicians (HTTP + JSON). Routes live in one file per resource; this file
  * mounts them and renders every error in the contract's shape, so no route can leak a stack trace or a 500 page.
+ * Every route but `/health` (a liveness probe that changes nothing) needs the bearer token; bodies are capped
+ * while they stream, so a body that never ends costs 64 KiB, not memory without bound.
  */
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requireControlToken } from '../../../common/http/control-token.js';
 import type { Logger } from '../../../common/log/log.js';
+import { MAX_REQUEST_BYTES } from '../../../protocol/index.js';
 import type { EmbeddedBroker } from '../broker/embedded-broker.js';
 import type { CloudStatusView } from '../upstream/cloud-status.js';
 import { edgesRoutes, type EdgesBackend } from './edges-routes.js';
@@ -24,6 +29,7 @@ export interface ControlApiBackend extends EdgesBackend, SupportBundleBackend {
   mqttUrl: string;
   logger: Logger;
   cloudStatus: () => CloudStatusView;
+  controlToken: string;
 }
 
 /** `replaced` and `refused` need a person; an unreachable cloud does not (the site runs on its cached trust). */
@@ -35,6 +41,19 @@ function healthStatus(backend: ControlApiBackend): 'ok' | 'degraded' | 'replaced
 
 export function controlApi(backend: ControlApiBackend): Hono {
   const app = new Hono();
+  app.use(requireControlToken(backend.controlToken, (path) => path === '/health'));
+  app.use(
+    bodyLimit({
+      maxSize: MAX_REQUEST_BYTES,
+      // The rest of the body is never read, so the connection cannot carry another request: close it.
+      onError: (c) =>
+        c.json(
+          { error: { code: 'PAYLOAD_TOO_LARGE', message: `bodies are limited to ${MAX_REQUEST_BYTES} bytes` } },
+          413,
+          { Connection: 'close' },
+        ),
+    }),
+  );
 
   app.get('/health', (c) => {
     const status = healthStatus(backend);

@@ -38,6 +38,7 @@ export const CommandBody = z.strictObject({
 /**
  * Raw bytes for an edge's config or cmd topic. The control API caps bodies at 64 KiB, so an oversized message is
  * made with `padToBytes`: trailing spaces, which keep valid JSON valid and so test the receiver's size cap alone.
+ * The result must still fit the broker's limit (`--max-payload-bytes`); a larger one is a 413.
  */
 export const RawPublishBody = z.strictObject({
   channel: z.enum(['config', 'cmd']),
@@ -171,8 +172,17 @@ export function edgesRoutes(backend: EdgesBackend): Hono {
     const bytes = Buffer.byteLength(body.payload);
     const payload =
       body.padToBytes && body.padToBytes > bytes ? body.payload + ' '.repeat(body.padToBytes - bytes) : body.payload;
+    const size = Buffer.byteLength(payload);
+    // Refused here, before it reaches the site logic's client: the broker would cut that client for it.
+    if (size > backend.logic.maxPayloadBytes)
+      throw new HttpError(
+        413,
+        'PAYLOAD_TOO_LARGE',
+        `${size} bytes exceed this site server's --max-payload-bytes (${backend.logic.maxPayloadBytes}); ` +
+          'to send an edge more than its own limit, start the site server with a larger --max-payload-bytes',
+      );
     await backend.logic.publishRaw(edgeId, body.channel, payload, body.retain);
-    return c.json({ published: true, channel: body.channel, bytes: Buffer.byteLength(payload) }, 202);
+    return c.json({ published: true, channel: body.channel, bytes: size }, 202);
   });
 
   return app;

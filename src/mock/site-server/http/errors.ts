@@ -1,23 +1,22 @@
 /**
- * Control-API errors in the contract's shape (CONTRACT §1): `{error:{code,message,details?}}`. Bodies are read
- * with a size cap and parsed with zod strict schemas; any problem becomes a 400 naming the field.
+ * Control-API errors in the contract's shape (CONTRACT §1): `{error:{code,message,details?}}`. Bodies are parsed
+ * with zod strict schemas; any problem becomes a 400 naming the field.
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
-import { MAX_REQUEST_BYTES } from '../../../protocol/index.js';
 import { HttpError } from '../../../common/http/http-error.js';
 
 export function errorResponse(c: Context, error: HttpError<string>) {
   return c.json(error.body, error.status as ContentfulStatusCode);
 }
 
-/** Reads and validates a JSON body; an empty body is read as `{}` so routes with all-optional fields work. */
+/**
+ * Reads and validates a JSON body (already capped while streaming, by the app's body limit); an empty body is
+ * read as `{}` so routes with all-optional fields work.
+ */
 export async function readBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
-  const tooLarge = () => new HttpError(413, 'PAYLOAD_TOO_LARGE', `bodies are limited to ${MAX_REQUEST_BYTES} bytes`);
-  if (Number(c.req.header('content-length') ?? 0) > MAX_REQUEST_BYTES) throw tooLarge();
   const text = await c.req.text();
-  if (Buffer.byteLength(text) > MAX_REQUEST_BYTES) throw tooLarge();
   let json: unknown = {};
   if (text.trim()) {
     try {

@@ -4,6 +4,11 @@
  * on one is the behaviour on the other. It announces the server's retained status (online on every connect,
  * offline through its LWT or on close), dispatches each edge channel to its handler, and sends config pushes
  * and commands.
+ *
+ * How edge messages arrive depends on the broker. An external broker delivers them to our subscription. The
+ * embedded broker hands each one to `receiveInBroker` before it sends the edge its PUBACK (aedes acknowledges a
+ * QoS 1 PUBLISH before it delivers it to subscribers), so an acknowledged message is always one this logic has
+ * recorded, even while its own MQTT client is reconnecting.
  */
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -40,9 +45,35 @@ export interface SiteLogicOptions {
   messageBufferSize: number;
   store: TrustStore;
   logger: Logger;
+  /** False when the embedded broker hands edge messages over in-process (`receiveInBroker`). */
+  subscribeToEdges: boolean;
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
+/** How long a publish may wait for its PUBACK: a control-API call answers within this, connected or not. */
+const PUBLISH_TIMEOUT_MS = 10_000;
+/** How long `close` waits for the offline status and a clean DISCONNECT before it drops the connection. */
+const CLOSE_GRACE_MS = 2_000;
+
+/** True when `work` succeeds within CLOSE_GRACE_MS; false when it fails or takes longer (it is not cancelled). */
+function settlesWithin(work: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(resolve, CLOSE_GRACE_MS, false);
+  });
+  return Promise.race([
+    work.then(
+      () => true,
+      () => false,
+    ),
+    late,
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** A publish the site logic refuses to send: larger than the broker accepts, it would only get the client cut. */
+export class PublishTooLargeError extends Error {
+  override readonly name = 'PublishTooLargeError';
+}
 
 const serverStatus = (state: ServerStatus['state']): ServerStatus => ({ state, ts: new Date().toISOString() });
 
@@ -76,13 +107,14 @@ export class SiteLogic {
     client.on('message', (topic, payload, packet) => logic.dispatch(topic, payload, packet.retain));
     client.on('error', (error) => options.logger.warn('site_client_error', { error }));
     client.on('connect', () => {
+      client.publish(statusTopic, JSON.stringify(serverStatus('online')), { qos: 1, retain: true });
+      if (!options.subscribeToEdges) return;
       // Each (re)connect re-announces the server and re-subscribes: a broker restart loses both.
       const filters = EDGE_PUBLISH_CHANNELS.map((channel) => `${TOPIC_ROOT}/${options.siteId}/edges/+/${channel}`);
       client.subscribe(filters, { qos: 1 }, (error, granted) => {
         const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
         if (error || refused.length) options.logger.error('site_subscribe_failed', { error, refused });
       });
-      client.publish(statusTopic, JSON.stringify(serverStatus('online')), { qos: 1, retain: true });
     });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -101,6 +133,15 @@ export class SiteLogic {
 
   get connected(): boolean {
     return this.client.connected;
+  }
+
+  /**
+   * An edge's PUBLISH, handed over by the embedded broker before it acknowledges it. Live by definition; a
+   * retained empty payload clears the broker's copy and is not a message.
+   */
+  receiveInBroker(topic: string, payload: Buffer, retain: boolean): void {
+    if (payload.length === 0 && retain) return;
+    this.dispatch(topic, payload, false);
   }
 
   /** Never throws: a handler bug or a bad payload costs that one message, not the server. */
@@ -126,9 +167,32 @@ export class SiteLogic {
     }
   }
 
+  get maxPayloadBytes(): number {
+    return this.options.maxPayloadBytes;
+  }
+
+  /**
+   * QoS 1 publish, bounded: an oversized payload is refused here (the broker would cut this client and mqtt.js
+   * would resend it on every reconnect), and a PUBACK that does not come within PUBLISH_TIMEOUT_MS is an error.
+   */
   private send(topic: string, payload: string, retain: boolean): Promise<void> {
+    const bytes = Buffer.byteLength(payload);
+    if (bytes > this.options.maxPayloadBytes)
+      return Promise.reject(
+        new PublishTooLargeError(
+          `a payload of ${bytes} bytes exceeds the broker's limit of ${this.options.maxPayloadBytes}`,
+        ),
+      );
     return new Promise((resolve, reject) => {
-      this.client.publish(topic, payload, { qos: 1, retain }, (error) => (error ? reject(error) : resolve()));
+      const timer = setTimeout(
+        () => reject(new Error(`the broker did not acknowledge the publish within ${PUBLISH_TIMEOUT_MS} ms`)),
+        PUBLISH_TIMEOUT_MS,
+      );
+      this.client.publish(topic, payload, { qos: 1, retain }, (error) => {
+        clearTimeout(timer);
+        if (error) reject(error);
+        else resolve();
+      });
     });
   }
 
@@ -181,15 +245,16 @@ export class SiteLogic {
     return this.send(edgeTopics(edgeTopicPrefix(this.options.siteId, edgeId))[channel], payload, retain);
   }
 
-  /** Publishes the retained offline status, then disconnects cleanly (no LWT needed). */
+  /**
+   * Publishes the retained offline status, then disconnects cleanly (no LWT needed). Bounded in every state: a
+   * client that is reconnecting, or whose in-flight publishes never get their PUBACK, is dropped after
+   * CLOSE_GRACE_MS instead of holding the process.
+   */
   async close(): Promise<void> {
     this.pending.cancelAll();
-    if (this.client.connected) {
-      await Promise.race([
-        this.publish(serverStatusTopic(this.options.siteId), serverStatus('offline'), true).catch(() => {}),
-        new Promise((resolve) => setTimeout(resolve, 2_000)),
-      ]);
-    }
-    await this.client.endAsync();
+    if (this.client.connected)
+      await settlesWithin(this.publish(serverStatusTopic(this.options.siteId), serverStatus('offline'), true));
+    const clean = this.client.connected && (await settlesWithin(this.client.endAsync()));
+    if (!clean) await this.client.endAsync(true);
   }
 }
