@@ -10,6 +10,17 @@ import { LogsConfig } from './diagnostics.js';
 /** Payloads larger than this are refused by both sides before JSON parsing. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
 
+/**
+ * Config versions end here (a signed 32-bit integer, as most peers' config models use): far beyond any real
+ * number of pushes, and far inside JavaScript's exact integers, so `version + 1` is always exact. A version that
+ * went wrong is recovered with a reset push (`resetFrom`), never by counting past the bound.
+ */
+export const MAX_CONFIG_VERSION = 2 ** 31 - 1;
+/** `seq` ends here (about 9,000 years at 1,000 envelopes a second): a runaway seq cannot wedge seq tracking. */
+export const MAX_SEQ = 2 ** 48 - 1;
+/** Any version an edge may hold, including one stored before the bound existed (used by `resetFrom`). */
+const AnyStoredVersion = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
 export const StatusOnline = z.object({
   state: z.literal('online'),
   version: Version,
@@ -58,7 +69,7 @@ export type TelemetryRecord = z.infer<typeof TelemetryRecord>;
 
 /** Telemetry and events share one envelope and one `seq` counter per edge. */
 export const DataEnvelope = z.object({
-  seq: z.number().int().positive(),
+  seq: z.number().int().positive().max(MAX_SEQ),
   ts: IsoDateTime,
   historical: z.boolean(),
   records: z.array(TelemetryRecord).min(1).max(10_000),
@@ -74,14 +85,23 @@ export const RuntimeConfigPatch = z.strictObject({
 });
 export type RuntimeConfigPatch = z.infer<typeof RuntimeConfigPatch>;
 
+export const ConfigVersion = z.number().int().positive().max(MAX_CONFIG_VERSION);
+
+/**
+ * A config push. Applied when `version` is newer than the edge's; otherwise ignored (the edge re-reports what
+ * runs). With `resetFrom`, the push is a reset: applied, whatever its version, only when `resetFrom` equals the
+ * version the edge holds (a compare-and-set: a stale or replayed reset changes nothing). Only the site server
+ * can publish to an edge's config topic (broker ACL), so the reset needs no further credential.
+ */
 export const ConfigPush = z.strictObject({
-  version: z.number().int().positive(),
+  version: ConfigVersion,
   config: RuntimeConfigPatch,
+  resetFrom: AnyStoredVersion.optional(),
 });
 export type ConfigPush = z.infer<typeof ConfigPush>;
 
 export const ConfigReported = z.object({
-  version: z.number().int().nonnegative(),
+  version: AnyStoredVersion,
   status: z.enum(['applied', 'rejected']),
   error: z.string().max(2000).optional(),
   ts: IsoDateTime,

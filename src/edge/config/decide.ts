@@ -1,7 +1,8 @@
 /**
  * What to do with a P/config push: a pure decision over (running config, payload), so every case is unit
  * tested without a broker. Newer version → apply (the patch merged over the running config); same or older →
- * ignore and re-report what runs; invalid → reject with the reason and keep what runs.
+ * ignore and re-report what runs; invalid → reject with the reason and keep what runs. A reset (`resetFrom`) is
+ * applied whatever its version when `resetFrom` names the running version, and ignored otherwise.
  */
 import { ConfigPush, MAX_PAYLOAD_BYTES, parsePayload } from '../../protocol/index.js';
 import { RuntimeConfig, type VersionedConfig } from '../stores/config-store.js';
@@ -15,7 +16,8 @@ export function decideConfigPush(current: VersionedConfig, payload: Uint8Array |
   const parsed = parsePayload(ConfigPush, payload);
   if (!parsed.ok) return { kind: 'reject', version: readableVersion(payload) ?? current.version, reason: parsed.error };
   const push = parsed.value;
-  if (push.version <= current.version) return { kind: 'ignore', current };
+  const accepted = push.resetFrom === undefined ? push.version > current.version : push.resetFrom === current.version;
+  if (!accepted) return { kind: 'ignore', current };
   const merged = {
     ...current.config,
     ...(push.config.heartbeatSeconds !== undefined ? { heartbeatSeconds: push.config.heartbeatSeconds } : {}),

@@ -5,7 +5,7 @@
  */
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serverStatusTopic } from '../../../src/protocol/index.js';
+import { MAX_CONFIG_VERSION, serverStatusTopic } from '../../../src/protocol/index.js';
 import { mosquittoUnavailable } from '../../helpers/mosquitto.js';
 import { waitFor } from '../../helpers/wait.js';
 import { startHarness, type Harness, type Mode } from './helpers/modes.js';
@@ -142,6 +142,47 @@ describe.each(modes)('site logic [%s broker]', (mode) => {
       version: 2,
     });
     expect(stale.status).toBe(409);
+    await client.endAsync();
+  });
+
+  it('bounds config versions; config-reset recovers an edge at the bound, and needs the version it holds', async () => {
+    const [a] = h.edges;
+    const client = await h.connect(a);
+    const pushes: unknown[] = [];
+    client.on('message', (topic, payload) => topic === a.topics.config && pushes.push(JSON.parse(payload.toString())));
+    await behaveAsEdge(client, a);
+    const path = `/edges/${a.edgeId}/config`;
+    expect((await api(h.server, 'POST', path, { config: {}, version: 2 ** 53 - 1 })).status).toBe(400);
+    const last = await api(h.server, 'POST', path, {
+      config: { heartbeatSeconds: 10 },
+      version: MAX_CONFIG_VERSION,
+      wait: true,
+    });
+    expect(last.body).toMatchObject({ version: MAX_CONFIG_VERSION, reported: { version: MAX_CONFIG_VERSION } });
+    const stuck = await api(h.server, 'POST', path, { config: { heartbeatSeconds: 20 } });
+    expect(stuck.status).toBe(409);
+    expect(stuck.body.error.message).toMatch(/config-reset/);
+    const reset = await api(h.server, 'POST', `${path}-reset`, { config: { heartbeatSeconds: 20 }, wait: true });
+    expect(reset.body).toMatchObject({ version: 1, reported: { version: 1, status: 'applied' } });
+    expect(pushes.at(-1)).toEqual({ version: 1, config: { heartbeatSeconds: 20 }, resetFrom: MAX_CONFIG_VERSION });
+    expect((await api(h.server, 'POST', path, { config: { heartbeatSeconds: 30 } })).body.version).toBe(2);
+    const unknown = await api(h.server, 'POST', '/edges/never-seen-edge/config-reset', { config: {} });
+    expect([unknown.status, unknown.body.error.message]).toEqual([409, expect.stringMatching(/resetFrom/)]);
+    await client.endAsync();
+  });
+
+  it('refuses a seq beyond the contract bound without poisoning the seq book', async () => {
+    const [a] = h.edges;
+    const client = await h.connect(a);
+    const before = (await api(h.server, 'GET', `/edges/${a.edgeId}`)).body;
+    await client.publishAsync(a.topics.telemetry, envelope(2 ** 53 - 1), { qos: 1 });
+    await client.publishAsync(a.topics.telemetry, envelope(before.lastSeq + 1), { qos: 1 });
+    const after = await waitFor(async () => {
+      const { body } = await api(h.server, 'GET', `/edges/${a.edgeId}`);
+      return body.lastSeq === before.lastSeq + 1 && body;
+    });
+    expect(after.counters.invalid).toBe(before.counters.invalid + 1);
+    expect(after.counters.messages).toBe(before.counters.messages + 1);
     await client.endAsync();
   });
 

@@ -23,6 +23,24 @@ describe('config push decisions', () => {
     expect(decideConfigPush(current, JSON.stringify({ version: 1, config: {} })).kind).toBe('ignore');
   });
 
+  it('applies a reset (resetFrom) only when it names the running version, whatever its own version', () => {
+    const stuck = { ...current, version: 2 ** 53 - 1 };
+    const reset = JSON.stringify({ version: 1, config: { heartbeatSeconds: 10 }, resetFrom: 2 ** 53 - 1 });
+    expect(decideConfigPush(stuck, reset)).toMatchObject({ kind: 'apply', next: { version: 1 } });
+    expect(decideConfigPush(current, reset).kind).toBe('ignore');
+    const newerButStale = JSON.stringify({ version: 9, config: {}, resetFrom: 2 });
+    expect(decideConfigPush(current, newerButStale).kind).toBe('ignore');
+  });
+
+  it('rejects a version beyond the contract bound, so no push can freeze the edge', () => {
+    const frozen = JSON.stringify({ version: 2 ** 53 - 1, config: { heartbeatSeconds: 10 } });
+    expect(decideConfigPush(current, frozen)).toMatchObject({
+      kind: 'reject',
+      reason: expect.stringMatching(/version/),
+    });
+    expect(decideConfigPush(current, JSON.stringify({ version: 2 ** 31 - 1, config: {} })).kind).toBe('apply');
+  });
+
   it('rejects invalid pushes with a reason, naming the version when it can be read', () => {
     expect(decideConfigPush(current, 'not json')).toMatchObject({
       kind: 'reject',

@@ -2,9 +2,18 @@
  * `/edges`: what the site server sees of each edge, and what it can do to one: push a config, send a command and
  * wait for its result, or publish raw bytes to its config or command topic (to provoke its rejections).
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { EdgeChannels, EdgeId, IsoDateTime, RuntimeConfigPatch } from '../../../protocol/index.js';
+import {
+  ConfigPush,
+  ConfigReported,
+  ConfigVersion,
+  EdgeChannels,
+  EdgeId,
+  IsoDateTime,
+  MAX_CONFIG_VERSION,
+  RuntimeConfigPatch,
+} from '../../../protocol/index.js';
 import type { TrustStore } from '../upstream/trust-store.js';
 import type { EdgeRecord } from '../site/edge-book.js';
 import type { SiteLogic } from '../site/site-logic.js';
@@ -22,8 +31,20 @@ const Timeout = z.number().int().min(1).max(300_000);
 
 export const ConfigPushBody = z.strictObject({
   config: RuntimeConfigPatch,
-  version: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+  version: ConfigVersion.optional(),
   /** Wait for `config/reported` (of this version or later) before answering. */
+  wait: z.boolean().optional(),
+  timeoutMs: Timeout.optional(),
+});
+
+/**
+ * Recovers an edge whose config version went wrong (too high to count past): the push carries `resetFrom`, the
+ * version the edge holds (default: the one it last reported here), and the edge takes `version` (default 1).
+ */
+export const ConfigResetBody = z.strictObject({
+  config: RuntimeConfigPatch,
+  resetFrom: ConfigPush.shape.resetFrom,
+  version: ConfigVersion.optional(),
   wait: z.boolean().optional(),
   timeoutMs: Timeout.optional(),
 });
@@ -125,21 +146,25 @@ export function edgesRoutes(backend: EdgesBackend): Hono {
     return c.json({ data: tracker?.gaps() ?? [], lastSeq: tracker?.highest ?? 0, missing: tracker?.missing() ?? 0 });
   });
 
-  app.post('/:edgeId/config', async (c) => {
-    const edgeId = edgeParam(c.req.param('edgeId'));
-    const body = await readBody(c, ConfigPushBody);
+  /** Pushes (or resets) a config and answers: 202 at once, or with `wait` the edge's report (504 without one). */
+  const push = async (
+    c: Context,
+    edgeId: string,
+    body: { config: RuntimeConfigPatch; wait?: boolean | undefined; timeoutMs?: number | undefined },
+    options: { version?: number | undefined; resetFrom?: number | undefined },
+  ) => {
     const timeoutMs = body.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const claimed = await backend.logic.pushConfig(
-      edgeId,
-      body.config,
-      body.version,
-      body.wait ? timeoutMs : undefined,
-    );
+    const claimed = await backend.logic.pushConfig(edgeId, body.config, {
+      ...options,
+      waitMs: body.wait ? timeoutMs : undefined,
+    });
     if (!claimed.ok)
       throw new HttpError(
         409,
         'CONFLICT',
-        `version must be greater than ${claimed.current}, the last one pushed to ${edgeId}`,
+        claimed.current >= MAX_CONFIG_VERSION
+          ? `${edgeId} is at version ${claimed.current}, the last there is (${MAX_CONFIG_VERSION}): recover it with POST /edges/${edgeId}/config-reset`
+          : `version must be greater than ${claimed.current}, the last one pushed to ${edgeId}, and at most ${MAX_CONFIG_VERSION}`,
       );
     if (!body.wait) return c.json({ version: claimed.version }, 202);
     const reported = claimed.reported;
@@ -155,6 +180,26 @@ export function edgesRoutes(backend: EdgesBackend): Hono {
         504,
       );
     return c.json({ version: claimed.version, reported });
+  };
+
+  app.post('/:edgeId/config', async (c) => {
+    const edgeId = edgeParam(c.req.param('edgeId'));
+    const body = await readBody(c, ConfigPushBody);
+    return push(c, edgeId, body, { version: body.version });
+  });
+
+  app.post('/:edgeId/config-reset', async (c) => {
+    const edgeId = edgeParam(c.req.param('edgeId'));
+    const body = await readBody(c, ConfigResetBody);
+    const reported = ConfigReported.safeParse(backend.logic.book.get(edgeId)?.lastConfigReported);
+    const resetFrom = body.resetFrom ?? (reported.success ? reported.data.version : undefined);
+    if (resetFrom === undefined)
+      throw new HttpError(
+        409,
+        'CONFLICT',
+        `${edgeId} has not reported its config version to this site server: give "resetFrom" (the version it holds, see its status)`,
+      );
+    return push(c, edgeId, body, { version: body.version, resetFrom });
   });
 
   app.post('/:edgeId/commands', async (c) => {

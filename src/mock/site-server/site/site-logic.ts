@@ -202,22 +202,28 @@ export class SiteLogic {
 
   /**
    * Publishes a retained config push with the next (or the requested) version. The version is claimed in the
-   * database first, so it only ever grows, across restarts too. With `waitMs`, waits for the edge's report of
-   * that version (or a later one); the wait is registered before publishing, since a fast edge answers before
-   * our own PUBACK arrives.
+   * database first, so it only ever grows, across restarts too, up to MAX_CONFIG_VERSION. A reset (`resetFrom`:
+   * the version the edge holds) records the requested version (default 1) whatever came before. With `waitMs`,
+   * waits for the edge's report of that version (or a later one); the wait is registered before publishing,
+   * since a fast edge answers before our own PUBACK arrives.
    */
   async pushConfig(
     edgeId: string,
     config: RuntimeConfigPatch,
-    requestedVersion?: number,
-    waitMs?: number,
+    options: { version?: number | undefined; resetFrom?: number | undefined; waitMs?: number | undefined } = {},
   ): Promise<{ ok: true; version: number; reported?: ConfigReported | undefined } | { ok: false; current: number }> {
-    const claim = this.options.store.claimConfigVersion(edgeId, requestedVersion, config, new Date().toISOString());
+    const { version: requestedVersion, resetFrom, waitMs } = options;
+    const now = new Date().toISOString();
+    const claim = this.options.store.claimConfigVersion(edgeId, requestedVersion, config, now, resetFrom !== undefined);
     if (!claim.ok) return claim;
-    const push = ConfigPush.parse({ version: claim.version, config });
+    const push = ConfigPush.parse({
+      version: claim.version,
+      config,
+      ...(resetFrom === undefined ? {} : { resetFrom }),
+    });
     const reported = waitMs === undefined ? undefined : this.pending.waitForConfig(edgeId, claim.version, waitMs);
     await this.publish(edgeTopics(edgeTopicPrefix(this.options.siteId, edgeId)).config, push, true);
-    this.options.logger.info('config_pushed', { edgeId, version: claim.version });
+    this.options.logger.info('config_pushed', { edgeId, version: claim.version, resetFrom: resetFrom ?? null });
     return reported
       ? { ok: true, version: claim.version, reported: await reported }
       : { ok: true, version: claim.version };

@@ -5,7 +5,7 @@
  */
 import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
-import { Jwks } from '../../../protocol/index.js';
+import { Jwks, MAX_CONFIG_VERSION } from '../../../protocol/index.js';
 import type { Db } from '../../../storage/index.js';
 
 /** What the server registered: where edges reach it and the CA bundle its broker's certificate chains to. */
@@ -233,18 +233,20 @@ export class TrustStore {
 
   /**
    * Claims the next config version for an edge (or checks a requested one is newer) and records it, in one
-   * transaction, so two concurrent pushes can never publish the same version.
+   * transaction. With `reset`, the version is recorded whatever the last one was (a config reset). Versions end
+   * at MAX_CONFIG_VERSION: past it, only a reset goes on.
    */
   claimConfigVersion(
     edgeId: string,
     requested: number | undefined,
     config: unknown,
     nowIso: string,
+    reset = false,
   ): { ok: true; version: number } | { ok: false; current: number } {
     return this.db.transaction(() => {
       const current = this.lastConfigVersion(edgeId);
-      const version = requested ?? current + 1;
-      if (version <= current) return { ok: false as const, current };
+      const version = requested ?? (reset ? 1 : current + 1);
+      if (!reset && (version <= current || version > MAX_CONFIG_VERSION)) return { ok: false as const, current };
       this.db
         .prepare(`INSERT INTO config_versions (edge_id, version, config_json, pushed_at) VALUES (?, ?, ?, ?)
         ON CONFLICT(edge_id) DO UPDATE SET version = excluded.version, config_json = excluded.config_json, pushed_at = excluded.pushed_at`)
