@@ -2,6 +2,7 @@
  * Field types shared by every message of the contract. Each is declared once here and reused by the HTTP,
  * token and MQTT schemas, so a rule (what a slug or an edge id may be) cannot drift between the parties.
  */
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -75,26 +76,41 @@ export function roleAtLeast(role: Role, minimum: Role): boolean {
   return Roles.indexOf(role) <= Roles.indexOf(minimum);
 }
 
-/** A device's public key as a JWK: EC P-256 or OKP Ed25519. A private member (`d`) is refused outright. */
-export const PublicJwk = z.discriminatedUnion('kty', [
-  z.strictObject({
-    kty: z.literal('EC'),
-    crv: z.literal('P-256'),
-    x: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
-    y: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
-    kid: z.string().max(128).optional(),
-    alg: z.literal('ES256').optional(),
-    use: z.literal('sig').optional(),
-  }),
-  z.strictObject({
-    kty: z.literal('OKP'),
-    crv: z.literal('Ed25519'),
-    x: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
-    kid: z.string().max(128).optional(),
-    alg: z.literal('EdDSA').optional(),
-    use: z.literal('sig').optional(),
-  }),
-]);
+/** True when node:crypto can import the key: for EC, the point must lie on the curve (a check jose also makes). */
+function isImportablePublicKey(jwk: Record<string, unknown>): boolean {
+  try {
+    createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A device's public key as a JWK: EC P-256 or OKP Ed25519. A private member (`d`) is refused outright, and so is an
+ * EC point that is not on the curve (it would be stored, then fail every later verification).
+ */
+export const PublicJwk = z
+  .discriminatedUnion('kty', [
+    z.strictObject({
+      kty: z.literal('EC'),
+      crv: z.literal('P-256'),
+      x: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+      y: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+      kid: z.string().max(128).optional(),
+      alg: z.literal('ES256').optional(),
+      use: z.literal('sig').optional(),
+    }),
+    z.strictObject({
+      kty: z.literal('OKP'),
+      crv: z.literal('Ed25519'),
+      x: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+      kid: z.string().max(128).optional(),
+      alg: z.literal('EdDSA').optional(),
+      use: z.literal('sig').optional(),
+    }),
+  ])
+  .refine(isImportablePublicKey, { message: 'not a valid public key (for EC: the point is not on P-256)' });
 export type PublicJwk = z.infer<typeof PublicJwk>;
 
 /** The signature algorithm that goes with a device key: pinned by key type, never taken from a token header. */

@@ -309,10 +309,36 @@ describe('every error code of CONTRACT §3', () => {
       await assertion(key, edge.id, `${audience}/x`), // another audience
       await assertion(key, edge.id, audience, { iat: now, exp: now + 301 }), // too long-lived
       await assertion(key, edge.id, audience, { iat: now - 1000, exp: now - 700 }), // expired
+      await assertion(key, edge.id, audience, { iat: now + 365 * 86_400 }), // dated a year ahead
+      await assertion(key, edge.id, audience, { iat: 4_102_444_800 }), // dated 2100
+      await assertion(key, edge.id, audience, { iat: now + 120 }), // past the minute of leeway
     ]) {
       const error = await refused(admin.refreshEdgeToken(orgId, siteId, 'assert-01', bad));
       expect([error.status, error.code]).toEqual([401, 'INVALID_TOKEN']);
     }
+  });
+
+  it('a public key that is not a point on P-256 is refused and nothing is stored', async () => {
+    const key = await deviceKey();
+    const y = Buffer.from((key.publicJwk as { y: string }).y, 'base64url');
+    y[31]! ^= 1;
+    const offCurve = { ...key.publicJwk, y: y.toString('base64url') } as typeof key.publicJwk;
+    const error = await refused(
+      admin.registerEdge(orgId, siteId, edgeBody(key, { edgeId: 'curve-01', publicKey: offCurve }), {
+        idempotencyKey: randomUUID(),
+      }),
+    );
+    expect([error.status, error.code, error.details[0]?.field]).toEqual([400, 'VALIDATION_ERROR', 'publicKey']);
+    expect((await admin.listEdges(orgId, siteId)).filter((e) => e.edgeId === 'curve-01')).toEqual([]);
+  });
+
+  it('an idempotent replay of register-edge after the edge was revoked is EDGE_REVOKED, not the old token', async () => {
+    const body = edgeBody(await deviceKey(), { edgeId: 'replay-01' });
+    const idempotencyKey = randomUUID();
+    await admin.registerEdge(orgId, siteId, body, { idempotencyKey });
+    await admin.revokeEdge(orgId, siteId, 'replay-01');
+    const error = await refused(admin.registerEdge(orgId, siteId, body, { idempotencyKey }));
+    expect([error.status, error.code]).toEqual([401, 'EDGE_REVOKED']);
   });
 
   it('register-server takes a site-server pairing code once; a code pinned to an edge cannot register a server', async () => {

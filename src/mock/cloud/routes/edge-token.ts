@@ -1,9 +1,11 @@
 /**
  * `POST …/edges/{edgeId}/token`: a new edge token for a device-key assertion. The assertion names its edge
  * registration (`iss` = `sub` = the edge uuid); it is verified with that registration's key, with the algorithm
- * pinned by the key's type, `aud` = this route's exact public URL, and a lifetime of at most 5 minutes. It works
- * after the old edge token expired (only the device key matters), and each `jti` is accepted once. The answer
- * carries the site's current connection, its hash signed into the token as `cfg` (issue 17).
+ * pinned by the key's type, `aud` = this route's exact public URL, a lifetime of at most 5 minutes, and an `iat`
+ * no later than the cloud's clock plus the leeway (an assertion dated ahead would otherwise stay usable until its
+ * future expiry, and `jti` replay records are kept only until `exp`). It works after the old edge token expired
+ * (only the device key matters), and each `jti` is accepted once. The answer carries the site's current
+ * connection, its hash signed into the token as `cfg` (issue 17).
  */
 import { Hono } from 'hono';
 import { calculateJwkThumbprint, decodeJwt, importJWK, jwtVerify } from 'jose';
@@ -77,6 +79,11 @@ export function edgeTokenRoutes(deps: CloudDeps): Hono<CloudEnv> {
     }
     const claims = DeviceAssertionClaims.safeParse(payload);
     if (!claims.success) throw invalidAssertion(claims.error.issues[0]?.message ?? 'bad claims');
+    const aheadSeconds = claims.data.iat - deps.clock.nowSeconds();
+    if (aheadSeconds > ASSERTION_CLOCK_TOLERANCE_SECONDS)
+      throw invalidAssertion(
+        `iat is ${aheadSeconds} s ahead of the cloud's clock (${ASSERTION_CLOCK_TOLERANCE_SECONDS} s allowed); sign it with the server's time`,
+      );
 
     const site = findLiveSite(db, edge.orgId, edge.siteId);
     if (!site) throw HttpError.notFound('site');

@@ -21,7 +21,7 @@ import { HttpError } from '../../../common/http/http-error.js';
 import { readJson, readParams } from '../middleware/body.js';
 import { requestFingerprint } from '../request-fingerprint.js';
 import { currentSiteConnection } from '../site-connection.js';
-import { findActiveEdgeByEdgeId, insertEdge, revokeHardwareInSite } from '../store/edges.js';
+import { findActiveEdgeByEdgeId, findEdgeByUuid, insertEdge, revokeHardwareInSite } from '../store/edges.js';
 import { findIdempotencyRecord, saveIdempotencyRecord } from '../store/idempotency.js';
 import { bindLicence, licenceHolder } from '../store/licences.js';
 import { findLiveSite, type SiteRow } from '../store/sites.js';
@@ -88,7 +88,14 @@ export function registerEdgeRoutes(deps: CloudDeps): Hono<CloudEnv> {
             'IDEMPOTENCY_MISMATCH',
             `this ${IDEMPOTENCY_KEY_HEADER} was used with a different request`,
           );
-        return { replayed: true, response: JSON.parse(previous.response) as RegisterEdgeResponse };
+        const replayed = JSON.parse(previous.response) as RegisterEdgeResponse;
+        // A replay must not hand out a token its registration has since lost.
+        if (findEdgeByUuid(db, replayed.id)?.revokedAt)
+          throw HttpError.unauthenticated(
+            'this registration has been revoked since; pair again with a new code',
+            'EDGE_REVOKED',
+          );
+        return { replayed: true, response: replayed };
       }
       const site = findLiveSite(db, orgId, siteId);
       if (!site) throw HttpError.notFound('site');
