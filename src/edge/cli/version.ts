@@ -9,7 +9,7 @@ export const version: Subcommand = {
     const values = parseFlags(io.argv, {});
     io.stdout(
       values.json
-        ? `${JSON.stringify({ version: VERSION, buildTime: BUILD_TIME, runtime: typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' ? 'bun' : 'node' })}\n`
+        ? `${JSON.stringify({ version: VERSION, buildTime: BUILD_TIME, runtime: typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' ? 'bun' : 'node', arch: process.arch })}\n`
         : `consystence-edge ${VERSION} (built ${BUILD_TIME})\n`,
     );
     return 0;

@@ -10,6 +10,7 @@ export const EDGES_PER_WORKER = 3000;
 
 export const FLEET_USAGE = `usage: consystence-hil fleet --devices N [--rate MSG_PER_S] [--duration-s S] [--restart-broker] [--down-s S]
     [--workers N] [--worker-runtime node|bun] [--pair-concurrency N] [--settle-timeout-s S] [--timeout-s S] [--json FILE]
+    [--junit FILE]
   --rate is the total telemetry rate of the whole fleet (messages per second, spread over the edges).
   --workers: edge-hosting processes (default: one per ${EDGES_PER_WORKER} edges); --timeout-s bounds the whole run.`;
 
@@ -22,6 +23,7 @@ const FLAGS = {
   'pair-concurrency': { type: 'string' },
   'settle-timeout-s': { type: 'string' },
   json: { type: 'string' },
+  junit: { type: 'string' },
   workers: { type: 'string' },
   'worker-runtime': { type: 'string' },
   'timeout-s': { type: 'string' },
@@ -45,6 +47,8 @@ export const FleetArgs = z
     /** The whole run, every phase included; past it the run is stopped and every process cleaned up. */
     timeoutS: z.coerce.number().int().min(10).max(86_400).default(3600),
     json: z.string().min(1).optional(),
+    /** JUnit XML: one testcase per target (met or missed), or one error when the run could not finish. */
+    junit: z.string().min(1).optional(),
     help: z.boolean().default(false),
   })
   .superRefine((a, ctx) => {

@@ -7,6 +7,8 @@ import { runFleet } from '../fleet/simulator.js';
 import { HilExit } from './exit-codes.js';
 import { FLEET_USAGE, parseFleetArgs } from './fleet-args.js';
 import { formatFleet } from './fleet-format.js';
+import { toJUnitXml } from '../report/junit.js';
+import { fleetRunReport, fleetTargets } from '../fleet/targets.js';
 import { UsageError } from './run-args.js';
 import { writeReport, type Io } from './run-command.js';
 
@@ -23,6 +25,11 @@ export async function fleetCommand(argv: string[], io: Io): Promise<number> {
     io.stdout(`${FLEET_USAGE}\n`);
     return HilExit.OK;
   }
+  const startedAt = new Date().toISOString();
+  const started = Date.now();
+  const writeJUnit = (outcome: Parameters<typeof fleetRunReport>[0]) => {
+    if (args.junit) writeReport(args.junit, toJUnitXml(fleetRunReport(outcome, startedAt, Date.now() - started)));
+  };
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     io.stderr(`${signal}: stopping the fleet (workers, site server, cloud)…\n`);
@@ -37,12 +44,15 @@ export async function fleetCommand(argv: string[], io: Io): Promise<number> {
       signal: abort.signal,
       progress: (line) => io.stderr(`${line}\n`),
     });
-    io.stdout(formatFleet(report));
-    if (args.json) writeReport(args.json, `${JSON.stringify(report, null, 2)}\n`);
-    return report.ok ? HilExit.OK : HilExit.FAILED;
+    const targets = fleetTargets(report, args.settleTimeoutS);
+    io.stdout(formatFleet(report, targets));
+    if (args.json) writeReport(args.json, `${JSON.stringify({ ...report, targets }, null, 2)}\n`);
+    writeJUnit({ report, targets });
+    return report.ok && targets.every((t) => t.met) ? HilExit.OK : HilExit.FAILED;
   } catch (error) {
     // A phase that could not finish (timeout, abort, a worker that died): no figures worth reporting.
     io.stderr(`consystence-hil fleet: ${(error as Error).message}\n`);
+    writeJUnit({ error: error as Error });
     return HilExit.FAILED;
   } finally {
     process.off('SIGINT', onSignal);

@@ -1,7 +1,8 @@
 /** The fleet report as a readable summary: fleet-wide lines first, then one line per worker and per process. */
 import type { FleetReport } from '../fleet/report.js';
+import type { FleetTarget } from '../fleet/targets.js';
 
-export function formatFleet(r: FleetReport): string {
+export function formatFleet(r: FleetReport, targets: FleetTarget[]): string {
   const lines = [
     `fleet of ${r.devices} (${r.implementation})`,
     `pairing      ${r.pairing.durationMs} ms (${r.pairing.perSecond}/s), ${r.pairing.failed} failed`,
@@ -28,6 +29,7 @@ export function formatFleet(r: FleetReport): string {
     );
   }
   lines.push(`took         ${Math.round(r.durationMs / 1000)} s`);
+  for (const t of targets) lines.push(`target       ${t.met ? 'met   ' : 'MISSED'} ${t.target} (${t.actual})`);
   if (r.problems.length) lines.push(...r.problems.map((p) => `PROBLEM: ${p}`));
   return `${lines.join('\n')}\n`;
 }

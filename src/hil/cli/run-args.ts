@@ -4,6 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
+import { isRemoteHost } from '../targets/template.js';
 import { TARGET_KINDS } from '../targets/types.js';
 
 export const RUN_USAGE = `usage: consystence-hil run [--target local-node|local-bun|binary|qemu-arm64|remote] [--binary PATH]
@@ -55,7 +56,12 @@ export const RunArgs = z
     target: z.enum(TARGET_KINDS).default('local-node'),
     binary: z.string().min(1).max(4096).optional(),
     remoteCmd: Command.refine((t) => t.includes('{args}'), 'the template must contain {args}').optional(),
-    remoteHost: z.string().min(1).max(253).optional(),
+    remoteHost: z
+      .string()
+      .min(1)
+      .max(253)
+      .refine(isRemoteHost, 'a host name or an IP address (it goes into a shell command)')
+      .optional(),
     remoteStateDir: z
       .string()
       .regex(/^\/[A-Za-z0-9._/-]*$/, 'an absolute path of plain characters')

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { toJsonSummary } from '../report/json.js';
 import { toJUnitXml } from '../report/junit.js';
-import { totals } from '../report/types.js';
+import { totals, type RunReport } from '../report/types.js';
 import { runPlanned } from '../runner/runner.js';
 import { describeScenarios, selectScenarios, SelectionError } from '../runner/select.js';
 import { SCENARIOS } from '../scenarios/index.js';
+import { identifyDevice } from '../targets/identify.js';
 import { targetFactory } from '../targets/index.js';
 import { HilExit } from './exit-codes.js';
 import { parseRunArgs, RUN_USAGE, UsageError } from './run-args.js';
@@ -46,57 +47,97 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     throw error;
   }
 
-  let factory;
-  try {
-    factory = targetFactory({
-      kind: args.target,
-      remoteStateDir: args.remoteStateDir,
-      ...(args.binary ? { binary: args.binary } : {}),
-      ...(args.remoteCmd ? { remoteCmd: args.remoteCmd } : {}),
-      ...(args.remoteHost ? { remoteHost: args.remoteHost } : {}),
-      hooks: {
-        timeoutMs: args.hookTimeoutS * 1000,
-        ...(args.powerCycleCmd ? { powerCycle: args.powerCycleCmd } : {}),
-        ...(args.netDownCmd ? { netDown: args.netDownCmd } : {}),
-        ...(args.netUpCmd ? { netUp: args.netUpCmd } : {}),
-      },
-    });
-  } catch (error) {
-    io.stderr(`consystence-hil run: ${(error as Error).message}\n`);
-    return HilExit.SETUP;
-  }
+  const targetConfig = {
+    kind: args.target,
+    remoteStateDir: args.remoteStateDir,
+    ...(args.binary ? { binary: args.binary } : {}),
+    ...(args.remoteCmd ? { remoteCmd: args.remoteCmd } : {}),
+    ...(args.remoteHost ? { remoteHost: args.remoteHost } : {}),
+    hooks: {
+      timeoutMs: args.hookTimeoutS * 1000,
+      ...(args.powerCycleCmd ? { powerCycle: args.powerCycleCmd } : {}),
+      ...(args.netDownCmd ? { netDown: args.netDownCmd } : {}),
+      ...(args.netUpCmd ? { netUp: args.netUpCmd } : {}),
+    },
+  };
   const targetDescription =
     args.target === 'remote'
       ? `remote: ${args.remoteCmd}`
       : args.binary
         ? `${args.target}: ${args.binary}`
         : args.target;
-  io.stderr(`consystence-hil: ${planned.length} scenario run(s) against ${targetDescription}\n`);
-
-  const report = await runPlanned(planned, {
-    targetKind: args.target,
-    factory,
+  const started = Date.now();
+  // Every way out from here writes the reports: a CI reading an old or missing JUnit file would trust nothing.
+  const writeReports = (report: RunReport) => {
+    if (args.junit) writeReport(args.junit, toJUnitXml(report));
+    if (args.json) writeReport(args.json, `${JSON.stringify(toJsonSummary(report), null, 2)}\n`);
+  };
+  const rigError = (id: string, title: string, error: unknown): RunReport => ({
+    target: args.target,
     targetDescription,
-    budgetMs: args.timeoutS * 1000,
-    host: args.host,
-    netHooks: !!(args.netDownCmd && args.netUpCmd),
-    keepWorkDirs: args.keep,
-    bundleDir: bundleDirFor(args.junit ?? args.json),
-    ...(args.publicHost ? { publicHost: args.publicHost } : {}),
-    ...(args.cloudUrl ? { cloudUrl: args.cloudUrl } : {}),
-    ...(args.siteUrl ? { siteUrl: args.siteUrl } : {}),
-    ...(args.org ? { orgId: args.org } : {}),
-    ...(args.injectFailure ? { injectFailure: args.injectFailure } : {}),
-    progress: (line) => io.stderr(`${line}\n`),
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    results: [
+      {
+        id,
+        title,
+        iteration: 1,
+        outcome: 'error',
+        message: (error as Error).message,
+        errorType: (error as Error).name,
+        durationMs: Date.now() - started,
+        figures: {},
+        notes: [],
+      },
+    ],
   });
-  if (args.junit) writeReport(args.junit, toJUnitXml(report));
-  if (args.json) writeReport(args.json, `${JSON.stringify(toJsonSummary(report), null, 2)}\n`);
+
+  let factory;
+  let device;
+  try {
+    factory = targetFactory(targetConfig);
+    device = await identifyDevice(targetConfig);
+  } catch (error) {
+    io.stderr(`consystence-hil run: ${(error as Error).message}\n`);
+    writeReports(rigError('device-start', 'the rig starts the device under test', error));
+    return HilExit.SETUP;
+  }
+  io.stderr(
+    `consystence-hil: ${planned.length} scenario run(s) against ${targetDescription} (version ${device.version}${device.arch ? `, ${device.arch}` : ''})\n`,
+  );
+
+  let report: RunReport;
+  try {
+    report = await runPlanned(planned, {
+      targetKind: args.target,
+      factory,
+      targetDescription,
+      budgetMs: args.timeoutS * 1000,
+      host: args.host,
+      netHooks: !!(args.netDownCmd && args.netUpCmd),
+      keepWorkDirs: args.keep,
+      bundleDir: bundleDirFor(args.junit ?? args.json),
+      ...(args.publicHost ? { publicHost: args.publicHost } : {}),
+      ...(args.cloudUrl ? { cloudUrl: args.cloudUrl } : {}),
+      ...(args.siteUrl ? { siteUrl: args.siteUrl } : {}),
+      ...(args.org ? { orgId: args.org } : {}),
+      ...(args.injectFailure ? { injectFailure: args.injectFailure } : {}),
+      progress: (line) => io.stderr(`${line}\n`),
+    });
+  } catch (error) {
+    writeReports({ ...rigError('run', 'the rig runs the planned scenarios', error), device });
+    throw error;
+  }
+  report.device = device;
+  writeReports(report);
   const t = totals(report);
   io.stdout(
-    `${t.passed} passed, ${t.failed} failed, ${t.error} errors, ${t.skipped} skipped (${(report.durationMs / 1000).toFixed(1)} s)\n`,
+    `${t.passed} passed, ${t.failed} failed, ${t.error} errors, ${t.skipped} skipped, ${t.partial} ran only in part (${(report.durationMs / 1000).toFixed(1)} s)\n`,
   );
   for (const skipped of report.results.filter((r) => r.outcome === 'skipped'))
     io.stdout(`  skipped ${skipped.id}: ${skipped.message}\n`);
+  for (const part of report.results.filter((r) => r.partial?.length))
+    io.stdout(`  only in part ${part.id}: ${part.partial!.join('; ')}\n`);
   return t.failed + t.error > 0 ? HilExit.FAILED : HilExit.OK;
 }
 

@@ -13,6 +13,7 @@ export function toJsonSummary(report: RunReport): Record<string, unknown> {
     version: JSON_REPORT_VERSION,
     target: report.target,
     device: report.targetDescription,
+    ...(report.device ? { deviceIdentity: report.device } : {}),
     startedAt: report.startedAt,
     durationMs: report.durationMs,
     totals: totals(report),
@@ -26,6 +27,7 @@ export function toJsonSummary(report: RunReport): Record<string, unknown> {
       ...(r.message ? { message: r.message } : {}),
       ...(r.errorType ? { errorType: r.errorType } : {}),
       figures: r.figures,
+      ...(r.partial?.length ? { partial: r.partial } : {}),
       notes: r.notes,
       ...(r.diagnostics
         ? {

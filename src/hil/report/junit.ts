@@ -1,7 +1,9 @@
 /**
  * JUnit XML, the format every CI server and rig dashboard reads: one <testsuite> per run, one <testcase> per
  * scenario iteration, <failure> when the device did the wrong thing, <error> when the rig itself broke,
- * <skipped message> with the reason, figures and steps in <system-out>, diagnostics in <system-err>.
+ * <skipped message> with the reason, figures and steps in <system-out>, diagnostics in <system-err>. A scenario
+ * that ran only in part carries a `partial` property and a `PARTIAL:` line, so it cannot pass silently; the
+ * device's version, sha256 and arch are suite properties.
  */
 import { hostname } from 'node:os';
 import { totals, type RunReport, type ScenarioResult } from './types.js';
@@ -30,6 +32,9 @@ function testcase(result: ScenarioResult, target: string): string {
   const name = result.iteration > 1 ? `${result.id} #${result.iteration}` : result.id;
   const attrs = `name="${xmlEscape(name)}" classname="consystence-hil.${xmlEscape(target)}" time="${seconds(result.durationMs)}"`;
   const inner: string[] = [];
+  const partial = result.partial ?? [];
+  if (partial.length)
+    inner.push(`<properties><property name="partial" value="${xmlEscape(partial.join('; '))}"/></properties>`);
   const message = xmlEscape((result.message ?? '').split('\n')[0]!.slice(0, 1000));
   if (result.outcome === 'failed')
     inner.push(
@@ -43,6 +48,7 @@ function testcase(result: ScenarioResult, target: string): string {
   const out = [
     `${result.title}`,
     ...Object.entries(result.figures).map(([k, v]) => `figure ${k} = ${JSON.stringify(v)}`),
+    ...partial.map((reason) => `PARTIAL: ${reason}`),
     ...result.notes,
   ];
   inner.push(`<system-out>${cdata(out.join('\n'))}</system-out>`);
@@ -68,6 +74,9 @@ export function toJUnitXml(report: RunReport): string {
     '    <properties>',
     `      <property name="target" value="${xmlEscape(report.target)}"/>`,
     `      <property name="device" value="${xmlEscape(report.targetDescription)}"/>`,
+    ...Object.entries(report.device ?? {}).map(
+      ([key, value]) => `      <property name="device.${key}" value="${xmlEscape(String(value))}"/>`,
+    ),
     '    </properties>',
     ...report.results.map((r) => testcase(r, report.target)),
     '  </testsuite>',

@@ -18,6 +18,16 @@ export interface ScenarioResult {
   notes: string[];
   /** Gathered on failure: device status and output, mock logs. */
   diagnostics?: Record<string, string>;
+  /** Parts of the scenario that could not run here (e.g. link degradation without netem): it passed on the rest. */
+  partial?: string[];
+}
+
+/** What exactly was tested, as far as the rig could tell (absent fields: unknown for this target). */
+export interface DeviceIdentity {
+  version?: string;
+  /** Of the binary file, for the binary targets. */
+  sha256?: string;
+  arch?: string;
 }
 
 export interface RunReport {
@@ -26,9 +36,10 @@ export interface RunReport {
   startedAt: string;
   durationMs: number;
   results: ScenarioResult[];
+  device?: DeviceIdentity;
 }
 
-export function totals(report: RunReport): Record<Outcome, number> & { total: number } {
+export function totals(report: RunReport): Record<Outcome, number> & { total: number; partial: number } {
   const count = (o: Outcome) => report.results.filter((r) => r.outcome === o).length;
   return {
     total: report.results.length,
@@ -36,5 +47,6 @@ export function totals(report: RunReport): Record<Outcome, number> & { total: nu
     failed: count('failed'),
     error: count('error'),
     skipped: count('skipped'),
+    partial: report.results.filter((r) => r.partial?.length).length,
   };
 }

@@ -12,7 +12,7 @@ import { LogBuffer } from '../bed/log-buffer.js';
 import { provideSite, type SiteHandle } from '../bed/site.js';
 import { saveSupportBundle } from '../bed/support-bundle.js';
 import { createDeviceNamespace, netnsUnavailable, type DeviceNamespace } from '../net/netns.js';
-import { CheckFailed, ScenarioSkipped } from '../scenario-kit/errors.js';
+import { CheckFailed, RigFault, ScenarioSkipped, shellCouldNotRun } from '../scenario-kit/errors.js';
 import type { Figure, Scenario, ScenarioContext } from '../scenario-kit/types.js';
 import type { TargetFactory } from '../targets/index.js';
 import type { DeviceTarget, TargetKind } from '../targets/types.js';
@@ -72,6 +72,7 @@ export async function runScenario(
   const started = Date.now();
   const figures: Record<string, Figure> = {};
   const notes: string[] = [];
+  const partial: string[] = [];
   const result = (outcome: ScenarioResult['outcome'], extra: Partial<ScenarioResult> = {}): ScenarioResult => ({
     id: scenario.id,
     title: scenario.title,
@@ -80,6 +81,7 @@ export async function runScenario(
     durationMs: Date.now() - started,
     figures,
     notes,
+    ...(partial.length ? { partial } : {}),
     ...extra,
   });
 
@@ -163,6 +165,10 @@ export async function runScenario(
         link: ns?.shaper,
         figure: (name, value) => void (figures[name] = value),
         note: (text) => void notes.push(`${((Date.now() - started) / 1000).toFixed(1)} s ${text}`),
+        partial: (reason) => {
+          partial.push(reason);
+          notes.push(`${((Date.now() - started) / 1000).toFixed(1)} s ran only in part: ${reason}`);
+        },
         skip: (reason) => {
           throw new ScenarioSkipped(reason);
         },
@@ -191,7 +197,7 @@ export async function runScenario(
       outcome = result('passed');
     }
   } catch (error) {
-    outcome = classify(error, result);
+    outcome = classify(error, result, device?.sessionExit()?.code ?? null);
   }
   controller.abort(new Stopped('scenario over'));
 
@@ -208,12 +214,19 @@ export async function runScenario(
   return { ...outcome, durationMs: Date.now() - started };
 }
 
+/** `sessionExit`: how the device's `run` ended, if it did (126/127: the rig could not start it at all). */
 function classify(
   error: unknown,
   result: (o: ScenarioResult['outcome'], extra?: Partial<ScenarioResult>) => ScenarioResult,
+  sessionExit: number | null,
 ): ScenarioResult {
   const e = error instanceof Error ? error : new Error(String(error));
   if (e instanceof ScenarioSkipped) return result('skipped', { message: e.message });
+  if (shellCouldNotRun(sessionExit))
+    return result('error', {
+      message: `the rig could not start the device: its command exited ${sessionExit} (${sessionExit === 127 ? 'command not found' : 'not executable'}), so nothing the device did was tested\n${e.message}`,
+      errorType: RigFault.name,
+    });
   // A device that does the wrong thing, or does it too late, fails; anything else is the rig breaking.
   if (e instanceof CheckFailed || e instanceof TimeoutError)
     return result('failed', { message: e.message, errorType: e.name });

@@ -45,6 +45,11 @@ export interface ScenarioContext {
   figure(name: string, value: Figure): void;
   /** A step, for the report's system-out. */
   note(text: string): void;
+  /**
+   * Part of the scenario cannot run here (e.g. no netem): it goes on with the rest, and every report says it ran
+   * only in part, with this reason, rather than passing as if it had run whole.
+   */
+  partial(reason: string): void;
   /** Ends the scenario as skipped, with the reason printed in every report. */
   skip(reason: string): never;
   /** Registers cleanup that must run even when the scenario fails (run in reverse order, bounded). */

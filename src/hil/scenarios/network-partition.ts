@@ -32,10 +32,10 @@ export const networkPartition: Scenario = {
         if (!(error instanceof ImpairmentUnavailable)) throw error;
         // Reported, not hidden: the cut-link half below still runs.
         ctx.figure('impairment', `not exercised: ${error.message}`);
-        ctx.note(`link degradation skipped: ${error.message}`);
+        ctx.partial(`link degradation (netem) not exercised: ${error.message}`);
       }
     } else {
-      ctx.note('no namespace: link degradation skipped (the rig hooks only cut the link)');
+      ctx.partial('link degradation not exercised: no namespace (the rig hooks only cut the link)');
     }
 
     await ctx.device.netDown();

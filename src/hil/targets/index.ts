@@ -36,7 +36,7 @@ export function targetFactory(config: TargetConfig): TargetFactory {
   return (spec) => new LocalProcessTarget(config.kind, launcher, spec, config.hooks);
 }
 
-function localLauncher(config: TargetConfig): Launcher {
+export function localLauncher(config: TargetConfig): Launcher {
   switch (config.kind) {
     case 'local-node':
       return nodeLauncher();

@@ -5,13 +5,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  parseLastJson,
-  RunningProcess,
-  runCommand,
-  runHook,
-  type CommandResult,
-} from '../../common/process/process.js';
+import { parseLastJson, RunningProcess, runCommand, type CommandResult } from '../../common/process/process.js';
 import { PAIRING_URI_ENV } from '../../edge/cli/secret-input.js';
 import { ProducerClient } from '../../edge/producer/client.js';
 import type {
@@ -25,7 +19,7 @@ import type {
   StartOptions,
 } from './types.js';
 import { SITE_CHECK_ENV } from '../../edge/cli/site-check-env.js';
-import type { RigHooks } from './hooks.js';
+import { runRigHook, type RigHooks } from './hooks.js';
 import { faketimeCommand, faketimeUnavailable } from './faketime.js';
 
 /** How to start the edge CLI: `command ...prefixArgs <edge args>`. */
@@ -160,7 +154,7 @@ export class LocalProcessTarget implements DeviceTarget {
 
   async kill(): Promise<void> {
     if (this.hooks.powerCycle) {
-      await runHook('power-cycle', this.hooks.powerCycle, this.hooks.timeoutMs);
+      await runRigHook('power-cycle', this.hooks.powerCycle, this.hooks.timeoutMs);
       return;
     }
     await this.session?.terminate('SIGKILL');
@@ -203,16 +197,16 @@ export class LocalProcessTarget implements DeviceTarget {
   }
 
   async netDown(): Promise<void> {
-    if (this.hooks.netDown) await runHook('net-down', this.hooks.netDown, this.hooks.timeoutMs);
+    if (this.hooks.netDown) await runRigHook('net-down', this.hooks.netDown, this.hooks.timeoutMs);
     else if (this.spec.netns)
-      await runHook('net-down', `ip link set dev ${this.spec.netns.hostIfName} down`, this.hooks.timeoutMs);
+      await runRigHook('net-down', `ip link set dev ${this.spec.netns.hostIfName} down`, this.hooks.timeoutMs);
     else throw new Error(String(this.capabilities.network));
   }
 
   async netUp(): Promise<void> {
-    if (this.hooks.netUp) await runHook('net-up', this.hooks.netUp, this.hooks.timeoutMs);
+    if (this.hooks.netUp) await runRigHook('net-up', this.hooks.netUp, this.hooks.timeoutMs);
     else if (this.spec.netns)
-      await runHook('net-up', `ip link set dev ${this.spec.netns.hostIfName} up`, this.hooks.timeoutMs);
+      await runRigHook('net-up', `ip link set dev ${this.spec.netns.hostIfName} up`, this.hooks.timeoutMs);
     else throw new Error(String(this.capabilities.network));
   }
 

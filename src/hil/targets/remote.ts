@@ -11,14 +11,9 @@
  * service on 8719; the port it picked is read from its `started` line.
  */
 import { z } from 'zod';
-import {
-  parseLastJson,
-  RunningProcess,
-  runCommand,
-  runHook,
-  type CommandResult,
-} from '../../common/process/process.js';
-import type { RigHooks } from './hooks.js';
+import { parseLastJson, RunningProcess, runCommand, type CommandResult } from '../../common/process/process.js';
+import { RigFault, shellCouldNotRun } from '../scenario-kit/errors.js';
+import { runRigHook, type RigHooks } from './hooks.js';
 import { renderTemplate } from './template.js';
 import type {
   Capabilities,
@@ -70,12 +65,17 @@ export class RemoteTarget implements DeviceTarget {
     return renderTemplate(this.options.template, { ...(this.options.host ? { host: this.options.host } : {}), args });
   }
 
+  /** Runs one edge command through the template; a template that cannot run its command at all is a rig fault. */
   private async cli(args: string[], input?: string, timeoutMs = CLI_TIMEOUT_MS): Promise<CommandResult> {
     const line = this.line(args);
     const result = await runCommand('/bin/sh', ['-c', line], { timeoutMs, ...(input !== undefined ? { input } : {}) });
     this.history.push(
       `$ ${line}\n→ exit ${result.code}${result.timedOut ? ' (timed out)' : ''}\n${result.stdout}\n${result.stderr.split('\n').slice(-50).join('\n')}`,
     );
+    if (shellCouldNotRun(result.code))
+      throw new RigFault(
+        `the command template could not run its command (exit ${result.code}): ${line}\n${result.stderr.slice(-500)}`,
+      );
     return result;
   }
 
@@ -118,7 +118,7 @@ export class RemoteTarget implements DeviceTarget {
 
   async kill(): Promise<void> {
     if (!this.hooks.powerCycle) throw new Error(String(this.capabilities.powerCut));
-    await runHook('power-cycle', this.hooks.powerCycle, this.hooks.timeoutMs);
+    await runRigHook('power-cycle', this.hooks.powerCycle, this.hooks.timeoutMs);
     await this.session?.terminate('SIGKILL');
   }
 
@@ -189,12 +189,12 @@ export class RemoteTarget implements DeviceTarget {
 
   async netDown(): Promise<void> {
     if (!this.hooks.netDown) throw new Error(String(this.capabilities.network));
-    await runHook('net-down', this.hooks.netDown, this.hooks.timeoutMs);
+    await runRigHook('net-down', this.hooks.netDown, this.hooks.timeoutMs);
   }
 
   async netUp(): Promise<void> {
     if (!this.hooks.netUp) throw new Error(String(this.capabilities.network));
-    await runHook('net-up', this.hooks.netUp, this.hooks.timeoutMs);
+    await runRigHook('net-up', this.hooks.netUp, this.hooks.timeoutMs);
   }
 
   async collectDiagnostics(): Promise<Record<string, string>> {

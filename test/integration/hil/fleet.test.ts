@@ -7,7 +7,9 @@ import { tempDir } from '../../helpers/tmp.js';
 
 describe('consystence-hil fleet', () => {
   it('pairs and connects 20 edges, streams, survives a broker restart and reports figures', async () => {
-    const json = join(tempDir('cst-hil-fleet-it-'), 'fleet.json');
+    const dir = tempDir('cst-hil-fleet-it-');
+    const json = join(dir, 'fleet.json');
+    const junit = join(dir, 'fleet.xml');
     const result = await runToEnd(
       process.execPath,
       [
@@ -24,11 +26,17 @@ describe('consystence-hil fleet', () => {
         '1',
         '--json',
         json,
+        '--junit',
+        junit,
       ],
       { timeoutMs: 240_000 },
     );
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
     expect(result.stdout).toMatch(/connect\s+p50 \d+ ms/);
+    for (const target of ['all 20 edges paired', 'all 20 edges online within', 'none missing', 'broker restart'])
+      expect(result.stdout).toMatch(new RegExp(`target\\s+met\\s+.*${target}`));
+    const xml = readFileSync(junit, 'utf8');
+    expect(xml).toMatch(/<testsuite name="consystence-hil.fleet" tests="4" failures="0" errors="0"/);
     const report = JSON.parse(readFileSync(json, 'utf8')) as Record<string, any>;
     expect(report.ok).toBe(true);
     expect(report.connect).toMatchObject({ count: 20, online: 20 });

@@ -5,7 +5,7 @@
  * reads the port from `run`'s started line, `produce --count` commits the series, the site server gets every seq.
  * `--power-cycle-cmd true` plus the target's SIGKILL of the template process is the power cut here.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, runToEnd } from '../../helpers/process.js';
@@ -15,12 +15,22 @@ const TEMPLATE = `${process.execPath} --import tsx ${join(ROOT, 'src/edge/main.t
 
 interface Summary {
   ok: boolean;
-  scenarios: Array<{ id: string; result: string; message?: string; figures: Record<string, unknown> }>;
+  scenarios: Array<{
+    id: string;
+    result: string;
+    message?: string;
+    errorType?: string;
+    figures: Record<string, unknown>;
+  }>;
 }
 
-async function hilRemote(extra: string[]): Promise<{ code: number | null; output: string; summary: Summary }> {
+async function hilRemote(
+  extra: string[],
+  template = TEMPLATE,
+): Promise<{ code: number | null; output: string; summary: Summary; junit: string }> {
   const dir = tempDir('cst-hil-remote-');
   const json = join(dir, 'summary.json');
+  const junit = join(dir, 'junit.xml');
   const result = await runToEnd(
     process.execPath,
     [
@@ -29,11 +39,13 @@ async function hilRemote(extra: string[]): Promise<{ code: number | null; output
       '--target',
       'remote',
       '--remote-cmd',
-      TEMPLATE,
+      template,
       '--remote-state-dir',
       join(dir, 'device'),
       '--json',
       json,
+      '--junit',
+      junit,
       '--timeout-s',
       '400',
       ...extra,
@@ -44,6 +56,7 @@ async function hilRemote(extra: string[]): Promise<{ code: number | null; output
     code: result.code,
     output: `${result.stdout}\n${result.stderr}`,
     summary: JSON.parse(readFileSync(json, 'utf8')) as Summary,
+    junit: readFileSync(junit, 'utf8'),
   };
 }
 
@@ -61,6 +74,41 @@ describe('consystence-hil run --target remote', () => {
     expect(byId['power-cut']).toMatchObject({ result: 'passed', figures: { backlog: expect.any(Number), missing: 0 } });
     expect(byId['power-cut']!.figures.backlog).toBeGreaterThanOrEqual(300);
   }, 440_000);
+
+  it('a template that cannot start the device writes an <error> report and exits 3', async () => {
+    const { code, output, summary, junit } = await hilRemote(['--only', 'first-pairing'], 'no-such-command-cst {args}');
+    expect(code, output).toBe(3);
+    expect(summary.scenarios).toEqual([
+      expect.objectContaining({ id: 'device-start', result: 'error', errorType: 'RigFault' }),
+    ]);
+    expect(junit).toMatch(/<testcase name="device-start"[^>]*>\s*<error message="the device cannot start/);
+    expect(junit).toContain('errors="1"');
+  }, 440_000);
+
+  it('exit 127 from the template mid-run and a failing hook are <error>s (rig faults), not <failure>s', async () => {
+    // `version` reaches the device; every other command "is not found", as with a typo in a template's path.
+    const wrapper = join(tempDir('cst-hil-wrapper-'), 'edge.sh');
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\n[ "$1" = version ] && exec ${process.execPath} --import tsx ${join(ROOT, 'src/edge/main.ts')} "$@"\nexit 127\n`,
+      { mode: 0o755 },
+    );
+    const broken = await hilRemote(['--only', 'first-pairing'], `${wrapper} {args}`);
+    expect(broken.code, broken.output).toBe(1);
+    expect(broken.summary.scenarios[0]).toMatchObject({ id: 'first-pairing', result: 'error', errorType: 'RigFault' });
+    expect(broken.junit).toMatch(/<error message="the command template could not run its command \(exit 127\)/);
+    expect(broken.junit).not.toContain('<failure');
+    expect(broken.junit).toMatch(/<property name="device.version" value="[^"]+"\/>/);
+
+    const hook = await hilRemote(['--only', 'power-cut', '--power-cycle-cmd', 'false']);
+    expect(hook.code, hook.output).toBe(1);
+    expect(hook.summary.scenarios[0]).toMatchObject({
+      id: 'power-cut',
+      result: 'error',
+      errorType: 'RigFault',
+      message: expect.stringMatching(/power-cycle hook failed/),
+    });
+  }, 880_000);
 
   it('power-cut is skipped with the reason when the rig cannot cut power', async () => {
     const { code, output, summary } = await hilRemote(['--only', 'power-cut']);

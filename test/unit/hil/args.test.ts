@@ -97,4 +97,14 @@ describe('command templates', () => {
     expect(() => renderTemplate('ssh root@{host} x {args}', { args: [] })).toThrow(/--remote-host/);
     expect(() => renderTemplate('ssh x', { args: [] })).toThrow(/\{args\}/);
   });
+
+  it('refuses a {host} that is not a host name or an IP address, and quotes what it substitutes', () => {
+    for (const host of ['orin-1; touch /tmp/pwned', '$(id)', '`id`', 'a b', "x'y", '-oProxyCommand=id', ''])
+      expect(() => renderTemplate('ssh root@{host} {args}', { host, args: [] }), host).toThrow(/--remote-host/);
+    expect(renderTemplate('ssh root@{host} {args}', { host: '10.0.0.7', args: [] })).toBe('ssh root@10.0.0.7 ');
+    expect(renderTemplate('ssh root@{host} {args}', { host: 'fe80::1', args: [] })).toBe('ssh root@fe80::1 ');
+    expect(() => parseRunArgs(['--target', 'remote', '--remote-cmd', 'x {args}', '--remote-host', 'a;b'])).toThrow(
+      /remoteHost|remote-host/,
+    );
+  });
 });

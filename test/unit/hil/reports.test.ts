@@ -94,7 +94,7 @@ describe('JSON summary', () => {
 
   it('is not ok when anything failed or errored, and counts outcomes', () => {
     expect(json.ok).toBe(false);
-    expect(json.totals).toEqual({ total: 4, passed: 1, failed: 1, error: 1, skipped: 1 });
+    expect(json.totals).toEqual({ total: 4, passed: 1, failed: 1, error: 1, skipped: 1, partial: 0 });
   });
 
   it('carries per-scenario result, duration, figures and diagnostics only for failures', () => {
@@ -111,5 +111,46 @@ describe('JSON summary', () => {
   it('is ok when everything passed or was skipped', () => {
     const fine = toJsonSummary({ ...report, results: [report.results[0]!, report.results[2]!] }) as { ok: boolean };
     expect(fine.ok).toBe(true);
+  });
+});
+
+describe('what a CI needs to trust a run', () => {
+  const partialRun: RunReport = {
+    ...report,
+    device: { version: '0.1.0', sha256: 'ab'.repeat(32), arch: 'arm64' },
+    results: [
+      {
+        id: 'network-partition',
+        title: 'partition',
+        iteration: 1,
+        outcome: 'passed',
+        durationMs: 100,
+        figures: {},
+        notes: [],
+        partial: ['link degradation (netem) not exercised: no sch_netem'],
+      },
+    ],
+  };
+
+  it('marks a scenario that ran only in part with a property and a PARTIAL line', () => {
+    const xml = toJUnitXml(partialRun);
+    expect(xml).toContain(
+      '<properties><property name="partial" value="link degradation (netem) not exercised: no sch_netem"/></properties>',
+    );
+    expect(xml).toContain('PARTIAL: link degradation (netem) not exercised: no sch_netem');
+    const summary = toJsonSummary(partialRun) as {
+      totals: { partial: number };
+      scenarios: Array<{ partial?: string[] }>;
+    };
+    expect(summary.totals.partial).toBe(1);
+    expect(summary.scenarios[0]!.partial).toEqual(['link degradation (netem) not exercised: no sch_netem']);
+  });
+
+  it("names the device's version, sha256 and arch as suite properties", () => {
+    const xml = toJUnitXml(partialRun);
+    expect(xml).toContain('<property name="device.version" value="0.1.0"/>');
+    expect(xml).toContain(`<property name="device.sha256" value="${'ab'.repeat(32)}"/>`);
+    expect(xml).toContain('<property name="device.arch" value="arm64"/>');
+    expect(toJsonSummary(partialRun)).toMatchObject({ deviceIdentity: { version: '0.1.0', arch: 'arm64' } });
   });
 });
