@@ -26,16 +26,8 @@ export function bearerMatches(authorization: string | undefined, token: string):
 export function requireControlToken(token: string, isOpen: (path: string) => boolean = () => false): MiddlewareHandler {
   return async (c, next) => {
     if (isOpen(c.req.path) || bearerMatches(c.req.header('authorization'), token)) return next();
-    return c.json(
-      {
-        error: {
-          code: 'UNAUTHENTICATED',
-          message:
-            'the control API needs "Authorization: Bearer <controlToken>" (see the ready line or --control-token-file)',
-        },
-      },
-      401,
-      { 'WWW-Authenticate': 'Bearer', Connection: 'close' },
-    );
+    const why =
+      'the control API needs "Authorization: Bearer <controlToken>" (see the ready line or --control-token-file)';
+    return c.json(errorBody('UNAUTHENTICATED', why), 401, { 'WWW-Authenticate': 'Bearer', Connection: 'close' });
   };
 }
