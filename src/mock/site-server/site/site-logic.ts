@@ -70,11 +70,6 @@ function settlesWithin(work: Promise<unknown>): Promise<boolean> {
   ]).finally(() => clearTimeout(timer));
 }
 
-/** A publish the site logic refuses to send: larger than the broker accepts, it would only get the client cut. */
-export class PublishTooLargeError extends Error {
-  override readonly name = 'PublishTooLargeError';
-}
-
 const serverStatus = (state: ServerStatus['state']): ServerStatus => ({ state, ts: new Date().toISOString() });
 
 export class SiteLogic {
@@ -179,9 +174,7 @@ export class SiteLogic {
     const bytes = Buffer.byteLength(payload);
     if (bytes > this.options.maxPayloadBytes)
       return Promise.reject(
-        new PublishTooLargeError(
-          `a payload of ${bytes} bytes exceeds the broker's limit of ${this.options.maxPayloadBytes}`,
-        ),
+        new Error(`a payload of ${bytes} bytes exceeds the broker's limit of ${this.options.maxPayloadBytes}`),
       );
     return new Promise((resolve, reject) => {
       const timer = setTimeout(

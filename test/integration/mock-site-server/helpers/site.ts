@@ -67,6 +67,7 @@ export async function startCloudSite(options: { dbPath?: string; port?: number }
   };
   closers.push(stopCloud);
   const admin = new MockCloudClient(cloud.url);
+  admin.setControlToken(cloud.controlToken);
   await admin.login(DEMO_USERS.admin, DEMO_PASSWORD);
   const slug = `s-${randomUUID().slice(0, 8)}`;
   const site = await admin.createSite(DEMO_ORG_ID, { name: slug, slug, timezone: 'Australia/Perth' });
