@@ -75,11 +75,12 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-/** A wildcard listen address is no address to call: name the control API by loopback then. */
-function controlUrlHost(controlHost: string): string {
-  if (controlHost === '0.0.0.0') return '127.0.0.1';
-  if (controlHost === '::') return '::1';
-  return controlHost;
+/**
+ * A wildcard listen address is no address to call: name the control API by the public host then, as edges must
+ * reach its support-bundle upload route on it.
+ */
+function controlUrlHost(controlHost: string, publicHost: string): string {
+  return controlHost === '0.0.0.0' || controlHost === '::' ? publicHost : controlHost;
 }
 
 export async function startMockSiteServer(
@@ -155,7 +156,7 @@ export async function startMockSiteServer(
           (http as { closeAllConnections?: () => void }).closeAllConnections?.();
         }),
     );
-    const httpUrl = `http://${urlHost(controlUrlHost(options.controlHost))}:${(http.address() as AddressInfo).port}`;
+    const httpUrl = `http://${urlHost(controlUrlHost(options.controlHost, options.publicHost ?? options.host))}:${(http.address() as AddressInfo).port}`;
 
     const cloud = new CloudClient(options.cloud, options.orgId, options.siteId);
     // The CA travels server → cloud → edge: the cloud hands it to edges it pairs for this mqtts:// URL.

@@ -1,7 +1,8 @@
 /**
  * The control API for rigs and technicians (HTTP + JSON). Routes live in one file per resource; this file
  * mounts them and renders every error in the contract's shape, so no route can leak a stack trace or a 500 page.
- * Every route but `/health` (a liveness probe that changes nothing) needs the bearer token; bodies are capped
+ * Every route but `/health` (a liveness probe that changes nothing) and the edges' support-bundle upload (which
+ * authenticates by edge token and caps its own body) needs the control token; other bodies are capped at 64 KiB
  * while they stream, so a body that never ends costs 64 KiB, not memory without bound.
  */
 import { Hono } from 'hono';
@@ -41,19 +42,19 @@ function healthStatus(backend: ControlApiBackend): 'ok' | 'degraded' | 'replaced
 
 export function controlApi(backend: ControlApiBackend): Hono {
   const app = new Hono();
-  app.use(requireControlToken(backend.controlToken, (path) => path === '/health'));
-  app.use(
-    bodyLimit({
-      maxSize: MAX_REQUEST_BYTES,
-      // The rest of the body is never read, so the connection cannot carry another request: close it.
-      onError: (c) =>
-        c.json(
-          { error: { code: 'PAYLOAD_TOO_LARGE', message: `bodies are limited to ${MAX_REQUEST_BYTES} bytes` } },
-          413,
-          { Connection: 'close' },
-        ),
-    }),
-  );
+  const isUpload = (path: string) => path.startsWith(`${UPLOAD_PATH}/`);
+  app.use(requireControlToken(backend.controlToken, (path) => path === '/health' || isUpload(path)));
+  const capBody = bodyLimit({
+    maxSize: MAX_REQUEST_BYTES,
+    // The rest of the body is never read, so the connection cannot carry another request: close it.
+    onError: (c) =>
+      c.json(
+        { error: { code: 'PAYLOAD_TOO_LARGE', message: `bodies are limited to ${MAX_REQUEST_BYTES} bytes` } },
+        413,
+        { Connection: 'close' },
+      ),
+  });
+  app.use((c, next) => (isUpload(c.req.path) ? next() : capBody(c, next)));
 
   app.get('/health', (c) => {
     const status = healthStatus(backend);
