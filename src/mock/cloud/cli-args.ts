@@ -69,11 +69,18 @@ function readSeed(path: string): Seed {
   return seed.data;
 }
 
-/** The control token's file holds it on its first line (so `echo … > file` works). */
-function readControlToken(path: string): string {
-  const token = readFlagFile('control-token-file', path).split('\n')[0]!.trim();
-  if (token.length < 16) throw new UsageError(`--control-token-file ${path}: the token must be at least 16 characters`);
-  return token;
+/** The control token: the file's first line (so `echo … > file` works), else the environment; 16+ characters. */
+function controlToken(path: string | undefined, env: NodeJS.ProcessEnv): { controlToken?: string } {
+  const token =
+    path === undefined
+      ? env.CONSYSTENCE_CLOUD_CONTROL_TOKEN
+      : readFlagFile('control-token-file', path).split('\n')[0]!.trim();
+  if (token === undefined) return {};
+  if (token.length < 16)
+    throw new UsageError(
+      `${path === undefined ? 'CONSYSTENCE_CLOUD_CONTROL_TOKEN' : `--control-token-file ${path}`}: the token must be at least 16 characters`,
+    );
+  return { controlToken: token };
 }
 
 export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Omit<MockCloudOptions, 'logger'> {
@@ -110,10 +117,6 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       ? { tls: { cert: readFlagFile('tls-cert', f['tls-cert']), key: readFlagFile('tls-key', f['tls-key']) } }
       : {}),
     ...(f['edge-token-ttl'] ? { edgeTokenTtlSeconds: f['edge-token-ttl'] } : {}),
-    ...(f['control-token-file']
-      ? { controlToken: readControlToken(f['control-token-file']) }
-      : env.CONSYSTENCE_CLOUD_CONTROL_TOKEN
-        ? { controlToken: env.CONSYSTENCE_CLOUD_CONTROL_TOKEN }
-        : {}),
+    ...controlToken(f['control-token-file'], env),
   };
 }
