@@ -210,7 +210,9 @@ describe.each(['node', 'bun'] as Runtime[])('remote diagnostics under %s', (runt
     expect(answer.body.result.result.sha256).toBe(meta.sha256);
     const list = await site.api('GET', `/edges/${edgeId}/support-bundles`);
     expect(list.body.data.map((b: { id: string }) => b.id)).toContain(meta.id);
-    const download = await fetch(`${site.server.httpUrl}/edges/${edgeId}/support-bundles/${meta.id}`);
+    const download = await fetch(`${site.server.httpUrl}/edges/${edgeId}/support-bundles/${meta.id}`, {
+      headers: { authorization: `Bearer ${site.server.controlToken}` },
+    });
     expect(download.headers.get('content-type')).toBe('application/gzip');
     const gz = Buffer.from(await download.arrayBuffer());
     expect(createHash('sha256').update(gz).digest('hex')).toBe(meta.sha256);

@@ -82,6 +82,10 @@ export class SiteControlClient {
     this.base = baseUrl.replace(/\/+$/, '');
   }
 
+  private authorization(): Record<string, string> {
+    return this.controlToken ? { authorization: `Bearer ${this.controlToken}` } : {};
+  }
+
   private async call<T extends z.ZodType>(
     method: string,
     path: string,
@@ -92,7 +96,7 @@ export class SiteControlClient {
     const res = await fetch(this.base + path, {
       method,
       headers: {
-        ...(this.controlToken ? { authorization: `Bearer ${this.controlToken}` } : {}),
+        ...this.authorization(),
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -213,7 +217,10 @@ export class SiteControlClient {
   /** The bytes of a bundle an edge uploaded (a .tar.gz). */
   async downloadSupportBundle(edgeId: string, bundleId: string): Promise<Buffer> {
     const path = `/edges/${encodeURIComponent(edgeId)}/support-bundles/${encodeURIComponent(bundleId)}`;
-    const res = await fetch(this.base + path, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const res = await fetch(this.base + path, {
+      headers: this.authorization(),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
     if (res.status !== 200) throw new SiteControlError(res.status, 'DOWNLOAD_FAILED', `GET ${path} → ${res.status}`);
     return Buffer.from(await res.arrayBuffer());
   }
