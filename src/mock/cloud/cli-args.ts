@@ -11,9 +11,15 @@ import { Seed } from './seed.js';
 
 export const USAGE = `usage: consystence-mock-cloud [--host 127.0.0.1] [--port 0] [--db FILE] [--seed FILE]
                              [--public-url URL] [--tls-cert FILE --tls-key FILE] [--edge-token-ttl SECONDS]
-                             [--control-token-file FILE]
+                             [--control-token-file FILE] [--test-min-edge-token-ttl SECONDS]
 The /_mock/ routes need "Authorization: Bearer <token>": the file's first line, else CONSYSTENCE_CLOUD_CONTROL_TOKEN,
 else a generated token printed in the ready line as "controlToken".`;
+
+/**
+ * The shortest edge token lifetime `--edge-token-ttl` accepts. Tests that wait for a token's refresh or expiry
+ * lower it with `--test-min-edge-token-ttl` (test-only; never used by a rig or a demo) instead of sleeping a minute.
+ */
+const MIN_EDGE_TOKEN_TTL_SECONDS = 60;
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -31,11 +37,20 @@ const Flags = z
     'edge-token-ttl': z.coerce
       .number()
       .int()
-      .min(60)
       .max(365 * 86_400)
       .optional(),
     'control-token-file': z.string().min(1).optional(),
+    'test-min-edge-token-ttl': z.coerce.number().int().min(1).max(MIN_EDGE_TOKEN_TTL_SECONDS).optional(),
   })
+  .refine(
+    (f) =>
+      f['edge-token-ttl'] === undefined ||
+      f['edge-token-ttl'] >= (f['test-min-edge-token-ttl'] ?? MIN_EDGE_TOKEN_TTL_SECONDS),
+    {
+      message: `at least ${MIN_EDGE_TOKEN_TTL_SECONDS} seconds (or --test-min-edge-token-ttl, for tests)`,
+      path: ['edge-token-ttl'],
+    },
+  )
   .refine((f) => (f['tls-cert'] === undefined) === (f['tls-key'] === undefined), {
     message: '--tls-cert and --tls-key go together',
     path: ['tls-cert'],
@@ -91,9 +106,18 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       strict: true,
       allowPositionals: false,
       options: Object.fromEntries(
-        ['host', 'port', 'db', 'seed', 'public-url', 'tls-cert', 'tls-key', 'edge-token-ttl', 'control-token-file'].map(
-          (name) => [name, { type: 'string' }],
-        ),
+        [
+          'host',
+          'port',
+          'db',
+          'seed',
+          'public-url',
+          'tls-cert',
+          'tls-key',
+          'edge-token-ttl',
+          'control-token-file',
+          'test-min-edge-token-ttl',
+        ].map((name) => [name, { type: 'string' }]),
       ) as Record<string, { type: 'string' }>,
     }));
   } catch (error) {

@@ -73,10 +73,23 @@ describe('parseCliArgs', () => {
     });
   });
 
-  it.each([[['--port', '70000']], [['--edge-token-ttl', '5']], [['extra']], [['--tls-key', 'k.pem']]])(
-    'refuses %j',
-    (args) => {
-      expect(() => parseCliArgs(args)).toThrow(UsageError);
-    },
-  );
+  it('takes a token lifetime under a minute only when a test lowers the minimum', () => {
+    expect(parseCliArgs(['--test-min-edge-token-ttl', '5', '--edge-token-ttl', '10'])).toMatchObject({
+      edgeTokenTtlSeconds: 10,
+    });
+    expect(() => parseCliArgs(['--edge-token-ttl', '59'])).toThrow(/at least 60 seconds/);
+    expect(parseCliArgs(['--edge-token-ttl', '60'])).toMatchObject({ edgeTokenTtlSeconds: 60 });
+  });
+
+  it.each([
+    [['--port', '70000']],
+    [['--edge-token-ttl', '5']],
+    [['--test-min-edge-token-ttl', '5', '--edge-token-ttl', '4']],
+    [['--test-min-edge-token-ttl', '0', '--edge-token-ttl', '1']],
+    [['--test-min-edge-token-ttl', '120']],
+    [['extra']],
+    [['--tls-key', 'k.pem']],
+  ])('refuses %j', (args) => {
+    expect(() => parseCliArgs(args)).toThrow(UsageError);
+  });
 });
