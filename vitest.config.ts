@@ -1,16 +1,22 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * One config, two runtimes. Under Node every suite runs (better-sqlite3). `npm run test:bun` runs vitest under
- * Bun (`bun --bun`) on the suites marked as runtime-neutral, so bun:sqlite is exercised by the same cases.
+ * One config, two runtimes, three projects. Under Node every suite runs (better-sqlite3). `npm run test:bun` runs
+ * vitest under Bun (`bun --bun`) on the suites marked as runtime-neutral, so bun:sqlite is exercised by the same
+ * cases. `--project unit` (or `integration`, `e2e`) runs one layer: unit takes seconds, e2e takes minutes.
  */
 const underBun = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined';
 
+/** The suites of one layer: under Bun only its storage suites (the runtime-neutral ones). */
+function layer(name: 'unit' | 'integration' | 'e2e') {
+  const include = underBun ? [`test/${name}/storage/**/*.test.ts`] : [`test/${name}/**/*.test.ts`];
+  // extends: every project inherits the shared options below.
+  return { extends: true as const, test: { name, include } };
+}
+
 export default defineConfig({
   test: {
-    include: underBun
-      ? ['test/unit/storage/**/*.test.ts', 'test/integration/storage/**/*.test.ts']
-      : ['test/**/*.test.ts'],
+    projects: underBun ? [layer('unit'), layer('integration')] : [layer('unit'), layer('integration'), layer('e2e')],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Integration tests start real servers and child processes; two cores cannot run many at once reliably.
