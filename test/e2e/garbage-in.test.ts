@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_PAYLOAD_BYTES } from '../../src/protocol/index.js';
 import type { Child } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
-import { testEdge, type TestEdge } from './offline/support.js';
+import { testEdge, type TestEdge } from './support/edge.js';
 import { startCloudProcess, type CloudProcess } from './support/cloud.js';
 
 interface Reported {

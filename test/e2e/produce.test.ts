@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/hil/bed/ports.js';
 import { waitFor } from '../helpers/wait.js';
 import { startCloudProcess, type CloudProcess } from './support/cloud.js';
-import { testEdge, type TestEdge } from './offline/support.js';
+import { testEdge, type TestEdge } from './support/edge.js';
 
 describe('consystence-edge produce', () => {
   let cloud: CloudProcess;

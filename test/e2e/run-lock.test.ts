@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloudProcess, type CloudProcess } from './support/cloud.js';
-import { pairingUri, testEdge } from './offline/support.js';
+import { pairingUri, testEdge } from './support/edge.js';
 
 const RUNNING = /the service is running: stop it with systemctl stop consystence-edge, then/;
 

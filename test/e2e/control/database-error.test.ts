@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IDENTITY_DB_FILE } from '../../../src/edge/stores/index.js';
 import { startCloudProcess, type CloudProcess } from '../support/cloud.js';
-import { pairingUri, testEdge } from '../offline/support.js';
+import { pairingUri, testEdge } from '../support/edge.js';
 
 describe.each(['node', 'bun'] as const)('control path under a database error (%s)', (runtime) => {
   let cloud: CloudProcess;

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 import { startCloudProcess, type CloudProcess } from '../support/cloud.js';
-import { pairingUri, testEdge } from './support.js';
+import { pairingUri, testEdge } from '../support/edge.js';
 
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 const usable = (() => {

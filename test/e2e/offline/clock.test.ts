@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../helpers/process.js';
 import { startCloudProcess, type CloudProcess } from '../support/cloud.js';
-import { fakeClock, testEdge } from './support.js';
+import { fakeClock, testEdge } from '../support/edge.js';
 
 const YEAR_MS = 365 * 86_400_000;
 const faketimeWorks = (() => {

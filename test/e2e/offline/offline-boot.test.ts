@@ -14,7 +14,7 @@ import { DEMO_PASSWORD, DEMO_USERS, MockCloudClient } from '../../../src/mock/cl
 import { startEntry } from '../../helpers/process.js';
 import { tempDir } from '../../helpers/tmp.js';
 import type { CloudProcess } from '../support/cloud.js';
-import { testEdge } from './support.js';
+import { testEdge } from '../support/edge.js';
 
 const HOST = 'cloud-offline.invalid';
 const hostsDir = tempDir('cst-hosts-');

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../helpers/wait.js';
 import { DEMO_ORG_ID, startCloudProcess, type CloudProcess } from '../support/cloud.js';
-import { testEdge } from './support.js';
+import { testEdge } from '../support/edge.js';
 
 describe('edge token lifecycle', () => {
   let cloud: CloudProcess;

@@ -1,10 +1,12 @@
-/** Shared by the offline, clock and token e2e tests: one paired edge against a cloud process and a site server. */
+/**
+ * One edge with its own site server and state directory, against a cloud process: shared by most e2e tests.
+ */
 import { join } from 'node:path';
 import { PAIRING_URI_ENV } from '../../../src/edge/cli/secret-input.js';
 import { commandFor, runToEnd, startProcess, type Child, type Runtime } from '../../helpers/process.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
-import { createSite, DEMO_ORG_ID, type CloudProcess } from '../support/cloud.js';
-import { startSite, type Site } from '../support/site.js';
+import { createSite, DEMO_ORG_ID, type CloudProcess } from './cloud.js';
+import { startSite, type Site } from './site.js';
 
 export const EDGE = 'src/edge/main.ts';
 
