@@ -12,9 +12,10 @@ export function signedConnection(
 ): SiteConnection | undefined {
   if (!connection) return undefined;
   if (claims.cfg === siteConnectionHash(connection)) return connection;
+  // Two causes, two reasons: the log's repeat limiter summarises only repeats of one cause.
   logger.warn('site_connection_unsigned', {
     note: 'the refresh answer named a site connection its token does not sign; it is ignored, the token is kept',
-    signed: claims.cfg !== undefined,
+    reason: claims.cfg === undefined ? 'the token has no cfg claim' : 'the connection does not match the cfg claim',
   });
   return undefined;
 }
