@@ -146,7 +146,7 @@ function databaseSections(state: EdgeStores, options: SupportBundleOptions): Arr
   const clock = new EdgeClock(loadClockOffset(state.kv), () => {
     // Read-only: a skew measured by doctor is not saved from here.
   });
-  const hardwareId = resolveHardwareId(options.hardwareId);
+  const hardwareId = resolveHardwareId(options.hardwareId, { stateDir: options.stateDir, readOnly: true }).id;
   const latest = (migrations: readonly { version: number }[]) => migrations[migrations.length - 1]!.version;
   return [
     [

@@ -17,6 +17,7 @@ import { PendingPairingStore } from './pending-pairing-store.js';
 import { RegistrationStore } from './registration-store.js';
 import { SiteEndpointStore } from './site-endpoint-store.js';
 import { StatusStore } from './status-store.js';
+import { stateTrustPolicy } from './trust.js';
 
 export { IDENTITY_DB_FILE, LEGACY_DB_FILE, OUTBOX_DB_FILE } from './layout.js';
 
@@ -42,6 +43,8 @@ export interface EdgeStores {
   recovered?: Recovered;
   /** Set when a damaged outbox was moved aside: the queue is lost, the identity is not. */
   outboxRecovered?: Recovered;
+  /** Read-only opens: there is no database file yet; the stores read an empty in-memory one. */
+  absent?: true;
 }
 
 export function storesFor(db: Db, outboxDb: Db = db): EdgeStores {
@@ -68,6 +71,8 @@ export interface OpenEdgeStoresOptions {
    * pair --force): two processes must never split at once. Others read whichever files the split has reached.
    */
   upgradeLayout?: boolean;
+  /** status, doctor: nothing on disk is created, repaired or migrated; missing files read as an unpaired device. */
+  readOnly?: boolean;
 }
 
 export async function openEdgeStores(
@@ -84,6 +89,8 @@ export async function openEdgeStores(
       path: files.identity,
       migrations: files.identity === files.outbox ? legacyEdgeMigrations : identityMigrations,
       synchronous: 'FULL',
+      trust: stateTrustPolicy(),
+      ...(options.readOnly ? { readOnly: true } : {}),
     });
     const outbox =
       files.identity === files.outbox
@@ -94,8 +101,14 @@ export async function openEdgeStores(
             synchronous: 'FULL',
             // Only the header and schema (read by the migration step): quick_check reads the whole file.
             skipCheck: true,
+            trust: stateTrustPolicy(),
+            ...(options.readOnly ? { readOnly: true } : {}),
           });
-    const state = { ...storesFor(identity.db, outbox.db), outboxInLegacyFile: legacy };
+    const state: EdgeStores = {
+      ...storesFor(identity.db, outbox.db),
+      outboxInLegacyFile: legacy,
+      ...(identity.absent ? { absent: true as const } : {}),
+    };
     if (identity.recovered) {
       logger.error('database_recovered', { file: files.identity, ...identity.recovered });
       state.recovered = identity.recovered;

@@ -1,5 +1,5 @@
 /** The state folder as the CLI meets it in the field: unusable, corrupt, and status never leaking a secret. */
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commandFor, runToEnd } from '../../helpers/process.js';
@@ -23,7 +23,7 @@ describe('state directory', () => {
     expect(result.stderr).toMatch(/cannot use .* for state/);
   });
 
-  it('moves a corrupt database aside, says so, and starts unpaired', async () => {
+  it('status reports a corrupt database and moves nothing; a writing command moves it aside and says where', async () => {
     const dir = tempDir();
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, IDENTITY_DB_FILE), Buffer.alloc(8192, 0x5a));
