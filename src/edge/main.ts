@@ -4,6 +4,7 @@
  */
 import { EdgeError, ExitCodes } from './errors.js';
 import { forbidCoreDumps } from './no-core-dumps.js';
+import { StorageError } from '../storage/index.js';
 import { createLogger } from '../common/log/log.js';
 import type { CliIo, Subcommand } from './cli/common.js';
 import { GLOBAL_USAGE } from './cli/common.js';
@@ -58,6 +59,11 @@ export async function main(argv: string[], io: Omit<CliIo, 'argv'>): Promise<num
   try {
     return await command.run({ ...io, argv: rest });
   } catch (error) {
+    // A state file storage refused (unsafe, locked, full, read-only...) wherever it was opened: exit 6 with its message.
+    if (error instanceof StorageError) {
+      io.stderr(`consystence-edge ${name}: ${error.message}\n`);
+      return ExitCodes.STATE_DIR_UNUSABLE;
+    }
     if (error instanceof EdgeError) {
       io.stderr(
         `consystence-edge ${name}: ${printable(error.message, 2000)}\n${error.code === 'USAGE' ? `usage: ${command.usage}\n` : ''}`,

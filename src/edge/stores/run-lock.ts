@@ -9,6 +9,7 @@
  */
 import { join } from 'node:path';
 import { openDatabase, type Db } from '../../storage/index.js';
+import { stateTrustPolicy } from './trust.js';
 import { EdgeError } from '../errors.js';
 
 export const RUN_LOCK_FILE = 'run.lock';
