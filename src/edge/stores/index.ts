@@ -21,6 +21,13 @@ import { stateTrustPolicy } from './trust.js';
 
 export { IDENTITY_DB_FILE, LEGACY_DB_FILE, OUTBOX_DB_FILE } from './layout.js';
 
+/** `PRAGMA application_id` of every edge database ("CSTE"): storage refuses a SQLite file without it. */
+export const EDGE_APPLICATION_ID = 0x43535445;
+
+/** An edge database from before the mark existed (or a split's copy): it has one of the tables our migrations make. */
+const isUnmarkedEdgeDb = (db: Db): boolean =>
+  db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name IN ('identity', 'outbox')").get() !== undefined;
+
 type Recovered = NonNullable<OpenResult['recovered']>;
 
 export interface EdgeStores {
@@ -89,6 +96,8 @@ export async function openEdgeStores(
       path: files.identity,
       migrations: files.identity === files.outbox ? legacyEdgeMigrations : identityMigrations,
       synchronous: 'FULL',
+      applicationId: EDGE_APPLICATION_ID,
+      isLegacyFile: isUnmarkedEdgeDb,
       trust: stateTrustPolicy(),
       ...(options.readOnly ? { readOnly: true } : {}),
     });
@@ -101,6 +110,8 @@ export async function openEdgeStores(
             synchronous: 'FULL',
             // Only the header and schema (read by the migration step): quick_check reads the whole file.
             skipCheck: true,
+            applicationId: EDGE_APPLICATION_ID,
+            isLegacyFile: isUnmarkedEdgeDb,
             trust: stateTrustPolicy(),
             ...(options.readOnly ? { readOnly: true } : {}),
           });

@@ -24,7 +24,12 @@ export const serviceRunning = (what: string): string =>
 
 /** Takes the lock or throws SERVICE_RUNNING with `refusal`. */
 export async function acquireRunLock(stateDir: string, refusal: string): Promise<RunLock> {
-  const { db } = await openDatabase({ path: join(stateDir, RUN_LOCK_FILE), migrations: [], skipCheck: true });
+  const { db } = await openDatabase({
+    path: join(stateDir, RUN_LOCK_FILE),
+    migrations: [],
+    skipCheck: true,
+    trust: stateTrustPolicy(),
+  });
   try {
     // Ask once, never wait: a running service holds the lock for days.
     db.exec('PRAGMA busy_timeout = 0');

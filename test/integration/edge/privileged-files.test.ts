@@ -18,11 +18,17 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isRoot, mountTmpfs, snapshot } from '../../helpers/files.js';
+import { isRoot, mountTmpfs, snapshot as folderSnapshot } from '../../helpers/files.js';
 import { commandFor, runToEnd, startProcess } from '../../helpers/process.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 const NOBODY = 65534;
+
+/** The folder's files but the run lock, which reset and run take (and may create) before opening anything else. */
+function snapshot(dir: string): Record<string, string> {
+  const { 'run.lock': _lock, 'run.lock-wal': _wal, 'run.lock-shm': _shm, ...rest } = folderSnapshot(dir);
+  return rest;
+}
 const { command, args: base } = commandFor('node', 'src/edge/main.ts');
 const cli = (args: string[], options: { uid?: number; env?: NodeJS.ProcessEnv } = {}) =>
   runToEnd(command, [...base, ...args, '--hardware-id', 'rig-privileged'], { timeoutMs: 60_000, ...options });
@@ -61,11 +67,11 @@ describe.skipIf(!isRoot)('the root CLI against planted files (skipped: needs roo
         ['other user', others],
       ] as const) {
         const dir = tempDir();
-        symlinkSync(to, join(dir, 'edge.db'));
+        symlinkSync(to, join(dir, 'identity.db'));
         const result = await cli([...command, '--state-dir', dir]);
         expect(result.code, `${command[0]} ${what}`).toBe(6);
-        expect(result.stderr).toContain(`${join(dir, 'edge.db')}: it is a symbolic link to ${to}`);
-        expect(snapshot(dir)).toEqual({ 'edge.db': expect.stringMatching(/^120777 0 $/) });
+        expect(result.stderr).toContain(`${join(dir, 'identity.db')}: it is a symbolic link to ${to}`);
+        expect(snapshot(dir)).toEqual({ 'identity.db': expect.stringMatching(/^120777 0 $/) });
       }
       expectUntouched(target);
       expectUntouched(others, NOBODY);
@@ -77,7 +83,7 @@ describe.skipIf(!isRoot)('the root CLI against planted files (skipped: needs roo
     for (const side of ['-wal', '-shm']) {
       const dir = await healthyState();
       const target = victim();
-      symlinkSync(target, join(dir, `edge.db${side}`));
+      symlinkSync(target, join(dir, `identity.db${side}`));
       const before = snapshot(dir);
       for (const command of [['status'], ['reset', '--yes'], ['doctor']]) {
         const result = await cli([...command, '--state-dir', dir]);
@@ -92,14 +98,14 @@ describe.skipIf(!isRoot)('the root CLI against planted files (skipped: needs roo
 
   it('a FIFO, a hard link or a foreign SQLite file as edge.db is refused without blocking or migrating', async () => {
     const fifoDir = tempDir();
-    execFileSync('mkfifo', [join(fifoDir, 'edge.db')]);
+    execFileSync('mkfifo', [join(fifoDir, 'identity.db')]);
     const fifo = await cli(['reset', '--yes', '--state-dir', fifoDir]);
     expect(fifo.code).toBe(6);
     expect(fifo.stderr).toMatch(/it is a named pipe/);
 
     const linkDir = tempDir();
     const target = victim();
-    linkSync(target, join(linkDir, 'edge.db'));
+    linkSync(target, join(linkDir, 'identity.db'));
     const hard = await cli(['reset', '--yes', '--state-dir', linkDir]);
     expect(hard.code).toBe(6);
     expect(hard.stderr).toMatch(/2 hard links/);
@@ -107,7 +113,7 @@ describe.skipIf(!isRoot)('the root CLI against planted files (skipped: needs roo
 
     const foreignDir = tempDir();
     execFileSync('sqlite3', [
-      join(foreignDir, 'edge.db'),
+      join(foreignDir, 'identity.db'),
       'CREATE TABLE accounts (id INTEGER); INSERT INTO accounts VALUES (1);',
     ]);
     const before = snapshot(foreignDir);
@@ -159,7 +165,7 @@ describe.skipIf(!isRoot)('the root CLI against planted files (skipped: needs roo
 
   it('a database locked by another process is never taken for damaged or moved aside', async () => {
     const dir = await healthyState();
-    const holder = startProcess('node', ['--import', 'tsx', 'test/helpers/hold-sqlite-lock.ts', join(dir, 'edge.db')]);
+    const holder = startProcess('node', ['--import', 'tsx', 'test/helpers/hold-sqlite-lock.ts', join(dir, 'identity.db')]);
     await holder.waitForLine((line) => line.locked === true);
     try {
       // The strict "exit 6, nothing changed" is asserted at the storage level (faults.test.ts); through the CLI,
