@@ -32,7 +32,7 @@ describe('hardware id without a machine id', () => {
     const checks = await again.doctor();
     again.close();
     const row = checks.find((c) => c.name === 'hardware-id')!;
-    expect(row).toMatchObject({ ok: true, warn: true });
+    expect(row).toMatchObject({ ok: true, level: 'warn' });
     expect(formatDoctor(checks)).toMatch(
       /WARN {2}hardware-id +this system has no \/etc\/machine-id; using the random id/,
     );

@@ -165,7 +165,12 @@ describe.skipIf(!isRoot)('the root CLI against planted files (skipped: needs roo
 
   it('a database locked by another process is never taken for damaged or moved aside', async () => {
     const dir = await healthyState();
-    const holder = startProcess('node', ['--import', 'tsx', 'test/helpers/hold-sqlite-lock.ts', join(dir, 'identity.db')]);
+    const holder = startProcess('node', [
+      '--import',
+      'tsx',
+      'test/helpers/hold-sqlite-lock.ts',
+      join(dir, 'identity.db'),
+    ]);
     await holder.waitForLine((line) => line.locked === true);
     try {
       // The strict "exit 6, nothing changed" is asserted at the storage level (faults.test.ts); through the CLI,

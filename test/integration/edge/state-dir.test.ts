@@ -27,11 +27,25 @@ describe('state directory', () => {
     const dir = tempDir();
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, IDENTITY_DB_FILE), Buffer.alloc(8192, 0x5a));
-    const result = await cli(['status', '--json', '--state-dir', dir]);
-    expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/damaged .* moved to/);
-    expect(JSON.parse(result.stdout).state).toBe('unpaired');
-    expect(readdirSync(dir).some((f) => f.startsWith(`${IDENTITY_DB_FILE}.corrupt-`))).toBe(true);
+    const looked = await cli(['status', '--json', '--state-dir', dir]);
+    expect(looked.code).toBe(6);
+    expect(looked.stderr).toMatch(/damaged .*nothing was moved/);
+    expect(readdirSync(dir)).toEqual([IDENTITY_DB_FILE]);
+
+    const result = await cli(['reset', '--yes', '--json', '--state-dir', dir]);
+    expect(result.code, result.stderr).toBe(0);
+    const moved = readdirSync(dir).find((f) => f.startsWith(`${IDENTITY_DB_FILE}.corrupt-`));
+    expect(moved).toBeDefined();
+    expect(result.stderr).toContain(`moved to ${join(dir, moved!)}`);
+  });
+
+  it('status and doctor on a folder with no database create nothing and read as unpaired', async () => {
+    const dir = join(tempDir(), 'never-ran');
+    const status = await cli(['status', '--json', '--state-dir', dir]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout).state).toBe('unpaired');
+    await cli(['doctor', '--state-dir', dir]);
+    expect(existsSync(dir)).toBe(false);
   });
 
   it('never shows the token, the device key or a pairing code in status', async () => {
