@@ -213,17 +213,20 @@ async function openFile(options: OpenOptions): Promise<OpenResult> {
     problem = `${(cause as { code?: string }).code}: ${(cause as Error).message}`;
   }
 
-  if (problem !== null || !db) {
-    db?.close();
+  const damaged = async (reason: string): Promise<OpenResult> => {
     if (readOnly || options.onCorrupt === 'throw') {
       throw new StorageError(
         'DATABASE_CORRUPT',
-        `the database ${path} is damaged (${problem}); nothing was moved: stop the service and run 'reset', or move the file aside`,
+        `the database ${path} is damaged (${reason}); nothing was moved: stop the service and run 'reset', or move the file aside`,
       );
     }
     const movedTo = moveAside(path);
     const fresh = await openFile(options);
-    return { ...fresh, recovered: { movedTo, reason: String(problem) } };
+    return { ...fresh, recovered: { movedTo, reason } };
+  };
+  if (problem !== null || !db) {
+    db?.close();
+    return damaged(String(problem));
   }
 
   try {
@@ -249,6 +252,9 @@ async function openFile(options: OpenOptions): Promise<OpenResult> {
     return { db, migrated: finish(db, options, readOnly) };
   } catch (error) {
     db.close();
+    // With skipCheck, damage surfaces only here (reading the mark or the schema, or migrating).
+    const cause = error instanceof StorageError ? error.cause : error;
+    if (isCorruption(cause)) return damaged(`${(cause as { code?: string }).code}: ${(cause as Error).message}`);
     throw storageErrorFor(error, path, { detail: ownership(file), folder: dir.path });
   }
 }
