@@ -3,6 +3,9 @@
  * documented exit codes (see errors.ts). Runs under Bun (`bun src/edge/main.ts`) and Node (bin.mjs via tsx).
  */
 import { EdgeError, ExitCodes } from './errors.js';
+import { forbidCoreDumps } from './no-core-dumps.js';
+import { StorageError } from '../storage/index.js';
+import { createLogger } from '../common/log/log.js';
 import type { CliIo, Subcommand } from './cli/common.js';
 import { GLOBAL_USAGE } from './cli/common.js';
 import { doctor } from './cli/doctor.js';
@@ -56,6 +59,11 @@ export async function main(argv: string[], io: Omit<CliIo, 'argv'>): Promise<num
   try {
     return await command.run({ ...io, argv: rest });
   } catch (error) {
+    // A state file storage refused (unsafe, locked, full, read-only...) wherever it was opened: exit 6 with its message.
+    if (error instanceof StorageError) {
+      io.stderr(`consystence-edge ${name}: ${error.message}\n`);
+      return ExitCodes.STATE_DIR_UNUSABLE;
+    }
     if (error instanceof EdgeError) {
       io.stderr(
         `consystence-edge ${name}: ${printable(error.message, 2000)}\n${error.code === 'USAGE' ? `usage: ${command.usage}\n` : ''}`,
@@ -92,11 +100,18 @@ if (isEntry) {
       return Buffer.concat(chunks).toString('utf8');
     },
   };
-  main(process.argv.slice(2), io).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`consystence-edge: unexpected error: ${(error as Error).message}\n`);
-      process.exit(ExitCodes.INTERNAL);
-    },
-  );
+  // Before any command reads the device key. A runtime that cannot guard itself still runs (the unit sets
+  // LimitCORE=0) and says so.
+  const unguarded = () => createLogger({ base: { component: 'edge' } }).warn('core_dumps_not_disabled', {});
+  forbidCoreDumps()
+    .then((guard) => guard.coreLimitZero || unguarded())
+    .catch(unguarded)
+    .then(() => main(process.argv.slice(2), io))
+    .then(
+      (code) => process.exit(code),
+      (error: unknown) => {
+        process.stderr.write(`consystence-edge: unexpected error: ${(error as Error).message}\n`);
+        process.exit(ExitCodes.INTERNAL);
+      },
+    );
 }

@@ -10,7 +10,7 @@ import type { FetchLike } from './cloud-client/http.js';
 import { cloudFetchFor } from './cloud-client/http-pinned.js';
 import { EdgeError } from './errors.js';
 import { Outbox } from './outbox/outbox.js';
-import { resolveHardwareId } from './identity/hardware-id.js';
+import { resolveHardwareId, type HardwareIdentity } from './identity/hardware-id.js';
 import { ensureIdentity } from './identity/device-key.js';
 import type { PairingInput } from './pairing/inputs.js';
 import { pairDevice } from './pairing/pair.js';
@@ -24,6 +24,8 @@ import { closeEdgeStores, openEdgeStores, type EdgeStores } from './stores/index
 import type { Registration } from './stores/registration-store.js';
 import { buildStatusReport, type StatusReport } from './status/report.js';
 import { runDoctor, type CheckResult } from './status/doctor.js';
+import { hardwareIdCheck } from './status/hardware-id-check.js';
+import { deleteSecurely } from '../storage/index.js';
 import { VERSION } from './version.js';
 
 export interface EdgeRuntimeOptions {
@@ -46,12 +48,18 @@ export interface EdgeRuntimeOptions {
   siteCheckAfterMs?: number;
   /** The machine's clocks (tests of 1970 boards and clock steps); give wall and monotonic time together. */
   clockSources?: Partial<ClockSources>;
+  /** For commands that only look (status, doctor): nothing on disk is created, repaired or migrated. */
+  readOnly?: boolean;
+  /** Where the machine id is looked for (tests of images without one); default /var/lib/dbus and /etc. */
+  machineIdFiles?: readonly string[];
 }
 
 export interface EdgeRuntime {
   readonly state: EdgeStores;
   readonly clock: EdgeClock;
   readonly hardwareId: string;
+  /** Where the hardware id came from (doctor warns when it is a stand-in kept in the state folder). */
+  readonly hardware: HardwareIdentity;
   readonly version: string;
   readonly logger: Logger;
   pair(
@@ -68,8 +76,11 @@ export interface EdgeRuntime {
   /** `pairingUriFile`: report whether a pairing URI waits there (for an unpaired device). */
   status(options?: { pairingUriFile?: string }): StatusReport;
   doctor(): Promise<CheckResult[]>;
-  /** Forgets the registration (and with `keys`, the device key). */
-  reset(options: { keys: boolean }): Promise<void>;
+  /**
+   * Forgets the registration (and with `keys`, the device key), scrubbing the deleted bytes from the file and
+   * its WAL; `notScrubbed` says why they may still be on disk.
+   */
+  reset(options: { keys: boolean }): Promise<{ notScrubbed?: string }>;
   close(): void;
 }
 
@@ -78,13 +89,31 @@ const SEQ_FLOOR_KEY = 'outbox_seq_floor';
 
 export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<EdgeRuntime> {
   const logger = options.logger ?? createLogger();
-  const hardwareId = resolveHardwareId(options.hardwareId);
-  const state = await openEdgeStores(options.stateDir, logger, { upgradeLayout: options.upgradeLayout === true });
+  // The state folder passes its checks (inside openEdgeStores) before anything, the stand-in machine id too, is
+  // created in it.
+  const readOnly = options.readOnly === true;
+  const state = await openEdgeStores(options.stateDir, logger, {
+    upgradeLayout: options.upgradeLayout === true,
+    readOnly,
+  });
+  let hardware: HardwareIdentity;
+  try {
+    hardware = resolveHardwareId(options.hardwareId, {
+      stateDir: options.stateDir,
+      readOnly,
+      ...(options.machineIdFiles ? { machineIdFiles: options.machineIdFiles } : {}),
+    });
+  } catch (error) {
+    closeEdgeStores(state);
+    throw error;
+  }
+  const hardwareId = hardware.id;
   const version = options.version ?? VERSION;
   const fetchImpl: FetchLike = options.fetch ?? cloudFetchFor(state.db);
   const clock = new EdgeClock(
     loadClockOffset(state.kv),
     (saved) => {
+      if (readOnly) return; // doctor measures the skew but a read-only command keeps nothing
       try {
         state.db.transaction(() => saveClockOffset(state.kv, saved));
       } catch (error) {
@@ -95,7 +124,7 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
   );
 
   // The key exists from first boot, long before pairing (it is replaced only by reset --keys).
-  await ensureIdentity(state.identity, new Date(clock.now()));
+  if (!readOnly) await ensureIdentity(state.identity, new Date(clock.now()));
   let outbox: Outbox | null = null;
   const openOutbox = (): Outbox => {
     if (outbox) return outbox;
@@ -130,6 +159,7 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
     state,
     clock,
     hardwareId,
+    hardware,
     version,
     logger,
     pair: (input, pairOptions = {}) =>
@@ -164,19 +194,23 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
         fetch: fetchImpl,
         status: () => buildStatusReport(state, clock, hardwareId, version),
         probeLogin: (registration) => probeConnect(registration),
+        localChecks: [() => hardwareIdCheck(hardware, options.stateDir)],
       }),
     async reset({ keys }) {
-      credentialTransaction(state.db, () => {
-        state.registration.delete();
-        state.siteEndpoints.clear();
-        state.pending.delete();
-        state.config.clear();
-        state.commands.clear();
-        state.status.clear();
-        if (keys) state.identity.delete();
-      });
+      const { notScrubbed } = deleteSecurely(state.db, () =>
+        credentialTransaction(state.db, () => {
+          state.registration.delete();
+          state.siteEndpoints.clear();
+          state.pending.delete();
+          state.config.clear();
+          state.commands.clear();
+          state.status.clear();
+          if (keys) state.identity.delete();
+        }),
+      );
       if (keys) await ensureIdentity(state.identity, new Date(clock.now()));
-      logger.info('reset', { keys });
+      logger.info('reset', { keys, ...(notScrubbed ? { notScrubbed } : {}) });
+      return notScrubbed ? { notScrubbed } : {};
     },
     close: () => {
       // Commits what producers handed over before the database goes away.

@@ -21,6 +21,10 @@ export interface Statement<Row = Record<string, unknown>> {
 
 export type DriverName = 'better-sqlite3' | 'bun:sqlite';
 
+export interface DriverOpenOptions {
+  readOnly: boolean;
+}
+
 export interface Db {
   readonly path: string;
   readonly driver: DriverName;

@@ -1,21 +1,23 @@
 /** bun:sqlite driver (Bun, and the compiled device binary). Never imported under Node. */
 import { Database } from 'bun:sqlite';
-import type { Db, SqlParams, SqlValue, Statement } from './db.js';
+import type { Db, DriverOpenOptions, SqlParams, SqlValue, Statement } from './db.js';
 
 type BunParams = SqlValue[] | [Record<string, SqlValue>];
 
-export function openBunDriver(path: string, options: { readonly?: boolean } = {}): Db {
-  // strict: named parameters are bound by bare key, as better-sqlite3 does.
-  const native = new Database(
-    path,
-    options.readonly ? { readonly: true, strict: true } : { create: true, readwrite: true, strict: true },
-  );
+export function openBunDriver(path: string, options: DriverOpenOptions): Db {
+  // strict: named parameters are bound by bare key, as better-sqlite3 does. The file exists already (open.ts
+  // creates it with checked mode and owner); SQLite never creates it.
+  const native = options.readOnly
+    ? new Database(path, { readonly: true, strict: true })
+    : new Database(path, { create: path === ':memory:', readwrite: true, strict: true });
   return {
     path,
     driver: 'bun:sqlite',
     exec: (sql) => void native.run(sql),
     prepare<Row>(sql: string): Statement<Row> {
-      const statement = native.prepare(sql);
+      // query(), not prepare(): bun:sqlite caches these per SQL text and finalizes them on close. A statement from
+      // prepare() left unfinalized defers the close, so the file, its -wal and -shm stayed open after close().
+      const statement = native.query(sql);
       const bind = (params: SqlParams) => params as BunParams as never[];
       return {
         run: (...params: SqlParams) => {

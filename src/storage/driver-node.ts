@@ -1,9 +1,10 @@
 /** better-sqlite3 driver (Node). Never imported under Bun: better-sqlite3 does not load there. */
 import Database from 'better-sqlite3';
-import type { Db, SqlParams, Statement } from './db.js';
+import type { Db, DriverOpenOptions, SqlParams, Statement } from './db.js';
 
-export function openNodeDriver(path: string, options: { readonly?: boolean } = {}): Db {
-  const native = options.readonly ? new Database(path, { readonly: true, fileMustExist: true }) : new Database(path);
+export function openNodeDriver(path: string, options: DriverOpenOptions): Db {
+  // The file exists already (open.ts creates it with checked mode and owner); SQLite never creates it.
+  const native = new Database(path, { readonly: options.readOnly, fileMustExist: path !== ':memory:' });
   return {
     path,
     driver: 'better-sqlite3',

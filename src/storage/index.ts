@@ -1,6 +1,10 @@
 export type { Db, DriverName, Migration, RunResult, SqlParams, SqlValue, Statement } from './db.js';
-export { StorageError, type StorageErrorCode } from './errors.js';
+export { isCorruption, StorageError, storageErrorFor, type StorageErrorCode } from './errors.js';
 export { migrate, schemaVersion } from './migrate.js';
 export { checkIntegrity, openDatabase, runtimeDriverName, type OpenOptions, type OpenResult } from './open.js';
 export { writeFileAtomic } from './atomic-file.js';
 export { openDatabaseReadOnly } from './open-readonly.js';
+export { readRegularFile } from './read-regular-file.js';
+export { deleteSecurely } from './scrub.js';
+export type { TrustPolicy } from './file-trust.js';
+export { describeUid, uidOfUser } from './accounts.js';

@@ -10,7 +10,8 @@ export const doctor: Subcommand = {
   async run(io) {
     const values = parseFlags(io.argv, {});
     const settings = commonSettings(values, io.env);
-    const runtime = await openRuntime(settings, loggerFor(settings, io, 'doctor'), io);
+    // Read-only: looking at a device never creates, repairs, renames or migrates its files.
+    const runtime = await openRuntime(settings, loggerFor(settings, io, 'doctor'), io, { readOnly: true });
     try {
       const checks = await runtime.doctor();
       const summary = summarise(checks);

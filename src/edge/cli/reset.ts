@@ -34,7 +34,12 @@ export const reset: Subcommand = {
       },
     );
     try {
-      await runtime.reset({ keys });
+      const { notScrubbed } = await runtime.reset({ keys });
+      if (notScrubbed) {
+        io.stderr(
+          `warning: the old credentials are deleted but their bytes may remain on disk (${notScrubbed}); stop the service and run reset again\n`,
+        );
+      }
       io.stdout(
         settings.json
           ? `${JSON.stringify({ reset: true, keys })}\n`

@@ -3,7 +3,7 @@
  * recorded as used in the state; the file is never deleted, see pairing/used-uri.ts), then keeps the session to
  * the site server until SIGTERM. The cloud is not needed once paired.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readRegularFile } from '../../storage/index.js';
 import { EdgeError, ExitCodes } from '../errors.js';
 import type { Logger } from '../../common/log/log.js';
 import { pairingInputFrom, type PairingInput } from '../pairing/inputs.js';
@@ -97,16 +97,16 @@ async function pairFromFile(
   logger: Logger,
   say: (f: Record<string, unknown>, h: string) => void,
 ): Promise<void> {
-  let content: string;
+  let content: string | undefined;
   try {
-    if (statSync(file).size > MAX_URI_FILE_BYTES)
-      throw new EdgeError(
-        'USAGE',
-        `the pairing-URI file ${file} is larger than ${MAX_URI_FILE_BYTES} bytes; it must hold one consystence-edge://pair?… line`,
-      );
-    content = readFileSync(file, 'utf8');
+    content = readRegularFile(file, MAX_URI_FILE_BYTES);
   } catch (error) {
-    if (error instanceof EdgeError) throw error;
+    throw new EdgeError(
+      'USAGE',
+      `cannot use the pairing-URI file: ${(error as Error).message}; it must be a regular file holding one consystence-edge://pair?… line`,
+    );
+  }
+  if (content === undefined) {
     throw new EdgeError(
       'NOT_PAIRED',
       `this device is not paired and there is no pairing-URI file at ${file}; run 'consystence-edge pair --uri …' or place the URI in that file`,

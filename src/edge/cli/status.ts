@@ -8,7 +8,8 @@ export const status: Subcommand = {
   async run(io) {
     const values = parseFlags(io.argv, { 'pairing-uri-file': { type: 'string' } });
     const settings = commonSettings(values, io.env);
-    const runtime = await openRuntime(settings, loggerFor(settings, io, 'status'), io);
+    // Read-only: looking at a device never creates, repairs, renames or migrates its files.
+    const runtime = await openRuntime(settings, loggerFor(settings, io, 'status'), io, { readOnly: true });
     try {
       const report = runtime.status({ pairingUriFile: pairingUriFile(values['pairing-uri-file'], io.env) });
       io.stdout(settings.json ? `${JSON.stringify(report)}\n` : formatStatus(report, runtime.clock.now()));

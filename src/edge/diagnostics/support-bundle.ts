@@ -17,6 +17,7 @@ import { resolveHardwareId } from '../identity/hardware-id.js';
 import { OutboxStore } from '../outbox/store.js';
 import { loadClockOffset } from '../stores/clock-offset-store.js';
 import { IDENTITY_DB_FILE, storesFor, type EdgeStores } from '../stores/index.js';
+import { stateTrustPolicy } from '../stores/trust.js';
 import { stateFiles } from '../stores/layout.js';
 import { runDoctor, summarise } from '../status/doctor.js';
 import { probeConnect } from '../session/probe.js';
@@ -146,7 +147,7 @@ function databaseSections(state: EdgeStores, options: SupportBundleOptions): Arr
   const clock = new EdgeClock(loadClockOffset(state.kv), () => {
     // Read-only: a skew measured by doctor is not saved from here.
   });
-  const hardwareId = resolveHardwareId(options.hardwareId);
+  const hardwareId = resolveHardwareId(options.hardwareId, { stateDir: options.stateDir, readOnly: true }).id;
   const latest = (migrations: readonly { version: number }[]) => migrations[migrations.length - 1]!.version;
   return [
     [
@@ -244,8 +245,8 @@ export async function collectSupportBundle(options: SupportBundleOptions): Promi
   let db: Db | null = null;
   let outboxDb: Db | null = null;
   try {
-    db = await openDatabaseReadOnly(files.identity);
-    outboxDb = files.outbox === files.identity ? db : await openDatabaseReadOnly(files.outbox);
+    db = await openDatabaseReadOnly(files.identity, stateTrustPolicy());
+    outboxDb = files.outbox === files.identity ? db : await openDatabaseReadOnly(files.outbox, stateTrustPolicy());
   } catch (error) {
     problems[db ? 'outbox.db' : IDENTITY_DB_FILE] = (error as Error).message.slice(0, 500);
   }

@@ -22,6 +22,7 @@ import { ensureIdentity } from '../identity/device-key.js';
 import { pairingConfig } from '../stores/config-store.js';
 import { credentialTransaction } from '../stores/credential-transaction.js';
 import type { Registration } from '../stores/registration-store.js';
+import { deleteSecurely } from '../../storage/index.js';
 import type { PairingInput } from './inputs.js';
 import type { StepReporter } from './steps.js';
 
@@ -188,17 +189,21 @@ export async function pairDevice(deps: PairDeps, input: PairingInput): Promise<R
     tokenRefreshedAt: null,
     revokedAt: null,
   };
-  await run('save', async () =>
-    credentialTransaction(state.db, () => {
-      state.registration.put(registration);
-      state.siteEndpoints.clear();
-      state.config.clear();
-      state.config.setCurrent(pairingConfig(registration.config), at);
-      state.commands.clear();
-      state.status.clear();
-      state.pending.delete();
-    }),
+  // A re-pair overwrites the old token: its bytes are scrubbed from the file and the WAL with the save.
+  const saved = await run('save', async () =>
+    deleteSecurely(state.db, () =>
+      credentialTransaction(state.db, () => {
+        state.registration.put(registration);
+        state.siteEndpoints.clear();
+        state.config.clear();
+        state.config.setCurrent(pairingConfig(registration.config), at);
+        state.commands.clear();
+        state.status.clear();
+        state.pending.delete();
+      }),
+    ),
   );
+  if (saved.notScrubbed) logger.warn('old_credentials_not_scrubbed', { reason: saved.notScrubbed });
   logger.info('paired', { edgeId: registration.edgeId, siteId: registration.siteId, edgeUuid: registration.edgeUuid });
   steps({ step: 'save', status: 'ok', message: 'registration saved' });
 

@@ -17,8 +17,16 @@ import { PendingPairingStore } from './pending-pairing-store.js';
 import { RegistrationStore } from './registration-store.js';
 import { SiteEndpointStore } from './site-endpoint-store.js';
 import { StatusStore } from './status-store.js';
+import { stateTrustPolicy } from './trust.js';
 
 export { IDENTITY_DB_FILE, LEGACY_DB_FILE, OUTBOX_DB_FILE } from './layout.js';
+
+/** `PRAGMA application_id` of every edge database ("CSTE"): storage refuses a SQLite file without it. */
+export const EDGE_APPLICATION_ID = 0x43535445;
+
+/** An edge database from before the mark existed (or a split's copy): it has one of the tables our migrations make. */
+const isUnmarkedEdgeDb = (db: Db): boolean =>
+  db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name IN ('identity', 'outbox')").get() !== undefined;
 
 type Recovered = NonNullable<OpenResult['recovered']>;
 
@@ -42,6 +50,8 @@ export interface EdgeStores {
   recovered?: Recovered;
   /** Set when a damaged outbox was moved aside: the queue is lost, the identity is not. */
   outboxRecovered?: Recovered;
+  /** Read-only opens: there is no database file yet; the stores read an empty in-memory one. */
+  absent?: true;
 }
 
 export function storesFor(db: Db, outboxDb: Db = db): EdgeStores {
@@ -68,6 +78,8 @@ export interface OpenEdgeStoresOptions {
    * pair --force): two processes must never split at once. Others read whichever files the split has reached.
    */
   upgradeLayout?: boolean;
+  /** status, doctor: nothing on disk is created, repaired or migrated; missing files read as an unpaired device. */
+  readOnly?: boolean;
 }
 
 export async function openEdgeStores(
@@ -84,6 +96,10 @@ export async function openEdgeStores(
       path: files.identity,
       migrations: files.identity === files.outbox ? legacyEdgeMigrations : identityMigrations,
       synchronous: 'FULL',
+      applicationId: EDGE_APPLICATION_ID,
+      isLegacyFile: isUnmarkedEdgeDb,
+      trust: stateTrustPolicy(),
+      ...(options.readOnly ? { readOnly: true } : {}),
     });
     const outbox =
       files.identity === files.outbox
@@ -94,8 +110,16 @@ export async function openEdgeStores(
             synchronous: 'FULL',
             // Only the header and schema (read by the migration step): quick_check reads the whole file.
             skipCheck: true,
+            applicationId: EDGE_APPLICATION_ID,
+            isLegacyFile: isUnmarkedEdgeDb,
+            trust: stateTrustPolicy(),
+            ...(options.readOnly ? { readOnly: true } : {}),
           });
-    const state = { ...storesFor(identity.db, outbox.db), outboxInLegacyFile: legacy };
+    const state: EdgeStores = {
+      ...storesFor(identity.db, outbox.db),
+      outboxInLegacyFile: legacy,
+      ...(identity.absent ? { absent: true as const } : {}),
+    };
     if (identity.recovered) {
       logger.error('database_recovered', { file: files.identity, ...identity.recovered });
       state.recovered = identity.recovered;

@@ -19,6 +19,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase } from '../../storage/index.js';
+import { stateTrustPolicy } from './trust.js';
 import { identityMigrations, legacyEdgeMigrations } from '../migrations/index.js';
 
 export const IDENTITY_DB_FILE = 'identity.db';
@@ -65,7 +66,12 @@ export async function copyIdentityOut(stateDir: string): Promise<void> {
   if (existsSync(target)) return;
   const temp = target + SPLIT_SUFFIX;
   removeDatabaseFiles(temp); // a copy a power cut interrupted
-  const { db } = await openDatabase({ path: temp, migrations: identityMigrations, skipCheck: true });
+  const { db } = await openDatabase({
+    path: temp,
+    migrations: identityMigrations,
+    skipCheck: true,
+    trust: stateTrustPolicy(),
+  });
   try {
     // exec, not a prepared statement: bun:sqlite keeps a prepared statement alive, and DETACH then reports busy.
     db.exec(`ATTACH DATABASE ${sqlString(join(stateDir, LEGACY_DB_FILE))} AS legacy`);
@@ -88,7 +94,12 @@ export async function moveLegacyToOutbox(stateDir: string): Promise<void> {
   const legacy = join(stateDir, LEGACY_DB_FILE);
   if (!existsSync(legacy)) return;
   // Fold the WAL into the file and leave no -wal/-shm: they are named after the file and would not follow it.
-  const { db } = await openDatabase({ path: legacy, migrations: legacyEdgeMigrations, skipCheck: true });
+  const { db } = await openDatabase({
+    path: legacy,
+    migrations: legacyEdgeMigrations,
+    skipCheck: true,
+    trust: stateTrustPolicy(),
+  });
   try {
     db.exec('PRAGMA journal_mode = DELETE');
   } finally {

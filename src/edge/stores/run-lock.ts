@@ -9,6 +9,7 @@
  */
 import { join } from 'node:path';
 import { openDatabase, type Db } from '../../storage/index.js';
+import { stateTrustPolicy } from './trust.js';
 import { EdgeError } from '../errors.js';
 
 export const RUN_LOCK_FILE = 'run.lock';
@@ -23,7 +24,12 @@ export const serviceRunning = (what: string): string =>
 
 /** Takes the lock or throws SERVICE_RUNNING with `refusal`. */
 export async function acquireRunLock(stateDir: string, refusal: string): Promise<RunLock> {
-  const { db } = await openDatabase({ path: join(stateDir, RUN_LOCK_FILE), migrations: [], skipCheck: true });
+  const { db } = await openDatabase({
+    path: join(stateDir, RUN_LOCK_FILE),
+    migrations: [],
+    skipCheck: true,
+    trust: stateTrustPolicy(),
+  });
   try {
     // Ask once, never wait: a running service holds the lock for days.
     db.exec('PRAGMA busy_timeout = 0');

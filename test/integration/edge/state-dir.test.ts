@@ -1,5 +1,5 @@
 /** The state folder as the CLI meets it in the field: unusable, corrupt, and status never leaking a secret. */
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commandFor, runToEnd } from '../../helpers/process.js';
@@ -23,15 +23,29 @@ describe('state directory', () => {
     expect(result.stderr).toMatch(/cannot use .* for state/);
   });
 
-  it('moves a corrupt database aside, says so, and starts unpaired', async () => {
+  it('status reports a corrupt database and moves nothing; a writing command moves it aside and says where', async () => {
     const dir = tempDir();
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, IDENTITY_DB_FILE), Buffer.alloc(8192, 0x5a));
-    const result = await cli(['status', '--json', '--state-dir', dir]);
-    expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/damaged .* moved to/);
-    expect(JSON.parse(result.stdout).state).toBe('unpaired');
-    expect(readdirSync(dir).some((f) => f.startsWith(`${IDENTITY_DB_FILE}.corrupt-`))).toBe(true);
+    const looked = await cli(['status', '--json', '--state-dir', dir]);
+    expect(looked.code).toBe(6);
+    expect(looked.stderr).toMatch(/damaged .*nothing was moved/);
+    expect(readdirSync(dir)).toEqual([IDENTITY_DB_FILE]);
+
+    const result = await cli(['reset', '--yes', '--json', '--state-dir', dir]);
+    expect(result.code, result.stderr).toBe(0);
+    const moved = readdirSync(dir).find((f) => f.startsWith(`${IDENTITY_DB_FILE}.corrupt-`));
+    expect(moved).toBeDefined();
+    expect(result.stderr).toContain(`moved to ${join(dir, moved!)}`);
+  });
+
+  it('status and doctor on a folder with no database create nothing and read as unpaired', async () => {
+    const dir = join(tempDir(), 'never-ran');
+    const status = await cli(['status', '--json', '--state-dir', dir]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout).state).toBe('unpaired');
+    await cli(['doctor', '--state-dir', dir]);
+    expect(existsSync(dir)).toBe(false);
   });
 
   it('never shows the token, the device key or a pairing code in status', async () => {
