@@ -29,7 +29,8 @@ describe('garbage on the edge config and command topics', () => {
 
   beforeAll(async () => {
     cloud = await startCloudProcess();
-    edge = await testEdge(cloud, 'node', 'garbage');
+    // The site server's own limit is above the edge's, so an oversized config reaches the edge's check.
+    edge = await testEdge(cloud, 'node', 'garbage', { maxPayloadBytes: 2 * MAX_PAYLOAD_BYTES });
     const paired = await edge.pair();
     expect(paired.code, paired.stderr).toBe(0);
     child = edge.run();

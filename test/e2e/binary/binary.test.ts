@@ -128,7 +128,13 @@ describe.each(TARGETS)('the $arch binary', (target) => {
       string,
       unknown
     >;
-    expect(parsed).toEqual({ version: VERSION, buildTime: BUILD_TIME, runtime: 'bun' });
+    // process.arch of the binary: arm64 stays arm64 under qemu.
+    expect(parsed).toEqual({
+      version: VERSION,
+      buildTime: BUILD_TIME,
+      runtime: 'bun',
+      arch: target.arch,
+    });
   });
 
   describe.skipIf(!target.runnable)('first boot, as the systemd unit runs it', () => {

@@ -7,6 +7,7 @@ import { commandFor, runToEnd, startProcess, type Child, type Runtime } from '..
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
 import { createSite, DEMO_ORG_ID, type CloudProcess } from './cloud.js';
 import { startSite, type Site } from './site.js';
+import type { SiteServerOptionsInput } from '../../../src/mock/site-server/options.js';
 
 export const EDGE = 'src/edge/main.ts';
 
@@ -24,9 +25,14 @@ export interface TestEdge {
   status(wrap?: string[]): Promise<Record<string, any>>;
 }
 
-export async function testEdge(cloud: CloudProcess, runtime: Runtime, label: string): Promise<TestEdge> {
+export async function testEdge(
+  cloud: CloudProcess,
+  runtime: Runtime,
+  label: string,
+  siteOptions: Partial<SiteServerOptionsInput> = {},
+): Promise<TestEdge> {
   const siteId = await createSite(cloud.admin, label);
-  const site = await startSite(cloud, siteId);
+  const site = await startSite(cloud, siteId, siteOptions);
   const stateDir = tempDir(`cst-${label}-`);
   const edgeId = `${label}-${runtime}`.slice(0, 60);
   const base = ['--state-dir', stateDir, '--hardware-id', testHardwareId(label)];
