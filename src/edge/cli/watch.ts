@@ -5,7 +5,7 @@
  */
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
-import { watchSocketPath } from '../diagnostics/watch-server.js';
+import { WATCH_BUSY, watchSocketPath } from '../diagnostics/watch-server.js';
 import { formatTrafficLine, type TrafficLine } from '../diagnostics/traffic-summary.js';
 import { EdgeError, ExitCodes } from '../errors.js';
 import { commonSettings, parseFlags, type Subcommand } from './common.js';
@@ -33,6 +33,7 @@ export const watch: Subcommand = {
     if (!settings.json) io.stderr(`watching ${path}: one line per message (→ published, ← received); Ctrl-C to stop\n`);
     return new Promise<number>((resolve) => {
       let stoppedHere = false;
+      let refusedBusy = false;
       const stop = () => {
         stoppedHere = true;
         socket.destroy();
@@ -40,18 +41,27 @@ export const watch: Subcommand = {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       createInterface({ input: socket }).on('line', (text) => {
-        if (settings.json) return io.stdout(`${text}\n`);
+        let line: unknown;
         try {
-          io.stdout(`${formatTrafficLine(JSON.parse(text) as TrafficLine)}\n`);
+          line = JSON.parse(text);
         } catch {
-          io.stdout(`${text}\n`);
+          return io.stdout(`${text}\n`);
         }
+        if ((line as { error?: unknown }).error === WATCH_BUSY.error) {
+          refusedBusy = true;
+          return;
+        }
+        io.stdout(`${settings.json ? text : formatTrafficLine(line as TrafficLine)}\n`);
       });
       socket.on('error', () => socket.destroy());
       socket.on('close', () => {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
         if (stoppedHere) return resolve(ExitCodes.OK);
+        if (refusedBusy) {
+          io.stderr(`${WATCH_BUSY.message}\n`);
+          return resolve(ExitCodes.INTERNAL);
+        }
         io.stderr('the edge service closed the feed (it stopped or restarted)\n');
         resolve(ExitCodes.PRODUCER_UNREACHABLE);
       });
