@@ -36,7 +36,12 @@ export function attachDiagnostics(
     uploadTarget: () => {
       const reg = session.tokens.registration();
       const ca = reg.config.siteServer.mqtt.caCertificatePem;
-      return { brokerUrl: reg.config.siteServer.mqtt.url, token: reg.edgeToken, ...(ca ? { caPem: ca } : {}) };
+      return {
+        siteUrl: reg.config.siteServer.url,
+        brokerUrl: reg.config.siteServer.mqtt.url,
+        token: reg.edgeToken,
+        ...(ca ? { caPem: ca } : {}),
+      };
     },
   });
   session.on('config', (config) => options.log.apply(config.logs));

@@ -1,8 +1,9 @@
 /**
  * Uploads a support bundle to the URL a `support-bundle` command named: HTTP PUT with the edge token as bearer,
- * never over MQTT. The token is sent only to the site server this device already connects to (the URL's host
- * must be the broker's host), over https with the CA delivered at pairing when there is one; the size cap is
- * checked before anything is sent.
+ * never over MQTT. The token is sent only to the site server's own origin as registration gave it (scheme, host
+ * and port, compared as parsed WHATWG origins, so `2130706433` and `127.0.0.1` are one host and a different
+ * port is another server), never to a URL with userinfo, and never over plain http when the MQTT link is
+ * mqtts; over https the CA delivered at pairing is trusted. The size cap is checked before anything is sent.
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -10,7 +11,9 @@ import type { SupportBundleArgs } from '../../protocol/index.js';
 import { pinnedTlsOptions } from '../session/tls.js';
 
 export interface UploadTarget {
-  /** The site server's broker URL: the upload must go to the same host. */
+  /** The site server's HTTP URL from registration: the only origin an upload may go to. */
+  siteUrl: string;
+  /** The site server's broker URL: an mqtts link means the upload must be https too. */
   brokerUrl: string;
   /** The site CA delivered at pairing, trusted for https uploads (as for mqtts). */
   caPem?: string;
@@ -24,6 +27,18 @@ function hostOf(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
 }
 
+/** The upload URL, parsed, if the edge token may be sent there; otherwise why not. */
+export function checkedUploadUrl(uploadUrl: string, target: Pick<UploadTarget, 'siteUrl' | 'brokerUrl'>): URL {
+  const url = new URL(uploadUrl);
+  const site = new URL(target.siteUrl);
+  const refuse = (why: string) => new Error(`the upload URL ${why}; the edge token is not sent there`);
+  if (url.username || url.password) throw refuse('carries a user name or password');
+  if (url.origin !== site.origin) throw refuse(`is not on the site server (${site.origin}) but on ${url.origin}`);
+  if (new URL(target.brokerUrl).protocol === 'mqtts:' && url.protocol !== 'https:')
+    throw refuse('is not https while the link to the site server is mqtts');
+  return url;
+}
+
 export async function uploadBundle(
   args: SupportBundleArgs,
   data: Buffer,
@@ -32,12 +47,7 @@ export async function uploadBundle(
 ): Promise<{ id: string }> {
   if (data.length > args.maxBytes)
     throw new Error(`the bundle is ${data.length} bytes, over the ${args.maxBytes} bytes the site accepts; not sent`);
-  const url = new URL(args.uploadUrl);
-  const siteHost = hostOf(new URL(target.brokerUrl));
-  if (hostOf(url) !== siteHost)
-    throw new Error(
-      `the upload URL's host ${hostOf(url)} is not the site server (${siteHost}); the edge token is not sent there`,
-    );
+  const url = checkedUploadUrl(args.uploadUrl, target);
   const secure = url.protocol === 'https:';
   const send = secure ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
