@@ -3,11 +3,11 @@
  * diagnostics/support-bundle.ts). Read-only: works with the service running or stopped and never creates or
  * migrates state. The output file is created new (never overwritten, never through a link), owner-only.
  */
-import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Duration, durationMs } from '../../protocol/index.js';
 import { collectSupportBundle } from '../diagnostics/support-bundle.js';
+import { writeNewFile } from '../diagnostics/write-new-file.js';
 import { EdgeError } from '../errors.js';
 import { commonSettings, pairingUriFile, parseFlags, type Subcommand } from './common.js';
 
@@ -23,27 +23,6 @@ function defaultName(): string {
     .replace(/[^A-Za-z0-9-]+/g, '-')
     .slice(0, 40);
   return `consystence-edge-support-${host}-${new Date().toISOString().replace(/[:.]/g, '-')}.tar.gz`;
-}
-
-/** Creates `path` as a new owner-only file: an existing file or a link there is refused, not followed. */
-function writeNewFile(path: string, data: Buffer): void {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new EdgeError(
-      'USAGE',
-      code === 'EEXIST'
-        ? `${path} already exists; choose another --out (a bundle never overwrites a file)`
-        : `cannot create ${path} (${code ?? (error as Error).message})`,
-    );
-  }
-  try {
-    writeSync(fd, data);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export const supportBundle: Subcommand = {
