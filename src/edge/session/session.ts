@@ -268,7 +268,7 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
     const now = this.deps.clock.now();
     if (now - this.lastRefusalRefreshMs < REFRESH_ON_REFUSAL_MIN_INTERVAL_MS) return false;
     this.lastRefusalRefreshMs = now;
-    this.deps.logger.warn('mqtt_credentials_refused', { code });
+    this.deps.logger.warn('mqtt_credentials_refused', { reasonCode: code });
     try {
       await this.tokens.refresh('connack-refused');
       return true;
