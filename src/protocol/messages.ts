@@ -131,6 +131,43 @@ export type ServerStatus = z.infer<typeof ServerStatus>;
  * Parses an MQTT payload as JSON and then against a schema, with the size cap first. Returns a result instead of
  * throwing so that callers can answer a bad payload (config rejected, BAD_COMMAND) without a try/catch maze.
  */
+/**
+ * A name from the network as it may be echoed in a reject reason, a log line and the config history:
+ * percent-decoded, reduced to a safe charset, nothing JWT- or pairing-URI-shaped, and cut short. An unknown key
+ * is cut to 15 characters, so that no 16-character slice of a device secret (the length the edge's scrubber
+ * hunts for) is echoed; a path segment (a key the schema knows, or a record key) to 32.
+ */
+function echoableName(name: PropertyKey, maxChars: number): string {
+  let text = String(name);
+  try {
+    text = decodeURIComponent(text);
+  } catch {
+    // Not valid percent-encoding: judged as written.
+  }
+  if (/eyJ|code=/i.test(text)) return '[redacted]';
+  const safe = text.replace(/[^A-Za-z0-9_.-]/g, '?');
+  return safe.length > maxChars ? `${safe.slice(0, maxChars)}…` : safe;
+}
+
+const MAX_NAMED_KEYS = 3;
+
+/** Zod issues as one short, printable reason that never echoes unknown keys beyond a redacted excerpt. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .slice(0, 10)
+    .map((issue) => {
+      const path = issue.path.map((segment) => echoableName(segment, 32)).join('.') || '(payload)';
+      if (issue.code !== 'unrecognized_keys') return `${path}: ${issue.message.slice(0, 200)}`;
+      const named = issue.keys
+        .slice(0, MAX_NAMED_KEYS)
+        .map((key) => echoableName(key, 15))
+        .join(', ');
+      const more = issue.keys.length > MAX_NAMED_KEYS ? ', …' : '';
+      return `${path}: ${issue.keys.length} unknown key(s): ${named}${more}`;
+    })
+    .join('; ');
+}
+
 export function parsePayload<T extends z.ZodType>(
   schema: T,
   payload: Uint8Array | string,
@@ -147,7 +184,7 @@ export function parsePayload<T extends z.ZodType>(
   if (!parsed.success) {
     return {
       ok: false,
-      error: parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; '),
+      error: describeIssues(parsed.error.issues),
     };
   }
   return { ok: true, value: parsed.data };

@@ -4,7 +4,7 @@
  * ignore and re-report what runs; invalid → reject with the reason and keep what runs. A reset (`resetFrom`) is
  * applied whatever its version when `resetFrom` names the running version, and ignored otherwise.
  */
-import { ConfigPush, MAX_PAYLOAD_BYTES, parsePayload } from '../../protocol/index.js';
+import { ConfigPush, describeIssues, MAX_PAYLOAD_BYTES, parsePayload } from '../../protocol/index.js';
 import { RuntimeConfig, type VersionedConfig } from '../stores/config-store.js';
 
 export type ConfigDecision =
@@ -30,7 +30,7 @@ export function decideConfigPush(current: VersionedConfig, payload: Uint8Array |
     return {
       kind: 'reject',
       version: push.version,
-      reason: checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      reason: describeIssues(checked.error.issues),
     };
   return { kind: 'apply', next: { version: push.version, config: checked.data }, patch: push.config };
 }

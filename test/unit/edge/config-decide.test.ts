@@ -41,6 +41,20 @@ describe('config push decisions', () => {
     expect(decideConfigPush(current, JSON.stringify({ version: 2 ** 31 - 1, config: {} })).kind).toBe('apply');
   });
 
+  it('never echoes unknown keys from the network beyond a short excerpt (a token hid in one)', () => {
+    const token = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJvcmluLTEifQ.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg';
+    const keys = [token.replaceAll('.', '%2E'), 'code%3DWXYZ-2345', token.slice(30, 70), 'x\u001b[2J', 'fifth'];
+    const config = Object.fromEntries(keys.map((k) => [k, 1]));
+    const d = decideConfigPush(current, JSON.stringify({ version: 9, config }));
+    expect(d.kind).toBe('reject');
+    const reason = (d as { reason: string }).reason;
+    expect(reason).toContain('5 unknown key(s)');
+    expect(reason).not.toMatch(/eyJ|WXYZ|\u001b/);
+    // No run of 16 characters of the token is echoed.
+    for (let i = 0; i + 16 <= token.length; i++) expect(reason).not.toContain(token.slice(i, i + 16));
+    expect(reason).not.toContain('fifth');
+  });
+
   it('rejects invalid pushes with a reason, naming the version when it can be read', () => {
     expect(decideConfigPush(current, 'not json')).toMatchObject({
       kind: 'reject',
