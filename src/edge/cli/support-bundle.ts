@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Duration, durationMs } from '../../protocol/index.js';
+import { scrub } from '../diagnostics/secrets.js';
 import { collectSupportBundle } from '../diagnostics/support-bundle.js';
 import { writeNewFile } from '../diagnostics/write-new-file.js';
 import { EdgeError } from '../errors.js';
@@ -18,11 +19,18 @@ export function parseSince(value: string | undefined, now = Date.now()): number 
   return now - durationMs(parsed.data);
 }
 
-function defaultName(): string {
-  const host = hostname()
-    .replace(/[^A-Za-z0-9-]+/g, '-')
-    .slice(0, 40);
-  return `consystence-edge-support-${host}-${new Date().toISOString().replace(/[:.]/g, '-')}.tar.gz`;
+/**
+ * The default bundle file name. The host name is set by whoever set up the device and may be anything: it is
+ * scrubbed (whole and percent-decoded) before it is cut to a safe charset, so a secret-shaped name is not kept.
+ */
+export function defaultBundleName(host: string, now = new Date()): string {
+  const safeHost =
+    scrub(host, [])
+      .replace(/\[redacted\]/g, 'redacted')
+      .replace(/[^A-Za-z0-9-]+/g, '-')
+      .slice(0, 32)
+      .replace(/^-+|-+$/g, '') || 'host';
+  return `consystence-edge-support-${safeHost}-${now.toISOString().replace(/[:.]/g, '-')}.tar.gz`;
 }
 
 export const supportBundle: Subcommand = {
@@ -37,7 +45,7 @@ export const supportBundle: Subcommand = {
     });
     const settings = commonSettings(values, io.env);
     const sinceMs = parseSince(values.since);
-    const out = resolve(values.out ?? defaultName());
+    const out = resolve(values.out ?? defaultBundleName(hostname()));
     const bundle = await collectSupportBundle({
       stateDir: settings.stateDir,
       ...(settings.hardwareId ? { hardwareId: settings.hardwareId } : {}),

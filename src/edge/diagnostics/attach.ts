@@ -7,6 +7,7 @@ import type { EdgeRuntime } from '../runtime.js';
 import type { EdgeSession } from '../session/session.js';
 import { registerDiagnosticsCommands } from './commands.js';
 import type { RuntimeLog } from './runtime-log.js';
+import { secretVariants } from './secrets.js';
 import { collectSupportBundle } from './support-bundle.js';
 import { trafficLine } from './traffic-summary.js';
 import { WatchServer } from './watch-server.js';
@@ -24,6 +25,9 @@ export function attachDiagnostics(
   options: DiagnosticsOptions,
 ): { start(): Promise<void>; close(): Promise<void> } {
   const watch = new WatchServer(options.stateDir, runtime.logger);
+  // The key never changes while the service runs; the token is read per message (it is refreshed).
+  const keyD = runtime.state.identity.get()?.privateJwk.d;
+  const deviceSecrets = () => secretVariants([session.tokens.registration().edgeToken, keyD]);
   registerDiagnosticsCommands(session.commands, {
     doctor: () => runtime.doctor(),
     collect: (sinceMs) =>
@@ -46,7 +50,7 @@ export function attachDiagnostics(
   });
   session.on('config', (config) => options.log.apply(config.logs));
   session.on('traffic', (direction, topic, payload) => {
-    if (watch.watching) watch.publish(trafficLine(direction, topic, payload));
+    if (watch.watching) watch.publish(trafficLine(direction, topic, payload, new Date(), deviceSecrets()));
   });
   return {
     start: () => watch.start().catch((error: unknown) => runtime.logger.warn('watch_socket_failed', { error })),

@@ -1,7 +1,7 @@
 /**
  * One line per MQTT message for `consystence-edge watch`: time, direction, topic, size and a short summary of
- * the payload. Secrets never appear: the payload is redacted by field name (the log redactor) and then scrubbed
- * of anything shaped like a token, key or pairing code before it is summarised.
+ * the payload. Secrets never appear: the payload is redacted by field name (the log redactor), and the summary
+ * is scrubbed of anything shaped like a token, key or pairing code and of the device's own secrets (any slice).
  */
 import { redact } from '../../common/log/log.js';
 import { scrub } from './secrets.js';
@@ -32,7 +32,7 @@ function summarise(payload: Buffer): string {
       : '';
     return `seq ${envelope.seq}, ${envelope.records.length} record(s)${envelope.historical ? ', historical' : ''}${sample}`;
   }
-  const text = scrub(JSON.stringify(redact(value)), []);
+  const text = JSON.stringify(redact(value));
   return text.length > SUMMARY_CHARS ? `${text.slice(0, SUMMARY_CHARS - 1)}…` : text;
 }
 
@@ -41,9 +41,11 @@ export function trafficLine(
   topic: string,
   payload: string | Buffer,
   at = new Date(),
+  /** The device's own secrets (secretVariants), scrubbed from the summary in any slice. */
+  secrets: readonly string[] = [],
 ): TrafficLine {
   const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
-  return { ts: at.toISOString(), direction, topic, bytes: bytes.length, summary: summarise(bytes) };
+  return { ts: at.toISOString(), direction, topic, bytes: bytes.length, summary: scrub(summarise(bytes), secrets) };
 }
 
 /** `12:03:04.567 → …/edges/orin-1/heartbeat  184 B  {"ts":…}` */

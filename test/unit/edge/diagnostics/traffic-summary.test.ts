@@ -1,3 +1,4 @@
+import { secretVariants } from '../../../../src/edge/diagnostics/secrets.js';
 import { describe, expect, it } from 'vitest';
 import { formatTrafficLine, trafficLine } from '../../../../src/edge/diagnostics/traffic-summary.js';
 
@@ -27,6 +28,19 @@ describe('watch lines', () => {
     expect(line.summary).not.toContain('secret-value');
     expect(line.summary).not.toContain(jwt);
     expect(formatTrafficLine(line)).toBe(`10:42:05.320 → ${topic}  ${line.bytes} B  ${line.summary}`);
+  });
+
+  it("never show the device's own key or token, even a slice behind a one-character prefix", () => {
+    const d = 'q3Zx9Lw-PmK_2bVtR8nYh4JcD1sFgA0eUoIi5kE7rTy';
+    const token = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJvcmluLTEifQ.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg';
+    const secrets = secretVariants([d, token]);
+    const payload = JSON.stringify({ note: `x${d}`, other: token.slice(40, 70) });
+    const line = trafficLine('in', topic, payload, at, secrets);
+    expect(line.summary).not.toContain(d.slice(0, 16));
+    expect(line.summary).not.toContain(token.slice(40, 56));
+    expect(line.summary).toContain('[redacted]');
+    const records = JSON.stringify({ seq: 1, records: [{ tag: `t${d}`, value: 1 }] });
+    expect(trafficLine('out', topic, records, at, secrets).summary).not.toContain(d.slice(0, 16));
   });
 
   it('say what a payload is when it is empty, not JSON, or long', () => {
