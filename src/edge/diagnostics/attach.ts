@@ -28,6 +28,7 @@ export function attachDiagnostics(
   // The key never changes while the service runs; the token is read per message (it is refreshed).
   const keyD = runtime.state.identity.get()?.privateJwk.d;
   const deviceSecrets = () => secretVariants([session.tokens.registration().edgeToken, keyD]);
+  options.log.scrubSecrets(deviceSecrets);
   registerDiagnosticsCommands(session.commands, {
     doctor: () => runtime.doctor(),
     collect: (sinceMs) =>

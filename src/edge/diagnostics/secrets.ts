@@ -86,12 +86,19 @@ function percentDecode(text: string): string {
   });
 }
 
-export function scrub(text: string, secrets: readonly string[]): string {
+/** A scrubber for a fixed set of secrets (the window set is built once: for the log, line after line). */
+export function secretScrubber(secrets: readonly string[]): (text: string) => string {
   const windows = sliceSet(secrets.filter((s) => s.length >= SECRET_SLICE_CHARS));
-  const plain = scrubPlain(text, secrets, windows);
-  if (!/%[0-9A-Fa-f]{2}/.test(plain)) return plain;
-  // A secret hidden by percent-encoding: the decoded text is what is kept (it is what a reader would decode).
-  const decoded = percentDecode(plain);
-  const scrubbedDecoded = scrubPlain(decoded, secrets, windows);
-  return scrubbedDecoded === decoded ? plain : scrubbedDecoded;
+  return (text) => {
+    const plain = scrubPlain(text, secrets, windows);
+    if (!/%[0-9A-Fa-f]{2}/.test(plain)) return plain;
+    // A secret hidden by percent-encoding: the decoded text is what is kept (it is what a reader would decode).
+    const decoded = percentDecode(plain);
+    const scrubbedDecoded = scrubPlain(decoded, secrets, windows);
+    return scrubbedDecoded === decoded ? plain : scrubbedDecoded;
+  };
+}
+
+export function scrub(text: string, secrets: readonly string[]): string {
+  return secretScrubber(secrets)(text);
 }
