@@ -241,21 +241,26 @@ describe.each(['node', 'bun'] as Runtime[])('remote diagnostics under %s', (runt
       wait: true,
     });
     expect(pushed.body.reported.status).toBe('applied');
-    // A repeated warning is logged once per window, so the file is rotated with two different ones: configs
-    // refused for two different 900-character keys, each line over 1 KiB, rotate it twice (warn lines only left).
-    for (const letter of ['a', 'b']) {
+    // A repeated warning is logged once per window, so the file is rotated with different ones: configs refused
+    // for twelve different keys (the reason names each key briefly) make about 3 KiB of warn lines, enough to rotate
+    // the earlier info and debug lines out of the two files kept.
+    for (const letter of 'abcdefghijkl') {
       const payload = JSON.stringify({ version: 90, config: { [letter.repeat(900)]: 1 } });
       await site.api('POST', `/edges/${edgeId}/raw`, { channel: 'config', payload });
     }
-    await waitFor(() => readFileSync(join(stateDir, 'edge.log'), 'utf8').includes('bbbbbbbb'), {
+    await waitFor(() => readFileSync(join(stateDir, 'edge.log'), 'utf8').includes('llllllll'), {
       timeoutMs: 15_000,
-      what: 'the second warning in the log file',
+      what: 'the last warning in the log file',
     });
     await waitFor(() => existsSync(join(stateDir, 'edge.log.1')), { timeoutMs: 15_000, what: 'a rotation' });
     expect(statSync(join(stateDir, 'edge.log')).size).toBeLessThanOrEqual(1024 + 600);
     expect(existsSync(join(stateDir, 'edge.log.2'))).toBe(false);
     // At warn, info lines (a config applied) are no longer written.
-    await site.api('POST', `/edges/${edgeId}/config`, { config: { heartbeatSeconds: 30 }, wait: true });
+    // A push replaces the whole config, so it repeats the log settings to stay at warn.
+    await site.api('POST', `/edges/${edgeId}/config`, {
+      config: { heartbeatSeconds: 30, logs: { level: 'warn', fileSizeKb: 1, files: 2 } },
+      wait: true,
+    });
     const text = readFileSync(join(stateDir, 'edge.log'), 'utf8') + readFileSync(join(stateDir, 'edge.log.1'), 'utf8');
     expect(text).not.toContain('"level":"info"');
     await site.api('POST', `/edges/${edgeId}/config`, {
@@ -272,9 +277,13 @@ describe.each(['node', 'bun'] as Runtime[])('remote diagnostics under %s', (runt
     await waitFor(
       async () => {
         await site.api('POST', `/edges/${edgeId}/commands`, { name: 'ping', timeoutMs: 10_000 });
-        return watcher.lines.some((l) => l.direction === 'out' && String(l.topic).endsWith('/cmd/result'));
+        // Both ways seen: a watcher that connected between a ping and its answer saw only half of that one.
+        return (
+          watcher.lines.some((l) => l.direction === 'in' && String(l.topic).endsWith('/cmd')) &&
+          watcher.lines.some((l) => l.direction === 'out' && String(l.topic).endsWith('/cmd/result'))
+        );
       },
-      { timeoutMs: 30_000, what: 'the ping result in the watch feed' },
+      { timeoutMs: 30_000, what: 'a ping and its result in the watch feed' },
     );
     const incoming = watcher.lines.find((l) => l.direction === 'in' && String(l.topic).endsWith('/cmd'));
     expect(incoming?.summary).toContain('"name":"ping"');
