@@ -1,5 +1,5 @@
 /**
- * The whole test suite, in three stages:
+ * The whole test suite: the x64 device binary is built first, then three stages:
  *   1. vitest on Node: every suite;
  *   2. vitest under Bun: the runtime-neutral storage suites, so bun:sqlite runs the same cases as better-sqlite3;
  *   3. the HIL rig runner: every scenario against the compiled x64 binary, as a customer's rig would run it
@@ -52,14 +52,18 @@ function run(label: string, command: string, args: string[]): void {
   }
 }
 
+/** The x64 binary, built before the Node stage so its tests of the compiled binary (watchdog) run too. */
+function buildBinary(): boolean {
+  console.log('\n=== build: the x64 device binary');
+  const build = spawnSync(bun, ['scripts/build-binary.ts', '--arch', 'x64'], { cwd: root, stdio: 'inherit' });
+  if (build.status === 0) return true;
+  console.log(`build: the binary did not build (exit ${build.status})`);
+  totals.failed += 1;
+  return false;
+}
+
 function runHil(): void {
   console.log('\n=== hil: every scenario against the compiled binary');
-  const build = spawnSync(bun, ['scripts/build-binary.ts', '--arch', 'x64'], { cwd: root, stdio: 'inherit' });
-  if (build.status !== 0) {
-    console.log(`hil: the binary did not build (exit ${build.status})`);
-    totals.failed += 1;
-    return;
-  }
   const summary = join(out, 'hil.json');
   const result = spawnSync(
     process.execPath,
@@ -91,10 +95,11 @@ function runHil(): void {
 }
 
 const filtered = process.argv.length > 2;
+const built = !filtered && buildBinary();
 run('node', process.execPath, [vitest, 'run', ...process.argv.slice(2)]);
 if (!filtered) {
   run('bun', bun, ['--bun', vitest, 'run']);
-  runHil();
+  if (built) runHil();
 }
 
 console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
