@@ -53,6 +53,17 @@ describe('edge authentication (embedded broker)', () => {
       expect([what, await refusalCode(connect(server.mqttUrl, options))]).toEqual([what, 4]);
   });
 
+  it('refuses a token once a newer one of the same edge was used (a rotated token is dead)', async () => {
+    const rotating = await site.pairEdge('orin-rotate');
+    expect(await refusalCode(connectEdge(server.mqttUrl, rotating))).toBe(0);
+    // iat has whole seconds: the refreshed token must be issued in a later second than the first.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const newer = await rotating.refresh();
+    expect(await refusalCode(connectEdge(server.mqttUrl, { ...rotating, token: newer }))).toBe(0);
+    expect(await refusalCode(connectEdge(server.mqttUrl, rotating))).toBe(4);
+    expect(await refusalCode(connectEdge(server.mqttUrl, { ...rotating, token: newer }))).toBe(0);
+  });
+
   it('refuses an expired token with 4', async () => {
     await site.admin.setClock(-31 * 86_400);
     let old: PairedEdge;

@@ -3,7 +3,8 @@
  * (ES256 pinned, audience of this site, the cloud's issuer, 60 s leeway on exp), `edge == username == clientId`,
  * and the edge's standing on the cached edge list. The answer carries the MQTT 3.1.1 return code to send:
  * 4 for a bad or expired token, 5 for a valid token that may not connect here (revoked, wrong site, older
- * registration), 3 while the server has no keys to check with.
+ * registration), 3 while the server has no keys to check with. A token older than one the edge has already
+ * connected with is refused with 4: a rotated token stops working once its replacement is in use.
  */
 import { decodeJwt, type JSONWebKeySet } from 'jose';
 import type { Logger } from '../../../common/log/log.js';
@@ -29,6 +30,13 @@ export type Standing = { ok: true; unverified?: boolean } | { ok: false; reason:
 const refuse = (returnCode: ReturnCode, reason: string): AuthDecision => ({ ok: false, returnCode, reason });
 
 export class EdgeAuthenticator {
+  /**
+   * The newest token issue time each edge has connected with. Once an edge uses a refreshed token, the one it
+   * replaced is dead here (issue 18: a token carved from a disk stays useless). Kept in memory: a restart of the
+   * mock forgets it until each edge connects again.
+   */
+  private readonly newestIat = new Map<string, number>();
+
   constructor(
     private readonly store: TrustStore,
     private readonly siteId: string,
@@ -79,6 +87,9 @@ export class EdgeAuthenticator {
     }
     if (!standing.ok)
       return refuse(5, standing.reason === 'unknown' ? 'the edge is not registered at this site' : standing.reason);
+    if (claims.iat < (this.newestIat.get(claims.edge) ?? 0))
+      return refuse(4, 'the token was replaced by a newer one this edge has used');
+    this.newestIat.set(claims.edge, claims.iat);
     return { ok: true, claims };
   }
 

@@ -4,7 +4,7 @@
  * here are plain mqtt.js clients that behave as CONTRACT §4 says; the real edge runtime has its own test.
  */
 import { randomUUID } from 'node:crypto';
-import { exportJWK, generateKeyPair } from 'jose';
+import { assertion, deviceKey } from '../../mock-cloud/fixtures.js';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll } from 'vitest';
 import { createLogger, type Logger } from '../../../../src/common/log/log.js';
@@ -52,6 +52,8 @@ export interface PairedEdge {
   topics: EdgeTopics;
   /** Where the cloud told this edge to connect. */
   mqttUrl: string;
+  /** A fresh edge token from the cloud's token refresh, signed for with this edge's device key. */
+  refresh(): Promise<string>;
 }
 
 export async function startCloudSite(options: { dbPath?: string; port?: number } = {}): Promise<CloudSite> {
@@ -82,8 +84,7 @@ export async function startCloudSite(options: { dbPath?: string; port?: number }
     },
     async pairEdge(edgeId = `edge-${randomUUID().slice(0, 8)}`) {
       const { code } = await admin.createPairingCode(DEMO_ORG_ID, site.id, { edgeId });
-      const { publicKey } = await generateKeyPair('ES256', { extractable: true });
-      const { kty, crv, x, y } = await exportJWK(publicKey);
+      const key = await deviceKey();
       const registered = await admin.registerEdge(
         DEMO_ORG_ID,
         site.id,
@@ -92,15 +93,19 @@ export async function startCloudSite(options: { dbPath?: string; port?: number }
           hardwareId: testHardwareId(edgeId),
           version: '0.0.1',
           hostname: 'test-edge',
-          publicKey: { kty: kty as 'EC', crv: crv as 'P-256', x: x!, y: y! },
+          publicKey: key.publicJwk,
         },
         { idempotencyKey: randomUUID(), pairingCode: code },
       );
+      const audience = admin.edgeTokenUrl(DEMO_ORG_ID, site.id, edgeId);
       return {
         edgeId,
         token: registered.edgeToken,
         topics: edgeTopics(edgeTopicPrefix(site.id, edgeId)),
         mqttUrl: registered.config.siteServer.mqtt.url,
+        refresh: async () =>
+          (await admin.refreshEdgeToken(DEMO_ORG_ID, site.id, edgeId, await assertion(key, registered.id, audience)))
+            .edgeToken,
       };
     },
   };
