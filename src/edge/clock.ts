@@ -56,14 +56,31 @@ export const CLOCK_JUMP_MS = 5_000;
 /** With no way to compare (another boot), a saved offset that puts a plausible local clock this far ahead is stale. */
 const STALE_AHEAD_MS = 365 * 86_400_000;
 
+function procUptimeMs(): number | null {
+  const seconds = Number.parseFloat(readProc('/proc/uptime') ?? '');
+  return Number.isFinite(seconds) ? Math.round(seconds * 1000) : null;
+}
+
+/**
+ * The reference that steps are measured against is the kernel's uptime (CLOCK_BOOTTIME, read from /proc) where there
+ * is one, not the process's monotonic clock: it counts suspended time as the wall clock does (CLOCK_MONOTONIC stops
+ * during suspend, which would look like a step on resume), and no process-level tool moves it (libfaketime fakes
+ * CLOCK_MONOTONIC along with the wall clock, so a step and elapsed time looked the same and a step back after a cloud
+ * measurement went unnoticed, leaving corrected time 40 days behind). Chosen once: mixing sources would be a step.
+ */
+let lastUptimeMs = procUptimeMs();
+
 export const systemClockSources: ClockSources = {
   local: Date.now,
-  monotonic: () => performance.now(),
+  monotonic:
+    lastUptimeMs === null
+      ? () => performance.now()
+      : () => {
+          lastUptimeMs = procUptimeMs() ?? lastUptimeMs; // a failed read: no step seen this time
+          return lastUptimeMs as number;
+        },
   bootId: () => readProc('/proc/sys/kernel/random/boot_id'),
-  uptimeMs: () => {
-    const seconds = Number.parseFloat(readProc('/proc/uptime') ?? '');
-    return Number.isFinite(seconds) ? Math.round(seconds * 1000) : null;
-  },
+  uptimeMs: procUptimeMs,
 };
 
 function readProc(path: string): string | null {
@@ -116,13 +133,17 @@ export class EdgeClock implements Clock {
     return this.source.local() < PLAUSIBLE_AFTER_MS;
   }
 
-  observe(sample: ServerTimeSample): void {
+  /**
+   * A fresh measurement replaces whatever offset is held (saved, or moved by steps). `save: false` for read-only
+   * commands (`doctor`): they judge with it, and leave saving to the service.
+   */
+  observe(sample: ServerTimeSample, options: { save?: boolean } = {}): void {
     this.followLocalSteps();
     const offset = Math.round(sample.serverMs - sample.localMs);
     const changed = Math.abs(offset - this.offsetMs) >= 1000;
     this.offsetMs = offset;
     // Persist only meaningful changes: every cloud answer would otherwise cost a FULL-sync write.
-    if (changed) this.save();
+    if (changed && options.save !== false) this.save();
   }
 
   /** Not saved here: `status` reads without writing, and the saved anchor gives every process the same answer. */

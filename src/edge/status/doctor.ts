@@ -13,7 +13,7 @@ import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CLOUD_ROUTES, cloudUrl } from '../../protocol/index.js';
 import { checkIntegrity, type Db } from '../../storage/index.js';
-import { PLAUSIBLE_AFTER_MS, SKEW_WARNING_MS, type EdgeClock } from '../clock.js';
+import { PLAUSIBLE_AFTER_MS, SKEW_WARNING_MS, type EdgeClock, type ServerTimeSample } from '../clock.js';
 import { cloudCall, type FetchLike } from '../cloud-client/http.js';
 import { describeSkew, humanDuration } from '../human-time.js';
 import { printable } from '../../common/text/safe-text.js';
@@ -72,7 +72,7 @@ export async function runDoctor(ctx: DoctorContext): Promise<CheckResult[]> {
         'this device is not paired',
         "run 'consystence-edge pair --uri -' and paste the pairing URI",
       ),
-      clockRow(clock, null),
+      clockRow(clock, false),
     );
     return results;
   }
@@ -90,7 +90,9 @@ export async function runDoctor(ctx: DoctorContext): Promise<CheckResult[]> {
   results.push(row('registration', 'ok', `${reg.edgeId} at site ${reg.siteId}`));
 
   const [cloud, siteServer] = await Promise.all([cloudRow(ctx, reg), siteServerRow(ctx, reg, report)]);
-  results.push(clockRow(clock, cloud.skewMs), cloud.row, siteServer, tokenRow(reg, clock, cloud.reached));
+  // The cloud's time measured now wins over the saved offset, for the token's lifetime too (not saved: read-only).
+  if (cloud.time) clock.observe(cloud.time, { save: false });
+  results.push(clockRow(clock, cloud.time !== null), cloud.row, siteServer, tokenRow(reg, clock, cloud.reached));
   const site = siteEndpointReport(state);
   if (site) results.push(row('site-endpoint', 'ok', describeSiteEndpoint(site)));
   return results;
@@ -159,14 +161,14 @@ function diskRow(state: EdgeStores, reg: Registration | null): CheckResult {
 }
 
 /** One clock row: the local clock's plausibility and its skew from the cloud (measured now, else the last one). */
-function clockRow(clock: EdgeClock, measuredSkewMs: number | null): CheckResult {
-  const skew = measuredSkewMs ?? clock.skewMs;
-  const source = measuredSkewMs !== null ? 'measured now' : 'cloud unreachable, last measured';
+function clockRow(clock: EdgeClock, measuredNow: boolean): CheckResult {
+  const skew = clock.skewMs;
+  const source = measuredNow ? 'measured now' : 'cloud unreachable, last measured';
   const fix = 'enable NTP (timedatectl set-ntp true) or set the date; tokens use the cloud time meanwhile';
   if (Date.now() < PLAUSIBLE_AFTER_MS) {
     const detail = `the local clock says ${new Date().toISOString()}, before this software was built`;
     // Without any measurement of the cloud's time the device cannot sign a valid assertion.
-    if (measuredSkewMs === null && clock.skewMs === 0)
+    if (!measuredNow && skew === 0)
       return row('clock', 'fail', `${detail}; the cloud's time is unknown`, fix);
     return row('clock', 'warn', `${detail}; ${describeSkew(skew)} (${source})`, fix);
   }
@@ -183,7 +185,7 @@ function clockRow(clock: EdgeClock, measuredSkewMs: number | null): CheckResult 
 async function cloudRow(
   ctx: DoctorContext,
   reg: Registration,
-): Promise<{ row: CheckResult; reached: boolean; skewMs: number | null }> {
+): Promise<{ row: CheckResult; reached: boolean; time: ServerTimeSample | null }> {
   const url = new URL(reg.cloudUrl);
   const offline = (why: string) => ({
     row: row(
@@ -193,7 +195,7 @@ async function cloudRow(
       'if the site should reach the cloud: check DNS (/etc/resolv.conf), the firewall and proxy for outbound HTTPS',
     ),
     reached: false,
-    skewMs: null,
+    time: null,
   });
   const dns = await dnsProblem(url.hostname);
   if (dns) return offline(dns);
@@ -205,9 +207,8 @@ async function cloudRow(
       url: cloudUrl(reg.cloudUrl, CLOUD_ROUTES.jwks),
       timeoutMs: PROBE_TIMEOUT_MS,
     });
-    // Measured, not saved: doctor is read-only (the service saves the offset from its own cloud calls).
-    const skewMs = response.time ? response.time.serverMs - response.time.localMs : null;
-    return { row: row('cloud', 'ok', `${reg.cloudUrl} answers (HTTP ${response.status})`), reached: true, skewMs };
+    const time = response.time ?? null;
+    return { row: row('cloud', 'ok', `${reg.cloudUrl} answers (HTTP ${response.status})`), reached: true, time };
   } catch (error) {
     return offline(`${reg.cloudUrl} does not answer over HTTPS (${printable((error as Error).message)})`);
   }
