@@ -31,10 +31,13 @@ export type ErrorCode = z.infer<typeof ErrorCode>;
 export const ErrorDetail = z.object({ field: z.string(), message: z.string() });
 export type ErrorDetail = z.infer<typeof ErrorDetail>;
 
+/** What every error code looks like, known or not: a client shows or stores no other text as a code. */
+export const ERROR_CODE_PATTERN = /^[A-Z][A-Z0-9_]{0,63}$/;
+
 /** Clients parse errors leniently on `code` (a newer cloud may add codes) but strictly on shape. */
 export const ErrorBody = z.object({
   error: z.object({
-    code: z.string().min(1).max(64),
+    code: z.string().regex(ERROR_CODE_PATTERN),
     message: z.string().max(2000),
     details: z.array(ErrorDetail).max(100).optional(),
   }),

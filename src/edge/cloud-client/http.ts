@@ -41,9 +41,13 @@ export interface CloudRequest {
   maxBytes?: number;
 }
 
-async function readCapped(response: Response, maxBytes: number): Promise<Uint8Array> {
+/** Of a 5xx body only this much is read, for the message: an outage page of any size is still an outage. */
+const ERROR_PREFIX_BYTES = 16 * 1024;
+
+/** The body up to `maxBytes`; past that an error, or with `prefixOnly` the first `maxBytes` and no more. */
+async function readCapped(response: Response, maxBytes: number, prefixOnly = false): Promise<Uint8Array> {
   const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
+  if (!prefixOnly && Number.isFinite(declared) && declared > maxBytes) {
     await response.body?.cancel().catch(() => {});
     throw new CloudCallError(`the cloud's answer is too large (${declared} bytes)`, 'oversized', false);
   }
@@ -65,6 +69,12 @@ async function readCapped(response: Response, maxBytes: number): Promise<Uint8Ar
     }
     if (step.done) break;
     if (!step.value) continue;
+    if (prefixOnly && total + step.value.byteLength >= maxBytes) {
+      chunks.push(step.value.subarray(0, maxBytes - total));
+      total = maxBytes;
+      await reader.cancel().catch(() => {});
+      break;
+    }
     total += step.value.byteLength;
     if (total > maxBytes) {
       await reader.cancel().catch(() => {});
@@ -114,7 +124,10 @@ export async function cloudCall(
   const headerMs = dateHeader ? Date.parse(dateHeader) : NaN;
   let raw: Uint8Array;
   try {
-    raw = await readCapped(response, request.maxBytes ?? MAX_RESPONSE_BYTES);
+    raw =
+      response.status >= 500
+        ? await readCapped(response, ERROR_PREFIX_BYTES, true)
+        : await readCapped(response, request.maxBytes ?? MAX_RESPONSE_BYTES);
   } catch (error) {
     if (error instanceof CloudCallError) throw error;
     const name = (error as Error).name;

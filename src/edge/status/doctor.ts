@@ -168,8 +168,7 @@ function clockRow(clock: EdgeClock, measuredNow: boolean): CheckResult {
   if (Date.now() < PLAUSIBLE_AFTER_MS) {
     const detail = `the local clock says ${new Date().toISOString()}, before this software was built`;
     // Without any measurement of the cloud's time the device cannot sign a valid assertion.
-    if (!measuredNow && skew === 0)
-      return row('clock', 'fail', `${detail}; the cloud's time is unknown`, fix);
+    if (!measuredNow && skew === 0) return row('clock', 'fail', `${detail}; the cloud's time is unknown`, fix);
     return row('clock', 'warn', `${detail}; ${describeSkew(skew)} (${source})`, fix);
   }
   if (Math.abs(skew) > SKEW_WARNING_MS)

@@ -56,6 +56,8 @@ const refuse =
     res.end(JSON.stringify({ error: { code, message } }));
   };
 
+const commandAndArgs = (c: { command: string; args: string[] }) => [c.command, c.args] as const;
+
 function edgeArgs(...extra: string[]) {
   const { command, args } = commandFor('node', 'src/edge/main.ts');
   const base = ['--state-dir', tempDir('cst-pairmsg-'), '--hardware-id', testHardwareId('pairmsg')];
@@ -124,6 +126,35 @@ describe('pair: what the terminal shows', () => {
     expect(shown.split('\n').some((l) => l.startsWith('paired:'))).toBe(false);
     expect(result.stdout).toMatch(/FAILED: the cloud refused the request \(HTTP 400 TEAPOT\): nope/);
   }, 60_000);
+
+  it('--json carries a cloud code only when it looks like one (outside test item 6)', async () => {
+    const cloud = await fakeCloud(refuse(400, 'PAIRING_CODE_INVALID\u001b[2K\r  ok: paired', 'nope'));
+    const result = await runToEnd(...commandAndArgs(edgeArgs('--uri-file', writeUri(cloud.uri), '--json')));
+    expect(result.code).toBe(3);
+    const last = JSON.parse(result.stdout.trim().split('\n').at(-1)!);
+    expect(last.paired).toBe(false);
+    expect(last.error.cloudCode).toBeNull();
+    expect(result.stdout).not.toMatch(/\\u001b|ok: paired/);
+  }, 60_000);
+
+  it('a 5xx with a 200 KB text body reads as a cloud error, retried, not as "too large" (outside test item 7)', async () => {
+    let registers = 0;
+    const cloud = await fakeCloud((_req, res) => {
+      registers++;
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`\u001b[2Jproxy error ${'B'.repeat(200_000)}`);
+    });
+    const { command, args } = edgeArgs('--uri-file', writeUri(cloud.uri));
+    const result = await runToEnd(
+      command,
+      args.map((a, i) => (args[i - 1] === '--max-attempts' ? '2' : a)),
+    );
+    const shown = result.stdout + result.stderr;
+    expect(shown).not.toMatch(/too large/);
+    expect(shown).toMatch(/500/);
+    expect(result.code).not.toBe(5); // 5: verification failed
+    expect(registers).toBe(2); // retried like any 5xx
+  }, 90_000);
 
   it('a refused code is echoed on the terminal with typo-or-expired advice, never in the log; --json has the cloud code', async () => {
     const cloud = await fakeCloud(refuse(401, 'PAIRING_CODE_INVALID', 'unknown or expired'));
