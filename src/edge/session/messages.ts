@@ -2,6 +2,9 @@
 import { Heartbeat, type HeartbeatSite, StatusOffline, StatusOnline, type QueueStats } from '../../protocol/index.js';
 import type { z } from 'zod';
 
+/** `last error` of a revoked device, in `status` whether the service or the database says so. */
+export const REVOKED_LAST_ERROR = 'this device was removed from its site (revoked); a new pairing is needed';
+
 export type QueueStatsValue = z.infer<typeof QueueStats>;
 export const EMPTY_QUEUE: QueueStatsValue = { depth: 0, bytes: 0, oldestTs: null, dropped: 0 };
 
@@ -29,7 +32,8 @@ export function offlineStatus(reason: 'lost' | 'shutdown' | 'restart', nowMs?: n
 
 export function heartbeat(args: {
   nowMs: number;
-  startedMs: number;
+  /** Seconds this process has run, from a clock that no wall-clock step moves (not from `nowMs`). */
+  uptimeS: number;
   queue: QueueStatsValue;
   clockSkewMs: number;
   site?: z.infer<typeof HeartbeatSite>;
@@ -37,7 +41,7 @@ export function heartbeat(args: {
   return JSON.stringify(
     Heartbeat.parse({
       ts: new Date(args.nowMs).toISOString(),
-      uptimeS: Math.max(0, Math.round((args.nowMs - args.startedMs) / 1000)),
+      uptimeS: Math.max(0, Math.round(args.uptimeS)),
       rssBytes: process.memoryUsage.rss(),
       queue: args.queue,
       clockSkewMs: args.clockSkewMs,

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
+import { uptime } from 'node:os';
 import { edgeTopics, type CommandResult, type EdgeTopics, type MqttConfig } from '../../protocol/index.js';
 import { registerBuiltinCommands } from '../commands/builtin.js';
 import { CommandRegistry } from '../commands/registry.js';
@@ -14,7 +15,14 @@ import { EdgeError } from '../errors.js';
 import { pairingConfig, type RuntimeConfig } from '../stores/config-store.js';
 import type { LifecycleState, StatusSnapshot } from '../stores/status-store.js';
 import type { BackoffPolicy } from '../backoff.js';
-import { heartbeat, offlineStatus, onlineStatus, EMPTY_QUEUE, type QueueStatsValue } from './messages.js';
+import {
+  heartbeat,
+  offlineStatus,
+  onlineStatus,
+  EMPTY_QUEUE,
+  REVOKED_LAST_ERROR,
+  type QueueStatsValue,
+} from './messages.js';
 import { MqttLink, type LinkState, type PublishOptions } from './mqtt-link.js';
 import { SiteFollower } from './site-follower.js';
 import { TokenManager } from './token-manager.js';
@@ -56,7 +64,8 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
   /** The broker the current link connects to. */
   private brokerUrl: string;
   private stopping = false;
-  private readonly startedMs: number;
+  /** The machine's uptime at start (/proc/uptime): the heartbeat's `uptimeS` must not follow wall-clock steps. */
+  private readonly startedUptimeS = uptime();
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
   private current: LifecycleState = 'paired';
   private connectedSince: string | null = null;
@@ -72,8 +81,7 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
     if (!reg) throw new EdgeError('NOT_PAIRED', "this device is not paired; run 'consystence-edge pair --uri …' first");
     if (reg.revokedAt)
       throw new EdgeError('REVOKED', 'this device was removed from its site; pair it again with a new pairing code');
-    this.startedMs = deps.clock.now();
-    this.startedAt = new Date(this.startedMs).toISOString();
+    this.startedAt = new Date(deps.clock.now()).toISOString();
     this.brokerUrl = reg.config.siteServer.mqtt.url;
     this.topics = edgeTopics(reg.config.siteServer.mqtt.topicPrefix);
     this.config = new ConfigManager(deps.state, deps.clock, deps.logger, pairingConfig(reg.config));
@@ -278,7 +286,7 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
   }
 
   private async revoke(): Promise<void> {
-    this.lastError = 'this device was removed from its site (revoked); a new pairing is needed';
+    this.lastError = REVOKED_LAST_ERROR;
     this.setState('revoked');
     await this.stop('shutdown');
     this.emit('revoked');
@@ -361,7 +369,7 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
       if (!this.link.isConnected) return;
       const payload = heartbeat({
         nowMs: this.deps.clock.now(),
-        startedMs: this.startedMs,
+        uptimeS: uptime() - this.startedUptimeS,
         queue,
         clockSkewMs: this.deps.clock.skewMs,
         ...this.heartbeatSite(),

@@ -81,7 +81,7 @@ export async function runDoctor(ctx: DoctorContext): Promise<CheckResult[]> {
       row(
         'registration',
         'fail',
-        `removed from its site at ${reg.revokedAt}`,
+        `removed from its site (noticed at ${reg.revokedAt})`,
         'ask for a new pairing code, then reset and pair',
       ),
     );

@@ -5,6 +5,7 @@
 import { lstatSync } from 'node:fs';
 import { SKEW_WARNING_MS, type EdgeClock } from '../clock.js';
 import { describeSkew, humanDuration } from '../human-time.js';
+import { REVOKED_LAST_ERROR } from '../session/messages.js';
 import { printable } from '../../common/text/safe-text.js';
 import { readPairingFileFailure, type PairingFileFailure } from '../stores/pairing-file-failure.js';
 import type { Db } from '../../storage/index.js';
@@ -120,7 +121,7 @@ export function buildStatusReport(
     clockSkewMs: clock.skewMs,
     configVersion: config?.version ?? null,
     queue,
-    lastError: reg?.revokedAt ? 'revoked' : (snap?.snapshot.lastError ?? null),
+    lastError: reg?.revokedAt ? REVOKED_LAST_ERROR : (snap?.snapshot.lastError ?? null),
     pairingUriFile,
     next,
     version,

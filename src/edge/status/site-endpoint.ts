@@ -24,9 +24,11 @@ export function siteEndpointReport(state: EdgeStores): SiteEndpoint | null {
 
 /** One line: what is dialled and trusted, then what else is held. */
 export function describeSiteEndpoint(site: SiteEndpoint): string {
-  const cas = site.caFingerprints.length
-    ? `trusting CA ${site.caFingerprints.join(', ')}`
-    : 'trusting the system CA store (no site CA delivered)';
+  const cas = !site.mqttUrl.startsWith('mqtts:')
+    ? 'unencrypted, no TLS'
+    : site.caFingerprints.length
+      ? `trusting CA ${site.caFingerprints.join(', ')}`
+      : 'trusting the system CA store (no site CA delivered)';
   const parts = [`${site.mqttUrl} ${site.trial ? '(new, being tried) ' : ''}${cas}`];
   if (site.candidateUrl && !site.trial) parts.push(`new endpoint waiting to be tried: ${site.candidateUrl}`);
   if (site.fallbackUrl) parts.push(`fallback: ${site.fallbackUrl}`);

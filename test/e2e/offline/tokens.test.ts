@@ -47,9 +47,13 @@ describe('edge token lifecycle', () => {
     const status = await edge.status();
     expect(status).toMatchObject({
       state: 'revoked',
-      lastError: 'revoked',
+      lastError: 'this device was removed from its site (revoked); a new pairing is needed',
       next: expect.stringMatching(/new pairing/),
     });
+    const text = await edge.cli(['status']);
+    expect(text.stdout).toMatch(/last error: +this device was removed from its site \(revoked\); a new pairing/);
+    const doctor = await edge.cli(['doctor']);
+    expect(doctor.stdout).toMatch(/removed from its site \(noticed at \d{4}-/);
     await waitFor(async () => (await edge.site.edge(edge.edgeId))?.presence.state === 'offline', {
       what: 'offline at the site server',
     });
