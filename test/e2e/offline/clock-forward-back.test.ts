@@ -55,11 +55,28 @@ describe.skipIf(!usable)('a clock stepped 40 days forward and back', () => {
     const run = edge.run(wrap);
     await run.waitForLine((l) => l.event === 'state' && l.state === 'online', 30_000);
 
+    const pushed = await edge.site.api('POST', `/edges/${edge.edgeId}/config`, {
+      config: { heartbeatSeconds: 5 },
+      wait: true,
+    });
+    expect(pushed.status).toBe(200);
+    const heartbeat = async () =>
+      ((await edge.site.edge(edge.edgeId)) as { lastHeartbeat: Record<string, number> | null } | null)?.lastHeartbeat;
+
     const refreshed = () => run.stderr.filter((l) => l.includes('"token_refreshed"')).length;
     const before = refreshed();
     writeFileSync(spec, '+40d\n');
     // The faked monotonic clock fires the refresh timer at once: the cloud's time is measured 40 days "behind".
     await waitFor(() => refreshed() > before || null, { timeoutMs: 30_000, what: 'a refresh at +40d' });
+    // The heartbeat tells the site the local clock is 40 days ahead of the cloud, and how long the process has run.
+    const ahead = await waitFor(
+      async () => {
+        const hb = await heartbeat();
+        return hb && hb.clockSkewMs < -39 * DAY_MS ? hb : null;
+      },
+      { timeoutMs: 30_000, what: 'a heartbeat with the 40-day skew' },
+    );
+    expect(ahead.uptimeS).toBeLessThan(3_600);
     writeFileSync(spec, '+0\n');
     await sleep(2_000);
 
