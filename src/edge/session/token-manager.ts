@@ -63,10 +63,23 @@ export class TokenManager {
     return this.inflight;
   }
 
-  /** Starts proactive refresh. */
+  /**
+   * Starts proactive refresh, and measures the cloud's time once (a JWKS fetch, in the background: going online does
+   * not wait for it). A saved offset can be wrong in a way no start-up check sees (measured while the local clock was
+   * off, then carried consistently): a fresh measurement wins, and the refresh is rescheduled on it.
+   */
   start(): void {
     this.stopped = false;
     this.schedule(this.dueInMs());
+    this.measureCloudTime().then(
+      () => this.schedule(this.dueInMs()),
+      (error: unknown) => this.deps.logger.info('cloud_time_not_measured', { error }),
+    );
+  }
+
+  private async measureCloudTime(): Promise<void> {
+    const { response } = await fetchJwks(this.deps.fetch, this.registration().cloudUrl, Date.now);
+    if (response.time) this.deps.clock.observe(response.time);
   }
 
   stop(): void {

@@ -4,7 +4,8 @@
  * it), so only the kernel's uptime still tells a step from elapsed time. Corrected time must stay the real time.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../helpers/tmp.js';
@@ -60,8 +61,9 @@ describe.skipIf(!usable)('a clock stepped 40 days forward and back', () => {
       wait: true,
     });
     expect(pushed.status).toBe(200);
+    type Heartbeat = { clockSkewMs: number; uptimeS: number };
     const heartbeat = async () =>
-      ((await edge.site.edge(edge.edgeId)) as { lastHeartbeat: Record<string, number> | null } | null)?.lastHeartbeat;
+      ((await edge.site.edge(edge.edgeId)) as { lastHeartbeat: Heartbeat | null } | null)?.lastHeartbeat;
 
     const refreshed = () => run.stderr.filter((l) => l.includes('"token_refreshed"')).length;
     const before = refreshed();
@@ -103,4 +105,33 @@ describe.skipIf(!usable)('a clock stepped 40 days forward and back', () => {
     expect(Math.abs(after.clockSkewMs)).toBeLessThan(60_000);
     await again.kill('SIGTERM');
   }, 180_000);
+
+  it("a saved offset measured while the clock was wrong gives way to the cloud's time at the next start", async () => {
+    const edge = await testEdge(cloud, 'node', 'clock-stale-offset');
+    expect((await edge.pair()).code).toBe(0);
+    // The tester's state: an offset of −40 days saved on this boot with an anchor that agrees with the uptime, so
+    // no start-up comparison can see it is stale.
+    const db = new Database(join(edge.stateDir, 'identity.db'));
+    const saved = {
+      offsetMs: -40 * DAY_MS,
+      localMs: Date.now(),
+      bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
+      uptimeMs: Math.round(Number.parseFloat(readFileSync('/proc/uptime', 'utf8')) * 1000),
+    };
+    db.prepare("INSERT OR REPLACE INTO kv (key, value) VALUES ('clock_offset', ?)").run(JSON.stringify(saved));
+    db.close();
+    expect((await edge.status()).clockSkewMs).toBeLessThan(-39 * DAY_MS);
+
+    const run = edge.run();
+    await run.waitForLine((l) => l.event === 'state' && l.state === 'online', 30_000);
+    const skew = await waitFor(
+      async () => {
+        const s = (await edge.status()).clockSkewMs as number;
+        return Math.abs(s) < 60_000 ? s : null;
+      },
+      { timeoutMs: 30_000, what: 'the offset measured again from the cloud' },
+    );
+    expect(Math.abs(skew)).toBeLessThan(60_000);
+    await run.kill('SIGTERM');
+  }, 120_000);
 });
