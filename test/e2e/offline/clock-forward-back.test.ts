@@ -121,6 +121,11 @@ describe.skipIf(!usable)('a clock stepped 40 days forward and back', () => {
     db.prepare("INSERT OR REPLACE INTO kv (key, value) VALUES ('clock_offset', ?)").run(JSON.stringify(saved));
     db.close();
     expect((await edge.status()).clockSkewMs).toBeLessThan(-39 * DAY_MS);
+    // doctor measures the cloud's time, and counts the token's days with that measurement (30 days, not 70).
+    const doctor = JSON.parse((await edge.cli(['doctor', '--json'])).stdout);
+    const check = (name: string) => doctor.checks.find((c: { name: string }) => c.name === name).detail as string;
+    expect(check('clock')).toMatch(/measured now/);
+    expect(check('token')).toMatch(/\((29\.\d|30(\.0)?) days left\)/);
 
     const run = edge.run();
     await run.waitForLine((l) => l.event === 'state' && l.state === 'online', 30_000);
