@@ -175,7 +175,7 @@ function clockRow(clock: EdgeClock, measuredNow: boolean): CheckResult {
     return row(
       'clock',
       'warn',
-      `${describeSkew(skew)} (${source}); corrected for tokens, but logs and records carry the local time`,
+      `${describeSkew(skew)} (${source}); corrected for tokens and for what the device sends, but its log carries the local time`,
       fix,
     );
   return row('clock', 'ok', `${describeSkew(skew)} (${source})`);
