@@ -21,6 +21,7 @@ CONSYSTENCE_SITE_CONTROL_TOKEN for --control-token-file.
 --code-file (a site-server pairing code, minted by an admin) or --token-file (an admin's access token) is needed only
 on the first start with a given --db; a restart on another address, port or CA registers the change by itself.
 --code, --token and --broker-password still work but show the secret to every local user (ps).
+  [--replaced-linger-seconds S (30)]  once replaced, answer /health with 503 "replaced" for S seconds, then exit 10
 Exit status: 0 stopped, 1 start-up failure, 2 bad flags, 10 another site server was registered for this site.`;
 
 /** Each secret: the file flag, the old visible flag, the environment variable. */
@@ -57,13 +58,16 @@ const FLAGS = {
   'tls-ca': { type: 'string' },
   'control-host': { type: 'string' },
   'control-token-file': { type: 'string' },
+  'replaced-linger-seconds': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 export function parseCliArgs(
   argv: string[],
   env: NodeJS.ProcessEnv,
-): { help: true } | { help: false; options: SiteServerOptionsInput; warnings: string[] } {
+):
+  | { help: true }
+  | { help: false; options: SiteServerOptionsInput; warnings: string[]; replacedLingerSeconds: number } {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }));
@@ -90,9 +94,13 @@ export function parseCliArgs(
     const value = file !== undefined ? readSecret(file, `--${flag}-file`) : (str(flag) ?? env[name]);
     if (value !== undefined) secrets[key] = value;
   }
+  const linger = str('replaced-linger-seconds') ?? '30';
+  if (!/^\d{1,4}$/.test(linger))
+    throw new SiteServerError('USAGE', `--replaced-linger-seconds takes whole seconds (0-9999)\n${USAGE}`);
   return {
     help: false,
     warnings,
+    replacedLingerSeconds: Number(linger),
     options: {
       cloud: str('cloud')!,
       orgId: str('org')!,

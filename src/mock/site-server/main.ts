@@ -37,28 +37,36 @@ async function main(): Promise<number> {
   await new Promise<void>((resolve) => {
     let stopping = false;
     // Replaced by another site server: say so where an operator looks (stderr, exit status), then stop.
-    server.onReplaced((message) => {
-      if (stopping) return;
-      stopping = true;
-      exitCode = REPLACED_EXIT_CODE;
-      process.stderr.write(`consystence-mock-site: REPLACED: ${message}; stopping (exit ${REPLACED_EXIT_CODE})\n`);
+    // It lingers first, answering /health with 503 `replaced`, so a monitoring probe sees why it is going away
+    // rather than a bare connection refused; a signal meanwhile stops it at once, still with exit 10.
+    let linger: NodeJS.Timeout | undefined;
+    const close = (): void => {
       server.close().then(resolve, (error: unknown) => {
         logger.error('stop_failed', { error });
         resolve();
       });
+    };
+    server.onReplaced((message) => {
+      if (stopping || linger) return;
+      exitCode = REPLACED_EXIT_CODE;
+      process.stderr.write(
+        `consystence-mock-site: REPLACED: ${message}; stopping in ${args.replacedLingerSeconds} s (exit ${REPLACED_EXIT_CODE})\n`,
+      );
+      linger = setTimeout(() => {
+        stopping = true;
+        close();
+      }, args.replacedLingerSeconds * 1000);
     });
     const onSignal = (signal: NodeJS.Signals) => {
       if (stopping) process.exit(1);
       stopping = true;
+      clearTimeout(linger);
       logger.info('stopping', { signal });
       setTimeout(() => {
         logger.error('stop_timed_out', { afterMs: STOP_DEADLINE_MS });
         process.exit(1);
       }, STOP_DEADLINE_MS).unref();
-      server.close().then(resolve, (error: unknown) => {
-        logger.error('stop_failed', { error });
-        resolve();
-      });
+      close();
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);

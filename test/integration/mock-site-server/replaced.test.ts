@@ -53,11 +53,21 @@ describe('a replaced site server', () => {
       [
         ...['--cloud', site.cloudUrl, '--org', site.orgId, '--site', site.siteId],
         ...['--mqtt-port', '0', '--http-port', '0', '--refresh-seconds', '1', '--hardware-id', testHardwareId('cli-a')],
+        ...['--replaced-linger-seconds', '3'],
       ],
       { env: { CONSYSTENCE_SITE_CODE: await site.serverCode() } },
     );
-    await child.waitForLine((l) => l.event === 'listening', 30_000);
+    const ready = await child.waitForLine((l) => l.event === 'listening', 30_000);
     await startSiteServer(site, { hardwareId: testHardwareId('cli-b') });
+    // While it lingers, a monitoring probe sees why it is going away, not a bare connection refused.
+    const health = await waitFor(
+      async () => {
+        const answer = await api(String(ready.httpUrl), 'GET', '/health');
+        return answer.body.status === 'replaced' ? answer : undefined;
+      },
+      { what: '/health to say replaced', timeoutMs: 20_000 },
+    );
+    expect(health.status).toBe(503);
     const exit = await Promise.race([
       child.exited,
       new Promise((_, reject) => setTimeout(() => reject(new Error('no exit within 30 s')), 30_000)),

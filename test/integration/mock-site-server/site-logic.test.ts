@@ -167,7 +167,13 @@ describe.each(modes)('site logic [%s broker]', (mode) => {
     expect(pushes.at(-1)).toEqual({ version: 1, config: { heartbeatSeconds: 20 }, resetFrom: MAX_CONFIG_VERSION });
     expect((await api(h.server, 'POST', path, { config: { heartbeatSeconds: 30 } })).body.version).toBe(2);
     const unknown = await api(h.server, 'POST', '/edges/never-seen-edge/config-reset', { config: {} });
-    expect([unknown.status, unknown.body.error.message]).toEqual([409, expect.stringMatching(/resetFrom/)]);
+    expect([unknown.status, unknown.body.error.code]).toEqual([404, 'NOT_FOUND']);
+    // A typo'd edge id is a 404 everywhere, not a 202 waiting on a retained topic nobody reads.
+    for (const route of ['config', 'commands', 'raw'])
+      expect([route, (await api(h.server, 'POST', `/edges/never-seen-edge/${route}`, {})).status]).toEqual([
+        route,
+        404,
+      ]);
     await client.endAsync();
   });
 

@@ -123,13 +123,19 @@ export function edgesRoutes(backend: EdgesBackend): Hono {
     return c.json({ data: [...ids].sort().map((id) => summary(id, backend.logic.book.get(id), backend, connected)) });
   });
 
-  app.get('/:edgeId', (c) => {
-    const edgeId = edgeParam(c.req.param('edgeId'));
-    const connected = backend.connectedEdges ? new Set(backend.connectedEdges()) : undefined;
-    const record = backend.logic.book.get(edgeId);
-    if (!record && !backend.store.edge(edgeId))
+  /** The edge id of the path, if it is connected, was seen, or the cloud registered it here; else 404. */
+  const knownEdge = (c: Context): string => {
+    const edgeId = edgeParam(c.req.param('edgeId') ?? '');
+    const connected = backend.connectedEdges?.().includes(edgeId) ?? false;
+    if (!connected && !backend.logic.book.get(edgeId) && !backend.store.edge(edgeId))
       throw new HttpError(404, 'NOT_FOUND', `no edge ${edgeId} has been seen or registered`);
-    return c.json(summary(edgeId, record, backend, connected));
+    return edgeId;
+  };
+
+  app.get('/:edgeId', (c) => {
+    const edgeId = knownEdge(c);
+    const connected = backend.connectedEdges ? new Set(backend.connectedEdges()) : undefined;
+    return c.json(summary(edgeId, backend.logic.book.get(edgeId), backend, connected));
   });
 
   app.get('/:edgeId/messages', (c) => {
@@ -183,13 +189,14 @@ export function edgesRoutes(backend: EdgesBackend): Hono {
   };
 
   app.post('/:edgeId/config', async (c) => {
-    const edgeId = edgeParam(c.req.param('edgeId'));
+    // A typo'd edge id is a 404 now, not a 202 that waits on a retained topic nobody reads.
+    const edgeId = knownEdge(c);
     const body = await readBody(c, ConfigPushBody);
     return push(c, edgeId, body, { version: body.version });
   });
 
   app.post('/:edgeId/config-reset', async (c) => {
-    const edgeId = edgeParam(c.req.param('edgeId'));
+    const edgeId = knownEdge(c);
     const body = await readBody(c, ConfigResetBody);
     const reported = ConfigReported.safeParse(backend.logic.book.get(edgeId)?.lastConfigReported);
     const resetFrom = body.resetFrom ?? (reported.success ? reported.data.version : undefined);
@@ -203,7 +210,7 @@ export function edgesRoutes(backend: EdgesBackend): Hono {
   });
 
   app.post('/:edgeId/commands', async (c) => {
-    const edgeId = edgeParam(c.req.param('edgeId'));
+    const edgeId = knownEdge(c);
     const { timeoutMs = DEFAULT_TIMEOUT_MS, ...command } = await readBody(c, CommandBody);
     const { id, result } = await backend.logic.sendCommand(edgeId, command, timeoutMs);
     if (!result)
@@ -212,7 +219,7 @@ export function edgesRoutes(backend: EdgesBackend): Hono {
   });
 
   app.post('/:edgeId/raw', async (c) => {
-    const edgeId = edgeParam(c.req.param('edgeId'));
+    const edgeId = knownEdge(c);
     const body = await readBody(c, RawPublishBody);
     const bytes = Buffer.byteLength(body.payload);
     const payload =
