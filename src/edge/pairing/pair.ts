@@ -7,13 +7,19 @@
 import { randomUUID } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import type { JSONWebKeySet } from 'jose';
-import { EdgeConfig, Hostname, RegisterEdgeRequest } from '../../protocol/index.js';
+import {
+  EdgeConfig,
+  type EdgeTokenClaims,
+  Hostname,
+  RegisterEdgeRequest,
+  type RegisterEdgeResponse,
+} from '../../protocol/index.js';
 import type { BackoffPolicy, Random } from '../backoff.js';
 import { SKEW_WARNING_MS } from '../clock.js';
 import { registerEdge } from '../cloud-client/edge-api.js';
 import { CloudCallError } from '../cloud-client/http.js';
 import { fetchJwks } from '../cloud-client/jwks.js';
-import { PAIRING_RETRY_POLICY, withRetries } from '../cloud-client/retry.js';
+import { PAIRING_RETRY_POLICY, type RetryOptions, withRetries } from '../cloud-client/retry.js';
 import { verifyIssuedToken } from '../cloud-client/verify-issued-token.js';
 import type { EdgeCore } from '../core.js';
 import { EdgeError } from '../errors.js';
@@ -21,13 +27,17 @@ import { describeSkew } from '../human-time.js';
 import { ensureIdentity } from '../identity/device-key.js';
 import { pairingConfig } from '../stores/config-store.js';
 import { credentialTransaction } from '../stores/credential-transaction.js';
+import type { StoredIdentity } from '../stores/identity-store.js';
 import type { Registration } from '../stores/registration-store.js';
 import { deleteSecurely } from '../../storage/index.js';
 import type { PairingInput } from './inputs.js';
-import type { StepReporter } from './steps.js';
+import type { StepName, StepReporter } from './steps.js';
 
 /** The cloud keeps an Idempotency-Key for 24 h; an older pending row gets a fresh key. */
 const PENDING_MAX_AGE_MS = 23 * 3_600_000;
+
+/** The device's own clock, for the cloud client to measure the cloud's time against. */
+const localNow = () => Date.now();
 
 export interface PairDeps extends EdgeCore {
   steps: StepReporter;
@@ -41,80 +51,105 @@ export interface PairDeps extends EdgeCore {
 }
 
 export async function pairDevice(deps: PairDeps, input: PairingInput): Promise<Registration> {
-  const { state, clock, steps, logger } = deps;
-  const existing = state.registration.get();
+  refuseIfPaired(deps);
+  const pairing = startPairing(deps, input);
+  checkClock(deps);
+  const jwks = await reachCloud(pairing);
+  const { registered, identity } = await register(pairing);
+  const claims = await verifyAnswer(pairing, { registered, identity, jwks });
+  const registration = await save(pairing, registered, claims);
+  if (deps.checkConnect) await tryConnect(deps, deps.checkConnect, registration);
+  return registration;
+}
+
+/** One pairing in progress: what every step needs, and `run`, which turns a step's failure into its `fail` event. */
+interface Pairing {
+  deps: PairDeps;
+  input: PairingInput;
+  retry: Omit<RetryOptions, 'onRetry'>;
+  /** The cloud's time, as far as the device knows it. */
+  now: () => number;
+  run: <T>(step: StepName, fn: () => Promise<T>) => Promise<T>;
+}
+
+function refuseIfPaired(deps: PairDeps): void {
+  const existing = deps.state.registration.get();
   if (existing && !existing.revokedAt && !deps.force) {
     throw new EdgeError(
       'ALREADY_PAIRED',
       `this device is already paired as ${existing.edgeId} at site ${existing.siteId}; run 'consystence-edge reset' first, or pass --force to pair again`,
     );
   }
+}
+
+function startPairing(deps: PairDeps, input: PairingInput): Pairing {
   const retry = {
     policy: deps.retry?.policy ?? PAIRING_RETRY_POLICY,
     maxAttempts: deps.retry?.maxAttempts ?? 6,
     ...(deps.retry?.random ? { random: deps.retry.random } : {}),
     ...(deps.signal ? { signal: deps.signal } : {}),
   };
-  const now = () => clock.now();
-  const local = () => Date.now();
-  const run = async <T>(step: Parameters<StepReporter>[0]['step'], fn: () => Promise<T>): Promise<T> => {
+  const run = async <T>(step: StepName, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
     } catch (error) {
       const edgeError = toEdgeError(error, input.cloudUrl);
-      steps({ step, status: 'fail', message: edgeError.message });
+      deps.steps({ step, status: 'fail', message: edgeError.message });
       throw edgeError;
     }
   };
+  return { deps, input, retry, now: () => deps.clock.now(), run };
+}
 
+function checkClock({ steps, clock }: PairDeps): void {
   steps({ step: 'clock', status: 'start' });
+  const local = new Date(Date.now()).toISOString();
   if (clock.localClockImplausible) {
     steps({
       step: 'clock',
       status: 'warn',
-      message: `the local clock says ${new Date(local()).toISOString()}; the cloud's time will be used instead`,
+      message: `the local clock says ${local}; the cloud's time will be used instead`,
     });
   } else {
-    steps({ step: 'clock', status: 'ok', message: `local time ${new Date(local()).toISOString()}` });
+    steps({ step: 'clock', status: 'ok', message: `local time ${local}` });
   }
+}
 
+/** Fetches the cloud's signing keys, learning the cloud's time from the answer (the device clock may be wrong). */
+async function reachCloud({ deps, input, run, retry }: Pairing): Promise<JSONWebKeySet> {
+  const { steps, clock } = deps;
   steps({ step: 'reach', status: 'start', cloud: input.cloudUrl });
-  const jwks: JSONWebKeySet = await run('reach', () =>
+  const jwks = await run('reach', () =>
     withRetries(
       async () => {
-        const { jwks: keys, response } = await fetchJwks(deps.fetch, input.cloudUrl, local);
+        const { jwks: keys, response } = await fetchJwks(deps.fetch, input.cloudUrl, localNow);
         if (response.time) clock.observe(response.time);
         return keys;
       },
-      {
-        ...retry,
-        onRetry: (r) =>
-          steps({
-            step: 'reach',
-            status: 'retry',
-            message: `${r.reason}; trying again in ${(r.delayMs / 1000).toFixed(1)} s`,
-            attempt: r.attempt,
-            delayMs: r.delayMs,
-          }),
-      },
+      { ...retry, onRetry: reportRetry(steps, 'reach') },
     ),
   );
   const skew = clock.skewMs;
+  const wrong = Math.abs(skew) > SKEW_WARNING_MS;
   steps({
     step: 'reach',
-    status: Math.abs(skew) > SKEW_WARNING_MS ? 'warn' : 'ok',
-    message: `cloud reached; this device's clock is ${describeSkew(skew)}${Math.abs(skew) > SKEW_WARNING_MS ? " (the device clock is wrong; the cloud's time is used for tokens)" : ''}`,
+    status: wrong ? 'warn' : 'ok',
+    message: `cloud reached; this device's clock is ${describeSkew(skew)}${wrong ? " (the device clock is wrong; the cloud's time is used for tokens)" : ''}`,
     skewMs: skew,
   });
+  return jwks;
+}
 
+/** Registers the device key under the pairing code, replaying the saved Idempotency-Key if an attempt was lost. */
+async function register({ deps, input, run, retry, now }: Pairing) {
+  const { steps, state, clock } = deps;
   steps({ step: 'register', status: 'start', edgeId: input.edgeId, siteId: input.siteId });
   const identity = await ensureIdentity(state.identity, new Date(now()));
-  const hostname = sanitiseHostname(deps.hostname ?? osHostname());
   const body = RegisterEdgeRequest.parse({
     edgeId: input.edgeId,
     hardwareId: deps.hardwareId,
     version: deps.version,
-    hostname,
+    hostname: sanitiseHostname(deps.hostname ?? osHostname()),
     publicKey: identity.publicJwk,
     ...(input.licenceKey ? { licenceKey: input.licenceKey } : {}),
   });
@@ -123,21 +158,11 @@ export async function pairDevice(deps: PairDeps, input: PairingInput): Promise<R
     try {
       return await withRetries(
         async () => {
-          const result = await registerEdge(deps.fetch, input, { code: input.code, idempotencyKey, body }, local);
+          const result = await registerEdge(deps.fetch, input, { code: input.code, idempotencyKey, body }, localNow);
           if (result.response.time) clock.observe(result.response.time);
           return result.value;
         },
-        {
-          ...retry,
-          onRetry: (r) =>
-            steps({
-              step: 'register',
-              status: 'retry',
-              message: `${r.reason}; trying again in ${(r.delayMs / 1000).toFixed(1)} s (same request, it cannot register twice)`,
-              attempt: r.attempt,
-              delayMs: r.delayMs,
-            }),
-        },
+        { ...retry, onRetry: reportRetry(steps, 'register', ' (same request, it cannot register twice)') },
       );
     } catch (error) {
       // A final refusal (code used, edge id taken, …) ends this attempt: the next one gets a fresh key. A
@@ -147,8 +172,16 @@ export async function pairDevice(deps: PairDeps, input: PairingInput): Promise<R
     }
   });
   steps({ step: 'register', status: 'ok', message: `registered as ${registered.edgeId} (${registered.id})` });
+  return { registered, identity };
+}
 
-  steps({ step: 'verify', status: 'start' });
+/** The answer must be for this edge, site and organisation, and its token signed by the cloud for this key. */
+async function verifyAnswer(
+  { deps, input, run, now }: Pairing,
+  answer: { registered: RegisterEdgeResponse; identity: StoredIdentity; jwks: JSONWebKeySet },
+): Promise<EdgeTokenClaims> {
+  const { registered, identity, jwks } = answer;
+  deps.steps({ step: 'verify', status: 'start' });
   const claims = await run('verify', async () => {
     if (registered.edgeId !== input.edgeId || registered.siteId !== input.siteId || registered.orgId !== input.orgId) {
       throw new EdgeError(
@@ -170,8 +203,21 @@ export async function pairDevice(deps: PairDeps, input: PairingInput): Promise<R
       nowMs: now(),
     });
   });
-  steps({ step: 'verify', status: 'ok', message: `token valid until ${new Date(claims.exp * 1000).toISOString()}` });
+  deps.steps({
+    step: 'verify',
+    status: 'ok',
+    message: `token valid until ${new Date(claims.exp * 1000).toISOString()}`,
+  });
+  return claims;
+}
 
+/** Saves registration, token and config and deletes the pending row, in one transaction. */
+async function save(
+  { deps, input, run, now }: Pairing,
+  registered: RegisterEdgeResponse,
+  claims: EdgeTokenClaims,
+): Promise<Registration> {
+  const { steps, state, logger } = deps;
   steps({ step: 'save', status: 'start' });
   const at = new Date(now()).toISOString();
   const registration: Registration = {
@@ -206,21 +252,37 @@ export async function pairDevice(deps: PairDeps, input: PairingInput): Promise<R
   if (saved.notScrubbed) logger.warn('old_credentials_not_scrubbed', { reason: saved.notScrubbed });
   logger.info('paired', { edgeId: registration.edgeId, siteId: registration.siteId, edgeUuid: registration.edgeUuid });
   steps({ step: 'save', status: 'ok', message: 'registration saved' });
-
-  if (deps.checkConnect) {
-    steps({ step: 'connect', status: 'start', broker: registration.config.siteServer.mqtt.url });
-    try {
-      await deps.checkConnect(registration);
-      steps({ step: 'connect', status: 'ok', message: 'the site server accepted this device' });
-    } catch (error) {
-      steps({
-        step: 'connect',
-        status: 'warn',
-        message: `${(error as Error).message}; the pairing is saved and 'run' keeps trying`,
-      });
-    }
-  }
   return registration;
+}
+
+/** Tries the site server once; a failure is a warning, as the registration stands. */
+async function tryConnect(
+  { steps }: PairDeps,
+  checkConnect: NonNullable<PairDeps['checkConnect']>,
+  registration: Registration,
+): Promise<void> {
+  steps({ step: 'connect', status: 'start', broker: registration.config.siteServer.mqtt.url });
+  try {
+    await checkConnect(registration);
+    steps({ step: 'connect', status: 'ok', message: 'the site server accepted this device' });
+  } catch (error) {
+    steps({
+      step: 'connect',
+      status: 'warn',
+      message: `${(error as Error).message}; the pairing is saved and 'run' keeps trying`,
+    });
+  }
+}
+
+function reportRetry(steps: StepReporter, step: StepName, note = ''): RetryOptions['onRetry'] {
+  return (r) =>
+    steps({
+      step,
+      status: 'retry',
+      message: `${r.reason}; trying again in ${(r.delayMs / 1000).toFixed(1)} s${note}`,
+      attempt: r.attempt,
+      delayMs: r.delayMs,
+    });
 }
 
 /** Reuses the saved Idempotency-Key when the same request is retried; otherwise saves a fresh one first. */
