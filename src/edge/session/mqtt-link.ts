@@ -10,18 +10,16 @@
  * failure, TLS included, ends as one sentence in `status` (`lastError`) and a scheduled retry: never a hang.
  */
 import type { Socket } from 'node:net';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { MAX_PAYLOAD_BYTES, type MqttConfig } from '../../protocol/index.js';
+import mqtt, { type IConnackPacket, type IDisconnectPacket, type MqttClient } from 'mqtt';
+import type { MqttConfig } from '../../protocol/index.js';
 import { Backoff, type BackoffPolicy } from '../backoff.js';
 import type { Logger } from '../../common/log/log.js';
 import { BUSY_MIN_DELAY_MS, connackReason, disconnectReason, type Reason } from './mqtt-reasons.js';
-import { describeTlsError, pinnedTlsOptions, type PinnedTlsOptions } from './tls.js';
+import { linkClientOptions } from './connect-options.js';
+import { describeTlsError } from './tls.js';
 
 /** The next attempt when scheduling one failed (a bug, not a broker answer): never leave the link idle. */
 const RETRY_FALLBACK_MS = 5_000;
-/** Room for the fixed header, topic and properties around the largest payload the contract allows. */
-const PACKET_HEADROOM_BYTES = 16 * 1024;
-
 export const RECONNECT_POLICY: BackoffPolicy = { baseMs: 1_000, capMs: 60_000, minMs: 500, maxHintMs: 5 * 60_000 };
 
 export interface PublishOptions {
@@ -58,20 +56,17 @@ export interface MqttLinkOptions {
   onAuthRefused: (code: number) => Promise<boolean>;
 }
 
-export function mqttConnectOptions(
-  config: MqttConfig,
-): Pick<IClientOptions, 'host' | 'port' | 'protocol'> & Partial<PinnedTlsOptions> {
-  const url = new URL(config.url);
-  const secure = url.protocol === 'mqtts:';
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  // Options, not a URL string: compiled Bun prints a url.parse() deprecation warning for strings.
-  return {
-    host,
-    port: Number(url.port || (secure ? 8883 : 1883)),
-    protocol: secure ? 'mqtts' : 'mqtt',
-    // With a delivered CA it is the only one trusted; host names are verified either way.
-    ...(secure ? pinnedTlsOptions(host, config.caCertificatePem) : {}),
-  };
+/** What one connect attempt learned, read when its client closes. */
+interface Attempt {
+  client: MqttClient;
+  version: 4 | 5;
+  /** How far it got: a failure says which step did not finish. */
+  phase: 'transport' | 'connack' | 'online';
+  /** The broker's own word: a CONNACK refusal or a server DISCONNECT. */
+  reason: Reason | null;
+  refusedCode: number | null;
+  /** The first transport failure (or our CONNACK timeout), when the broker said nothing. */
+  failure: unknown;
 }
 
 /** Why one attempt ended, as the technician reads it. */
@@ -198,139 +193,146 @@ export class MqttLink {
     for (const wake of this.waiting.splice(0)) wake();
   }
 
+  /** One connect attempt: a fresh client (fresh password), whose close decides the next attempt. */
   private attempt(): void {
     if (this.stopped) return;
     const { options } = this;
     const version = this.version;
     options.onState('connecting', {});
-    let reason: Reason | null = null;
-    let refusedCode: number | null = null;
-    let failure: unknown;
-    let phase: 'transport' | 'connack' | 'online' = 'transport';
-    let closed = false;
-    const client = mqtt.connect({
-      ...mqttConnectOptions(options.mqtt),
-      clientId: options.clientId,
-      username: options.clientId,
-      password: options.password(),
-      clean: true,
-      protocolVersion: version,
-      keepalive: options.mqtt.keepaliveSeconds,
-      reconnectPeriod: 0,
-      connectTimeout: options.connectTimeoutMs ?? 10_000,
-      will: { topic: options.will.topic, payload: Buffer.from(options.will.payload), qos: 1, retain: true },
-      ...(version === 5
-        ? {
-            // Session expiry 0: the broker keeps nothing for us between connections; the outbox is the durable queue.
-            // Topic aliases shorten the long per-edge topics, up to the limit the server announces in CONNACK.
-            // Maximum packet size: a compliant broker then never sends this device more than it would refuse anyway.
-            properties: {
-              sessionExpiryInterval: 0,
-              receiveMaximum: 32,
-              topicAliasMaximum: 0,
-              requestProblemInformation: true,
-              maximumPacketSize: MAX_PAYLOAD_BYTES + PACKET_HEADROOM_BYTES,
-            },
-            autoAssignTopicAlias: true,
-          }
-        : {}),
-    });
+    const client = mqtt.connect(linkClientOptions(options, version));
     this.client = client;
-    const stream = client.stream as Socket | undefined;
-    stream?.once('connect', () => {
-      if (phase === 'transport' && !options.mqtt.url.startsWith('mqtts:')) phase = 'connack';
-    });
-    stream?.once('secureConnect', () => {
-      if (phase === 'transport') phase = 'connack';
-    });
-    // mqtt.js closes silently when CONNACK does not come in time: time it ourselves to say so.
-    const connackTimer = setTimeout(
-      () => {
-        if (phase !== 'online') failure = new Error(`timeout:${phase}`);
-      },
-      Math.max(0, (options.connectTimeoutMs ?? 10_000) - 50),
-    );
-
+    const attempt: Attempt = {
+      client,
+      version,
+      phase: 'transport',
+      reason: null,
+      refusedCode: null,
+      failure: undefined,
+    };
+    const connackTimer = this.trackPhase(attempt);
     client.on('connect', (connack) => {
       if (this.client !== client) return;
       clearTimeout(connackTimer);
-      phase = 'online';
-      this.connected = true;
-      // mqtt.js applies the server keep-alive and topic alias maximum itself; receive maximum is ours to honour.
-      this.inflightLimit = connack.properties?.receiveMaximum ?? 65_535;
-      this.stableTimer = setTimeout(() => this.backoff.reset(), options.stableAfterMs ?? 60_000);
-      options.logger.info('mqtt_connected', {
-        protocolVersion: version,
-        ...(connack.properties?.serverKeepAlive !== undefined
-          ? { serverKeepAlive: connack.properties.serverKeepAlive }
-          : {}),
-        ...(connack.properties?.receiveMaximum !== undefined
-          ? { receiveMaximum: connack.properties.receiveMaximum }
-          : {}),
-        ...(connack.properties?.topicAliasMaximum !== undefined
-          ? { topicAliasMaximum: connack.properties.topicAliasMaximum }
-          : {}),
-      });
-      client.subscribe(options.subscriptions, { qos: 1 }, (error) => {
-        if (error) options.logger.warn('mqtt_subscribe_failed', { error });
-      });
-      options.onState('online', {});
-      options.onConnect();
+      this.onConnected(attempt, connack);
     });
-    client.on('message', (topic, payload) => {
-      try {
-        options.onTraffic?.('in', topic, payload);
-        options.onMessage(topic, payload);
-      } catch (error) {
-        options.logger.error('mqtt_message_handler_failed', { topic, error });
-      }
-    });
-    client.on('disconnect', (packet) => {
-      const code = packet.reasonCode ?? 0;
-      reason = disconnectReason(code, packet.properties?.reasonString, packet.properties?.serverReference);
-      options.logger.warn('mqtt_server_disconnect', { reasonCode: code, text: reason.text });
-    });
-    client.on('error', (error) => {
-      const code = (error as { code?: unknown }).code;
-      if (typeof code === 'number' && phase !== 'online') {
-        refusedCode = code;
-        reason = connackReason(code, version);
-      } else {
-        failure ??= error;
-      }
-      options.logger.debug('mqtt_error', { error });
-    });
+    client.on('message', (topic, payload) => this.deliver(topic, payload));
+    client.on('disconnect', (packet) => this.onServerDisconnect(attempt, packet));
+    client.on('error', (error) => this.onClientError(attempt, error));
+    let closed = false;
     client.on('close', () => {
       if (closed || this.client !== client) return;
       closed = true;
       clearTimeout(connackTimer);
-      const wasConnected = this.connected;
-      this.connected = false;
-      this.wakeAll();
-      if (this.stableTimer) clearTimeout(this.stableTimer);
-      client.end(true);
-      if (this.stopped) return;
-      const current: Reason | null = reason;
-      if (current?.action === 'downgrade' && version === 5) {
-        this.version = 4;
-        options.logger.info('mqtt_protocol_fallback', {
-          from: 5,
-          to: 4,
-          broker: options.mqtt.url,
-          note: 'the broker does not speak MQTT 5; using 3.1.1 for this session',
-        });
-        this.retryTimer = setTimeout(() => this.attempt(), 0);
-        return;
-      }
-      const error = current?.text ?? this.failureText(failure, wasConnected ? 'online' : phase);
-      const refused = current?.action === 'refresh';
-      options.onState('offline', { error, refused });
-      this.scheduleRetry(current, refusedCode, error, refused).catch((retryError: unknown) => {
-        // Never leave the link without a next attempt.
-        options.logger.error('mqtt_reconnect_schedule_failed', { error: retryError });
-        if (!this.stopped) this.retryTimer = setTimeout(() => this.attempt(), RETRY_FALLBACK_MS);
-      });
+      this.onClosed(attempt);
     });
+  }
+
+  /**
+   * Follows the attempt from transport to CONNACK, so a failure names how far it got. mqtt.js closes silently when
+   * CONNACK does not come in time: the returned timer notes that to say so.
+   */
+  private trackPhase(attempt: Attempt): ReturnType<typeof setTimeout> {
+    const stream = attempt.client.stream as Socket | undefined;
+    stream?.once('connect', () => {
+      if (attempt.phase === 'transport' && !this.options.mqtt.url.startsWith('mqtts:')) attempt.phase = 'connack';
+    });
+    stream?.once('secureConnect', () => {
+      if (attempt.phase === 'transport') attempt.phase = 'connack';
+    });
+    return setTimeout(
+      () => {
+        if (attempt.phase !== 'online') attempt.failure = new Error(`timeout:${attempt.phase}`);
+      },
+      Math.max(0, (this.options.connectTimeoutMs ?? 10_000) - 50),
+    );
+  }
+
+  private onConnected(attempt: Attempt, connack: IConnackPacket): void {
+    const { options } = this;
+    attempt.phase = 'online';
+    this.connected = true;
+    // mqtt.js applies the server keep-alive and topic alias maximum itself; receive maximum is ours to honour.
+    this.inflightLimit = connack.properties?.receiveMaximum ?? 65_535;
+    this.stableTimer = setTimeout(() => this.backoff.reset(), options.stableAfterMs ?? 60_000);
+    options.logger.info('mqtt_connected', {
+      protocolVersion: attempt.version,
+      ...(connack.properties?.serverKeepAlive !== undefined
+        ? { serverKeepAlive: connack.properties.serverKeepAlive }
+        : {}),
+      ...(connack.properties?.receiveMaximum !== undefined
+        ? { receiveMaximum: connack.properties.receiveMaximum }
+        : {}),
+      ...(connack.properties?.topicAliasMaximum !== undefined
+        ? { topicAliasMaximum: connack.properties.topicAliasMaximum }
+        : {}),
+    });
+    attempt.client.subscribe(options.subscriptions, { qos: 1 }, (error) => {
+      if (error) options.logger.warn('mqtt_subscribe_failed', { error });
+    });
+    options.onState('online', {});
+    options.onConnect();
+  }
+
+  /** A message to our handler; its failure is logged, never allowed to break the link. */
+  private deliver(topic: string, payload: Buffer): void {
+    try {
+      this.options.onTraffic?.('in', topic, payload);
+      this.options.onMessage(topic, payload);
+    } catch (error) {
+      this.options.logger.error('mqtt_message_handler_failed', { topic, error });
+    }
+  }
+
+  private onServerDisconnect(attempt: Attempt, packet: IDisconnectPacket): void {
+    const code = packet.reasonCode ?? 0;
+    attempt.reason = disconnectReason(code, packet.properties?.reasonString, packet.properties?.serverReference);
+    this.options.logger.warn('mqtt_server_disconnect', { reasonCode: code, text: attempt.reason.text });
+  }
+
+  /** A numeric code before going online is the broker's CONNACK refusal; anything else is the first failure seen. */
+  private onClientError(attempt: Attempt, error: Error): void {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'number' && attempt.phase !== 'online') {
+      attempt.refusedCode = code;
+      attempt.reason = connackReason(code, attempt.version);
+    } else {
+      attempt.failure ??= error;
+    }
+    this.options.logger.debug('mqtt_error', { error });
+  }
+
+  private onClosed(attempt: Attempt): void {
+    const { options } = this;
+    const wasConnected = this.connected;
+    this.connected = false;
+    this.wakeAll();
+    if (this.stableTimer) clearTimeout(this.stableTimer);
+    attempt.client.end(true);
+    if (this.stopped) return;
+    const { reason } = attempt;
+    if (reason?.action === 'downgrade' && attempt.version === 5) {
+      this.fallBackToMqtt311();
+      return;
+    }
+    const error = reason?.text ?? this.failureText(attempt.failure, wasConnected ? 'online' : attempt.phase);
+    const refused = reason?.action === 'refresh';
+    options.onState('offline', { error, refused });
+    this.scheduleRetry(reason, attempt.refusedCode, error, refused).catch((retryError: unknown) => {
+      // Never leave the link without a next attempt.
+      options.logger.error('mqtt_reconnect_schedule_failed', { error: retryError });
+      if (!this.stopped) this.retryTimer = setTimeout(() => this.attempt(), RETRY_FALLBACK_MS);
+    });
+  }
+
+  private fallBackToMqtt311(): void {
+    this.version = 4;
+    this.options.logger.info('mqtt_protocol_fallback', {
+      from: 5,
+      to: 4,
+      broker: this.options.mqtt.url,
+      note: 'the broker does not speak MQTT 5; using 3.1.1 for this session',
+    });
+    this.retryTimer = setTimeout(() => this.attempt(), 0);
   }
 
   private failureText(failure: unknown, phase: 'transport' | 'connack' | 'online'): string {

@@ -4,7 +4,8 @@
  */
 import mqtt from 'mqtt';
 import type { Registration } from '../stores/registration-store.js';
-import { describeLinkFailure, mqttConnectOptions } from './mqtt-link.js';
+import { mqttConnectOptions } from './connect-options.js';
+import { describeLinkFailure } from './mqtt-link.js';
 import { connackReason } from './mqtt-reasons.js';
 
 export function probeConnect(registration: Registration, timeoutMs = 8_000): Promise<void> {
