@@ -63,12 +63,86 @@ function unmetRequirement(scenario: Scenario, options: BedOptions): string | und
   return undefined;
 }
 
+type Cleanups = Array<{ what: string; run: () => Promise<void> | void }>;
+
+/** What the scenario's bed holds so far: set as each part starts, so a failure's diagnostics use what exists. */
+interface Bed {
+  logs: LogBuffer;
+  cleanups: Cleanups;
+  ns?: DeviceNamespace;
+  cloud?: CloudHandle;
+  site?: SiteHandle;
+  device?: DeviceTarget;
+  edgeId?: string;
+}
+
+/** A scenario's notes, figures and partial runs, and its result built from them. */
+interface ScenarioRecord {
+  started: number;
+  figures: Record<string, Figure>;
+  notes: string[];
+  partial: string[];
+  result: (outcome: ScenarioResult['outcome'], extra?: Partial<ScenarioResult>) => ScenarioResult;
+}
+
 export async function runScenario(
   scenario: Scenario,
   iteration: number,
   options: BedOptions,
   budgetMs: number,
 ): Promise<ScenarioResult> {
+  const record = startRecord(scenario, iteration);
+  const { notes } = record;
+  const unmet = unmetRequirement(scenario, options);
+  if (unmet) return record.result('skipped', { message: unmet });
+
+  const bed: Bed = { logs: new LogBuffer(), cleanups: [] };
+  const workDir = mkdtempSync(join(tmpdir(), `cst-hil-${scenario.id}-`));
+  bed.cleanups.push({
+    what: 'remove the work dir',
+    run: () => {
+      if (options.keepWorkDirs) notes.push(`work dir kept: ${workDir}`);
+      else rmSync(workDir, { recursive: true, force: true });
+    },
+  });
+
+  let outcome: ScenarioResult;
+  const controller = new AbortController();
+  try {
+    if (scenario.requires?.netns && !options.netHooks) await enterNamespace(bed, notes);
+    await startMocks(scenario, options, bed);
+    const device = createDevice(scenario, options, bed, workDir);
+    const missing = (scenario.requires?.capabilities ?? []).map((c) => device.capabilities[c]).find((v) => v !== true);
+    if (missing !== undefined) {
+      outcome = record.result('skipped', { message: String(missing) });
+    } else {
+      await runWithinLimit(scenario, scenarioContext(bed, record, controller.signal), budgetMs, controller);
+      if (options.injectFailure === scenario.id)
+        throw new CheckFailed(
+          'failure injected by --inject-failure: this proves a failing scenario reaches the reports and the exit code',
+        );
+      outcome = record.result('passed');
+    }
+  } catch (error) {
+    outcome = classify(error, record.result, bed.device?.sessionExit()?.code ?? null);
+  }
+  controller.abort(new Stopped('scenario over'));
+
+  if (outcome.outcome === 'failed' || outcome.outcome === 'error') {
+    outcome.diagnostics = await gatherDiagnostics(bed.device, bed.site, bed.cloud, bed.logs);
+    if (bed.site && bed.edgeId && options.bundleDir) {
+      const label = `${scenario.id}-${iteration}`;
+      const bundle = await pullBundleAfterFailure(bed.site, bed.edgeId, options.bundleDir, label);
+      outcome.diagnostics['support-bundle'] = bundle;
+      notes.push(`support bundle: ${bundle}`);
+    }
+  }
+  const cleanupErrors = await runCleanups(bed.cleanups);
+  if (cleanupErrors.length) notes.push(...cleanupErrors.map((e) => `cleanup: ${e}`));
+  return { ...outcome, durationMs: Date.now() - record.started };
+}
+
+function startRecord(scenario: Scenario, iteration: number): ScenarioRecord {
   const started = Date.now();
   const figures: Record<string, Figure> = {};
   const notes: string[] = [];
@@ -84,134 +158,111 @@ export async function runScenario(
     ...(partial.length ? { partial } : {}),
     ...extra,
   });
+  return { started, figures, notes, partial, result };
+}
 
-  const unmet = unmetRequirement(scenario, options);
-  if (unmet) return result('skipped', { message: unmet });
+/** The device in its own network namespace, so the scenario can cut and shape its link. */
+async function enterNamespace(bed: Bed, notes: string[]): Promise<void> {
+  const ns = await createDeviceNamespace();
+  bed.ns = ns;
+  bed.cleanups.push({ what: `delete namespace ${ns.name}`, run: () => ns.remove() });
+  notes.push(`device in namespace ${ns.name}: ${ns.deviceAddress} ↔ rig ${ns.hostAddress} (${ns.hostIfName})`);
+}
 
-  const logs = new LogBuffer();
-  const cleanups: Array<{ what: string; run: () => Promise<void> | void }> = [];
-  const workDir = mkdtempSync(join(tmpdir(), `cst-hil-${scenario.id}-`));
-  cleanups.push({
-    what: 'remove the work dir',
-    run: () => {
-      if (options.keepWorkDirs) notes.push(`work dir kept: ${workDir}`);
-      else rmSync(workDir, { recursive: true, force: true });
-    },
-  });
-
-  let device: DeviceTarget | undefined;
-  let edgeId: string | undefined;
-  let cloud: CloudHandle | undefined;
-  let site: SiteHandle | undefined;
-  let outcome: ScenarioResult;
-  const controller = new AbortController();
-  try {
-    let ns: DeviceNamespace | undefined;
-    if (scenario.requires?.netns && !options.netHooks) {
-      ns = await createDeviceNamespace();
-      const made = ns;
-      cleanups.push({ what: `delete namespace ${made.name}`, run: () => made.remove() });
-      notes.push(`device in namespace ${ns.name}: ${ns.deviceAddress} ↔ rig ${ns.hostAddress} (${ns.hostIfName})`);
-    }
-    const host = ns ? ns.hostAddress : options.host;
-    const publicHost = ns ? undefined : options.publicHost;
-    await withTimeout(
-      (async () => {
-        cloud = await provideCloud({
-          host,
-          logs,
-          ...(publicHost ? { publicHost } : {}),
-          ...(options.cloudUrl && !ns ? { attachUrl: options.cloudUrl } : {}),
-          ...(options.orgId ? { orgId: options.orgId } : {}),
-          ...(scenario.setup?.cloud ?? {}),
-        });
-        const c = cloud;
-        cleanups.push({ what: 'close the cloud', run: () => c.close() });
-        site = await provideSite(cloud, {
-          host,
-          logs,
-          label: scenario.id,
-          ...(publicHost ? { publicHost } : {}),
-          ...(options.siteUrl && !ns ? { attachUrl: options.siteUrl } : {}),
-        });
-        const s = site;
-        cleanups.push({ what: 'close the site server', run: () => s.close() });
-      })(),
-      SETUP_MS,
-      'the mock cloud and site server to start',
-    );
-
-    const hardwareId = createHash('sha256').update(randomBytes(32)).digest('hex');
-    edgeId = edgeIdFor(scenario);
-    device = options.factory({
-      runId: `${scenario.id}-${randomBytes(4).toString('hex')}`,
-      edgeId,
-      hardwareId,
-      workDir,
-      ...(ns ? { netns: { name: ns.name, hostIfName: ns.hostIfName } } : {}),
-    });
-    const d = device;
-    cleanups.push({ what: 'dispose of the device', run: () => d.dispose() });
-    const missing = (scenario.requires?.capabilities ?? []).map((c) => d.capabilities[c]).find((v) => v !== true);
-    if (missing !== undefined) {
-      outcome = result('skipped', { message: String(missing) });
-    } else {
-      const ctx: ScenarioContext = {
-        device: d,
-        cloud: cloud!,
-        site: site!,
-        edgeId,
-        signal: controller.signal,
-        link: ns?.shaper,
-        figure: (name, value) => void (figures[name] = value),
-        note: (text) => void notes.push(`${((Date.now() - started) / 1000).toFixed(1)} s ${text}`),
-        partial: (reason) => {
-          partial.push(reason);
-          notes.push(`${((Date.now() - started) / 1000).toFixed(1)} s ran only in part: ${reason}`);
-        },
-        skip: (reason) => {
-          throw new ScenarioSkipped(reason);
-        },
-        defer: (cleanup) => void cleanups.push({ what: 'scenario cleanup', run: cleanup }),
-      };
-      const limitMs = Math.min(scenario.timeoutS * 1000, budgetMs);
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const error = new TimeoutError(
-            `the scenario did not finish within ${Math.round(limitMs / 1000)} s${limitMs < scenario.timeoutS * 1000 ? " (the rest of the run's --timeout-s budget)" : ''}`,
-          );
-          controller.abort(new Stopped('time is up'));
-          reject(error);
-        }, limitMs);
+/** The mock cloud and site server (or the attached ones), reachable from the device, within SETUP_MS. */
+async function startMocks(scenario: Scenario, options: BedOptions, bed: Bed): Promise<void> {
+  const { ns, logs, cleanups } = bed;
+  const host = ns ? ns.hostAddress : options.host;
+  const publicHost = ns ? undefined : options.publicHost;
+  await withTimeout(
+    (async () => {
+      const cloud = await provideCloud({
+        host,
+        logs,
+        ...(publicHost ? { publicHost } : {}),
+        ...(options.cloudUrl && !ns ? { attachUrl: options.cloudUrl } : {}),
+        ...(options.orgId ? { orgId: options.orgId } : {}),
+        ...(scenario.setup?.cloud ?? {}),
       });
-      try {
-        await Promise.race([scenario.run(ctx), timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
-      if (options.injectFailure === scenario.id)
-        throw new CheckFailed(
-          'failure injected by --inject-failure: this proves a failing scenario reaches the reports and the exit code',
-        );
-      outcome = result('passed');
-    }
-  } catch (error) {
-    outcome = classify(error, result, device?.sessionExit()?.code ?? null);
-  }
-  controller.abort(new Stopped('scenario over'));
+      bed.cloud = cloud;
+      cleanups.push({ what: 'close the cloud', run: () => cloud.close() });
+      const site = await provideSite(cloud, {
+        host,
+        logs,
+        label: scenario.id,
+        ...(publicHost ? { publicHost } : {}),
+        ...(options.siteUrl && !ns ? { attachUrl: options.siteUrl } : {}),
+      });
+      bed.site = site;
+      cleanups.push({ what: 'close the site server', run: () => site.close() });
+    })(),
+    SETUP_MS,
+    'the mock cloud and site server to start',
+  );
+}
 
-  if (outcome.outcome === 'failed' || outcome.outcome === 'error') {
-    outcome.diagnostics = await gatherDiagnostics(device, site, cloud, logs);
-    if (site && edgeId && options.bundleDir) {
-      const bundle = await pullBundleAfterFailure(site, edgeId, options.bundleDir, `${scenario.id}-${iteration}`);
-      outcome.diagnostics['support-bundle'] = bundle;
-      notes.push(`support bundle: ${bundle}`);
-    }
+/** A fresh device (new hardware id and edge id) from the target factory. */
+function createDevice(scenario: Scenario, options: BedOptions, bed: Bed, workDir: string): DeviceTarget {
+  const hardwareId = createHash('sha256').update(randomBytes(32)).digest('hex');
+  const edgeId = edgeIdFor(scenario);
+  bed.edgeId = edgeId;
+  const device = options.factory({
+    runId: `${scenario.id}-${randomBytes(4).toString('hex')}`,
+    edgeId,
+    hardwareId,
+    workDir,
+    ...(bed.ns ? { netns: { name: bed.ns.name, hostIfName: bed.ns.hostIfName } } : {}),
+  });
+  bed.device = device;
+  bed.cleanups.push({ what: 'dispose of the device', run: () => device.dispose() });
+  return device;
+}
+
+function scenarioContext(bed: Bed, record: ScenarioRecord, signal: AbortSignal): ScenarioContext {
+  const { figures, notes, partial, started } = record;
+  return {
+    device: bed.device!,
+    cloud: bed.cloud!,
+    site: bed.site!,
+    edgeId: bed.edgeId!,
+    signal,
+    link: bed.ns?.shaper,
+    figure: (name, value) => void (figures[name] = value),
+    note: (text) => void notes.push(`${((Date.now() - started) / 1000).toFixed(1)} s ${text}`),
+    partial: (reason) => {
+      partial.push(reason);
+      notes.push(`${((Date.now() - started) / 1000).toFixed(1)} s ran only in part: ${reason}`);
+    },
+    skip: (reason) => {
+      throw new ScenarioSkipped(reason);
+    },
+    defer: (cleanup) => void bed.cleanups.push({ what: 'scenario cleanup', run: cleanup }),
+  };
+}
+
+/** Runs the scenario under its own limit or the rest of the run's budget; at the limit its signal aborts. */
+async function runWithinLimit(
+  scenario: Scenario,
+  ctx: ScenarioContext,
+  budgetMs: number,
+  controller: AbortController,
+): Promise<void> {
+  const limitMs = Math.min(scenario.timeoutS * 1000, budgetMs);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new TimeoutError(
+        `the scenario did not finish within ${Math.round(limitMs / 1000)} s${limitMs < scenario.timeoutS * 1000 ? " (the rest of the run's --timeout-s budget)" : ''}`,
+      );
+      controller.abort(new Stopped('time is up'));
+      reject(error);
+    }, limitMs);
+  });
+  try {
+    await Promise.race([scenario.run(ctx), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
-  const cleanupErrors = await runCleanups(cleanups);
-  if (cleanupErrors.length) notes.push(...cleanupErrors.map((e) => `cleanup: ${e}`));
-  return { ...outcome, durationMs: Date.now() - started };
 }
 
 /** `sessionExit`: how the device's `run` ended, if it did (126/127: the rig could not start it at all). */
@@ -274,7 +325,7 @@ async function pullBundleAfterFailure(site: SiteHandle, edgeId: string, dir: str
   }
 }
 
-async function runCleanups(cleanups: Array<{ what: string; run: () => Promise<void> | void }>): Promise<string[]> {
+async function runCleanups(cleanups: Cleanups): Promise<string[]> {
   const errors: string[] = [];
   for (const cleanup of cleanups.reverse()) {
     try {
