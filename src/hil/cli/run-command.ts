@@ -5,13 +5,13 @@ import { dirname, join, resolve } from 'node:path';
 import { toJsonSummary } from '../report/json.js';
 import { toJUnitXml } from '../report/junit.js';
 import { totals, type RunReport } from '../report/types.js';
-import { runPlanned } from '../runner/runner.js';
-import { describeScenarios, selectScenarios, SelectionError } from '../runner/select.js';
+import { type RunOptions, runPlanned } from '../runner/runner.js';
+import { describeScenarios, type Planned, selectScenarios, SelectionError } from '../runner/select.js';
 import { SCENARIOS } from '../scenarios/index.js';
 import { identifyDevice } from '../targets/identify.js';
-import { targetFactory } from '../targets/index.js';
+import { type TargetConfig, type TargetFactory, targetFactory } from '../targets/index.js';
 import { HilExit } from './exit-codes.js';
-import { parseRunArgs, RUN_USAGE, UsageError } from './run-args.js';
+import { parseRunArgs, RUN_USAGE, type RunArgs, UsageError } from './run-args.js';
 
 export interface Io {
   stdout: (text: string) => void;
@@ -24,73 +24,19 @@ export function writeReport(path: string, text: string): void {
 }
 
 export async function runCommand(argv: string[], io: Io): Promise<number> {
-  let args;
-  let planned;
-  try {
-    args = parseRunArgs(argv);
-    if (args.help) {
-      io.stdout(`${RUN_USAGE}\n`);
-      return HilExit.OK;
-    }
-    if (args.list) {
-      io.stdout(`${describeScenarios(SCENARIOS)}\n`);
-      return HilExit.OK;
-    }
-    planned = selectScenarios(SCENARIOS, args.only, args.repeat);
-    if (args.injectFailure && !planned.some((p) => p.scenario.id === args!.injectFailure))
-      throw new UsageError(`--inject-failure ${args.injectFailure} is not among the selected scenarios`);
-  } catch (error) {
-    if (error instanceof UsageError || error instanceof SelectionError) {
-      io.stderr(`consystence-hil run: ${error.message}\n${RUN_USAGE}\n`);
-      return HilExit.USAGE;
-    }
-    throw error;
-  }
-
-  const targetConfig = {
-    kind: args.target,
-    remoteStateDir: args.remoteStateDir,
-    ...(args.binary ? { binary: args.binary } : {}),
-    ...(args.remoteCmd ? { remoteCmd: args.remoteCmd } : {}),
-    ...(args.remoteHost ? { remoteHost: args.remoteHost } : {}),
-    hooks: {
-      timeoutMs: args.hookTimeoutS * 1000,
-      ...(args.powerCycleCmd ? { powerCycle: args.powerCycleCmd } : {}),
-      ...(args.netDownCmd ? { netDown: args.netDownCmd } : {}),
-      ...(args.netUpCmd ? { netUp: args.netUpCmd } : {}),
-    },
-  };
-  const targetDescription =
-    args.target === 'remote'
-      ? `remote: ${args.remoteCmd}`
-      : args.binary
-        ? `${args.target}: ${args.binary}`
-        : args.target;
+  const plan = parsePlan(argv, io);
+  if (typeof plan === 'number') return plan;
+  const { args, planned } = plan;
+  const targetConfig = targetConfigFor(args);
+  const targetDescription = describeTarget(args);
   const started = Date.now();
   // Every way out from here writes the reports: a CI reading an old or missing JUnit file would trust nothing.
   const writeReports = (report: RunReport) => {
     if (args.junit) writeReport(args.junit, toJUnitXml(report));
     if (args.json) writeReport(args.json, `${JSON.stringify(toJsonSummary(report), null, 2)}\n`);
   };
-  const rigError = (id: string, title: string, error: unknown): RunReport => ({
-    target: args.target,
-    targetDescription,
-    startedAt: new Date(started).toISOString(),
-    durationMs: Date.now() - started,
-    results: [
-      {
-        id,
-        title,
-        iteration: 1,
-        outcome: 'error',
-        message: (error as Error).message,
-        errorType: (error as Error).name,
-        durationMs: Date.now() - started,
-        figures: {},
-        notes: [],
-      },
-    ],
-  });
+  const rigError = (id: string, title: string, error: unknown): RunReport =>
+    rigErrorReport({ target: args.target, targetDescription, started }, { id, title, error });
 
   let factory;
   let device;
@@ -108,28 +54,111 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
 
   let report: RunReport;
   try {
-    report = await runPlanned(planned, {
-      targetKind: args.target,
-      factory,
-      targetDescription,
-      budgetMs: args.timeoutS * 1000,
-      host: args.host,
-      netHooks: !!(args.netDownCmd && args.netUpCmd),
-      keepWorkDirs: args.keep,
-      bundleDir: bundleDirFor(args.junit ?? args.json),
-      ...(args.publicHost ? { publicHost: args.publicHost } : {}),
-      ...(args.cloudUrl ? { cloudUrl: args.cloudUrl } : {}),
-      ...(args.siteUrl ? { siteUrl: args.siteUrl } : {}),
-      ...(args.org ? { orgId: args.org } : {}),
-      ...(args.injectFailure ? { injectFailure: args.injectFailure } : {}),
-      progress: (line) => io.stderr(`${line}\n`),
-    });
+    report = await runPlanned(planned, runOptionsFor(args, factory, targetDescription, io));
   } catch (error) {
     writeReports({ ...rigError('run', 'the rig runs the planned scenarios', error), device });
     throw error;
   }
   report.device = device;
   writeReports(report);
+  return printSummary(report, io);
+}
+
+/** The flags and the scenarios they select, or the exit code when there is nothing to run (help, list, misuse). */
+function parsePlan(argv: string[], io: Io): { args: RunArgs; planned: Planned[] } | number {
+  try {
+    const args = parseRunArgs(argv);
+    if (args.help) {
+      io.stdout(`${RUN_USAGE}\n`);
+      return HilExit.OK;
+    }
+    if (args.list) {
+      io.stdout(`${describeScenarios(SCENARIOS)}\n`);
+      return HilExit.OK;
+    }
+    const planned = selectScenarios(SCENARIOS, args.only, args.repeat);
+    if (args.injectFailure && !planned.some((p) => p.scenario.id === args.injectFailure))
+      throw new UsageError(`--inject-failure ${args.injectFailure} is not among the selected scenarios`);
+    return { args, planned };
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof SelectionError) {
+      io.stderr(`consystence-hil run: ${error.message}\n${RUN_USAGE}\n`);
+      return HilExit.USAGE;
+    }
+    throw error;
+  }
+}
+
+function targetConfigFor(args: RunArgs): TargetConfig {
+  return {
+    kind: args.target,
+    remoteStateDir: args.remoteStateDir,
+    ...(args.binary ? { binary: args.binary } : {}),
+    ...(args.remoteCmd ? { remoteCmd: args.remoteCmd } : {}),
+    ...(args.remoteHost ? { remoteHost: args.remoteHost } : {}),
+    hooks: {
+      timeoutMs: args.hookTimeoutS * 1000,
+      ...(args.powerCycleCmd ? { powerCycle: args.powerCycleCmd } : {}),
+      ...(args.netDownCmd ? { netDown: args.netDownCmd } : {}),
+      ...(args.netUpCmd ? { netUp: args.netUpCmd } : {}),
+    },
+  };
+}
+
+function describeTarget(args: RunArgs): string {
+  if (args.target === 'remote') return `remote: ${args.remoteCmd}`;
+  return args.binary ? `${args.target}: ${args.binary}` : args.target;
+}
+
+function runOptionsFor(args: RunArgs, factory: TargetFactory, targetDescription: string, io: Io): RunOptions {
+  return {
+    targetKind: args.target,
+    factory,
+    targetDescription,
+    budgetMs: args.timeoutS * 1000,
+    host: args.host,
+    netHooks: !!(args.netDownCmd && args.netUpCmd),
+    keepWorkDirs: args.keep,
+    bundleDir: bundleDirFor(args.junit ?? args.json),
+    ...(args.publicHost ? { publicHost: args.publicHost } : {}),
+    ...(args.cloudUrl ? { cloudUrl: args.cloudUrl } : {}),
+    ...(args.siteUrl ? { siteUrl: args.siteUrl } : {}),
+    ...(args.org ? { orgId: args.org } : {}),
+    ...(args.injectFailure ? { injectFailure: args.injectFailure } : {}),
+    progress: (line) => io.stderr(`${line}\n`),
+  };
+}
+
+/** A report of one rig error, for a run that broke before its scenarios could report. */
+function rigErrorReport(
+  run: { target: RunArgs['target']; targetDescription: string; started: number },
+  failure: { id: string; title: string; error: unknown },
+): RunReport {
+  const { target, targetDescription, started } = run;
+  const error = failure.error as Error;
+  return {
+    target,
+    targetDescription,
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    results: [
+      {
+        id: failure.id,
+        title: failure.title,
+        iteration: 1,
+        outcome: 'error',
+        message: error.message,
+        errorType: error.name,
+        durationMs: Date.now() - started,
+        figures: {},
+        notes: [],
+      },
+    ],
+  };
+}
+
+/** The totals and what was skipped or ran only in part; the exit code says whether anything failed. */
+function printSummary(report: RunReport, io: Io): number {
   const t = totals(report);
   io.stdout(
     `${t.passed} passed, ${t.failed} failed, ${t.error} errors, ${t.skipped} skipped, ${t.partial} ran only in part (${(report.durationMs / 1000).toFixed(1)} s)\n`,
