@@ -26,7 +26,7 @@ import { findIdempotencyRecord, saveIdempotencyRecord } from '../store/idempoten
 import { bindLicence, licenceHolder } from '../store/licences.js';
 import { findLiveSite, type SiteRow } from '../store/sites.js';
 import { SiteParams } from './params.js';
-import { claimPairingCode, siteCredential } from './site-credential.js';
+import { claimPairingCode, type SiteCredential, siteCredential } from './site-credential.js';
 
 const IdempotencyKey = z.uuid();
 
@@ -60,11 +60,7 @@ export function registerEdgeRoutes(deps: CloudDeps): Hono<CloudEnv> {
     const credential = await siteCredential(deps, c, orgId, siteId, 'engineer');
     if (credential.kind === 'code' && credential.code.purpose !== 'edge')
       throw HttpError.forbidden('this pairing code registers a site server, not an edge; ask for an edge pairing code');
-    const key = IdempotencyKey.safeParse(c.req.header(IDEMPOTENCY_KEY_HEADER));
-    if (!key.success)
-      throw new HttpError(400, 'VALIDATION_ERROR', `the ${IDEMPOTENCY_KEY_HEADER} header must be a UUID`, [
-        { field: IDEMPOTENCY_KEY_HEADER, message: 'a UUID is required' },
-      ]);
+    const key = parseIdempotencyKey(c.req.header(IDEMPOTENCY_KEY_HEADER));
     const body = await readJson(c, RegisterEdgeRequest);
     if (!findLiveSite(db, orgId, siteId)) throw HttpError.notFound('site');
 
@@ -80,79 +76,12 @@ export function registerEdgeRoutes(deps: CloudDeps): Hono<CloudEnv> {
     });
 
     const outcome = db.transaction((): { replayed: boolean; response: RegisterEdgeResponse } => {
-      const previous = findIdempotencyRecord(db, key.data, deps.clock.nowMs());
-      if (previous) {
-        if (previous.fingerprint !== fingerprint)
-          throw new HttpError(
-            409,
-            'IDEMPOTENCY_MISMATCH',
-            `this ${IDEMPOTENCY_KEY_HEADER} was used with a different request`,
-          );
-        const replayed = JSON.parse(previous.response) as RegisterEdgeResponse;
-        // A replay must not hand out a token its registration has since lost.
-        if (findEdgeByUuid(db, replayed.id)?.revokedAt)
-          throw HttpError.unauthenticated(
-            'this registration has been revoked since; pair again with a new code',
-            'EDGE_REVOKED',
-          );
-        return { replayed: true, response: replayed };
-      }
+      const replayed = replayOf(deps, key, fingerprint);
+      if (replayed) return { replayed: true, response: replayed };
       const site = findLiveSite(db, orgId, siteId);
       if (!site) throw HttpError.notFound('site');
-      if (credential.kind === 'code') {
-        claimPairingCode(deps, credential.code);
-        if (credential.code.edgeId && credential.code.edgeId !== body.edgeId) {
-          throw new HttpError(403, 'FORBIDDEN', `this pairing code is for the edge ${credential.code.edgeId}`, [
-            { field: 'edgeId', message: `must be ${credential.code.edgeId}` },
-          ]);
-        }
-      }
-      const holder = findActiveEdgeByEdgeId(db, siteId, body.edgeId);
-      if (holder && holder.hardwareId !== body.hardwareId)
-        throw new HttpError(409, 'EDGE_ID_TAKEN', `the edge id ${body.edgeId} belongs to another device at this site`, [
-          { field: 'edgeId', message: 'taken' },
-        ]);
-      if (body.licenceKey) {
-        const bound = licenceHolder(db, body.licenceKey);
-        if (bound && bound !== body.hardwareId)
-          throw new HttpError(409, 'LICENCE_BOUND', 'the licence key is bound to another device', [
-            { field: 'licenceKey', message: 'bound to another device' },
-          ]);
-      }
-
-      const now = deps.clock.iso();
-      // A device reset pairs again: its earlier registrations (and so all their tokens) are revoked.
-      revokeHardwareInSite(db, siteId, body.hardwareId, now);
-      insertEdge(db, {
-        id,
-        orgId,
-        siteId,
-        edgeId: body.edgeId,
-        hardwareId: body.hardwareId,
-        version: body.version,
-        hostname: body.hostname,
-        publicJwk: body.publicKey,
-        registeredAt: now,
-        revokedAt: null,
-      });
-      if (body.licenceKey) bindLicence(db, body.licenceKey, body.hardwareId, now);
-      const response: RegisterEdgeResponse = {
-        id,
-        edgeId: body.edgeId,
-        orgId,
-        siteId,
-        edgeToken,
-        serverTime: now,
-        config: edgeConfig(deps, site, body.edgeId),
-      };
-      saveIdempotencyRecord(db, {
-        key: key.data,
-        fingerprint,
-        status: 201,
-        response: JSON.stringify(response),
-        createdAt: now,
-      });
-      return { replayed: false, response };
+      enforceRegistrationRules(deps, credential, siteId, body);
+      return { replayed: false, response: register(deps, { id, site, body, edgeToken, key, fingerprint }) };
     });
 
     deps.logger.info(outcome.replayed ? 'edge_registration_replayed' : 'edge_registered', {
@@ -164,4 +93,105 @@ export function registerEdgeRoutes(deps: CloudDeps): Hono<CloudEnv> {
     });
     return c.json(outcome.response, 201);
   });
+}
+
+function parseIdempotencyKey(header: string | undefined): string {
+  const key = IdempotencyKey.safeParse(header);
+  if (!key.success)
+    throw new HttpError(400, 'VALIDATION_ERROR', `the ${IDEMPOTENCY_KEY_HEADER} header must be a UUID`, [
+      { field: IDEMPOTENCY_KEY_HEADER, message: 'a UUID is required' },
+    ]);
+  return key.data;
+}
+
+/** The stored answer when this key was used before: only for the same request, and never a revoked one. */
+function replayOf(deps: CloudDeps, key: string, fingerprint: string): RegisterEdgeResponse | undefined {
+  const previous = findIdempotencyRecord(deps.db, key, deps.clock.nowMs());
+  if (!previous) return undefined;
+  if (previous.fingerprint !== fingerprint)
+    throw new HttpError(
+      409,
+      'IDEMPOTENCY_MISMATCH',
+      `this ${IDEMPOTENCY_KEY_HEADER} was used with a different request`,
+    );
+  const replayed = JSON.parse(previous.response) as RegisterEdgeResponse;
+  // A replay must not hand out a token its registration has since lost.
+  if (findEdgeByUuid(deps.db, replayed.id)?.revokedAt)
+    throw HttpError.unauthenticated(
+      'this registration has been revoked since; pair again with a new code',
+      'EDGE_REVOKED',
+    );
+  return replayed;
+}
+
+/** Uses the pairing code, then refuses an edge id the code is not for, taken by another device, or a bound licence. */
+function enforceRegistrationRules(
+  deps: CloudDeps,
+  credential: SiteCredential,
+  siteId: string,
+  body: RegisterEdgeRequest,
+): void {
+  const { db } = deps;
+  if (credential.kind === 'code') {
+    claimPairingCode(deps, credential.code);
+    if (credential.code.edgeId && credential.code.edgeId !== body.edgeId) {
+      throw new HttpError(403, 'FORBIDDEN', `this pairing code is for the edge ${credential.code.edgeId}`, [
+        { field: 'edgeId', message: `must be ${credential.code.edgeId}` },
+      ]);
+    }
+  }
+  const holder = findActiveEdgeByEdgeId(db, siteId, body.edgeId);
+  if (holder && holder.hardwareId !== body.hardwareId)
+    throw new HttpError(409, 'EDGE_ID_TAKEN', `the edge id ${body.edgeId} belongs to another device at this site`, [
+      { field: 'edgeId', message: 'taken' },
+    ]);
+  if (body.licenceKey) {
+    const bound = licenceHolder(db, body.licenceKey);
+    if (bound && bound !== body.hardwareId)
+      throw new HttpError(409, 'LICENCE_BOUND', 'the licence key is bound to another device', [
+        { field: 'licenceKey', message: 'bound to another device' },
+      ]);
+  }
+}
+
+/** Revokes the device's earlier registrations at the site, saves the new one and stores the answer for replays. */
+function register(
+  deps: CloudDeps,
+  r: { id: string; site: SiteRow; body: RegisterEdgeRequest; edgeToken: string; key: string; fingerprint: string },
+): RegisterEdgeResponse {
+  const { db } = deps;
+  const { id, site, body } = r;
+  const now = deps.clock.iso();
+  // A device reset pairs again: its earlier registrations (and so all their tokens) are revoked.
+  revokeHardwareInSite(db, site.id, body.hardwareId, now);
+  insertEdge(db, {
+    id,
+    orgId: site.orgId,
+    siteId: site.id,
+    edgeId: body.edgeId,
+    hardwareId: body.hardwareId,
+    version: body.version,
+    hostname: body.hostname,
+    publicJwk: body.publicKey,
+    registeredAt: now,
+    revokedAt: null,
+  });
+  if (body.licenceKey) bindLicence(db, body.licenceKey, body.hardwareId, now);
+  const response: RegisterEdgeResponse = {
+    id,
+    edgeId: body.edgeId,
+    orgId: site.orgId,
+    siteId: site.id,
+    edgeToken: r.edgeToken,
+    serverTime: now,
+    config: edgeConfig(deps, site, body.edgeId),
+  };
+  saveIdempotencyRecord(db, {
+    key: r.key,
+    fingerprint: r.fingerprint,
+    status: 201,
+    response: JSON.stringify(response),
+    createdAt: now,
+  });
+  return response;
 }
