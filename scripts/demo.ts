@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { createLogger } from '../src/common/log/log.js';
+import { createLogger, type Logger } from '../src/common/log/log.js';
 import { DEMO_ORG_ID, DEMO_PASSWORD, DEMO_USERS, MockCloudClient, startMockCloud } from '../src/mock/cloud/index.js';
 import { startMockSiteServer } from '../src/mock/site-server/index.js';
 
@@ -120,20 +120,7 @@ async function main(): Promise<void> {
     const site = await admin.createSite(DEMO_ORG_ID, { name: 'Demo pit', slug, timezone: 'Australia/Perth' });
     step(`created site "${site.name}" (${site.id})`);
 
-    const serverCode = await admin.createPairingCode(DEMO_ORG_ID, site.id, { purpose: 'server' });
-    const server = await startMockSiteServer(
-      {
-        cloud: cloud.url,
-        orgId: DEMO_ORG_ID,
-        siteId: site.id,
-        code: serverCode.code,
-        mqttPort: 0,
-        httpPort: 0,
-        hardwareId: `demo-site-server-${site.id}`,
-        db: join(work, 'site-server.db'),
-      },
-      { logger: quiet },
-    );
+    const server = await startSiteServer(cloud.url, admin, site.id, join(work, 'site-server.db'), quiet);
     stoppers.push(() => server.close());
     step(`mock site server registered with the cloud: MQTT ${server.mqttUrl}, control API ${server.httpUrl}`);
 
@@ -143,84 +130,122 @@ async function main(): Promise<void> {
       hardwareId: `demo-hw-${site.id}-${i + 1}`,
       state: 'unpaired',
     }));
-    for (const edge of edges) {
-      const { pairingUri } = await admin.createPairingCode(DEMO_ORG_ID, site.id, { edgeId: edge.edgeId });
-      step(`pairing code for ${edge.edgeId}: ${pairingUri.replace(/code=[^&]+/, 'code=…')}`);
-      edge.state = 'pairing';
-      const common = ['--state-dir', edge.stateDir, '--hardware-id', edge.hardwareId, '--json'];
-      // The pairing URI carries a secret code: the environment, not the command line every user can read.
-      const paired = edgeCli(['pair', '--edge-id', edge.edgeId, ...common], () => {}, {
-        CONSYSTENCE_EDGE_PAIRING_URI: pairingUri,
-      });
-      if ((await paired.exited) !== 0) throw new Error(`pairing ${edge.edgeId} failed`);
-      edge.state = 'paired';
-      step(`${edge.edgeId} paired (state in ${edge.stateDir})`);
-      // Port 0: every demo edge gets its own free loopback port for the producer API (printed below).
-      const running = edgeCli(['run', '--producer-port', '0', ...common], (line) => {
-        if (line.event === 'state' && typeof line.state === 'string') edge.state = line.state;
-        if (line.event === 'started' && typeof line.producer === 'string')
-          step(`${edge.edgeId} producer API at ${line.producer} (POST /v1/telemetry)`);
-      });
-      edge.proc = running.proc;
-      stoppers.push(async () => {
-        running.proc.kill('SIGTERM');
-        const timer = setTimeout(() => running.proc.kill('SIGKILL'), 5_000);
-        await running.exited;
-        clearTimeout(timer);
-      });
-      step(`${edge.edgeId} running`);
-    }
-    // A config push through the site server's control API: heartbeats every 5 s make the queue depth visible, and
-    // system metrics every 2 s make real telemetry flow through the outbox.
-    for (const edge of edges) {
-      const pushed = await fetch(`${server.httpUrl}/edges/${edge.edgeId}/config`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.controlToken}` },
-        body: JSON.stringify({ config: { heartbeatSeconds: 5, metricsSeconds: 2 }, wait: true, timeoutMs: 15_000 }),
-      });
-      const answer = (await pushed.json()) as { version?: number; reported?: { status: string } };
-      step(
-        `pushed config v${answer.version} (heartbeatSeconds 5, metricsSeconds 2) to ${edge.edgeId}: ${answer.reported?.status ?? `no report (HTTP ${pushed.status})`}`,
-      );
-    }
+    for (const edge of edges) stoppers.push(await pairAndRun(edge, admin, site.id));
+    for (const edge of edges) await pushDemoConfig(server, edge);
     step(`live view, one line a second${flags.seconds ? ` for ${flags.seconds} s` : ' (Ctrl-C to stop)'}:`);
-
-    const started = Date.now();
-    const timer = setInterval(async () => {
-      try {
-        const response = await fetch(`${server.httpUrl}/edges`, {
-          headers: { authorization: `Bearer ${server.controlToken}` },
-          signal: AbortSignal.timeout(900),
-        });
-        const { data } = (await response.json()) as {
-          data: Array<{
-            edgeId: string;
-            presence: { state: string };
-            counters: { received: number; messages: number };
-            lastHeartbeat: { queue: { depth: number } } | null;
-          }>;
-        };
-        const cells = edges.map((edge) => {
-          const seen = data.find((d) => d.edgeId === edge.edgeId);
-          const queue = seen?.lastHeartbeat?.queue.depth;
-          return `${edge.edgeId}: ${edge.state}, site server got ${seen?.counters.received ?? 0} msgs (${seen?.counters.messages ?? 0} data), queue ${queue ?? '-'}`;
-        });
-        process.stdout.write(
-          `[${String(Math.round((Date.now() - started) / 1000)).padStart(4)} s] ${cells.join(' | ')}\n`,
-        );
-      } catch {
-        /* a slow tick is skipped, the next one reports */
-      }
-      if (flags.seconds && Date.now() - started >= flags.seconds * 1000) {
-        clearInterval(timer);
-        stopDemo();
-      }
-    }, 1_000);
-    stoppers.push(async () => clearInterval(timer));
+    const stopView = startLiveView(server, edges, flags.seconds, stopDemo);
+    stoppers.push(async () => stopView());
   } catch (error) {
     process.stderr.write(`demo failed: ${(error as Error).message}\n`);
     await stop(1);
   }
+}
+
+type SiteServer = Awaited<ReturnType<typeof startMockSiteServer>>;
+
+/** The site server pairs with the cloud like a real one: with a server pairing code. */
+async function startSiteServer(
+  cloudUrl: string,
+  admin: MockCloudClient,
+  siteId: string,
+  db: string,
+  logger: Logger,
+): Promise<SiteServer> {
+  const serverCode = await admin.createPairingCode(DEMO_ORG_ID, siteId, { purpose: 'server' });
+  return startMockSiteServer(
+    {
+      cloud: cloudUrl,
+      orgId: DEMO_ORG_ID,
+      siteId,
+      code: serverCode.code,
+      mqttPort: 0,
+      httpPort: 0,
+      hardwareId: `demo-site-server-${siteId}`,
+      db,
+    },
+    { logger },
+  );
+}
+
+/** Pairs the edge with the real CLI, then starts its `run`; returns how to stop it. */
+async function pairAndRun(edge: DemoEdge, admin: MockCloudClient, siteId: string): Promise<() => Promise<void>> {
+  const { pairingUri } = await admin.createPairingCode(DEMO_ORG_ID, siteId, { edgeId: edge.edgeId });
+  step(`pairing code for ${edge.edgeId}: ${pairingUri.replace(/code=[^&]+/, 'code=…')}`);
+  edge.state = 'pairing';
+  const common = ['--state-dir', edge.stateDir, '--hardware-id', edge.hardwareId, '--json'];
+  // The pairing URI carries a secret code: the environment, not the command line every user can read.
+  const paired = edgeCli(['pair', '--edge-id', edge.edgeId, ...common], () => {}, {
+    CONSYSTENCE_EDGE_PAIRING_URI: pairingUri,
+  });
+  if ((await paired.exited) !== 0) throw new Error(`pairing ${edge.edgeId} failed`);
+  edge.state = 'paired';
+  step(`${edge.edgeId} paired (state in ${edge.stateDir})`);
+  // Port 0: every demo edge gets its own free loopback port for the producer API (printed below).
+  const running = edgeCli(['run', '--producer-port', '0', ...common], (line) => {
+    if (line.event === 'state' && typeof line.state === 'string') edge.state = line.state;
+    if (line.event === 'started' && typeof line.producer === 'string')
+      step(`${edge.edgeId} producer API at ${line.producer} (POST /v1/telemetry)`);
+  });
+  edge.proc = running.proc;
+  step(`${edge.edgeId} running`);
+  return async () => {
+    running.proc.kill('SIGTERM');
+    const timer = setTimeout(() => running.proc.kill('SIGKILL'), 5_000);
+    await running.exited;
+    clearTimeout(timer);
+  };
+}
+
+/**
+ * A config push through the site server's control API: heartbeats every 5 s make the queue depth visible, and
+ * system metrics every 2 s make real telemetry flow through the outbox.
+ */
+async function pushDemoConfig(server: SiteServer, edge: DemoEdge): Promise<void> {
+  const pushed = await fetch(`${server.httpUrl}/edges/${edge.edgeId}/config`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${server.controlToken}` },
+    body: JSON.stringify({ config: { heartbeatSeconds: 5, metricsSeconds: 2 }, wait: true, timeoutMs: 15_000 }),
+  });
+  const answer = (await pushed.json()) as { version?: number; reported?: { status: string } };
+  step(
+    `pushed config v${answer.version} (heartbeatSeconds 5, metricsSeconds 2) to ${edge.edgeId}: ${answer.reported?.status ?? `no report (HTTP ${pushed.status})`}`,
+  );
+}
+
+/** One line a second from the site server's view of every edge; after `seconds` (if set) calls `done`. */
+function startLiveView(server: SiteServer, edges: DemoEdge[], seconds: number | undefined, done: () => void) {
+  const started = Date.now();
+  const timer = setInterval(async () => {
+    try {
+      const response = await fetch(`${server.httpUrl}/edges`, {
+        headers: { authorization: `Bearer ${server.controlToken}` },
+        signal: AbortSignal.timeout(900),
+      });
+      const { data } = (await response.json()) as {
+        data: Array<{
+          edgeId: string;
+          presence: { state: string };
+          counters: { received: number; messages: number };
+          lastHeartbeat: { queue: { depth: number } } | null;
+        }>;
+      };
+      const cells = edges.map((edge) => {
+        const seen = data.find((d) => d.edgeId === edge.edgeId);
+        const queue = seen?.lastHeartbeat?.queue.depth;
+        return `${edge.edgeId}: ${edge.state}, site server got ${seen?.counters.received ?? 0} msgs (${seen?.counters.messages ?? 0} data), queue ${queue ?? '-'}`;
+      });
+      process.stdout.write(
+        `[${String(Math.round((Date.now() - started) / 1000)).padStart(4)} s] ${cells.join(' | ')}\n`,
+      );
+    } catch {
+      /* a slow tick is skipped, the next one reports */
+    }
+    if (seconds && Date.now() - started >= seconds * 1000) {
+      clearInterval(timer);
+      done();
+    }
+  }, 1_000);
+  return () => clearInterval(timer);
 }
 
 main().catch((error: unknown) => {
