@@ -213,17 +213,7 @@ async function openFile(options: OpenOptions): Promise<OpenResult> {
     problem = `${(cause as { code?: string }).code}: ${(cause as Error).message}`;
   }
 
-  const damaged = async (reason: string): Promise<OpenResult> => {
-    if (readOnly || options.onCorrupt === 'throw') {
-      throw new StorageError(
-        'DATABASE_CORRUPT',
-        `the database ${path} is damaged (${reason}); nothing was moved: stop the service and run 'reset', or move the file aside`,
-      );
-    }
-    const movedTo = moveAside(path);
-    const fresh = await openFile(options);
-    return { ...fresh, recovered: { movedTo, reason } };
-  };
+  const damaged = (reason: string) => openFresh(options, reason);
   if (problem !== null || !db) {
     db?.close();
     return damaged(String(problem));
@@ -232,17 +222,11 @@ async function openFile(options: OpenOptions): Promise<OpenResult> {
   try {
     checkMark(db, options, readOnly);
     if (!readOnly) {
-      // Repaired only now that the file is accepted, and with the connection closed (see trustedFile). Rare: only
-      // files an older version or a root command left with a wrong mode or owner.
       const repairs = [{ suffix: '', stats: file }, ...sideFiles].filter(
         (entry): entry is { suffix: string; stats: Stats } =>
           entry.stats !== undefined && needsRepair(entry.stats, dir),
       );
-      if (repairs.length > 0) {
-        db.close();
-        for (const { suffix, stats } of repairs) repairFile(path + suffix, dir, trust, stats);
-        db = await connect();
-      }
+      if (repairs.length > 0) db = await repairAndReconnect(db, { path, dir, trust, repairs }, connect);
       configureWrites(db, options.synchronous ?? 'FULL', false);
     }
     if (readOnly && schemaVersion(db) === 0) {
@@ -257,6 +241,39 @@ async function openFile(options: OpenOptions): Promise<OpenResult> {
     if (isCorruption(cause)) return damaged(`${(cause as { code?: string }).code}: ${(cause as Error).message}`);
     throw storageErrorFor(error, path, { detail: ownership(file), folder: dir.path });
   }
+}
+
+/** A damaged file is moved aside and a fresh one opened, unless the caller (or a read-only open) forbids moving. */
+async function openFresh(options: OpenOptions, reason: string): Promise<OpenResult> {
+  const { path } = options;
+  if (options.readOnly === true || options.onCorrupt === 'throw') {
+    throw new StorageError(
+      'DATABASE_CORRUPT',
+      `the database ${path} is damaged (${reason}); nothing was moved: stop the service and run 'reset', or move the file aside`,
+    );
+  }
+  const movedTo = moveAside(path);
+  const fresh = await openFile(options);
+  return { ...fresh, recovered: { movedTo, reason } };
+}
+
+/**
+ * Repaired only now that the file is accepted, and with the connection closed (see trustedFile). Rare: only files
+ * an older version or a root command left with a wrong mode or owner.
+ */
+async function repairAndReconnect(
+  db: Db,
+  found: {
+    path: string;
+    dir: Parameters<typeof repairFile>[1];
+    trust: Parameters<typeof repairFile>[2];
+    repairs: Array<{ suffix: string; stats: Stats }>;
+  },
+  connect: () => Promise<Db>,
+): Promise<Db> {
+  db.close();
+  for (const { suffix, stats } of found.repairs) repairFile(found.path + suffix, found.dir, found.trust, stats);
+  return connect();
 }
 
 /** Migrates a writable database; a read-only one must already be current (a read-only command never migrates). */
