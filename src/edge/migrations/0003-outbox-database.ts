@@ -8,6 +8,18 @@
  */
 import type { Migration } from '../../storage/db.js';
 
+/** The tables identity.db takes from an earlier version's edge.db: every table of migration 1, the edge core. */
+export const IDENTITY_TABLES = [
+  'identity',
+  'pending_pairing',
+  'registration',
+  'runtime_config',
+  'config_history',
+  'command_results',
+  'kv',
+  'status_snapshot',
+] as const;
+
 /** Step 1 of a new outbox.db: nothing (in a renamed edge.db, the identity tables that step 3 removes). */
 export const outboxBase: Migration = { version: 1, name: 'outbox-base', up: () => {} };
 
@@ -20,17 +32,7 @@ export const dropIdentityCopy: Migration = {
   name: 'drop-identity-copy',
   up: (db) => {
     db.exec('PRAGMA secure_delete = ON');
-    for (const table of [
-      'identity',
-      'pending_pairing',
-      'registration',
-      'runtime_config',
-      'config_history',
-      'command_results',
-      'kv',
-      'status_snapshot',
-    ])
-      db.exec(`DROP TABLE IF EXISTS ${table}`);
+    for (const table of IDENTITY_TABLES) db.exec(`DROP TABLE IF EXISTS ${table}`);
   },
 };
 

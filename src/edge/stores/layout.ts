@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { openDatabase } from '../../storage/index.js';
 import { stateTrustPolicy } from './trust.js';
 import { identityMigrations, legacyEdgeMigrations } from '../migrations/index.js';
+import { IDENTITY_TABLES } from '../migrations/0003-outbox-database.js';
 
 export const IDENTITY_DB_FILE = 'identity.db';
 export const OUTBOX_DB_FILE = 'outbox.db';
@@ -28,17 +29,6 @@ export const OUTBOX_DB_FILE = 'outbox.db';
 export const LEGACY_DB_FILE = 'edge.db';
 
 const SPLIT_SUFFIX = '.split';
-/** The tables identity.db takes from edge.db (every table of migration 1, the edge core). */
-const IDENTITY_TABLES = [
-  'identity',
-  'pending_pairing',
-  'registration',
-  'runtime_config',
-  'config_history',
-  'command_results',
-  'kv',
-  'status_snapshot',
-] as const;
 
 /** Which file holds what right now, whatever step the split reached. */
 export interface StateFiles {
