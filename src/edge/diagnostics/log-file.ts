@@ -4,8 +4,9 @@
  * the oldest dropped on rotation; owner-only (0600); never follows a link. A failing disk never stops the service:
  * the file is given up with one line on stderr, and logging goes on to stderr alone.
  */
-import { closeSync, constants, fstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, renameSync, rmSync, type Stats, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { adoptFolderOwner } from '../../storage/file-trust.js';
 
 export const LOG_FILE = 'edge.log';
 export interface LogFileLimits {
@@ -22,6 +23,14 @@ export function logFileNames(files: number): string[] {
 }
 /** The most files any configuration can ask for (the bundle reads this many). */
 export const MAX_LOG_FILES = 10;
+
+/** Why an opened `edge.log` is not a file this service may write, or undefined when it is. */
+function notOwnLogFile(stats: Stats): string | undefined {
+  if (stats.isFIFO()) return 'a named pipe, not a regular file';
+  if (!stats.isFile()) return 'not a regular file';
+  if (stats.nlink !== 1) return `a file with ${stats.nlink} hard links, maybe another file under a second name`;
+  return undefined;
+}
 
 export class RotatingLogFile {
   private fd: number | null = null;
@@ -68,13 +77,25 @@ export class RotatingLogFile {
   }
 
   private open(): void {
-    // O_NOFOLLOW: a link planted in the state dir must not make the service write elsewhere.
-    this.fd = openSync(
+    // The state dir belongs to the service user, who may plant anything there. O_NOFOLLOW: a link must not make us
+    // write elsewhere; O_NONBLOCK: a named pipe must not block open() (and a root `run` holding the run lock) forever.
+    const fd = openSync(
       join(this.dir, LOG_FILE),
-      constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+      constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK,
       0o600,
     );
-    this.size = fstatSync(this.fd).size;
+    try {
+      const stats = fstatSync(fd);
+      const refusal = notOwnLogFile(stats);
+      if (refusal) throw new Error(`${LOG_FILE} is ${refusal}`);
+      // A root `run` in the service account's dir hands the file to that account, which must keep writing it later.
+      adoptFolderOwner(fd, this.dir);
+      this.fd = fd;
+      this.size = stats.size;
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
   }
 
   private rotate(): void {

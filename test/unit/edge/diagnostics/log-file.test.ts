@@ -1,5 +1,17 @@
 /** The runtime's own log file: bounded, rotated, owner-only, never through a link, and a dead disk never throws. */
-import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  chownSync,
+  closeSync,
+  constants,
+  existsSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RotatingLogFile } from '../../../../src/edge/diagnostics/log-file.js';
@@ -48,6 +60,64 @@ describe('rotating log file', () => {
     expect(readFileSync(target, 'utf8')).toBe('untouched');
     expect(failures).toHaveLength(1);
     expect(failures[0]).toContain('ELOOP');
+  });
+
+  it('refuses a named pipe planted as edge.log without blocking, with or without a reader, and says so once', () => {
+    const dir = tempDir('cst-log-');
+    const fifo = join(dir, 'edge.log');
+    execFileSync('mkfifo', [fifo]);
+    // No reader: a blocking open() would wait forever (the service holding the run lock). A reader: open succeeds.
+    for (const withReader of [false, true]) {
+      const reader = withReader ? openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK) : null;
+      const failures: string[] = [];
+      const file = new RotatingLogFile(dir, { sizeKb: 1, files: 2 }, (m) => failures.push(m));
+      file.write(line(1));
+      file.write(line(2));
+      file.close();
+      expect(failures).toHaveLength(1);
+      expect(failures[0]).toMatch(reader === null ? /ENXIO/ : /named pipe/);
+      if (reader !== null) closeSync(reader);
+    }
+    expect(statSync(fifo).isFIFO()).toBe(true);
+  });
+
+  it('refuses an edge.log with a second hard link (another file under a second name)', () => {
+    const dir = tempDir('cst-log-');
+    const other = join(dir, 'other');
+    writeFileSync(other, 'untouched');
+    linkSync(other, join(dir, 'edge.log'));
+    const failures: string[] = [];
+    new RotatingLogFile(dir, { sizeKb: 1, files: 2 }, (m) => failures.push(m)).write(line(1));
+    expect(readFileSync(other, 'utf8')).toBe('untouched');
+    expect(failures[0]).toContain('2 hard links');
+  });
+
+  it('rotates over a named pipe planted as edge.log.1 without opening it, and keeps logging', () => {
+    const dir = tempDir('cst-log-');
+    execFileSync('mkfifo', [join(dir, 'edge.log.1')]);
+    const failures: string[] = [];
+    const file = new RotatingLogFile(dir, { sizeKb: 1, files: 2 }, (m) => failures.push(m));
+    for (let i = 0; i < 30; i++) file.write(line(i));
+    file.close();
+    expect(failures).toEqual([]);
+    expect(statSync(join(dir, 'edge.log.1')).isFile()).toBe(true);
+    expect(readFileSync(join(dir, 'edge.log'), 'utf8')).toContain('"i":29');
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('as root in the service account dir, hands edge.log to that account', () => {
+    const dir = tempDir('cst-log-');
+    chownSync(dir, 65534, 65534);
+    // One left by an older root run, and the one rotation creates: both must end up the account's.
+    writeFileSync(join(dir, 'edge.log'), '', { mode: 0o600 });
+    const file = new RotatingLogFile(dir, { sizeKb: 1, files: 2 });
+    file.write(line(0));
+    expect(statSync(join(dir, 'edge.log')).uid).toBe(65534);
+    for (let i = 1; i < 30; i++) file.write(line(i));
+    file.close();
+    for (const name of ['edge.log', 'edge.log.1']) {
+      expect(statSync(join(dir, name)).uid, name).toBe(65534);
+      expect(statSync(join(dir, name)).gid, name).toBe(65534);
+    }
   });
 
   it('filters by the level a config push sets, for stderr and the file alike', () => {
