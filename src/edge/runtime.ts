@@ -25,6 +25,7 @@ import type { Registration } from './stores/registration-store.js';
 import { buildStatusReport, type StatusReport } from './status/report.js';
 import { runDoctor, type CheckResult } from './status/doctor.js';
 import { hardwareIdCheck } from './status/hardware-id-check.js';
+import { statePrivacyCheck } from './status/state-privacy-check.js';
 import { deleteSecurely } from '../storage/index.js';
 import { VERSION } from './version.js';
 
@@ -194,7 +195,7 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
         fetch: fetchImpl,
         status: () => buildStatusReport(state, clock, hardwareId, version),
         probeLogin: (registration) => probeConnect(registration),
-        localChecks: [() => hardwareIdCheck(hardware, options.stateDir)],
+        localChecks: [() => hardwareIdCheck(hardware, options.stateDir), () => statePrivacyCheck(options.stateDir)],
       }),
     async reset({ keys }) {
       const { notScrubbed } = deleteSecurely(state.db, () =>

@@ -272,7 +272,15 @@ async function repairAndReconnect(
   connect: () => Promise<Db>,
 ): Promise<Db> {
   db.close();
-  for (const { suffix, stats } of found.repairs) repairFile(found.path + suffix, found.dir, found.trust, stats);
+  for (const { suffix, stats } of found.repairs) {
+    try {
+      repairFile(found.path + suffix, found.dir, found.trust, stats);
+    } catch (error) {
+      // Closing the last connection makes SQLite delete a WAL database's -wal and -shm: one seen before the close
+      // may be gone, which is no failure (it used to stop `run`). The reopen recreates them with the repaired mode.
+      if (suffix === '' || (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
   return connect();
 }
 
