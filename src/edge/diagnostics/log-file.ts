@@ -1,10 +1,21 @@
 /**
  * The runtime's own recent logs, kept in the state dir next to stderr (journald), so a support bundle can read
  * them without root or journald. Bounded: `files` files of at most `sizeKb` each (`edge.log`, `edge.log.1`, …),
- * the oldest dropped on rotation; owner-only (0600); never follows a link. A failing disk never stops the service:
+ * the oldest dropped on rotation; owner-only (0600) and the state dir owner's; never follows a link, never writes a
+ * named pipe or a hard-linked file the service user planted (see `open`). A failing disk never stops the service:
  * the file is given up with one line on stderr, and logging goes on to stderr alone.
  */
-import { closeSync, constants, fstatSync, openSync, renameSync, rmSync, type Stats, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  openSync,
+  renameSync,
+  rmSync,
+  type Stats,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { adoptFolderOwner } from '../../storage/file-trust.js';
 
@@ -88,6 +99,8 @@ export class RotatingLogFile {
       const stats = fstatSync(fd);
       const refusal = notOwnLogFile(stats);
       if (refusal) throw new Error(`${LOG_FILE} is ${refusal}`);
+      // Owner-only even when restored or left by an older version with a wider mode (O_CREAT's mode is for new files).
+      if (stats.mode & 0o077) fchmodSync(fd, 0o600);
       // A root `run` in the service account's dir hands the file to that account, which must keep writing it later.
       adoptFolderOwner(fd, this.dir);
       this.fd = fd;

@@ -104,21 +104,24 @@ describe('rotating log file', () => {
     expect(readFileSync(join(dir, 'edge.log'), 'utf8')).toContain('"i":29');
   });
 
-  it.skipIf(process.getuid?.() !== 0)('as root in the service account dir, hands edge.log to that account', () => {
-    const dir = tempDir('cst-log-');
-    chownSync(dir, 65534, 65534);
-    // One left by an older root run, and the one rotation creates: both must end up the account's.
-    writeFileSync(join(dir, 'edge.log'), '', { mode: 0o600 });
-    const file = new RotatingLogFile(dir, { sizeKb: 1, files: 2 });
-    file.write(line(0));
-    expect(statSync(join(dir, 'edge.log')).uid).toBe(65534);
-    for (let i = 1; i < 30; i++) file.write(line(i));
-    file.close();
-    for (const name of ['edge.log', 'edge.log.1']) {
-      expect(statSync(join(dir, name)).uid, name).toBe(65534);
-      expect(statSync(join(dir, name)).gid, name).toBe(65534);
-    }
-  });
+  it.skipIf(process.getuid?.() !== 0)(
+    'as root in the service account dir, hands edge.log to that account (skipped: needs root)',
+    () => {
+      const dir = tempDir('cst-log-');
+      chownSync(dir, 65534, 65534);
+      // One an older root run left (with a restore's mode), and the one rotation creates: both end up the account's, 0600.
+      writeFileSync(join(dir, 'edge.log'), '', { mode: 0o600 });
+      const file = new RotatingLogFile(dir, { sizeKb: 1, files: 2 });
+      file.write(line(0));
+      expect(statSync(join(dir, 'edge.log')).uid).toBe(65534);
+      for (let i = 1; i < 30; i++) file.write(line(i));
+      file.close();
+      for (const name of ['edge.log', 'edge.log.1']) {
+        expect(statSync(join(dir, name)).uid, name).toBe(65534);
+        expect(statSync(join(dir, name)).gid, name).toBe(65534);
+      }
+    },
+  );
 
   it('filters by the level a config push sets, for stderr and the file alike', () => {
     const dir = tempDir('cst-log-');
