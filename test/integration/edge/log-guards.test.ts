@@ -62,7 +62,8 @@ describe.skipIf(mosquittoUnavailable())('what network input does to the log', ()
         what: 'config_rejected',
       });
       expect(rejected.length).toBeLessThan(4_000);
-      expect(rejected).toContain('more characters');
+      // The reason names an unknown key by a short, scrubbed excerpt only (never 16 characters of it).
+      expect(rejected).not.toContain('k'.repeat(16));
 
       for (let i = 0; i < BURST; i++) await site!.publishAsync(topics.cmd, `not json ${i}`, { qos: 1 });
       const summary = await waitFor(
