@@ -3,11 +3,14 @@
  * `broker-down` runs stops the device, removes the scenario's work dir, writes JUnit and JSON (the running
  * scenario an `<error>` "stopped by SIGINT", the rest skipped with that reason) and exits 130. The child gets
  * its own TMPDIR, so its work dirs and its device (whose `--state-dir` lies under it) are found without
- * confusing them with another run's.
+ * confusing them with another run's. SIGTERM during `network-partition` also deletes the device's namespace
+ * (named in the report's notes) and exits 143.
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { netnsUnavailable } from '../../../src/hil/net/netns.js';
 import { startProcess } from '../../helpers/process.js';
 import { tempDir } from '../../helpers/tmp.js';
 
@@ -71,5 +74,38 @@ describe('consystence-hil run stopped by a signal', () => {
     ]);
     expect(readdirSync(childTmp).filter((f) => f.startsWith('cst-hil-'))).toEqual([]);
     await until(() => processesMentioning(childTmp).length === 0, 10_000, 'no process left under the run');
+  }, 300_000);
+
+  it('SIGTERM in a namespaced scenario: the namespace is deleted and the run exits 143', async (ctx) => {
+    const why = netnsUnavailable();
+    if (why) {
+      console.log(`skipped: ${why}`);
+      ctx.skip();
+    }
+    const dir = tempDir('cst-hil-term-');
+    const childTmp = join(dir, 'tmp');
+    const junit = join(dir, 'junit.xml');
+    mkdirSync(childTmp);
+    const child = startProcess(
+      process.execPath,
+      ['src/hil/bin.mjs', 'run', '--only', 'network-partition', '--junit', junit],
+      {
+        env: { TMPDIR: childTmp },
+      },
+    );
+    const output = () => child.stderr.join('\n');
+    await until(() => output().includes('....  network-partition'), 120_000, 'network-partition to start');
+    await until(() => processesMentioning(childTmp).length > 0, 60_000, 'the device to run in its namespace');
+    child.proc.kill('SIGTERM');
+    const exit = await Promise.race([
+      child.exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit:\n${output()}`)), 120_000)),
+    ]);
+    expect(exit.code, output()).toBe(143);
+    const xml = readFileSync(junit, 'utf8');
+    expect(xml).toMatch(/<testcase name="network-partition"[^>]*>\s*<error message="stopped by SIGTERM"/);
+    const namespace = /device in namespace (\S+)/.exec(xml)?.[1];
+    expect(namespace, xml).toBeDefined();
+    expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(namespace);
   }, 300_000);
 });
