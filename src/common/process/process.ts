@@ -211,7 +211,7 @@ export async function runCommand(
   const exit = await proc.exited;
   clearTimeout(timer);
   options.signal?.removeEventListener('abort', stop);
-  // The leader's exit does not end its group: wait for the group to be stopped before the caller moves on.
+  // The leader's exit does not end its group: whatever it left behind gets SIGTERM and then SIGKILL.
   if (options.ownGroup) await proc.terminate('SIGTERM', HOOK_GRACE_MS);
   return {
     ...exit,

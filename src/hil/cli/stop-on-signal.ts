@@ -7,8 +7,6 @@ import { constants } from 'node:os';
 
 export interface StopOnSignal {
   signal: AbortSignal;
-  /** The signal that stopped the command, once one did. */
-  stoppedBy: () => NodeJS.Signals | undefined;
   /** The conventional exit code for a command stopped by that signal: 128 + its number (SIGINT 130, SIGTERM 143). */
   exitCode: () => number | undefined;
   dispose: () => void;
@@ -28,7 +26,6 @@ export function stopOnSignal(onFirst: (signal: NodeJS.Signals) => void): StopOnS
   process.on('SIGTERM', onSignal);
   return {
     signal: abort.signal,
-    stoppedBy: () => stoppedBy,
     exitCode: () => (stoppedBy ? exitCodeFor(stoppedBy) : undefined),
     dispose: () => {
       process.off('SIGINT', onSignal);
