@@ -20,6 +20,11 @@ export interface SpawnOptions {
   cwd?: string;
   /** Written to stdin, which is then closed (e.g. a pairing URI for `pair --uri -`). */
   input?: string;
+  /**
+   * Start it as the leader of its own process group and signal the whole group: a shell command's children
+   * (`sh -c 'relay.sh; sleep 300'`) are then stopped with it instead of living on under PID 1.
+   */
+  ownGroup?: boolean;
 }
 
 function pushBounded<T>(list: T[], item: T): void {
@@ -48,13 +53,16 @@ export class RunningProcess {
   private exit: ExitInfo | null = null;
   private readonly waiters = new Set<() => void>();
   private readonly proc: ChildProcess;
+  private readonly ownGroup: boolean;
 
   constructor(
     readonly command: string,
     readonly args: string[],
     options: SpawnOptions = {},
   ) {
+    this.ownGroup = options.ownGroup ?? false;
     this.proc = spawn(command, args, {
+      detached: this.ownGroup,
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -138,16 +146,31 @@ export class RunningProcess {
     });
   }
 
-  /** Sends `signal`; escalates to SIGKILL after `graceMs`. Resolves with how it ended. */
+  /**
+   * Sends `signal`; escalates to SIGKILL after `graceMs`. Resolves with how it ended. With `ownGroup` the whole
+   * group is signalled, and whatever is left of it once the leader has exited is killed.
+   */
   async terminate(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<ExitInfo> {
-    if (this.exit) return this.exit;
-    this.proc.kill(signal);
-    if (signal === 'SIGKILL') return this.exited;
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), graceMs);
+    if (this.exit && !this.ownGroup) return this.exit;
+    this.kill(signal);
+    const timer = signal === 'SIGKILL' ? undefined : setTimeout(() => this.kill('SIGKILL'), graceMs);
     try {
       return await this.exited;
     } finally {
       clearTimeout(timer);
+      if (this.ownGroup) this.kill('SIGKILL');
+    }
+  }
+
+  private kill(signal: NodeJS.Signals): void {
+    if (!this.ownGroup || this.proc.pid === undefined) {
+      this.proc.kill(signal);
+      return;
+    }
+    try {
+      process.kill(-this.proc.pid, signal);
+    } catch {
+      // ESRCH: the group is already gone, which is what we wanted.
     }
   }
 }
@@ -159,23 +182,37 @@ export interface CommandResult extends ExitInfo {
   timedOut: boolean;
 }
 
-/** Runs a command to completion, killed after `timeoutMs` (then `timedOut` is true). */
+/** How long a stopped hook's process group gets between SIGTERM and SIGKILL. */
+const HOOK_GRACE_MS = 5_000;
+
+/**
+ * Runs a command to completion, killed after `timeoutMs` (then `timedOut` is true) or when `signal` aborts. With
+ * `ownGroup` it gets SIGTERM first and SIGKILL after `HOOK_GRACE_MS`, group-wide; otherwise SIGKILL at once.
+ */
 export async function runCommand(
   command: string,
   args: string[],
-  options: SpawnOptions & { timeoutMs: number; onStart?: (proc: RunningProcess) => void },
+  options: SpawnOptions & { timeoutMs: number; signal?: AbortSignal; onStart?: (proc: RunningProcess) => void },
 ): Promise<CommandResult> {
   const started = Date.now();
   const proc = new RunningProcess(command, args, options);
   options.onStart?.(proc);
   let timedOut = false;
+  // terminate() only rejects if the process was already gone; there is nothing to do about that.
+  const stop = (): void => {
+    proc.terminate(options.ownGroup ? 'SIGTERM' : 'SIGKILL', HOOK_GRACE_MS).catch(() => {});
+  };
   const timer = setTimeout(() => {
     timedOut = true;
-    // SIGKILL cannot be refused; a rejection here would only mean the process was already gone.
-    proc.terminate('SIGKILL').catch(() => {});
+    stop();
   }, options.timeoutMs);
+  if (options.signal?.aborted) stop();
+  options.signal?.addEventListener('abort', stop);
   const exit = await proc.exited;
   clearTimeout(timer);
+  options.signal?.removeEventListener('abort', stop);
+  // The leader's exit does not end its group: whatever it left behind gets SIGTERM and then SIGKILL.
+  if (options.ownGroup) await proc.terminate('SIGTERM', HOOK_GRACE_MS);
   return {
     ...exit,
     stdout: proc.stdout.join('\n'),
@@ -185,14 +222,23 @@ export async function runCommand(
   };
 }
 
-/** Runs a rig hook (`--power-cycle-cmd` and friends) through `sh -c`, bounded; throws when it fails. */
+/**
+ * Runs a rig hook (`--power-cycle-cmd` and friends) through `sh -c` in its own process group, bounded; throws
+ * when it fails. On a timeout or an abort the whole group is stopped, so nothing it started outlives it.
+ */
 export async function runHook(
   name: string,
   commandLine: string,
   timeoutMs: number,
-  env?: NodeJS.ProcessEnv,
+  options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {},
 ): Promise<CommandResult> {
-  const result = await runCommand('/bin/sh', ['-c', commandLine], { timeoutMs, env: { ...process.env, ...env } });
+  const result = await runCommand('/bin/sh', ['-c', commandLine], {
+    timeoutMs,
+    ownGroup: true,
+    env: { ...process.env, ...options.env },
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  if (options.signal?.aborted) throw new Error(`${name} hook stopped: ${String(options.signal.reason)}`);
   if (result.timedOut) throw new Error(`${name} hook did not finish within ${timeoutMs} ms: ${commandLine}`);
   if (result.code !== 0)
     throw new Error(`${name} hook failed (exit ${result.code}): ${commandLine}\n${result.stderr.slice(-2000)}`);

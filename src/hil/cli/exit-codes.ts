@@ -1,4 +1,7 @@
-/** `consystence-hil` exit codes, for CI and rig scripts. */
+/**
+ * `consystence-hil` exit codes, for CI and rig scripts. A `run` stopped by a signal exits 128 + its number
+ * (130 SIGINT, 143 SIGTERM): see stop-on-signal.ts.
+ */
 export const HilExit = {
   /** Every scenario passed or was skipped with a reason. */
   OK: 0,

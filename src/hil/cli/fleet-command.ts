@@ -1,7 +1,7 @@
 /**
  * `consystence-hil fleet`: flags → simulation → a readable summary on stdout and the JSON report. Ctrl-C
  * (SIGINT) and SIGTERM abort the run: the simulator's cleanup stops the workers, the site server and the cloud
- * before the command returns. The signal handlers belong to this call and are removed when it ends.
+ * before the command returns; a second signal exits at once (stop-on-signal.ts).
  */
 import { runFleet } from '../fleet/simulator.js';
 import { HilExit } from './exit-codes.js';
@@ -10,6 +10,7 @@ import { formatFleet } from './fleet-format.js';
 import { toJUnitXml } from '../report/junit.js';
 import { fleetRunReport, fleetTargets } from '../fleet/targets.js';
 import { UsageError } from './run-args.js';
+import { stopOnSignal } from './stop-on-signal.js';
 import { writeReport, type Io } from './run-command.js';
 
 export async function fleetCommand(argv: string[], io: Io): Promise<number> {
@@ -30,18 +31,14 @@ export async function fleetCommand(argv: string[], io: Io): Promise<number> {
   const writeJUnit = (outcome: Parameters<typeof fleetRunReport>[0]) => {
     if (args.junit) writeReport(args.junit, toJUnitXml(fleetRunReport(outcome, startedAt, Date.now() - started)));
   };
-  const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    io.stderr(`${signal}: stopping the fleet (workers, site server, cloud)…\n`);
-    abort.abort(new Error(`stopped by ${signal}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = stopOnSignal((signal) =>
+    io.stderr(`${signal}: stopping the fleet (workers, site server, cloud)… (again to exit at once)\n`),
+  );
   try {
     const report = await runFleet({
       ...args,
       devices: args.devices!,
-      signal: abort.signal,
+      signal: stop.signal,
       progress: (line) => io.stderr(`${line}\n`),
     });
     const targets = fleetTargets(report, args.settleTimeoutS);
@@ -55,7 +52,6 @@ export async function fleetCommand(argv: string[], io: Io): Promise<number> {
     writeJUnit({ error: error as Error });
     return HilExit.FAILED;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
   }
 }

@@ -1,4 +1,8 @@
-/** `consystence-hil run`: flags → plan → run → reports → exit code. */
+/**
+ * `consystence-hil run`: flags → plan → run → reports → exit code. Ctrl-C (SIGINT) or SIGTERM stops the run: the
+ * running scenario is an `<error>`, its bed is torn down, the rest are skipped, the reports are written and the
+ * exit code is 128 + the signal's number (130, 143); a second signal exits at once.
+ */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -12,6 +16,7 @@ import { identifyDevice } from '../targets/identify.js';
 import { type TargetConfig, type TargetFactory, targetFactory } from '../targets/index.js';
 import { HilExit } from './exit-codes.js';
 import { parseRunArgs, RUN_USAGE, type RunArgs, UsageError } from './run-args.js';
+import { stopOnSignal, type StopOnSignal } from './stop-on-signal.js';
 
 export interface Io {
   stdout: (text: string) => void;
@@ -27,7 +32,20 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const plan = parsePlan(argv, io);
   if (typeof plan === 'number') return plan;
   const { args, planned } = plan;
-  const targetConfig = targetConfigFor(args);
+  const stop = stopOnSignal((signal) =>
+    io.stderr(
+      `${signal}: stopping the run (device, namespaces, work dirs), then writing the reports… (again to exit at once)\n`,
+    ),
+  );
+  try {
+    return await runSelected(args, planned, io, stop);
+  } finally {
+    stop.dispose();
+  }
+}
+
+async function runSelected(args: RunArgs, planned: Planned[], io: Io, stop: StopOnSignal): Promise<number> {
+  const targetConfig = targetConfigFor(args, stop.signal);
   const targetDescription = describeTarget(args);
   const started = Date.now();
   // Every way out from here writes the reports: a CI reading an old or missing JUnit file would trust nothing.
@@ -54,14 +72,15 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
 
   let report: RunReport;
   try {
-    report = await runPlanned(planned, runOptionsFor(args, factory, targetDescription, io));
+    report = await runPlanned(planned, { ...runOptionsFor(args, factory, targetDescription, io), stop: stop.signal });
   } catch (error) {
     writeReports({ ...rigError('run', 'the rig runs the planned scenarios', error), device });
     throw error;
   }
   report.device = device;
   writeReports(report);
-  return printSummary(report, io);
+  const code = printSummary(report, io);
+  return stop.exitCode() ?? code;
 }
 
 /** The flags and the scenarios they select, or the exit code when there is nothing to run (help, list, misuse). */
@@ -89,7 +108,8 @@ function parsePlan(argv: string[], io: Io): { args: RunArgs; planned: Planned[] 
   }
 }
 
-function targetConfigFor(args: RunArgs): TargetConfig {
+/** `stop`: aborted when the run is stopped, so a running hook is stopped with it. */
+function targetConfigFor(args: RunArgs, stop: AbortSignal): TargetConfig {
   return {
     kind: args.target,
     remoteStateDir: args.remoteStateDir,
@@ -98,6 +118,7 @@ function targetConfigFor(args: RunArgs): TargetConfig {
     ...(args.remoteHost ? { remoteHost: args.remoteHost } : {}),
     hooks: {
       timeoutMs: args.hookTimeoutS * 1000,
+      signal: stop,
       ...(args.powerCycleCmd ? { powerCycle: args.powerCycleCmd } : {}),
       ...(args.netDownCmd ? { netDown: args.netDownCmd } : {}),
       ...(args.netUpCmd ? { netUp: args.netUpCmd } : {}),

@@ -12,7 +12,7 @@ import { LogBuffer } from '../bed/log-buffer.js';
 import { provideSite, type SiteHandle } from '../bed/site.js';
 import { saveSupportBundle } from '../bed/support-bundle.js';
 import { createDeviceNamespace, netnsUnavailable, type DeviceNamespace } from '../net/netns.js';
-import { CheckFailed, RigFault, ScenarioSkipped, shellCouldNotRun } from '../scenario-kit/errors.js';
+import { CheckFailed, Interrupted, RigFault, ScenarioSkipped, shellCouldNotRun } from '../scenario-kit/errors.js';
 import type { Figure, Scenario, ScenarioContext } from '../scenario-kit/types.js';
 import type { TargetFactory } from '../targets/index.js';
 import type { DeviceTarget, TargetKind } from '../targets/types.js';
@@ -35,6 +35,8 @@ export interface BedOptions {
   injectFailure?: string;
   /** Where support bundles pulled from a device after a failure are saved (named in the JUnit report). */
   bundleDir?: string;
+  /** Aborted when the run is stopped (Ctrl-C, SIGTERM): the running scenario is stopped and its bed torn down. */
+  stop?: AbortSignal;
 }
 
 const CLEANUP_STEP_MS = 30_000;
@@ -108,15 +110,20 @@ export async function runScenario(
 
   let outcome: ScenarioResult;
   const controller = new AbortController();
+  const interruption = whenStopped(options.stop, controller);
   try {
+    // A stop during setup is honoured once the (bounded) step is done, so everything it made gets cleaned up.
     if (scenario.requires?.netns && !options.netHooks) await enterNamespace(bed, notes);
+    interruption.throwIfStopped();
     await startMocks(scenario, options, bed);
+    interruption.throwIfStopped();
     const device = createDevice(scenario, options, bed, workDir);
     const missing = (scenario.requires?.capabilities ?? []).map((c) => device.capabilities[c]).find((v) => v !== true);
     if (missing !== undefined) {
       outcome = record.result('skipped', { message: String(missing) });
     } else {
-      await runWithinLimit(scenario, scenarioContext(bed, record, controller.signal), budgetMs, controller);
+      const ctx = scenarioContext(bed, record, controller.signal);
+      await runWithinLimit(scenario, ctx, budgetMs, controller, interruption.stopped);
       if (options.injectFailure === scenario.id)
         throw new CheckFailed(
           'failure injected by --inject-failure: this proves a failing scenario reaches the reports and the exit code',
@@ -127,8 +134,11 @@ export async function runScenario(
     outcome = classify(error, record.result, bed.device?.sessionExit()?.code ?? null);
   }
   controller.abort(new Stopped('scenario over'));
+  interruption.dispose();
 
-  if (outcome.outcome === 'failed' || outcome.outcome === 'error') {
+  // Stopped by the operator: tear down at once, without the diagnostics and bundle a failure would collect.
+  const interrupted = outcome.errorType === Interrupted.name;
+  if (!interrupted && (outcome.outcome === 'failed' || outcome.outcome === 'error')) {
     outcome.diagnostics = await gatherDiagnostics(bed.device, bed.site, bed.cloud, bed.logs);
     if (bed.site && bed.edgeId && options.bundleDir) {
       const label = `${scenario.id}-${iteration}`;
@@ -240,12 +250,16 @@ function scenarioContext(bed: Bed, record: ScenarioRecord, signal: AbortSignal):
   };
 }
 
-/** Runs the scenario under its own limit or the rest of the run's budget; at the limit its signal aborts. */
+/**
+ * Runs the scenario under its own limit or the rest of the run's budget; at the limit its signal aborts. It also
+ * ends when `stopped` rejects (the run was stopped).
+ */
 async function runWithinLimit(
   scenario: Scenario,
   ctx: ScenarioContext,
   budgetMs: number,
   controller: AbortController,
+  stopped: Promise<never>,
 ): Promise<void> {
   const limitMs = Math.min(scenario.timeoutS * 1000, budgetMs);
   let timer: NodeJS.Timeout | undefined;
@@ -259,10 +273,40 @@ async function runWithinLimit(
     }, limitMs);
   });
   try {
-    await Promise.race([scenario.run(ctx), timeout]);
+    await Promise.race([scenario.run(ctx), timeout, stopped]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The run's stop, seen from one scenario: `stopped` rejects with `Interrupted` (and aborts the scenario's own
+ * signal) once the run is stopped, and never settles otherwise; `dispose` forgets the run's signal afterwards.
+ */
+function whenStopped(
+  stop: AbortSignal | undefined,
+  scenario: AbortController,
+): { stopped: Promise<never>; throwIfStopped: () => void; dispose: () => void } {
+  const interrupted = () => new Interrupted((stop!.reason as Error).message);
+  let onStop = () => {};
+  const stopped = new Promise<never>((_, reject) => {
+    onStop = () => {
+      const error = interrupted();
+      scenario.abort(new Stopped(error.message));
+      reject(error);
+    };
+  });
+  // Raced only while the scenario runs: a stop at another moment must not surface as an unhandled rejection.
+  stopped.catch(() => undefined);
+  if (stop?.aborted) onStop();
+  else stop?.addEventListener('abort', onStop, { once: true });
+  return {
+    stopped,
+    throwIfStopped: () => {
+      if (stop?.aborted) throw interrupted();
+    },
+    dispose: () => stop?.removeEventListener('abort', onStop),
+  };
 }
 
 /** `sessionExit`: how the device's `run` ended, if it did (126/127: the rig could not start it at all). */
@@ -272,6 +316,7 @@ function classify(
   sessionExit: number | null,
 ): ScenarioResult {
   const e = error instanceof Error ? error : new Error(String(error));
+  if (e instanceof Interrupted) return result('error', { message: e.message, errorType: e.name });
   if (e instanceof ScenarioSkipped) return result('skipped', { message: e.message });
   if (shellCouldNotRun(sessionExit))
     return result('error', {

@@ -1,7 +1,8 @@
 /**
  * A whole run: the planned scenarios one after another (they share two cores and sometimes a real device, so
  * never in parallel), within the run's overall budget, with a line per result on the console. Scenarios that
- * the budget leaves no time for are reported as errors, so a CI run that got slower cannot pass quietly.
+ * the budget leaves no time for are reported as errors, so a CI run that got slower cannot pass quietly; those
+ * left when the run is stopped (Ctrl-C) are skipped with the reason.
  */
 import type { Planned } from './select.js';
 import { runScenario, type BedOptions } from './run-scenario.js';
@@ -27,6 +28,21 @@ export async function runPlanned(planned: Planned[], options: RunOptions): Promi
   for (const { scenario, iteration } of planned) {
     const left = options.budgetMs - (Date.now() - started);
     const label = iteration > 1 ? `${scenario.id} #${iteration}` : scenario.id;
+    if (options.stop?.aborted) {
+      const why = (options.stop.reason as Error).message;
+      results.push({
+        id: scenario.id,
+        title: scenario.title,
+        iteration,
+        outcome: 'skipped',
+        message: `not run: ${why}`,
+        durationMs: 0,
+        figures: {},
+        notes: [],
+      });
+      options.progress(`${SYMBOL.skipped.padEnd(5)} ${label}: not run, ${why}`);
+      continue;
+    }
     if (left <= 0) {
       results.push({
         id: scenario.id,

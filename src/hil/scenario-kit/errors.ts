@@ -15,6 +15,11 @@ export class RigFault extends Error {
   override readonly name = 'RigFault';
 }
 
+/** The run was stopped (Ctrl-C, SIGTERM) while this scenario ran: an `<error>`, saying by what. */
+export class Interrupted extends Error {
+  override readonly name = 'Interrupted';
+}
+
 /** Exit codes a POSIX shell uses when it cannot run the command at all (126 not executable, 127 not found). */
 export function shellCouldNotRun(code: number | null): boolean {
   return code === 126 || code === 127;

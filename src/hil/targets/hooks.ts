@@ -11,12 +11,14 @@ export interface RigHooks {
   netUp?: string;
   /** The longest any hook may take. */
   timeoutMs: number;
+  /** Aborted when the run is stopped (Ctrl-C): a running hook's process group is stopped with it. */
+  signal?: AbortSignal;
 }
 
 /** Runs a hook; its failure (exit, timeout) is a rig fault, reported as an error and never blamed on the device. */
-export async function runRigHook(name: string, commandLine: string, timeoutMs: number): Promise<void> {
+export async function runRigHook(name: string, commandLine: string, hooks: RigHooks): Promise<void> {
   try {
-    await runHook(name, commandLine, timeoutMs);
+    await runHook(name, commandLine, hooks.timeoutMs, hooks.signal ? { signal: hooks.signal } : {});
   } catch (error) {
     throw new RigFault((error as Error).message);
   }

@@ -154,7 +154,7 @@ export class LocalProcessTarget implements DeviceTarget {
 
   async kill(): Promise<void> {
     if (this.hooks.powerCycle) {
-      await runRigHook('power-cycle', this.hooks.powerCycle, this.hooks.timeoutMs);
+      await runRigHook('power-cycle', this.hooks.powerCycle, this.hooks);
       return;
     }
     await this.session?.terminate('SIGKILL');
@@ -197,16 +197,16 @@ export class LocalProcessTarget implements DeviceTarget {
   }
 
   async netDown(): Promise<void> {
-    if (this.hooks.netDown) await runRigHook('net-down', this.hooks.netDown, this.hooks.timeoutMs);
+    if (this.hooks.netDown) await runRigHook('net-down', this.hooks.netDown, this.hooks);
     else if (this.spec.netns)
-      await runRigHook('net-down', `ip link set dev ${this.spec.netns.hostIfName} down`, this.hooks.timeoutMs);
+      await runRigHook('net-down', `ip link set dev ${this.spec.netns.hostIfName} down`, this.hooks);
     else throw new Error(String(this.capabilities.network));
   }
 
   async netUp(): Promise<void> {
-    if (this.hooks.netUp) await runRigHook('net-up', this.hooks.netUp, this.hooks.timeoutMs);
+    if (this.hooks.netUp) await runRigHook('net-up', this.hooks.netUp, this.hooks);
     else if (this.spec.netns)
-      await runRigHook('net-up', `ip link set dev ${this.spec.netns.hostIfName} up`, this.hooks.timeoutMs);
+      await runRigHook('net-up', `ip link set dev ${this.spec.netns.hostIfName} up`, this.hooks);
     else throw new Error(String(this.capabilities.network));
   }
 

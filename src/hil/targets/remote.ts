@@ -118,7 +118,7 @@ export class RemoteTarget implements DeviceTarget {
 
   async kill(): Promise<void> {
     if (!this.hooks.powerCycle) throw new Error(String(this.capabilities.powerCut));
-    await runRigHook('power-cycle', this.hooks.powerCycle, this.hooks.timeoutMs);
+    await runRigHook('power-cycle', this.hooks.powerCycle, this.hooks);
     await this.session?.terminate('SIGKILL');
   }
 
@@ -189,12 +189,12 @@ export class RemoteTarget implements DeviceTarget {
 
   async netDown(): Promise<void> {
     if (!this.hooks.netDown) throw new Error(String(this.capabilities.network));
-    await runRigHook('net-down', this.hooks.netDown, this.hooks.timeoutMs);
+    await runRigHook('net-down', this.hooks.netDown, this.hooks);
   }
 
   async netUp(): Promise<void> {
     if (!this.hooks.netUp) throw new Error(String(this.capabilities.network));
-    await runRigHook('net-up', this.hooks.netUp, this.hooks.timeoutMs);
+    await runRigHook('net-up', this.hooks.netUp, this.hooks);
   }
 
   async collectDiagnostics(): Promise<Record<string, string>> {
