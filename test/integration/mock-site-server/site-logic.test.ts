@@ -174,6 +174,12 @@ describe.each(modes)('site logic [%s broker]', (mode) => {
         route,
         404,
       ]);
+    // A command that expired before it was sent is refused at once, not after the edge's EXPIRED or a timeout.
+    const late = await api(h.server, 'POST', `/edges/${a.edgeId}/commands`, {
+      name: 'ping',
+      expiresAt: '2001-01-01T00:00:00Z',
+    });
+    expect([late.status, late.body.error.code]).toEqual([400, 'VALIDATION_ERROR']);
     await client.endAsync();
   });
 

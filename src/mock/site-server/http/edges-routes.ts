@@ -212,6 +212,9 @@ export function edgesRoutes(backend: EdgesBackend): Hono {
   app.post('/:edgeId/commands', async (c) => {
     const edgeId = knownEdge(c);
     const { timeoutMs = DEFAULT_TIMEOUT_MS, ...command } = await readBody(c, CommandBody);
+    // Already expired: the edge would only answer EXPIRED, so say so now instead of making the caller wait.
+    if (command.expiresAt && Date.parse(command.expiresAt) <= Date.now())
+      throw new HttpError(400, 'VALIDATION_ERROR', `expiresAt ${command.expiresAt} is already past`);
     const { id, result } = await backend.logic.sendCommand(edgeId, command, timeoutMs);
     if (!result)
       return c.json({ id, error: { code: 'TIMEOUT', message: `no cmd/result within ${timeoutMs} ms` } }, 504);
