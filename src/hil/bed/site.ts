@@ -7,6 +7,7 @@ import { startMockSiteServer } from '../../mock/site-server/index.js';
 import type { CloudHandle } from './cloud.js';
 import type { LogBuffer } from './log-buffer.js';
 import { SiteControlClient } from './site-control.js';
+import { RigFault } from '../scenario-kit/errors.js';
 
 export interface SiteHandle {
   orgId: string;
@@ -35,6 +36,14 @@ export async function provideSite(cloud: CloudHandle, setup: SiteSetup): Promise
     // The attached server's token comes from the environment, never a flag: a command line is visible in `ps`.
     const control = new SiteControlClient(setup.attachUrl, process.env.CONSYSTENCE_SITE_CONTROL_TOKEN);
     const health = await control.health();
+    // /health needs no token; check the token now, so a missing one is a rig fault at once, not a device that
+    // "never came online" half a minute later.
+    await control.edges().catch((error: unknown) => {
+      throw new RigFault(
+        `the attached site server's control API refused this rig (${(error as Error).message}): set ` +
+          'CONSYSTENCE_SITE_CONTROL_TOKEN to its control token (its ready line or --control-token-file)',
+      );
+    });
     return {
       orgId: cloud.orgId,
       siteId: health.siteId,
