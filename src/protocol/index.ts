@@ -9,3 +9,6 @@ export * from './pairing.js';
 export * from './verify.js';
 export * from './diagnostics.js';
 export * from './site-connection.js';
+export * from './updates.js';
+export * from './licences.js';
+export * from './release.js';

@@ -17,6 +17,22 @@ export const CLOUD_ROUTES = {
   edge: '/api/organisations/:orgId/sites/:siteId/edges/:edgeId',
   edgeToken: '/api/organisations/:orgId/sites/:siteId/edges/:edgeId/token',
   jwks: '/.well-known/jwks.json',
+  // Licences (issue 15): admin+ lists; a site admin exports an offline licence file; a site server reports the
+  // bindings it made offline (site token).
+  licences: '/api/organisations/:orgId/licences',
+  offlineLicence: '/api/organisations/:orgId/sites/:siteId/offline-licence',
+  licenceBindings: '/api/organisations/:orgId/sites/:siteId/site-server/licence-bindings',
+  // Updates (issue 13): a platform admin uploads a bundle (POST, the bundle file as the body); any signed-in user
+  // lists; the site server fetches the bundle with its site token.
+  releases: '/api/releases',
+  releaseBundle: '/api/releases/:releaseId/bundle',
+  // A site admin approves (POST) and cancels; viewer+ lists with per-edge progress.
+  campaigns: '/api/organisations/:orgId/sites/:siteId/update-campaigns',
+  campaign: '/api/organisations/:orgId/sites/:siteId/update-campaigns/:campaignId',
+  campaignCancel: '/api/organisations/:orgId/sites/:siteId/update-campaigns/:campaignId/cancel',
+  // The site server, with its site token: the site's campaigns, and progress reports.
+  siteCampaigns: '/api/organisations/:orgId/sites/:siteId/site-server/update-campaigns',
+  siteCampaignProgress: '/api/organisations/:orgId/sites/:siteId/site-server/update-campaigns/:campaignId/progress',
 } as const;
 export type CloudRoute = (typeof CLOUD_ROUTES)[keyof typeof CLOUD_ROUTES];
 
@@ -42,4 +58,25 @@ export function cloudUrl<R extends CloudRoute>(baseUrl: string, route: R, ...par
 /** The token refresh URL, which is also the exact `aud` the device's assertion names (CONTRACT §3). */
 export function edgeTokenUrl(baseUrl: string, ids: { orgId: string; siteId: string; edgeId: string }): string {
   return cloudUrl(baseUrl, CLOUD_ROUTES.edgeToken, ids);
+}
+
+/**
+ * The site server's edge-facing HTTPS API (its own listener, port 5000 by default, as the platform documents):
+ * what edges call on the site server rather than on the cloud. Authenticated by the edge token except `register`
+ * (the licence key is the credential) and `identity` (public).
+ */
+export const SITE_EDGE_ROUTES = {
+  /** `{fingerprint, siteId, orgId, mode: 'connected'|'air-gapped'}`: what a technician compares before trusting. */
+  identity: '/api/edge/identity',
+  register: '/api/edge/register',
+  /** Refresh of a site-issued edge token (air-gapped registration); the assertion's `aud` is this exact URL. */
+  token: '/api/edge/edges/:edgeId/token',
+  updateArtifact: '/api/edge/updates/:campaignId/artifact',
+} as const;
+export type SiteEdgeRoute = (typeof SITE_EDGE_ROUTES)[keyof typeof SITE_EDGE_ROUTES];
+
+/** `cloudPath`'s twin for the site server's edge-facing routes. */
+export function siteEdgeUrl<R extends SiteEdgeRoute>(baseUrl: string, route: R, ...[params]: ParamsArg<R>): string {
+  const values = (params ?? {}) as Record<string, string>;
+  return `${baseUrl}${route.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(values[name] ?? ''))}`;
 }

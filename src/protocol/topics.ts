@@ -15,6 +15,8 @@ export const EdgeChannels = [
   'config/reported',
   'cmd',
   'cmd/result',
+  'update',
+  'update/state',
 ] as const;
 export type EdgeChannel = (typeof EdgeChannels)[number];
 
@@ -26,9 +28,10 @@ export const EDGE_PUBLISH_CHANNELS: readonly EdgeChannel[] = [
   'events',
   'config/reported',
   'cmd/result',
+  'update/state',
 ];
 /** What an edge may subscribe to, under its own prefix (plus the server status topic of its site). */
-export const EDGE_SUBSCRIBE_CHANNELS: readonly EdgeChannel[] = ['config', 'cmd'];
+export const EDGE_SUBSCRIBE_CHANNELS: readonly EdgeChannel[] = ['config', 'cmd', 'update'];
 
 export function edgeTopicPrefix(siteId: string, edgeId: string): string {
   Uuid.parse(siteId);
@@ -50,6 +53,8 @@ export function edgeTopics(prefix: string): EdgeTopics {
     configReported: `${prefix}/config/reported`,
     cmd: `${prefix}/cmd`,
     cmdResult: `${prefix}/cmd/result`,
+    update: `${prefix}/update`,
+    updateState: `${prefix}/update/state`,
   };
 }
 
@@ -65,7 +70,7 @@ export interface ParsedEdgeTopic {
 }
 
 const EDGE_TOPIC =
-  /^consystence\/v1\/sites\/([0-9a-f-]{36})\/edges\/([a-z0-9][a-z0-9-]{0,62})\/(status|heartbeat|telemetry|events|config|config\/reported|cmd|cmd\/result)$/;
+  /^consystence\/v1\/sites\/([0-9a-f-]{36})\/edges\/([a-z0-9][a-z0-9-]{0,62})\/(status|heartbeat|telemetry|events|config|config\/reported|cmd|cmd\/result|update|update\/state)$/;
 
 /** Parses a concrete topic (no wildcards). Returns null for anything that is not exactly an edge topic. */
 export function parseEdgeTopic(topic: string): ParsedEdgeTopic | null {
