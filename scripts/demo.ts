@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -123,6 +123,12 @@ async function main(): Promise<void> {
     const server = await startSiteServer(cloud.url, admin, site.id, join(work, 'site-server.db'), quiet);
     stoppers.push(() => server.close());
     step(`mock site server registered with the cloud: MQTT ${server.mqttUrl}, control API ${server.httpUrl}`);
+    // The control API needs its bearer token; a file (0600) rather than the terminal keeps it out of scrollback.
+    const tokenFile = join(work, 'site-control-token');
+    writeFileSync(tokenFile, `${server.controlToken}\n`, { mode: 0o600, flag: 'wx' });
+    step(
+      `control API token in ${tokenFile}: curl -H "Authorization: Bearer $(cat ${tokenFile})" ${server.httpUrl}/edges`,
+    );
 
     const edges: DemoEdge[] = Array.from({ length: flags.devices }, (_, i) => ({
       edgeId: `demo-edge-${i + 1}`,
