@@ -38,13 +38,16 @@ export type SiteFingerprint = z.infer<typeof SiteFingerprint>;
 export const SiteRegisterRequest = RegisterEdgeRequest.extend({ licenceKey: LicenceKey });
 export type SiteRegisterRequest = z.infer<typeof SiteRegisterRequest>;
 
+/** The largest offline licence file (compact JWS) any party accepts: about 7 000 licence keys. */
+export const MAX_LICENCE_FILE_CHARS = 262_144;
+
 export const SiteRegisterResponse = RegisterEdgeResponse.extend({
   /** `cloud`: the token is the cloud's, verify with `jwks`. `site`: air-gapped, verify through `licence`. */
   issuer: z.enum(['cloud', 'site']),
   /** The cloud's key set as the site server holds it (connected mode). */
   jwks: Jwks.optional(),
   /** The offline licence file (compact JWS) whose `siteServerKey` signed the token (air-gapped mode). */
-  licence: z.string().min(1).max(262_144).optional(),
+  licence: z.string().min(1).max(MAX_LICENCE_FILE_CHARS).optional(),
 });
 export type SiteRegisterResponse = z.infer<typeof SiteRegisterResponse>;
 

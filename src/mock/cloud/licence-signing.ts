@@ -28,7 +28,6 @@ export const LicenceSigningJwk = z.object({
 export type LicenceSigningJwk = z.infer<typeof LicenceSigningJwk>;
 
 export interface LicenceSigner {
-  kid: string;
   sign(claims: OfflineLicenceClaims): Promise<string>;
 }
 
@@ -39,7 +38,6 @@ export function readDevLicenceSigningJwk(): LicenceSigningJwk {
 export async function createLicenceSigner(jwk: LicenceSigningJwk): Promise<LicenceSigner> {
   const privateKey = (await importJWK(jwk, LICENCE_SIGNING_ALGORITHM)) as CryptoKey;
   return {
-    kid: jwk.kid,
     sign: (claims) =>
       new SignJWT(claims)
         .setProtectedHeader({ alg: LICENCE_SIGNING_ALGORITHM, typ: LICENCE_JWS_TYPE, kid: jwk.kid })

@@ -372,6 +372,26 @@ describe('the offline licence file', () => {
     ]);
   });
 
+  it('is a 409 when the free licences would make a file larger than the contract allows', async () => {
+    const owner = await as(OUTSIDER);
+    const org = await owner.createOrganisation({ name: 'Big Co', slug: `big-${randomUUID().slice(0, 8)}` });
+    const control = new MockCloudClient(cloud.url);
+    control.setControlToken(cloud.controlToken);
+    for (let i = 0; i < 8; i++) await control.mintLicences(org.id, 1000);
+    const siteId = (await owner.createSite(org.id, demoSite())).id;
+    await owner.registerServer(org.id, siteId, {
+      hardwareId: testHardwareId('server'),
+      version: '1.0.0',
+      hostname: 'site-server.local',
+      signingKey: (await siteSigningKey()).publicJwk,
+    });
+    const tooMany = await refused(owner.exportOfflineLicence(org.id, siteId));
+    expect([tooMany.status, tooMany.code]).toEqual([409, 'CONFLICT']);
+    expect(tooMany.message).toMatch(/name fewer with licenceKeys/);
+    const some = (await owner.listLicences(org.id)).licences.slice(0, 10).map((l) => l.key);
+    expect((await owner.exportOfflineLicence(org.id, siteId, { licenceKeys: some })).licences).toBe(10);
+  });
+
   it('is a 409 when the site server registered no signing key, or no server is registered', async () => {
     const { siteId } = await siteWithServer({ signingKey: false });
     const noKey = await refused(admin.exportOfflineLicence(DEMO_ORG_ID, siteId));

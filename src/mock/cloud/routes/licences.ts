@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import {
   CLOUD_ROUTES,
+  MAX_LICENCE_FILE_CHARS,
   OfflineLicenceRequest,
   type ErrorDetail,
   type OfflineLicenceClaims,
@@ -55,6 +56,12 @@ export function licenceRoutes(deps: CloudDeps): Hono<CloudEnv> {
         iat: deps.clock.nowSeconds(),
       };
       const licenceFile = await deps.licenceSigner.sign(claims);
+      if (licenceFile.length > MAX_LICENCE_FILE_CHARS)
+        throw new HttpError(
+          409,
+          'CONFLICT',
+          `${licences.length} licences make a file larger than a site server or device accepts; name fewer with licenceKeys`,
+        );
       deps.logger.info('offline_licence_exported', {
         orgId,
         siteId,
