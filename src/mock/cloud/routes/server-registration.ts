@@ -105,6 +105,7 @@ export function serverRegistrationRoutes(deps: CloudDeps): Hono<CloudEnv> {
       hostname: body.hostname,
       mqtt: endpoints.mqtt,
       by: credential.kind,
+      ...(body.signingKey ? { signingKey: body.signingKey.kid } : {}),
       ...(kind === 'self-update' ? { update: true } : {}),
     });
     const siteToken = credential.kind === 'site-token' ? credential.token : newToken;
