@@ -35,14 +35,15 @@ async function as(email: string): Promise<MockCloudClient> {
 async function siteWithServer(options: { signingKey?: boolean } = {}) {
   const siteId = (await admin.createSite(DEMO_ORG_ID, demoSite())).id;
   const signing = await siteSigningKey();
+  const hardwareId = testHardwareId('server');
   const { siteToken } = await admin.registerServer(DEMO_ORG_ID, siteId, {
-    hardwareId: testHardwareId('server'),
+    hardwareId,
     version: '1.0.0',
     hostname: 'site-server.local',
     endpoints: { api: 'https://127.0.0.1:5000', mqtt: 'mqtts://127.0.0.1:8883' },
     ...(options.signingKey === false ? {} : { signingKey: signing.publicJwk }),
   });
-  return { siteId, siteToken, signing };
+  return { siteId, siteToken, signing, hardwareId };
 }
 
 async function licenceOf(key: string) {
@@ -301,6 +302,19 @@ describe('register-server takes the site server signing key', () => {
     );
     expect([error.status, error.code, error.details[0]?.field]).toEqual([400, 'VALIDATION_ERROR', 'signingKey']);
     expect((await admin.getSite(DEMO_ORG_ID, siteId)).status).toBe('provisioning');
+  });
+});
+
+describe('the site server key offline licences name', () => {
+  it('is kept when the server updates itself without one, and cleared when another server replaces it', async () => {
+    const { siteId, siteToken, signing, hardwareId } = await siteWithServer();
+    const moved = { hardwareId, version: '1.0.1', hostname: 'site-server.local' };
+    await new MockCloudClient(cloud.url).registerServer(DEMO_ORG_ID, siteId, moved, { pairingCode: siteToken });
+    const { licenceFile } = await admin.exportOfflineLicence(DEMO_ORG_ID, siteId);
+    expect((await verifyWithBuiltInKeys(licenceFile)).siteServerKey).toEqual(signing.publicJwk);
+
+    await admin.registerServer(DEMO_ORG_ID, siteId, { ...moved, hardwareId: testHardwareId('replacement') });
+    expect((await refused(admin.exportOfflineLicence(DEMO_ORG_ID, siteId))).status).toBe(409);
   });
 });
 
