@@ -1,6 +1,8 @@
-/** Shared helpers for the mock cloud's tests: a device key, a device assertion, a register-edge body. */
+/** Shared helpers for the mock cloud's tests: a device key, a device assertion, a register-edge body, a refusal. */
 import { randomUUID } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
+import { expect } from 'vitest';
+import { MockCloudError } from '../../../src/mock/cloud/index.js';
 import type { PublicJwk, RegisterEdgeRequest } from '../../../src/protocol/index.js';
 import { testHardwareId } from '../../helpers/tmp.js';
 
@@ -52,3 +54,13 @@ export const demoSite = (slug = `site-${randomUUID().slice(0, 8)}`) => ({
   timezone: 'Australia/Sydney',
   location: { latitude: -32.35, longitude: 150.87, address: 'Mt Arthur Mine, Muswellbrook NSW' },
 });
+
+/** The client's refusal of a call that must fail (a success fails the test). */
+export async function refused(promise: Promise<unknown>): Promise<MockCloudError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(MockCloudError);
+  return error as MockCloudError;
+}

@@ -6,11 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MockCloudClient, MockCloudError, DEMO_PASSWORD, DEMO_USERS } from '../../../src/mock/cloud/index.js';
+import { MockCloudClient, DEMO_PASSWORD, DEMO_USERS } from '../../../src/mock/cloud/index.js';
 import { EdgeTokenClaims } from '../../../src/protocol/index.js';
 import { startEntry, type Child } from '../../helpers/process.js';
 import { testHardwareId } from '../../helpers/tmp.js';
-import { assertion, demoSite, deviceKey, edgeBody } from './fixtures.js';
+import { assertion, demoSite, deviceKey, edgeBody, refused } from './fixtures.js';
 
 let child: Child;
 let url: string;
@@ -20,15 +20,6 @@ const owner = () => {
   client.setControlToken(controlToken);
   return client;
 };
-
-async function refused(promise: Promise<unknown>): Promise<MockCloudError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(MockCloudError);
-  return error as MockCloudError;
-}
 
 beforeAll(async () => {
   child = startEntry('node', 'src/mock/cloud/main.ts', ['--port', '0']);

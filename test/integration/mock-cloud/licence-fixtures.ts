@@ -1,9 +1,8 @@
-/** Helpers for the licence tests: a site server's signing key, the device's built-in licence keys, refusals. */
+/** Helpers for the licence tests: a site server's signing key, and verifying as the device does. */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, jwtVerify, type CryptoKey } from 'jose';
 import { expect } from 'vitest';
-import { MockCloudError } from '../../../src/mock/cloud/index.js';
 import {
   LICENCE_JWS_TYPE,
   LICENCE_SIGNING_ALGORITHM,
@@ -11,15 +10,6 @@ import {
   type SiteSigningKey,
 } from '../../../src/protocol/index.js';
 import { ROOT } from '../../helpers/process.js';
-
-export async function refused(promise: Promise<unknown>): Promise<MockCloudError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(MockCloudError);
-  return error as MockCloudError;
-}
 
 /** A site server's token-signing key as register-server carries it: EC P-256 public, with its thumbprint as kid. */
 export async function siteSigningKey(): Promise<{ publicJwk: SiteSigningKey; privateKey: CryptoKey }> {

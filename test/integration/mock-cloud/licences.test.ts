@@ -18,9 +18,9 @@ import {
 } from '../../../src/mock/cloud/index.js';
 import { EdgeTokenClaims, LICENCE_JWS_TYPE, type LicenceBindingReport } from '../../../src/protocol/index.js';
 import { testHardwareId } from '../../helpers/tmp.js';
-import { demoSite, deviceKey, edgeBody } from './fixtures.js';
+import { demoSite, deviceKey, edgeBody, refused } from './fixtures.js';
 import { OUTSIDER, SEED_WITH_OUTSIDER } from './in-process.js';
-import { refused, siteSigningKey, verifyWithBuiltInKeys } from './licence-fixtures.js';
+import { siteSigningKey, verifyWithBuiltInKeys } from './licence-fixtures.js';
 
 let cloud: { url: string; controlToken: string; close(): Promise<void> };
 let admin: MockCloudClient;

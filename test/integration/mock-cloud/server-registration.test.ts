@@ -10,11 +10,10 @@ import {
   DEMO_PASSWORD,
   DEMO_USERS,
   MockCloudClient,
-  MockCloudError,
   startMockCloud,
 } from '../../../src/mock/cloud/index.js';
 import { EdgeTokenClaims, siteConnectionHash } from '../../../src/protocol/index.js';
-import { assertion, demoSite, deviceKey, edgeBody } from './fixtures.js';
+import { assertion, demoSite, deviceKey, edgeBody, refused } from './fixtures.js';
 
 let cloud: { url: string; close(): Promise<void> };
 let admin: MockCloudClient;
@@ -30,15 +29,6 @@ const server = (hardwareId: string, port: number, ca?: string) => ({
     ...(ca ? { caCertificatePem: ca } : {}),
   },
 });
-
-async function refused(promise: Promise<unknown>): Promise<MockCloudError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(MockCloudError);
-  return error as MockCloudError;
-}
 
 async function newSite(): Promise<string> {
   return (await admin.createSite(DEMO_ORG_ID, demoSite())).id;
