@@ -98,6 +98,12 @@ export type LicenceView = z.infer<typeof LicenceView>;
 export const LicenceListResponse = z.object({ licences: z.array(LicenceView) });
 export type LicenceListResponse = z.infer<typeof LicenceListResponse>;
 
+/**
+ * Bindings per report: 100 of the largest allowed fit the 64 KiB request cap (`MAX_REQUEST_BYTES`); a site server
+ * with more sends several reports.
+ */
+export const MAX_BINDINGS_PER_REPORT = 100;
+
 /** What a site server that bound licences offline reports once the cloud is reachable (site token). */
 export const LicenceBindingReport = z.strictObject({
   bindings: z
@@ -112,7 +118,7 @@ export const LicenceBindingReport = z.strictObject({
       }),
     )
     .min(1)
-    .max(1000),
+    .max(MAX_BINDINGS_PER_REPORT),
 });
 export type LicenceBindingReport = z.infer<typeof LicenceBindingReport>;
 export const LicenceBindingReportResponse = z.object({

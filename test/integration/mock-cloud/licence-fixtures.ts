@@ -11,11 +11,13 @@ import {
 } from '../../../src/protocol/index.js';
 import { ROOT } from '../../helpers/process.js';
 
+type EcSigningKey = Extract<SiteSigningKey, { kty: 'EC' }> & { kid: string };
+
 /** A site server's token-signing key as register-server carries it: EC P-256 public, with its thumbprint as kid. */
-export async function siteSigningKey(): Promise<{ publicJwk: SiteSigningKey; privateKey: CryptoKey }> {
+export async function siteSigningKey(): Promise<{ publicJwk: EcSigningKey; privateKey: CryptoKey }> {
   const pair = await generateKeyPair('ES256', { extractable: true });
-  const { kty, crv, x, y } = await exportJWK(pair.publicKey);
-  const jwk = { kty, crv, x, y } as { kty: 'EC'; crv: 'P-256'; x: string; y: string };
+  const { x, y } = await exportJWK(pair.publicKey);
+  const jwk = { kty: 'EC', crv: 'P-256', x: x!, y: y! } as const;
   return { publicJwk: { ...jwk, kid: await calculateJwkThumbprint(jwk) }, privateKey: pair.privateKey };
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { DEMO_ORG_ID, DEMO_PASSWORD, DEMO_USERS, MockCloudClient } from '../../../src/mock/cloud/index.js';
-import type { LicenceBindingReport } from '../../../src/protocol/index.js';
+import { MAX_BINDINGS_PER_REPORT, type LicenceBindingReport } from '../../../src/protocol/index.js';
 import { startEntry } from '../../helpers/process.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
 import { demoSite, deviceKey } from './fixtures.js';
@@ -17,7 +17,6 @@ import { demoSite, deviceKey } from './fixtures.js';
 // Fixed across restarts: the issuer of the site token, and the control token the rig mints licences with.
 const PUBLIC_URL = 'http://cloud.rig.test';
 const CONTROL_TOKEN = `power-cut-${randomUUID()}`;
-const BINDINGS_PER_REPORT = 100;
 /** Milliseconds between sending the report and cutting the power: from before the request lands to after it. */
 const CUT_AFTER_MS = [0, 10, 20, 30, 40, 50, 60, 120];
 
@@ -33,7 +32,7 @@ async function startCloud(db: string) {
 }
 
 async function report(admin: MockCloudClient): Promise<LicenceBindingReport> {
-  const keys = await admin.mintLicences(DEMO_ORG_ID, BINDINGS_PER_REPORT);
+  const keys = await admin.mintLicences(DEMO_ORG_ID, MAX_BINDINGS_PER_REPORT);
   const publicKey = (await deviceKey()).publicJwk;
   const round = randomUUID().slice(0, 8);
   return {
@@ -86,7 +85,7 @@ describe('a binding report cut by a power failure', () => {
         outcomes.push(`${cutAfter} ms: ${answer}, ${after.bound === 0 ? 'nothing' : 'all'} recorded`);
         expect([
           [0, 0],
-          [BINDINGS_PER_REPORT, BINDINGS_PER_REPORT],
+          [MAX_BINDINGS_PER_REPORT, MAX_BINDINGS_PER_REPORT],
         ]).toContainEqual([after.bound, after.edges]);
 
         const replay = await new MockCloudClient(cloud.url).reportLicenceBindings(
@@ -98,8 +97,8 @@ describe('a binding report cut by a power failure', () => {
         const expected = after.bound === 0 ? 'recorded' : 'known';
         expect(new Set(replay.results.map((r) => r.status))).toEqual(new Set([expected]));
         expect(await recorded(cloud.admin, site.id, sent)).toEqual({
-          bound: BINDINGS_PER_REPORT,
-          edges: BINDINGS_PER_REPORT,
+          bound: MAX_BINDINGS_PER_REPORT,
+          edges: MAX_BINDINGS_PER_REPORT,
         });
       }
     } finally {

@@ -16,7 +16,13 @@ import {
   MockCloudClient,
   startMockCloud,
 } from '../../../src/mock/cloud/index.js';
-import { EdgeTokenClaims, LICENCE_JWS_TYPE, type LicenceBindingReport } from '../../../src/protocol/index.js';
+import {
+  EdgeTokenClaims,
+  LICENCE_JWS_TYPE,
+  MAX_BINDINGS_PER_REPORT,
+  MAX_REQUEST_BYTES,
+  type LicenceBindingReport,
+} from '../../../src/protocol/index.js';
 import { testHardwareId } from '../../helpers/tmp.js';
 import { demoSite, deviceKey, edgeBody, refused } from './fixtures.js';
 import { OUTSIDER, SEED_WITH_OUTSIDER } from './in-process.js';
@@ -536,6 +542,34 @@ describe('a site server reports the bindings it made offline', () => {
     );
     expect(result.results[0]?.status).toBe('conflict');
     expect((await licenceOf(licenceKey!))?.binding?.via).toBe('cloud');
+  });
+
+  it('the largest report the contract allows fits the request size cap', async () => {
+    const { siteId, siteToken } = await siteWithServer();
+    const keys = await freshLicences(MAX_BINDINGS_PER_REPORT);
+    const publicKey = {
+      ...(await siteSigningKey()).publicJwk,
+      kid: 'k'.repeat(128),
+      alg: 'ES256',
+      use: 'sig',
+    } as const;
+    const bindings = keys.map((licenceKey, i) => ({
+      licenceKey,
+      edgeId: `${String(i).padStart(3, '0')}-${'e'.repeat(59)}`,
+      edgeUuid: randomUUID(),
+      hardwareId: testHardwareId(`largest-${i}`),
+      publicKey,
+      boundAt: '2026-11-26T17:31:01.123456789+10:00',
+    }));
+    const body = JSON.stringify({ bindings });
+    expect(body.length).toBeLessThanOrEqual(MAX_REQUEST_BYTES);
+    const result = await new MockCloudClient(cloud.url).reportLicenceBindings(
+      DEMO_ORG_ID,
+      siteId,
+      { bindings },
+      siteToken,
+    );
+    expect(result.results.every((r) => r.status === 'recorded')).toBe(true);
   });
 
   it('needs the site token of that site; a key the organisation does not hold refuses the whole report', async () => {
