@@ -4,6 +4,7 @@
  */
 import type { Hono } from 'hono';
 import { silentLogger, type Logger } from '../../common/log/log.js';
+import { MAX_BUNDLE_BYTES, type TrustedReleaseKey } from '../../protocol/index.js';
 import { openDatabase, type Db } from '../../storage/index.js';
 import { cloudMigrations } from './migrations/index.js';
 import { createApp } from './app.js';
@@ -11,6 +12,8 @@ import { Clock } from './clock.js';
 import type { CloudEnv } from './context.js';
 import { FaultPlan } from './faults.js';
 import { jwksOf, loadOrCreateSigningKey } from './keys.js';
+import { ReleaseBundles } from './release-bundles.js';
+import { trustedReleaseKeys } from './release-trust.js';
 import { DEFAULT_SEED, type Seed } from './seed.js';
 import { generateControlToken } from '../../common/http/control-token.js';
 import { applySeed } from './store/seed.js';
@@ -24,6 +27,10 @@ export interface CloudOptions {
   edgeTokenTtlSeconds?: number;
   /** Bearer token for the rig's `/_mock/` routes; generated when absent. */
   controlToken?: string;
+  /** Release keys trusted besides the built-in set (`--release-keys FILE`). */
+  releaseKeys?: readonly TrustedReleaseKey[];
+  /** Tests only: a lower cap than `MAX_BUNDLE_BYTES` on uploaded bundles. */
+  maxBundleBytes?: number;
 }
 
 export interface Cloud {
@@ -31,6 +38,8 @@ export interface Cloud {
   controlToken: string;
   db: Db;
   clock: Clock;
+  /** Where uploaded bundles are kept (`<db>.releases`, or a temporary directory removed on close). */
+  releasesDir: string;
   close(): void;
 }
 
@@ -44,6 +53,7 @@ export async function createCloud(options: CloudOptions): Promise<Cloud> {
     synchronous: 'NORMAL',
   });
   if (recovered) logger.warn('database_recovered', recovered);
+  let bundles: ReleaseBundles | undefined;
   try {
     const seeded = applySeed(db, options.seed ?? DEFAULT_SEED, clock.iso());
     logger.info(seeded ? 'seed_applied' : 'seed_skipped_existing_state', { dbPath: options.dbPath ?? ':memory:' });
@@ -60,9 +70,27 @@ export async function createCloud(options: CloudOptions): Promise<Cloud> {
       () => clock.offset,
     );
     const controlToken = options.controlToken ?? generateControlToken();
-    const app = createApp({ db, clock, tokens, faults, logger, jwks: jwksOf(key), publicUrl, controlToken });
-    return { app, controlToken, db, clock, close: () => db.close() };
+    bundles = await ReleaseBundles.open(options.dbPath);
+    const releases = {
+      bundles,
+      trustedKeys: trustedReleaseKeys(options.releaseKeys),
+      maxBundleBytes: options.maxBundleBytes ?? MAX_BUNDLE_BYTES,
+    };
+    const app = createApp({ db, clock, tokens, faults, logger, jwks: jwksOf(key), publicUrl, controlToken, releases });
+    const opened = bundles;
+    return {
+      app,
+      controlToken,
+      db,
+      clock,
+      releasesDir: opened.dir,
+      close: () => {
+        db.close();
+        opened.close();
+      },
+    };
   } catch (error) {
+    bundles?.close();
     db.close();
     throw error;
   }

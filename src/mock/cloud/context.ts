@@ -4,11 +4,12 @@
  */
 import type { HttpBindings } from '@hono/node-server';
 import type { JSONWebKeySet } from 'jose';
-import type { Role } from '../../protocol/index.js';
+import type { Role, TrustedReleaseKey } from '../../protocol/index.js';
 import type { Db } from '../../storage/index.js';
 import type { Logger } from '../../common/log/log.js';
 import type { Clock } from './clock.js';
 import type { FaultPlan } from './faults.js';
+import type { ReleaseBundles } from './release-bundles.js';
 import type { TokenService } from './tokens.js';
 
 export interface CloudDeps {
@@ -22,6 +23,8 @@ export interface CloudDeps {
   publicUrl: string;
   /** Guards the rig's `/_mock/` routes (all but `/_mock/health`). */
   controlToken: string;
+  /** Release uploads (issue 13): where bundles are kept, the keys they must be signed by, the size cap. */
+  releases: { bundles: ReleaseBundles; trustedKeys: readonly TrustedReleaseKey[]; maxBundleBytes: number };
 }
 
 export interface AuthUser {

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { Logger } from '../../common/log/log.js';
+import type { TrustedReleaseKey } from '../../protocol/index.js';
 import { createCloud, type Cloud } from './cloud.js';
 import type { Seed } from './seed.js';
 
@@ -25,6 +26,10 @@ export interface MockCloudOptions {
   edgeTokenTtlSeconds?: number;
   /** Bearer token for the `/_mock/` routes; generated when absent. */
   controlToken?: string;
+  /** Release keys trusted besides the built-in set (`--release-keys FILE`). */
+  releaseKeys?: readonly TrustedReleaseKey[];
+  /** Tests only: a lower cap than `MAX_BUNDLE_BYTES` on uploaded bundles. */
+  maxBundleBytes?: number;
 }
 
 export interface RunningCloud {
@@ -70,6 +75,8 @@ export async function startCloudServer(options: MockCloudOptions = {}): Promise<
       logger: options.logger,
       edgeTokenTtlSeconds: options.edgeTokenTtlSeconds,
       controlToken: options.controlToken,
+      releaseKeys: options.releaseKeys,
+      maxBundleBytes: options.maxBundleBytes,
     });
   } catch (error) {
     await stopServer();

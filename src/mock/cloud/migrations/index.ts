@@ -3,5 +3,6 @@ import type { Migration } from '../../../storage/db.js';
 import { initial } from './0001-initial.js';
 import { serverCa } from './0002-server-ca.js';
 import { codePurpose } from './0003-code-purpose.js';
+import { updates } from './0004-updates.js';
 
-export const cloudMigrations: readonly Migration[] = [initial, serverCa, codePurpose];
+export const cloudMigrations: readonly Migration[] = [initial, serverCa, codePurpose, updates];

@@ -4,3 +4,4 @@ import { EdgeId, Uuid } from '../../../protocol/index.js';
 
 export const SiteParams = z.object({ orgId: Uuid, siteId: Uuid });
 export const EdgeParams = SiteParams.extend({ edgeId: EdgeId });
+export const CampaignParams = SiteParams.extend({ campaignId: Uuid });

@@ -1,0 +1,40 @@
+/**
+ * `Range: bytes=…` for a file served whole or from an offset (RFC 9110 §14): the cloud's bundle download and the
+ * site server's artifact route, which a device resumes from the offset of its partial file. One range only; a
+ * header this does not understand (several ranges, another unit, bad syntax) is ignored, as the RFC allows, and
+ * the whole file is served.
+ */
+export type ByteRange =
+  | { kind: 'full' }
+  | { kind: 'partial'; start: number; end: number }
+  /** Starts at or beyond the end: answer 416 with `Content-Range: bytes * /size`. */
+  | { kind: 'unsatisfiable' };
+
+export function parseByteRange(header: string | undefined, size: number): ByteRange {
+  const match = /^bytes=(\d{0,15})-(\d{0,15})$/.exec(header?.trim() ?? '');
+  if (!match || (match[1] === '' && match[2] === '')) return { kind: 'full' };
+  if (match[1] === '') {
+    // A suffix: the last N bytes.
+    const length = Number(match[2]);
+    if (length === 0) return { kind: 'unsatisfiable' };
+    return size === 0
+      ? { kind: 'unsatisfiable' }
+      : { kind: 'partial', start: Math.max(0, size - length), end: size - 1 };
+  }
+  const start = Number(match[1]);
+  const end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+  if (match[2] !== '' && Number(match[2]) < start) return { kind: 'full' };
+  if (start >= size) return { kind: 'unsatisfiable' };
+  return { kind: 'partial', start, end };
+}
+
+/** The headers of a 206 answer (`Content-Range`, `Content-Length`) or of a 416 (`Content-Range: bytes * /size`). */
+export function byteRangeHeaders(range: ByteRange, size: number): Record<string, string> {
+  if (range.kind === 'partial')
+    return {
+      'Content-Range': `bytes ${range.start}-${range.end}/${size}`,
+      'Content-Length': String(range.end - range.start + 1),
+    };
+  if (range.kind === 'unsatisfiable') return { 'Content-Range': `bytes */${size}` };
+  return { 'Content-Length': String(size) };
+}
