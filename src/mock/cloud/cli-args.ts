@@ -12,7 +12,8 @@ import { Seed } from './seed.js';
 
 export const USAGE = `usage: consystence-mock-cloud [--host 127.0.0.1] [--port 0] [--db FILE] [--seed FILE]
                              [--public-url URL] [--tls-cert FILE --tls-key FILE] [--edge-token-ttl SECONDS]
-                             [--control-token-file FILE] [--release-keys FILE] [--test-min-edge-token-ttl SECONDS]
+                             [--control-token-file FILE] [--release-keys FILE] [--release-rotation FILE]
+                             [--test-min-edge-token-ttl SECONDS]
 The /_mock/ routes need "Authorization: Bearer <token>": the file's first line, else CONSYSTENCE_CLOUD_CONTROL_TOKEN,
 else a generated token printed in the ready line as "controlToken".`;
 
@@ -42,6 +43,7 @@ const Flags = z
       .optional(),
     'control-token-file': z.string().min(1).optional(),
     'release-keys': z.string().min(1).optional(),
+    'release-rotation': z.string().min(1).optional(),
     'test-min-edge-token-ttl': z.coerce.number().int().min(1).max(MIN_EDGE_TOKEN_TTL_SECONDS).optional(),
   })
   .refine(
@@ -120,6 +122,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
           'edge-token-ttl',
           'control-token-file',
           'release-keys',
+          'release-rotation',
           'test-min-edge-token-ttl',
         ].map((name) => [name, { type: 'string' }]),
       ) as Record<string, { type: 'string' }>,
@@ -148,6 +151,9 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       ? { tls: { cert: readFlagFile('tls-cert', f['tls-cert']), key: readFlagFile('tls-key', f['tls-key']) } }
       : {}),
     ...(f['edge-token-ttl'] ? { edgeTokenTtlSeconds: f['edge-token-ttl'] } : {}),
+    ...(f['release-rotation']
+      ? { releaseRotation: readFlagFile('release-rotation', f['release-rotation']).trim() }
+      : {}),
     ...controlToken(f['control-token-file'], env),
   };
 }

@@ -13,7 +13,7 @@ import type { CloudEnv } from './context.js';
 import { FaultPlan } from './faults.js';
 import { jwksOf, loadOrCreateSigningKey } from './keys.js';
 import { ReleaseBundles } from './release-bundles.js';
-import { trustedReleaseKeys } from './release-trust.js';
+import { releaseTrust } from './release-trust.js';
 import { DEFAULT_SEED, type Seed } from './seed.js';
 import { generateControlToken } from '../../common/http/control-token.js';
 import { applySeed } from './store/seed.js';
@@ -29,6 +29,8 @@ export interface CloudOptions {
   controlToken?: string;
   /** Release keys trusted besides the built-in set (`--release-keys FILE`). */
   releaseKeys?: readonly TrustedReleaseKey[];
+  /** A key-rotation document (compact JWS) sent with every campaign (`--release-rotation FILE`). */
+  releaseRotation?: string;
   /** Tests only: a lower cap than `MAX_BUNDLE_BYTES` on uploaded bundles. */
   maxBundleBytes?: number;
 }
@@ -73,7 +75,7 @@ export async function createCloud(options: CloudOptions): Promise<Cloud> {
     bundles = await ReleaseBundles.open(options.dbPath);
     const releases = {
       bundles,
-      trustedKeys: trustedReleaseKeys(options.releaseKeys),
+      trust: await releaseTrust(options.releaseKeys, options.releaseRotation),
       maxBundleBytes: options.maxBundleBytes ?? MAX_BUNDLE_BYTES,
     };
     const app = createApp({ db, clock, tokens, faults, logger, jwks: jwksOf(key), publicUrl, controlToken, releases });

@@ -4,12 +4,13 @@
  */
 import type { HttpBindings } from '@hono/node-server';
 import type { JSONWebKeySet } from 'jose';
-import type { Role, TrustedReleaseKey } from '../../protocol/index.js';
+import type { Role } from '../../protocol/index.js';
 import type { Db } from '../../storage/index.js';
 import type { Logger } from '../../common/log/log.js';
 import type { Clock } from './clock.js';
 import type { FaultPlan } from './faults.js';
 import type { ReleaseBundles } from './release-bundles.js';
+import type { ReleaseTrust } from './release-trust.js';
 import type { TokenService } from './tokens.js';
 
 export interface CloudDeps {
@@ -24,7 +25,7 @@ export interface CloudDeps {
   /** Guards the rig's `/_mock/` routes (all but `/_mock/health`). */
   controlToken: string;
   /** Release uploads (issue 13): where bundles are kept, the keys they must be signed by, the size cap. */
-  releases: { bundles: ReleaseBundles; trustedKeys: readonly TrustedReleaseKey[]; maxBundleBytes: number };
+  releases: { bundles: ReleaseBundles; trust: ReleaseTrust; maxBundleBytes: number };
 }
 
 export interface AuthUser {

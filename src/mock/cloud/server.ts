@@ -28,6 +28,8 @@ export interface MockCloudOptions {
   controlToken?: string;
   /** Release keys trusted besides the built-in set (`--release-keys FILE`). */
   releaseKeys?: readonly TrustedReleaseKey[];
+  /** A key-rotation document (compact JWS) sent with every campaign (`--release-rotation FILE`). */
+  releaseRotation?: string;
   /** Tests only: a lower cap than `MAX_BUNDLE_BYTES` on uploaded bundles. */
   maxBundleBytes?: number;
 }
@@ -76,6 +78,7 @@ export async function startCloudServer(options: MockCloudOptions = {}): Promise<
       edgeTokenTtlSeconds: options.edgeTokenTtlSeconds,
       controlToken: options.controlToken,
       releaseKeys: options.releaseKeys,
+      releaseRotation: options.releaseRotation,
       maxBundleBytes: options.maxBundleBytes,
     });
   } catch (error) {

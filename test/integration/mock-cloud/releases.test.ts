@@ -210,3 +210,49 @@ describe('downloading a bundle', () => {
     expect((await cloud.call({ method: 'GET', path: `/api/releases/${unknown}/bundle` })).status).toBe(401);
   });
 });
+
+describe('a key-rotation document', () => {
+  const rotation = async (signer: ReleaseKey, keys: ReleaseKey[]) =>
+    signManifest(
+      signer,
+      { typ: 'release-keys', sequence: 1, keys: keys.map((k) => k.trusted), issuedAt: '2026-11-26T00:00:00.000Z' },
+      'consystence-release-keys+jws',
+    );
+
+  it('makes the cloud trust the rotated set only, and goes to the site server with every campaign', async () => {
+    const next = await releaseKey('test-release-2');
+    const document = await rotation(key, [next]);
+    const rotated = await InProcessCloud.start({ releaseKeys: [key.trusted], releaseRotation: document });
+    try {
+      const admin = await rotated.token(DEMO_PLATFORM_ADMIN);
+      const revoked = await upload(rotated, admin, (await runtimeBundle(key)).bytes);
+      expect([revoked.status, revoked.json.error.code]).toEqual([400, 'BAD_SIGNATURE']);
+      const signedByNext = await upload(rotated, admin, (await runtimeBundle(next)).bytes);
+      expect([signedByNext.status, signedByNext.json.kid]).toEqual([201, 'test-release-2']);
+
+      const ownerToken = await rotated.token(DEMO_USERS.owner);
+      const site = await siteWithEdges(rotated, ownerToken, 1);
+      await rotated.ok({
+        method: 'POST',
+        path: `${site.path}/update-campaigns`,
+        bearer: ownerToken,
+        body: { releaseId: signedByNext.json.id },
+      });
+      const seen = await rotated.ok({
+        method: 'GET',
+        path: `${site.path}/site-server/update-campaigns`,
+        bearer: site.siteToken,
+      });
+      expect(seen.campaigns[0].releaseKeys).toBe(document);
+    } finally {
+      rotated.close();
+    }
+  });
+
+  it('signed by a key the cloud does not trust stops the start', async () => {
+    const stranger = await releaseKey('stranger');
+    await expect(
+      InProcessCloud.start({ releaseKeys: [key.trusted], releaseRotation: await rotation(stranger, [stranger]) }),
+    ).rejects.toThrow(/untrusted key/);
+  });
+});

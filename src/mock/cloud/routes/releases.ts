@@ -75,7 +75,7 @@ async function refuseUnreadUpload(deps: CloudDeps, c: Context): Promise<void> {
 async function verifyUpload(deps: CloudDeps, received: ReceivedBundle) {
   let verified: { manifest: ReleaseManifest; kid: string };
   try {
-    verified = await verifyReleaseManifest(received.manifestJws, deps.releases.trustedKeys);
+    verified = await verifyReleaseManifest(received.manifestJws, deps.releases.trust.keys);
   } catch (error) {
     if (error instanceof ReleaseVerificationError) throw new HttpError(400, error.code, error.message);
     throw error;

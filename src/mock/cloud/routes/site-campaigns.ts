@@ -1,6 +1,7 @@
 /**
  * The site server's side of update campaigns (issue 13), with its site token: the campaigns of its site (active
- * ones to deliver, cancelled ones to withdraw), with each release's signed manifest; and progress reports, the
+ * ones to deliver, cancelled ones to withdraw), with each release's signed manifest and the key-rotation document
+ * if the cloud has one; and progress reports, the
  * latest state per edge. A report older than the state held for an edge is ignored, so reports that arrive out of
  * order (a retried batch, two site server processes during a replacement) never move an edge backwards.
  */
@@ -16,11 +17,12 @@ import { findRelease } from '../store/releases.js';
 import type { Db } from '../../../storage/index.js';
 import { CampaignParams, SiteParams } from './params.js';
 
-function siteCampaignView(db: Db, campaign: CampaignRow): SiteCampaign {
+function siteCampaignView(db: Db, campaign: CampaignRow, rotation: string | undefined): SiteCampaign {
   return {
     id: campaign.id,
     releaseId: campaign.releaseId,
     manifest: findRelease(db, campaign.releaseId)!.manifestJws,
+    ...(rotation ? { releaseKeys: rotation } : {}),
     edges: campaign.edges,
     allowDowngrade: campaign.allowDowngrade,
     state: campaign.cancelledAt ? 'cancelled' : 'active',
@@ -38,7 +40,9 @@ export function siteCampaignRoutes(deps: CloudDeps): Hono<CloudEnv> {
     .get(CLOUD_ROUTES.siteCampaigns, async (c) => {
       const { orgId, siteId } = readParams(c, SiteParams);
       await requireSiteToken(deps, c, orgId, siteId);
-      return c.json({ campaigns: listSiteCampaigns(db, siteId).map((row) => siteCampaignView(db, row)) });
+      return c.json({
+        campaigns: listSiteCampaigns(db, siteId).map((row) => siteCampaignView(db, row, deps.releases.trust.rotation)),
+      });
     })
     .post(CLOUD_ROUTES.siteCampaignProgress, async (c) => {
       const { orgId, siteId, campaignId } = readParams(c, CampaignParams);
