@@ -12,20 +12,19 @@ export type ByteRange =
 
 export function parseByteRange(header: string | undefined, size: number): ByteRange {
   const match = /^bytes=(\d{0,15})-(\d{0,15})$/.exec(header?.trim() ?? '');
-  if (!match || (match[1] === '' && match[2] === '')) return { kind: 'full' };
-  if (match[1] === '') {
+  if (!match) return { kind: 'full' };
+  const [, first = '', last = ''] = match;
+  if (first === '') {
     // A suffix: the last N bytes.
-    const length = Number(match[2]);
-    if (length === 0) return { kind: 'unsatisfiable' };
-    return size === 0
-      ? { kind: 'unsatisfiable' }
-      : { kind: 'partial', start: Math.max(0, size - length), end: size - 1 };
+    if (last === '') return { kind: 'full' };
+    const length = Number(last);
+    if (length === 0 || size === 0) return { kind: 'unsatisfiable' };
+    return { kind: 'partial', start: Math.max(0, size - length), end: size - 1 };
   }
-  const start = Number(match[1]);
-  const end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
-  if (match[2] !== '' && Number(match[2]) < start) return { kind: 'full' };
+  const start = Number(first);
+  if (last !== '' && Number(last) < start) return { kind: 'full' };
   if (start >= size) return { kind: 'unsatisfiable' };
-  return { kind: 'partial', start, end };
+  return { kind: 'partial', start, end: last === '' ? size - 1 : Math.min(Number(last), size - 1) };
 }
 
 /** The headers of a 206 answer (`Content-Range`, `Content-Length`) or of a 416 (`Content-Range: bytes * /size`). */
