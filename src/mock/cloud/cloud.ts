@@ -16,6 +16,7 @@ import { ReleaseBundles } from './release-bundles.js';
 import { releaseTrust } from './release-trust.js';
 import { DEFAULT_SEED, type Seed } from './seed.js';
 import { generateControlToken } from '../../common/http/control-token.js';
+import { findRelease } from './store/releases.js';
 import { applySeed } from './store/seed.js';
 import { DEFAULT_EDGE_TOKEN_TTL_SECONDS, TokenService } from './tokens.js';
 
@@ -72,7 +73,7 @@ export async function createCloud(options: CloudOptions): Promise<Cloud> {
       () => clock.offset,
     );
     const controlToken = options.controlToken ?? generateControlToken();
-    bundles = await ReleaseBundles.open(options.dbPath);
+    bundles = await ReleaseBundles.open(options.dbPath, (id) => findRelease(db, id) !== undefined);
     const releases = {
       bundles,
       trust: await releaseTrust(options.releaseKeys, options.releaseRotation),

@@ -2,11 +2,11 @@
  * Where the mock cloud keeps uploaded bundle files: `<db file>.releases/` next to its database, or a temporary
  * directory (removed on close) for an in-memory cloud. An upload is streamed to `upload-<uuid>.part` while its
  * size is capped and its hashes computed in the same pass, then renamed to `<releaseId>.bundle` once verified;
- * a refused upload removes its part file, and parts left by a crash are swept at start.
+ * a refused upload removes its part file. A crash can leave a part file, or a bundle whose row never committed:
+ * both are swept at start.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { constants } from 'node:fs';
-import { rmSync } from 'node:fs';
+import { constants, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rename, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,12 +31,16 @@ export class ReleaseBundles {
     private readonly temporary: boolean,
   ) {}
 
-  static async open(dbPath: string | undefined): Promise<ReleaseBundles> {
+  /** `isRecorded` tells a bundle of a recorded release from one a crash left before its row committed. */
+  static async open(dbPath: string | undefined, isRecorded: (releaseId: string) => boolean): Promise<ReleaseBundles> {
     if (!dbPath || dbPath === ':memory:')
       return new ReleaseBundles(await mkdtemp(join(tmpdir(), 'consystence-cloud-releases-')), true);
     const dir = `${dbPath}.releases`;
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    for (const name of await readdir(dir)) if (name.endsWith('.part')) await unlink(join(dir, name));
+    for (const name of await readdir(dir)) {
+      const bundleOf = /^(.+)\.bundle$/.exec(name)?.[1];
+      if (name.endsWith('.part') || (bundleOf !== undefined && !isRecorded(bundleOf))) await unlink(join(dir, name));
+    }
     return new ReleaseBundles(dir, false);
   }
 

@@ -145,7 +145,7 @@ describe('the CLI', () => {
     return { child, url: String(line.url) };
   }
 
-  it('trusts --release-keys, keeps releases with --db across a restart, and sweeps an upload cut by SIGKILL', async () => {
+  it('trusts --release-keys, keeps releases with --db across a restart, and sweeps what a SIGKILL left', async () => {
     const dir = tempDir('mock-cloud-');
     const db = join(dir, 'cloud.db');
     const keysFile = join(dir, 'release-keys.json');
@@ -170,8 +170,10 @@ describe('the CLI', () => {
     });
     expect(await first.child.kill('SIGKILL')).toMatchObject({ signal: 'SIGKILL' });
     await cut;
+    // A bundle moved into place whose row never committed (the crash between the rename and the transaction).
+    writeFileSync(join(`${db}.releases`, '00000000-0000-4000-8000-000000000000.bundle'), bytes);
 
-    // ...which the next start removes; the release and its bundle survive.
+    // ...which the next start removes, with the orphan bundle; the release and its bundle survive.
     const second = await start(['--db', db, '--public-url', PUBLIC_URL, '--release-keys', keysFile]);
     try {
       expect(readdirSync(`${db}.releases`)).toEqual([`${release.id}.bundle`]);
