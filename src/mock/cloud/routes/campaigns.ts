@@ -54,62 +54,62 @@ function requireCampaign(db: Db, siteId: string, campaignId: string): CampaignRo
 
 export function campaignRoutes(deps: CloudDeps): Hono<CloudEnv> {
   const { db } = deps;
-  return (
-    new Hono<CloudEnv>()
-      .post(CLOUD_ROUTES.campaigns, requireAuth(deps), requireRole(deps, 'admin'), async (c) => {
-        const { orgId, siteId } = readParams(c, SiteParams);
-        const body = await readJson(c, CreateCampaignRequest);
-        const now = deps.clock.iso();
-        const { campaign, superseded } = db.transaction(() => {
-          requireLiveSite(db, orgId, siteId);
-          const release = findRelease(db, body.releaseId);
-          if (!release) throw HttpError.notFound('release');
-          if (body.edges) checkTargetedEdges(db, siteId, body.edges);
-          const previous = activeCampaignsFor(db, siteId, release);
-          for (const old of previous) markCampaignCancelled(db, old.id, now);
-          const row: CampaignRow = {
-            id: randomUUID(),
-            orgId,
-            siteId,
-            releaseId: release.id,
-            edges: body.edges ?? null,
-            allowDowngrade: body.allowDowngrade ?? false,
-            createdBy: c.get('user').id,
-            createdAt: now,
-            cancelledAt: null,
-          };
-          insertCampaign(db, row);
-          return { campaign: row, superseded: previous.map((old) => old.id) };
-        });
-        deps.logger.info('campaign_created', {
+  return new Hono<CloudEnv>()
+    .post(CLOUD_ROUTES.campaigns, requireAuth(deps), requireRole(deps, 'admin'), async (c) => {
+      const { orgId, siteId } = readParams(c, SiteParams);
+      const body = await readJson(c, CreateCampaignRequest);
+      const now = deps.clock.iso();
+      const { campaign, superseded } = db.transaction(() => {
+        requireLiveSite(db, orgId, siteId);
+        const release = findRelease(db, body.releaseId);
+        if (!release) throw HttpError.notFound('release');
+        if (body.edges) checkTargetedEdges(db, siteId, body.edges);
+        const previous = activeCampaignsFor(db, siteId, release);
+        for (const old of previous) markCampaignCancelled(db, old.id, now);
+        const row: CampaignRow = {
+          id: randomUUID(),
           orgId,
           siteId,
-          campaignId: campaign.id,
-          releaseId: campaign.releaseId,
-          superseded,
-        });
-        return c.json(campaignView(db, campaign), 201);
-      })
-      .get(CLOUD_ROUTES.campaigns, requireAuth(deps), requireRole(deps, 'viewer'), (c) => {
-        const { orgId, siteId } = readParams(c, SiteParams);
-        requireLiveSite(db, orgId, siteId);
-        return c.json({ campaigns: listSiteCampaigns(db, siteId).map((row) => campaignView(db, row)) });
-      })
-      .get(CLOUD_ROUTES.campaign, requireAuth(deps), requireRole(deps, 'viewer'), (c) => {
-        const { orgId, siteId, campaignId } = readParams(c, CampaignParams);
-        requireLiveSite(db, orgId, siteId);
-        return c.json(campaignView(db, requireCampaign(db, siteId, campaignId)));
-      })
+          releaseId: release.id,
+          edges: body.edges ?? null,
+          allowDowngrade: body.allowDowngrade ?? false,
+          createdBy: c.get('user').id,
+          createdAt: now,
+          cancelledAt: null,
+        };
+        insertCampaign(db, row);
+        return { campaign: row, superseded: previous.map((old) => old.id) };
+      });
+      deps.logger.info('campaign_created', {
+        orgId,
+        siteId,
+        campaignId: campaign.id,
+        releaseId: campaign.releaseId,
+        superseded,
+      });
+      return c.json(campaignView(db, campaign), 201);
+    })
+    .get(CLOUD_ROUTES.campaigns, requireAuth(deps), requireRole(deps, 'viewer'), (c) => {
+      const { orgId, siteId } = readParams(c, SiteParams);
+      requireLiveSite(db, orgId, siteId);
+      return c.json({ campaigns: listSiteCampaigns(db, siteId).map((row) => campaignView(db, row)) });
+    })
+    .get(CLOUD_ROUTES.campaign, requireAuth(deps), requireRole(deps, 'viewer'), (c) => {
+      const { orgId, siteId, campaignId } = readParams(c, CampaignParams);
+      requireLiveSite(db, orgId, siteId);
+      return c.json(campaignView(db, requireCampaign(db, siteId, campaignId)));
+    })
+    .post(CLOUD_ROUTES.campaignCancel, requireAuth(deps), requireRole(deps, 'admin'), (c) => {
+      const { orgId, siteId, campaignId } = readParams(c, CampaignParams);
+      const now = deps.clock.iso();
       // Cancelling twice is harmless: the answer is the campaign, cancelled at the first time.
-      .post(CLOUD_ROUTES.campaignCancel, requireAuth(deps), requireRole(deps, 'admin'), (c) => {
-        const { orgId, siteId, campaignId } = readParams(c, CampaignParams);
-        const campaign = db.transaction(() => {
-          requireLiveSite(db, orgId, siteId);
-          markCampaignCancelled(db, requireCampaign(db, siteId, campaignId).id, deps.clock.iso());
-          return requireCampaign(db, siteId, campaignId);
-        });
-        deps.logger.info('campaign_cancelled', { orgId, siteId, campaignId });
-        return c.json(campaignView(db, campaign));
-      })
-  );
+      const campaign = db.transaction(() => {
+        requireLiveSite(db, orgId, siteId);
+        const found = requireCampaign(db, siteId, campaignId);
+        markCampaignCancelled(db, found.id, now);
+        return { ...found, cancelledAt: found.cancelledAt ?? now };
+      });
+      deps.logger.info('campaign_cancelled', { orgId, siteId, campaignId });
+      return c.json(campaignView(db, campaign));
+    });
 }
