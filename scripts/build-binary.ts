@@ -2,10 +2,14 @@
  * Compiles the edge CLI into one self-contained executable per device architecture:
  *
  *   npm run build:binary [-- --arch x64|arm64|all] [--entry src/edge/main.ts] [--out-dir out]
+ *                           [--release-keys FILE]
  *
  * Output: `<out-dir>/consystence-edge-linux-<arch>` and `<out-dir>/build-info.json` (version, build time, size,
  * sha256, Bun version, whether bytecode was used). Runs under Bun because it needs `Bun.build` plugins (see
  * `nodeOnlyStub`). Set SOURCE_DATE_EPOCH to pin the embedded build time (reproducible builds).
+ *
+ * `--release-keys FILE` embeds that trusted release-key set (`{"sequence":N,"keys":[{kid,jwk}]}`, production) instead
+ * of the committed development one; build-info.json records `trust: development|custom` and `version` prints it.
  */
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -13,6 +17,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { BunPlugin } from 'bun';
+import { BUILT_IN_RELEASE_KEYS } from '../src/protocol/built-in-release-keys.js';
+import { TrustedReleaseKeySet } from '../src/protocol/release.js';
 import { bunRuntimeFor, type Runtime } from './build/bun-runtime.js';
 import {
   BUILD_INFO,
@@ -23,11 +29,13 @@ import {
   parseArches,
   parseFlags,
   runMain,
+  sourceDateTime,
   UsageError,
   type Arch,
 } from './build/targets.js';
 
-const USAGE = 'usage: bun scripts/build-binary.ts [--arch x64|arm64|all] [--entry src/edge/main.ts] [--out-dir out]';
+const USAGE =
+  'usage: bun scripts/build-binary.ts [--arch x64|arm64|all] [--entry src/edge/main.ts] [--out-dir out] [--release-keys FILE]';
 
 /**
  * better-sqlite3 is the storage driver for Node only; the binary uses bun:sqlite. Marking it `external` is not
@@ -46,6 +54,37 @@ const nodeOnlyStub: BunPlugin = {
   },
 };
 
+/**
+ * The built-in release keys (`src/protocol/built-in-release-keys.ts` imports `keys/release-keys.json`) replaced by
+ * a production set at bundling time: the development public key is then not in the binary at all.
+ */
+function releaseKeysFrom(contents: string): BunPlugin {
+  return {
+    name: 'release-keys',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]keys[\\/]release-keys\.json$/ }, () => ({ loader: 'json', contents }));
+    },
+  };
+}
+
+/** Reads and checks `--release-keys FILE`: a malformed or development set must not become a "custom" build. */
+function readReleaseKeys(path: string): string {
+  let set: TrustedReleaseKeySet;
+  try {
+    set = TrustedReleaseKeySet.parse(JSON.parse(readFileSync(path, 'utf8')));
+  } catch (error) {
+    throw new UsageError(
+      `--release-keys ${path} is not a trusted key set ({"sequence":N,"keys":[{kid,jwk}]}): ${(error as Error).message.slice(0, 300)}\n${USAGE}`,
+    );
+  }
+  const development = new Set(BUILT_IN_RELEASE_KEYS.keys.map((k) => k.jwk.x));
+  if (set.keys.some((k) => development.has(k.jwk.x)))
+    throw new UsageError(
+      `--release-keys ${path} contains the development key: its private half is public; leave the flag out for a development build`,
+    );
+  return JSON.stringify(set);
+}
+
 interface BinaryInfo {
   file: string;
   version: string;
@@ -56,6 +95,8 @@ interface BinaryInfo {
   bytecodeFallbackReason?: string;
   runtime: string;
   smokeTest: string;
+  /** Which release keys the binary trusts: the committed development key, or a set given with --release-keys. */
+  trust: 'development' | 'custom';
 }
 
 async function compile(
@@ -65,6 +106,7 @@ async function compile(
   runtime: Runtime,
   bytecode: boolean,
   define: Record<string, string>,
+  plugins: BunPlugin[],
 ): Promise<void> {
   const result = await Bun.build({
     entrypoints: [entry],
@@ -81,7 +123,7 @@ async function compile(
     bytecode,
     format: 'esm',
     define,
-    plugins: [nodeOnlyStub],
+    plugins,
     throw: false,
   });
   if (!result.success) throw new Error(result.logs.map(String).join('\n') || 'Bun.build failed without a message');
@@ -91,7 +133,7 @@ async function compile(
  * Runs `<binary> version` from an empty folder with a bare environment: a binary that builds but cannot start
  * (the failure mode of a bad bytecode or bundling change) must fail the build, not the device.
  */
-function smokeTest(file: string, arch: Arch, version: string): string {
+function smokeTest(file: string, arch: Arch, version: string, trust: string): string {
   let command = file;
   let args = ['version'];
   if (arch !== hostArch()) {
@@ -109,7 +151,7 @@ function smokeTest(file: string, arch: Arch, version: string): string {
       encoding: 'utf8',
       timeout: 60_000,
     });
-    if (run.status !== 0 || !run.stdout.includes(version)) {
+    if (run.status !== 0 || !run.stdout.includes(version) || !run.stdout.includes(`release keys: ${trust}`)) {
       throw new Error(
         `smoke test \`${relative(ROOT, file)} version\` failed (exit ${run.status ?? run.signal}): ${(run.stderr || run.stdout).trim().slice(0, 2000)}`,
       );
@@ -126,24 +168,31 @@ async function buildOne(
   outDir: string,
   version: string,
   buildTime: string,
+  releaseKeys: string | undefined,
 ): Promise<BinaryInfo> {
   const outfile = join(outDir, binaryName(arch));
   // Build beside the final name and rename at the end: a failed build never leaves a half-written binary behind.
   const partial = `${outfile}.partial`;
   const runtime = bunRuntimeFor(arch, Bun.version);
-  const define = { __CST_VERSION__: JSON.stringify(version), __CST_BUILD_TIME__: JSON.stringify(buildTime) };
+  const trust = releaseKeys === undefined ? 'development' : 'custom';
+  const define = {
+    __CST_VERSION__: JSON.stringify(version),
+    __CST_BUILD_TIME__: JSON.stringify(buildTime),
+    __CST_RELEASE_TRUST__: JSON.stringify(trust),
+  };
+  const plugins = releaseKeys === undefined ? [nodeOnlyStub] : [nodeOnlyStub, releaseKeysFrom(releaseKeys)];
   let bytecode = true;
   let bytecodeFallbackReason: string | undefined;
   let smoke: string;
   try {
-    await compile(entry, partial, arch, runtime, true, define);
-    smoke = smokeTest(partial, arch, version);
+    await compile(entry, partial, arch, runtime, true, define, plugins);
+    smoke = smokeTest(partial, arch, version, trust);
   } catch (error) {
     bytecode = false;
     bytecodeFallbackReason = (error as Error).message;
     console.warn(`${arch}: the bytecode build failed, building without bytecode. Reason:\n${bytecodeFallbackReason}`);
-    await compile(entry, partial, arch, runtime, false, define);
-    smoke = smokeTest(partial, arch, version);
+    await compile(entry, partial, arch, runtime, false, define, plugins);
+    smoke = smokeTest(partial, arch, version, trust);
   }
   renameSync(partial, outfile);
   const info: BinaryInfo = {
@@ -156,19 +205,12 @@ async function buildOne(
     ...(bytecodeFallbackReason ? { bytecodeFallbackReason } : {}),
     runtime: runtime.source,
     smokeTest: smoke,
+    trust,
   };
   console.log(
-    `${arch}: ${relative(ROOT, outfile)} ${(info.bytes / 2 ** 20).toFixed(1)} MiB sha256 ${info.sha256} bytecode=${bytecode} smoke test ${smoke}`,
+    `${arch}: ${relative(ROOT, outfile)} ${(info.bytes / 2 ** 20).toFixed(1)} MiB sha256 ${info.sha256} bytecode=${bytecode} release keys ${trust} smoke test ${smoke}`,
   );
   return info;
-}
-
-function buildTimestamp(): string {
-  const epoch = process.env.SOURCE_DATE_EPOCH;
-  if (epoch === undefined || epoch === '') return new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
-  if (!/^\d+$/.test(epoch))
-    throw new UsageError(`SOURCE_DATE_EPOCH must be whole seconds since 1970 (got ${JSON.stringify(epoch)})`);
-  return new Date(Number(epoch) * 1000).toISOString();
 }
 
 /** Merges into an existing build-info.json, so building one arch keeps the other arch's record. */
@@ -183,7 +225,11 @@ function writeBuildInfo(outDir: string, built: Partial<Record<Arch, BinaryInfo>>
 }
 
 runMain(async () => {
-  const flags = parseFlags(process.argv.slice(2), { arch: 'all', entry: 'src/edge/main.ts', 'out-dir': 'out' }, USAGE);
+  const flags = parseFlags(
+    process.argv.slice(2),
+    { arch: 'all', entry: 'src/edge/main.ts', 'out-dir': 'out', 'release-keys': '' },
+    USAGE,
+  );
   if (typeof Bun === 'undefined') throw new UsageError(`this script uses Bun.build; run it with Bun\n${USAGE}`);
   const arches = parseArches(flags.arch);
   const entry = resolve(ROOT, flags.entry);
@@ -191,8 +237,9 @@ runMain(async () => {
   const outDir = resolve(ROOT, flags['out-dir']);
   mkdirSync(outDir, { recursive: true });
   const version = packageVersion();
-  const buildTime = buildTimestamp();
+  const buildTime = sourceDateTime();
+  const releaseKeys = flags['release-keys'] ? readReleaseKeys(resolve(flags['release-keys'])) : undefined;
   const built: Partial<Record<Arch, BinaryInfo>> = {};
-  for (const arch of arches) built[arch] = await buildOne(arch, entry, outDir, version, buildTime);
+  for (const arch of arches) built[arch] = await buildOne(arch, entry, outDir, version, buildTime, releaseKeys);
   writeBuildInfo(outDir, built);
 });

@@ -50,6 +50,15 @@ export function hostArch(): Arch | undefined {
 
 export class UsageError extends Error {}
 
+/** SOURCE_DATE_EPOCH (reproducible builds) or now, as an ISO time to the second. */
+export function sourceDateTime(env: NodeJS.ProcessEnv = process.env): string {
+  const epoch = env.SOURCE_DATE_EPOCH;
+  if (epoch === undefined || epoch === '') return new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
+  if (!/^\d+$/.test(epoch))
+    throw new UsageError(`SOURCE_DATE_EPOCH must be whole seconds since 1970 (got ${JSON.stringify(epoch)})`);
+  return new Date(Number(epoch) * 1000).toISOString();
+}
+
 /**
  * Minimal `--name value` parser: every flag must be known and take a value, so a typo fails instead of being
  * silently ignored.

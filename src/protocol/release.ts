@@ -23,6 +23,11 @@ export const ReleaseArch = z.enum(['x64', 'arm64']);
 export type ReleaseArch = z.infer<typeof ReleaseArch>;
 export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256');
 export const ReleaseName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes');
+/**
+ * A release's version names a folder on the device (`releases/<version>/`, `models/<name>/<version>/`): on top of
+ * `Version`, it starts with a letter or digit and holds no `..`, so no signed manifest can name `..` or `.`.
+ */
+export const ReleaseVersion = Version.regex(/^[0-9A-Za-z](?!.*\.\.)/, 'a version such as 1.2.3');
 
 /** A file of a model bundle: a relative path without `..`, empty or hidden segments. */
 export const ModelFile = z.strictObject({
@@ -39,7 +44,7 @@ export const ReleaseManifest = z
   .strictObject({
     kind: ReleaseKind,
     name: ReleaseName,
-    version: Version,
+    version: ReleaseVersion,
     /** `any` only for models (weights are not machine code). */
     arch: z.union([ReleaseArch, z.literal('any')]),
     /** Bytes of the artifact (compressed) and their SHA-256. */
@@ -69,9 +74,35 @@ export const ReleaseManifest = z
   });
 export type ReleaseManifest = z.infer<typeof ReleaseManifest>;
 
-/** A release public key the device trusts. */
-export const TrustedReleaseKey = z.strictObject({ kid: z.string().min(1).max(128), jwk: PublicJwk });
+/** A release public key the device trusts: P-256 only, since every release signature is ES256. */
+export const TrustedReleaseKey = z.strictObject({
+  kid: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, dot, dash or underscore'),
+  jwk: PublicJwk.refine((jwk) => jwk.kty === 'EC', { message: 'a release key is an EC P-256 key (ES256)' }),
+});
 export type TrustedReleaseKey = z.infer<typeof TrustedReleaseKey>;
+
+/** Up to 8 keys with distinct kids: a duplicate kid would make which key verifies a matter of list order. */
+const TrustedReleaseKeys = z
+  .array(TrustedReleaseKey)
+  .min(1)
+  .max(8)
+  .refine((keys) => new Set(keys.map((k) => k.kid)).size === keys.length, { message: 'two keys share a kid' });
+
+/**
+ * The trusted set built into a binary (`keys/release-keys.json`, or the file given to `build-binary
+ * --release-keys`): unsigned, because the binary itself is what carries it. `sequence` is that of the last
+ * rotation document it already includes (0 for a first set), so a device keeps a stored rotation only while it
+ * is newer than what its binary ships.
+ */
+export const TrustedReleaseKeySet = z.strictObject({
+  sequence: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31),
+  keys: TrustedReleaseKeys,
+});
+export type TrustedReleaseKeySet = z.infer<typeof TrustedReleaseKeySet>;
 
 /**
  * A key-rotation document's payload: the complete new trusted set (a key left out is revoked), with a `sequence`
@@ -84,7 +115,7 @@ export const ReleaseKeysDocument = z.strictObject({
     .int()
     .min(1)
     .max(2 ** 31),
-  keys: z.array(TrustedReleaseKey).min(1).max(8),
+  keys: TrustedReleaseKeys,
   issuedAt: IsoDateTime,
 });
 export type ReleaseKeysDocument = z.infer<typeof ReleaseKeysDocument>;

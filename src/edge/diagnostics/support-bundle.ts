@@ -26,7 +26,7 @@ import { BUILD_TIME, VERSION } from '../version.js';
 import { logFileNames, MAX_LOG_FILES } from './log-file.js';
 import { pairingCodesIn, scrub, secretVariants } from './secrets.js';
 import { systemFacts } from './system-facts.js';
-import { packTarGz, type TarEntry } from './tar.js';
+import { packTarGz, type TarEntry } from '../../common/tar/ustar.js';
 
 export interface SupportBundleOptions {
   stateDir: string;

@@ -4,7 +4,7 @@
  * needs, and no secret: not the pairing code the device was paired with, nor anything shaped like a token, a
  * private key or a JWK's `d` (the rig does not know the device's token or key; the pattern catches them all).
  */
-import { unpackTarGz } from '../../edge/diagnostics/tar.js';
+import { unpackTarGz } from '../../common/tar/ustar.js';
 import { pullSupportBundle } from '../bed/support-bundle.js';
 import { check, checkEqual } from '../scenario-kit/errors.js';
 import { mintPairingUri, pairDevice, startAndWaitOnline } from '../scenario-kit/steps.js';

@@ -122,7 +122,9 @@ describe.each(TARGETS)('the $arch binary', (target) => {
     const plain = target.command(['version']);
     const text = await runToEnd(plain.command, plain.args, { timeoutMs: 60_000 });
     expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toBe(`consystence-edge ${VERSION} (built ${BUILD_TIME})\n`);
+    expect(text.stdout).toBe(
+      `consystence-edge ${VERSION} (built ${BUILD_TIME})\nrelease keys: development (the committed key anyone can sign with: not for a site)\n`,
+    );
     const json = target.command(['version', '--json']);
     const parsed = JSON.parse((await runToEnd(json.command, json.args, { timeoutMs: 60_000 })).stdout) as Record<
       string,
@@ -134,6 +136,7 @@ describe.each(TARGETS)('the $arch binary', (target) => {
       buildTime: BUILD_TIME,
       runtime: 'bun',
       arch: target.arch,
+      releaseKeys: 'development',
     });
   });
 

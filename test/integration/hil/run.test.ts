@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { unpackTarGz } from '../../../src/edge/diagnostics/tar.js';
+import { unpackTarGz } from '../../../src/common/tar/ustar.js';
 import { runToEnd } from '../../helpers/process.js';
 import { tempDir } from '../../helpers/tmp.js';
 

@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { packTarGz, unpackTarGz } from '../../../../src/edge/diagnostics/tar.js';
-import { tempDir } from '../../../helpers/tmp.js';
+import { packTarGz, unpackTarGz } from '../../../src/common/tar/ustar.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 const entries = [
   { name: 'b/empty.txt', data: Buffer.alloc(0) },
