@@ -1,7 +1,7 @@
 /**
  * The edge's migrations, listed statically (a compiled binary cannot discover files at run time).
  *
- * - `identityMigrations` (identity.db): identity, pairing, registration, config, commands, status.
+ * - `identityMigrations` (identity.db): identity, pairing, registration, config, commands, status; release keys.
  * - `outboxMigrations` (outbox.db): the store-and-forward queue, numbered on from the single edge.db it replaces.
  * - `legacyEdgeMigrations` (edge.db before the split): both in one file; read, never created, by this build.
  */
@@ -9,7 +9,8 @@ import type { Migration } from '../../storage/db.js';
 import { edgeCore } from './0001-edge-core.js';
 import { outboxMigration } from './0002-outbox.js';
 import { dropIdentityCopy, outboxBase, persistedTotals } from './0003-outbox-database.js';
+import { releaseKeys } from './0002-release-keys.js';
 
-export const identityMigrations: readonly Migration[] = [edgeCore];
+export const identityMigrations: readonly Migration[] = [edgeCore, releaseKeys];
 export const outboxMigrations: readonly Migration[] = [outboxBase, outboxMigration, dropIdentityCopy, persistedTotals];
 export const legacyEdgeMigrations: readonly Migration[] = [edgeCore, outboxMigration];

@@ -17,6 +17,7 @@ import { PendingPairingStore } from './pending-pairing-store.js';
 import { RegistrationStore } from './registration-store.js';
 import { SiteEndpointStore } from './site-endpoint-store.js';
 import { StatusStore } from './status-store.js';
+import { ReleaseKeyStore } from '../update/trust/release-key-store.js';
 import { stateTrustPolicy } from './trust.js';
 
 export { IDENTITY_DB_FILE, LEGACY_DB_FILE, OUTBOX_DB_FILE } from './layout.js';
@@ -46,6 +47,8 @@ export interface EdgeStores {
   kv: KvStore;
   /** A signed new site connection waiting to be tried, and the previous one kept as fallback (issue 17). */
   siteEndpoints: SiteEndpointStore;
+  /** The release keys trusted for updates: built in, or the latest verified key-rotation document (issue 13). */
+  releaseKeys: ReleaseKeyStore;
   /** Set when a damaged file was moved aside at open: the caller tells the technician. */
   recovered?: Recovered;
   /** Set when a damaged outbox was moved aside: the queue is lost, the identity is not. */
@@ -69,6 +72,7 @@ export function storesFor(db: Db, outboxDb: Db = db): EdgeStores {
     status: new StatusStore(db),
     kv,
     siteEndpoints: new SiteEndpointStore(db, kv, registration),
+    releaseKeys: new ReleaseKeyStore(db),
   };
 }
 
