@@ -25,9 +25,10 @@ export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA
 export const ReleaseName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes');
 /**
  * A release's version names a folder on the device (`releases/<version>/`, `models/<name>/<version>/`): on top of
- * `Version`, it starts with a letter or digit and holds no `..`, so no signed manifest can name `..` or `.`.
+ * `Version`, it starts with a digit and holds no `..`, so no signed manifest can name `..`, `.`, or a folder's
+ * link (`current`, `previous`, `factory`).
  */
-export const ReleaseVersion = Version.regex(/^[0-9A-Za-z](?!.*\.\.)/, 'a version such as 1.2.3');
+export const ReleaseVersion = Version.regex(/^[0-9](?!.*\.\.)/, 'a version such as 1.2.3, starting with a digit');
 
 /** A file of a model bundle: a relative path without `..`, empty or hidden segments. */
 export const ModelFile = z.strictObject({
