@@ -2,7 +2,7 @@
  * `npm run bench [-- --quick|--full] [--only a,b] [--out DIR]`: the benchmark suite (issue 9). Each bench runs
  * its baseline in the same run, prints a table (median, p95, ratio to baseline) and writes
  * `<out>/<name>.json`; the run ends with `<out>/summary.json` (machine, binary, every table, every target) and
- * `<out>/summary.md` (README-ready tables). Benches: cold-start, cold-start-backlog, pairing, memory, outbox, fleet.
+ * `<out>/summary.md` (README-ready tables). Benches: cold-start, cold-start-backlog, pairing, memory, outbox, fleet, update.
  * No number is asserted: targets are reported as met or missed, by how much. Loopback only; every loop is bounded.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,8 +20,9 @@ import { startWorld, type World } from './lib/world.js';
 import { memoryBench } from './memory.js';
 import { outboxBench } from './outbox-suite.js';
 import { pairingBench } from './pairing.js';
+import { updateBench } from './update.js';
 
-const ALL = ['cold-start', 'cold-start-backlog', 'pairing', 'memory', 'outbox', 'fleet'] as const;
+const ALL = ['cold-start', 'cold-start-backlog', 'pairing', 'memory', 'outbox', 'fleet', 'update'] as const;
 type Name = (typeof ALL)[number];
 
 const USAGE = `usage: npm run bench -- [--quick | --full] [--only ${ALL.join(',')}] [--out DIR (out/bench)] [--rebuild]`;
@@ -76,7 +77,7 @@ async function main(): Promise<number> {
   log(`machine: ${describeMachine(machine)}`);
 
   let binary: BinaryInfo | null = null;
-  if (only.some((n) => n === 'cold-start' || n === 'cold-start-backlog' || n === 'pairing' || n === 'memory')) {
+  if (only.some((n) => n !== 'outbox' && n !== 'fleet')) {
     binary = await ensureBinary(log, rebuild);
     log(
       `binary: ${binary.path} ${(binary.bytes / 2 ** 20).toFixed(1)} MiB, bytecode ${binary.bytecode}, built ${binary.buildTime}`,
@@ -111,6 +112,9 @@ async function main(): Promise<number> {
             break;
           case 'fleet':
             result = await fleetBench(preset, out, log);
+            break;
+          case 'update':
+            result = await updateBench(binary!.path, preset, log);
             break;
         }
       } catch (error) {

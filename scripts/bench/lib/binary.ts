@@ -9,7 +9,16 @@ import { join } from 'node:path';
 import { BUN, ROOT, runToEnd } from './proc.js';
 
 export const BINARY = join(ROOT, 'out', 'consystence-edge-linux-x64');
-const SOURCES = ['src/edge', 'src/protocol', 'src/storage', 'scripts/build-binary.ts', 'scripts/build', 'package.json'];
+const SOURCES = [
+  'src/edge',
+  'src/protocol',
+  'src/storage',
+  'src/common',
+  'keys',
+  'scripts/build-binary.ts',
+  'scripts/build',
+  'package.json',
+];
 
 function newestMtime(path: string): number {
   const abs = join(ROOT, path);

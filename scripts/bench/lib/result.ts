@@ -24,6 +24,8 @@ export interface Preset {
   idleSeconds: number;
   loadMessages: number;
   fleetSizes: number[];
+  /** Download-and-apply runs of a runtime bundle (update bench). */
+  updateRuns: number;
 }
 
 export const PRESETS: Record<'quick' | 'full', Preset> = {
@@ -36,6 +38,7 @@ export const PRESETS: Record<'quick' | 'full', Preset> = {
     idleSeconds: 5,
     loadMessages: 100_000,
     fleetSizes: [100],
+    updateRuns: 3,
   },
   full: {
     name: 'full',
@@ -46,5 +49,6 @@ export const PRESETS: Record<'quick' | 'full', Preset> = {
     idleSeconds: 15,
     loadMessages: 1_000_000,
     fleetSizes: [1_000, 5_000, 10_000],
+    updateRuns: 10,
   },
 };
