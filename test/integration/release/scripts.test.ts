@@ -234,4 +234,22 @@ describe('build-binary --release-keys', () => {
     }
     expect(readdirSync(dir)).toEqual(['bad.json']);
   });
+
+  it('embeds a production set: version says custom and the development key is not in the binary', async () => {
+    const dir = tempDir('cst-build-keys-');
+    const build = await runToEnd(
+      BUN,
+      ['scripts/build-binary.ts', '--arch', 'x64', '--out-dir', dir, '--release-keys', join(keys, 'release-keys.json')],
+      { timeoutMs: 300_000 },
+    );
+    expect(build.code, build.stderr).toBe(0);
+    const binary = join(dir, 'consystence-edge-linux-x64');
+    const version = await runToEnd(binary, ['version', '--json'], { timeoutMs: 60_000 });
+    expect(JSON.parse(version.stdout)).toMatchObject({ releaseKeys: 'custom' });
+    expect(readJson(join(dir, 'build-info.json')).binaries.x64.trust).toBe('custom');
+    const bytes = readFileSync(binary);
+    const devKey = readJson('keys/release-keys.json').keys[0].jwk.x as string;
+    expect(bytes.includes(devKey)).toBe(false);
+    expect(bytes.includes(readJson(join(keys, 'release-signing.public.json')).jwk.x)).toBe(true);
+  });
 });

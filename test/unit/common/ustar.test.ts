@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { packTarGz, unpackTarGz } from '../../../src/common/tar/ustar.js';
+import { packTar, packTarGz, UstarReader, unpackTarGz } from '../../../src/common/tar/ustar.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 const entries = [
@@ -37,5 +37,46 @@ describe('tar', () => {
   it('refuses names that could escape or do not fit ustar', () => {
     for (const name of ['../etc/passwd', '/abs', 'a'.repeat(101), 'tab\there', ''])
       expect(() => packTarGz([{ name, data: Buffer.alloc(1) }]), name).toThrow(/not allowed/);
+  });
+});
+
+describe('long names and the streaming reader', () => {
+  it('stores a name over 100 bytes in the prefix field, read back by GNU tar and by UstarReader', () => {
+    const dir = tempDir('cst-tar-');
+    const long = `${'models/'.repeat(20)}weights.onnx`;
+    const file = join(dir, 'long.tar.gz');
+    writeFileSync(file, packTarGz([{ name: long, data: Buffer.from('w') }]));
+    expect(execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).trim()).toBe(long);
+    expect([...unpackTarGz(readFileSync(file)).keys()]).toEqual([long]);
+    expect(() => packTar([{ name: `${'a'.repeat(160)}/b`, data: Buffer.alloc(1) }])).toThrow(/not allowed/);
+  });
+
+  it('reports the same entries whether fed at once or one byte at a time', () => {
+    const tar = packTar(entries);
+    const read = (chunkSize: number) => {
+      const events: string[] = [];
+      const reader = new UstarReader({
+        entry: (h) => events.push(`entry ${h.path} ${h.type} ${h.size}`),
+        data: (chunk) => events.push(`data ${chunk.toString('latin1')}`),
+        entryEnd: () => events.push('end'),
+      });
+      for (let i = 0; i < tar.length; i += chunkSize) reader.push(tar.subarray(i, i + chunkSize));
+      reader.finish();
+      // Join data events so chunking does not change the comparison.
+      return events.join('|').replace(/\|data /g, '');
+    };
+    expect(read(1)).toBe(read(tar.length));
+    expect(read(tar.length)).toContain('entry b/empty.txt file 0');
+  });
+
+  it('refuses a damaged header and a truncated archive', () => {
+    const tar = packTar(entries);
+    const handlers = { entry: () => {}, data: () => {}, entryEnd: () => {} };
+    const damaged = Buffer.from(tar);
+    damaged[10] = 0x41;
+    expect(() => new UstarReader(handlers).push(damaged)).toThrow(/bad checksum/);
+    const cut = new UstarReader(handlers);
+    cut.push(tar.subarray(0, 1024));
+    expect(() => cut.finish()).toThrow(/truncated/);
   });
 });
