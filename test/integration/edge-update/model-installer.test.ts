@@ -4,7 +4,7 @@
  * refused and leaves the installed version and the folder as they were; a SIGKILL at any point of an install
  * leaves `current` on the old or the new version, complete, never a mix.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   existsSync,
   readdirSync,
@@ -21,6 +21,7 @@ import { describe, expect, it } from 'vitest';
 import type { TarEntry } from '../../../src/common/tar/ustar.js';
 import { ModelInstaller } from '../../../src/edge/update/installers/model.js';
 import type { ReleaseManifest } from '../../../src/protocol/release.js';
+import { mountTmpfs } from '../../helpers/files.js';
 import { commandFor, startProcess } from '../../helpers/process.js';
 import { modelRelease, sha256 } from '../../helpers/release.js';
 import { tempDir } from '../../helpers/tmp.js';
@@ -223,6 +224,26 @@ describe('ModelInstaller', () => {
     });
     await expect(new ModelInstaller(state).checkSpace(manifest)).resolves.toBeUndefined();
     expect(readdirSync(state)).toEqual([]);
+  });
+
+  it('a disk that fills up while unpacking: INSUFFICIENT_SPACE, staging removed, the old version kept', async (context) => {
+    const { dir: state, why } = mountTmpfs('1m');
+    if (!state) {
+      console.log(`skipped: ${why}`);
+      context.skip();
+      return;
+    }
+    const installer = new ModelInstaller(state);
+    const one = release('1.0.0', v1Files);
+    await installer.install({ manifest: one.manifest }, one.path);
+    const big = release('2.0.0', [{ name: 'weights.onnx', data: randomBytes(2 * 2 ** 20) }]);
+    await expect(installer.install({ manifest: big.manifest }, big.path)).rejects.toMatchObject({
+      code: 'INSUFFICIENT_SPACE',
+    });
+    const folder = join(state, 'models', 'detector');
+    expect(readlinkSync(join(folder, 'current'))).toBe('1.0.0');
+    expect(readdirSync(folder).sort()).toEqual(['1.0.0', 'current']);
+    expect(tree(join(folder, 'current'))).toEqual(filesOf(one.manifest));
   });
 
   it('refuses to install through a models folder that is a link', async () => {

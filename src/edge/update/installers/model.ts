@@ -90,11 +90,8 @@ async function unpack(artifactPath: string, manifest: ReleaseManifest, staging: 
   const files = new Map((manifest.files ?? []).map((f) => [f.path, f]));
   const seen = new Set<string>();
   let current: { fd: number; hash: Hash; file: ModelFile } | undefined;
-  // The first refusal, kept: thrown inside the pipeline, it reaches the caller as an abort of the streams.
-  let refused: InstallError | undefined;
   const fail = (message: string, code: InstallError['code'] = 'INSTALL_FAILED'): never => {
-    refused ??= new InstallError(code, message);
-    throw refused;
+    throw new InstallError(code, message);
   };
   const reader = new UstarReader({
     entry(header) {
@@ -123,6 +120,7 @@ async function unpack(artifactPath: string, manifest: ReleaseManifest, staging: 
   // Headers and padding are at most a few blocks per file: anything beyond is not the archive that was signed.
   const limit = manifest.installedSize + 1024 * (files.size + 1) + 20_480;
   let unpacked = 0;
+  let cause: unknown;
   const artifactHash = createHash('sha256');
   const hashing = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -138,16 +136,26 @@ async function unpack(artifactPath: string, manifest: ReleaseManifest, staging: 
       async (tar: AsyncIterable<Buffer>) => {
         for await (const chunk of tar) {
           unpacked += chunk.length;
-          if (unpacked > limit) fail('the model archive unpacks to more than its manifest says');
-          reader.push(chunk);
+          try {
+            if (unpacked > limit) fail('the model archive unpacks to more than its manifest says');
+            reader.push(chunk);
+          } catch (error) {
+            // Kept: thrown inside the pipeline, it reaches the caller only as an abort of the streams.
+            cause = error;
+            throw error;
+          }
         }
       },
     );
     reader.finish();
   } catch (error) {
     if (current) closeSync(current.fd);
-    if (refused) throw refused;
-    throw new InstallError('INSTALL_FAILED', `cannot unpack the model: ${(error as Error).message}`);
+    cause ??= error;
+    if (cause instanceof InstallError) throw cause;
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT')
+      throw new InstallError('INSUFFICIENT_SPACE', `the disk filled up while unpacking the model (${code})`);
+    throw new InstallError('INSTALL_FAILED', `cannot unpack the model: ${(cause as Error).message}`);
   }
   if (artifactHash.digest('hex') !== manifest.sha256)
     fail('the model artifact does not match the sha256 in its manifest', 'HASH_MISMATCH');

@@ -21,7 +21,11 @@ export interface TrustedKeys extends TrustedReleaseKeySet {
   source: 'built-in' | 'rotation';
 }
 
-export type RotationOutcome = { applied: true; sequence: number } | { applied: false; sequence: number };
+/** `applied: false`: the document was the one already held; `sequence` is the one trusted after the call. */
+export interface RotationOutcome {
+  applied: boolean;
+  sequence: number;
+}
 
 interface Row {
   sequence: number;
@@ -75,7 +79,7 @@ export class ReleaseKeyStore {
              document = excluded.document, applied_at = excluded.applied_at`,
         )
         .run(doc.sequence, JSON.stringify(doc.keys), jws, this.now().toISOString());
-      return { applied: true as const, sequence: doc.sequence };
+      return { applied: true, sequence: doc.sequence };
     });
   }
 }
