@@ -37,9 +37,8 @@ const USAGE = `usage:
 const RUNTIME_NAME = 'consystence-edge';
 
 interface Artifact {
-  manifest: Omit<ReleaseManifest, 'createdAt' | 'notes' | 'version' | 'size' | 'sha256' | 'compression'> & {
-    version: string;
-  };
+  /** What the payload is; size, sha256, compression and createdAt are added once it is compressed. */
+  manifest: Pick<ReleaseManifest, 'kind' | 'name' | 'version' | 'arch' | 'installedSize' | 'files'>;
   /** Uncompressed: the binary, or the ustar of the model's files. */
   payload: Buffer;
 }

@@ -95,11 +95,13 @@ export async function hashArtifact(path: string, offset = 0): Promise<{ sha256: 
   return { sha256: hash.digest('hex'), size };
 }
 
-/** Artifact bytes against the manifest: size first (cheap, and a clearer message), then the streamed sha256. */
+const sizeMismatch = (size: number, manifest: ReleaseManifest) =>
+  new BundleError(`the artifact has ${size} bytes, the manifest says ${manifest.size}: the file is damaged`);
+
+/** Artifact bytes against the manifest: size and the streamed sha256. */
 export async function checkArtifact(path: string, offset: number, manifest: ReleaseManifest): Promise<void> {
   const { sha256, size } = await hashArtifact(path, offset);
-  if (size !== manifest.size)
-    throw new BundleError(`the artifact has ${size} bytes, the manifest says ${manifest.size}: the file is damaged`);
+  if (size !== manifest.size) throw sizeMismatch(size, manifest);
   if (sha256 !== manifest.sha256)
     throw new BundleError('the artifact does not match the sha256 in its manifest: the file is damaged or altered');
 }
@@ -114,10 +116,8 @@ export async function verifyBundle(
 ): Promise<BundleLayout & { manifest: ReleaseManifest; kid: string }> {
   const layout = await readBundle(path);
   const { manifest, kid } = await verifyReleaseManifest(layout.manifestJws, trusted);
-  if (layout.artifactSize !== manifest.size)
-    throw new BundleError(
-      `the artifact has ${layout.artifactSize} bytes, the manifest says ${manifest.size}: the file is damaged`,
-    );
+  // The size first: a cut-short file is told as such without hashing hundreds of MiB.
+  if (layout.artifactSize !== manifest.size) throw sizeMismatch(layout.artifactSize, manifest);
   await checkArtifact(path, layout.artifactOffset, manifest);
   return { ...layout, manifest, kid };
 }
