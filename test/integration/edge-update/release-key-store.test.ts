@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { edgeCore } from '../../../src/edge/migrations/0001-edge-core.js';
-import { identityMigrations } from '../../../src/edge/migrations/index.js';
+import { identityMigrations, legacyEdgeMigrations } from '../../../src/edge/migrations/index.js';
 import { ReleaseKeyStore } from '../../../src/edge/update/trust/release-key-store.js';
 import { IDENTITY_DB_FILE } from '../../../src/edge/stores/index.js';
 import { verifyReleaseManifest } from '../../../src/protocol/release.js';
@@ -115,6 +115,15 @@ describe('ReleaseKeyStore', () => {
     expect(db.prepare<{ value: string }>("SELECT value FROM kv WHERE key = 'clock.offset'").get()?.value).toBe('42');
     expect(db.prepare<{ thumbprint: string }>('SELECT thumbprint FROM identity').get()?.thumbprint).toBe('thumb');
     expect(storeOf(db).trustedKeys().source).toBe('built-in');
+    db.close();
+  });
+
+  it('an edge.db from before the split (no release_keys table) reads as the built-in set', async () => {
+    const { db } = await openDatabase({
+      path: join(tempDir('cst-trust-'), 'edge.db'),
+      migrations: legacyEdgeMigrations,
+    });
+    expect(storeOf(db).trustedKeys()).toMatchObject({ sequence: 0, source: 'built-in' });
     db.close();
   });
 });

@@ -41,6 +41,9 @@ export class ReleaseKeyStore {
   ) {}
 
   private stored(): Row | undefined {
+    // A read-only command on a device not yet split (its edge.db from before this table) sees the built-in set.
+    const exists = this.db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'release_keys'").get();
+    if (!exists) return undefined;
     return this.db.prepare<Row>('SELECT sequence, keys, document FROM release_keys WHERE id = 1').get();
   }
 
