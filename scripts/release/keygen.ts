@@ -12,7 +12,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { RELEASE_SIGNING_ALGORITHM, TrustedReleaseKey, TrustedReleaseKeySet } from '../../src/protocol/release.js';
-import { parseFlags, PrivateReleaseJwk, runMain, UsageError, writeNewFile } from './lib.js';
+import { parseFlags, PrivateReleaseJwk, publicHalf, runMain, UsageError, writeNewFile } from './lib.js';
 
 const USAGE = 'usage: npm run release:keygen -- --out DIR [--kid NAME]';
 
@@ -38,8 +38,8 @@ runMain(async () => {
   const { kty, crv, x, y } = await exportJWK(publicKey);
   const jwk = { kty, crv, x, y };
   const kid = flags.kid || `release-${(await calculateJwkThumbprint(jwk)).slice(0, 16)}`;
-  const publicKeyEntry = TrustedReleaseKey.parse({ kid, jwk });
   const privateJwk = PrivateReleaseJwk.parse({ ...jwk, d: (await exportJWK(privateKey)).d, kid });
+  const publicKeyEntry = TrustedReleaseKey.parse(publicHalf(privateJwk));
 
   // The private key first: if it cannot be written, no public half exists that nothing can sign for.
   writeNewFile(files.private, `${JSON.stringify(privateJwk, null, 2)}\n`, 0o600);

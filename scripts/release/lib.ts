@@ -48,6 +48,12 @@ export function readJsonFlag<T extends z.ZodType>(flag: string, path: string, sc
   return parsed.data;
 }
 
+/** The trusted-key entry `{kid, jwk}` of a private key: what a device would hold to verify its signatures. */
+export const publicHalf = (key: PrivateReleaseJwk): TrustedReleaseKey => ({
+  kid: key.kid,
+  jwk: { kty: 'EC', crv: 'P-256', x: key.x, y: key.y },
+});
+
 export const readPrivateKey = (path: string): PrivateReleaseJwk =>
   readJsonFlag('key', path, PrivateReleaseJwk, 'a private release key (run npm run release:keygen)');
 

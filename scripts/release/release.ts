@@ -28,7 +28,7 @@ import {
   verifyReleaseManifest,
 } from '../../src/protocol/release.js';
 import { BUILD_INFO, binaryName } from '../build/targets.js';
-import { readPrivateKey, ROOT, runMain, signJws, sourceDateTime, UsageError } from './lib.js';
+import { publicHalf, readPrivateKey, ROOT, runMain, signJws, sourceDateTime, UsageError } from './lib.js';
 
 const USAGE = `usage:
   npm run release -- --arch x64|arm64 --key FILE [--binary FILE] [--version V] [--notes TEXT] [--out DIR]
@@ -177,7 +177,7 @@ runMain(async () => {
   const manifest = checked.data;
   const jws = await signJws(key, RELEASE_JWS_TYPE, manifest);
   // Verify with the public half before writing: a bundle that nothing could verify is never produced.
-  await verifyReleaseManifest(jws, [{ kid: key.kid, jwk: { kty: 'EC', crv: 'P-256', x: key.x, y: key.y } }]);
+  await verifyReleaseManifest(jws, [publicHalf(key)]);
 
   const out = resolve(values.out ?? join(ROOT, 'out', 'releases'));
   mkdirSync(out, { recursive: true });

@@ -16,6 +16,7 @@ import {
 } from '../../src/protocol/release.js';
 import {
   parseFlags,
+  publicHalf,
   readJsonFlag,
   readPrivateKey,
   runMain,
@@ -50,11 +51,7 @@ runMain(async () => {
   }
   const jws = await signJws(key, RELEASE_KEYS_JWS_TYPE, parsed.data);
   // Check it as a device would (signed by a key of the current set, newer than sequence N - 1).
-  await verifyReleaseKeys(
-    jws,
-    [{ kid: key.kid, jwk: { kty: 'EC', crv: 'P-256', x: key.x, y: key.y } }],
-    parsed.data.sequence - 1,
-  );
+  await verifyReleaseKeys(jws, [publicHalf(key)], parsed.data.sequence - 1);
   const out = resolve(flags.out);
   writeNewFile(out, `${jws}\n`, 0o644);
   const kept = parsed.data.keys.map((k) => k.kid).join(', ');

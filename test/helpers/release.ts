@@ -14,7 +14,7 @@ import {
   type ReleaseManifest,
   type TrustedReleaseKey,
 } from '../../src/protocol/release.js';
-import { type PrivateReleaseJwk, signJws } from '../../scripts/release/lib.js';
+import { type PrivateReleaseJwk, publicHalf, signJws } from '../../scripts/release/lib.js';
 
 export interface TestReleaseKey {
   private: PrivateReleaseJwk;
@@ -24,8 +24,8 @@ export interface TestReleaseKey {
 export async function makeReleaseKey(kid: string): Promise<TestReleaseKey> {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const { x, y, d } = await exportJWK(privateKey);
-  const jwk = { kty: 'EC' as const, crv: 'P-256' as const, x: x!, y: y! };
-  return { private: { ...jwk, d: d!, kid }, trusted: { kid, jwk } };
+  const key: PrivateReleaseJwk = { kty: 'EC', crv: 'P-256', x: x!, y: y!, d: d!, kid };
+  return { private: key, trusted: publicHalf(key) };
 }
 
 export const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
