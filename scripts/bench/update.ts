@@ -7,8 +7,9 @@
  * `ETag` = sha256). Each sample downloads it and applies it into a fresh state folder through `downloadAndInstall`,
  * the one place the device's update engine plugs in (until it is merged, a stand-in with the engine's steps:
  * streamed download with sha256 to `<sha256>.part`, gunzip into `releases/<version>/`, fsync, rename, `current`
- * link swapped by rename). Baselines, interleaved with it: `curl` of the same URL (download), and `cp` of the
- * uncompressed binary followed by `sync` of the file (apply: writing the same bytes durably).
+ * link swapped by rename). Baselines, interleaved with it: `curl` of the same URL (download), and `gzip -dc` of the
+ * artifact followed by `sync` of the file (apply: the same decompression, written durably); `cp` + `sync` of the
+ * binary shows what the decompression costs.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -151,7 +152,13 @@ export async function updateBench(binary: string, preset: Preset, log: (t: strin
     const served = await serveArtifact(artifact, manifest.sha256);
     server = served.server;
     const curl = (await runToEnd('curl', ['--version'])).code === 0;
-    const samples = { download: [] as number[], apply: [] as number[], curl: [] as number[], cp: [] as number[] };
+    const samples = {
+      download: [] as number[],
+      apply: [] as number[],
+      curl: [] as number[],
+      cp: [] as number[],
+      gunzip: [] as number[],
+    };
     // One unrecorded warm-up of each, then interleaved runs, so drift on the machine hits all alike.
     for (let i = 0; i <= preset.updateRuns; i++) {
       const state = join(work, `state-${i}`);
@@ -175,12 +182,23 @@ export async function updateBench(binary: string, preset: Preset, log: (t: strin
       const copied = await runToEnd('sh', ['-c', 'cp "$1" "$2" && sync "$2"', 'sh', binary, join(state, 'cp')]);
       if (copied.code !== 0) throw new Error(`cp failed: ${copied.stderr}`);
       const cpMs = performance.now() - t;
+      const t2 = performance.now();
+      const unzipped = await runToEnd('sh', [
+        '-c',
+        'gzip -dc "$1" > "$2" && sync "$2"',
+        'sh',
+        artifact,
+        join(state, 'gz'),
+      ]);
+      if (unzipped.code !== 0) throw new Error(`gzip -dc failed: ${unzipped.stderr}`);
+      const gunzipMs = performance.now() - t2;
       rmSync(state, { recursive: true, force: true });
       if (i === 0) continue;
       samples.download.push(engine.downloadMs);
       samples.apply.push(engine.applyMs);
       if (curl) samples.curl.push(curlMs);
       samples.cp.push(cpMs);
+      samples.gunzip.push(gunzipMs);
     }
     const row = (name: string, values: number[], baseline?: number[]): TableRow => {
       const summary = values.length ? summarize(values) : null;
@@ -194,7 +212,7 @@ export async function updateBench(binary: string, preset: Preset, log: (t: strin
       };
     };
     const total = samples.download.map((d, i) => d + samples.apply[i]!);
-    const baselineTotal = curl ? samples.curl.map((c, i) => c + samples.cp[i]!) : samples.cp;
+    const baselineTotal = curl ? samples.curl.map((c, i) => c + samples.gunzip[i]!) : samples.gunzip;
     const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
     return {
       name: 'update',
@@ -209,12 +227,16 @@ export async function updateBench(binary: string, preset: Preset, log: (t: strin
         },
         {
           title: 'apply (gunzip, fsync, rename, link swap)',
-          rows: [row('cp + sync of the binary', samples.cp), row('device apply', samples.apply, samples.cp)],
+          rows: [
+            row('gzip -dc + sync of the artifact', samples.gunzip),
+            row('device apply', samples.apply, samples.gunzip),
+            row('cp + sync of the binary (no decompression)', samples.cp, samples.gunzip),
+          ],
         },
         {
           title: 'download + apply',
           rows: [
-            row(curl ? 'curl + cp + sync' : 'cp + sync', baselineTotal),
+            row(curl ? 'curl + gzip -dc + sync' : 'gzip -dc + sync', baselineTotal),
             row('device total', total, baselineTotal),
           ],
         },
