@@ -12,3 +12,5 @@ export * from './site-connection.js';
 export * from './updates.js';
 export * from './licences.js';
 export * from './release.js';
+export * from './release-bundle.js';
+export * from './built-in-release-keys.js';
