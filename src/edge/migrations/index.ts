@@ -9,7 +9,7 @@ import type { Migration } from '../../storage/db.js';
 import { edgeCore } from './0001-edge-core.js';
 import { outboxMigration } from './0002-outbox.js';
 import { dropIdentityCopy, outboxBase, persistedTotals } from './0003-outbox-database.js';
-import { releaseKeys } from './0002-release-keys.js';
+import { releaseKeys } from './0004-release-keys.js';
 
 export const identityMigrations: readonly Migration[] = [edgeCore, releaseKeys];
 export const outboxMigrations: readonly Migration[] = [outboxBase, outboxMigration, dropIdentityCopy, persistedTotals];

@@ -1,7 +1,8 @@
 /**
  * The release keys the device trusts beyond the ones built into its binary (issue 13): the latest key-rotation
  * document it verified, kept whole (the signed JWS) so it can be shown and checked again, with the set it holds.
- * One row: a newer document replaces it in one transaction.
+ * One row: a newer document replaces it in one transaction. identity.db's version 2 (file numbers count files in
+ * this folder, versions count each database's own steps).
  */
 import type { Migration } from '../../storage/db.js';
 
