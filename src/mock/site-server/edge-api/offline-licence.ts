@@ -12,6 +12,7 @@ import { readSecretFile } from '../../../common/secret-file/secret-file.js';
 import {
   LICENCE_JWS_TYPE,
   LICENCE_SIGNING_ALGORITHM,
+  MAX_LICENCE_FILE_CHARS,
   OfflineLicenceClaims,
   PublicJwk,
 } from '../../../protocol/index.js';
@@ -20,8 +21,6 @@ import type { SigningKey } from './site-keys.js';
 
 /** The cloud's licence keys as the repository ships them (what the device embeds too). */
 export const DEFAULT_LICENCE_KEYS_PATH = fileURLToPath(new URL('../../../../keys/licence-keys.json', import.meta.url));
-/** The contract caps the licence in a register answer at this size. */
-const MAX_LICENCE_BYTES = 262_144;
 
 const LicenceKeys = z.object({
   keys: z
@@ -59,7 +58,7 @@ export async function loadOfflineLicence(
 ): Promise<OfflineLicence> {
   let jws: string;
   try {
-    jws = readSecretFile(files.licenceFile, '--licence-file', { maxBytes: MAX_LICENCE_BYTES, followLinks: true });
+    jws = readSecretFile(files.licenceFile, '--licence-file', { maxBytes: MAX_LICENCE_FILE_CHARS, followLinks: true });
   } catch (error) {
     throw new SiteServerError('USAGE', (error as Error).message);
   }

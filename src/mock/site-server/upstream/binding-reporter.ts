@@ -6,11 +6,9 @@
  * `conflict` (the key was bound elsewhere meanwhile) is kept, logged and shown on `GET /licences` for an admin.
  */
 import type { Logger } from '../../../common/log/log.js';
+import { MAX_BINDINGS_PER_REPORT } from '../../../protocol/index.js';
 import type { SiteRegistry } from '../edge-api/site-registry.js';
 import type { CloudClient } from './cloud-client.js';
-
-/** About 500 bytes a binding: well under the cloud's 64 KiB body cap. */
-const BATCH = 100;
 
 export class BindingReporter {
   private running: Promise<void> | undefined;
@@ -30,7 +28,7 @@ export class BindingReporter {
 
   private async report(): Promise<void> {
     for (;;) {
-      const bindings = this.registry.unreported(BATCH);
+      const bindings = this.registry.unreported(MAX_BINDINGS_PER_REPORT);
       if (!bindings.length) return;
       const answer = await this.cloud.reportLicenceBindings(this.siteToken, { bindings });
       const now = new Date().toISOString();
