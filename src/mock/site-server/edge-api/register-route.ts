@@ -98,6 +98,13 @@ function storedAnswer(backend: RegisterBackend, key: string, hash: string): unkn
       'IDEMPOTENCY_MISMATCH',
       `this ${IDEMPOTENCY_KEY_HEADER} was used with a different request`,
     );
+  // As the cloud does: a replay must not hand out a token whose registration was replaced since.
+  const id = (stored.body as { id?: string }).id;
+  if (id && backend.registry.registration(id)?.revokedAt)
+    throw HttpError.unauthenticated(
+      'this registration was replaced since; register again with a new Idempotency-Key',
+      'EDGE_REVOKED',
+    );
   return stored.body;
 }
 
