@@ -176,6 +176,15 @@ describe('site server, air-gapped', () => {
     ).toBe(401);
     expect(await refusalCode(connectEdge(mqttUrl, { ...edgeA, token: newToken }))).toBe(0);
 
+    // The same device registering again: a new registration holds the key; the old token and its replay are dead.
+    const again = await registerAt(edgeUrl, { ...bodyA, hostname: 'orin-a-reflashed' });
+    expect(again.status).toBe(201);
+    const answerA2 = SiteRegisterResponse.parse(again.body);
+    expect(answerA2.id).not.toBe(answerA.id);
+    expect(await refusalCode(connectEdge(mqttUrl, { ...edgeA, token: newToken }))).toBe(5);
+    expect(await refusalCode(connectEdge(mqttUrl, { ...edgeA, token: answerA2.edgeToken }))).toBe(0);
+    expect((await registerAt(edgeUrl, bodyA, idempotencyA)).body.error.code).toBe('EDGE_REVOKED');
+
     // A second key bound offline, while the cloud (back, but not yet reachable here) binds it to other hardware.
     const keyC = await deviceKey();
     const bodyC = { ...edgeBody(keyC, { edgeId: 'orin-c', hardwareId: testHardwareId('c') }), licenceKey: K2 };
@@ -212,7 +221,7 @@ describe('site server, air-gapped', () => {
       expect.objectContaining({ edgeId: 'orin-c', hardwareId: bodyC.hardwareId, via: 'site' }),
     ]);
     const edges = await cloud.admin.listEdges(DEMO_ORG_ID, site.id);
-    expect(edges.find((e) => e.edgeId === 'orin-a')).toMatchObject({ id: answerA.id, status: 'active' });
+    expect(edges.find((e) => e.edgeId === 'orin-a' && e.status === 'active')).toMatchObject({ id: answerA2.id });
     // The licence keys are edge credentials: none reaches the logs.
     expect(server.stderr.join('\n')).not.toContain(K1);
 
