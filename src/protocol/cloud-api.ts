@@ -112,6 +112,12 @@ export const SiteDetail = Site.extend({
 });
 
 // ---- site server registration -----------------------------------------------------------------------------
+/** A site server's token-signing key: EC P-256 (ES256, as the cloud signs) and a `kid` the token headers name. */
+export const SiteSigningKey = PublicJwk.refine((jwk) => jwk.kty === 'EC' && jwk.kid !== undefined, {
+  message: 'an EC P-256 public key with a kid',
+});
+export type SiteSigningKey = z.infer<typeof SiteSigningKey>;
+
 export const RegisterServerRequest = z.strictObject({
   hardwareId: z.string().min(1).max(128),
   version: Version,
@@ -129,6 +135,11 @@ export const RegisterServerRequest = z.strictObject({
       caCertificatePem: CaBundlePem.optional(),
     })
     .optional(),
+  /**
+   * Our extension (issue 15): the site server's public ES256 key, with `kid`. It signs the edge tokens the server
+   * issues on an air-gapped site; the cloud stores it and names it in the site's offline licence files.
+   */
+  signingKey: SiteSigningKey.optional(),
 });
 export const RegisterServerResponse = z.object({
   siteToken: z.string(),

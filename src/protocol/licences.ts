@@ -70,7 +70,9 @@ export const OfflineLicenceRequest = z.strictObject({
   /** Default: every licence of the organisation that is not bound yet. */
   licenceKeys: z.array(LicenceKey).min(1).max(10_000).optional(),
 });
+export type OfflineLicenceRequest = z.infer<typeof OfflineLicenceRequest>;
 export const OfflineLicenceResponse = z.object({ licenceFile: z.string(), licences: z.number().int() });
+export type OfflineLicenceResponse = z.infer<typeof OfflineLicenceResponse>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Licences in the cloud
@@ -91,6 +93,7 @@ export const LicenceView = z.object({
 });
 export type LicenceView = z.infer<typeof LicenceView>;
 export const LicenceListResponse = z.object({ licences: z.array(LicenceView) });
+export type LicenceListResponse = z.infer<typeof LicenceListResponse>;
 
 /** What a site server that bound licences offline reports once the cloud is reachable (site token). */
 export const LicenceBindingReport = z.strictObject({

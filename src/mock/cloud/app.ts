@@ -13,6 +13,8 @@ import { authRoutes } from './routes/auth.js';
 import { edgeTokenRoutes } from './routes/edge-token.js';
 import { edgeRoutes } from './routes/edges.js';
 import { jwksRoutes } from './routes/jwks.js';
+import { licenceBindingRoutes } from './routes/licence-bindings.js';
+import { licenceRoutes } from './routes/licences.js';
 import { mockControlRoutes } from './routes/mock-control.js';
 import { organisationRoutes } from './routes/organisations.js';
 import { pairingCodeRoutes } from './routes/pairing-codes.js';
@@ -34,6 +36,8 @@ export function createApp(deps: CloudDeps): Hono<CloudEnv> {
     registerEdgeRoutes,
     edgeTokenRoutes,
     edgeRoutes,
+    licenceRoutes,
+    licenceBindingRoutes,
     jwksRoutes,
     mockControlRoutes,
   ]) {

@@ -7,11 +7,13 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { detailsFromZod } from '../../protocol/index.js';
 import type { MockCloudOptions } from './server.js';
+import { LicenceSigningJwk } from './licence-signing.js';
 import { Seed } from './seed.js';
 
 export const USAGE = `usage: consystence-mock-cloud [--host 127.0.0.1] [--port 0] [--db FILE] [--seed FILE]
                              [--public-url URL] [--tls-cert FILE --tls-key FILE] [--edge-token-ttl SECONDS]
-                             [--control-token-file FILE] [--test-min-edge-token-ttl SECONDS]
+                             [--control-token-file FILE] [--licence-key-file FILE]
+                             [--test-min-edge-token-ttl SECONDS]
 The /_mock/ routes need "Authorization: Bearer <token>": the file's first line, else CONSYSTENCE_CLOUD_CONTROL_TOKEN,
 else a generated token printed in the ready line as "controlToken".`;
 
@@ -40,6 +42,7 @@ const Flags = z
       .max(365 * 86_400)
       .optional(),
     'control-token-file': z.string().min(1).optional(),
+    'licence-key-file': z.string().min(1).optional(),
     'test-min-edge-token-ttl': z.coerce.number().int().min(1).max(MIN_EDGE_TOKEN_TTL_SECONDS).optional(),
   })
   .refine(
@@ -84,6 +87,23 @@ function readSeed(path: string): Seed {
   return seed.data;
 }
 
+/** The private key that signs offline licence files; the message never echoes the file (it is a secret). */
+function readLicenceSigningJwk(path: string): LicenceSigningJwk {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFlagFile('licence-key-file', path));
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`--licence-key-file ${path}: not JSON`);
+  }
+  const jwk = LicenceSigningJwk.safeParse(json);
+  if (!jwk.success)
+    throw new UsageError(
+      `--licence-key-file ${path}: not a private EC P-256 JWK with a kid (${jwk.error.issues.map((i) => i.path.join('.') || '(file)').join(', ')})`,
+    );
+  return jwk.data;
+}
+
 /** The control token: the file's first line (so `echo … > file` works), else the environment; 16+ characters. */
 function controlToken(path: string | undefined, env: NodeJS.ProcessEnv): { controlToken?: string } {
   const token =
@@ -116,6 +136,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
           'tls-key',
           'edge-token-ttl',
           'control-token-file',
+          'licence-key-file',
           'test-min-edge-token-ttl',
         ].map((name) => [name, { type: 'string' }]),
       ) as Record<string, { type: 'string' }>,
@@ -142,5 +163,6 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       : {}),
     ...(f['edge-token-ttl'] ? { edgeTokenTtlSeconds: f['edge-token-ttl'] } : {}),
     ...controlToken(f['control-token-file'], env),
+    ...(f['licence-key-file'] ? { licenceSigningJwk: readLicenceSigningJwk(f['licence-key-file']) } : {}),
   };
 }

@@ -17,6 +17,9 @@ import {
   SiteListItem,
   EdgeSummary,
   TokenRefreshResponse,
+  LicenceListResponse,
+  LicenceBindingReportResponse,
+  OfflineLicenceResponse,
   listOf,
   Jwks,
   type CreateOrganisationRequest,
@@ -25,6 +28,8 @@ import {
   type RegisterEdgeRequest,
   type RegisterServerRequest,
   type UpdateSiteRequest,
+  type LicenceBindingReport,
+  type OfflineLicenceRequest,
   type ErrorDetail,
   CLOUD_ROUTES,
   cloudPath,
@@ -53,6 +58,7 @@ const ArmedFaultsBody = z.object({
   clockOffsetSeconds: z.number(),
 });
 const Health = z.object({ ok: z.literal(true), serverTime: z.string() });
+const MintedLicences = z.object({ licences: z.array(z.string()) });
 
 type Json = Record<string, unknown>;
 interface CallOptions {
@@ -184,17 +190,21 @@ export class MockCloudClient {
   ): Promise<PairingCodeResponse> {
     return this.call('POST', cloudPath(CLOUD_ROUTES.pairingCodes, { orgId, siteId }), PairingCodeResponse, { body });
   }
-  /** As an engineer+ (the stored access token), or with `pairingCode`. */
+  /**
+   * As an engineer+ (the stored access token), with `pairingCode`, or with the site's `siteToken` (a site server
+   * relaying an edge that brought a licence key).
+   */
   registerEdge(
     orgId: string,
     siteId: string,
     body: RegisterEdgeRequest,
-    options: { idempotencyKey: string; pairingCode?: string },
+    options: { idempotencyKey: string; pairingCode?: string; siteToken?: string },
   ): Promise<RegisterEdgeResponse> {
+    const bearer = options.pairingCode ?? options.siteToken;
     return this.call('POST', cloudPath(CLOUD_ROUTES.registerEdge, { orgId, siteId }), RegisterEdgeResponse, {
       body,
       headers: { [IDEMPOTENCY_KEY_HEADER]: options.idempotencyKey },
-      ...(options.pairingCode ? { bearer: options.pairingCode } : {}),
+      ...(bearer ? { bearer } : {}),
     });
   }
   /** The exact URL a device assertion's `aud` must name (relative to the base URL this client was given). */
@@ -220,6 +230,34 @@ export class MockCloudClient {
   async revokeEdge(orgId: string, siteId: string, edgeId: string): Promise<void> {
     await this.call('DELETE', cloudPath(CLOUD_ROUTES.edge, { orgId, siteId, edgeId }), null);
   }
+  // ---- licences (issue 15) ---------------------------------------------------------------------------------
+  /** As an admin+: every licence of the organisation with its binding and reported conflicts. */
+  listLicences(orgId: string): Promise<LicenceListResponse> {
+    return this.call('GET', cloudPath(CLOUD_ROUTES.licences, { orgId }), LicenceListResponse);
+  }
+  /** As an admin+: the signed offline licence file for an air-gapped site (default: every unbound licence). */
+  exportOfflineLicence(
+    orgId: string,
+    siteId: string,
+    body: OfflineLicenceRequest = {},
+  ): Promise<OfflineLicenceResponse> {
+    return this.call('POST', cloudPath(CLOUD_ROUTES.offlineLicence, { orgId, siteId }), OfflineLicenceResponse, {
+      body,
+    });
+  }
+  /** As the site server (its site token): the bindings it made offline. */
+  reportLicenceBindings(
+    orgId: string,
+    siteId: string,
+    report: LicenceBindingReport,
+    siteToken: string,
+  ): Promise<LicenceBindingReportResponse> {
+    return this.call('POST', cloudPath(CLOUD_ROUTES.licenceBindings, { orgId, siteId }), LicenceBindingReportResponse, {
+      body: report,
+      bearer: siteToken,
+    });
+  }
+
   jwks(): Promise<z.infer<typeof Jwks>> {
     return this.call('GET', CLOUD_ROUTES.jwks, Jwks, { bearer: null });
   }
@@ -236,6 +274,12 @@ export class MockCloudClient {
     get: (): Promise<ArmedFaults> =>
       this.call('GET', '/_mock/faults', ArmedFaultsBody, { bearer: this.controlToken }) as Promise<ArmedFaults>,
   };
+  /** Adds `count` random licence keys to an organisation (for rigs that need more than the seed's). */
+  async mintLicences(orgId: string, count: number): Promise<string[]> {
+    return (
+      await this.call('POST', '/_mock/licences', MintedLicences, { body: { orgId, count }, bearer: this.controlToken })
+    ).licences;
+  }
   async setClock(offsetSeconds: number): Promise<void> {
     await this.call('PUT', '/_mock/clock', ArmedFaultsBody, { body: { offsetSeconds }, bearer: this.controlToken });
   }

@@ -11,6 +11,7 @@ import { Clock } from './clock.js';
 import type { CloudEnv } from './context.js';
 import { FaultPlan } from './faults.js';
 import { jwksOf, loadOrCreateSigningKey } from './keys.js';
+import { createLicenceSigner, readDevLicenceSigningJwk, type LicenceSigningJwk } from './licence-signing.js';
 import { DEFAULT_SEED, type Seed } from './seed.js';
 import { generateControlToken } from '../../common/http/control-token.js';
 import { applySeed } from './store/seed.js';
@@ -24,6 +25,8 @@ export interface CloudOptions {
   edgeTokenTtlSeconds?: number;
   /** Bearer token for the rig's `/_mock/` routes; generated when absent. */
   controlToken?: string;
+  /** Signs offline licence files; the committed development key when absent. */
+  licenceSigningJwk?: LicenceSigningJwk | undefined;
 }
 
 export interface Cloud {
@@ -60,7 +63,18 @@ export async function createCloud(options: CloudOptions): Promise<Cloud> {
       () => clock.offset,
     );
     const controlToken = options.controlToken ?? generateControlToken();
-    const app = createApp({ db, clock, tokens, faults, logger, jwks: jwksOf(key), publicUrl, controlToken });
+    const licenceSigner = await createLicenceSigner(options.licenceSigningJwk ?? readDevLicenceSigningJwk());
+    const app = createApp({
+      db,
+      clock,
+      tokens,
+      faults,
+      logger,
+      jwks: jwksOf(key),
+      publicUrl,
+      controlToken,
+      licenceSigner,
+    });
     return { app, controlToken, db, clock, close: () => db.close() };
   } catch (error) {
     db.close();

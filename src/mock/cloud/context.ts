@@ -9,6 +9,7 @@ import type { Db } from '../../storage/index.js';
 import type { Logger } from '../../common/log/log.js';
 import type { Clock } from './clock.js';
 import type { FaultPlan } from './faults.js';
+import type { LicenceSigner } from './licence-signing.js';
 import type { TokenService } from './tokens.js';
 
 export interface CloudDeps {
@@ -22,6 +23,8 @@ export interface CloudDeps {
   publicUrl: string;
   /** Guards the rig's `/_mock/` routes (all but `/_mock/health`). */
   controlToken: string;
+  /** Signs offline licence files (never tokens). */
+  licenceSigner: LicenceSigner;
 }
 
 export interface AuthUser {

@@ -8,6 +8,7 @@ export type { MockCloudOptions } from './server.js';
 export { MockCloudClient, MockCloudError } from './client.js';
 export {
   DEFAULT_SEED,
+  DEMO_LICENCE_KEYS,
   DEMO_ORG_ID,
   DEMO_ORG_SLUG,
   DEMO_PASSWORD,

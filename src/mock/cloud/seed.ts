@@ -4,7 +4,7 @@
  * database, so restarting with `--db` keeps whatever happened since.
  */
 import { z } from 'zod';
-import { IanaTimezone, Role, Slug, Uuid } from '../../protocol/index.js';
+import { IanaTimezone, LicenceKey, Role, Slug, Uuid } from '../../protocol/index.js';
 
 export const Seed = z
   .strictObject({
@@ -16,6 +16,8 @@ export const Seed = z
           slug: Slug,
           timezone: IanaTimezone,
           members: z.array(z.strictObject({ email: z.email(), role: Role })).max(1000),
+          /** The organisation's edge licence keys (issue 15); a key may belong to one organisation only. */
+          licences: z.array(LicenceKey).max(10_000).optional(),
         }),
       )
       .max(1000),
@@ -31,6 +33,18 @@ export const Seed = z
       .max(1000),
   })
   .superRefine((seed, ctx) => {
+    const licenceOwners = new Map<string, number>();
+    seed.organisations.forEach((org, i) =>
+      org.licences?.forEach((key, j) => {
+        if (licenceOwners.has(key))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['organisations', i, 'licences', j],
+            message: 'this licence key is listed twice',
+          });
+        licenceOwners.set(key, i);
+      }),
+    );
     const emails = new Set(seed.users.map((u) => u.email.toLowerCase()));
     seed.organisations.forEach((org, i) =>
       org.members.forEach((m, j) => {
@@ -57,6 +71,12 @@ export const DEMO_USERS = {
   operator: 'operator@demo.test',
   viewer: 'viewer@demo.test',
 } as const satisfies Record<Role, string>;
+/**
+ * The demo organisation's edge licences (mock only). They keep the platform's key format
+ * (`CST-EDGE-XXXX-XXXX-XXXX`), so a device validates them like real ones.
+ */
+export const DEMO_LICENCE_KEYS = [1, 2, 3, 4, 5].map((n) => `CST-EDGE-DEMO-0000-000${n}`);
+
 /** A platform admin with no organisation of its own; it may act as owner in any organisation. */
 export const DEMO_PLATFORM_ADMIN = 'platform@demo.test';
 
@@ -77,6 +97,7 @@ export const DEFAULT_SEED: Seed = {
       slug: DEMO_ORG_SLUG,
       timezone: 'Australia/Sydney',
       members: (Object.entries(DEMO_USERS) as Array<[Role, string]>).map(([role, email]) => ({ email, role })),
+      licences: DEMO_LICENCE_KEYS,
     },
   ],
   users: [

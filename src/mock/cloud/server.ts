@@ -9,6 +9,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { Logger } from '../../common/log/log.js';
 import { createCloud, type Cloud } from './cloud.js';
+import type { LicenceSigningJwk } from './licence-signing.js';
 import type { Seed } from './seed.js';
 
 export interface MockCloudOptions {
@@ -25,6 +26,8 @@ export interface MockCloudOptions {
   edgeTokenTtlSeconds?: number;
   /** Bearer token for the `/_mock/` routes; generated when absent. */
   controlToken?: string;
+  /** The private JWK that signs offline licence files; the committed development key when absent. */
+  licenceSigningJwk?: LicenceSigningJwk;
 }
 
 export interface RunningCloud {
@@ -70,6 +73,7 @@ export async function startCloudServer(options: MockCloudOptions = {}): Promise<
       logger: options.logger,
       edgeTokenTtlSeconds: options.edgeTokenTtlSeconds,
       controlToken: options.controlToken,
+      licenceSigningJwk: options.licenceSigningJwk,
     });
   } catch (error) {
     await stopServer();

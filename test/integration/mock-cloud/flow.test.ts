@@ -90,7 +90,9 @@ describe('the seed flow', () => {
     );
 
     const key = await deviceKey('ES256');
-    const body = edgeBody(key, { licenceKey: 'CST-EDGE-AB12-CD34-EF56' });
+    // A new organisation holds no licences until it is given some (here: minted through the control API).
+    const [licenceKey] = await client.mintLicences(org.id, 1);
+    const body = edgeBody(key, { licenceKey: licenceKey! });
     // The code is case- and dash-insensitive.
     const edge = await new MockCloudClient(url).registerEdge(org.id, site.id, body, {
       idempotencyKey: randomUUID(),
@@ -284,13 +286,28 @@ describe('every error code of CONTRACT §3', () => {
     await admin.refreshEdgeToken(orgId, siteId, 'taken-01', await assertion(newKey, second.id, audience));
   });
 
-  it('a licence bound to other hardware is LICENCE_BOUND', async () => {
-    const licenceKey = 'CST-EDGE-LIC1-LIC2-LIC3';
-    await admin.registerEdge(orgId, siteId, edgeBody(await deviceKey(), { edgeId: 'lic-01', licenceKey }), {
-      idempotencyKey: randomUUID(),
-    });
+  it('a licence bound to other hardware is LICENCE_BOUND; an unknown one LICENCE_INVALID', async () => {
+    const unknown = await refused(
+      admin.registerEdge(
+        orgId,
+        siteId,
+        edgeBody(await deviceKey(), { edgeId: 'lic-00', licenceKey: 'CST-EDGE-NOPE-NOPE-NOPE' }),
+        { idempotencyKey: randomUUID() },
+      ),
+    );
+    expect([unknown.status, unknown.code]).toEqual([403, 'LICENCE_INVALID']);
+
+    const [licenceKey] = await admin.mintLicences(orgId, 1);
+    await admin.registerEdge(
+      orgId,
+      siteId,
+      edgeBody(await deviceKey(), { edgeId: 'lic-01', licenceKey: licenceKey! }),
+      {
+        idempotencyKey: randomUUID(),
+      },
+    );
     const bound = await refused(
-      admin.registerEdge(orgId, siteId, edgeBody(await deviceKey(), { edgeId: 'lic-02', licenceKey }), {
+      admin.registerEdge(orgId, siteId, edgeBody(await deviceKey(), { edgeId: 'lic-02', licenceKey: licenceKey! }), {
         idempotencyKey: randomUUID(),
       }),
     );

@@ -3,5 +3,6 @@ import type { Migration } from '../../../storage/db.js';
 import { initial } from './0001-initial.js';
 import { serverCa } from './0002-server-ca.js';
 import { codePurpose } from './0003-code-purpose.js';
+import { licences } from './0004-licences.js';
 
-export const cloudMigrations: readonly Migration[] = [initial, serverCa, codePurpose];
+export const cloudMigrations: readonly Migration[] = [initial, serverCa, codePurpose, licences];

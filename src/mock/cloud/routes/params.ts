@@ -2,5 +2,6 @@
 import { z } from 'zod';
 import { EdgeId, Uuid } from '../../../protocol/index.js';
 
-export const SiteParams = z.object({ orgId: Uuid, siteId: Uuid });
+export const OrgParams = z.object({ orgId: Uuid });
+export const SiteParams = OrgParams.extend({ siteId: Uuid });
 export const EdgeParams = SiteParams.extend({ edgeId: EdgeId });

@@ -5,7 +5,7 @@
  * rolls all of it back, so the code is never burned by a failed request.
  */
 import { randomUUID } from 'node:crypto';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { calculateJwkThumbprint } from 'jose';
 import { z } from 'zod';
 import {
@@ -18,17 +18,21 @@ import {
 } from '../../../protocol/index.js';
 import type { CloudDeps, CloudEnv } from '../context.js';
 import { HttpError } from '../../../common/http/http-error.js';
+import { bearerOf } from '../middleware/auth.js';
 import { readJson, readParams } from '../middleware/body.js';
+import { authenticateSiteServer, isSiteToken } from '../middleware/site-token.js';
 import { requestFingerprint } from '../request-fingerprint.js';
 import { currentSiteConnection } from '../site-connection.js';
 import { findActiveEdgeByEdgeId, findEdgeByUuid, insertEdge, revokeHardwareInSite } from '../store/edges.js';
 import { findIdempotencyRecord, saveIdempotencyRecord } from '../store/idempotency.js';
-import { bindLicence, licenceHolder } from '../store/licences.js';
+import { bindLicence, findLicence } from '../store/licences.js';
 import { findLiveSite, type SiteRow } from '../store/sites.js';
 import { SiteParams } from './params.js';
 import { claimPairingCode, type SiteCredential, siteCredential } from './site-credential.js';
 
 const IdempotencyKey = z.uuid();
+
+type EdgeCredential = SiteCredential | { kind: 'site-token'; fingerprint: string };
 
 /** Defaults every edge starts with; the site server may change them later over `P/config`. */
 const EDGE_DEFAULTS = {
@@ -57,11 +61,11 @@ export function registerEdgeRoutes(deps: CloudDeps): Hono<CloudEnv> {
   const { db } = deps;
   return new Hono<CloudEnv>().post(CLOUD_ROUTES.registerEdge, async (c) => {
     const { orgId, siteId } = readParams(c, SiteParams);
-    const credential = await siteCredential(deps, c, orgId, siteId, 'engineer');
-    if (credential.kind === 'code' && credential.code.purpose !== 'edge')
-      throw HttpError.forbidden('this pairing code registers a site server, not an edge; ask for an edge pairing code');
+    const credential = await edgeCredential(deps, c, orgId, siteId);
     const key = parseIdempotencyKey(c.req.header(IDEMPOTENCY_KEY_HEADER));
     const body = await readJson(c, RegisterEdgeRequest);
+    if (credential.kind === 'site-token' && !body.licenceKey)
+      throw HttpError.forbidden('a site server registers an edge only with the edge licence key it was given');
     if (!findLiveSite(db, orgId, siteId)) throw HttpError.notFound('site');
 
     const fingerprint = requestFingerprint(orgId, siteId, credential.fingerprint, body);
@@ -80,7 +84,7 @@ export function registerEdgeRoutes(deps: CloudDeps): Hono<CloudEnv> {
       if (replayed) return { replayed: true, response: replayed };
       const site = findLiveSite(db, orgId, siteId);
       if (!site) throw HttpError.notFound('site');
-      enforceRegistrationRules(deps, credential, siteId, body);
+      enforceRegistrationRules(deps, credential, site, body);
       return { replayed: false, response: register(deps, { id, site, body, edgeToken, key, fingerprint }) };
     });
 
@@ -93,6 +97,22 @@ export function registerEdgeRoutes(deps: CloudDeps): Hono<CloudEnv> {
     });
     return c.json(outcome.response, 201);
   });
+}
+
+/**
+ * A pairing code, an engineer+ access token, or (issue 15) the site's own site token: a site server relaying the
+ * registration of an edge that came to it with a licence key, which is then the edge's credential.
+ */
+async function edgeCredential(deps: CloudDeps, c: Context, orgId: string, siteId: string): Promise<EdgeCredential> {
+  const bearer = bearerOf(c);
+  if (isSiteToken(bearer)) {
+    await authenticateSiteServer(deps, bearer, orgId, siteId);
+    return { kind: 'site-token', fingerprint: `site:${siteId}` };
+  }
+  const credential = await siteCredential(deps, c, orgId, siteId, 'engineer');
+  if (credential.kind === 'code' && credential.code.purpose !== 'edge')
+    throw HttpError.forbidden('this pairing code registers a site server, not an edge; ask for an edge pairing code');
+  return credential;
 }
 
 function parseIdempotencyKey(header: string | undefined): string {
@@ -124,11 +144,14 @@ function replayOf(deps: CloudDeps, key: string, fingerprint: string): RegisterEd
   return replayed;
 }
 
-/** Uses the pairing code, then refuses an edge id the code is not for, taken by another device, or a bound licence. */
+/**
+ * Uses the pairing code, then refuses an edge id the code is not for or taken by another device, and a licence
+ * key that is not the organisation's or is bound to other hardware.
+ */
 function enforceRegistrationRules(
   deps: CloudDeps,
-  credential: SiteCredential,
-  siteId: string,
+  credential: EdgeCredential,
+  site: SiteRow,
   body: RegisterEdgeRequest,
 ): void {
   const { db } = deps;
@@ -140,18 +163,25 @@ function enforceRegistrationRules(
       ]);
     }
   }
-  const holder = findActiveEdgeByEdgeId(db, siteId, body.edgeId);
+  const holder = findActiveEdgeByEdgeId(db, site.id, body.edgeId);
   if (holder && holder.hardwareId !== body.hardwareId)
     throw new HttpError(409, 'EDGE_ID_TAKEN', `the edge id ${body.edgeId} belongs to another device at this site`, [
       { field: 'edgeId', message: 'taken' },
     ]);
-  if (body.licenceKey) {
-    const bound = licenceHolder(db, body.licenceKey);
-    if (bound && bound !== body.hardwareId)
-      throw new HttpError(409, 'LICENCE_BOUND', 'the licence key is bound to another device', [
-        { field: 'licenceKey', message: 'bound to another device' },
-      ]);
-  }
+  if (body.licenceKey) assertLicenceUsable(deps, site.orgId, body.licenceKey, body.hardwareId);
+}
+
+/** Another organisation's key is as unknown as a made-up one: the answer must not tell them apart. */
+function assertLicenceUsable(deps: CloudDeps, orgId: string, licenceKey: string, hardwareId: string): void {
+  const licence = findLicence(deps.db, licenceKey);
+  if (!licence || licence.orgId !== orgId)
+    throw new HttpError(403, 'LICENCE_INVALID', "the licence key is not one of this organisation's edge licences", [
+      { field: 'licenceKey', message: 'unknown licence key' },
+    ]);
+  if (licence.binding && licence.binding.hardwareId !== hardwareId)
+    throw new HttpError(409, 'LICENCE_BOUND', 'the licence key is bound to another device', [
+      { field: 'licenceKey', message: 'bound to another device' },
+    ]);
 }
 
 /** Revokes the device's earlier registrations at the site, saves the new one and stores the answer for replays. */
@@ -176,7 +206,14 @@ function register(
     registeredAt: now,
     revokedAt: null,
   });
-  if (body.licenceKey) bindLicence(db, body.licenceKey, body.hardwareId, now);
+  if (body.licenceKey)
+    bindLicence(db, body.licenceKey, {
+      edgeId: body.edgeId,
+      siteId: site.id,
+      hardwareId: body.hardwareId,
+      boundAt: now,
+      via: 'cloud',
+    });
   const response: RegisterEdgeResponse = {
     id,
     edgeId: body.edgeId,

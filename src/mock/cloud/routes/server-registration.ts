@@ -12,17 +12,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { decodeJwt } from 'jose';
-import {
-  CLOUD_ROUTES,
-  RegisterServerRequest,
-  SITE_TOKEN_AUDIENCE,
-  type RegisterServerResponse,
-} from '../../../protocol/index.js';
+import { CLOUD_ROUTES, RegisterServerRequest, type RegisterServerResponse } from '../../../protocol/index.js';
 import type { CloudDeps, CloudEnv } from '../context.js';
 import { HttpError } from '../../../common/http/http-error.js';
 import { bearerOf } from '../middleware/auth.js';
 import { readJson, readParams } from '../middleware/body.js';
+import { isSiteToken } from '../middleware/site-token.js';
 import { defaultServerEndpoints } from '../site-connection.js';
 import { findServer, upsertServer, type ServerRow } from '../store/servers.js';
 import { findLiveSite, setSiteStatus } from '../store/sites.js';
@@ -33,14 +28,6 @@ import { claimPairingCode, siteCredential, type SiteCredential } from './site-cr
 const CLUSTERING_MODE = 'AdoNet';
 
 type ServerCredential = SiteCredential | { kind: 'site-token'; token: string; jti: string };
-
-function isSiteToken(bearer: string | undefined): bearer is string {
-  try {
-    return bearer !== undefined && decodeJwt(bearer).aud === SITE_TOKEN_AUDIENCE;
-  } catch {
-    return false;
-  }
-}
 
 /** A registered server's own token, accepted only while it is the current registration's. */
 async function serverCredential(deps: CloudDeps, c: Context, orgId: string, siteId: string): Promise<ServerCredential> {
@@ -104,6 +91,8 @@ export function serverRegistrationRoutes(deps: CloudDeps): Hono<CloudEnv> {
         mqttUrl: endpoints.mqtt,
         mqttCaPem: body.endpoints?.caCertificatePem ?? null,
         tokenJti: kind === 'self-update' ? current!.tokenJti : newJti,
+        // A replaced server's key goes with it; a server updating itself without a key keeps the one it gave.
+        signingKey: body.signingKey ?? (kind === 'self-update' ? current!.signingKey : null),
         registeredAt: deps.clock.iso(),
         revokedAt: null,
       });

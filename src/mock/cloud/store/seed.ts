@@ -2,6 +2,7 @@
 import type { Db } from '../../../storage/index.js';
 import { hashPassword } from '../passwords.js';
 import type { Seed } from '../seed.js';
+import { insertLicences } from './licences.js';
 import { insertOrganisation } from './organisations.js';
 import { countUsers, insertMembership, insertUser } from './users.js';
 
@@ -22,6 +23,7 @@ export function applySeed(db: Db, seed: Seed, nowIso: string): boolean {
       insertOrganisation(db, { id: org.id, name: org.name, slug: org.slug, timezone: org.timezone, createdAt: nowIso });
       for (const member of org.members)
         insertMembership(db, org.id, idByEmail.get(member.email.toLowerCase())!, member.role);
+      insertLicences(db, org.id, org.licences ?? [], nowIso);
     }
   });
   return true;
