@@ -5,7 +5,7 @@
  * driven over HTTP with the typed client.
  */
 import { randomUUID } from 'node:crypto';
-import { createRemoteJWKSet, decodeJwt, exportJWK, generateKeyPair, calculateJwkThumbprint } from 'jose';
+import { calculateJwkThumbprint, createRemoteJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DEMO_LICENCE_KEYS,
@@ -196,7 +196,6 @@ describe('the site server relays a registration with its site token', () => {
     expect(edge).toMatchObject({ edgeId: 'relayed-01', orgId: DEMO_ORG_ID, siteId });
     expect(edge.config.siteServer.url).toBe('https://127.0.0.1:5000');
     // The token is the cloud's: it verifies against the cloud's key set, as the device checks it.
-    const { jwtVerify } = await import('jose');
     const { payload } = await jwtVerify(
       edge.edgeToken,
       createRemoteJWKSet(new URL(`${cloud.url}/.well-known/jwks.json`)),
@@ -534,5 +533,34 @@ describe('a site server reports the bindings it made offline', () => {
       site.reportLicenceBindings(DEMO_ORG_ID, siteId, { bindings: [] } as LicenceBindingReport, siteToken),
     );
     expect([malformed.status, malformed.code]).toEqual([400, 'VALIDATION_ERROR']);
+  });
+});
+
+describe('another licence signing key', () => {
+  it('signs with the key it was given: its kid in the header, and the development keys do not verify it', async () => {
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    const jwk = await exportJWK(pair.privateKey);
+    const kid = `production-${randomUUID()}`;
+    const other = await startMockCloud({
+      port: 0,
+      licenceSigningJwk: { kty: 'EC', crv: 'P-256', x: jwk.x!, y: jwk.y!, d: jwk.d!, kid },
+    });
+    try {
+      const client = new MockCloudClient(other.url);
+      await client.login(DEMO_USERS.admin, DEMO_PASSWORD);
+      const siteId = (await client.createSite(DEMO_ORG_ID, demoSite())).id;
+      await client.registerServer(DEMO_ORG_ID, siteId, {
+        hardwareId: testHardwareId('server'),
+        version: '1.0.0',
+        hostname: 'site-server.local',
+        signingKey: (await siteSigningKey()).publicJwk,
+      });
+      const { licenceFile } = await client.exportOfflineLicence(DEMO_ORG_ID, siteId);
+      await jwtVerify(licenceFile, pair.publicKey, { algorithms: ['ES256'], typ: LICENCE_JWS_TYPE });
+      expect(JSON.parse(Buffer.from(licenceFile.split('.')[0]!, 'base64url').toString()).kid).toBe(kid);
+      await expect(verifyWithBuiltInKeys(licenceFile)).rejects.toThrow(/no built-in licence key/);
+    } finally {
+      await other.close();
+    }
   });
 });

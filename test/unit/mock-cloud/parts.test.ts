@@ -1,8 +1,12 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCliArgs, UsageError } from '../../../src/mock/cloud/cli-args.js';
 import { hashPassword, verifyPassword } from '../../../src/mock/cloud/passwords.js';
 import { requestFingerprint } from '../../../src/mock/cloud/request-fingerprint.js';
-import { DEFAULT_SEED, DEMO_ORG_ID, Seed } from '../../../src/mock/cloud/seed.js';
+import { DEV_LICENCE_SIGNING_KEY_PATH, readDevLicenceSigningJwk } from '../../../src/mock/cloud/licence-signing.js';
+import { DEFAULT_SEED, DEMO_LICENCE_KEYS, DEMO_ORG_ID, Seed } from '../../../src/mock/cloud/seed.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 describe('passwords', () => {
   it('verifies the right password only, and never stores it in clear', async () => {
@@ -37,6 +41,18 @@ describe('seed', () => {
       'operator',
       'viewer',
     ]);
+  });
+
+  it('gives the demo organisation the documented licences, and refuses a key listed twice', () => {
+    expect(Seed.parse(DEFAULT_SEED).organisations[0]!.licences).toEqual(DEMO_LICENCE_KEYS);
+    const twice = {
+      ...DEFAULT_SEED,
+      organisations: [
+        ...DEFAULT_SEED.organisations,
+        { ...DEFAULT_SEED.organisations[0]!, id: '3f6c1e2a-8d4b-4e7a-9c1d-2b5e7f9a0c12', slug: 'other' },
+      ],
+    };
+    expect(Seed.safeParse(twice).error?.issues[0]?.message).toBe('this licence key is listed twice');
   });
 
   it('refuses a member who is not a user', () => {
@@ -81,7 +97,31 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs(['--edge-token-ttl', '60'])).toMatchObject({ edgeTokenTtlSeconds: 60 });
   });
 
+  it('reads the licence signing key from --licence-key-file, and never echoes a bad one', () => {
+    expect(parseCliArgs(['--licence-key-file', DEV_LICENCE_SIGNING_KEY_PATH])).toMatchObject({
+      licenceSigningJwk: readDevLicenceSigningJwk(),
+    });
+    const dir = tempDir('licence-key-');
+    const { d, ...publicOnly } = readDevLicenceSigningJwk();
+    writeFileSync(join(dir, 'public.jwk'), JSON.stringify(publicOnly));
+    writeFileSync(join(dir, 'garbage.jwk'), `not json ${d}`);
+    expect(() => parseCliArgs(['--licence-key-file', join(dir, 'public.jwk')])).toThrow(
+      /not a private EC P-256 JWK with a kid \(d\)/,
+    );
+    const error = (() => {
+      try {
+        parseCliArgs(['--licence-key-file', join(dir, 'garbage.jwk')]);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error?.message).toMatch(/not JSON/);
+    expect(error?.message).not.toContain(d);
+  });
+
   it.each([
+    [['--licence-key-file', '/nonexistent/licence.jwk']],
     [['--port', '70000']],
     [['--edge-token-ttl', '5']],
     [['--test-min-edge-token-ttl', '5', '--edge-token-ttl', '4']],
