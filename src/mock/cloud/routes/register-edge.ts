@@ -1,8 +1,10 @@
 /**
- * `POST …/sites/{siteId}/register-edge` with every rule of CONTRACT §3. The edge token is signed first (signing
- * is async); then one transaction decides and commits everything: idempotent replay, code use, edge id and
- * licence rules, the re-pair revocation, the new registration and the stored response. A refusal anywhere
- * rolls all of it back, so the code is never burned by a failed request.
+ * `POST …/sites/{siteId}/register-edge` with every rule of CONTRACT §3, and the licence rules of issue 15 (the key
+ * must be the organisation's; a site server may relay an edge that brought one, with its site token). The edge
+ * token is signed first (signing is async); then one transaction decides and commits everything: idempotent
+ * replay, code use, edge id and licence rules, the re-pair revocation, the new registration, the licence binding
+ * and the stored response. A refusal anywhere rolls all of it back, so neither code nor key is burned by a failed
+ * request.
  */
 import { randomUUID } from 'node:crypto';
 import { type Context, Hono } from 'hono';
