@@ -353,6 +353,59 @@ const cases: Case[] = [
     code: 'INVALID_TOKEN',
   },
   { name: 'an unknown route', method: 'GET', path: '/api/nothing-here', status: 404, code: 'NOT_FOUND' },
+  {
+    name: 'a licence key the organisation does not hold',
+    method: 'POST',
+    path: () => `${sitePath()}/register-edge`,
+    headers: { 'Idempotency-Key': '5b0c7d1e-2f3a-4b5c-8d6e-7f8091a2b3c4' },
+    body: 'unknown-licence',
+    status: 403,
+    code: 'LICENCE_INVALID',
+    field: 'licenceKey',
+  },
+  {
+    name: 'a signing key without a kid',
+    method: 'POST',
+    path: () => `${sitePath()}/register-server`,
+    body: 'signing-key-without-kid',
+    status: 400,
+    code: 'VALIDATION_ERROR',
+    field: 'signingKey',
+  },
+  {
+    name: 'a malformed licence key to export',
+    method: 'POST',
+    path: () => `${sitePath()}/offline-licence`,
+    body: { licenceKeys: ['CST-EDGE-1'] },
+    status: 400,
+    code: 'VALIDATION_ERROR',
+    field: 'licenceKeys.0',
+  },
+  {
+    name: 'an unknown field in an offline licence request',
+    method: 'POST',
+    path: () => `${sitePath()}/offline-licence`,
+    body: { licences: 'all' },
+    status: 400,
+    code: 'VALIDATION_ERROR',
+  },
+  {
+    name: "a binding report with a user's access token",
+    method: 'POST',
+    path: () => `${sitePath()}/site-server/licence-bindings`,
+    body: { bindings: [] },
+    status: 401,
+    code: 'UNAUTHENTICATED',
+  },
+  {
+    name: 'a binding report with a garbage bearer',
+    method: 'POST',
+    path: () => `${sitePath()}/site-server/licence-bindings`,
+    body: { bindings: [] },
+    bearer: async () => 'not-a-jwt',
+    status: 401,
+    code: 'UNAUTHENTICATED',
+  },
 ];
 
 describe('malformed requests', () => {
@@ -361,6 +414,11 @@ describe('malformed requests', () => {
     if (c.body === 'private-key') {
       const key = await deviceKey();
       body = JSON.stringify(edgeBody(key, { publicKey: { ...key.publicJwk, d: 'AAAA' } as never }));
+    } else if (c.body === 'unknown-licence') {
+      body = JSON.stringify(edgeBody(await deviceKey(), { licenceKey: 'CST-EDGE-ZZZZ-ZZZZ-ZZZZ' }));
+    } else if (c.body === 'signing-key-without-kid') {
+      const signingKey = { ...(await deviceKey()).publicJwk, kid: undefined };
+      body = JSON.stringify({ hardwareId: 'hw', version: '1.0.0', hostname: 'server.local', signingKey });
     } else if (c.body !== undefined) {
       body = JSON.stringify(c.body);
     }

@@ -9,6 +9,7 @@ import { Roles, type Role } from '../../../src/protocol/index.js';
 import { testHardwareId } from '../../helpers/tmp.js';
 import { demoSite, deviceKey, edgeBody } from './fixtures.js';
 import { InProcessCloud, OUTSIDER, type Call } from './in-process.js';
+import { siteSigningKey } from './licence-fixtures.js';
 
 let cloud: InProcessCloud;
 let ownerToken: string;
@@ -28,6 +29,23 @@ async function freshEdge(siteId: string): Promise<string> {
     body: edgeBody(await deviceKey(), { edgeId }),
   });
   return edgeId;
+}
+
+/** A fresh site whose server registered a signing key, so an offline licence can be exported for it. */
+async function siteWithSigningKey(): Promise<string> {
+  const siteId = await freshSite();
+  await cloud.ok({
+    method: 'POST',
+    path: `${org}/sites/${siteId}/register-server`,
+    bearer: ownerToken,
+    body: {
+      hardwareId: 'hw',
+      version: '1.0.0',
+      hostname: 'server.local',
+      signingKey: (await siteSigningKey()).publicJwk,
+    },
+  });
+  return siteId;
 }
 
 /** Each route with its minimum role and a builder that makes a fresh, valid call (so success is possible). */
@@ -99,6 +117,16 @@ const routes: Array<{ name: string; minimum: Role; build: () => Promise<Call> }>
       const siteId = await freshSite();
       return { method: 'DELETE', path: `${org}/sites/${siteId}/edges/${await freshEdge(siteId)}` };
     },
+  },
+  { name: 'GET licences', minimum: 'admin', build: async () => ({ method: 'GET', path: `${org}/licences` }) },
+  {
+    name: 'POST offline-licence',
+    minimum: 'admin',
+    build: async () => ({
+      method: 'POST',
+      path: `${org}/sites/${await siteWithSigningKey()}/offline-licence`,
+      body: {},
+    }),
   },
 ];
 
