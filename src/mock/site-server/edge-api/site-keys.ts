@@ -21,6 +21,7 @@ export interface SigningKey {
   /** The public half, with `kid`, `alg` and `use`: what register-server sends as `signingKey`. */
   publicJwk: SiteSigningKey;
   privateKey: CryptoKey;
+  publicKey: CryptoKey;
 }
 
 export interface EdgeTlsIdentity {
@@ -56,10 +57,12 @@ export async function ensureSigningKey(db: Db): Promise<SigningKey> {
     });
   const jwk = JSON.parse(row.signing_jwk_json) as JWK & { kid: string };
   const { d: _private, ...publicHalf } = jwk;
+  const publicJwk = SiteSigningKey.parse({ ...publicHalf, alg: 'ES256', use: 'sig' });
   return {
     kid: jwk.kid,
-    publicJwk: SiteSigningKey.parse({ ...publicHalf, alg: 'ES256', use: 'sig' }),
+    publicJwk,
     privateKey: (await importJWK(jwk, 'ES256')) as CryptoKey,
+    publicKey: (await importJWK(publicJwk as JWK, 'ES256')) as CryptoKey,
   };
 }
 

@@ -4,7 +4,6 @@
  * tokens for, the assertion ids already used for refresh, and which bindings the cloud has been told about.
  * Every change of state is one transaction.
  */
-import type { JWK } from 'jose';
 import type { LicenceBindingReport, PublicJwk } from '../../../protocol/index.js';
 import type { Db } from '../../../storage/index.js';
 
@@ -175,7 +174,7 @@ export class SiteRegistry {
         edgeId: row.edge_id,
         edgeUuid: row.edge_uuid,
         hardwareId: row.hardware_id,
-        publicKey: JSON.parse(row.public_jwk_json) as JWK as PublicJwk,
+        publicKey: JSON.parse(row.public_jwk_json) as PublicJwk,
         boundAt: row.bound_at,
       }));
   }

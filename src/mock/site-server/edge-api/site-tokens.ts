@@ -5,8 +5,7 @@
  * broker verifies them with that key only, issuer and algorithm pinned.
  */
 import { randomUUID } from 'node:crypto';
-import { jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { createPublicKey } from 'node:crypto';
+import { jwtVerify, SignJWT } from 'jose';
 import { EdgeTokenClaims, TokenVerificationError, edgeTokenAudience, siteIssuer } from '../../../protocol/index.js';
 import type { SigningKey } from './site-keys.js';
 
@@ -18,14 +17,12 @@ export type SiteTokenClaimsInput = Omit<EdgeTokenClaims, 'iss' | 'aud' | 'iat' |
 
 export class SiteTokens {
   readonly issuer: string;
-  private readonly publicKey: CryptoKey | ReturnType<typeof createPublicKey>;
 
   constructor(
     private readonly key: SigningKey,
     private readonly siteId: string,
   ) {
     this.issuer = siteIssuer(siteId);
-    this.publicKey = createPublicKey({ key: key.publicJwk as JWK & { kty: string }, format: 'jwk' });
   }
 
   sign(claims: SiteTokenClaimsInput, nowSeconds = Math.floor(Date.now() / 1000)): Promise<string> {
@@ -42,7 +39,7 @@ export class SiteTokens {
   async verify(token: string, clockToleranceSeconds: number): Promise<EdgeTokenClaims> {
     let payload: unknown;
     try {
-      ({ payload } = await jwtVerify(token, this.publicKey, {
+      ({ payload } = await jwtVerify(token, this.key.publicKey, {
         algorithms: [ALGORITHM],
         issuer: this.issuer,
         audience: edgeTokenAudience(this.siteId),
