@@ -229,7 +229,7 @@ describe('site server, air-gapped', () => {
     await cloud.close();
   });
 
-  it('refuses to start with a forged licence file, or one naming another server key', async () => {
+  it('refuses to start with a forged licence file, one naming another server key, or --offline without one', async () => {
     const dir = tempDir('cst-airgap-forged-');
     const orgId = randomUUID();
     const siteId = randomUUID();
@@ -277,5 +277,14 @@ describe('site server, air-gapped', () => {
     const otherKey = await runToEnd(command, flags(otherKeyPath), { timeoutMs: 60_000 });
     expect(otherKey.code).toBe(1);
     expect(otherKey.stderr).toMatch(/names another site server key/);
+    const withoutFile = await runToEnd(
+      command,
+      flags(forgedPath).filter((f) => f !== '--licence-file' && f !== forgedPath),
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    expect(withoutFile.code).toBe(2);
+    expect(withoutFile.stderr).toMatch(/--offline needs --licence-file/);
   });
 });
