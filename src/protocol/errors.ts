@@ -21,6 +21,10 @@ export const ErrorCodes = [
   'ASSERTION_REPLAYED',
   'SITE_SERVER_REPLACED',
   'PAYLOAD_TOO_LARGE',
+  // A release upload (issue 13): not signed by a trusted release key / not a valid manifest / artifact differs.
+  'BAD_SIGNATURE',
+  'BAD_MANIFEST',
+  'HASH_MISMATCH',
   'RATE_LIMITED',
   'UNAVAILABLE',
   'INTERNAL_ERROR',

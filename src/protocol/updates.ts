@@ -181,3 +181,14 @@ export const CampaignProgressReport = z.strictObject({
     .max(1000),
 });
 export type CampaignProgressReport = z.infer<typeof CampaignProgressReport>;
+
+/**
+ * The answer to a progress report: how many edge states were recorded, and how many were ignored because the
+ * cloud holds a newer one for that edge, or the edge is not targeted by the campaign (never an error, so one
+ * stray edge cannot block the site server's reports for the others).
+ */
+export const CampaignProgressResult = z.object({
+  recorded: z.number().int().min(0),
+  ignored: z.number().int().min(0),
+});
+export type CampaignProgressResult = z.infer<typeof CampaignProgressResult>;

@@ -8,11 +8,13 @@ import { z } from 'zod';
 import { detailsFromZod } from '../../protocol/index.js';
 import type { MockCloudOptions } from './server.js';
 import { LicenceSigningJwk } from './licence-signing.js';
+import { ReleaseKeySetFile } from './release-trust.js';
 import { Seed } from './seed.js';
 
 export const USAGE = `usage: consystence-mock-cloud [--host 127.0.0.1] [--port 0] [--db FILE] [--seed FILE]
                              [--public-url URL] [--tls-cert FILE --tls-key FILE] [--edge-token-ttl SECONDS]
                              [--control-token-file FILE] [--licence-key-file FILE]
+                             [--release-keys FILE] [--release-rotation FILE]
                              [--test-min-edge-token-ttl SECONDS]
 The /_mock/ routes need "Authorization: Bearer <token>": the file's first line, else CONSYSTENCE_CLOUD_CONTROL_TOKEN,
 else a generated token printed in the ready line as "controlToken".`;
@@ -43,6 +45,8 @@ const Flags = z
       .optional(),
     'control-token-file': z.string().min(1).optional(),
     'licence-key-file': z.string().min(1).optional(),
+    'release-keys': z.string().min(1).optional(),
+    'release-rotation': z.string().min(1).optional(),
     'test-min-edge-token-ttl': z.coerce.number().int().min(1).max(MIN_EDGE_TOKEN_TTL_SECONDS).optional(),
   })
   .refine(
@@ -69,22 +73,23 @@ function readFlagFile(flag: string, path: string): string {
   }
 }
 
-function readSeed(path: string): Seed {
+/** A JSON file named by a flag, validated by `schema`. */
+function readJsonFlagFile<T extends z.ZodType>(flag: string, path: string, schema: T): z.infer<T> {
   let json: unknown;
   try {
-    json = JSON.parse(readFlagFile('seed', path));
+    json = JSON.parse(readFlagFile(flag, path));
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    throw new UsageError(`--seed ${path}: not JSON`);
+    throw new UsageError(`--${flag} ${path}: not JSON`);
   }
-  const seed = Seed.safeParse(json);
-  if (!seed.success)
+  const parsed = schema.safeParse(json);
+  if (!parsed.success)
     throw new UsageError(
-      `--seed ${path}: ${detailsFromZod(seed.error)
+      `--${flag} ${path}: ${detailsFromZod(parsed.error)
         .map((d) => `${d.field}: ${d.message}`)
         .join('; ')}`,
     );
-  return seed.data;
+  return parsed.data;
 }
 
 /** The private key that signs offline licence files; the message never echoes the file (it is a secret). */
@@ -137,6 +142,8 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
           'edge-token-ttl',
           'control-token-file',
           'licence-key-file',
+          'release-keys',
+          'release-rotation',
           'test-min-edge-token-ttl',
         ].map((name) => [name, { type: 'string' }]),
       ) as Record<string, { type: 'string' }>,
@@ -156,12 +163,18 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     host: f.host,
     port: f.port,
     ...(f.db ? { dbPath: f.db } : {}),
-    ...(f.seed ? { seed: readSeed(f.seed) } : {}),
+    ...(f.seed ? { seed: readJsonFlagFile('seed', f.seed, Seed) } : {}),
+    ...(f['release-keys']
+      ? { releaseKeys: readJsonFlagFile('release-keys', f['release-keys'], ReleaseKeySetFile).keys }
+      : {}),
     ...(f['public-url'] ? { publicUrl: f['public-url'] } : {}),
     ...(f['tls-cert'] && f['tls-key']
       ? { tls: { cert: readFlagFile('tls-cert', f['tls-cert']), key: readFlagFile('tls-key', f['tls-key']) } }
       : {}),
     ...(f['edge-token-ttl'] ? { edgeTokenTtlSeconds: f['edge-token-ttl'] } : {}),
+    ...(f['release-rotation']
+      ? { releaseRotation: readFlagFile('release-rotation', f['release-rotation']).trim() }
+      : {}),
     ...controlToken(f['control-token-file'], env),
     ...(f['licence-key-file'] ? { licenceSigningJwk: readLicenceSigningJwk(f['licence-key-file']) } : {}),
   };

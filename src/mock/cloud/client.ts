@@ -3,6 +3,9 @@
  * with the protocol schemas; every refusal becomes a `MockCloudError` carrying the status and the contract's
  * error code, so callers switch on `code`, never on message text.
  */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import {
   ErrorBody,
@@ -34,9 +37,19 @@ import {
   CLOUD_ROUTES,
   cloudPath,
   edgeTokenUrl,
+  CampaignListResponse,
+  CampaignProgressResult,
+  MAX_BUNDLE_BYTES,
+  CampaignView,
+  ReleaseListResponse,
+  ReleaseView,
+  SiteCampaignListResponse,
+  type CampaignProgressReport,
+  type CreateCampaignRequest,
+  type SiteCampaign,
 } from '../../protocol/index.js';
 import type { ArmedFaults, FaultInput } from './faults.js';
-import { sendRequest } from './http-request.js';
+import { sendRequest, type HttpResponse } from './http-request.js';
 
 export class MockCloudError extends Error {
   override readonly name = 'MockCloudError';
@@ -63,6 +76,8 @@ const MintedLicences = z.object({ licences: z.array(z.string()) });
 type Json = Record<string, unknown>;
 interface CallOptions {
   body?: unknown;
+  /** A file sent as the body (`application/octet-stream`), streamed. */
+  file?: string;
   /** Overrides the stored access token (a pairing code, a site token, a device assertion). */
   bearer?: string | null;
   headers?: Record<string, string>;
@@ -99,12 +114,26 @@ export class MockCloudClient {
     const bearer = options.bearer === undefined ? this.accessToken : (options.bearer ?? undefined);
     const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
     if (bearer) headers.Authorization = `Bearer ${bearer}`;
-    let body: string | undefined;
+    let body: string | Readable | undefined;
     if (options.body !== undefined) {
       body = JSON.stringify(options.body);
       headers['Content-Type'] = 'application/json';
     }
+    if (options.file !== undefined) {
+      body = createReadStream(options.file);
+      headers['Content-Type'] = 'application/octet-stream';
+      headers['Content-Length'] = String((await stat(options.file)).size);
+    }
     const res = await sendRequest(new URL(this.base + path), { method, headers, body, ca: this.ca });
+    return this.parseAnswer(method, path, res, schema);
+  }
+
+  private parseAnswer<T extends z.ZodType>(
+    method: string,
+    path: string,
+    res: HttpResponse,
+    schema: T | null,
+  ): z.infer<T> {
     const parsed = parseJson(res.text);
     if (res.status >= 400) {
       const error = ErrorBody.safeParse(parsed);
@@ -260,6 +289,79 @@ export class MockCloudClient {
 
   jwks(): Promise<z.infer<typeof Jwks>> {
     return this.call('GET', CLOUD_ROUTES.jwks, Jwks, { bearer: null });
+  }
+
+  // ---- releases and update campaigns (issue 13) -----------------------------------------------------------
+  /**
+   * As a platform admin: uploads a bundle file (streamed); a new release, or the existing one for the same bytes.
+   * A file over the cap is refused here: the cloud would close the connection mid-body, and the client would see
+   * a broken pipe rather than the 413.
+   */
+  async uploadRelease(path: string): Promise<ReleaseView> {
+    const { size } = await stat(path);
+    if (size > MAX_BUNDLE_BYTES)
+      throw new Error(`${path} has ${size} bytes; a bundle may be at most ${MAX_BUNDLE_BYTES} bytes`);
+    return this.call('POST', CLOUD_ROUTES.releases, ReleaseView, { file: path });
+  }
+  async listReleases(filter: { kind?: string; arch?: string; name?: string } = {}): Promise<ReleaseView[]> {
+    const query = new URLSearchParams(Object.entries(filter).filter((e): e is [string, string] => e[1] !== undefined));
+    const suffix = query.size ? `?${query}` : '';
+    return (await this.call('GET', `${CLOUD_ROUTES.releases}${suffix}`, ReleaseListResponse)).releases;
+  }
+  /** As a platform admin, or with the `siteToken` of a site whose active campaign names the release. */
+  async downloadReleaseBundle(
+    releaseId: string,
+    options: { siteToken?: string; range?: string } = {},
+  ): Promise<{ status: number; headers: HttpResponse['headers']; body: Buffer }> {
+    const path = cloudPath(CLOUD_ROUTES.releaseBundle, { releaseId });
+    const bearer = options.siteToken ?? this.accessToken;
+    const res = await sendRequest(new URL(this.base + path), {
+      method: 'GET',
+      headers: {
+        ...(bearer ? { Authorization: `Bearer ${bearer}` } : {}),
+        ...(options.range ? { Range: options.range } : {}),
+      },
+      ca: this.ca,
+    });
+    if (res.status >= 400 && res.status !== 416) this.parseAnswer('GET', path, res, null);
+    return { status: res.status, headers: res.headers, body: res.body };
+  }
+  /** As an admin+ of the organisation: approves an update of the site's edges (all, or `edges`). */
+  createCampaign(orgId: string, siteId: string, body: CreateCampaignRequest): Promise<CampaignView> {
+    return this.call('POST', cloudPath(CLOUD_ROUTES.campaigns, { orgId, siteId }), CampaignView, { body });
+  }
+  async listCampaigns(orgId: string, siteId: string): Promise<CampaignView[]> {
+    return (await this.call('GET', cloudPath(CLOUD_ROUTES.campaigns, { orgId, siteId }), CampaignListResponse))
+      .campaigns;
+  }
+  getCampaign(orgId: string, siteId: string, campaignId: string): Promise<CampaignView> {
+    return this.call('GET', cloudPath(CLOUD_ROUTES.campaign, { orgId, siteId, campaignId }), CampaignView);
+  }
+  cancelCampaign(orgId: string, siteId: string, campaignId: string): Promise<CampaignView> {
+    return this.call('POST', cloudPath(CLOUD_ROUTES.campaignCancel, { orgId, siteId, campaignId }), CampaignView);
+  }
+  /** With the site token: the site's campaigns as its site server reads them. */
+  async siteCampaigns(orgId: string, siteId: string, siteToken: string): Promise<SiteCampaign[]> {
+    return (
+      await this.call('GET', cloudPath(CLOUD_ROUTES.siteCampaigns, { orgId, siteId }), SiteCampaignListResponse, {
+        bearer: siteToken,
+      })
+    ).campaigns;
+  }
+  /** With the site token: the latest state of some edges in a campaign. */
+  reportCampaignProgress(
+    orgId: string,
+    siteId: string,
+    campaignId: string,
+    siteToken: string,
+    body: CampaignProgressReport,
+  ): Promise<CampaignProgressResult> {
+    return this.call(
+      'POST',
+      cloudPath(CLOUD_ROUTES.siteCampaignProgress, { orgId, siteId, campaignId }),
+      CampaignProgressResult,
+      { body, bearer: siteToken },
+    );
   }
 
   // ---- the rig's control API -----------------------------------------------------------------------------

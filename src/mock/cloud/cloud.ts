@@ -4,6 +4,7 @@
  */
 import type { Hono } from 'hono';
 import { silentLogger, type Logger } from '../../common/log/log.js';
+import { MAX_BUNDLE_BYTES, type TrustedReleaseKey } from '../../protocol/index.js';
 import { openDatabase, type Db } from '../../storage/index.js';
 import { cloudMigrations } from './migrations/index.js';
 import { createApp } from './app.js';
@@ -12,8 +13,11 @@ import type { CloudEnv } from './context.js';
 import { FaultPlan } from './faults.js';
 import { jwksOf, loadOrCreateSigningKey } from './keys.js';
 import { createLicenceSigner, readDevLicenceSigningJwk, type LicenceSigningJwk } from './licence-signing.js';
+import { ReleaseBundles } from './release-bundles.js';
+import { releaseTrust } from './release-trust.js';
 import { DEFAULT_SEED, type Seed } from './seed.js';
 import { generateControlToken } from '../../common/http/control-token.js';
+import { findRelease } from './store/releases.js';
 import { applySeed } from './store/seed.js';
 import { DEFAULT_EDGE_TOKEN_TTL_SECONDS, TokenService } from './tokens.js';
 
@@ -27,6 +31,12 @@ export interface CloudOptions {
   controlToken?: string;
   /** Signs offline licence files; the committed development key when absent. */
   licenceSigningJwk?: LicenceSigningJwk | undefined;
+  /** Release keys trusted besides the built-in set (`--release-keys FILE`). */
+  releaseKeys?: readonly TrustedReleaseKey[];
+  /** A key-rotation document (compact JWS) sent with every campaign (`--release-rotation FILE`). */
+  releaseRotation?: string;
+  /** Tests only: a lower cap than `MAX_BUNDLE_BYTES` on uploaded bundles. */
+  maxBundleBytes?: number;
 }
 
 export interface Cloud {
@@ -34,6 +44,8 @@ export interface Cloud {
   controlToken: string;
   db: Db;
   clock: Clock;
+  /** Where uploaded bundles are kept (`<db>.releases`, or a temporary directory removed on close). */
+  releasesDir: string;
   close(): void;
 }
 
@@ -47,6 +59,7 @@ export async function createCloud(options: CloudOptions): Promise<Cloud> {
     synchronous: 'NORMAL',
   });
   if (recovered) logger.warn('database_recovered', recovered);
+  let bundles: ReleaseBundles | undefined;
   try {
     const seeded = applySeed(db, options.seed ?? DEFAULT_SEED, clock.iso());
     logger.info(seeded ? 'seed_applied' : 'seed_skipped_existing_state', { dbPath: options.dbPath ?? ':memory:' });
@@ -64,6 +77,12 @@ export async function createCloud(options: CloudOptions): Promise<Cloud> {
     );
     const controlToken = options.controlToken ?? generateControlToken();
     const licenceSigner = await createLicenceSigner(options.licenceSigningJwk ?? readDevLicenceSigningJwk());
+    bundles = await ReleaseBundles.open(options.dbPath, (id) => findRelease(db, id) !== undefined);
+    const releases = {
+      bundles,
+      trust: await releaseTrust(options.releaseKeys, options.releaseRotation),
+      maxBundleBytes: options.maxBundleBytes ?? MAX_BUNDLE_BYTES,
+    };
     const app = createApp({
       db,
       clock,
@@ -74,9 +93,22 @@ export async function createCloud(options: CloudOptions): Promise<Cloud> {
       publicUrl,
       controlToken,
       licenceSigner,
+      releases,
     });
-    return { app, controlToken, db, clock, close: () => db.close() };
+    const opened = bundles;
+    return {
+      app,
+      controlToken,
+      db,
+      clock,
+      releasesDir: opened.dir,
+      close: () => {
+        db.close();
+        opened.close();
+      },
+    };
   } catch (error) {
+    bundles?.close();
     db.close();
     throw error;
   }

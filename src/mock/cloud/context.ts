@@ -10,6 +10,8 @@ import type { Logger } from '../../common/log/log.js';
 import type { Clock } from './clock.js';
 import type { FaultPlan } from './faults.js';
 import type { LicenceSigner } from './licence-signing.js';
+import type { ReleaseBundles } from './release-bundles.js';
+import type { ReleaseTrust } from './release-trust.js';
 import type { TokenService } from './tokens.js';
 
 export interface CloudDeps {
@@ -25,6 +27,8 @@ export interface CloudDeps {
   controlToken: string;
   /** Signs offline licence files (never tokens). */
   licenceSigner: LicenceSigner;
+  /** Release uploads (issue 13): where bundles are kept, the keys they must be signed by, the size cap. */
+  releases: { bundles: ReleaseBundles; trust: ReleaseTrust; maxBundleBytes: number };
 }
 
 export interface AuthUser {

@@ -33,16 +33,16 @@ export const Seed = z
       .max(1000),
   })
   .superRefine((seed, ctx) => {
-    const licenceOwners = new Map<string, number>();
+    const licenceKeys = new Set<string>();
     seed.organisations.forEach((org, i) =>
       org.licences?.forEach((key, j) => {
-        if (licenceOwners.has(key))
+        if (licenceKeys.has(key))
           ctx.addIssue({
             code: 'custom',
             path: ['organisations', i, 'licences', j],
             message: 'this licence key is listed twice',
           });
-        licenceOwners.set(key, i);
+        licenceKeys.add(key);
       }),
     );
     const emails = new Set(seed.users.map((u) => u.email.toLowerCase()));

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { Logger } from '../../common/log/log.js';
+import type { TrustedReleaseKey } from '../../protocol/index.js';
 import { createCloud, type Cloud } from './cloud.js';
 import type { LicenceSigningJwk } from './licence-signing.js';
 import type { Seed } from './seed.js';
@@ -28,6 +29,12 @@ export interface MockCloudOptions {
   controlToken?: string;
   /** The private JWK that signs offline licence files; the committed development key when absent. */
   licenceSigningJwk?: LicenceSigningJwk;
+  /** Release keys trusted besides the built-in set (`--release-keys FILE`). */
+  releaseKeys?: readonly TrustedReleaseKey[];
+  /** A key-rotation document (compact JWS) sent with every campaign (`--release-rotation FILE`). */
+  releaseRotation?: string;
+  /** Tests only: a lower cap than `MAX_BUNDLE_BYTES` on uploaded bundles. */
+  maxBundleBytes?: number;
 }
 
 export interface RunningCloud {
@@ -74,6 +81,9 @@ export async function startCloudServer(options: MockCloudOptions = {}): Promise<
       edgeTokenTtlSeconds: options.edgeTokenTtlSeconds,
       controlToken: options.controlToken,
       licenceSigningJwk: options.licenceSigningJwk,
+      releaseKeys: options.releaseKeys,
+      releaseRotation: options.releaseRotation,
+      maxBundleBytes: options.maxBundleBytes,
     });
   } catch (error) {
     await stopServer();

@@ -1,5 +1,5 @@
 /** Drives a mock cloud in process (hono's `app.request`, no socket) for the table-driven tests. */
-import { createCloud, type Cloud } from '../../../src/mock/cloud/cloud.js';
+import { createCloud, type Cloud, type CloudOptions } from '../../../src/mock/cloud/cloud.js';
 import { DEFAULT_SEED, DEMO_PASSWORD, type Seed } from '../../../src/mock/cloud/seed.js';
 
 export const PUBLIC_URL = 'http://cloud.test';
@@ -20,20 +20,20 @@ export interface Call {
   body?: unknown;
   bearer?: string;
   headers?: Record<string, string>;
-  rawBody?: string;
+  rawBody?: string | Uint8Array;
 }
 
 export class InProcessCloud {
   private constructor(readonly cloud: Cloud) {}
 
-  static async start(options: { dbPath?: string; seed?: Seed } = {}): Promise<InProcessCloud> {
+  static async start(options: Partial<CloudOptions> & { seed?: Seed } = {}): Promise<InProcessCloud> {
     return new InProcessCloud(await createCloud({ publicUrl: PUBLIC_URL, seed: SEED_WITH_OUTSIDER, ...options }));
   }
 
   async call(call: Call): Promise<{ status: number; json: any; headers: Headers }> {
     const headers: Record<string, string> = { ...call.headers };
     if (call.bearer) headers.Authorization = `Bearer ${call.bearer}`;
-    let body: string | undefined = call.rawBody;
+    let body: string | Uint8Array | undefined = call.rawBody;
     if (call.body !== undefined) body = JSON.stringify(call.body);
     if (body !== undefined) headers['Content-Type'] ??= 'application/json';
     const res = await this.cloud.app.request(`${PUBLIC_URL}${call.path}`, {

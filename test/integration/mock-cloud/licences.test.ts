@@ -266,7 +266,6 @@ describe('the site server relays a registration with its site token', () => {
 
   it("a replaced server's site token is SITE_SERVER_REPLACED", async () => {
     const { siteId, siteToken } = await siteWithServer();
-    await siteWithServer(); // unrelated site: the replacement below is the only one that matters
     await admin.registerServer(DEMO_ORG_ID, siteId, {
       hardwareId: testHardwareId('replacement'),
       version: '1.0.0',

@@ -4,5 +4,6 @@ import { initial } from './0001-initial.js';
 import { serverCa } from './0002-server-ca.js';
 import { codePurpose } from './0003-code-purpose.js';
 import { licences } from './0004-licences.js';
+import { updates } from './0005-updates.js';
 
-export const cloudMigrations: readonly Migration[] = [initial, serverCa, codePurpose, licences];
+export const cloudMigrations: readonly Migration[] = [initial, serverCa, codePurpose, licences, updates];

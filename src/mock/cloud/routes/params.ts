@@ -5,3 +5,4 @@ import { EdgeId, Uuid } from '../../../protocol/index.js';
 export const OrgParams = z.object({ orgId: Uuid });
 export const SiteParams = OrgParams.extend({ siteId: Uuid });
 export const EdgeParams = SiteParams.extend({ edgeId: EdgeId });
+export const CampaignParams = SiteParams.extend({ campaignId: Uuid });
