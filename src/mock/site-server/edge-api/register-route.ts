@@ -76,7 +76,8 @@ export async function handleRegister(c: Context, backend: RegisterBackend): Prom
       const answer = await backend.relay(body, key);
       return relayed(c, backend, key, hash, body, answer);
     } catch (error) {
-      if (!(error instanceof CloudError) || error.status !== undefined) throw error;
+      if (!(error instanceof CloudError)) throw error;
+      if (error.status !== undefined) throw new HttpError<string>(502, 'UPSTREAM_ERROR', error.message);
       if (!backend.licence)
         throw new HttpError<string>(
           503,

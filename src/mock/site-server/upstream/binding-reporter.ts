@@ -1,7 +1,7 @@
 /**
  * Reconciliation (issue 15): the licence bindings this server made while air-gapped are reported to the cloud
  * (`CLOUD_ROUTES.licenceBindings`, site token) once it is reachable: after every successful trust refresh, in
- * batches the cloud's 64 KiB body cap allows. A binding is marked reported only after the cloud's answer, so a
+ * batches of at most `MAX_BINDINGS_PER_REPORT`. A binding is marked reported only after the cloud's answer, so a
  * report lost to a power cut or a network failure is sent again; the cloud treats a repeat as `known`. A
  * `conflict` (the key was bound elsewhere meanwhile) is kept, logged and shown on `GET /licences` for an admin.
  */
@@ -32,29 +32,24 @@ export class BindingReporter {
       if (!bindings.length) return;
       const answer = await this.cloud.reportLicenceBindings(this.siteToken, { bindings });
       const now = new Date().toISOString();
+      // Only a result that names its binding's key counts as the cloud's answer for it.
+      const answered = bindings.filter((b, i) => answer.results[i]?.licenceKey === b.licenceKey);
       this.registry.transaction(() => {
-        for (const [i, binding] of bindings.entries()) {
-          const result = answer.results[i];
-          if (result?.licenceKey === binding.licenceKey)
-            this.registry.markReported(binding.licenceKey, binding.edgeUuid, result.status, now);
-        }
+        for (const [i, binding] of bindings.entries())
+          if (answered.includes(binding))
+            this.registry.markReported(binding.licenceKey, binding.edgeUuid, answer.results[i]!.status, now);
       });
-      for (const [i, binding] of bindings.entries()) {
-        const status = answer.results[i]?.status;
-        // The key is the edge's credential: the log names the edge, never the key.
-        if (status === 'conflict')
-          this.logger.warn('licence_binding_conflict', {
-            edgeId: binding.edgeId,
-            hardwareId: binding.hardwareId,
-            note: 'the cloud holds this licence bound elsewhere; an admin settles it (GET /licences shows which)',
-          });
-      }
-      this.logger.info('licence_bindings_reported', {
-        count: bindings.length,
-        conflicts: answer.results.filter((r) => r.status === 'conflict').length,
-      });
-      // A batch the cloud answered for only partly would loop forever: stop and try again next time.
-      if (answer.results.length !== bindings.length) return;
+      const conflicts = bindings.filter((_, i) => answer.results[i]?.status === 'conflict');
+      // The key is the edge's credential: the log names the edge, never the key.
+      for (const binding of conflicts)
+        this.logger.warn('licence_binding_conflict', {
+          edgeId: binding.edgeId,
+          hardwareId: binding.hardwareId,
+          note: 'the cloud holds this licence bound elsewhere; an admin settles it (GET /licences shows which)',
+        });
+      this.logger.info('licence_bindings_reported', { count: bindings.length, conflicts: conflicts.length });
+      // A batch the cloud answered only partly would be sent again at once, for ever: wait for the next refresh.
+      if (answered.length < bindings.length) return;
     }
   }
 }
