@@ -30,6 +30,10 @@ describe('site server edge API, connected', () => {
       mode: 'connected',
     });
     expect(identity.peerFingerprint).toBe(server.fingerprint);
+    // The edges' support-bundle upload is served here too (edge token); the control API is not.
+    const upload = `${server.edgeUrl}/uploads/support-bundles/${'0'.repeat(32)}`;
+    expect((await edgeCall(upload, { method: 'PUT' })).body.error.code).toBe('INVALID_TOKEN');
+    expect((await edgeCall(`${server.edgeUrl}/edges`)).status).toBe(404);
     const health = await api(server.httpUrl, 'GET', '/health');
     expect(health.body).toMatchObject({ fingerprint: server.fingerprint, edgeUrl: server.edgeUrl });
 
