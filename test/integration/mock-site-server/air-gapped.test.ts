@@ -64,7 +64,7 @@ async function verifySiteIssued(token: string, licence: string, siteId: string) 
 }
 
 describe('site server, air-gapped', () => {
-  it('binds licences offline with the cloud gone, survives a SIGKILL, refreshes and admits its tokens, reports once the cloud is back', async () => {
+  it('binds licences offline with the cloud gone, survives a SIGKILL, refreshes and admits its tokens, reports once the cloud is back, again after a lost answer', async () => {
     const dir = tempDir('cst-airgap-');
     const cloudDb = join(dir, 'cloud.db');
     const cloudPort = await freePort();
@@ -198,7 +198,12 @@ describe('site server, air-gapped', () => {
       { idempotencyKey: randomUUID(), pairingCode: pairing.code },
     );
 
-    // Reconciliation: restarted with the cloud reachable, it reports what it bound.
+    // Reconciliation: restarted with the cloud reachable, it reports what it bound. The cloud's first answer is
+    // lost after it committed: the report is sent again, and the cloud knows it (one binding, one conflict).
+    await cloud.admin.faults.set({
+      type: 'drop-after-commit',
+      route: 'POST /api/organisations/*/sites/*/site-server/licence-bindings',
+    });
     await server.kill('SIGTERM');
     server = startEntry('node', ENTRY, [...base(cloud.url), '--licence-file', licencePath]);
     ready = await server.waitForLine((l) => l.event === 'listening', 90_000);
@@ -211,9 +216,10 @@ describe('site server, air-gapped', () => {
       { timeoutMs: 30_000, what: 'the bindings reported' },
     );
     expect(reported.map((b: { licenceKey: string; reportStatus: string }) => [b.licenceKey, b.reportStatus])).toEqual([
-      [K1, 'recorded'],
+      [K1, 'known'],
       [K2, 'conflict'],
     ]);
+    expect(server.stderr.join('\n')).toContain('licence_bindings_report_pending');
     expect(server.stderr.join('\n')).toContain('licence_binding_conflict');
     const { licences } = await cloud.admin.listLicences(DEMO_ORG_ID);
     expect(licences.find((l) => l.key === K1)?.binding).toMatchObject({ via: 'site', hardwareId: bodyA.hardwareId });
