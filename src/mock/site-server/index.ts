@@ -91,7 +91,7 @@ function startHttp(
   });
 }
 
-const starting = (): Response =>
+const startingResponse = (): Response =>
   Response.json({ error: { code: 'UNAVAILABLE', message: 'starting' } }, { status: 503 });
 
 function closeServer(server: ServerType): Promise<void> {
@@ -160,7 +160,7 @@ export async function startMockSiteServer(
 
     // The broker's CONNECT check needs the issuer, known only after registration; until then it answers 3.
     let authenticator: EdgeAuthenticator | undefined;
-    const startingUp: AuthDecision = { ok: false, returnCode: 3, reason: 'the site server is starting' };
+    const starting: AuthDecision = { ok: false, returnCode: 3, reason: 'the site server is starting' };
     // Once another server is registered for the site, this one admits nobody (3: server unavailable, so edges
     // back off and, after a while, ask the cloud where their site server is now).
     let replaced: AuthDecision | undefined;
@@ -177,7 +177,7 @@ export async function startMockSiteServer(
           authenticate: (id, user, pass) =>
             authenticator && !replaced
               ? authenticator.authenticate(id, user, pass)
-              : Promise.resolve(replaced ?? startingUp),
+              : Promise.resolve(replaced ?? starting),
         },
         ...(tls.identity ? { tls: tls.identity } : {}),
       });
@@ -190,14 +190,14 @@ export async function startMockSiteServer(
 
     let handler: ((request: Request) => Response | Promise<Response>) | undefined;
     const http = await startHttp(options.controlHost, options.httpPort, (request) =>
-      handler ? handler(request) : starting(),
+      handler ? handler(request) : startingResponse(),
     );
     cleanups.push(() => closeServer(http));
     let edgeHandler: ((request: Request) => Response | Promise<Response>) | undefined;
     const edgeServer = await startHttp(
       options.edgeHost ?? options.host,
       edgePortOf(options),
-      (request) => (edgeHandler ? edgeHandler(request) : starting()),
+      (request) => (edgeHandler ? edgeHandler(request) : startingResponse()),
       edgeTls,
     );
     cleanups.push(() => closeServer(edgeServer));
