@@ -34,6 +34,15 @@ export type SiteFingerprint = z.infer<typeof SiteFingerprint>;
 // ---------------------------------------------------------------------------------------------------------------
 // The site server's edge-facing API (routes in routes.ts, SITE_EDGE_ROUTES)
 
+/** `GET identity`: what the site server says about itself, public (the fingerprint is checked on the socket). */
+export const SiteIdentity = z.object({
+  fingerprint: SiteFingerprint,
+  siteId: Uuid,
+  orgId: Uuid,
+  mode: z.enum(['connected', 'air-gapped']),
+});
+export type SiteIdentity = z.infer<typeof SiteIdentity>;
+
 /** `POST register`: register-edge's body with the licence key required; `Idempotency-Key` as for the cloud. */
 export const SiteRegisterRequest = RegisterEdgeRequest.extend({ licenceKey: LicenceKey });
 export type SiteRegisterRequest = z.infer<typeof SiteRegisterRequest>;

@@ -14,6 +14,11 @@ export const USAGE = `Usage: consystence-mock-site --cloud URL --org ORG_ID --si
   [--hardware-id ID] [--refresh-seconds S (30)] [--max-payload-bytes N (262144)] [--message-buffer N (500)]
   [--broker embedded|external] [--broker-url mqtt://host:port] [--broker-username U] [--broker-password-file FILE]
   [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]   embedded broker on mqtts://; --tls-ca goes to edges via the cloud
+  [--edge-port N (5000)] [--edge-host HOST (--host)]   the edge-facing HTTPS API (register, identity, token); its
+      certificate is --tls-cert/--tls-key, else a self-signed one made once and kept in --db; its fingerprint is in
+      the ready line and on /health
+  [--licence-file FILE [--licence-keys FILE] [--offline]]   air-gapped site: register edges against the offline
+      licence file when the cloud is unreachable (always with --offline)
   [--control-host 127.0.0.1] [--control-token-file FILE]   the control API (on --http-port) and its bearer token;
       without a token one is generated and printed in the ready line as "controlToken"
 Environment: CONSYSTENCE_SITE_CODE, CONSYSTENCE_SITE_TOKEN, CONSYSTENCE_BROKER_PASSWORD stand in for the secret files,
@@ -57,6 +62,11 @@ const FLAGS = {
   'tls-key': { type: 'string' },
   'tls-ca': { type: 'string' },
   'control-host': { type: 'string' },
+  'edge-port': { type: 'string' },
+  'edge-host': { type: 'string' },
+  'licence-file': { type: 'string' },
+  'licence-keys': { type: 'string' },
+  offline: { type: 'boolean' },
   'control-token-file': { type: 'string' },
   'replaced-linger-seconds': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -122,6 +132,11 @@ export function parseCliArgs(
       ...pick('tlsKey', str('tls-key')),
       ...pick('tlsCa', str('tls-ca')),
       ...pick('controlHost', str('control-host')),
+      ...pick('edgePort', str('edge-port')),
+      ...pick('edgeHost', str('edge-host')),
+      ...pick('licenceFile', str('licence-file')),
+      ...pick('licenceKeys', str('licence-keys')),
+      ...(values.offline ? { offline: true } : {}),
       ...pick('controlToken', controlToken(str('control-token-file'), env)),
     } as SiteServerOptionsInput,
   };

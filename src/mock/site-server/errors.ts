@@ -6,6 +6,8 @@ export type SiteServerErrorCode =
   | 'REGISTRATION_FAILED'
   | 'WRONG_DATABASE'
   | 'BROKER_UNREACHABLE'
+  /** The offline licence file does not verify or is not for this site and server. */
+  | 'LICENCE_FILE'
   /** Another site server was registered for this site (exit 10, `REPLACED_EXIT_CODE`). */
   | 'REPLACED';
 

@@ -5,6 +5,7 @@
  * import; everything started is stopped by `close()`, and a failure half-way stops what had started before it is
  * reported.
  */
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createLogger, type Logger } from '../../common/log/log.js';
@@ -21,10 +22,16 @@ import { TrustStore } from './upstream/trust-store.js';
 import { generateControlToken } from '../../common/http/control-token.js';
 import { SiteServerError } from './errors.js';
 import { controlApi } from './http/app.js';
-import { SiteServerOptions, type SiteServerDeps, type SiteServerOptionsInput } from './options.js';
+import { DEFAULT_EDGE_PORT, SiteServerOptions, type SiteServerDeps, type SiteServerOptionsInput } from './options.js';
 import { SiteLogic } from './site/site-logic.js';
 import { SupportBundles } from './site/support-bundles.js';
 import { loadServerTls } from './tls/server-tls.js';
+import { edgeApi } from './edge-api/edge-app.js';
+import { loadOfflineLicence } from './edge-api/offline-licence.js';
+import { ensureEdgeTls, ensureSigningKey } from './edge-api/site-keys.js';
+import { SiteRegistry } from './edge-api/site-registry.js';
+import { SiteTokens } from './edge-api/site-tokens.js';
+import { BindingReporter } from './upstream/binding-reporter.js';
 
 export { SiteServerError } from './errors.js';
 export { SiteServerOptions, type SiteServerOptionsInput } from './options.js';
@@ -34,6 +41,10 @@ export interface MockSiteServer {
   mqttUrl: string;
   /** The control API (on `controlHost`); every route but `/health` needs `Authorization: Bearer <controlToken>`. */
   httpUrl: string;
+  /** The edge-facing HTTPS API (issue 15): what `register --site-server` names; register-server's `endpoints.api`. */
+  edgeUrl: string;
+  /** `sha256:` + hex SHA-256 of the edge listener's SPKI: what a technician compares before trusting the server. */
+  fingerprint: string;
   controlToken: string;
   /** True when no token was given and `controlToken` was generated (the CLI then prints it in its ready line). */
   controlTokenGenerated: boolean;
@@ -64,11 +75,35 @@ function startHttp(
   host: string,
   port: number,
   fetch: (request: Request) => Response | Promise<Response>,
+  tls?: { cert: string; key: string },
 ): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, port, hostname: host }, () => resolve(server));
+    const server = serve(
+      {
+        fetch,
+        port,
+        hostname: host,
+        ...(tls ? { createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key } } : {}),
+      },
+      () => resolve(server),
+    );
     server.once('error', reject);
   });
+}
+
+const startingResponse = (): Response =>
+  Response.json({ error: { code: 'UNAVAILABLE', message: 'starting' } }, { status: 503 });
+
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+  });
+}
+
+/** The documented port; a caller that asks for ephemeral ports (tests, rigs: `httpPort: 0`) gets one here too. */
+function edgePortOf(options: SiteServerOptions): number {
+  return options.edgePort ?? (options.httpPort === 0 ? 0 : DEFAULT_EDGE_PORT);
 }
 
 function urlHost(host: string): string {
@@ -112,6 +147,16 @@ export async function startMockSiteServer(
     cleanups.push(() => db.close());
     const store = new TrustStore(db);
     const publicHost = urlHost(options.publicHost ?? options.host);
+    const registry = new SiteRegistry(db);
+    const signingKey = await ensureSigningKey(db);
+    const siteTokens = new SiteTokens(signingKey, options.siteId);
+    const licence = options.licenceFile
+      ? await loadOfflineLicence(
+          { licenceFile: options.licenceFile, licenceKeys: options.licenceKeys },
+          { orgId: options.orgId, siteId: options.siteId, signingKey },
+        )
+      : undefined;
+    const edgeTls = ensureEdgeTls(db, tls.identity, options.publicHost ?? options.host);
 
     // The broker's CONNECT check needs the issuer, known only after registration; until then it answers 3.
     let authenticator: EdgeAuthenticator | undefined;
@@ -145,32 +190,45 @@ export async function startMockSiteServer(
 
     let handler: ((request: Request) => Response | Promise<Response>) | undefined;
     const http = await startHttp(options.controlHost, options.httpPort, (request) =>
-      handler
-        ? handler(request)
-        : Response.json({ error: { code: 'UNAVAILABLE', message: 'starting' } }, { status: 503 }),
+      handler ? handler(request) : startingResponse(),
     );
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          http.close(() => resolve());
-          (http as { closeAllConnections?: () => void }).closeAllConnections?.();
-        }),
+    cleanups.push(() => closeServer(http));
+    let edgeHandler: ((request: Request) => Response | Promise<Response>) | undefined;
+    const edgeServer = await startHttp(
+      options.edgeHost ?? options.host,
+      edgePortOf(options),
+      (request) => (edgeHandler ? edgeHandler(request) : startingResponse()),
+      edgeTls,
     );
+    cleanups.push(() => closeServer(edgeServer));
+    const edgeUrl = `https://${publicHost}:${(edgeServer.address() as AddressInfo).port}`;
+    logger.info('edge_listener', {
+      edgeUrl,
+      fingerprint: edgeTls.fingerprint,
+      certificate: edgeTls.selfSigned ? 'self-signed, kept in --db' : '--tls-cert',
+      airGapped: licence ? { licences: licence.keys.size, offline: options.offline } : false,
+    });
     const httpUrl = `http://${urlHost(controlUrlHost(options.controlHost, options.publicHost ?? options.host))}:${(http.address() as AddressInfo).port}`;
 
     const cloud = new CloudClient(options.cloud, options.orgId, options.siteId);
     // The CA travels server → cloud → edge: the cloud hands it to edges it pairs for this mqtts:// URL.
     const endpoints = {
-      api: httpUrl,
+      api: edgeUrl,
       mqtt: mqttUrl,
       ...(tls.caPem && mqttUrl.startsWith('mqtts:') ? { caCertificatePem: tls.caPem } : {}),
     };
-    const registration = await ensureRegistration(options, store, cloud, endpoints, logger);
+    const registration = await ensureRegistration(options, store, cloud, endpoints, logger, signingKey.publicJwk);
     const cloudStatus = new CloudStatus();
     const update = registrationUpdate(
       store,
       cloud,
-      { hardwareId: hardwareIdOf(options), version: SERVER_VERSION, hostname: hostnameOf(options), endpoints },
+      {
+        hardwareId: hardwareIdOf(options),
+        version: SERVER_VERSION,
+        hostname: hostnameOf(options),
+        endpoints,
+        signingKey: signingKey.publicJwk,
+      },
       logger,
     );
     try {
@@ -210,7 +268,20 @@ export async function startMockSiteServer(
         );
       logger.warn('cloud_unreachable_using_cache', { edgeListFetchedAt: store.edgeListFetchedAt() ?? null });
     }
-    authenticator = new EdgeAuthenticator(store, options.siteId, registration.issuer, refresher, logger);
+    authenticator = new EdgeAuthenticator(store, options.siteId, registration.issuer, refresher, logger, {
+      tokens: siteTokens,
+      registry,
+    });
+    const reporter = new BindingReporter(cloud, registration.siteToken, registry, logger);
+    const report = () =>
+      reporter.flush().catch((error: unknown) =>
+        logger.warn('licence_bindings_report_pending', {
+          error: (error as Error).message,
+          note: 'retried after the next trust refresh',
+        }),
+      );
+    refresher.onRefreshed(report);
+    if (first.ok) await report();
     if (broker) {
       const auth = authenticator;
       const b = broker;
@@ -262,27 +333,66 @@ export async function startMockSiteServer(
 
     const connected = broker;
     const edgeAuth = authenticator;
-    handler = controlApi({
+    const supportBundles = {
       httpUrl,
+      logic,
       bundles: new SupportBundles(),
-      verifyEdgeToken: (edgeId, token) => edgeAuth.authenticate(edgeId, edgeId, Buffer.from(token)),
+      verifyEdgeToken: (edgeId: string, token: string) => edgeAuth.authenticate(edgeId, edgeId, Buffer.from(token)),
+    };
+    const connection = () => ({
+      url: edgeUrl,
+      mqtt: { url: mqttUrl, ...(endpoints.caCertificatePem ? { caCertificatePem: endpoints.caCertificatePem } : {}) },
+    });
+    const airGapped = () => licence !== undefined && (options.offline || cloudStatus.current.state === 'unreachable');
+    edgeHandler = edgeApi({
+      orgId: options.orgId,
+      siteId: options.siteId,
+      registry,
+      logger,
+      relay: (body, idempotencyKey) => cloud.relayRegisterEdge(registration.siteToken, body, idempotencyKey),
+      cloudJwks: () => store.jwks(),
+      ...(licence ? { licence } : {}),
+      offline: options.offline,
+      tokens: siteTokens,
+      connection,
+      edgeUrl,
+      identity: () => ({
+        fingerprint: edgeTls.fingerprint,
+        siteId: options.siteId,
+        orgId: options.orgId,
+        mode: airGapped() ? 'air-gapped' : 'connected',
+      }),
+      supportBundles,
+    }).fetch;
+    handler = controlApi({
+      ...supportBundles,
+      edge: { url: edgeUrl, fingerprint: edgeTls.fingerprint, airGapped },
+      licenceBindings: () => registry.bindings(),
       mode: options.broker,
       ...(broker ? { broker } : {}),
       siteId: options.siteId,
       mqttUrl,
       logger,
-      logic,
       store,
       cloudStatus: () => cloudStatus.current,
       controlToken,
       ...(connected ? { connectedEdges: () => connected.connectedEdges() } : {}),
     }).fetch;
 
-    logger.info('site_server_ready', { mqttUrl, httpUrl, broker: options.broker, siteId: options.siteId });
+    logger.info('site_server_ready', {
+      mqttUrl,
+      httpUrl,
+      edgeUrl,
+      fingerprint: edgeTls.fingerprint,
+      broker: options.broker,
+      siteId: options.siteId,
+    });
     let closing: Promise<void> | undefined;
     return {
       mqttUrl,
       httpUrl,
+      edgeUrl,
+      fingerprint: edgeTls.fingerprint,
       controlToken,
       controlTokenGenerated: options.controlToken === undefined,
       siteId: options.siteId,

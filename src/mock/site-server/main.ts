@@ -1,6 +1,6 @@
 /**
  * CLI entry (`npx consystence-mock-site …`). Prints exactly one JSON line on stdout when ready:
- * `{"event":"listening","mqttUrl":…,"httpUrl":…,"controlToken":…}` (the token only when it was generated);
+ * `{"event":"listening","mqttUrl":…,"httpUrl":…,"edgeUrl":…,"fingerprint":"sha256:…","controlToken":…}` (the token only when it was generated);
  * logs go to stderr as JSON lines. SIGTERM/SIGINT publish the server's retained offline status and stop cleanly
  * (exit 0) within STOP_DEADLINE_MS whatever state the server is in, else exit 1; a second signal exits at once
  * (exit 1). Exit 2 means bad flags, 1 a start-up failure, 10 that another site server was registered for this site
@@ -28,6 +28,8 @@ async function main(): Promise<number> {
     event: 'listening',
     mqttUrl: server.mqttUrl,
     httpUrl: server.httpUrl,
+    edgeUrl: server.edgeUrl,
+    fingerprint: server.fingerprint,
     siteId: server.siteId,
     orgId: server.orgId,
     ...(server.controlTokenGenerated ? { controlToken: server.controlToken } : {}),

@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { Hostname, MAX_PAYLOAD_BYTES, Uuid } from '../../protocol/index.js';
 import type { Logger } from '../../common/log/log.js';
 
+/** The edge-facing HTTPS API's port, as the platform documents it (`https://site-server.local:5000`). */
+export const DEFAULT_EDGE_PORT = 5000;
 const Port = z.coerce.number().int().min(0).max(65_535);
 /** A file path; the file itself is read and checked at start (tls/server-tls.ts), with a message naming the flag. */
 const FilePath = z.string().min(1).max(4096);
@@ -33,6 +35,16 @@ export const SiteServerOptions = z
     controlToken: z.string().min(16).max(512).optional(),
     mqttPort: Port.default(1883),
     httpPort: Port.default(8080),
+    /** The edge-facing HTTPS API (issue 15). Default 5000; with `httpPort: 0`, an ephemeral port too. */
+    edgePort: Port.optional(),
+    /** Where the edge API listens; defaults to `host`. */
+    edgeHost: z.string().min(1).max(253).optional(),
+    /** Air-gapped site: the offline licence file a site admin exported (checked at start). */
+    licenceFile: FilePath.optional(),
+    /** The cloud's licence keys (`{"keys":[{kid, jwk}]}`); defaults to the repository's `keys/licence-keys.json`. */
+    licenceKeys: FilePath.optional(),
+    /** Never relay registrations to the cloud: decide them with the licence file, as when it is unreachable. */
+    offline: z.boolean().default(false),
     /** SQLite file holding the registration, the JWKS and the edge list; ':memory:' forgets them on exit. */
     db: z.string().min(1).max(4096).default(':memory:'),
     refreshSeconds: z.coerce.number().min(0.2).max(86_400).default(30),
@@ -62,6 +74,12 @@ export const SiteServerOptions = z
     tlsCa: FilePath.optional(),
   })
   .superRefine((o, ctx) => {
+    if (o.offline && !o.licenceFile)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['offline'],
+        message: '--offline needs --licence-file FILE (registrations are then checked against it)',
+      });
     if (o.code && o.token)
       ctx.addIssue({ code: 'custom', path: ['code'], message: 'give either --code or --token, not both' });
     if (o.broker === 'external' && !o.brokerUrl)

@@ -5,6 +5,9 @@
  * 4 for a bad or expired token, 5 for a valid token that may not connect here (revoked, wrong site, older
  * registration), 3 while the server has no keys to check with. A token older than one the edge has already
  * connected with is refused with 4: a rotated token stops working once its replacement is in use.
+ *
+ * Tokens this site server issued itself on an air-gapped site (issue 15, `iss` = `siteIssuer(siteId)`) are
+ * verified with its own signing key only, and their standing is its own registration record, not the cloud's list.
  */
 import { decodeJwt, type JSONWebKeySet } from 'jose';
 import type { Logger } from '../../../common/log/log.js';
@@ -15,6 +18,8 @@ import {
   verifyEdgeToken,
   type EdgeTokenClaims,
 } from '../../../protocol/index.js';
+import type { SiteRegistry } from '../edge-api/site-registry.js';
+import type { SiteTokens } from '../edge-api/site-tokens.js';
 import type { TrustRefresher } from '../upstream/refresher.js';
 import type { TrustStore } from '../upstream/trust-store.js';
 
@@ -43,7 +48,18 @@ export class EdgeAuthenticator {
     private readonly issuer: string,
     private readonly refresher: TrustRefresher | undefined,
     private readonly logger: Logger,
+    /** The site server's own issuer: its token signer and its registrations. */
+    private readonly site?: { tokens: SiteTokens; registry: SiteRegistry },
   ) {}
+
+  private isSiteIssued(token: string): boolean {
+    if (!this.site) return false;
+    try {
+      return decodeJwt(token).iss === this.site.tokens.issuer;
+    } catch {
+      return false;
+    }
+  }
 
   async authenticate(
     clientId: string,
@@ -54,9 +70,10 @@ export class EdgeAuthenticator {
     if (!EdgeId.safeParse(username).success) return refuse(4, 'the username is not an edge id');
     if (!password || password.length === 0 || password.length > MAX_TOKEN_BYTES)
       return refuse(4, 'the password must be the edge token');
+    const token = password.toString('utf8');
+    if (this.isSiteIssued(token)) return this.authenticateSiteIssued(token, username);
     const jwks = this.store.jwks();
     if (!jwks) return refuse(3, 'no cached JWKS yet');
-    const token = password.toString('utf8');
 
     let claims: EdgeTokenClaims;
     try {
@@ -87,10 +104,7 @@ export class EdgeAuthenticator {
     }
     if (!standing.ok)
       return refuse(5, standing.reason === 'unknown' ? 'the edge is not registered at this site' : standing.reason);
-    if (claims.iat < (this.newestIat.get(claims.edge) ?? 0))
-      return refuse(4, 'the token was replaced by a newer one this edge has used');
-    this.newestIat.set(claims.edge, claims.iat);
-    return { ok: true, claims };
+    return this.admitNewest(claims);
   }
 
   /**
@@ -98,6 +112,13 @@ export class EdgeAuthenticator {
    * older registration (the same edge id re-paired since, so its uuid changed or the token predates it).
    */
   standing(claims: EdgeTokenClaims): Standing {
+    if (this.site && claims.iss === this.site.tokens.issuer) {
+      const registration = this.site.registry.registration(claims.sub);
+      if (!registration || registration.edgeId !== claims.edge) return { ok: false, reason: 'unknown' };
+      return registration.revokedAt
+        ? { ok: false, reason: 'the token is from an older registration of this edge' }
+        : { ok: true };
+    }
     const known = this.store.edge(claims.edge);
     if (!known)
       return this.store.edgeListFetchedAt() === undefined
@@ -112,6 +133,29 @@ export class EdgeAuthenticator {
         return { ok: false, reason: 'the token predates the current registration of this edge' };
     }
     return { ok: true };
+  }
+
+  private async authenticateSiteIssued(token: string, username: string): Promise<AuthDecision> {
+    let claims: EdgeTokenClaims;
+    try {
+      claims = await this.site!.tokens.verify(token, EXP_LEEWAY_SECONDS);
+    } catch (error) {
+      const expired = error instanceof TokenVerificationError && error.reason === 'expired';
+      return refuse(4, expired ? 'the token has expired' : 'the token is not valid');
+    }
+    if (claims.edge !== username) return refuse(5, 'the token belongs to another edge');
+    const standing = this.standing(claims);
+    if (!standing.ok)
+      return refuse(5, standing.reason === 'unknown' ? 'the edge is not registered at this site' : standing.reason);
+    return this.admitNewest(claims);
+  }
+
+  /** Admits a token unless the edge has already connected with a newer one. */
+  private admitNewest(claims: EdgeTokenClaims): AuthDecision {
+    if (claims.iat < (this.newestIat.get(claims.edge) ?? 0))
+      return refuse(4, 'the token was replaced by a newer one this edge has used');
+    this.newestIat.set(claims.edge, claims.iat);
+    return { ok: true, claims };
   }
 
   /** A token that fails only because it is for another site (signature still good) earns 5, not 4. */

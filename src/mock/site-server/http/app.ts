@@ -16,6 +16,7 @@ import { edgesRoutes, type EdgesBackend } from './edges-routes.js';
 import { HttpError } from '../../../common/http/http-error.js';
 import { errorResponse } from './errors.js';
 import { faultsRoutes } from './faults-routes.js';
+import type { LicenceBindingView } from '../edge-api/site-registry.js';
 import {
   supportBundleControlRoutes,
   supportBundleUploadRoutes,
@@ -31,6 +32,9 @@ export interface ControlApiBackend extends EdgesBackend, SupportBundleBackend {
   logger: Logger;
   cloudStatus: () => CloudStatusView;
   controlToken: string;
+  /** The edge-facing API (issue 15): its URL, fingerprint, and whether it decides registrations itself now. */
+  edge: { url: string; fingerprint: string; airGapped: () => boolean };
+  licenceBindings: () => LicenceBindingView[];
 }
 
 /** `replaced` and `refused` need a person; an unreachable cloud does not (the site runs on its cached trust). */
@@ -64,6 +68,9 @@ export function controlApi(backend: ControlApiBackend): Hono {
         broker: backend.mode,
         siteId: backend.siteId,
         mqttUrl: backend.mqttUrl,
+        edgeUrl: backend.edge.url,
+        fingerprint: backend.edge.fingerprint,
+        mode: backend.edge.airGapped() ? 'air-gapped' : 'connected',
         siteClientConnected: backend.logic.connected,
         listener: backend.broker ? (backend.broker.listening ? 'running' : 'stopped') : null,
         trust: {
@@ -81,6 +88,8 @@ export function controlApi(backend: ControlApiBackend): Hono {
   // Edges, not operators, call this one: it is authenticated by edge token.
   app.route(UPLOAD_PATH, supportBundleUploadRoutes(backend));
   app.route('/faults', faultsRoutes(backend.broker));
+  // Licences this server bound itself (air-gapped) and what the cloud said when they were reported.
+  app.get('/licences', (c) => c.json({ data: backend.licenceBindings() }));
 
   app.notFound((c) => errorResponse(c, new HttpError(404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)));
   app.onError((error, c) => {

@@ -2,5 +2,6 @@
 import type { Migration } from '../../../storage/db.js';
 import { initial } from './0001-initial.js';
 import { registeredEndpoints } from './0002-registered-endpoints.js';
+import { edgeRegistration } from './0003-edge-registration.js';
 
-export const siteServerMigrations: readonly Migration[] = [initial, registeredEndpoints];
+export const siteServerMigrations: readonly Migration[] = [initial, registeredEndpoints, edgeRegistration];

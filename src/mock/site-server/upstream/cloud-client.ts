@@ -7,7 +7,12 @@ import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import {
   ErrorBody,
+  IDEMPOTENCY_KEY_HEADER,
   Jwks,
+  LicenceBindingReportResponse,
+  type LicenceBindingReport,
+  type RegisterEdgeRequest,
+  type SiteSigningKey,
   RegisterServerResponse,
   type RegisterServerResponse as RegisterServerResult,
   CLOUD_ROUTES,
@@ -75,6 +80,14 @@ export interface RegisterServerBody {
   hostname: string;
   /** `caCertificatePem`: the CA that signed the broker's certificate (protocol README item 12). */
   endpoints: { api: string; mqtt: string; caCertificatePem?: string };
+  /** This server's public signing key (issue 15): offline licence files name it. */
+  signingKey?: SiteSigningKey;
+}
+
+/** The cloud's answer to a relayed call, as it came: the site server passes refusals on unchanged. */
+export interface RelayedAnswer {
+  status: number;
+  body: unknown;
 }
 
 export class CloudClient {
@@ -95,6 +108,58 @@ export class CloudClient {
       'register-server',
     );
     return parse(RegisterServerResponse, answer, 'register-server');
+  }
+
+  /**
+   * register-edge for an edge that brought a licence key, with the site token. Any HTTP answer is returned as it
+   * came (the caller relays it); only a cloud that cannot be reached, or answers with no JSON, throws.
+   */
+  async relayRegisterEdge(
+    siteToken: string,
+    body: RegisterEdgeRequest,
+    idempotencyKey: string,
+  ): Promise<RelayedAnswer> {
+    const url = cloudUrl(this.baseUrl, CLOUD_ROUTES.registerEdge, { orgId: this.orgId, siteId: this.siteId });
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${siteToken}`,
+          'content-type': 'application/json',
+          [IDEMPOTENCY_KEY_HEADER]: idempotencyKey,
+        },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+    } catch (cause) {
+      throw new CloudError(
+        `cannot reach the cloud for register-edge (${(cause as Error).name}: ${(cause as Error).message})`,
+      );
+    }
+    const text = await response.text();
+    try {
+      return { status: response.status, body: JSON.parse(text) as unknown };
+    } catch {
+      throw new CloudError(
+        `the cloud answered register-edge with ${response.status} and a body that is not JSON`,
+        response.status,
+      );
+    }
+  }
+
+  /** The bindings this server made offline (issue 15), with the site token. */
+  async reportLicenceBindings(siteToken: string, report: LicenceBindingReport): Promise<LicenceBindingReportResponse> {
+    const answer = await call(
+      cloudUrl(this.baseUrl, CLOUD_ROUTES.licenceBindings, { orgId: this.orgId, siteId: this.siteId }),
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${siteToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(report),
+      },
+      'the licence binding report',
+    );
+    return parse(LicenceBindingReportResponse, answer, 'the licence binding report');
   }
 
   async jwks(): Promise<JSONWebKeySet> {

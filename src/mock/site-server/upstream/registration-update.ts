@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../../../common/log/log.js';
 import { siteConnectionHash } from '../../../protocol/index.js';
-import type { CloudClient } from './cloud-client.js';
+import type { CloudClient, RegisterServerBody } from './cloud-client.js';
 import type { Endpoints, Registration, TrustStore } from './trust-store.js';
 
 const asConnection = (e: Endpoints) => ({
@@ -28,7 +28,7 @@ export interface RegistrationUpdate {
 export function registrationUpdate(
   store: TrustStore,
   cloud: CloudClient,
-  body: { hardwareId: string; version: string; hostname: string; endpoints: Endpoints },
+  body: RegisterServerBody & { endpoints: Endpoints },
   logger: Logger,
 ): RegistrationUpdate {
   let pending = endpointsChanged(store.registration()?.endpoints, body.endpoints);

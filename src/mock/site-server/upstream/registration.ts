@@ -8,7 +8,7 @@ import { hostname as osHostname } from 'node:os';
 import * as machineIdModule from 'node-machine-id';
 import packageJson from '../../../../package.json' with { type: 'json' };
 import type { Logger } from '../../../common/log/log.js';
-import { Hostname, verifySiteToken } from '../../../protocol/index.js';
+import { Hostname, verifySiteToken, type SiteSigningKey } from '../../../protocol/index.js';
 import { SiteServerError } from '../errors.js';
 import type { SiteServerOptions } from '../options.js';
 import type { CloudClient } from './cloud-client.js';
@@ -41,6 +41,7 @@ export async function ensureRegistration(
   cloud: CloudClient,
   endpoints: Endpoints,
   logger: Logger,
+  signingKey: SiteSigningKey,
 ): Promise<Registration> {
   const existing = store.registration();
   if (existing) {
@@ -67,6 +68,7 @@ export async function ensureRegistration(
       version: SERVER_VERSION,
       hostname: hostnameOf(options),
       endpoints,
+      signingKey,
     });
     if (answer.config.siteId !== options.siteId || answer.config.orgId !== options.orgId) {
       throw new SiteServerError(
