@@ -26,6 +26,8 @@ CONSYSTENCE_SITE_CONTROL_TOKEN for --control-token-file.
 --code-file (a site-server pairing code, minted by an admin) or --token-file (an admin's access token) is needed only
 on the first start with a given --db; a restart on another address, port or CA registers the change by itself.
 --code, --token and --broker-password still work but show the secret to every local user (ps).
+  [--data-dir DIR (<db>.data, or a temp dir for :memory:)]  where update artifacts are kept
+  [--release-keys FILE]  release public keys trusted besides the built-in ones, to check update bundles
   [--replaced-linger-seconds S (30)]  once replaced, answer /health with 503 "replaced" for S seconds, then exit 10
 Exit status: 0 stopped, 1 start-up failure, 2 bad flags, 10 another site server was registered for this site.`;
 
@@ -50,6 +52,8 @@ const FLAGS = {
   'mqtt-port': { type: 'string' },
   'http-port': { type: 'string' },
   db: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'release-keys': { type: 'string' },
   'refresh-seconds': { type: 'string' },
   'max-payload-bytes': { type: 'string' },
   'message-buffer': { type: 'string' },
@@ -122,6 +126,8 @@ export function parseCliArgs(
       ...pick('mqttPort', str('mqtt-port')),
       ...pick('httpPort', str('http-port')),
       ...pick('db', str('db')),
+      ...pick('dataDir', str('data-dir')),
+      ...pick('releaseKeys', str('release-keys')),
       ...pick('refreshSeconds', str('refresh-seconds')),
       ...pick('maxPayloadBytes', str('max-payload-bytes')),
       ...pick('messageBufferSize', str('message-buffer')),

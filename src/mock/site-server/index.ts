@@ -5,8 +5,11 @@
  * import; everything started is stopped by `close()`, and a failure half-way stops what had started before it is
  * reported.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { basename, dirname, extname, join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { createLogger, type Logger } from '../../common/log/log.js';
 import { openDatabase } from '../../storage/index.js';
@@ -32,6 +35,11 @@ import { ensureEdgeTls, ensureSigningKey } from './edge-api/site-keys.js';
 import { SiteRegistry } from './edge-api/site-registry.js';
 import { SiteTokens } from './edge-api/site-tokens.js';
 import { BindingReporter } from './upstream/binding-reporter.js';
+import { ArtifactCache } from './updates/artifact-cache.js';
+import { ArtifactFaults } from './updates/artifact-faults.js';
+import { CampaignStore } from './updates/campaign-store.js';
+import { ReleaseTrust } from './updates/release-trust.js';
+import { UpdateDelivery } from './updates/update-delivery.js';
 
 export { SiteServerError } from './errors.js';
 export { SiteServerOptions, type SiteServerOptionsInput } from './options.js';
@@ -74,7 +82,7 @@ function parseOptions(input: SiteServerOptionsInput): SiteServerOptions {
 function startHttp(
   host: string,
   port: number,
-  fetch: (request: Request) => Response | Promise<Response>,
+  fetch: (request: Request, env: object) => Response | Promise<Response>,
   tls?: { cert: string; key: string },
 ): Promise<ServerType> {
   return new Promise((resolve, reject) => {
@@ -110,6 +118,13 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+/** `--data-dir`, else `<db without extension>.data` beside the database, else a temp dir removed on close. */
+function dataDirFor(options: SiteServerOptions): { dir: string; temporary: boolean } {
+  if (options.dataDir) return { dir: options.dataDir, temporary: false };
+  if (options.db === ':memory:') return { dir: mkdtempSync(join(tmpdir(), 'cst-site-data-')), temporary: true };
+  return { dir: join(dirname(options.db), `${basename(options.db, extname(options.db))}.data`), temporary: false };
+}
+
 /**
  * A wildcard listen address is no address to call: name the control API by the public host then, as edges must
  * reach its support-bundle upload route on it.
@@ -130,6 +145,7 @@ export async function startMockSiteServer(
     options.publicHost ?? options.host,
     logger,
   );
+  const releaseTrust = ReleaseTrust.load(options.releaseKeys);
   const cleanups: Array<() => Promise<void> | void> = [];
   const stopAll = async () => {
     for (const cleanup of cleanups.reverse()) {
@@ -145,6 +161,8 @@ export async function startMockSiteServer(
   try {
     const { db } = await openDatabase({ path: options.db, migrations: siteServerMigrations });
     cleanups.push(() => db.close());
+    const dataDir = dataDirFor(options);
+    if (dataDir.temporary) cleanups.push(() => rmSync(dataDir.dir, { recursive: true, force: true }));
     const store = new TrustStore(db);
     const publicHost = urlHost(options.publicHost ?? options.host);
     const registry = new SiteRegistry(db);
@@ -188,16 +206,17 @@ export async function startMockSiteServer(
       mqttUrl = options.brokerUrl!;
     }
 
-    let handler: ((request: Request) => Response | Promise<Response>) | undefined;
-    const http = await startHttp(options.controlHost, options.httpPort, (request) =>
-      handler ? handler(request) : startingResponse(),
+    // The node bindings (`incoming`) travel along: the artifact fault hook destroys the request's socket.
+    let handler: ((request: Request, env: object) => Response | Promise<Response>) | undefined;
+    const http = await startHttp(options.controlHost, options.httpPort, (request, env) =>
+      handler ? handler(request, env) : startingResponse(),
     );
     cleanups.push(() => closeServer(http));
-    let edgeHandler: ((request: Request) => Response | Promise<Response>) | undefined;
+    let edgeHandler: ((request: Request, env: object) => Response | Promise<Response>) | undefined;
     const edgeServer = await startHttp(
       options.edgeHost ?? options.host,
       edgePortOf(options),
-      (request) => (edgeHandler ? edgeHandler(request) : startingResponse()),
+      (request, env) => (edgeHandler ? edgeHandler(request, env) : startingResponse()),
       edgeTls,
     );
     cleanups.push(() => closeServer(edgeServer));
@@ -307,7 +326,29 @@ export async function startMockSiteServer(
       });
     });
 
-    const logic = await SiteLogic.start({
+    // Updates: campaigns learned after each trust refresh, offered through the site logic once it is connected.
+    let logic: SiteLogic | undefined;
+    const campaigns = new CampaignStore(db);
+    const artifacts = new ArtifactCache(
+      join(dataDir.dir, 'updates'),
+      cloud,
+      registration.siteToken,
+      releaseTrust,
+      logger,
+    );
+    const delivery = new UpdateDelivery({
+      campaigns,
+      artifacts,
+      trust: releaseTrust,
+      edges: store,
+      cloud,
+      siteToken: registration.siteToken,
+      httpUrl,
+      publish: (edgeId, message) =>
+        logic ? logic.publishUpdate(edgeId, message) : Promise.reject(new Error('the site logic is not connected yet')),
+      logger,
+    });
+    logic = await SiteLogic.start({
       url: broker ? broker.internalUrl : mqttUrl,
       clientId: INTERNAL_CLIENT_ID,
       ...(broker
@@ -323,13 +364,24 @@ export async function startMockSiteServer(
       store,
       logger,
       subscribeToEdges: !broker,
+      onUpdateState: (edgeId, report) => {
+        delivery.report(edgeId, report).catch((error: unknown) => logger.error('update_state_failed', { error }));
+      },
     }).catch((error: Error) => {
       throw new SiteServerError('BROKER_UNREACHABLE', `the site logic cannot connect to the broker: ${error.message}`, {
         cause: error,
       });
     });
-    cleanups.push(() => logic.close());
-    broker?.recordEdgeMessagesWith((topic, payload, retain) => logic.receiveInBroker(topic, payload, retain));
+    const started = logic;
+    cleanups.push(() => started.close());
+    broker?.recordEdgeMessagesWith((topic, payload, retain) => started.receiveInBroker(topic, payload, retain));
+    // The delivery must stop before the site logic (it publishes through it): cleanups run in reverse.
+    cleanups.push(() => delivery.close());
+    const syncUpdates = () => {
+      delivery.sync().catch((error: unknown) => logger.error('update_sync_failed', { error }));
+    };
+    refresher.onRefreshed(syncUpdates);
+    syncUpdates();
 
     const connected = broker;
     const edgeAuth = authenticator;
@@ -338,6 +390,14 @@ export async function startMockSiteServer(
       logic,
       bundles: new SupportBundles(),
       verifyEdgeToken: (edgeId: string, token: string) => edgeAuth.authenticate(edgeId, edgeId, Buffer.from(token)),
+    };
+    // The artifact route is served on both listeners, as the support-bundle upload is; offers name the control one.
+    const updates = {
+      campaigns,
+      artifacts,
+      delivery,
+      artifactFaults: new ArtifactFaults(),
+      verifyEdgeToken: supportBundles.verifyEdgeToken,
     };
     const connection = () => ({
       url: edgeUrl,
@@ -363,11 +423,13 @@ export async function startMockSiteServer(
         mode: airGapped() ? 'air-gapped' : 'connected',
       }),
       supportBundles,
+      updates,
     }).fetch;
     handler = controlApi({
       ...supportBundles,
       edge: { url: edgeUrl, fingerprint: edgeTls.fingerprint, airGapped },
       licenceBindings: () => registry.bindings(),
+      ...updates,
       mode: options.broker,
       ...(broker ? { broker } : {}),
       siteId: options.siteId,

@@ -47,6 +47,13 @@ export const SiteServerOptions = z
     offline: z.boolean().default(false),
     /** SQLite file holding the registration, the JWKS and the edge list; ':memory:' forgets them on exit. */
     db: z.string().min(1).max(4096).default(':memory:'),
+    /**
+     * Where update artifacts are kept (`updates/<sha256>.artifact`); defaults to `<db without extension>.data`
+     * beside the database, or a temp dir (removed on close) for ':memory:'.
+     */
+    dataDir: FilePath.optional(),
+    /** A release-keys file (`{"sequence":N,"keys":[{kid,jwk}]}`) trusted besides the built-in keys. */
+    releaseKeys: FilePath.optional(),
     refreshSeconds: z.coerce.number().min(0.2).max(86_400).default(30),
     broker: z.enum(['embedded', 'external']).default('embedded'),
     brokerUrl: z

@@ -65,6 +65,8 @@ describe('site server control API', () => {
       ['POST', `/edges/${edge.edgeId}/commands`],
       ['POST', '/faults/listener'],
       ['DELETE', '/faults'],
+      ['GET', '/updates'],
+      ['POST', '/faults/update-artifact'],
     ] as const) {
       const bare = await api(server.httpUrl, method, path, method === 'GET' ? undefined : { action: 'stop' });
       expect([path, bare.status, bare.body.error?.code]).toEqual([path, 401, 'UNAUTHENTICATED']);

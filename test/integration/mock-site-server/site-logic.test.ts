@@ -274,6 +274,68 @@ describe.each(modes)('site logic [%s broker]', (mode) => {
     spy.end(true);
   });
 
+  it("keeps update offers the site server's: an edge reads only its own, reports only its own state, offers nothing", async () => {
+    const [a, b] = h.edges;
+    const report = (state: string) =>
+      JSON.stringify({
+        campaignId: null,
+        kind: 'runtime',
+        name: 'consystence-edge',
+        version: '9.9.9',
+        state,
+        runningVersion: '1.0.0',
+        at: new Date().toISOString(),
+      });
+    const victim = await h.connect(a);
+    const offersToA: string[] = [];
+    victim.on('message', (topic, payload) => {
+      if (topic === a.topics.update) offersToA.push(payload.toString());
+    });
+    expect((await victim.subscribeAsync(a.topics.update, { qos: 1 }))[0]?.qos).toBe(1);
+    const fakeOffer = JSON.stringify({
+      campaignId: '00000000-0000-0000-0000-000000000000',
+      cancelled: true,
+      ts: new Date().toISOString(),
+    });
+    // A hostile edge offers itself something: refused (mosquitto drops it, the embedded broker closes the link).
+    const selfOffering = await h.connect(b);
+    const offersToB: string[] = [];
+    selfOffering.on('message', (topic, payload) => {
+      if (topic === b.topics.update) offersToB.push(payload.toString());
+    });
+    await selfOffering.subscribeAsync(b.topics.update, { qos: 1 });
+    selfOffering.publish(b.topics.update, fakeOffer, { qos: 1, retain: true });
+    await new Promise((r) => setTimeout(r, 300));
+    selfOffering.end(true);
+    // ...and reads and writes another edge's update topics: refused too.
+    const hostile = await h.connect(b);
+    const granted = await new Promise<number>((resolve) =>
+      hostile.subscribe(a.topics.update, { qos: 1 }, (error, g) => resolve(error ? 128 : (g?.[0]?.qos ?? -1))),
+    );
+    if (h.mode === 'embedded') expect(granted).toBe(128);
+    await victim.publishAsync(a.topics.updateState, report('downloading'), { qos: 1, retain: true });
+    const view = await waitFor(async () => (await edgeView(h, a.edgeId))?.update ?? undefined, {
+      what: "a's own update state",
+    });
+    expect(view).toMatchObject({ state: 'downloading', version: '9.9.9', campaignId: null });
+    hostile.publish(a.topics.update, fakeOffer, { qos: 1, retain: true });
+    hostile.publish(a.topics.updateState, report('failed'), { qos: 1, retain: true });
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await edgeView(h, a.edgeId)).update.state).toBe('downloading');
+    expect(offersToA).toEqual([]);
+    expect(offersToB).toEqual([]);
+    hostile.end(true);
+    await victim.endAsync();
+    // Nothing was retained on a's offer topic either.
+    const late = await h.connect(a);
+    const retained: string[] = [];
+    late.on('message', (topic) => retained.push(topic));
+    await late.subscribeAsync(a.topics.update, { qos: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(retained).toEqual([]);
+    await late.endAsync();
+  });
+
   it('refuses bad JSON on every channel, counts it, and keeps serving the edge', async () => {
     const [, b] = h.edges;
     const client = await h.connect(b);
@@ -285,7 +347,15 @@ describe.each(modes)('site logic [%s broker]', (mode) => {
       '\u0000\u00ff',
       JSON.stringify({ seq: -1, ts: 'x', historical: false, records: [] }),
     ];
-    const channels = ['status', 'heartbeat', 'telemetry', 'events', 'configReported', 'cmdResult'] as const;
+    const channels = [
+      'status',
+      'heartbeat',
+      'telemetry',
+      'events',
+      'configReported',
+      'cmdResult',
+      'updateState',
+    ] as const;
     for (const channel of channels)
       for (const payload of bad) await client.publishAsync(b.topics[channel], payload, { qos: 1 });
     await client.publishAsync(b.topics.telemetry, envelope(100), { qos: 1 });

@@ -47,4 +47,19 @@ describe('edge ACL', () => {
       expect([f, edgeMaySubscribe(SITE, 'orin-a', f)]).toEqual([f, false]);
     }
   });
+
+  it('lets an edge read only its own update offers and publish only its own update state, never an offer', () => {
+    const other = `consystence/v1/sites/${SITE}/edges/orin-b`;
+    expect(edgeMaySubscribe(SITE, 'orin-a', `${P}/update`)).toBe(true);
+    expect(edgeMayPublish(SITE, 'orin-a', `${P}/update/state`)).toBe(true);
+    for (const topic of [`${P}/update`, `${other}/update`, `${other}/update/state`, `${P}/update/+`, `${P}/update/x`])
+      expect([topic, edgeMayPublish(SITE, 'orin-a', topic)]).toEqual([topic, false]);
+    for (const filter of [
+      `${other}/update`,
+      `${P}/update/#`,
+      `${P}/update/state`,
+      `consystence/v1/sites/${SITE}/edges/+/update`,
+    ])
+      expect([filter, edgeMaySubscribe(SITE, 'orin-a', filter)]).toEqual([filter, false]);
+  });
 });

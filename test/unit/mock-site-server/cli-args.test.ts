@@ -26,6 +26,14 @@ describe('CLI flags', () => {
     });
   });
 
+  it('maps the update flags: --data-dir and --release-keys', () => {
+    const parsed = parseCliArgs([...base, '--data-dir', '/var/lib/site', '--release-keys', './rig-keys.json'], {});
+    expect((parsed as { options: unknown }).options).toMatchObject({
+      dataDir: '/var/lib/site',
+      releaseKeys: './rig-keys.json',
+    });
+  });
+
   it('takes secrets from the environment', () => {
     const parsed = parseCliArgs(base, { CONSYSTENCE_SITE_TOKEN: 'tok', CONSYSTENCE_BROKER_PASSWORD: 'pw' });
     expect((parsed as { options: Record<string, unknown> }).options).toMatchObject({

@@ -12,12 +12,14 @@ import type { Logger } from '../../../common/log/log.js';
 import { MAX_REQUEST_BYTES, SITE_EDGE_ROUTES, type SiteIdentity } from '../../../protocol/index.js';
 import { errorResponse } from '../http/errors.js';
 import { supportBundleUploadRoutes, UPLOAD_PATH, type SupportBundleBackend } from '../http/support-bundle-routes.js';
+import { updateArtifactRoutes, type UpdatesBackend } from '../http/updates-routes.js';
 import { handleRegister, type RegisterBackend } from './register-route.js';
 import { handleTokenRefresh, type TokenBackend } from './token-route.js';
 
 export interface EdgeApiBackend extends RegisterBackend, TokenBackend {
   identity(): SiteIdentity;
   supportBundles: SupportBundleBackend;
+  updates: UpdatesBackend;
 }
 
 const capBody = bodyLimit({
@@ -37,6 +39,7 @@ export function mountEdgeRoutes(app: Hono, backend: EdgeApiBackend): void {
   app.post(SITE_EDGE_ROUTES.register, capBody, (c) => handleRegister(c, backend));
   app.post(SITE_EDGE_ROUTES.token, capBody, (c) => handleTokenRefresh(c, backend));
   app.route(UPLOAD_PATH, supportBundleUploadRoutes(backend.supportBundles));
+  app.route('/', updateArtifactRoutes(backend.updates));
 }
 
 export function edgeApi(backend: EdgeApiBackend & { logger: Logger }): Hono {

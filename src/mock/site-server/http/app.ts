@@ -1,9 +1,10 @@
 /**
  * The control API for rigs and technicians (HTTP + JSON). Routes live in one file per resource; this file
  * mounts them and renders every error in the contract's shape, so no route can leak a stack trace or a 500 page.
- * Every route but `/health` (a liveness probe that changes nothing) and the edges' support-bundle upload (which
- * authenticates by edge token and caps its own body) needs the control token; other bodies are capped at 64 KiB
- * while they stream, so a body that never ends costs 64 KiB, not memory without bound.
+ * Every route but `/health` (a liveness probe that changes nothing) and the edges' routes (the support-bundle
+ * upload and the update artifact, which authenticate by edge token; the upload caps its own body) needs the
+ * control token; other bodies are capped at 64 KiB while they stream, so a body that never ends costs 64 KiB, not
+ * memory without bound.
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -23,8 +24,15 @@ import {
   UPLOAD_PATH,
   type SupportBundleBackend,
 } from './support-bundle-routes.js';
+import {
+  artifactFaultRoutes,
+  SITE_EDGE_PREFIX,
+  updateArtifactRoutes,
+  updatesControlRoutes,
+  type UpdatesBackend,
+} from './updates-routes.js';
 
-export interface ControlApiBackend extends EdgesBackend, SupportBundleBackend {
+export interface ControlApiBackend extends EdgesBackend, SupportBundleBackend, UpdatesBackend {
   mode: 'embedded' | 'external';
   broker?: EmbeddedBroker;
   siteId: string;
@@ -47,7 +55,8 @@ function healthStatus(backend: ControlApiBackend): 'ok' | 'degraded' | 'replaced
 export function controlApi(backend: ControlApiBackend): Hono {
   const app = new Hono();
   const isUpload = (path: string) => path.startsWith(`${UPLOAD_PATH}/`);
-  app.use(requireControlToken(backend.controlToken, (path) => path === '/health' || isUpload(path)));
+  const isEdgeRoute = (path: string) => isUpload(path) || path.startsWith(SITE_EDGE_PREFIX);
+  app.use(requireControlToken(backend.controlToken, (path) => path === '/health' || isEdgeRoute(path)));
   const capBody = bodyLimit({
     maxSize: MAX_REQUEST_BYTES,
     // The rest of the body is never read, so the connection cannot carry another request: close it.
@@ -58,7 +67,7 @@ export function controlApi(backend: ControlApiBackend): Hono {
         { Connection: 'close' },
       ),
   });
-  app.use((c, next) => (isUpload(c.req.path) ? next() : capBody(c, next)));
+  app.use((c, next) => (isEdgeRoute(c.req.path) ? next() : capBody(c, next)));
 
   app.get('/health', (c) => {
     const status = healthStatus(backend);
@@ -87,7 +96,13 @@ export function controlApi(backend: ControlApiBackend): Hono {
   app.route('/edges', supportBundleControlRoutes(backend));
   // Edges, not operators, call this one: it is authenticated by edge token.
   app.route(UPLOAD_PATH, supportBundleUploadRoutes(backend));
-  app.route('/faults', faultsRoutes(backend.broker));
+  app.route('/', updateArtifactRoutes(backend));
+  app.route('/updates', updatesControlRoutes(backend));
+  app.route('/faults/update-artifact', artifactFaultRoutes(backend.artifactFaults));
+  app.route(
+    '/faults',
+    faultsRoutes(backend.broker, () => backend.artifactFaults.reset()),
+  );
   // Licences this server bound itself (air-gapped) and what the cloud said when they were reported.
   app.get('/licences', (c) => c.json({ data: backend.licenceBindings() }));
 

@@ -15,6 +15,7 @@ import {
   RuntimeConfigPatch,
 } from '../../../protocol/index.js';
 import type { TrustStore } from '../upstream/trust-store.js';
+import type { CampaignStore } from '../updates/campaign-store.js';
 import type { EdgeRecord } from '../site/edge-book.js';
 import type { SiteLogic } from '../site/site-logic.js';
 import { HttpError } from '../../../common/http/http-error.js';
@@ -23,6 +24,7 @@ import { parseOrThrow, readBody } from './errors.js';
 export interface EdgesBackend {
   logic: SiteLogic;
   store: TrustStore;
+  campaigns: CampaignStore;
   /** Live sessions, known only with the embedded broker. */
   connectedEdges?: () => string[];
 }
@@ -84,6 +86,35 @@ function edgeParam(raw: string): string {
   return parseOrThrow(z.object({ edgeId: EdgeId }), { edgeId: raw }).edgeId;
 }
 
+/**
+ * The edge's update job: the last `P/update/state` this process received (offline installs included), else the
+ * last one stored for a campaign (across a restart of the site server).
+ */
+function updateView(record: EdgeRecord | undefined, campaigns: CampaignStore, edgeId: string) {
+  const live = record?.lastUpdateState;
+  if (live)
+    return {
+      campaignId: live.campaignId,
+      version: live.version,
+      state: live.state,
+      progress: live.progress ?? null,
+      reason: live.reason ?? null,
+      runningVersion: live.runningVersion,
+      at: live.at,
+    };
+  const stored = campaigns.latestForEdge(edgeId);
+  if (!stored) return null;
+  return {
+    campaignId: stored.campaignId,
+    version: campaigns.campaign(stored.campaignId)?.release?.version ?? null,
+    state: stored.state ?? null,
+    progress: stored.progress ?? null,
+    reason: stored.reason ?? null,
+    runningVersion: stored.runningVersion ?? null,
+    at: stored.at ?? null,
+  };
+}
+
 function summary(
   edgeId: string,
   record: EdgeRecord | undefined,
@@ -108,6 +139,7 @@ function summary(
     lastSeq: t?.highest ?? 0,
     lastHeartbeat: record?.lastHeartbeat ?? null,
     config: { pushedVersion: backend.store.lastConfigVersion(edgeId), reported: record?.lastConfigReported ?? null },
+    update: updateView(record, backend.campaigns, edgeId),
   };
 }
 

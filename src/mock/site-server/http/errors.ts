@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import { HttpError } from '../../../common/http/http-error.js';
 
 export function errorResponse(c: Context, error: HttpError<string>) {
-  return c.json(error.body, error.status as ContentfulStatusCode);
+  return c.json(error.body, error.status as ContentfulStatusCode, error.headers);
 }
 
 /**

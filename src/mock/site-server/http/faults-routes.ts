@@ -1,6 +1,7 @@
 /**
  * `/faults`: provoke what a real site goes through (embedded broker only; an external broker's faults are its
- * own). Every body is validated; `DELETE /faults` puts everything back, including a stopped listener.
+ * own). Every body is validated; `DELETE /faults` puts everything back, including a stopped listener and the
+ * artifact faults (`/faults/update-artifact`, updates-routes.ts).
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
@@ -18,7 +19,7 @@ export const DropBody = z.strictObject({ edgeId: EdgeId.optional() });
 export const PauseBody = z.strictObject({ ms: z.number().int().min(1).max(600_000) });
 export const ListenerBody = z.strictObject({ action: z.enum(['stop', 'start']) });
 
-export function faultsRoutes(broker: EmbeddedBroker | undefined): Hono {
+export function faultsRoutes(broker: EmbeddedBroker | undefined, resetOthers: () => void = () => {}): Hono {
   const app = new Hono();
   const need = (): EmbeddedBroker => {
     if (!broker)
@@ -78,6 +79,7 @@ export function faultsRoutes(broker: EmbeddedBroker | undefined): Hono {
   });
 
   app.delete('/', async (c) => {
+    resetOthers();
     const b = need();
     b.faults.reset();
     await b.startListener();

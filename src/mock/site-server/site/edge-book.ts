@@ -4,7 +4,7 @@
  * edges it will track is capped so a flood of made-up edge ids (possible on an external broker with a loose
  * ACL) cannot grow it without bound.
  */
-import type { EdgeChannel, Heartbeat } from '../../../protocol/index.js';
+import type { EdgeChannel, Heartbeat, UpdateStateReport } from '../../../protocol/index.js';
 import { SeqTracker } from './seq-tracker.js';
 
 export const MAX_TRACKED_EDGES = 10_000;
@@ -38,6 +38,8 @@ export interface EdgeRecord {
   tracker: SeqTracker;
   lastHeartbeat: (Heartbeat & { receivedAt: string }) | null;
   lastConfigReported: unknown;
+  /** The edge's last `P/update/state`, offline installs included. */
+  lastUpdateState: (UpdateStateReport & { receivedAt: string }) | null;
   messages: StoredMessage[];
 }
 
@@ -63,6 +65,7 @@ export class EdgeBook {
         tracker: new SeqTracker(),
         lastHeartbeat: null,
         lastConfigReported: null,
+        lastUpdateState: null,
         messages: [],
       };
       this.edges.set(edgeId, record);

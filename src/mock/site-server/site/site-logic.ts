@@ -26,6 +26,8 @@ import {
   type ConfigReported,
   type RuntimeConfigPatch,
   type ServerStatus,
+  type UpdateMessage,
+  type UpdateStateReport,
 } from '../../../protocol/index.js';
 import type { TrustStore } from '../upstream/trust-store.js';
 import { EdgeBook } from './edge-book.js';
@@ -47,6 +49,11 @@ export interface SiteLogicOptions {
   logger: Logger;
   /** False when the embedded broker hands edge messages over in-process (`receiveInBroker`). */
   subscribeToEdges: boolean;
+  /**
+   * Gets every parsed `P/update/state` (the update delivery); given at start, so the retained reports an external
+   * broker delivers right after the subscription are not missed. Must not throw.
+   */
+  onUpdateState?: (edgeId: string, report: UpdateStateReport) => void;
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -82,7 +89,12 @@ export class SiteLogic {
     private readonly options: SiteLogicOptions,
   ) {
     this.book = new EdgeBook(options.messageBufferSize);
-    this.ctx = { book: this.book, pending: this.pending, logger: options.logger };
+    this.ctx = {
+      book: this.book,
+      pending: this.pending,
+      logger: options.logger,
+      onUpdateState: options.onUpdateState,
+    };
   }
 
   static async start(options: SiteLogicOptions): Promise<SiteLogic> {
@@ -233,6 +245,15 @@ export class SiteLogic {
     await this.publish(edgeTopics(edgeTopicPrefix(this.options.siteId, edgeId)).cmd, message, false);
     this.options.logger.info('command_sent', { edgeId, id: message.id, name: message.name });
     return { id: message.id, result: await result };
+  }
+
+  /**
+   * Sets an edge's retained `P/update`: an offer or a cancellation, or null to clear it (an empty retained
+   * payload). Only this privileged client may publish there (broker ACL).
+   */
+  publishUpdate(edgeId: string, message: UpdateMessage | null): Promise<void> {
+    const topic = edgeTopics(edgeTopicPrefix(this.options.siteId, edgeId)).update;
+    return this.send(topic, message === null ? '' : JSON.stringify(message), true);
   }
 
   /**

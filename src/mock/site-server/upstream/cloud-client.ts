@@ -1,6 +1,6 @@
 /**
- * The three cloud calls the site server makes: register-server (once), the JWKS and the site's edge list
- * (periodically). Every response is validated before use; every call has a timeout so a hung cloud cannot stall
+ * The cloud calls the site server makes: register-server (once), the JWKS, the site's edge list and its update
+ * campaigns (periodically), campaign progress, and release bundles (streamed, see `bundle`). Every response is validated before use; every call has a timeout so a hung cloud cannot stall
  * a refresh forever. Tokens go in headers only and never into an error message.
  */
 import type { JSONWebKeySet } from 'jose';
@@ -14,13 +14,18 @@ import {
   type RegisterEdgeRequest,
   type SiteSigningKey,
   RegisterServerResponse,
+  SiteCampaignListResponse,
+  type CampaignProgressReport,
   type RegisterServerResponse as RegisterServerResult,
+  type SiteCampaign,
   CLOUD_ROUTES,
   cloudUrl,
 } from '../../../protocol/index.js';
 import { KnownEdge } from './trust-store.js';
 
 const TIMEOUT_MS = 5_000;
+/** A bundle download may take long; it is abandoned when no byte arrives for this long. */
+export const BUNDLE_IDLE_TIMEOUT_MS = 30_000;
 
 export class CloudError extends Error {
   override readonly name = 'CloudError';
@@ -184,5 +189,68 @@ export class CloudClient {
       ...(e.registeredAt ? { registeredAt: e.registeredAt } : {}),
       ...(e.revokedAt ? { revokedAt: e.revokedAt } : {}),
     }));
+  }
+
+  async siteCampaigns(siteToken: string): Promise<SiteCampaign[]> {
+    const answer = await call(
+      cloudUrl(this.baseUrl, CLOUD_ROUTES.siteCampaigns, { orgId: this.orgId, siteId: this.siteId }),
+      { headers: { authorization: `Bearer ${siteToken}`, accept: 'application/json' } },
+      'the update campaigns',
+    );
+    return parse(SiteCampaignListResponse, answer, 'the update campaigns').campaigns;
+  }
+
+  async reportCampaignProgress(siteToken: string, campaignId: string, body: CampaignProgressReport): Promise<void> {
+    await call(
+      cloudUrl(this.baseUrl, CLOUD_ROUTES.siteCampaignProgress, {
+        orgId: this.orgId,
+        siteId: this.siteId,
+        campaignId,
+      }),
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${siteToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      },
+      'the campaign progress report',
+    );
+  }
+
+  /**
+   * Starts a release bundle download, from byte `offset` on (`Range`), and returns the response once its
+   * headers are in: 200 (the whole bundle; the cloud ignored the range) or 206. Any other answer is a CloudError.
+   * The caller reads the body and aborts `signal` to give up.
+   */
+  async bundle(siteToken: string, releaseId: string, offset: number, signal: AbortSignal): Promise<Response> {
+    const what = `release bundle ${releaseId}`;
+    let response: Response;
+    try {
+      response = await fetch(cloudUrl(this.baseUrl, CLOUD_ROUTES.releaseBundle, { releaseId }), {
+        headers: {
+          authorization: `Bearer ${siteToken}`,
+          accept: 'application/octet-stream',
+          ...(offset > 0 ? { range: `bytes=${offset}-` } : {}),
+        },
+        signal,
+      });
+    } catch (cause) {
+      throw new CloudError(
+        `cannot reach the cloud for ${what} (${(cause as Error).name}: ${(cause as Error).message})`,
+      );
+    }
+    if (response.status === 200 || response.status === 206) return response;
+    const body = await response.text().catch(() => '');
+    let detail = `HTTP ${response.status}`;
+    let code: string | undefined;
+    try {
+      const error = ErrorBody.safeParse(JSON.parse(body));
+      if (error.success) {
+        detail = `${error.data.error.code}: ${error.data.error.message}`;
+        code = error.data.error.code;
+      }
+    } catch {
+      /* not JSON: the status says enough */
+    }
+    throw new CloudError(`the cloud refused ${what} (${detail})`, response.status, code);
   }
 }

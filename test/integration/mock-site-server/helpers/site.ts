@@ -14,6 +14,7 @@ import {
   DEMO_USERS,
   MockCloudClient,
   startMockCloud,
+  type MockCloudOptions,
 } from '../../../../src/mock/cloud/index.js';
 import {
   startMockSiteServer,
@@ -56,10 +57,13 @@ export interface PairedEdge {
   refresh(): Promise<string>;
 }
 
-export async function startCloudSite(options: { dbPath?: string; port?: number } = {}): Promise<CloudSite> {
+export async function startCloudSite(
+  options: { dbPath?: string; port?: number; releaseKeys?: MockCloudOptions['releaseKeys'] } = {},
+): Promise<CloudSite> {
   const cloud = await startMockCloud({
     ...(options.dbPath ? { dbPath: options.dbPath } : {}),
     ...(options.port ? { port: options.port } : {}),
+    ...(options.releaseKeys ? { releaseKeys: options.releaseKeys } : {}),
   });
   let stopped = false;
   const stopCloud = async () => {

@@ -1,6 +1,6 @@
 /** What every channel handler gets: the book to update, the replies to correlate, the log. */
 import type { Logger } from '../../../../common/log/log.js';
-import type { EdgeChannel } from '../../../../protocol/index.js';
+import type { EdgeChannel, UpdateStateReport } from '../../../../protocol/index.js';
 import type { EdgeBook, EdgeRecord, StoredMessage } from '../edge-book.js';
 import type { PendingReplies } from '../pending.js';
 
@@ -8,6 +8,8 @@ export interface HandlerContext {
   book: EdgeBook;
   pending: PendingReplies;
   logger: Logger;
+  /** Where an edge's update report goes once parsed (the update delivery); must not throw. */
+  onUpdateState?: ((edgeId: string, report: UpdateStateReport) => void) | undefined;
 }
 
 export interface Incoming {

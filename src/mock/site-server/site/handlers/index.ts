@@ -6,6 +6,7 @@ import type { ChannelHandler } from './context.js';
 import { handleData } from './data.js';
 import { handleHeartbeat } from './heartbeat.js';
 import { handleStatus } from './status.js';
+import { handleUpdateState } from './update-state.js';
 
 export const HANDLERS: Partial<Record<EdgeChannel, ChannelHandler>> = {
   status: handleStatus,
@@ -14,5 +15,6 @@ export const HANDLERS: Partial<Record<EdgeChannel, ChannelHandler>> = {
   events: handleData,
   'config/reported': handleConfigReported,
   'cmd/result': handleCmdResult,
+  'update/state': handleUpdateState,
 };
 export type { HandlerContext } from './context.js';
