@@ -7,9 +7,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MockSiteServer } from '../../../src/mock/site-server/index.js';
-import { UpdateCancel, UpdateOffer } from '../../../src/protocol/index.js';
+import { SITE_EDGE_ROUTES, siteEdgeUrl, UpdateCancel, UpdateOffer } from '../../../src/protocol/index.js';
 import { mosquittoUnavailable } from '../../helpers/mosquitto.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { edgeCall } from './helpers/edge-https.js';
 import { startHarness } from './helpers/modes.js';
 import { api, connectEdge, startCloudSite, startSiteServer, type CloudSite, type PairedEdge } from './helpers/site.js';
 import {
@@ -75,6 +76,14 @@ describe('update delivery by the site server', () => {
     expect([middle.status, middle.body.equals(release.artifact.subarray(10, 20))]).toEqual([206, true]);
     const beyond = await download(offer.url, a.token, { range: `bytes=${size}-` });
     expect([beyond.status, beyond.headers.get('content-range')]).toEqual([416, `bytes */${size}`]);
+    // The edge-facing HTTPS listener serves the same route, with the same checks.
+    const onEdgeListener = siteEdgeUrl(server.edgeUrl, SITE_EDGE_ROUTES.updateArtifact, { campaignId: forA });
+    expect((await edgeCall(onEdgeListener)).status).toBe(401);
+    expect((await edgeCall(onEdgeListener, { headers: { authorization: `Bearer ${b.token}` } })).status).toBe(403);
+    const ranged = await edgeCall(onEdgeListener, {
+      headers: { authorization: `Bearer ${a.token}`, range: 'bytes=-10' },
+    });
+    expect(ranged.status).toBe(206);
     await edgeA.endAsync();
   });
 
