@@ -13,6 +13,7 @@
  */
 import type { Logger } from '../../../common/log/log.js';
 import {
+  ReleaseVerificationError,
   SITE_EDGE_ROUTES,
   siteEdgeUrl,
   UpdateCancel,
@@ -26,7 +27,6 @@ import type { TrustStore } from '../upstream/trust-store.js';
 import type { ArtifactCache } from './artifact-cache.js';
 import { type CampaignStore, isFinal, type StoredCampaign } from './campaign-store.js';
 import type { ReleaseTrust } from './release-trust.js';
-import { ReleaseVerificationError } from '../../../protocol/index.js';
 
 /** How the delivery reaches edges: the site logic's privileged client (null clears the retained message). */
 export type UpdatePublisher = (edgeId: string, message: UpdateMessage | null) => Promise<void>;
@@ -279,7 +279,7 @@ export class UpdateDelivery {
   }
 
   /** Sends what the cloud has not acknowledged; a state stays unreported until it has (across restarts too). */
-  flushProgress(): Promise<void> {
+  private flushProgress(): Promise<void> {
     this.flushing ??= this.sendProgress().finally(() => (this.flushing = undefined));
     return this.flushing;
   }
