@@ -29,6 +29,10 @@ export type EdgeErrorCode =
   /** `reset`, `pair --force` or a second `run` while the service holds the run lock. */
   | 'SERVICE_RUNNING'
   | 'REVOKED'
+  /** `register`: the site server's key is not the fingerprint given (or pinned before); nothing was sent. */
+  | 'SITE_IDENTITY_MISMATCH'
+  /** `register`: the site server's fingerprint was not confirmed (declined, or no terminal and no flag). */
+  | 'SITE_NOT_TRUSTED'
   | 'PRODUCER_UNREACHABLE'
   | 'PRODUCER_REFUSED'
   | 'INTERNAL';
@@ -44,6 +48,8 @@ const EXIT_BY_CODE: Record<EdgeErrorCode, ExitCode> = {
   STATE_DIR_UNUSABLE: ExitCodes.STATE_DIR_UNUSABLE,
   NOT_PAIRED: ExitCodes.NOT_PAIRED,
   REVOKED: ExitCodes.NOT_PAIRED,
+  SITE_IDENTITY_MISMATCH: ExitCodes.VERIFICATION_FAILED,
+  SITE_NOT_TRUSTED: ExitCodes.USAGE,
   PRODUCER_UNREACHABLE: ExitCodes.PRODUCER_UNREACHABLE,
   // The service answered but did not store (disk refused, 503): a device fault, not the technician's input.
   PRODUCER_REFUSED: ExitCodes.INTERNAL,

@@ -2,6 +2,7 @@
  * `consystence-edge`: one entry, one subcommand per file. Human output on stdout, JSON-line logs on stderr,
  * documented exit codes (see errors.ts). Runs under Bun (`bun src/edge/main.ts`) and Node (bin.mjs via tsx).
  */
+import { createInterface } from 'node:readline/promises';
 import { EdgeError, ExitCodes } from './errors.js';
 import { forbidCoreDumps } from './no-core-dumps.js';
 import { StorageError } from '../storage/index.js';
@@ -10,6 +11,7 @@ import type { CliIo, Subcommand } from './cli/common.js';
 import { GLOBAL_USAGE } from './cli/common.js';
 import { doctor } from './cli/doctor.js';
 import { pair } from './cli/pair.js';
+import { register } from './cli/register.js';
 import { produce } from './cli/produce.js';
 import { reset } from './cli/reset.js';
 import { run } from './cli/run.js';
@@ -21,6 +23,7 @@ import { watch } from './cli/watch.js';
 
 const COMMANDS: Record<string, Subcommand> = {
   pair,
+  register,
   run,
   produce,
   status,
@@ -98,6 +101,15 @@ if (isEntry) {
         chunks.push(chunk as Buffer);
       }
       return Buffer.concat(chunks).toString('utf8');
+    },
+    // The question goes to stderr, so `--json` output on stdout stays one JSON object per line.
+    ask: async (question) => {
+      const prompt = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        return await prompt.question(question);
+      } finally {
+        prompt.close();
+      }
     },
   };
   // Before any command reads the device key. A runtime that cannot guard itself still runs (the unit sets

@@ -7,13 +7,14 @@ import type { BackoffPolicy, Random } from './backoff.js';
 import { type ClockSources, EdgeClock } from './clock.js';
 import type { EdgeCore } from './core.js';
 import type { FetchLike } from './cloud-client/http.js';
-import { cloudFetchFor } from './cloud-client/http-pinned.js';
 import { EdgeError } from './errors.js';
 import { Outbox } from './outbox/outbox.js';
 import { resolveHardwareId, type HardwareIdentity } from './identity/hardware-id.js';
 import { ensureIdentity } from './identity/device-key.js';
 import type { PairingInput } from './pairing/inputs.js';
-import { pairDevice } from './pairing/pair.js';
+import { type PairDeps, pairDevice } from './pairing/pair.js';
+import { registerThroughSite, type SiteRegisterDeps, type SiteRegisterInput } from './site-server/register.js';
+import { edgeFetchFor, saveSiteRegistration } from './site-server/site-registration-store.js';
 import { silentSteps, type StepReporter } from './pairing/steps.js';
 import { EdgeSession } from './session/session.js';
 import type { QueueStatsValue } from './session/messages.js';
@@ -63,9 +64,11 @@ export interface EdgeRuntime {
   readonly hardware: HardwareIdentity;
   readonly version: string;
   readonly logger: Logger;
-  pair(
-    input: PairingInput,
-    options?: { steps?: StepReporter; force?: boolean; checkConnect?: boolean; signal?: AbortSignal },
+  pair(input: PairingInput, options?: RegisterOptions): Promise<Registration>;
+  /** Registers through the site server with a licence key (issue 15). */
+  register(
+    input: SiteRegisterInput,
+    options?: RegisterOptions & Pick<SiteRegisterDeps, 'confirmFingerprint' | 'licenceKeys'>,
   ): Promise<Registration>;
   /** A session for `run`; start it with `.start()`. Its heartbeat reports `outbox()`'s stats. */
   createSession(): EdgeSession;
@@ -83,6 +86,13 @@ export interface EdgeRuntime {
    */
   reset(options: { keys: boolean }): Promise<{ notScrubbed?: string }>;
   close(): void;
+}
+
+export interface RegisterOptions {
+  steps?: StepReporter;
+  force?: boolean;
+  checkConnect?: boolean;
+  signal?: AbortSignal;
 }
 
 /** Seqs below this may have been used by some outbox of this device (see SeqReservation). */
@@ -110,7 +120,7 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
   }
   const hardwareId = hardware.id;
   const version = options.version ?? VERSION;
-  const fetchImpl: FetchLike = options.fetch ?? cloudFetchFor(state.db);
+  const fetchImpl: FetchLike = options.fetch ?? edgeFetchFor(state.db);
   const clock = new EdgeClock(
     loadClockOffset(state.kv),
     (saved) => {
@@ -155,6 +165,17 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
   }
 
   const core: EdgeCore = { state, clock, fetch: fetchImpl, hardwareId, version, logger };
+  const pairDeps = (pairOptions: RegisterOptions): PairDeps => ({
+    ...core,
+    steps: pairOptions.steps ?? silentSteps,
+    ...(options.hostname ? { hostname: options.hostname } : {}),
+    ...(options.pairingRetry || options.random
+      ? { retry: { ...options.pairingRetry, ...(options.random ? { random: options.random } : {}) } }
+      : {}),
+    ...(pairOptions.signal ? { signal: pairOptions.signal } : {}),
+    ...(pairOptions.force ? { force: true } : {}),
+    ...(pairOptions.checkConnect ? { checkConnect: (reg: Registration) => probeConnect(reg) } : {}),
+  });
 
   return {
     state,
@@ -163,18 +184,13 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
     hardware,
     version,
     logger,
-    pair: (input, pairOptions = {}) =>
-      pairDevice(
+    pair: (input, pairOptions = {}) => pairDevice(pairDeps(pairOptions), input),
+    register: (input, registerOptions = {}) =>
+      registerThroughSite(
         {
-          ...core,
-          steps: pairOptions.steps ?? silentSteps,
-          ...(options.hostname ? { hostname: options.hostname } : {}),
-          ...(options.pairingRetry || options.random
-            ? { retry: { ...options.pairingRetry, ...(options.random ? { random: options.random } : {}) } }
-            : {}),
-          ...(pairOptions.signal ? { signal: pairOptions.signal } : {}),
-          ...(pairOptions.force ? { force: true } : {}),
-          ...(pairOptions.checkConnect ? { checkConnect: (reg: Registration) => probeConnect(reg) } : {}),
+          ...pairDeps(registerOptions),
+          ...(registerOptions.confirmFingerprint ? { confirmFingerprint: registerOptions.confirmFingerprint } : {}),
+          ...(registerOptions.licenceKeys ? { licenceKeys: registerOptions.licenceKeys } : {}),
         },
         input,
       ),
@@ -206,6 +222,7 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
           state.config.clear();
           state.commands.clear();
           state.status.clear();
+          saveSiteRegistration(state.db, null);
           if (keys) state.identity.delete();
         }),
       );

@@ -19,6 +19,8 @@ export interface CliIo {
   stdinIsTty: boolean;
   /** All of stdin as UTF-8; a usage error past `maxBytes` (default 4096, a pairing URI). */
   readStdin: (maxBytes?: number) => Promise<string>;
+  /** Asks one question on the terminal and returns the line typed (absent where there is no terminal). */
+  ask?: (question: string) => Promise<string>;
 }
 
 export interface Subcommand {

@@ -9,6 +9,8 @@ import { EdgeError } from '../errors.js';
 /** `pair` reads the pairing URI, or the code of the separate-flags form, from these when no flag gives it. */
 export const PAIRING_URI_ENV = 'CONSYSTENCE_EDGE_PAIRING_URI';
 export const PAIRING_CODE_ENV = 'CONSYSTENCE_EDGE_PAIRING_CODE';
+/** `register` reads the licence key from this when no flag gives it. */
+export const LICENCE_KEY_ENV = 'CONSYSTENCE_EDGE_LICENCE_KEY';
 
 /** A secret file for the root CLI: never through a link, at most 4 KiB; a refusal is a usage error (exit 2). */
 export function readSecretFile(path: string, flag: string): string {
@@ -20,6 +22,6 @@ export function readSecretFile(path: string, flag: string): string {
   }
 }
 
-/** What `pair` prints when a code was given on its command line anyway. */
-export const visibleSecretWarning = (flag: string, safe: string) =>
-  `warning: the pairing code given with ${flag} is visible to every user of this device (ps) while this command runs; use ${safe} instead\n`;
+/** What `pair` and `register` print when a secret was given on their command line anyway. */
+export const visibleSecretWarning = (flag: string, safe: string, what = 'pairing code') =>
+  `warning: the ${what} given with ${flag} is visible to every user of this device (ps) while this command runs; use ${safe} instead\n`;

@@ -28,7 +28,7 @@ export interface CloudTarget {
 export const registerUrl = (t: CloudTarget) => cloudUrl(t.cloudUrl, CLOUD_ROUTES.registerEdge, t);
 export const refreshUrl = (t: CloudTarget, edgeId: string) => edgeTokenUrl(t.cloudUrl, { ...t, edgeId });
 
-function classify<T extends z.ZodType>(
+export function classify<T extends z.ZodType>(
   response: CloudResponse,
   okStatus: number[],
   schema: T,

@@ -6,6 +6,7 @@
 import type { ServerTimeSample } from '../clock.js';
 import { parseRetryAfter } from '../backoff.js';
 import { describeTlsError } from '../session/tls.js';
+import { SiteIdentityMismatchError } from '../site-server/pinned-https.js';
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -114,6 +115,9 @@ export async function cloudCall(
     if (name === 'TimeoutError' || name === 'AbortError')
       throw new CloudCallError('the cloud did not answer in time', 'timeout', true);
     // A certificate problem is final for this call: retrying within seconds will not fix a wrong CA or name.
+    // So is a site server whose key is not the pinned one (site-server/pinned-https.ts): passed on as it is.
+    const mismatch = (cause as { cause?: unknown }).cause;
+    if (mismatch instanceof SiteIdentityMismatchError) throw mismatch;
     const tls = describeTlsError(cause, 'cloud', new URL(request.url).hostname, false);
     if (tls) throw new CloudCallError(tls, 'tls', false);
     const inner = (cause as { cause?: { code?: string } }).cause?.code ?? (cause as { code?: string }).code;

@@ -18,6 +18,8 @@ const MESSAGES: Record<string, string> = {
   LICENCE_BOUND:
     'this licence key is already bound to another device; use another licence key or ask Consystence support to release it',
   LICENCE_INVALID: 'this licence key is not valid; check it for typos (CST-EDGE-XXXX-XXXX-XXXX)',
+  CLOUD_UNREACHABLE:
+    'the site server cannot reach the Consystence cloud and has no offline licence file; restore its internet link, or ask the site admin to export an offline licence file in the portal and start the site server with --licence-file, then run register again (it is safe to repeat)',
   IDEMPOTENCY_MISMATCH: 'an earlier pairing attempt from this device used different details; run reset and pair again',
   EDGE_REVOKED: 'this device was removed from its site in the portal; pair it again with a new pairing code',
   NOT_FOUND:

@@ -8,7 +8,8 @@ import { TokenVerificationError, verifyEdgeToken, type EdgeTokenClaims } from '.
 import { EdgeError } from '../errors.js';
 
 export interface TokenExpectations {
-  cloudUrl: string;
+  /** The expected `iss`: the cloud's URL, or `site:{siteId}` for a site-issued token; undefined: learnt from it. */
+  issuer: string | undefined;
   siteId: string;
   orgId: string;
   edgeId: string;
@@ -26,7 +27,7 @@ export async function verifyIssuedToken(
   let claims: EdgeTokenClaims;
   try {
     claims = await verifyEdgeToken(token, jwks, expect.siteId, {
-      issuer: expect.cloudUrl,
+      ...(expect.issuer !== undefined ? { issuer: expect.issuer } : {}),
       currentDate: new Date(expect.nowMs),
       clockToleranceSeconds: 60,
     });

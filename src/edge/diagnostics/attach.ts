@@ -5,6 +5,7 @@
  */
 import type { EdgeRuntime } from '../runtime.js';
 import type { EdgeSession } from '../session/session.js';
+import { loadSiteRegistration } from '../site-server/site-registration-store.js';
 import { registerDiagnosticsCommands } from './commands.js';
 import type { RuntimeLog } from './runtime-log.js';
 import { secretVariants } from './secrets.js';
@@ -41,11 +42,13 @@ export function attachDiagnostics(
     uploadTarget: () => {
       const reg = session.tokens.registration();
       const ca = reg.config.siteServer.mqtt.caCertificatePem;
+      const site = loadSiteRegistration(runtime.state.db);
       return {
         siteUrl: reg.config.siteServer.url,
         brokerUrl: reg.config.siteServer.mqtt.url,
         token: reg.edgeToken,
         ...(ca ? { caPem: ca } : {}),
+        ...(site ? { sitePin: { siteServerUrl: site.siteServerUrl, fingerprint: site.fingerprint } } : {}),
       };
     },
   });

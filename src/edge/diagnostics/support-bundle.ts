@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { openDatabaseReadOnly, runtimeDriverName, schemaVersion, type Db } from '../../storage/index.js';
 import { identityMigrations, outboxMigrations } from '../migrations/index.js';
 import { EdgeClock } from '../clock.js';
-import { cloudFetchFor } from '../cloud-client/http-pinned.js';
+import { edgeFetchFor } from '../site-server/site-registration-store.js';
 import { resolveHardwareId } from '../identity/hardware-id.js';
 import { OutboxStore } from '../outbox/store.js';
 import { loadClockOffset } from '../stores/clock-offset-store.js';
@@ -167,7 +167,7 @@ function databaseSections(state: EdgeStores, options: SupportBundleOptions): Arr
         const checks = await runDoctor({
           state,
           clock,
-          fetch: cloudFetchFor(db),
+          fetch: edgeFetchFor(db),
           status: () => buildStatusReport(state, clock, hardwareId, VERSION),
           probeLogin: (registration) => probeConnect(registration),
         });

@@ -3,12 +3,15 @@
  * never over MQTT. The token is sent only to the site server's own origin as registration gave it (scheme, host
  * and port, compared as parsed WHATWG origins, so `2130706433` and `127.0.0.1` are one host and a different
  * port is another server), never to a URL with userinfo, and never over plain http when the MQTT link is
- * mqtts; over https the CA delivered at pairing is trusted. The size cap is checked before anything is sent.
+ * mqtts; over https the CA delivered at pairing is trusted, or, for a device registered through its site server,
+ * only the key pinned then (issue 15). The size cap is checked before anything is sent.
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { SupportBundleArgs } from '../../protocol/index.js';
+import type { SiteFingerprint } from '../../protocol/index.js';
 import { pinnedTlsOptions } from '../session/tls.js';
+import { fingerprintPinnedFetch } from '../site-server/pinned-https.js';
 
 export interface UploadTarget {
   /** The site server's HTTP URL from registration: the only origin an upload may go to. */
@@ -19,6 +22,8 @@ export interface UploadTarget {
   caPem?: string;
   token: string;
   timeoutMs?: number;
+  /** The site server pinned at `register`: its origin is trusted by this key fingerprint, never by a CA. */
+  sitePin?: { siteServerUrl: string; fingerprint: SiteFingerprint };
 }
 
 const MAX_ANSWER_BYTES = 16 * 1024;
@@ -48,6 +53,8 @@ export async function uploadBundle(
   if (data.length > args.maxBytes)
     throw new Error(`the bundle is ${data.length} bytes, over the ${args.maxBytes} bytes the site accepts; not sent`);
   const url = checkedUploadUrl(args.uploadUrl, target);
+  if (target.sitePin && url.origin === new URL(target.sitePin.siteServerUrl).origin)
+    return uploadPinned(url, data, sha256, target, target.sitePin.fingerprint);
   const secure = url.protocol === 'https:';
   const send = secure ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
@@ -72,20 +79,11 @@ export async function uploadBundle(
           if (answer.length < MAX_ANSWER_BYTES) answer += chunk;
         });
         res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          let body: { id?: unknown; error?: { code?: string; message?: string } } = {};
           try {
-            body = JSON.parse(answer) as typeof body;
-          } catch {
-            // Not JSON: the status says enough.
+            resolve(uploadAnswer(res.statusCode ?? 0, answer));
+          } catch (error) {
+            reject(error as Error);
           }
-          if (status >= 200 && status < 300 && typeof body.id === 'string') resolve({ id: body.id });
-          else
-            reject(
-              new Error(
-                `the site server refused the upload: ${status} ${body.error?.code ?? ''} ${body.error?.message ?? answer.slice(0, 200)}`.trim(),
-              ),
-            );
         });
         res.on('error', reject);
       },
@@ -94,4 +92,45 @@ export async function uploadBundle(
     req.on('error', (error) => reject(new Error(`the upload failed: ${error.message}`)));
     req.end(data);
   });
+}
+
+/** The upload over the fingerprint-pinned transport: the same request, the same reading of the answer. */
+async function uploadPinned(
+  url: URL,
+  data: Buffer,
+  sha256: string,
+  target: UploadTarget,
+  fingerprint: SiteFingerprint,
+): Promise<{ id: string }> {
+  let response: Response;
+  try {
+    response = await fingerprintPinnedFetch(fingerprint)(url.href, {
+      method: 'PUT',
+      headers: {
+        authorization: `Bearer ${target.token}`,
+        'content-type': 'application/gzip',
+        'x-content-sha256': sha256,
+      },
+      body: data,
+      signal: AbortSignal.timeout(target.timeoutMs ?? 60_000),
+    });
+  } catch (error) {
+    const cause = (error as { cause?: Error }).cause;
+    throw new Error(`the upload failed: ${(cause ?? (error as Error)).message}`);
+  }
+  return uploadAnswer(response.status, (await response.text()).slice(0, MAX_ANSWER_BYTES));
+}
+
+/** The upload's id from a 2xx answer; anything else is the site server's refusal in its own words. */
+function uploadAnswer(status: number, answer: string): { id: string } {
+  let body: { id?: unknown; error?: { code?: string; message?: string } } = {};
+  try {
+    body = JSON.parse(answer) as typeof body;
+  } catch {
+    // Not JSON: the status says enough.
+  }
+  if (status >= 200 && status < 300 && typeof body.id === 'string') return { id: body.id };
+  throw new Error(
+    `the site server refused the upload: ${status} ${body.error?.code ?? ''} ${body.error?.message ?? answer.slice(0, 200)}`.trim(),
+  );
 }

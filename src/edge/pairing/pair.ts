@@ -30,6 +30,7 @@ import { credentialTransaction } from '../stores/credential-transaction.js';
 import type { StoredIdentity } from '../stores/identity-store.js';
 import type { Registration } from '../stores/registration-store.js';
 import { deleteSecurely } from '../../storage/index.js';
+import { saveSiteRegistration } from '../site-server/site-registration-store.js';
 import type { PairingInput } from './inputs.js';
 import type { StepName, StepReporter } from './steps.js';
 
@@ -72,7 +73,7 @@ interface Pairing {
   run: <T>(step: StepName, fn: () => Promise<T>) => Promise<T>;
 }
 
-function refuseIfPaired(deps: PairDeps): void {
+export function refuseIfPaired(deps: PairDeps): void {
   const existing = deps.state.registration.get();
   if (existing && !existing.revokedAt && !deps.force) {
     throw new EdgeError(
@@ -83,25 +84,38 @@ function refuseIfPaired(deps: PairDeps): void {
 }
 
 function startPairing(deps: PairDeps, input: PairingInput): Pairing {
-  const retry = {
+  return {
+    deps,
+    input,
+    retry: retryOptions(deps),
+    now: () => deps.clock.now(),
+    run: stepRunner(deps, (error) => toEdgeError(error, input.cloudUrl)),
+  };
+}
+
+export function retryOptions(deps: PairDeps): Omit<RetryOptions, 'onRetry'> {
+  return {
     policy: deps.retry?.policy ?? PAIRING_RETRY_POLICY,
     maxAttempts: deps.retry?.maxAttempts ?? 6,
     ...(deps.retry?.random ? { random: deps.retry.random } : {}),
     ...(deps.signal ? { signal: deps.signal } : {}),
   };
-  const run = async <T>(step: StepName, fn: () => Promise<T>): Promise<T> => {
+}
+
+/** Runs one step; its failure becomes the step's `fail` event and an EdgeError a technician can act on. */
+export function stepRunner(deps: PairDeps, toError: (error: unknown) => EdgeError): Pairing['run'] {
+  return async <T>(step: StepName, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
     } catch (error) {
-      const edgeError = toEdgeError(error, input.cloudUrl);
+      const edgeError = toError(error);
       deps.steps({ step, status: 'fail', message: edgeError.message });
       throw edgeError;
     }
   };
-  return { deps, input, retry, now: () => deps.clock.now(), run };
 }
 
-function checkClock({ steps, clock }: PairDeps): void {
+export function checkClock({ steps, clock }: PairDeps): void {
   steps({ step: 'clock', status: 'start' });
   const local = new Date(Date.now()).toISOString();
   if (clock.localClockImplausible) {
@@ -193,7 +207,7 @@ async function verifyAnswer(
       throw new EdgeError('TOKEN_REJECTED', 'the cloud gave a topic prefix for another edge; nothing was saved');
     }
     return verifyIssuedToken(registered.edgeToken, jwks, {
-      cloudUrl: input.cloudUrl,
+      issuer: input.cloudUrl,
       siteId: input.siteId,
       orgId: input.orgId,
       edgeId: input.edgeId,
@@ -217,7 +231,24 @@ async function save(
   registered: RegisterEdgeResponse,
   claims: EdgeTokenClaims,
 ): Promise<Registration> {
+  // A pairing code replaces any registration made through a site server: its pin is forgotten with it.
+  return saveRegistration(deps, { run, now }, { registered, claims, cloudUrl: input.cloudUrl }, () =>
+    saveSiteRegistration(deps.state.db, null),
+  );
+}
+
+/**
+ * Saves registration, token and config, whatever `alsoSave` adds, and deletes the pending row, all in one
+ * transaction: a power cut leaves the old state or the new one, never half.
+ */
+export async function saveRegistration(
+  deps: PairDeps,
+  { run, now }: Pick<Pairing, 'run' | 'now'>,
+  answer: { registered: RegisterEdgeResponse; claims: EdgeTokenClaims; cloudUrl: string },
+  alsoSave: () => void,
+): Promise<Registration> {
   const { steps, state, logger } = deps;
+  const { registered, claims } = answer;
   steps({ step: 'save', status: 'start' });
   const at = new Date(now()).toISOString();
   const registration: Registration = {
@@ -225,7 +256,7 @@ async function save(
     edgeId: registered.edgeId,
     orgId: registered.orgId,
     siteId: registered.siteId,
-    cloudUrl: input.cloudUrl,
+    cloudUrl: answer.cloudUrl,
     hardwareId: deps.hardwareId,
     edgeToken: registered.edgeToken,
     tokenIat: claims.iat,
@@ -246,6 +277,7 @@ async function save(
         state.commands.clear();
         state.status.clear();
         state.pending.delete();
+        alsoSave();
       }),
     ),
   );
@@ -256,7 +288,7 @@ async function save(
 }
 
 /** Tries the site server once; a failure is a warning, as the registration stands. */
-async function tryConnect(
+export async function tryConnect(
   { steps }: PairDeps,
   checkConnect: NonNullable<PairDeps['checkConnect']>,
   registration: Registration,
@@ -274,7 +306,7 @@ async function tryConnect(
   }
 }
 
-function reportRetry(steps: StepReporter, step: StepName, note = ''): RetryOptions['onRetry'] {
+export function reportRetry(steps: StepReporter, step: StepName, note = ''): RetryOptions['onRetry'] {
   return (r) =>
     steps({
       step,
@@ -286,7 +318,11 @@ function reportRetry(steps: StepReporter, step: StepName, note = ''): RetryOptio
 }
 
 /** Reuses the saved Idempotency-Key when the same request is retried; otherwise saves a fresh one first. */
-function pendingKeyFor(deps: PairDeps, input: PairingInput, body: string): string {
+export function pendingKeyFor(
+  deps: PairDeps,
+  input: Pick<PairingInput, 'cloudUrl' | 'orgId' | 'siteId'>,
+  body: string,
+): string {
   const { state } = deps;
   const pending = state.pending.get();
   const fresh = pending && Date.parse(pending.createdAt) > Date.now() - PENDING_MAX_AGE_MS;
@@ -315,7 +351,7 @@ function pendingKeyFor(deps: PairDeps, input: PairingInput, body: string): strin
   return idempotencyKey;
 }
 
-function sanitiseHostname(name: string): string {
+export function sanitiseHostname(name: string): string {
   const cleaned = name
     .replace(/[^A-Za-z0-9.-]/g, '-')
     .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '')

@@ -4,11 +4,12 @@
  */
 import { printable } from '../../common/text/safe-text.js';
 
-export type StepName = 'clock' | 'reach' | 'register' | 'verify' | 'save' | 'connect';
+export type StepName = 'clock' | 'identify' | 'reach' | 'register' | 'verify' | 'save' | 'connect';
 export type StepStatus = 'start' | 'ok' | 'retry' | 'warn' | 'fail';
 
 export const STEP_TITLES: Record<StepName, string> = {
   clock: 'checking the clock',
+  identify: "checking the site server's identity",
   reach: 'reaching the cloud',
   register: 'registering this device',
   verify: "verifying the cloud's answer",

@@ -6,9 +6,8 @@
  */
 import { Backoff, type BackoffPolicy } from '../backoff.js';
 import type { EdgeClock } from '../clock.js';
-import { refreshUrl, requestTokenRefresh } from '../cloud-client/edge-api.js';
+import { requestTokenRefresh } from '../cloud-client/edge-api.js';
 import type { FetchLike } from '../cloud-client/http.js';
-import { fetchJwks } from '../cloud-client/jwks.js';
 import { signedConnection } from '../cloud-client/signed-connection.js';
 import { verifyIssuedToken } from '../cloud-client/verify-issued-token.js';
 import { splitCaBundle } from '../../protocol/index.js';
@@ -18,6 +17,8 @@ import type { Logger } from '../../common/log/log.js';
 import { credentialTransaction } from '../stores/credential-transaction.js';
 import type { EdgeStores } from '../stores/index.js';
 import type { Registration } from '../stores/registration-store.js';
+import { loadSiteRegistration } from '../site-server/site-registration-store.js';
+import { tokenAuthorityFor, type TokenAuthority } from './token-authority.js';
 
 export const REFRESH_RETRY_POLICY: BackoffPolicy = {
   baseMs: 5_000,
@@ -78,8 +79,11 @@ export class TokenManager {
   }
 
   private async measureCloudTime(): Promise<void> {
-    const { response } = await fetchJwks(this.deps.fetch, this.registration().cloudUrl, Date.now);
-    if (response.time) this.deps.clock.observe(response.time);
+    await this.authority(this.registration()).keys();
+  }
+
+  private authority(reg: Registration): TokenAuthority {
+    return tokenAuthorityFor(reg, loadSiteRegistration(this.deps.state.db), this.deps);
   }
 
   stop(): void {
@@ -126,16 +130,16 @@ export class TokenManager {
     if (reg.revokedAt) throw new EdgeError('REVOKED', 'this device was revoked; pair it again with a new pairing code');
     const identity = state.identity.get();
     if (!identity) throw new EdgeError('NOT_PAIRED', 'the device key is missing; pair again');
-    const url = refreshUrl(reg, reg.edgeId);
+    const authority = this.authority(reg);
+    const url = authority.refreshUrl;
     logger.info('token_refresh_started', { reason });
     try {
-      const { jwks, response: jwksResponse } = await fetchJwks(this.deps.fetch, reg.cloudUrl, Date.now);
-      if (jwksResponse.time) clock.observe(jwksResponse.time);
+      const jwks = await authority.keys();
       const assertion = await signAssertion(identity, { edgeUuid: reg.edgeUuid, audience: url, nowMs: clock.now() });
       const { value, response } = await requestTokenRefresh(this.deps.fetch, url, assertion, Date.now);
       if (response.time) clock.observe(response.time);
       const claims = await verifyIssuedToken(value.edgeToken, jwks, {
-        cloudUrl: reg.cloudUrl,
+        issuer: authority.issuer,
         siteId: reg.siteId,
         orgId: reg.orgId,
         edgeId: reg.edgeId,

@@ -13,6 +13,8 @@ import { OutboxStore } from '../outbox/store.js';
 import type { EdgeStores } from '../stores/index.js';
 import type { LifecycleState, SiteEndpoint } from '../stores/status-store.js';
 import { describeSiteEndpoint, siteEndpointReport } from './site-endpoint.js';
+import { siteIssuer } from '../../protocol/index.js';
+import { loadSiteRegistration } from '../site-server/site-registration-store.js';
 
 export interface StatusReport {
   state: LifecycleState;
@@ -22,6 +24,12 @@ export interface StatusReport {
   orgId: string | null;
   siteId: string | null;
   cloudUrl: string | null;
+  /** How this device registered: a pairing code with the cloud, or a licence key through the site server. */
+  registeredVia: 'pairing-code' | 'site-connected' | 'site-air-gapped' | null;
+  /** The site server's key fingerprint pinned at `register` (the only identity trusted for its HTTPS origin). */
+  siteServerFingerprint: string | null;
+  /** Who signs and renews the edge token: the cloud's URL, or `site:{siteId}` for an air-gapped site server. */
+  tokenIssuer: string | null;
   brokerUrl: string | null;
   /** The site endpoint and CAs in use, a new one waiting, the fallback (issue 17). */
   siteEndpoint: SiteEndpoint | null;
@@ -93,6 +101,7 @@ export function buildStatusReport(
     next = "the edge service is not running; start it (systemctl start consystence-edge) or run 'consystence-edge run'";
   }
   const queue = outboxQueue(state);
+  const site = reg ? loadSiteRegistration(state.db) : null;
   return {
     state: current,
     daemon: {
@@ -106,6 +115,15 @@ export function buildStatusReport(
     orgId: reg?.orgId ?? null,
     siteId: reg?.siteId ?? null,
     cloudUrl: reg?.cloudUrl ?? null,
+    registeredVia: !reg
+      ? null
+      : !site
+        ? 'pairing-code'
+        : site.mode === 'air-gapped'
+          ? 'site-air-gapped'
+          : 'site-connected',
+    siteServerFingerprint: site?.fingerprint ?? null,
+    tokenIssuer: !reg ? null : site?.mode === 'air-gapped' ? siteIssuer(reg.siteId) : reg.cloudUrl,
     brokerUrl: reg?.config.siteServer.mqtt.url ?? null,
     siteEndpoint: siteEndpointReport(state),
     hardwareId,
@@ -162,6 +180,12 @@ function legacyOutboxQueue(db: Db): StatusReport['queue'] {
   };
 }
 
+const REGISTERED_VIA: Record<NonNullable<StatusReport['registeredVia']>, string> = {
+  'pairing-code': 'pairing code (cloud)',
+  'site-connected': 'licence key through the site server (connected site)',
+  'site-air-gapped': 'licence key through the site server (air-gapped site: it issues and renews the token)',
+};
+
 export function formatStatus(report: StatusReport, nowMs: number = Date.now()): string {
   const since = (iso: string) => `${iso} (${humanDuration(nowMs - Date.parse(iso))} ago)`;
   const lines = [
@@ -169,7 +193,10 @@ export function formatStatus(report: StatusReport, nowMs: number = Date.now()): 
     `edge:             ${report.edgeId ?? '-'}${report.edgeUuid ? ` (${report.edgeUuid})` : ''}`,
     `site:             ${report.siteId ?? '-'}`,
     `organisation:     ${report.orgId ?? '-'}`,
-    `cloud:            ${report.cloudUrl ?? '-'}`,
+    `cloud:            ${report.registeredVia === 'site-air-gapped' ? '- (air-gapped site)' : (report.cloudUrl ?? '-')}`,
+    `registered via:   ${report.registeredVia ? REGISTERED_VIA[report.registeredVia] : '-'}`,
+    ...(report.siteServerFingerprint ? [`site server key:  ${report.siteServerFingerprint} (pinned)`] : []),
+    `token issuer:     ${report.tokenIssuer ?? '-'}`,
     `site server:      ${report.siteEndpoint ? describeSiteEndpoint(report.siteEndpoint) : (report.brokerUrl ?? '-')}`,
     report.offlineSince
       ? `offline since:    ${since(report.offlineSince)}${report.nextAttemptInSeconds !== null ? `; next attempt in ${report.nextAttemptInSeconds} s` : ''}`

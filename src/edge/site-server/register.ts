@@ -1,0 +1,304 @@
+/**
+ * `register`: registration through the site server with a licence key (issue 15), built from pairing's parts
+ * (pairing/pair.ts): the same steps, retries, persisted Idempotency-Key, verification before saving and single
+ * save transaction. What is new is first contact: the site server's key fingerprint is checked on the TLS socket
+ * before anything is sent (pinned-https.ts), then pinned for every later call; and the answer is verified either
+ * against the cloud's key set the pinned site server relays (connected site) or through the offline licence file
+ * signed by the cloud licence key built into this binary (air-gapped site, licence-chain.ts).
+ */
+import { hostname as osHostname } from 'node:os';
+import type { JSONWebKeySet } from 'jose';
+import {
+  type EdgeTokenClaims,
+  type SiteFingerprint,
+  type SiteIdentity,
+  SiteRegisterRequest,
+  type SiteRegisterResponse,
+  siteIssuer,
+} from '../../protocol/index.js';
+import { CloudCallError, type FetchLike } from '../cloud-client/http.js';
+import { withRetries } from '../cloud-client/retry.js';
+import { verifyIssuedToken } from '../cloud-client/verify-issued-token.js';
+import { EdgeError } from '../errors.js';
+import { ensureIdentity } from '../identity/device-key.js';
+import { normaliseCloudUrl } from '../pairing/inputs.js';
+import {
+  checkClock,
+  type PairDeps,
+  pendingKeyFor,
+  refuseIfPaired,
+  reportRetry,
+  retryOptions,
+  sanitiseHostname,
+  saveRegistration,
+  stepRunner,
+  tryConnect,
+} from '../pairing/pair.js';
+import type { StoredIdentity } from '../stores/identity-store.js';
+import type { Registration } from '../stores/registration-store.js';
+import { siteKeySet, trustedLicenceKeys, verifyOfflineLicence } from './licence-chain.js';
+import { fingerprintPinnedFetch, readPeerFingerprint, SiteIdentityMismatchError } from './pinned-https.js';
+import { fetchSiteIdentity, registerAtSite } from './site-api.js';
+import { loadSiteRegistration, saveSiteRegistration } from './site-registration-store.js';
+
+export interface SiteRegisterInput {
+  /** The site server's edge-facing base URL (https, normalised). */
+  siteServerUrl: string;
+  edgeId: string;
+  /** Held in memory and in the pending request only; never logged or shown. */
+  licenceKey: string;
+  /** `--site-server-fingerprint`: compared before anything is sent. */
+  fingerprint?: SiteFingerprint;
+}
+
+export interface SiteRegisterDeps extends PairDeps {
+  /** Shows the fingerprint on a terminal and asks; absent without a terminal (then the flag is required). */
+  confirmFingerprint?: (fingerprint: SiteFingerprint, siteServerUrl: string) => Promise<boolean>;
+  /** The cloud licence keys trusted for offline licence files (default: the ones built into this binary). */
+  licenceKeys?: JSONWebKeySet;
+}
+
+interface Registering {
+  deps: SiteRegisterDeps;
+  input: SiteRegisterInput;
+  run: ReturnType<typeof stepRunner>;
+  retry: ReturnType<typeof retryOptions>;
+  now: () => number;
+}
+
+/** The device's own clock, for the client to measure the site server's time against. */
+const localNow = () => Date.now();
+
+export async function registerThroughSite(deps: SiteRegisterDeps, input: SiteRegisterInput): Promise<Registration> {
+  refuseIfPaired(deps);
+  const r: Registering = {
+    deps,
+    input,
+    run: stepRunner(deps, (error) => toEdgeError(error, input.siteServerUrl)),
+    retry: retryOptions(deps),
+    now: () => deps.clock.now(),
+  };
+  checkClock(deps);
+  const fingerprint = await trustSiteServer(r);
+  const fetchPinned = fingerprintPinnedFetch(fingerprint);
+  const identity = await reachSiteServer(r, fetchPinned);
+  const { registered, deviceKey } = await register(r, fetchPinned, identity);
+  const { claims, cloudUrl, licence } = await verifyAnswer(r, identity, registered, deviceKey);
+  const registration = await saveRegistration(deps, r, { registered, claims, cloudUrl }, () =>
+    saveSiteRegistration(deps.state.db, {
+      siteServerUrl: input.siteServerUrl,
+      fingerprint,
+      mode: registered.issuer === 'site' ? 'air-gapped' : 'connected',
+      ...(licence ? { licence } : {}),
+    }),
+  );
+  if (deps.checkConnect) await tryConnect(deps, deps.checkConnect, registration);
+  return registration;
+}
+
+/**
+ * Reads the key the site server presents (the TLS handshake only) and decides whether to trust it: the given
+ * fingerprint, else the one pinned for this site server at an earlier registration, else the technician's answer
+ * on a terminal. Without any of those it refuses, showing the fingerprint to compare.
+ */
+async function trustSiteServer({ deps, input, run, retry }: Registering): Promise<SiteFingerprint> {
+  const { steps } = deps;
+  steps({ step: 'identify', status: 'start', siteServer: input.siteServerUrl });
+  const presented = await run('identify', () =>
+    withRetries(
+      async () => {
+        try {
+          return await readPeerFingerprint(input.siteServerUrl);
+        } catch (error) {
+          const code = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+          throw new CloudCallError(`cannot reach the site server (${code})`, 'network', true);
+        }
+      },
+      { ...retry, onRetry: reportRetry(steps, 'identify') },
+    ),
+  );
+  const pinned = loadSiteRegistration(deps.state.db);
+  const expected =
+    input.fingerprint ??
+    (pinned && new URL(pinned.siteServerUrl).origin === new URL(input.siteServerUrl).origin
+      ? pinned.fingerprint
+      : undefined);
+  if (expected !== undefined) {
+    if (presented !== expected)
+      return run('identify', () => Promise.reject(new SiteIdentityMismatchError(expected, presented)));
+    steps({ step: 'identify', status: 'ok', message: `the site server's key is ${presented}, as expected` });
+    return presented;
+  }
+  const compare = `compare it with the fingerprint the site server printed at start (and on its /health page)`;
+  if (!deps.confirmFingerprint) {
+    return run('identify', () =>
+      Promise.reject(
+        new EdgeError(
+          'SITE_NOT_TRUSTED',
+          `the site server's key is ${presented}; ${compare}, then run register again with --site-server-fingerprint ${presented}. Nothing was sent to it`,
+        ),
+      ),
+    );
+  }
+  if (!(await deps.confirmFingerprint(presented, input.siteServerUrl))) {
+    return run('identify', () =>
+      Promise.reject(new EdgeError('SITE_NOT_TRUSTED', 'the site server was not trusted; nothing was sent to it')),
+    );
+  }
+  steps({ step: 'identify', status: 'ok', message: `trusting the site server's key ${presented} (confirmed)` });
+  return presented;
+}
+
+/** Asks the pinned site server who it is (site, organisation, mode), learning its time from the answer. */
+async function reachSiteServer(
+  { deps, input, run, retry }: Registering,
+  fetchPinned: FetchLike,
+): Promise<SiteIdentity> {
+  const { steps, clock } = deps;
+  steps({ step: 'reach', status: 'start', siteServer: input.siteServerUrl });
+  const identity = await run('reach', () =>
+    withRetries(
+      async () => {
+        const { value, response } = await fetchSiteIdentity(fetchPinned, input.siteServerUrl, localNow);
+        if (response.time) clock.observe(response.time);
+        return value;
+      },
+      { ...retry, onRetry: reportRetry(steps, 'reach') },
+    ),
+  );
+  steps({
+    step: 'reach',
+    status: 'ok',
+    message: `site server reached: site ${identity.siteId}, ${identity.mode === 'air-gapped' ? 'air-gapped (it issues tokens from its offline licence file)' : 'connected to the cloud'}`,
+    mode: identity.mode,
+  });
+  return identity;
+}
+
+/** Registers the device key with the licence key, replaying the saved Idempotency-Key if an attempt was lost. */
+async function register({ deps, input, run, retry, now }: Registering, fetchPinned: FetchLike, site: SiteIdentity) {
+  const { steps, state, clock } = deps;
+  steps({ step: 'register', status: 'start', edgeId: input.edgeId, siteId: site.siteId });
+  const deviceKey = await ensureIdentity(state.identity, new Date(now()));
+  const body = SiteRegisterRequest.parse({
+    edgeId: input.edgeId,
+    hardwareId: deps.hardwareId,
+    version: deps.version,
+    hostname: sanitiseHostname(deps.hostname ?? osHostname()),
+    publicKey: deviceKey.publicJwk,
+    licenceKey: input.licenceKey,
+  });
+  const target = { cloudUrl: input.siteServerUrl, orgId: site.orgId, siteId: site.siteId };
+  const idempotencyKey = pendingKeyFor(deps, target, JSON.stringify(body));
+  const registered = await run('register', async () => {
+    try {
+      return await withRetries(
+        async () => {
+          const result = await registerAtSite(fetchPinned, input.siteServerUrl, { idempotencyKey, body }, localNow);
+          if (result.response.time) clock.observe(result.response.time);
+          return result.value;
+        },
+        { ...retry, onRetry: reportRetry(steps, 'register', ' (same request, it cannot register twice)') },
+      );
+    } catch (error) {
+      // A final refusal (licence invalid or bound, …) ends this attempt: the next one gets a fresh key. A network
+      // failure keeps the pending row, so re-running `register` replays instead of binding twice.
+      if (error instanceof EdgeError) state.db.transaction(() => state.pending.delete());
+      throw error;
+    }
+  });
+  steps({ step: 'register', status: 'ok', message: `registered as ${registered.edgeId} (${registered.id})` });
+  return { registered, deviceKey };
+}
+
+/**
+ * The answer must be for this edge, site and organisation, and its token for this device and key, signed by the
+ * cloud (connected: the relayed key set) or by the site server key a cloud-signed offline licence names.
+ */
+async function verifyAnswer(
+  { deps, input, run, now }: Registering,
+  site: SiteIdentity,
+  registered: SiteRegisterResponse,
+  deviceKey: StoredIdentity,
+): Promise<{ claims: EdgeTokenClaims; cloudUrl: string; licence?: string }> {
+  deps.steps({ step: 'verify', status: 'start' });
+  const verified = await run('verify', async () => {
+    if (registered.edgeId !== input.edgeId || registered.siteId !== site.siteId || registered.orgId !== site.orgId)
+      throw new EdgeError(
+        'TOKEN_REJECTED',
+        'the site server answered for another edge, site or organisation; nothing was saved',
+      );
+    if (!registered.config.siteServer.mqtt.topicPrefix.endsWith(`/sites/${site.siteId}/edges/${input.edgeId}`))
+      throw new EdgeError('TOKEN_REJECTED', 'the site server gave a topic prefix for another edge; nothing was saved');
+    const expect = {
+      siteId: site.siteId,
+      orgId: site.orgId,
+      edgeId: input.edgeId,
+      edgeUuid: registered.id,
+      hardwareId: deps.hardwareId,
+      thumbprint: deviceKey.thumbprint,
+      nowMs: now(),
+    };
+    if (registered.issuer === 'site') {
+      if (!registered.licence)
+        throw new EdgeError(
+          'TOKEN_REJECTED',
+          'the site server issued a token without its offline licence file; nothing was saved',
+        );
+      const licence = await verifyOfflineLicence(
+        registered.licence,
+        { orgId: site.orgId, siteId: site.siteId, licenceKey: input.licenceKey },
+        deps.licenceKeys ?? trustedLicenceKeys(),
+      );
+      const claims = await verifyIssuedToken(registered.edgeToken, siteKeySet(licence), {
+        ...expect,
+        issuer: siteIssuer(site.siteId),
+      });
+      return { claims, cloudUrl: input.siteServerUrl, licence: registered.licence };
+    }
+    if (!registered.jwks)
+      throw new EdgeError(
+        'TOKEN_REJECTED',
+        'the site server relayed no cloud key set to check the token with; nothing was saved',
+      );
+    const claims = await verifyIssuedToken(registered.edgeToken, registered.jwks as JSONWebKeySet, {
+      ...expect,
+      issuer: undefined,
+    });
+    // The token's issuer is the cloud that renews it: it must be a plain http(s) base URL.
+    let cloudUrl: string;
+    try {
+      cloudUrl = normaliseCloudUrl(claims.iss);
+    } catch {
+      throw new EdgeError('TOKEN_REJECTED', "the token's issuer is not a cloud URL; nothing was saved");
+    }
+    if (cloudUrl !== claims.iss)
+      throw new EdgeError('TOKEN_REJECTED', "the token's issuer is not a cloud URL; nothing was saved");
+    return { claims, cloudUrl };
+  });
+  deps.steps({
+    step: 'verify',
+    status: 'ok',
+    message: `token ${registered.issuer === 'site' ? 'signed by the site server key its offline licence names' : 'signed by the cloud'}, valid until ${new Date(verified.claims.exp * 1000).toISOString()}`,
+  });
+  return verified;
+}
+
+function toEdgeError(error: unknown, siteServerUrl: string): EdgeError {
+  if (error instanceof EdgeError) return error;
+  if (error instanceof SiteIdentityMismatchError) return new EdgeError('SITE_IDENTITY_MISMATCH', error.message);
+  if (error instanceof CloudCallError) {
+    const message = error.message.replace(/the cloud/g, 'the site server');
+    if (error.kind === 'tls') return new EdgeError('CLOUD_UNREACHABLE', `${message}; nothing was saved`);
+    if (error.retryable)
+      return new EdgeError(
+        'CLOUD_UNREACHABLE',
+        `${message} (${siteServerUrl}); check the address and port (the site server's edge port, 5000 by default) and the network, then run register again (it is safe to repeat)`,
+      );
+    return new EdgeError(
+      'CLOUD_RESPONSE_INVALID',
+      `${message}; nothing was saved. Run register again; if it keeps failing, check the site server's version`,
+    );
+  }
+  return new EdgeError('INTERNAL', `unexpected failure: ${(error as Error).message}`, { cause: error });
+}

@@ -1,0 +1,57 @@
+/**
+ * The two calls `register` makes to the site server's edge-facing API (`SITE_EDGE_ROUTES`), over the pinned
+ * transport. Answers are classified like the cloud's (edge-api.ts), with one difference: a site server that cannot
+ * reach the cloud and has no offline licence file answers 503 `CLOUD_UNREACHABLE`, which is final here (retrying
+ * for minutes will not give it a licence file) and told in words that say what the site admin can do.
+ */
+import {
+  IDEMPOTENCY_KEY_HEADER,
+  SITE_EDGE_ROUTES,
+  SiteIdentity,
+  SiteRegisterResponse,
+  type SiteRegisterRequest,
+  siteEdgeUrl,
+} from '../../protocol/index.js';
+import { classify } from '../cloud-client/edge-api.js';
+import { cloudCall, type CloudResponse, type FetchLike } from '../cloud-client/http.js';
+import { describeCloudError } from '../cloud-client/messages.js';
+import { EdgeError } from '../errors.js';
+
+/** The register answer may carry the offline licence file (up to 256 KiB) and the cloud's key set. */
+const MAX_REGISTER_ANSWER_BYTES = 512 * 1024;
+
+export async function fetchSiteIdentity(
+  fetchImpl: FetchLike,
+  siteServerUrl: string,
+  now: () => number,
+): Promise<{ value: SiteIdentity; response: CloudResponse }> {
+  const response = await cloudCall(
+    fetchImpl,
+    { method: 'GET', url: siteEdgeUrl(siteServerUrl, SITE_EDGE_ROUTES.identity) },
+    now,
+  );
+  return { value: classify(response, [200], SiteIdentity, now()), response };
+}
+
+export async function registerAtSite(
+  fetchImpl: FetchLike,
+  siteServerUrl: string,
+  args: { idempotencyKey: string; body: SiteRegisterRequest },
+  now: () => number,
+): Promise<{ value: SiteRegisterResponse; response: CloudResponse }> {
+  const response = await cloudCall(
+    fetchImpl,
+    {
+      method: 'POST',
+      url: siteEdgeUrl(siteServerUrl, SITE_EDGE_ROUTES.register),
+      headers: { [IDEMPOTENCY_KEY_HEADER]: args.idempotencyKey },
+      body: args.body,
+      maxBytes: MAX_REGISTER_ANSWER_BYTES,
+    },
+    now,
+  );
+  const code = (response.body as { error?: { code?: unknown } } | undefined)?.error?.code;
+  if (response.status === 503 && code === 'CLOUD_UNREACHABLE')
+    throw new EdgeError('CLOUD_UNREACHABLE', describeCloudError(code, undefined, 503), { cloudCode: code });
+  return { value: classify(response, [200, 201], SiteRegisterResponse, now()), response };
+}
