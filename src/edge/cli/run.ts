@@ -3,6 +3,7 @@
  * recorded as used in the state; the file is never deleted, see pairing/used-uri.ts), then keeps the session to
  * the site server until SIGTERM. The cloud is not needed once paired.
  */
+import { lstatSync } from 'node:fs';
 import { readRegularFile } from '../../storage/index.js';
 import { EdgeError, ExitCodes } from '../errors.js';
 import type { Logger } from '../../common/log/log.js';
@@ -19,6 +20,7 @@ import { systemdNotifier, type ServiceNotifier } from '../systemd/notify.js';
 import { attachDiagnostics } from '../diagnostics/attach.js';
 import { createRuntimeLog, type RuntimeLog } from '../diagnostics/runtime-log.js';
 import { siteCheckOption } from './site-check-env.js';
+import { registerFromFile, registrationFilePath } from '../site-server/registration-file.js';
 import { commonSettings, openRuntime, pairingUriFile, parseFlags, type Subcommand } from './common.js';
 
 /** Exit code after a `restart` command: the service manager starts the process again. */
@@ -28,10 +30,11 @@ const MAX_URI_FILE_BYTES = 4096;
 export const run: Subcommand = {
   describe: 'run the edge service (pairs first from the pairing-URI file on first boot)',
   usage:
-    'consystence-edge run [--pairing-uri-file FILE] [--edge-id ID] [--producer-port N|0|off | --producer-socket PATH] [--json]',
+    'consystence-edge run [--pairing-uri-file FILE] [--registration-file FILE] [--edge-id ID] [--producer-port N|0|off | --producer-socket PATH] [--json]',
   async run(io) {
     const values = parseFlags(io.argv, {
       'pairing-uri-file': { type: 'string' },
+      'registration-file': { type: 'string' },
       'edge-id': { type: 'string' },
       'producer-port': { type: 'string' },
       'producer-socket': { type: 'string' },
@@ -71,7 +74,13 @@ export const run: Subcommand = {
     const say = (fields: Record<string, unknown>, human: string) =>
       io.stdout(settings.json ? `${JSON.stringify({ ts: new Date().toISOString(), ...fields })}\n` : `${human}\n`);
     try {
-      if (!runtime.state.registration.get()) await pairFromFile(runtime, uriFile, values['edge-id'], logger, say);
+      if (!runtime.state.registration.get()) {
+        // The pairing-URI file first, as before; without one, a registration file for the site server.
+        const registrationFile = registrationFilePath(values['registration-file'], io.env);
+        const registered =
+          !somethingAt(uriFile) && (await registerFromFile(runtime, registrationFile, values['edge-id'], logger, say));
+        if (!registered) await pairFromFile(runtime, uriFile, registrationFile, values['edge-id'], logger, say);
+      }
       return await serve(
         runtime,
         { stateDir: settings.stateDir, hardwareId: settings.hardwareId, uriFile },
@@ -90,9 +99,20 @@ export const run: Subcommand = {
   },
 };
 
+/** lstat: a link or anything else at the path is the pairing-URI file's to refuse, not a reason to look elsewhere. */
+function somethingAt(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function pairFromFile(
   runtime: EdgeRuntime,
   file: string,
+  registrationFile: string,
   edgeId: string | undefined,
   logger: Logger,
   say: (f: Record<string, unknown>, h: string) => void,
@@ -109,7 +129,7 @@ async function pairFromFile(
   if (content === undefined) {
     throw new EdgeError(
       'NOT_PAIRED',
-      `this device is not paired and there is no pairing-URI file at ${file}; run 'consystence-edge pair --uri …' or place the URI in that file`,
+      `this device is not paired and there is no pairing-URI file at ${file} (nor a registration file at ${registrationFile}); run 'consystence-edge pair --uri …' or 'consystence-edge register …', or place the URI in that file`,
     );
   }
   let input: PairingInput;

@@ -1,0 +1,89 @@
+/**
+ * First boot without typing on a site server's network: the service registers from a registration file
+ * (`CONSYSTENCE_EDGE_REGISTRATION_FILE`, default /etc/consystence-edge/registration) the way it pairs from the
+ * pairing-URI file: a regular file only (no link, no FIFO), at most 4 KiB, never deleted (the service cannot write
+ * root's /etc/consystence-edge), and recorded as used by a SHA-256 of what it named, so after a `reset` the
+ * service does not register again by itself. The fingerprint is required in the file: the service has no terminal
+ * to ask on.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from '../../common/log/log.js';
+import { printable } from '../../common/text/safe-text.js';
+import { readRegularFile } from '../../storage/index.js';
+import { EdgeError } from '../errors.js';
+import type { StepEvent } from '../pairing/steps.js';
+import type { EdgeRuntime } from '../runtime.js';
+import { clearPairingFileFailure, recordPairingFileFailure } from '../stores/pairing-file-failure.js';
+import type { KvStore } from '../stores/kv-store.js';
+import type { SiteRegisterInput } from './register.js';
+import { parseRegistrationFile } from './register-inputs.js';
+
+export const REGISTRATION_FILE_ENV = 'CONSYSTENCE_EDGE_REGISTRATION_FILE';
+export const DEFAULT_REGISTRATION_FILE = '/etc/consystence-edge/registration';
+const MAX_FILE_BYTES = 4096;
+const USED_KEY = 'registration_file.used_sha256';
+
+export function registrationFilePath(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  return flag ?? (env[REGISTRATION_FILE_ENV] || DEFAULT_REGISTRATION_FILE);
+}
+
+const digest = (input: SiteRegisterInput) =>
+  createHash('sha256')
+    .update(JSON.stringify([input.siteServerUrl, input.fingerprint, input.edgeId, input.licenceKey]), 'utf8')
+    .digest('hex');
+const wasUsed = (kv: KvStore, input: SiteRegisterInput) => kv.get(USED_KEY) === digest(input);
+
+/**
+ * Registers from the file if there is one; false when there is none (the caller goes on to the pairing-URI file).
+ * A failure is kept for `status` (the service exits and systemd restarts it) and thrown.
+ */
+export async function registerFromFile(
+  runtime: EdgeRuntime,
+  file: string,
+  edgeId: string | undefined,
+  logger: Logger,
+  say: (fields: Record<string, unknown>, human: string) => void,
+): Promise<boolean> {
+  let content: string | undefined;
+  try {
+    content = readRegularFile(file, MAX_FILE_BYTES);
+  } catch (error) {
+    throw new EdgeError(
+      'USAGE',
+      `cannot use the registration file: ${(error as Error).message}; it must be a regular file of site-server=, fingerprint=, edge-id= and licence-key= lines`,
+    );
+  }
+  if (content === undefined) return false;
+  let input: SiteRegisterInput;
+  try {
+    try {
+      input = parseRegistrationFile(content);
+    } catch (error) {
+      throw new EdgeError('USAGE', `the registration file ${file} is not usable: ${(error as Error).message}`);
+    }
+    if (edgeId !== undefined) input = { ...input, edgeId };
+    if (wasUsed(runtime.state.kv, input))
+      throw new EdgeError(
+        'NOT_PAIRED',
+        `this device is not registered and the registration file ${file} was used before (this device was reset since); run 'consystence-edge register', or change the file, to register again`,
+      );
+    say(
+      { event: 'registering_from_file', file },
+      `not registered yet: registering through the site server from ${file}`,
+    );
+    await runtime.register(input, { steps: (event: StepEvent) => logger.info('registration_step', { ...event }) });
+  } catch (error) {
+    if (error instanceof EdgeError)
+      recordPairingFileFailure(runtime.state, {
+        at: new Date(runtime.clock.now()).toISOString(),
+        message: printable(error.message, 2000),
+        cloudCode: error.cloudCode ?? null,
+      });
+    throw error;
+  }
+  runtime.state.db.transaction(() => runtime.state.kv.set(USED_KEY, digest(input)));
+  clearPairingFileFailure(runtime.state);
+  logger.info('registration_file_kept', { file, note: 'recorded as used; it holds a licence key: delete it' });
+  say({ event: 'registered', registrationFile: 'kept' }, `registered; ${file} holds the licence key: delete it`);
+  return true;
+}

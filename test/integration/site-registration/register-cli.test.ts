@@ -1,0 +1,143 @@
+/**
+ * `consystence-edge register` as a technician runs it, a real child process against a site server written from the
+ * contract: without a terminal and without --site-server-fingerprint it refuses and sends nothing; the licence
+ * key never reaches stdout, stderr or the logs; a power cut (SIGKILL) while the site server holds its answer is
+ * replayed by the next run with the same Idempotency-Key, one binding; and the service registers from a
+ * registration file at first boot, once.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LICENCE_KEY_ENV } from '../../../src/edge/cli/secret-input.js';
+import { commandFor, runToEnd, startEntry } from '../../helpers/process.js';
+import { tempDir, testHardwareId } from '../../helpers/tmp.js';
+import { waitFor } from '../../helpers/wait.js';
+import { type ContractSiteServer, startContractSiteServer } from './contract-site-server.js';
+
+const LICENCE = 'CST-EDGE-CLIT-0000-0001';
+const servers: ContractSiteServer[] = [];
+afterAll(async () => {
+  for (const server of servers) await server.close();
+});
+
+async function site(options: Parameters<typeof startContractSiteServer>[0]) {
+  const server = await startContractSiteServer(options);
+  servers.push(server);
+  return server;
+}
+
+const cli = commandFor('node', 'src/edge/main.ts');
+const register = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  runToEnd(cli.command, [...cli.args, 'register', ...args], { env: { [LICENCE_KEY_ENV]: LICENCE, ...env } });
+
+describe('consystence-edge register', () => {
+  it('without a terminal and without the fingerprint flag: exit 2, the fingerprint shown, nothing sent', async () => {
+    const server = await site({ mode: 'connected' });
+    const dir = tempDir('cst-register-cli-');
+    const result = await register([
+      '--state-dir',
+      dir,
+      '--hardware-id',
+      testHardwareId(),
+      '--site-server',
+      server.url,
+      '--edge-id',
+      'cli-1',
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(server.fingerprint);
+    expect(result.stderr).toContain('--site-server-fingerprint');
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('registers with the flag; the licence key given on the command line is warned about and never printed back', async () => {
+    const server = await site({ mode: 'air-gapped' });
+    const dir = tempDir('cst-register-cli-');
+    const result = await register(
+      [
+        '--state-dir',
+        dir,
+        '--hardware-id',
+        testHardwareId(),
+        '--site-server',
+        server.url,
+        '--edge-id',
+        'cli-2',
+        '--site-server-fingerprint',
+        server.fingerprint,
+        '--licence-key',
+        LICENCE,
+        '--no-connect',
+        '--log-level',
+        'debug',
+      ],
+      { [LICENCE_KEY_ENV]: '' },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('registered: cli-2');
+    expect(result.stderr).toContain('warning: the licence key given with --licence-key is visible');
+    expect(`${result.stdout}\n${result.stderr.replace(/warning: the licence key.*\n/, '')}`).not.toContain(LICENCE);
+    const status = await runToEnd(cli.command, [...cli.args, 'status', '--json', '--state-dir', dir]);
+    const report = JSON.parse(status.stdout) as Record<string, unknown>;
+    expect(report).toMatchObject({
+      registeredVia: 'site-air-gapped',
+      siteServerFingerprint: server.fingerprint,
+      tokenIssuer: `site:${server.siteId}`,
+    });
+    expect(status.stdout).not.toContain(LICENCE);
+  });
+
+  it('a power cut while the answer is on its way is replayed with the same Idempotency-Key: one binding', async () => {
+    const server = await site({ mode: 'connected', holdAnswers: true });
+    const dir = tempDir('cst-register-cli-');
+    const hardwareId = testHardwareId();
+    const args = [
+      'register',
+      '--json',
+      '--state-dir',
+      dir,
+      '--hardware-id',
+      hardwareId,
+      '--site-server',
+      server.url,
+      '--edge-id',
+      'cli-3',
+      '--site-server-fingerprint',
+      server.fingerprint,
+      '--no-connect',
+    ];
+    const first = startEntry('node', 'src/edge/main.ts', args, { env: { [LICENCE_KEY_ENV]: LICENCE } });
+    await waitFor(() => server.requests.some((r) => r.method === 'POST'), { timeoutMs: 30_000 });
+    await first.kill('SIGKILL');
+    server.releaseHeld();
+    const again = startEntry('node', 'src/edge/main.ts', args, { env: { [LICENCE_KEY_ENV]: LICENCE } });
+    await waitFor(() => server.requests.filter((r) => r.method === 'POST').length === 2, { timeoutMs: 30_000 });
+    server.releaseHeld();
+    expect((await again.exited).code).toBe(0);
+    const posts = server.requests.filter((r) => r.method === 'POST');
+    expect(posts[1]!.idempotencyKey).toBe(posts[0]!.idempotencyKey);
+    expect(server.bindings.size).toBe(1);
+  });
+
+  it('the service registers from the registration file at first boot, and not again after a reset', async () => {
+    const server = await site({ mode: 'air-gapped' });
+    const dir = tempDir('cst-register-file-');
+    const file = join(dir, 'registration');
+    writeFileSync(
+      file,
+      `# written by the installer\nsite-server=${server.url}\nfingerprint=${server.fingerprint}\nedge-id=file-1\nlicence-key=${LICENCE}\n`,
+      { mode: 0o600 },
+    );
+    const common = ['--state-dir', dir, '--hardware-id', testHardwareId(), '--pairing-uri-file', join(dir, 'none')];
+    const service = startEntry('node', 'src/edge/main.ts', ['run', '--json', ...common, '--registration-file', file]);
+    await service.waitForLine((line) => line.event === 'registered', 60_000);
+    await service.kill('SIGTERM');
+    expect(server.bindings.size).toBe(1);
+    expect(service.stderr.join('\n')).not.toContain(LICENCE);
+    const reset = await runToEnd(cli.command, [...cli.args, 'reset', '--yes', '--state-dir', dir]);
+    expect(reset.code, reset.stderr).toBe(0);
+    const again = await runToEnd(cli.command, [...cli.args, 'run', ...common, '--registration-file', file]);
+    expect(again.code).toBe(7);
+    expect(again.stderr).toContain('was used before');
+  });
+});
