@@ -21,6 +21,8 @@ import type { EdgeStores } from '../stores/index.js';
 import type { Registration } from '../stores/registration-store.js';
 import { dnsProblem, portOf, PROBE_TIMEOUT_MS, tcpProblem } from './doctor-checks.js';
 import type { StatusReport } from './report.js';
+import { readPeerFingerprint } from '../site-server/pinned-https.js';
+import { loadSiteRegistration, type SiteRegistration } from '../site-server/site-registration-store.js';
 import { describeSiteEndpoint, siteEndpointReport } from './site-endpoint.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail' | 'skip';
@@ -70,7 +72,7 @@ export async function runDoctor(ctx: DoctorContext): Promise<CheckResult[]> {
         'registration',
         'fail',
         'this device is not paired',
-        "run 'consystence-edge pair --uri -' and paste the pairing URI",
+        "run 'consystence-edge pair --uri -' and paste the pairing URI, or on a site with a licence key 'consystence-edge register --site-server URL …'",
       ),
       clockRow(clock, false),
     );
@@ -89,10 +91,16 @@ export async function runDoctor(ctx: DoctorContext): Promise<CheckResult[]> {
   }
   results.push(row('registration', 'ok', `${reg.edgeId} at site ${reg.siteId}`));
 
-  const [cloud, siteServer] = await Promise.all([cloudRow(ctx, reg), siteServerRow(ctx, reg, report)]);
+  const pinned = loadSiteRegistration(state.db);
+  const [cloud, siteServer, identity] = await Promise.all([
+    pinned?.mode === 'air-gapped' ? airGappedCloudRow() : cloudRow(ctx, reg),
+    siteServerRow(ctx, reg, report),
+    pinned ? siteIdentityRow(pinned) : null,
+  ]);
   // The cloud's time measured now wins over the saved offset, for the token's lifetime too (not saved: read-only).
   if (cloud.time) clock.observe(cloud.time, { save: false });
   results.push(clockRow(clock, cloud.time !== null), cloud.row, siteServer, tokenRow(reg, clock, cloud.reached));
+  if (identity) results.push(identity);
   const site = siteEndpointReport(state);
   if (site) results.push(row('site-endpoint', 'ok', describeSiteEndpoint(site)));
   return results;
@@ -211,6 +219,39 @@ async function cloudRow(
   } catch (error) {
     return offline(`${reg.cloudUrl} does not answer over HTTPS (${printable((error as Error).message)})`);
   }
+}
+
+/** On an air-gapped site the cloud is not used at all: the site server issues and renews the token. */
+function airGappedCloudRow(): { row: CheckResult; reached: boolean; time: null } {
+  return {
+    row: row('cloud', 'skip', 'air-gapped site: this device does not use the cloud; the site server renews its token'),
+    reached: true,
+    time: null,
+  };
+}
+
+/** The site server's key now, compared with the fingerprint pinned at `register` (only the TLS handshake). */
+async function siteIdentityRow(pinned: SiteRegistration): Promise<CheckResult> {
+  let presented: string;
+  try {
+    presented = await readPeerFingerprint(pinned.siteServerUrl, PROBE_TIMEOUT_MS);
+  } catch (error) {
+    const code = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+    return row(
+      'site-server-identity',
+      'warn',
+      `cannot reach ${pinned.siteServerUrl} to check its key (${printable(code, 64)}); pinned ${pinned.fingerprint}`,
+      'check that the site server runs and listens on its edge port; token refresh and uploads need it',
+    );
+  }
+  if (presented === pinned.fingerprint)
+    return row('site-server-identity', 'ok', `${pinned.siteServerUrl} presents the pinned key ${pinned.fingerprint}`);
+  return row(
+    'site-server-identity',
+    'fail',
+    `${pinned.siteServerUrl} presents the key ${presented}, not the pinned ${pinned.fingerprint}: this device refuses to talk to it over HTTPS`,
+    "if the site server was replaced or re-keyed on purpose, compare the new fingerprint with the one it prints, then run 'consystence-edge register --force --site-server-fingerprint NEW …'; otherwise something is impersonating it",
+  );
 }
 
 async function siteServerRow(ctx: DoctorContext, reg: Registration, report: StatusReport): Promise<CheckResult> {

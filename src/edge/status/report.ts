@@ -86,7 +86,7 @@ export function buildStatusReport(
     current = state.pending.get() ? 'pairing' : 'unpaired';
     next =
       current === 'pairing'
-        ? "a pairing did not finish; run the same 'consystence-edge pair' command again (it replays safely)"
+        ? "a pairing did not finish; run the same 'consystence-edge pair' (or 'register') command again (it replays safely)"
         : pairingUriFile?.waiting
           ? `the service pairs from ${pairingUriFile.path} when it starts${pairingUriFile.lastFailure ? ' (its last attempt failed, see above); fix the cause or replace the file, then restart the service' : ''}`
           : 'pair this device: consystence-edge pair --uri - (then paste the pairing URI from the Consystence portal)';

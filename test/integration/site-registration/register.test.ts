@@ -14,8 +14,13 @@ import { createLogger } from '../../../src/common/log/log.js';
 import { EdgeError } from '../../../src/edge/errors.js';
 import { createEdgeRuntime, type EdgeRuntime } from '../../../src/edge/runtime.js';
 import { TokenManager } from '../../../src/edge/session/token-manager.js';
-import { loadSiteRegistration } from '../../../src/edge/site-server/site-registration-store.js';
-import { spkiFingerprint } from '../../../src/edge/site-server/pinned-https.js';
+import { uploadBundle } from '../../../src/edge/diagnostics/upload.js';
+import {
+  edgeFetchFor,
+  loadSiteRegistration,
+  saveSiteRegistration,
+} from '../../../src/edge/site-server/site-registration-store.js';
+import { SiteIdentityMismatchError, spkiFingerprint } from '../../../src/edge/site-server/pinned-https.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
 import {
   type ContractSiteServer,
@@ -95,7 +100,7 @@ describe('register through the site server', () => {
     const tokens = new TokenManager({
       state: runtime.state,
       clock: runtime.clock,
-      fetch: (await import('../../../src/edge/site-server/site-registration-store.js')).edgeFetchFor(runtime.state.db),
+      fetch: edgeFetchFor(runtime.state.db),
       hardwareId: runtime.hardwareId,
       logger: quiet,
       onRevoked: () => {},
@@ -233,5 +238,49 @@ describe('register through the site server', () => {
     expect(posts[0]!.idempotencyKey).toBeDefined();
     expect(posts[1]!.idempotencyKey).toBe(posts[0]!.idempotencyKey);
     expect(server.bindings.size).toBe(1);
+  });
+
+  it('later HTTPS calls trust only the pinned key: refresh, upload and doctor refuse a changed one, sending nothing', async () => {
+    const server = await site({ mode: 'air-gapped' });
+    const runtime = await device();
+    await runtime.register({
+      siteServerUrl: server.url,
+      edgeId: 'orin-north-10',
+      licenceKey: LICENCE,
+      fingerprint: server.fingerprint as never,
+    });
+    const uploadArgs = { uploadUrl: `${server.url}/api/edge/support-bundles/x`, maxBytes: 1024 } as never;
+    const target = (fingerprint: string) => ({
+      siteUrl: server.url,
+      brokerUrl: 'mqtt://127.0.0.1:1',
+      token: 'edge-token',
+      sitePin: { siteServerUrl: server.url, fingerprint: fingerprint as never },
+    });
+    // The pinned key: the self-signed certificate is accepted (no CA would vouch for it) and the request arrives.
+    await expect(uploadBundle(uploadArgs, Buffer.from('x'), 'ab', target(server.fingerprint))).rejects.toThrow(
+      'the site server refused the upload: 404',
+    );
+    expect((await runtime.doctor()).find((c) => c.name === 'site-server-identity')?.level).toBe('ok');
+    expect((await runtime.doctor()).find((c) => c.name === 'cloud')?.level).toBe('skip');
+
+    const other = `sha256:${'cd'.repeat(32)}`;
+    const seen = server.requests.length;
+    await expect(uploadBundle(uploadArgs, Buffer.from('x'), 'ab', target(other))).rejects.toThrow('not the pinned');
+    const stored = loadSiteRegistration(runtime.state.db)!;
+    runtime.state.db.transaction(() =>
+      saveSiteRegistration(runtime.state.db, { ...stored, fingerprint: other as never }),
+    );
+    const tokens = new TokenManager({
+      state: runtime.state,
+      clock: runtime.clock,
+      fetch: edgeFetchFor(runtime.state.db),
+      hardwareId: runtime.hardwareId,
+      logger: quiet,
+      onRevoked: () => {},
+    });
+    await expect(tokens.refresh('test')).rejects.toBeInstanceOf(SiteIdentityMismatchError);
+    expect(server.requests.length).toBe(seen);
+    const doctor = await runtime.doctor();
+    expect(doctor.find((c) => c.name === 'site-server-identity')).toMatchObject({ level: 'fail' });
   });
 });
