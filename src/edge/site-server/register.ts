@@ -6,6 +6,7 @@
  * against the cloud's key set the pinned site server relays (connected site) or through the offline licence file
  * signed by the cloud licence key built into this binary (air-gapped site, licence-chain.ts).
  */
+import { createHash } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import type { JSONWebKeySet } from 'jose';
 import {
@@ -45,7 +46,7 @@ export interface SiteRegisterInput {
   /** The site server's edge-facing base URL (https, normalised). */
   siteServerUrl: string;
   edgeId: string;
-  /** Held in memory and in the pending request only; never logged or shown. */
+  /** Held in memory only (the pending request keeps its hash); never logged, shown or saved. */
   licenceKey: string;
   /** `--site-server-fingerprint`: compared before anything is sent. */
   fingerprint?: SiteFingerprint;
@@ -189,7 +190,9 @@ async function register({ deps, input, run, retry, now }: Registering, fetchPinn
     licenceKey: input.licenceKey,
   });
   const target = { cloudUrl: input.siteServerUrl, orgId: site.orgId, siteId: site.siteId };
-  const idempotencyKey = pendingKeyFor(deps, target, JSON.stringify(body));
+  // The pending row tells a retry of this request from a new one; it keeps a hash of the licence key, not the key.
+  const remembered = { ...body, licenceKey: createHash('sha256').update(body.licenceKey).digest('hex') };
+  const idempotencyKey = pendingKeyFor(deps, target, JSON.stringify(remembered));
   const registered = await run('register', async () => {
     try {
       return await withRetries(

@@ -5,7 +5,7 @@
  * replayed by the next run with the same Idempotency-Key, one binding; and the service registers from a
  * registration file at first boot, once.
  */
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LICENCE_KEY_ENV } from '../../../src/edge/cli/secret-input.js';
@@ -109,6 +109,10 @@ describe('consystence-edge register', () => {
     const first = startEntry('node', 'src/edge/main.ts', args, { env: { [LICENCE_KEY_ENV]: LICENCE } });
     await waitFor(() => server.requests.some((r) => r.method === 'POST'), { timeoutMs: 30_000 });
     await first.kill('SIGKILL');
+    // The pending request survives the power cut, and the licence key is not in it (only its hash).
+    const stateFiles = readdirSync(dir).filter((name) => name.startsWith('identity.db'));
+    expect(stateFiles).toContain('identity.db');
+    for (const file of stateFiles) expect(readFileSync(join(dir, file)).includes(LICENCE)).toBe(false);
     server.releaseHeld();
     const again = startEntry('node', 'src/edge/main.ts', args, { env: { [LICENCE_KEY_ENV]: LICENCE } });
     await waitFor(() => server.requests.filter((r) => r.method === 'POST').length === 2, { timeoutMs: 30_000 });
