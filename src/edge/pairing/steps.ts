@@ -4,15 +4,26 @@
  */
 import { printable } from '../../common/text/safe-text.js';
 
-export type StepName = 'clock' | 'identify' | 'reach' | 'register' | 'verify' | 'save' | 'connect';
+export type StepName =
+  | 'clock'
+  | 'identify'
+  | 'reach'
+  | 'reach-site'
+  | 'register'
+  | 'verify'
+  | 'verify-site'
+  | 'save'
+  | 'connect';
 export type StepStatus = 'start' | 'ok' | 'retry' | 'warn' | 'fail';
 
 export const STEP_TITLES: Record<StepName, string> = {
   clock: 'checking the clock',
   identify: "checking the site server's identity",
   reach: 'reaching the cloud',
+  'reach-site': 'reaching the site server',
   register: 'registering this device',
   verify: "verifying the cloud's answer",
+  'verify-site': "verifying the site server's answer",
   save: 'saving the registration',
   connect: 'connecting to the site server',
 };

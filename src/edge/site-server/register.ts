@@ -156,19 +156,19 @@ async function reachSiteServer(
   fetchPinned: FetchLike,
 ): Promise<SiteIdentity> {
   const { steps, clock } = deps;
-  steps({ step: 'reach', status: 'start', siteServer: input.siteServerUrl });
-  const identity = await run('reach', () =>
+  steps({ step: 'reach-site', status: 'start', siteServer: input.siteServerUrl });
+  const identity = await run('reach-site', () =>
     withRetries(
       async () => {
         const { value, response } = await fetchSiteIdentity(fetchPinned, input.siteServerUrl, localNow);
         if (response.time) clock.observe(response.time);
         return value;
       },
-      { ...retry, onRetry: reportRetry(steps, 'reach') },
+      { ...retry, onRetry: reportRetry(steps, 'reach-site') },
     ),
   );
   steps({
-    step: 'reach',
+    step: 'reach-site',
     status: 'ok',
     message: `site server reached: site ${identity.siteId}, ${identity.mode === 'air-gapped' ? 'air-gapped (it issues tokens from its offline licence file)' : 'connected to the cloud'}`,
     mode: identity.mode,
@@ -224,8 +224,8 @@ async function verifyAnswer(
   registered: SiteRegisterResponse,
   deviceKey: StoredIdentity,
 ): Promise<{ claims: EdgeTokenClaims; cloudUrl: string; licence?: string }> {
-  deps.steps({ step: 'verify', status: 'start' });
-  const verified = await run('verify', async () => {
+  deps.steps({ step: 'verify-site', status: 'start' });
+  const verified = await run('verify-site', async () => {
     if (registered.edgeId !== input.edgeId || registered.siteId !== site.siteId || registered.orgId !== site.orgId)
       throw new EdgeError(
         'TOKEN_REJECTED',
@@ -280,7 +280,7 @@ async function verifyAnswer(
     return { claims, cloudUrl };
   });
   deps.steps({
-    step: 'verify',
+    step: 'verify-site',
     status: 'ok',
     message: `token ${registered.issuer === 'site' ? 'signed by the site server key its offline licence names' : 'signed by the cloud'}, valid until ${new Date(verified.claims.exp * 1000).toISOString()}`,
   });
