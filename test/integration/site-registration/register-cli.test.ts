@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LICENCE_KEY_ENV } from '../../../src/edge/cli/secret-input.js';
-import { commandFor, runToEnd, startEntry } from '../../helpers/process.js';
+import { commandFor, type Runtime, runToEnd, startEntry } from '../../helpers/process.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 import { type ContractSiteServer, startContractSiteServer } from './contract-site-server.js';
@@ -27,14 +27,16 @@ async function site(options: Parameters<typeof startContractSiteServer>[0]) {
 }
 
 const cli = commandFor('node', 'src/edge/main.ts');
-const register = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  runToEnd(cli.command, [...cli.args, 'register', ...args], { env: { [LICENCE_KEY_ENV]: LICENCE, ...env } });
+const register = (runtime: Runtime, args: string[], env: NodeJS.ProcessEnv = {}) => {
+  const { command, args: base } = commandFor(runtime, 'src/edge/main.ts');
+  return runToEnd(command, [...base, 'register', ...args], { env: { [LICENCE_KEY_ENV]: LICENCE, ...env } });
+};
 
 describe('consystence-edge register', () => {
   it('without a terminal and without the fingerprint flag: exit 2, the fingerprint shown, nothing sent', async () => {
     const server = await site({ mode: 'connected' });
     const dir = tempDir('cst-register-cli-');
-    const result = await register([
+    const result = await register('node', [
       '--state-dir',
       dir,
       '--hardware-id',
@@ -50,42 +52,47 @@ describe('consystence-edge register', () => {
     expect(server.requests).toHaveLength(0);
   });
 
-  it('registers with the flag; the licence key given on the command line is warned about and never printed back', async () => {
-    const server = await site({ mode: 'air-gapped' });
-    const dir = tempDir('cst-register-cli-');
-    const result = await register(
-      [
-        '--state-dir',
-        dir,
-        '--hardware-id',
-        testHardwareId(),
-        '--site-server',
-        server.url,
-        '--edge-id',
-        'cli-2',
-        '--site-server-fingerprint',
-        server.fingerprint,
-        '--licence-key',
-        LICENCE,
-        '--no-connect',
-        '--log-level',
-        'debug',
-      ],
-      { [LICENCE_KEY_ENV]: '' },
-    );
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain('registered: cli-2');
-    expect(result.stderr).toContain('warning: the licence key given with --licence-key is visible');
-    expect(`${result.stdout}\n${result.stderr.replace(/warning: the licence key.*\n/, '')}`).not.toContain(LICENCE);
-    const status = await runToEnd(cli.command, [...cli.args, 'status', '--json', '--state-dir', dir]);
-    const report = JSON.parse(status.stdout) as Record<string, unknown>;
-    expect(report).toMatchObject({
-      registeredVia: 'site-air-gapped',
-      siteServerFingerprint: server.fingerprint,
-      tokenIssuer: `site:${server.siteId}`,
-    });
-    expect(status.stdout).not.toContain(LICENCE);
-  });
+  // Both runtimes: the device binary is Bun, and the pinned transport is raw TLS plus HTTP/1.1 of our own.
+  it.each(['node', 'bun'] as const)(
+    '%s: registers with the flag; a licence key on the command line is warned about and never printed back',
+    async (runtime) => {
+      const server = await site({ mode: 'air-gapped' });
+      const dir = tempDir('cst-register-cli-');
+      const result = await register(
+        runtime,
+        [
+          '--state-dir',
+          dir,
+          '--hardware-id',
+          testHardwareId(),
+          '--site-server',
+          server.url,
+          '--edge-id',
+          'cli-2',
+          '--site-server-fingerprint',
+          server.fingerprint,
+          '--licence-key',
+          LICENCE,
+          '--no-connect',
+          '--log-level',
+          'debug',
+        ],
+        { [LICENCE_KEY_ENV]: '' },
+      );
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain('registered: cli-2');
+      expect(result.stderr).toContain('warning: the licence key given with --licence-key is visible');
+      expect(`${result.stdout}\n${result.stderr.replace(/warning: the licence key.*\n/, '')}`).not.toContain(LICENCE);
+      const status = await runToEnd(cli.command, [...cli.args, 'status', '--json', '--state-dir', dir]);
+      const report = JSON.parse(status.stdout) as Record<string, unknown>;
+      expect(report).toMatchObject({
+        registeredVia: 'site-air-gapped',
+        siteServerFingerprint: server.fingerprint,
+        tokenIssuer: `site:${server.siteId}`,
+      });
+      expect(status.stdout).not.toContain(LICENCE);
+    },
+  );
 
   it('a power cut while the answer is on its way is replayed with the same Idempotency-Key: one binding', async () => {
     const server = await site({ mode: 'connected', holdAnswers: true });
