@@ -35,6 +35,7 @@ import {
   stepRunner,
   tryConnect,
 } from '../pairing/pair.js';
+import { credentialTransaction } from '../stores/credential-transaction.js';
 import type { StoredIdentity } from '../stores/identity-store.js';
 import type { Registration } from '../stores/registration-store.js';
 import { siteKeySet, trustedLicenceKeys, verifyOfflineLicence } from './licence-chain.js';
@@ -105,8 +106,14 @@ export async function registerThroughSite(deps: SiteRegisterDeps, input: SiteReg
 async function trustSiteServer({ deps, input, run, retry }: Registering): Promise<SiteFingerprint> {
   const { steps } = deps;
   steps({ step: 'identify', status: 'start', siteServer: input.siteServerUrl });
-  const presented = await run('identify', () =>
-    withRetries(
+  const pinned = loadSiteRegistration(deps.state.db);
+  const expected =
+    input.fingerprint ??
+    (pinned && new URL(pinned.siteServerUrl).origin === new URL(input.siteServerUrl).origin
+      ? pinned.fingerprint
+      : undefined);
+  const trusted = await run('identify', async () => {
+    const presented = await withRetries(
       async () => {
         try {
           return await readPeerFingerprint(input.siteServerUrl);
@@ -116,38 +123,22 @@ async function trustSiteServer({ deps, input, run, retry }: Registering): Promis
         }
       },
       { ...retry, onRetry: reportRetry(steps, 'identify') },
-    ),
-  );
-  const pinned = loadSiteRegistration(deps.state.db);
-  const expected =
-    input.fingerprint ??
-    (pinned && new URL(pinned.siteServerUrl).origin === new URL(input.siteServerUrl).origin
-      ? pinned.fingerprint
-      : undefined);
-  if (expected !== undefined) {
-    if (presented !== expected)
-      return run('identify', () => Promise.reject(new SiteIdentityMismatchError(expected, presented)));
-    steps({ step: 'identify', status: 'ok', message: `the site server's key is ${presented}, as expected` });
-    return presented;
-  }
-  const compare = `compare it with the fingerprint the site server printed at start (and on its /health page)`;
-  if (!deps.confirmFingerprint) {
-    return run('identify', () =>
-      Promise.reject(
-        new EdgeError(
-          'SITE_NOT_TRUSTED',
-          `the site server's key is ${presented}; ${compare}, then run register again with --site-server-fingerprint ${presented}. Nothing was sent to it`,
-        ),
-      ),
     );
-  }
-  if (!(await deps.confirmFingerprint(presented, input.siteServerUrl))) {
-    return run('identify', () =>
-      Promise.reject(new EdgeError('SITE_NOT_TRUSTED', 'the site server was not trusted; nothing was sent to it')),
-    );
-  }
-  steps({ step: 'identify', status: 'ok', message: `trusting the site server's key ${presented} (confirmed)` });
-  return presented;
+    if (expected !== undefined) {
+      if (presented !== expected) throw new SiteIdentityMismatchError(expected, presented);
+      return { presented, how: 'as expected' };
+    }
+    if (!deps.confirmFingerprint)
+      throw new EdgeError(
+        'SITE_NOT_TRUSTED',
+        `the site server's key is ${presented}; compare it with the fingerprint the site server printed at start (and on its /health page), then run register again with --site-server-fingerprint ${presented}. Nothing was sent to it`,
+      );
+    if (!(await deps.confirmFingerprint(presented, input.siteServerUrl)))
+      throw new EdgeError('SITE_NOT_TRUSTED', 'the site server was not trusted; nothing was sent to it');
+    return { presented, how: 'confirmed' };
+  });
+  steps({ step: 'identify', status: 'ok', message: `the site server's key is ${trusted.presented} (${trusted.how})` });
+  return trusted.presented;
 }
 
 /** Asks the pinned site server who it is (site, organisation, mode), learning its time from the answer. */
@@ -206,7 +197,7 @@ async function register({ deps, input, run, retry, now }: Registering, fetchPinn
     } catch (error) {
       // A final refusal (licence invalid or bound, …) ends this attempt: the next one gets a fresh key. A network
       // failure keeps the pending row, so re-running `register` replays instead of binding twice.
-      if (error instanceof EdgeError) state.db.transaction(() => state.pending.delete());
+      if (error instanceof EdgeError) credentialTransaction(state.db, () => state.pending.delete());
       throw error;
     }
   });
