@@ -22,6 +22,9 @@ export interface SecondSiteOptions {
   db?: string;
   mqttPort?: number;
   tls?: { cert: string; key: string; ca: string };
+  /** Air-gapped (issue 15): the offline licence file; with `offline`, registrations are never relayed to the cloud. */
+  licenceFile?: string;
+  offline?: boolean;
 }
 
 /** A folder for certificates and databases, removed when the scenario ends. */
@@ -48,6 +51,7 @@ export async function startSecondSiteServer(
       refreshSeconds: 2,
       ...(options.db ? { db: options.db } : {}),
       ...(options.tls ? { tlsCert: options.tls.cert, tlsKey: options.tls.key, tlsCa: options.tls.ca } : {}),
+      ...(options.licenceFile ? { licenceFile: options.licenceFile, offline: options.offline === true } : {}),
     },
     { logger: createLogger({ level: 'error', write: (line) => ctx.note(`second site server: ${line.trim()}`) }) },
   );

@@ -56,7 +56,16 @@ const SupportBundleAnswer = z
   })
   .loose();
 const Health = z
-  .object({ status: z.string(), siteId: z.string(), mqttUrl: z.string(), listener: z.string().nullable() })
+  .object({
+    status: z.string(),
+    siteId: z.string(),
+    mqttUrl: z.string(),
+    listener: z.string().nullable(),
+    /** A site server with an edge-facing API (issue 15): where edges register and the key they pin. */
+    edgeUrl: z.string().optional(),
+    fingerprint: z.string().optional(),
+    mode: z.enum(['connected', 'air-gapped']).optional(),
+  })
   .loose();
 
 export class SiteControlError extends Error {

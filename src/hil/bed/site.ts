@@ -14,6 +14,9 @@ export interface SiteHandle {
   siteId: string;
   mqttUrl: string;
   httpUrl: string;
+  /** The edge-facing HTTPS API (`register`) and its key fingerprint, as the site server reports them (issue 15). */
+  edgeUrl: string | null;
+  fingerprint: string | null;
   control: SiteControlClient;
   own: boolean;
   close(): Promise<void>;
@@ -49,6 +52,9 @@ export async function provideSite(cloud: CloudHandle, setup: SiteSetup): Promise
       siteId: health.siteId,
       mqttUrl: health.mqttUrl,
       httpUrl: setup.attachUrl,
+      // The fingerprint from the attached server's own /health: the rig trusts its control API already.
+      edgeUrl: health.edgeUrl ?? null,
+      fingerprint: health.fingerprint ?? null,
       control,
       own: false,
       close: async () => void (await control.faults.reset().catch(() => undefined)),
@@ -82,6 +88,8 @@ export async function provideSite(cloud: CloudHandle, setup: SiteSetup): Promise
     siteId: site.id,
     mqttUrl: server.mqttUrl,
     httpUrl: server.httpUrl,
+    edgeUrl: server.edgeUrl,
+    fingerprint: server.fingerprint,
     control: new SiteControlClient(server.httpUrl, server.controlToken),
     own: true,
     close: () => server.close(),

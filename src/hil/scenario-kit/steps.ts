@@ -34,6 +34,36 @@ export function describeResult(result: CommandResult): string {
     .slice(-600)}`;
 }
 
+/**
+ * A fresh licence key of the scenario's organisation (the mock cloud's control route: an attached cloud needs
+ * CONSYSTENCE_CLOUD_CONTROL_TOKEN), so scenarios never compete for the seed's few keys.
+ */
+export async function mintLicence(ctx: ScenarioContext): Promise<string> {
+  const [key] = await ctx.cloud.admin.mintLicences(ctx.site.orgId, 1);
+  check(key, 'the mock cloud should mint a licence key');
+  return key;
+}
+
+/** `register` through a site server with the fingerprint it reported, checked to succeed; records `registerMs`. */
+export async function registerDevice(
+  ctx: ScenarioContext,
+  site: { edgeUrl: string | null; fingerprint: string | null },
+  licenceKey: string,
+): Promise<CommandResult> {
+  if (!site.edgeUrl || !site.fingerprint)
+    ctx.skip('the site server reports no edge-facing API (edgeUrl and fingerprint on /health): it predates issue 15');
+  const result = await ctx.device.register({
+    siteServerUrl: site.edgeUrl,
+    fingerprint: site.fingerprint,
+    licenceKey,
+    edgeId: ctx.edgeId,
+  });
+  ctx.figure('registerMs', result.durationMs);
+  check(result.code === EDGE_EXIT.OK, `register should succeed: ${describeResult(result)}`);
+  ctx.note(`registered as ${ctx.edgeId} through ${site.edgeUrl} in ${result.durationMs} ms`);
+  return result;
+}
+
 /** Pairs with a new code and checks the CLI said so; records `pairMs`. */
 export async function pairDevice(
   ctx: ScenarioContext,

@@ -1,5 +1,6 @@
 /** Every scenario, in the order a run goes through them (cheap pairing checks first, long ones last). */
 import type { Scenario } from '../scenario-kit/types.js';
+import { airGappedRegistration } from './air-gapped-registration.js';
 import { brokerDown } from './broker-down.js';
 import { caRotation } from './ca-rotation.js';
 import { clockInPast } from './clock-in-past.js';
@@ -13,6 +14,7 @@ import { lostRegisterResponse } from './lost-register-response.js';
 import { networkPartition } from './network-partition.js';
 import { powerCut } from './power-cut.js';
 import { revocation } from './revocation.js';
+import { siteRegistration } from './site-registration.js';
 import { siteServerReplaced } from './site-server-replaced.js';
 import { tokenExpiryOffline } from './token-expiry-offline.js';
 import { usedCode } from './used-code.js';
@@ -22,6 +24,8 @@ export const SCENARIOS: readonly Scenario[] = [
   usedCode,
   expiredCode,
   lostRegisterResponse,
+  siteRegistration,
+  airGappedRegistration,
   cloud503Storm,
   configPush,
   commandRoundTrip,

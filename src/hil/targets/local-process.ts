@@ -6,18 +6,20 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseLastJson, RunningProcess, runCommand, type CommandResult } from '../../common/process/process.js';
-import { PAIRING_URI_ENV } from '../../edge/cli/secret-input.js';
+import { LICENCE_KEY_ENV, PAIRING_URI_ENV } from '../../edge/cli/secret-input.js';
 import { ProducerClient } from '../../edge/producer/client.js';
 import type {
   Capabilities,
   DeviceSpec,
   DeviceTarget,
   PairOptions,
+  RegisterOptions,
   SessionExit,
   TargetKind,
   TelemetrySeries,
   StartOptions,
 } from './types.js';
+import { registerArgs } from './register-args.js';
 import { SITE_CHECK_ENV } from '../../edge/cli/site-check-env.js';
 import { runRigHook, type RigHooks } from './hooks.js';
 import { faketimeCommand, faketimeUnavailable } from './faketime.js';
@@ -116,6 +118,14 @@ export class LocalProcessTarget implements DeviceTarget {
       options.timeoutMs ?? CLI_TIMEOUT_MS,
       // The URI (with its code) goes in the environment, not on the command line other users can read.
       { clockInPast: options.clockInPast === true, env: { [PAIRING_URI_ENV]: uri } },
+    );
+  }
+
+  register(options: RegisterOptions): Promise<CommandResult> {
+    return this.cli(
+      ['register', '--json', ...this.commonArgs(), ...registerArgs(options)],
+      options.timeoutMs ?? CLI_TIMEOUT_MS,
+      { env: { [LICENCE_KEY_ENV]: options.licenceKey } },
     );
   }
 

@@ -20,10 +20,12 @@ import type {
   DeviceSpec,
   DeviceTarget,
   PairOptions,
+  RegisterOptions,
   SessionExit,
   StartOptions,
   TelemetrySeries,
 } from './types.js';
+import { registerArgs } from './register-args.js';
 
 export interface RemoteOptions {
   template: string;
@@ -94,6 +96,15 @@ export class RemoteTarget implements DeviceTarget {
         ...(options.maxAttempts ? ['--max-attempts', String(options.maxAttempts)] : []),
       ],
       `${uri}\n`,
+      options.timeoutMs ?? CLI_TIMEOUT_MS,
+    );
+  }
+
+  register(options: RegisterOptions): Promise<CommandResult> {
+    // The licence key goes over stdin, like the pairing URI: never on the command line of the device.
+    return this.cli(
+      ['register', '--licence-key', '-', '--json', '--state-dir', this.stateDir, ...registerArgs(options)],
+      `${options.licenceKey}\n`,
       options.timeoutMs ?? CLI_TIMEOUT_MS,
     );
   }

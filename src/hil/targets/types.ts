@@ -37,6 +37,18 @@ export interface PairOptions {
   clockInPast?: boolean;
 }
 
+/** `register` through the site server with a licence key (issue 15). */
+export interface RegisterOptions {
+  siteServerUrl: string;
+  /** Given as `--site-server-fingerprint`; without it the device refuses (no terminal), which a scenario may want. */
+  fingerprint?: string;
+  /** A secret: never on the command line (the environment locally, stdin on a remote device). */
+  licenceKey: string;
+  edgeId?: string;
+  force?: boolean;
+  timeoutMs?: number;
+}
+
 /** How a device session ended (run's exit), or null when it is still running. */
 export interface SessionExit {
   code: number | null;
@@ -59,6 +71,8 @@ export interface DeviceTarget {
   readonly capabilities: Capabilities;
   /** `pair --uri URI --edge-id ID --json`; never throws for a non-zero exit, the scenario judges it. */
   pair(uri: string, options?: PairOptions): Promise<CommandResult>;
+  /** `register --json …` through the site server; never throws for a non-zero exit. */
+  register(options: RegisterOptions): Promise<CommandResult>;
   /** Starts `run --json` in the background. */
   start(options?: StartOptions): Promise<void>;
   /** Clean stop (SIGTERM); resolves with the exit. */
