@@ -125,13 +125,10 @@ function exchange(socket: TLSSocket, url: URL, init: RequestInit, signal: AbortS
     };
     const onAbort = () => fail(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
-    socket.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_ANSWER_BYTES) return fail(new Error(`the site server's answer is over ${MAX_ANSWER_BYTES} bytes`));
-      chunks.push(chunk);
-    });
-    socket.once('error', (error) => fail(Object.assign(new TypeError('fetch failed'), { cause: error })));
-    socket.once('end', () => {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
       signal.removeEventListener('abort', onAbort);
       socket.destroy();
       try {
@@ -139,13 +136,32 @@ function exchange(socket: TLSSocket, url: URL, init: RequestInit, signal: AbortS
       } catch (error) {
         reject(error);
       }
+    };
+    socket.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_ANSWER_BYTES) return fail(new Error(`the site server's answer is over ${MAX_ANSWER_BYTES} bytes`));
+      chunks.push(chunk);
+      // A server that keeps the connection open despite `connection: close` must not hold the answer back.
+      if (answerComplete(Buffer.concat(chunks))) finish();
     });
+    socket.once('error', (error) => fail(Object.assign(new TypeError('fetch failed'), { cause: error })));
+    socket.once('end', finish);
     try {
       socket.write(requestBytes(url, init));
     } catch (error) {
       fail(error);
     }
   });
+}
+
+/** Whether the bytes so far hold a whole answer by its own framing (content-length or the last chunk). */
+export function answerComplete(raw: Buffer): boolean {
+  const end = raw.indexOf('\r\n\r\n');
+  if (end < 0) return false;
+  const head = raw.subarray(0, end).toString('latin1');
+  if (/^transfer-encoding:.*chunked/im.test(head)) return raw.subarray(end).includes('\r\n0\r\n\r\n');
+  const length = /^content-length:\s*(\d+)/im.exec(head)?.[1];
+  return length !== undefined && raw.length - end - 4 >= Number(length);
 }
 
 /** An HTTP/1.1 answer read to the end: status line, headers, and a body by content-length, chunks or close. */

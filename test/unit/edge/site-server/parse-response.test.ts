@@ -1,6 +1,6 @@
 /** The pinned transport's HTTP/1.1 reader: content-length, chunked, read-to-close, and a cut answer. */
 import { describe, expect, it } from 'vitest';
-import { parseResponse } from '../../../../src/edge/site-server/pinned-https.js';
+import { answerComplete, parseResponse } from '../../../../src/edge/site-server/pinned-https.js';
 
 const raw = (text: string) => Buffer.from(text, 'latin1');
 
@@ -32,5 +32,13 @@ describe('parseResponse', () => {
   it('refuses what is not HTTP', () => {
     expect(() => parseResponse(raw('SSH-2.0-OpenSSH\r\n\r\n'), false)).toThrow('not an HTTP answer');
     expect(() => parseResponse(raw('HTTP/1.1 200 OK\r\n'), false)).toThrow();
+  });
+
+  it('knows when an answer is whole by its framing, so a server that keeps the connection open does not stall it', () => {
+    expect(answerComplete(raw('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}'))).toBe(true);
+    expect(answerComplete(raw('HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\n{}'))).toBe(false);
+    expect(answerComplete(raw('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n'))).toBe(false);
+    expect(answerComplete(raw('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n'))).toBe(true);
+    expect(answerComplete(raw('HTTP/1.0 200 OK\r\n\r\nhello'))).toBe(false);
   });
 });
