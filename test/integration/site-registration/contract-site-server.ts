@@ -43,6 +43,8 @@ export interface ContractSiteServer {
   requests: Array<{ method: string; path: string; idempotencyKey?: string; body: string }>;
   /** Licence key → hardware id. */
   bindings: Map<string, string>;
+  /** Licence key → how many registrations were decided for it (a replay is not one). */
+  decided: Map<string, number>;
   /** Keys taken as already bound to other hardware. */
   boundElsewhere: Set<string>;
   releaseHeld(): void;
@@ -74,6 +76,7 @@ export async function startContractSiteServer(options: ContractSiteServerOptions
     : await importJWK(devLicenceJwk, 'ES256');
   const requests: ContractSiteServer['requests'] = [];
   const bindings = new Map<string, string>();
+  const decided = new Map<string, number>();
   const boundElsewhere = new Set<string>();
   const answers = new Map<string, { status: number; body: unknown }>();
   const held: Array<() => void> = [];
@@ -123,6 +126,7 @@ export async function startContractSiteServer(options: ContractSiteServerOptions
     if (boundElsewhere.has(request.licenceKey) || (bound && bound !== request.hardwareId))
       return { status: 409, body: { error: { code: 'LICENCE_BOUND', message: 'bound to other hardware' } } };
     bindings.set(request.licenceKey, request.hardwareId);
+    decided.set(request.licenceKey, (decided.get(request.licenceKey) ?? 0) + 1);
     const edgeUuid = randomUUID();
     edges.set(request.edgeId, { edgeUuid, hardwareId: request.hardwareId, publicKey: request.publicKey as JWK });
     const token = await edgeToken({
@@ -232,6 +236,7 @@ export async function startContractSiteServer(options: ContractSiteServerOptions
     siteId,
     requests,
     bindings,
+    decided,
     boundElsewhere,
     releaseHeld: () => held.splice(0).forEach((release) => release()),
     close: () =>

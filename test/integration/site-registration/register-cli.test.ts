@@ -2,8 +2,8 @@
  * `consystence-edge register` as a technician runs it, a real child process against a site server written from the
  * contract: without a terminal and without --site-server-fingerprint it refuses and sends nothing; the licence
  * key never reaches stdout, stderr or the logs; a power cut (SIGKILL) while the site server holds its answer is
- * replayed by the next run with the same Idempotency-Key, one binding; and the service registers from a
- * registration file at first boot, once.
+ * replayed by the next run with the same Idempotency-Key, one binding, and so is a cut at any other moment; and
+ * the service registers from a registration file at first boot, once.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -128,6 +128,35 @@ describe('consystence-edge register', () => {
     const posts = server.requests.filter((r) => r.method === 'POST');
     expect(posts[1]!.idempotencyKey).toBe(posts[0]!.idempotencyKey);
     expect(server.bindings.size).toBe(1);
+  });
+
+  it('a power cut at any moment of register: the next run finishes it, and the site server decided it once', async () => {
+    const server = await site({ mode: 'air-gapped' });
+    const args = (dir: string, hardwareId: string) => [
+      ...['register', '--json', '--state-dir', dir, '--hardware-id', hardwareId, '--site-server', server.url],
+      ...['--edge-id', 'cli-cut', '--site-server-fingerprint', server.fingerprint, '--no-connect'],
+    ];
+    // One uncut run measures how long register takes here; the cuts fall at fractions of it.
+    const measured = Date.now();
+    const uncut = await register('node', args(tempDir('cst-register-cut-'), testHardwareId()).slice(1), {
+      [LICENCE_KEY_ENV]: 'CST-EDGE-CUTS-0000-0000',
+    });
+    expect(uncut.code, uncut.stderr).toBe(0);
+    const span = Date.now() - measured;
+    for (const [round, fraction] of [0.3, 0.5, 0.7, 0.8, 0.9, 0.95].entries()) {
+      const key = `CST-EDGE-CUTS-0000-000${round + 1}`;
+      const dir = tempDir('cst-register-cut-');
+      const hardwareId = testHardwareId();
+      const first = startEntry('node', 'src/edge/main.ts', args(dir, hardwareId), { env: { [LICENCE_KEY_ENV]: key } });
+      await new Promise((resolve) => setTimeout(resolve, span * fraction));
+      await first.kill('SIGKILL');
+      const again = await register('node', args(dir, hardwareId).slice(1), { [LICENCE_KEY_ENV]: key });
+      // Killed after the save, the device is registered already: `register` says so (exit 2) and changes nothing.
+      expect([0, 2], again.stderr).toContain(again.code);
+      const status = await runToEnd(cli.command, [...cli.args, 'status', '--json', '--state-dir', dir]);
+      expect(JSON.parse(status.stdout)).toMatchObject({ edgeId: 'cli-cut', registeredVia: 'site-air-gapped' });
+      expect(server.decided.get(key), `decided registrations, cut at ${fraction} of ${span} ms`).toBe(1);
+    }
   });
 
   it('the service registers from the registration file at first boot, and not again after a reset', async () => {
