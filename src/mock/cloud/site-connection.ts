@@ -17,7 +17,8 @@ export function currentSiteConnection(db: Db, site: { id: string; slug: string }
   const server = findServer(db, site.id);
   const live = server && !server.revokedAt ? server : undefined;
   const endpoints = live ? { api: live.apiUrl, mqtt: live.mqttUrl } : defaultServerEndpoints(siteHost(site.slug));
-  // The site's own CA bundle, as its server registered it: the edge trusts only these for mqtts.
-  const ca = live?.mqttCaPem && endpoints.mqtt.startsWith('mqtts:') ? { caCertificatePem: live.mqttCaPem } : {};
+  // The site's own CA bundle, as its server registered it: the edge trusts only these, for mqtts and for https to
+  // the site server's API (whose certificate may be in it even when MQTT is plain).
+  const ca = live?.mqttCaPem ? { caCertificatePem: live.mqttCaPem } : {};
   return { url: endpoints.api, mqtt: { url: endpoints.mqtt, ...ca } };
 }

@@ -133,6 +133,24 @@ function controlUrlHost(controlHost: string, publicHost: string): string {
   return controlHost === '0.0.0.0' || controlHost === '::' ? publicHost : controlHost;
 }
 
+/**
+ * The CA bundle the cloud hands to edges it pairs (`config.siteServer.mqtt.caCertificatePem`): the CA of an mqtts
+ * broker, and the edge listener's own certificate when it is self-signed. With it an edge paired with a code trusts
+ * the edge listener for its requests (artifacts, bundle uploads) without ever seeing a fingerprint, and an mqtts
+ * edge never has to send its token over http.
+ */
+function caBundleFor(
+  caPem: string | undefined,
+  mqttUrl: string,
+  edgeTls: { cert: string; selfSigned: boolean },
+): { caCertificatePem?: string } {
+  const parts = [
+    ...(caPem && (mqttUrl.startsWith('mqtts:') || !edgeTls.selfSigned) ? [caPem.trim()] : []),
+    ...(edgeTls.selfSigned ? [edgeTls.cert.trim()] : []),
+  ];
+  return parts.length ? { caCertificatePem: `${parts.join('\n')}\n` } : {};
+}
+
 export async function startMockSiteServer(
   input: SiteServerOptionsInput,
   deps: SiteServerDeps = {},
@@ -231,11 +249,7 @@ export async function startMockSiteServer(
 
     const cloud = new CloudClient(options.cloud, options.orgId, options.siteId);
     // The CA travels server → cloud → edge: the cloud hands it to edges it pairs for this mqtts:// URL.
-    const endpoints = {
-      api: edgeUrl,
-      mqtt: mqttUrl,
-      ...(tls.caPem && mqttUrl.startsWith('mqtts:') ? { caCertificatePem: tls.caPem } : {}),
-    };
+    const endpoints = { api: edgeUrl, mqtt: mqttUrl, ...caBundleFor(tls.caPem, mqttUrl, edgeTls) };
     const registration = await ensureRegistration(options, store, cloud, endpoints, logger, signingKey.publicJwk);
     const cloudStatus = new CloudStatus();
     const update = registrationUpdate(
@@ -343,7 +357,7 @@ export async function startMockSiteServer(
       edges: store,
       cloud,
       siteToken: registration.siteToken,
-      httpUrl,
+      httpUrl: edgeUrl,
       publish: (edgeId, message) =>
         logic ? logic.publishUpdate(edgeId, message) : Promise.reject(new Error('the site logic is not connected yet')),
       logger,
@@ -386,12 +400,12 @@ export async function startMockSiteServer(
     const connected = broker;
     const edgeAuth = authenticator;
     const supportBundles = {
-      httpUrl,
+      httpUrl: edgeUrl,
       logic,
       bundles: new SupportBundles(),
       verifyEdgeToken: (edgeId: string, token: string) => edgeAuth.authenticate(edgeId, edgeId, Buffer.from(token)),
     };
-    // The artifact route is served on both listeners, as the support-bundle upload is; offers name the control one.
+    // The artifact route is served on both listeners, as the support-bundle upload is; offers name the edge one.
     const updates = {
       campaigns,
       artifacts,

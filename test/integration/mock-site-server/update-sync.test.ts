@@ -46,7 +46,7 @@ describe('bundles the site server refuses', () => {
     expect(captured.events).toContain('update_campaign_refused');
     await new Promise((r) => setTimeout(r, 500));
     expect(inbox.pending).toBe(0);
-    expect((await download(`${server.httpUrl}/api/edge/updates/${campaign}/artifact`, edge.token)).status).toBe(404);
+    expect((await download(`${server.edgeUrl}/api/edge/updates/${campaign}/artifact`, edge.token)).status).toBe(404);
     expect(readdirSync(join(dataDir, 'updates'))).toEqual([]);
     await client.endAsync();
     await server.close();

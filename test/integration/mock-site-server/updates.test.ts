@@ -52,7 +52,7 @@ describe('update delivery by the site server', () => {
   afterAll(async () => {
     await server?.close();
   });
-  const artifactUrl = (campaignId: string) => `${server.httpUrl}/api/edge/updates/${campaignId}/artifact`;
+  const artifactUrl = (campaignId: string) => `${server.edgeUrl}/api/edge/updates/${campaignId}/artifact`;
 
   it('offers the campaign to its edge retained, and serves the artifact whole and with Range', async () => {
     const edgeA = await connectEdge(server.mqttUrl, a);

@@ -111,6 +111,11 @@ describe('embedded broker on mqtts (CLI)', () => {
     await waitFor(async () => (await api(control, 'GET', '/edges/orin-mqtts-01')).body.presence?.state === 'online', {
       what: 'online at the site server',
     });
+    // With the operator's certificate on the edge listener, edge requests go there over https, so an mqtts edge
+    // (which never sends its token over http) uploads the bundle the site asks for.
+    const asked = await api(control, 'POST', '/edges/orin-mqtts-01/support-bundle', { timeoutMs: 60_000 });
+    expect(asked.status, JSON.stringify(asked.body)).toBe(200);
+    expect(String(asked.body.uploadUrl)).toMatch(/^https:\/\/127\.0\.0\.1:\d+\//);
     expect((await run.kill('SIGTERM')).code).toBe(0);
     // The key is never logged; the CA is not a secret but is noise, so it is not logged either.
     expect(server.stderr.join('\n')).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);

@@ -3,6 +3,8 @@
  * mock cloud by its platform admin; campaigns approved by the site admin (through the cloud's client); the site server's log, captured to
  * count what it did (fetches); an edge's `P/update` as a queue of messages.
  */
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { createHash, randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -154,32 +156,39 @@ export function stateReport(campaignId: string | null, state: string, extra: Rec
 export const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 /** A GET of an artifact URL, with an edge token and more headers: status, headers and the whole body. */
-export async function download(url: string, token: string | undefined, headers: Record<string, string> = {}) {
-  const response = await fetch(url, {
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-    signal: AbortSignal.timeout(30_000),
+/**
+ * A GET as a test client of the site server's listeners (http control or the self-signed https edge listener: the
+ * device's trust in that certificate is tested elsewhere, this client only knocks). `cut`: the bytes that arrived
+ * before the server cut the response (an error if it was not cut).
+ */
+function get(url: string, headers: Record<string, string>, cut = false) {
+  const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+  return new Promise<{ status: number; headers: Headers; body: Buffer }>((resolve, reject) => {
+    const req = send(url, { headers, rejectUnauthorized: false, agent: false, timeout: 30_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      const answer = () => {
+        const h = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (typeof value === 'string') h.set(name, value);
+        return { status: res.statusCode ?? 0, headers: h, body: Buffer.concat(chunks) };
+      };
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => (cut ? reject(new Error('the download was not cut')) : resolve(answer())));
+      res.on('aborted', () => (cut ? resolve(answer()) : reject(new Error('the download was cut'))));
+      res.on('error', () => (cut ? resolve(answer()) : reject(new Error('the download was cut'))));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end();
   });
-  const body = Buffer.from(await response.arrayBuffer());
-  return { status: response.status, headers: response.headers, body };
+}
+
+export function download(url: string, token: string | undefined, headers: Record<string, string> = {}) {
+  return get(url, { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers });
 }
 
 /** Reads a response until the server cuts it: the bytes that arrived before the cut. */
 export async function downloadUntilCut(url: string, token: string): Promise<Buffer> {
-  const response = await fetch(url, {
-    headers: { authorization: `Bearer ${token}` },
-    signal: AbortSignal.timeout(30_000),
-  });
-  expect(response.status).toBe(200);
-  const chunks: Buffer[] = [];
-  const reader = response.body!.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) throw new Error('the download was not cut');
-      chunks.push(Buffer.from(value));
-    }
-  } catch (error) {
-    if ((error as Error).message === 'the download was not cut') throw error;
-  }
-  return Buffer.concat(chunks);
+  const answer = await get(url, { authorization: `Bearer ${token}` }, true);
+  expect(answer.status).toBe(200);
+  return answer.body;
 }
