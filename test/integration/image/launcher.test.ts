@@ -202,6 +202,8 @@ describe.each(SHELLS)('the launcher under %s', (_name, shell) => {
     writeFileSync(elsewhere, 'version=0.2.0 previous=0.1.0 window_s=120 snapshot=update/snapshot/identity.db\n');
     const garbage = [
       'version=../../bin previous=0.1.0 window_s=120',
+      'version=current previous=0.1.0 window_s=120',
+      'version=0.2.0 previous=0.1.0 window_s=120 snapshot=update/snapshot/outbox.db',
       'version=0.2.0 previous=/usr/bin window_s=120',
       'version=0.2.0 previous=0.1.0 window_s=-1',
       'version=0.2.0 previous=0.1.0 window_s=120 snapshot=../../etc/shadow',
