@@ -12,6 +12,10 @@ import { expiredCode } from './expired-code.js';
 import { firstPairing } from './first-pairing.js';
 import { lostRegisterResponse } from './lost-register-response.js';
 import { networkPartition } from './network-partition.js';
+import { otaInterruptedDownload } from './ota-interrupted-download.js';
+import { otaRollback } from './ota-rollback.js';
+import { otaUpdate } from './ota-update.js';
+import { otaWrongArch } from './ota-wrong-arch.js';
 import { powerCut } from './power-cut.js';
 import { revocation } from './revocation.js';
 import { siteRegistration } from './site-registration.js';
@@ -38,4 +42,8 @@ export const SCENARIOS: readonly Scenario[] = [
   clockInPast,
   networkPartition,
   tokenExpiryOffline,
+  otaWrongArch,
+  otaUpdate,
+  otaInterruptedDownload,
+  otaRollback,
 ];

@@ -37,7 +37,8 @@ export class RestartOnExit {
     private readonly policy: RestartPolicy = HIL_RESTART_POLICY,
   ) {
     this.args = [LAUNCHER_SCRIPT, ...edgeArgs];
-    this.env = { ...env, CONSYSTENCE_EDGE_FACTORY_BIN: binary };
+    // A trial margin shorter than a device's 60 s keeps the never-online rollback scenario quick.
+    this.env = { CONSYSTENCE_EDGE_LAUNCHER_TRIAL_MARGIN_S: '15', ...env, CONSYSTENCE_EDGE_FACTORY_BIN: binary };
     this.startOnce();
   }
 

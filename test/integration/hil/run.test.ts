@@ -131,6 +131,10 @@ describe('consystence-hil run', () => {
       'command-round-trip',
       'clock-in-past',
       'diagnostics',
+      'ota-update',
+      'ota-wrong-arch',
+      'ota-interrupted-download',
+      'ota-rollback',
     ]) {
       expect(result.stdout).toContain(id);
     }
