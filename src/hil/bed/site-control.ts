@@ -66,9 +66,9 @@ const UpdateCampaignView = z
         .object({
           edgeId: z.string(),
           state: z.string(),
-          reason: z.object({ code: z.string(), message: z.string() }).loose().optional(),
-          runningVersion: z.string().optional(),
-          progress: z.object({ bytes: z.number(), total: z.number() }).optional(),
+          reason: z.object({ code: z.string(), message: z.string() }).loose().nullish(),
+          runningVersion: z.string().nullish(),
+          progress: z.object({ bytes: z.number(), total: z.number() }).nullish(),
         })
         .loose(),
     ),
