@@ -13,6 +13,7 @@ import { firstPairing } from './first-pairing.js';
 import { lostRegisterResponse } from './lost-register-response.js';
 import { networkPartition } from './network-partition.js';
 import { otaInterruptedDownload } from './ota-interrupted-download.js';
+import { otaPowerCut } from './ota-power-cut.js';
 import { otaRollback } from './ota-rollback.js';
 import { otaUpdate } from './ota-update.js';
 import { otaWrongArch } from './ota-wrong-arch.js';
@@ -45,5 +46,6 @@ export const SCENARIOS: readonly Scenario[] = [
   otaWrongArch,
   otaUpdate,
   otaInterruptedDownload,
+  otaPowerCut,
   otaRollback,
 ];
