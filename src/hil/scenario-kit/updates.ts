@@ -60,7 +60,7 @@ export async function makeBundle(
   ctx: ScenarioContext,
   binary: string,
   version: string,
-  options: { arch?: 'x64' | 'arm64'; workDir: string },
+  options: { arch?: 'x64' | 'arm64'; workDir: string; key?: string },
 ): Promise<string> {
   const arch = options.arch ?? 'x64';
   const result = await runCommand(
@@ -70,7 +70,7 @@ export async function makeBundle(
       '--arch',
       arch,
       '--key',
-      DEV_KEY,
+      options.key ?? DEV_KEY,
       '--binary',
       binary,
       '--version',

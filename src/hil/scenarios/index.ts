@@ -12,6 +12,7 @@ import { expiredCode } from './expired-code.js';
 import { firstPairing } from './first-pairing.js';
 import { lostRegisterResponse } from './lost-register-response.js';
 import { networkPartition } from './network-partition.js';
+import { otaBadSignature } from './ota-bad-signature.js';
 import { otaInterruptedDownload } from './ota-interrupted-download.js';
 import { otaPowerCut } from './ota-power-cut.js';
 import { otaRollback } from './ota-rollback.js';
@@ -43,6 +44,7 @@ export const SCENARIOS: readonly Scenario[] = [
   clockInPast,
   networkPartition,
   tokenExpiryOffline,
+  otaBadSignature,
   otaWrongArch,
   otaUpdate,
   otaInterruptedDownload,

@@ -167,7 +167,7 @@ describe('x64 .deb and rootfs overlay', () => {
       CONSYSTENCE_EDGE_STATE_DIR: tempDir('cst-launcher-state-'),
       CONSYSTENCE_EDGE_FACTORY_BIN: join(extracted, 'usr/bin/consystence-edge'),
     });
-    expect(stdout.trim()).toBe(`consystence-edge ${VERSION} (built 2026-01-01T00:00:00.000Z)`);
+    expect(stdout.split('\n')[0]).toBe(`consystence-edge ${VERSION} (built 2026-01-01T00:00:00.000Z)`);
   });
 
   it('has a unit that systemd-analyze verifies without a warning', async (context) => {
