@@ -13,6 +13,7 @@ import { firstPairing } from './first-pairing.js';
 import { lostRegisterResponse } from './lost-register-response.js';
 import { networkPartition } from './network-partition.js';
 import { otaBadSignature } from './ota-bad-signature.js';
+import { otaDiskFull } from './ota-disk-full.js';
 import { otaInterruptedDownload } from './ota-interrupted-download.js';
 import { otaPowerCut } from './ota-power-cut.js';
 import { otaRollback } from './ota-rollback.js';
@@ -46,6 +47,7 @@ export const SCENARIOS: readonly Scenario[] = [
   tokenExpiryOffline,
   otaBadSignature,
   otaWrongArch,
+  otaDiskFull,
   otaUpdate,
   otaInterruptedDownload,
   otaPowerCut,

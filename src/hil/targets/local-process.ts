@@ -70,6 +70,10 @@ export class LocalProcessTarget implements DeviceTarget {
     this.producerSocket = join(spec.workDir, 'producer.sock');
   }
 
+  get localStateDir(): string {
+    return this.stateDir;
+  }
+
   get description(): string {
     return `${this.kind}: ${[this.launcher.command, ...this.launcher.prefixArgs].join(' ')}${this.spec.netns ? ` (in netns ${this.spec.netns.name})` : ''}`;
   }

@@ -75,6 +75,8 @@ export interface DeviceTarget {
   /** One line for reports: what exactly runs (command, host). */
   readonly description: string;
   readonly capabilities: Capabilities;
+  /** The device's state folder on this machine (local targets only): e.g. to put it on a small tmpfs. */
+  readonly localStateDir?: string;
   /** `pair --uri URI --edge-id ID --json`; never throws for a non-zero exit, the scenario judges it. */
   pair(uri: string, options?: PairOptions): Promise<CommandResult>;
   /** `register --json …` through the site server; never throws for a non-zero exit. */
