@@ -135,6 +135,9 @@ describe('consystence-hil run', () => {
       'ota-wrong-arch',
       'ota-interrupted-download',
       'ota-rollback',
+      'ota-bad-signature',
+      'ota-power-cut',
+      'ota-disk-full',
     ]) {
       expect(result.stdout).toContain(id);
     }
