@@ -13,7 +13,7 @@ import type { UpdateCampaignView } from '../bed/site-control.js';
 import { REPO_ROOT } from '../targets/paths.js';
 import { waitUntil } from '../util/wait.js';
 import { check } from './errors.js';
-import { waitPresence } from './steps.js';
+import { pairDevice, waitPresence } from './steps.js';
 import type { ScenarioContext } from './types.js';
 
 /** The test builds the scenarios install (docs/updates.md, "Testing updates with HIL"). */
@@ -28,7 +28,7 @@ const DEV_KEY = join(REPO_ROOT, 'keys/dev/release-signing.private.jwk');
 const TSX = join(REPO_ROOT, 'node_modules/.bin/tsx');
 
 /** The binary of a test build, or a skip naming the command that makes it. */
-export function buildBinary(ctx: ScenarioContext, build: HilBuild): string {
+export function testBuild(ctx: ScenarioContext, build: HilBuild): string {
   const { version, suffix, faults } = HIL_BUILDS[build];
   const file = join(REPO_ROOT, `out/consystence-edge-linux-x64${suffix}`);
   if (!existsSync(file))
@@ -46,10 +46,7 @@ export function requireLauncherTarget(ctx: ScenarioContext): void {
 
 /** Pairs, then runs the device as its unit does (launcher, restart on exit) until the site server sees it online. */
 export async function pairAndRunThroughLauncher(ctx: ScenarioContext): Promise<void> {
-  const uri = (await ctx.cloud.admin.createPairingCode(ctx.site.orgId, ctx.site.siteId, { edgeId: ctx.edgeId }))
-    .pairingUri;
-  const paired = await ctx.device.pair(uri, { edgeId: ctx.edgeId });
-  check(paired.code === 0, `pair should succeed: exit ${paired.code} ${paired.stderr.slice(-400)}`);
+  await pairDevice(ctx);
   const started = Date.now();
   await ctx.device.start({ throughLauncher: true });
   await waitPresence(ctx, 'online', { timeoutMs: 60_000, sinceMs: started - 1000 });

@@ -11,7 +11,7 @@ import { checkEqual } from '../scenario-kit/errors.js';
 import { waitPresence } from '../scenario-kit/steps.js';
 import type { Scenario } from '../scenario-kit/types.js';
 import {
-  buildBinary,
+  testBuild,
   bundleDir,
   HIL_BUILDS,
   makeBundle,
@@ -39,7 +39,7 @@ export const otaBadSignature: Scenario = {
     writeFileSync(key, JSON.stringify({ ...untrusted.privateKey.export({ format: 'jwk' }), kid: KID }), {
       mode: 0o600,
     });
-    const bundle = await makeBundle(ctx, buildBinary(ctx, 'update'), HIL_BUILDS.update.version, { workDir: dir, key });
+    const bundle = await makeBundle(ctx, testBuild(ctx, 'update'), HIL_BUILDS.update.version, { workDir: dir, key });
     await pairAndRunThroughLauncher(ctx);
     const campaignId = await offerUpdate(ctx, bundle);
     const done = await waitUpdateState(ctx, campaignId, ['succeeded', 'failed', 'rolled-back'], 120_000);

@@ -11,7 +11,7 @@ import { waitPresence } from '../scenario-kit/steps.js';
 import { expectAllDelivered, produceBatch } from '../scenario-kit/telemetry.js';
 import type { Scenario } from '../scenario-kit/types.js';
 import {
-  buildBinary,
+  testBuild,
   bundleDir,
   HIL_BUILDS,
   makeBundle,
@@ -34,7 +34,7 @@ export const otaDiskFull: Scenario = {
     const stateDir =
       ctx.device.localStateDir ?? ctx.skip('needs a local target (its state folder is put on a small tmpfs)');
     if (process.geteuid?.() !== 0) ctx.skip('mounting a tmpfs for the state folder needs root');
-    const bundle = await makeBundle(ctx, buildBinary(ctx, 'update'), HIL_BUILDS.update.version, {
+    const bundle = await makeBundle(ctx, testBuild(ctx, 'update'), HIL_BUILDS.update.version, {
       workDir: bundleDir(ctx),
     });
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${STATE_DISK},mode=0700`, 'tmpfs', stateDir], { stdio: 'pipe' });

@@ -5,7 +5,7 @@
 import { check, checkEqual } from '../scenario-kit/errors.js';
 import type { Scenario } from '../scenario-kit/types.js';
 import {
-  buildBinary,
+  testBuild,
   bundleDir,
   edgeUpdate,
   HIL_BUILDS,
@@ -26,7 +26,7 @@ export const otaInterruptedDownload: Scenario = {
   requires: { ownCloud: true, ownSiteServer: true },
   async run(ctx) {
     requireLauncherTarget(ctx);
-    const bundle = await makeBundle(ctx, buildBinary(ctx, 'update'), HIL_BUILDS.update.version, {
+    const bundle = await makeBundle(ctx, testBuild(ctx, 'update'), HIL_BUILDS.update.version, {
       workDir: bundleDir(ctx),
     });
     await pairAndRunThroughLauncher(ctx);

@@ -7,7 +7,7 @@ import { check } from '../scenario-kit/errors.js';
 import { expectAllDelivered, produceBatch } from '../scenario-kit/telemetry.js';
 import type { Scenario } from '../scenario-kit/types.js';
 import {
-  buildBinary,
+  testBuild,
   bundleDir,
   edgeUpdate,
   HIL_BUILDS,
@@ -31,7 +31,7 @@ export const otaPowerCut: Scenario = {
   async run(ctx) {
     requireLauncherTarget(ctx);
     const { version } = HIL_BUILDS.update;
-    const bundle = await makeBundle(ctx, buildBinary(ctx, 'update'), version, { workDir: bundleDir(ctx) });
+    const bundle = await makeBundle(ctx, testBuild(ctx, 'update'), version, { workDir: bundleDir(ctx) });
     await pairAndRunThroughLauncher(ctx);
     let lastSeq = await produceBatch(ctx, 30, 'before-update');
     const campaignId = await offerUpdate(ctx, bundle);

@@ -7,7 +7,7 @@ import { checkEqual } from '../scenario-kit/errors.js';
 import { expectAllDelivered, produceBatch } from '../scenario-kit/telemetry.js';
 import type { Scenario, ScenarioContext } from '../scenario-kit/types.js';
 import {
-  buildBinary,
+  testBuild,
   bundleDir,
   HIL_BUILDS,
   type HilBuild,
@@ -20,7 +20,7 @@ import {
 
 async function rollBack(ctx: ScenarioContext, build: HilBuild, reason: string, workDir: string): Promise<void> {
   const { version } = HIL_BUILDS[build];
-  const bundle = await makeBundle(ctx, buildBinary(ctx, build), version, { workDir });
+  const bundle = await makeBundle(ctx, testBuild(ctx, build), version, { workDir });
   const status = await ctx.device.status();
   const oldVersion = String((status as { version?: unknown } | null)?.version ?? '');
   const campaignId = await offerUpdate(ctx, bundle);

@@ -7,7 +7,7 @@ import { checkEqual } from '../scenario-kit/errors.js';
 import { expectAllDelivered, produceBatch } from '../scenario-kit/telemetry.js';
 import type { Scenario } from '../scenario-kit/types.js';
 import {
-  buildBinary,
+  testBuild,
   bundleDir,
   HIL_BUILDS,
   makeBundle,
@@ -25,7 +25,7 @@ export const otaUpdate: Scenario = {
   requires: { capabilities: ['telemetry'], ownCloud: true, ownSiteServer: true },
   async run(ctx) {
     requireLauncherTarget(ctx);
-    const binary = buildBinary(ctx, 'update');
+    const binary = testBuild(ctx, 'update');
     const { version } = HIL_BUILDS.update;
     const bundle = await makeBundle(ctx, binary, version, { workDir: bundleDir(ctx) });
     await pairAndRunThroughLauncher(ctx);

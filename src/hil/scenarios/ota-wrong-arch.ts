@@ -6,7 +6,7 @@ import { checkEqual } from '../scenario-kit/errors.js';
 import { waitPresence } from '../scenario-kit/steps.js';
 import type { Scenario } from '../scenario-kit/types.js';
 import {
-  buildBinary,
+  testBuild,
   bundleDir,
   HIL_BUILDS,
   makeBundle,
@@ -23,7 +23,7 @@ export const otaWrongArch: Scenario = {
   requires: { ownCloud: true, ownSiteServer: true },
   async run(ctx) {
     requireLauncherTarget(ctx);
-    const bundle = await makeBundle(ctx, buildBinary(ctx, 'update'), HIL_BUILDS.update.version, {
+    const bundle = await makeBundle(ctx, testBuild(ctx, 'update'), HIL_BUILDS.update.version, {
       arch: 'arm64',
       workDir: bundleDir(ctx),
     });
