@@ -18,7 +18,8 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { BunPlugin } from 'bun';
 import { BUILT_IN_RELEASE_KEYS } from '../src/protocol/built-in-release-keys.js';
-import { TrustedReleaseKeySet } from '../src/protocol/release.js';
+import { ReleaseVersion, TrustedReleaseKeySet } from '../src/protocol/release.js';
+import { HIL_FAULTS, type HilFault } from '../src/edge/hil-faults.js';
 import { bunRuntimeFor, type Runtime } from './build/bun-runtime.js';
 import {
   BUILD_INFO,
@@ -35,7 +36,8 @@ import {
 } from './build/targets.js';
 
 const USAGE =
-  'usage: bun scripts/build-binary.ts [--arch x64|arm64|all] [--entry src/edge/main.ts] [--out-dir out] [--release-keys FILE]';
+  'usage: bun scripts/build-binary.ts [--arch x64|arm64|all] [--entry src/edge/main.ts] [--out-dir out] [--release-keys FILE]\n' +
+  '       [--version V --out-suffix -S] [--hil-faults crash-at-start|never-online]   (test builds for the HIL OTA scenarios)';
 
 /**
  * better-sqlite3 is the storage driver for Node only; the binary uses bun:sqlite. Marking it `external` is not
@@ -169,8 +171,9 @@ async function buildOne(
   version: string,
   buildTime: string,
   releaseKeys: string | undefined,
+  variant: BuildVariant,
 ): Promise<BinaryInfo> {
-  const outfile = join(outDir, binaryName(arch));
+  const outfile = join(outDir, binaryName(arch) + variant.suffix);
   // Build beside the final name and rename at the end: a failed build never leaves a half-written binary behind.
   const partial = `${outfile}.partial`;
   const runtime = bunRuntimeFor(arch, Bun.version);
@@ -179,6 +182,8 @@ async function buildOne(
     __CST_VERSION__: JSON.stringify(version),
     __CST_BUILD_TIME__: JSON.stringify(buildTime),
     __CST_RELEASE_TRUST__: JSON.stringify(trust),
+    // Never a run-time switch: a production build has no fault at all (src/edge/hil-faults.ts).
+    __CST_HIL_FAULT__: variant.hilFault ? JSON.stringify(variant.hilFault) : 'undefined',
   };
   const plugins = releaseKeys === undefined ? [nodeOnlyStub] : [nodeOnlyStub, releaseKeysFrom(releaseKeys)];
   let bytecode = true;
@@ -196,7 +201,7 @@ async function buildOne(
   }
   renameSync(partial, outfile);
   const info: BinaryInfo = {
-    file: binaryName(arch),
+    file: binaryName(arch) + variant.suffix,
     version,
     buildTime,
     bytes: statSync(outfile).size,
@@ -213,9 +218,30 @@ async function buildOne(
   return info;
 }
 
+/**
+ * A second build for the HIL OTA scenarios: another version number, a suffix on the file name (and its own
+ * build-info, so the packaged binary's record is never replaced by a test build), optionally a fault built in.
+ */
+interface BuildVariant {
+  suffix: string;
+  hilFault?: HilFault;
+}
+
+function parseVariant(flags: { version: string; 'out-suffix': string; 'hil-faults': string }): BuildVariant {
+  const suffix = flags['out-suffix'];
+  if (!/^(-[a-z0-9.]+)?$/.test(suffix)) throw new UsageError(`--out-suffix must look like -hil\n${USAGE}`);
+  const testBuild = flags.version !== '' || flags['hil-faults'] !== '';
+  if (testBuild && suffix === '')
+    throw new UsageError(`--version and --hil-faults make a test build: give it an --out-suffix\n${USAGE}`);
+  if (flags['hil-faults'] === '') return { suffix };
+  const fault = HIL_FAULTS.find((name) => name === flags['hil-faults']);
+  if (!fault) throw new UsageError(`--hil-faults is one of ${HIL_FAULTS.join(', ')}\n${USAGE}`);
+  return { suffix, hilFault: fault };
+}
+
 /** Merges into an existing build-info.json, so building one arch keeps the other arch's record. */
-function writeBuildInfo(outDir: string, built: Partial<Record<Arch, BinaryInfo>>): void {
-  const path = join(outDir, BUILD_INFO);
+function writeBuildInfo(outDir: string, built: Partial<Record<Arch, BinaryInfo>>, suffix: string): void {
+  const path = join(outDir, BUILD_INFO.replace(/\.json$/, `${suffix}.json`));
   const previous = existsSync(path)
     ? (JSON.parse(readFileSync(path, 'utf8')) as { binaries?: Record<string, BinaryInfo> })
     : {};
@@ -227,7 +253,15 @@ function writeBuildInfo(outDir: string, built: Partial<Record<Arch, BinaryInfo>>
 runMain(async () => {
   const flags = parseFlags(
     process.argv.slice(2),
-    { arch: 'all', entry: 'src/edge/main.ts', 'out-dir': 'out', 'release-keys': '' },
+    {
+      arch: 'all',
+      entry: 'src/edge/main.ts',
+      'out-dir': 'out',
+      'release-keys': '',
+      version: '',
+      'out-suffix': '',
+      'hil-faults': '',
+    },
     USAGE,
   );
   if (typeof Bun === 'undefined') throw new UsageError(`this script uses Bun.build; run it with Bun\n${USAGE}`);
@@ -236,10 +270,14 @@ runMain(async () => {
   if (!existsSync(entry)) throw new UsageError(`entry ${entry} does not exist\n${USAGE}`);
   const outDir = resolve(ROOT, flags['out-dir']);
   mkdirSync(outDir, { recursive: true });
-  const version = packageVersion();
+  const variant = parseVariant(flags);
+  const version = flags.version || packageVersion();
+  if (!ReleaseVersion.safeParse(version).success)
+    throw new UsageError(`--version ${version} is not a release version (it names a folder on the device)\n${USAGE}`);
   const buildTime = sourceDateTime();
   const releaseKeys = flags['release-keys'] ? readReleaseKeys(resolve(flags['release-keys'])) : undefined;
   const built: Partial<Record<Arch, BinaryInfo>> = {};
-  for (const arch of arches) built[arch] = await buildOne(arch, entry, outDir, version, buildTime, releaseKeys);
-  writeBuildInfo(outDir, built);
+  for (const arch of arches)
+    built[arch] = await buildOne(arch, entry, outDir, version, buildTime, releaseKeys, variant);
+  writeBuildInfo(outDir, built, variant.suffix);
 });

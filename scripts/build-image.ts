@@ -50,6 +50,8 @@ const UNIT_PATH = `lib/systemd/system/${NAME}.service`;
 /** Files shipped by both artifacts: [path in the root filesystem, source under image/, mode]. */
 const FILES: Array<[string, string, number]> = [
   [UNIT_PATH, `systemd/${NAME}.service`, 0o644],
+  // The unit's ExecStart: picks the release to run and rolls a failed update back (docs/updates.md).
+  [`usr/lib/${NAME}/launcher`, `launcher/${NAME}-launcher`, 0o755],
   [`etc/default/${NAME}`, `default/${NAME}`, 0o644],
   [`usr/lib/sysusers.d/${NAME}.conf`, `sysusers/${NAME}.conf`, 0o644],
   [`usr/lib/tmpfiles.d/${NAME}.conf`, `tmpfiles/${NAME}.conf`, 0o644],

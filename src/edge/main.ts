@@ -5,6 +5,7 @@
 import { createInterface } from 'node:readline/promises';
 import { EdgeError, ExitCodes } from './errors.js';
 import { forbidCoreDumps } from './no-core-dumps.js';
+import { HIL_FAULT, runWithHilFault } from './hil-faults.js';
 import { StorageError } from '../storage/index.js';
 import { createLogger } from '../common/log/log.js';
 import type { CliIo, Subcommand } from './cli/common.js';
@@ -59,6 +60,7 @@ export async function main(argv: string[], io: Omit<CliIo, 'argv'>): Promise<num
     io.stdout(`${command.describe}\n\nusage: ${command.usage}\n\n${GLOBAL_USAGE}\n`);
     return ExitCodes.OK;
   }
+  if (HIL_FAULT && command === run) return runWithHilFault(HIL_FAULT, io.stderr);
   try {
     return await command.run({ ...io, argv: rest });
   } catch (error) {

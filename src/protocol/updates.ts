@@ -44,6 +44,8 @@ export const UpdateFailureCodes = [
   'INSTALL_FAILED',
   'START_FAILED', // the new version did not start (3 starts), rolled back by the launcher
   'TRIAL_TIMEOUT', // the new version ran but never came online and committed within the trial window
+  'MISSING_BINARY', // the release on trial had no runnable binary at start, rolled back by the launcher
+  'INVALID_TRIAL', // update/trial could not be read (damaged or planted), rolled back to releases/previous
   'CANCELLED',
   'SUPERSEDED', // another offer replaced this one before it was installed
 ] as const;

@@ -4,6 +4,7 @@
  * faults are reset when the scenario ends.
  */
 import { DEMO_ORG_ID, DEMO_PASSWORD, DEMO_USERS, MockCloudClient, startMockCloud } from '../../mock/cloud/index.js';
+import type { TrustedReleaseKey } from '../../protocol/release.js';
 import type { LogBuffer } from './log-buffer.js';
 import { freePort, urlHost } from './ports.js';
 
@@ -26,6 +27,7 @@ export interface CloudSetup {
   host: string;
   publicHost?: string;
   edgeTokenTtlSeconds?: number;
+  releaseKeys?: readonly TrustedReleaseKey[];
   logs: LogBuffer;
 }
 
@@ -54,6 +56,7 @@ export async function provideCloud(setup: CloudSetup): Promise<CloudHandle> {
     logger: setup.logs.logger('mock-cloud'),
     ...(port ? { publicUrl: `http://${urlHost(publicHost)}:${port}` } : {}),
     ...(setup.edgeTokenTtlSeconds ? { edgeTokenTtlSeconds: setup.edgeTokenTtlSeconds } : {}),
+    ...(setup.releaseKeys ? { releaseKeys: setup.releaseKeys } : {}),
   });
   const url = port ? `http://${urlHost(publicHost)}:${port}` : cloud.url;
   try {

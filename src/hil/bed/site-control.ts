@@ -55,6 +55,26 @@ const SupportBundleAnswer = z
     error: z.object({ code: z.string(), message: z.string() }).loose().optional(),
   })
   .loose();
+/** One campaign on the site server's control API (`GET /updates`), with each targeted edge's latest report. */
+const UpdateCampaignView = z
+  .object({
+    id: z.string(),
+    version: z.string().nullable(),
+    artifact: z.object({ state: z.string(), reason: z.unknown().optional() }).loose(),
+    progress: z.array(
+      z
+        .object({
+          edgeId: z.string(),
+          state: z.string(),
+          reason: z.object({ code: z.string(), message: z.string() }).loose().nullish(),
+          runningVersion: z.string().nullish(),
+          progress: z.object({ bytes: z.number(), total: z.number() }).nullish(),
+        })
+        .loose(),
+    ),
+  })
+  .loose();
+export type UpdateCampaignView = z.infer<typeof UpdateCampaignView>;
 const Health = z
   .object({
     status: z.string(),
@@ -138,6 +158,16 @@ export class SiteControlClient {
 
   async health(): Promise<z.infer<typeof Health>> {
     return (await this.call('GET', '/health', Health)).body;
+  }
+
+  /** The update campaigns the site server knows, with per-edge progress (`GET /updates`). */
+  async updates(): Promise<UpdateCampaignView[]> {
+    return (await this.call('GET', '/updates', z.object({ campaigns: z.array(UpdateCampaignView) }))).body.campaigns;
+  }
+
+  /** Cuts the next artifact download after `dropAfterBytes` (`POST /faults/update-artifact`). */
+  async artifactFault(fault: { dropAfterBytes?: number; mode?: 'once' | 'always'; bytesPerSecond?: number }) {
+    await this.call('POST', '/faults/update-artifact', z.unknown(), fault);
   }
 
   async edges(): Promise<EdgeSummary[]> {

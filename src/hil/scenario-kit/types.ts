@@ -3,6 +3,7 @@
  * its own site (and, by default, its own cloud), and learns about the device only through the device's CLI
  * output and the mocks' control APIs. The runner owns setup, the time limit, diagnostics and cleanup.
  */
+import type { TrustedReleaseKey } from '../../protocol/release.js';
 import type { CloudHandle } from '../bed/cloud.js';
 import type { SiteHandle } from '../bed/site.js';
 import type { Capabilities, DeviceTarget } from '../targets/types.js';
@@ -22,7 +23,11 @@ export interface ScenarioRequirements {
 
 export interface ScenarioSetup {
   /** Options for the scenario's own cloud. */
-  cloud?: { edgeTokenTtlSeconds?: number };
+  cloud?: {
+    edgeTokenTtlSeconds?: number;
+    /** Release keys the cloud accepts uploads from besides the built-in set (a key the device does not trust). */
+    releaseKeys?: readonly TrustedReleaseKey[];
+  };
 }
 
 /** Link impairment between the device and the mocks (only inside a namespace: `tc netem` on the host side). */

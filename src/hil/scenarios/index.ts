@@ -12,6 +12,13 @@ import { expiredCode } from './expired-code.js';
 import { firstPairing } from './first-pairing.js';
 import { lostRegisterResponse } from './lost-register-response.js';
 import { networkPartition } from './network-partition.js';
+import { otaBadSignature } from './ota-bad-signature.js';
+import { otaDiskFull } from './ota-disk-full.js';
+import { otaInterruptedDownload } from './ota-interrupted-download.js';
+import { otaPowerCut } from './ota-power-cut.js';
+import { otaRollback } from './ota-rollback.js';
+import { otaUpdate } from './ota-update.js';
+import { otaWrongArch } from './ota-wrong-arch.js';
 import { powerCut } from './power-cut.js';
 import { revocation } from './revocation.js';
 import { siteRegistration } from './site-registration.js';
@@ -38,4 +45,11 @@ export const SCENARIOS: readonly Scenario[] = [
   clockInPast,
   networkPartition,
   tokenExpiryOffline,
+  otaBadSignature,
+  otaWrongArch,
+  otaDiskFull,
+  otaUpdate,
+  otaInterruptedDownload,
+  otaPowerCut,
+  otaRollback,
 ];

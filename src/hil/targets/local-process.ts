@@ -23,6 +23,7 @@ import { registerArgs } from './register-args.js';
 import { SITE_CHECK_ENV } from '../../edge/cli/site-check-env.js';
 import { runRigHook, type RigHooks } from './hooks.js';
 import { faketimeCommand, faketimeUnavailable } from './faketime.js';
+import { RestartOnExit } from './restart-on-exit.js';
 
 /** How to start the edge CLI: `command ...prefixArgs <edge args>`. */
 export interface Launcher {
@@ -40,7 +41,7 @@ export const PAST_CLOCK = '2001-01-01 00:00:00';
 
 export class LocalProcessTarget implements DeviceTarget {
   readonly capabilities: Capabilities;
-  private session: RunningProcess | null = null;
+  private session: RunningProcess | RestartOnExit | null = null;
   private readonly stateDir: string;
   private readonly history: string[] = [];
   private readonly producerSocket: string;
@@ -67,6 +68,10 @@ export class LocalProcessTarget implements DeviceTarget {
     };
     // A Unix socket, not a TCP port: no clash between devices, and it reaches into a network namespace.
     this.producerSocket = join(spec.workDir, 'producer.sock');
+  }
+
+  get localStateDir(): string {
+    return this.stateDir;
   }
 
   get description(): string {
@@ -147,7 +152,18 @@ export class LocalProcessTarget implements DeviceTarget {
     this.archiveSession();
     const siteCheck =
       options.siteCheckAfterSeconds !== undefined ? { [SITE_CHECK_ENV]: String(options.siteCheckAfterSeconds) } : {};
-    this.session = new RunningProcess(command, args, { env: { ...process.env, ...this.launcher.env, ...siteCheck } });
+    const env = { ...process.env, ...this.launcher.env, ...siteCheck };
+    if (options.throughLauncher) {
+      // The launcher exec's the factory binary or an installed release with the same arguments: only a plain
+      // binary (no interpreter, namespace or faketime in front of it) can be swapped like that.
+      if (command !== this.launcher.command || this.launcher.prefixArgs.length > 0)
+        throw new Error(
+          `${this.kind} cannot run through the launcher: it needs the binary target, without netns or faketime`,
+        );
+      this.session = new RestartOnExit(command, args, env);
+      return;
+    }
+    this.session = new RunningProcess(command, args, { env });
   }
 
   private archiveSession(): void {

@@ -62,6 +62,12 @@ export interface StartOptions {
    * server went (default 10 min). Local targets only; a remote device takes it from its own service environment.
    */
   siteCheckAfterSeconds?: number;
+  /**
+   * Run the device as its unit does: through the real launcher, started again after every exit (systemd's
+   * `Restart=always`), so an update's exit 75 starts the new release and a failed trial rolls back. Local targets
+   * with the compiled binary only; a remote device has its own unit.
+   */
+  throughLauncher?: boolean;
 }
 
 export interface DeviceTarget {
@@ -69,6 +75,8 @@ export interface DeviceTarget {
   /** One line for reports: what exactly runs (command, host). */
   readonly description: string;
   readonly capabilities: Capabilities;
+  /** The device's state folder on this machine (local targets only): e.g. to put it on a small tmpfs. */
+  readonly localStateDir?: string;
   /** `pair --uri URI --edge-id ID --json`; never throws for a non-zero exit, the scenario judges it. */
   pair(uri: string, options?: PairOptions): Promise<CommandResult>;
   /** `register --json …` through the site server; never throws for a non-zero exit. */

@@ -131,6 +131,13 @@ describe('consystence-hil run', () => {
       'command-round-trip',
       'clock-in-past',
       'diagnostics',
+      'ota-update',
+      'ota-wrong-arch',
+      'ota-interrupted-download',
+      'ota-rollback',
+      'ota-bad-signature',
+      'ota-power-cut',
+      'ota-disk-full',
     ]) {
       expect(result.stdout).toContain(id);
     }

@@ -109,6 +109,7 @@ describe('x64 .deb and rootfs overlay', () => {
       '-rw-r--r-- root/root ./etc/default/consystence-edge',
       `-rw-r--r-- root/root ./${UNIT}`,
       '-rwxr-xr-x root/root ./usr/bin/consystence-edge',
+      '-rwxr-xr-x root/root ./usr/lib/consystence-edge/launcher',
       '-rw-r--r-- root/root ./usr/lib/sysusers.d/consystence-edge.conf',
       '-rw-r--r-- root/root ./usr/lib/tmpfiles.d/consystence-edge.conf',
     ]);
@@ -135,6 +136,7 @@ describe('x64 .deb and rootfs overlay', () => {
     expect(lines.map((line) => line.split('  ')[1])).toEqual([
       UNIT,
       'usr/bin/consystence-edge',
+      'usr/lib/consystence-edge/launcher',
       'usr/lib/sysusers.d/consystence-edge.conf',
       'usr/lib/tmpfiles.d/consystence-edge.conf',
     ]);
@@ -159,6 +161,15 @@ describe('x64 .deb and rootfs overlay', () => {
     expect(stdout.split('\n')[0]).toBe(`consystence-edge ${VERSION} (built 2026-01-01T00:00:00.000Z)`);
   });
 
+  it("runs the packaged binary through the packaged launcher, the unit's ExecStart", async () => {
+    // No release is installed in this state dir, so the launcher exec's the factory binary with its arguments.
+    const { stdout } = await mustRun(join(extracted, 'usr/lib/consystence-edge/launcher'), ['version'], {
+      CONSYSTENCE_EDGE_STATE_DIR: tempDir('cst-launcher-state-'),
+      CONSYSTENCE_EDGE_FACTORY_BIN: join(extracted, 'usr/bin/consystence-edge'),
+    });
+    expect(stdout.split('\n')[0]).toBe(`consystence-edge ${VERSION} (built 2026-01-01T00:00:00.000Z)`);
+  });
+
   it('has a unit that systemd-analyze verifies without a warning', async (context) => {
     const hasAnalyze = (await runToEnd('sh', ['-c', 'command -v systemd-analyze'])).code === 0;
     if (!hasAnalyze) {
@@ -171,7 +182,10 @@ describe('x64 .deb and rootfs overlay', () => {
     const copy = join(tempDir('cst-unit-'), 'consystence-edge.service');
     writeFileSync(
       copy,
-      unit.replace('ExecStart=/usr/bin/consystence-edge', `ExecStart=${join(extracted, 'usr/bin/consystence-edge')}`),
+      unit.replace(
+        'ExecStart=/usr/lib/consystence-edge/launcher',
+        `ExecStart=${join(extracted, 'usr/lib/consystence-edge/launcher')}`,
+      ),
     );
     const verify = await runToEnd('systemd-analyze', ['verify', copy]);
     expect(verify.code, verify.stderr).toBe(0);
@@ -272,7 +286,7 @@ describe('x64 .deb and rootfs overlay', () => {
         .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
     );
     expect(Object.fromEntries(keys)).toMatchObject({
-      ExecStart: '/usr/bin/consystence-edge run',
+      ExecStart: '/usr/lib/consystence-edge/launcher run',
       EnvironmentFile: '-/etc/default/consystence-edge',
       Restart: 'always',
       User: 'consystence-edge',
@@ -327,6 +341,7 @@ describe('x64 .deb and rootfs overlay', () => {
       `/${UNIT}`,
     );
     expect(statSync(join(rootfs, 'usr/bin/consystence-edge')).mode & 0o777).toBe(0o755);
+    expect(statSync(join(rootfs, 'usr/lib/consystence-edge/launcher')).mode & 0o777).toBe(0o755);
     expect(readFileSync(join(rootfs, 'usr/lib/sysusers.d/consystence-edge.conf'), 'utf8')).toMatch(
       /^u consystence-edge - .* \/usr\/sbin\/nologin$/m,
     );

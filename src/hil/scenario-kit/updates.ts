@@ -1,0 +1,141 @@
+/**
+ * Steps of the over-the-air update scenarios (ota-*): a release bundle of a second build signed with the
+ * development key, uploaded by the platform admin, approved for this scenario's edge by the site admin, and the
+ * device's `P/update/state` reports read back from the site server's control API (`GET /updates`).
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCommand } from '../../common/process/process.js';
+import { DEMO_PASSWORD, MockCloudClient } from '../../mock/cloud/index.js';
+import { DEMO_PLATFORM_ADMIN } from '../../mock/cloud/seed.js';
+import type { UpdateCampaignView } from '../bed/site-control.js';
+import { REPO_ROOT } from '../targets/paths.js';
+import { waitUntil } from '../util/wait.js';
+import { check } from './errors.js';
+import { pairDevice, waitPresence } from './steps.js';
+import type { ScenarioContext } from './types.js';
+
+/** The test builds the scenarios install (docs/updates.md, "Testing updates with HIL"). */
+export const HIL_BUILDS = {
+  update: { version: '0.1.1-hil', suffix: '-hil', faults: '' },
+  crash: { version: '0.1.2-crash', suffix: '-crash', faults: 'crash-at-start' },
+  offline: { version: '0.1.3-offline', suffix: '-offline', faults: 'never-online' },
+} as const;
+export type HilBuild = keyof typeof HIL_BUILDS;
+
+const DEV_KEY = join(REPO_ROOT, 'keys/dev/release-signing.private.jwk');
+const TSX = join(REPO_ROOT, 'node_modules/.bin/tsx');
+
+/** The binary of a test build, or a skip naming the command that makes it. */
+export function testBuild(ctx: ScenarioContext, build: HilBuild): string {
+  const { version, suffix, faults } = HIL_BUILDS[build];
+  const file = join(REPO_ROOT, `out/consystence-edge-linux-x64${suffix}`);
+  if (!existsSync(file))
+    ctx.skip(
+      `${file} is missing: npm run build:binary -- --arch x64 --version ${version} --out-suffix ${suffix}${faults ? ` --hil-faults ${faults}` : ''}`,
+    );
+  return file;
+}
+
+/** The OTA scenarios drive the compiled binary through the launcher with restart-on-exit (local binary target). */
+export function requireLauncherTarget(ctx: ScenarioContext): void {
+  if (ctx.device.kind !== 'binary')
+    ctx.skip(`needs --target binary: the device must run through the launcher (this is ${ctx.device.kind})`);
+}
+
+/** Pairs, then runs the device as its unit does (launcher, restart on exit) until the site server sees it online. */
+export async function pairAndRunThroughLauncher(ctx: ScenarioContext): Promise<void> {
+  await pairDevice(ctx);
+  const started = Date.now();
+  await ctx.device.start({ throughLauncher: true });
+  await waitPresence(ctx, 'online', { timeoutMs: 60_000, sinceMs: started - 1000 });
+}
+
+/** `npm run release` of a binary, signed with the development key; `arch` may differ from the binary's (wrong-arch). */
+export async function makeBundle(
+  ctx: ScenarioContext,
+  binary: string,
+  version: string,
+  options: { arch?: 'x64' | 'arm64'; workDir: string; key?: string },
+): Promise<string> {
+  const arch = options.arch ?? 'x64';
+  const result = await runCommand(
+    TSX,
+    [
+      join(REPO_ROOT, 'scripts/release/release.ts'),
+      '--arch',
+      arch,
+      '--key',
+      options.key ?? DEV_KEY,
+      '--binary',
+      binary,
+      '--version',
+      version,
+      '--out',
+      options.workDir,
+    ],
+    { timeoutMs: 180_000, cwd: REPO_ROOT, signal: ctx.signal },
+  );
+  check(result.code === 0, `npm run release failed: ${result.stderr.slice(-600)}`);
+  const bundle = join(options.workDir, `consystence-edge-${version}-${arch}.bundle`);
+  check(existsSync(bundle), `npm run release did not write ${bundle}`);
+  return bundle;
+}
+
+/** Upload (platform admin) and approve for this edge (site admin); returns the campaign id. */
+export async function offerUpdate(
+  ctx: ScenarioContext,
+  bundle: string,
+  options: { allowDowngrade?: boolean } = {},
+): Promise<string> {
+  const platform = new MockCloudClient(ctx.cloud.url);
+  await platform.login(DEMO_PLATFORM_ADMIN, DEMO_PASSWORD);
+  const release = await platform.uploadRelease(bundle);
+  const campaign = await ctx.cloud.admin.createCampaign(ctx.site.orgId, ctx.site.siteId, {
+    releaseId: release.id,
+    edges: [ctx.edgeId],
+    ...(options.allowDowngrade ? { allowDowngrade: true } : {}),
+  });
+  ctx.note(`campaign ${campaign.id} approved: ${release.version} (${release.size} bytes)`);
+  return campaign.id;
+}
+
+export type EdgeUpdateProgress = UpdateCampaignView['progress'][number];
+
+/** This edge's latest report for the campaign on the site server, or null. */
+export async function edgeUpdate(ctx: ScenarioContext, campaignId: string): Promise<EdgeUpdateProgress | null> {
+  const campaign = (await ctx.site.control.updates()).find((c) => c.id === campaignId);
+  return campaign?.progress.find((p) => p.edgeId === ctx.edgeId) ?? null;
+}
+
+/**
+ * Waits for one of `states` for this edge, recording every distinct state seen on the way (the `P/update/state`
+ * sequence) in the report.
+ */
+export async function waitUpdateState(
+  ctx: ScenarioContext,
+  campaignId: string,
+  states: string[],
+  timeoutMs: number,
+  seen: string[] = [],
+): Promise<EdgeUpdateProgress> {
+  return waitUntil(
+    async () => {
+      const progress = await edgeUpdate(ctx, campaignId);
+      if (progress && seen.at(-1) !== progress.state) {
+        seen.push(progress.state);
+        ctx.note(`update state ${progress.state}${progress.reason ? ` (${progress.reason.code})` : ''}`);
+      }
+      return progress && states.includes(progress.state) ? progress : null;
+    },
+    { timeoutMs, what: `update state ${states.join('|')} for ${ctx.edgeId}`, signal: ctx.signal, intervalMs: 250 },
+  );
+}
+
+/** A scratch folder for bundles, removed when the scenario ends. */
+export function bundleDir(ctx: ScenarioContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cst-hil-ota-'));
+  ctx.defer(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}

@@ -1,0 +1,53 @@
+/**
+ * The site server's listener cuts the artifact download part-way (its artifact fault): the device resumes with
+ * `Range` from the bytes it has, not from zero, and the update completes.
+ */
+import { check, checkEqual } from '../scenario-kit/errors.js';
+import type { Scenario } from '../scenario-kit/types.js';
+import {
+  testBuild,
+  bundleDir,
+  edgeUpdate,
+  HIL_BUILDS,
+  makeBundle,
+  offerUpdate,
+  pairAndRunThroughLauncher,
+  requireLauncherTarget,
+  waitUpdateState,
+} from '../scenario-kit/updates.js';
+import { waitUntil } from '../util/wait.js';
+
+const CUT_AFTER_BYTES = 8 * 1024 * 1024;
+
+export const otaInterruptedDownload: Scenario = {
+  id: 'ota-interrupted-download',
+  title: "the site server's listener drops the download mid-way: the device resumes from its offset, not from zero",
+  timeoutS: 600,
+  requires: { ownCloud: true, ownSiteServer: true },
+  async run(ctx) {
+    requireLauncherTarget(ctx);
+    const bundle = await makeBundle(ctx, testBuild(ctx, 'update'), HIL_BUILDS.update.version, {
+      workDir: bundleDir(ctx),
+    });
+    await pairAndRunThroughLauncher(ctx);
+    await ctx.site.control.artifactFault({ dropAfterBytes: CUT_AFTER_BYTES, mode: 'once' });
+    const campaignId = await offerUpdate(ctx, bundle);
+    // Progress never goes below the cut once the device has it: a restart from zero would show a smaller count.
+    let highest = 0;
+    let wentBack = false;
+    await waitUntil(
+      async () => {
+        const progress = await edgeUpdate(ctx, campaignId);
+        const bytes = progress?.progress?.bytes ?? 0;
+        if (bytes < highest && progress?.state === 'downloading') wentBack = true;
+        highest = Math.max(highest, bytes);
+        return progress && progress.state !== 'offered' && progress.state !== 'downloading' ? progress : null;
+      },
+      { timeoutMs: 300_000, what: 'the download to finish', signal: ctx.signal, intervalMs: 200 },
+    );
+    check(!wentBack, 'the download progress went back after the cut: it restarted from zero');
+    ctx.figure('highestReportedBytes', highest);
+    const done = await waitUpdateState(ctx, campaignId, ['succeeded', 'failed', 'rolled-back'], 300_000);
+    checkEqual(done.state, 'succeeded', 'the final state after a cut download');
+  },
+};
