@@ -141,7 +141,7 @@ describe('approving a campaign', () => {
     expect(extra.status).toBe(400);
     const noSite = await cloud.call({
       method: 'POST',
-      path: site.path.replace(site.siteId, '00000000-0000-4000-8000-000000000000') + '/update-campaigns',
+      path: `${site.path.replace(site.siteId, '00000000-0000-4000-8000-000000000000')}/update-campaigns`,
       bearer: owner,
       body: { releaseId },
     });
