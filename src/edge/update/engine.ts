@@ -8,7 +8,8 @@
  * `rolled-back`), `update/trial` naming this version (the job is on `trial` until it holds online for the window,
  * then commits), and a job left half-done by a power cut (resumed).
  */
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from '../../common/log/log.js';
 import { backoffDelay, type BackoffPolicy } from '../backoff.js';
 import { sleep } from '../../common/time/sleep.js';
@@ -104,7 +105,7 @@ export class UpdateEngine {
 
   private settleTrial(): void {
     const job = this.jobs.active();
-    if (!job || job.kind !== 'runtime') return;
+    if (job?.kind !== 'runtime') return;
     const trial = readTrial(this.options.paths);
     const mine = job.version === this.options.runningVersion;
     if (mine && (job.state === 'installing' || job.state === 'restarting')) {
@@ -132,8 +133,9 @@ export class UpdateEngine {
     if (job) this.report(job);
     const active = this.jobs.active();
     if (active?.state === 'trial' && !this.trialTimer) {
+      // The record's window first: the launcher times the trial with it, whatever the config says since.
       const windowS =
-        this.options.settings().trialSeconds ?? readTrial(this.options.paths)?.windowS ?? DEFAULT_TRIAL_SECONDS;
+        readTrial(this.options.paths)?.windowS || (this.options.settings().trialSeconds ?? DEFAULT_TRIAL_SECONDS);
       this.options.logger.info('update_trial_clock', { version: active.version, windowS });
       this.trialTimer = setTimeout(() => {
         this.trialTimer = null;
@@ -380,7 +382,12 @@ export class UpdateEngine {
         checkSpace(this.options.paths.stateDir, needed, this.options.space);
         ensureDir(this.options.paths.update);
         ensureDir(this.options.paths.downloads);
-        job = this.transition(job, 'downloading', { artifactPath: this.options.paths.partial(manifest.sha256) });
+        const partial = this.options.paths.partial(manifest.sha256);
+        await removeStalePartials(this.options.paths.downloads, partial);
+        job = this.transition(job, 'downloading', {
+          artifactPath: partial,
+          offset: this.jobs.keptOffset(manifest.sha256, partial, job.id),
+        });
       }
       if (job.state === 'downloading') {
         await this.download(job, manifest, signal);
@@ -470,7 +477,7 @@ export class UpdateEngine {
   /** The trial held: the installer commits (the trial record goes first), then the job succeeds. */
   private async commit(): Promise<void> {
     const job = this.jobs.active();
-    if (!job || job.state !== 'trial' || job.version !== this.options.runningVersion) return;
+    if (job?.state !== 'trial' || job.version !== this.options.runningVersion) return;
     await this.options.installers[job.kind]?.commit({ manifest: signedManifest(job.manifestJws) });
     this.transition(job, 'succeeded');
     this.options.logger.info('update_committed', {
@@ -514,6 +521,11 @@ export class UpdateEngine {
       .publish(this.stateReport(job))
       .catch((error: unknown) => this.options.logger.debug('update_state_not_published', { error }));
   }
+}
+
+/** Partial files of other releases are never resumed again: only the one being downloaded stays. */
+async function removeStalePartials(dir: string, keep: string): Promise<void> {
+  for (const name of await readdir(dir)) if (join(dir, name) !== keep) await rm(join(dir, name), { force: true });
 }
 
 function rollbackMessage(reason: string, from: string, to: string): string {

@@ -2,6 +2,7 @@
  * The update jobs in identity.db (migration 3). Every change of state is one transaction that re-reads the row
  * and checks the step against the state machine (job-states.ts), so two callers can never both move a job.
  */
+import { statSync } from 'node:fs';
 import type { UpdateFailure, UpdateJobState } from '../../protocol/updates.js';
 import type { Db } from '../../storage/index.js';
 import { canMove } from './job-states.js';
@@ -113,6 +114,24 @@ export class UpdateJobStore {
   get(id: number): UpdateJob | undefined {
     const row = this.db.prepare<Row>('SELECT * FROM update_jobs WHERE id = ?').get(id);
     return row ? fromRow(row) : undefined;
+  }
+
+  /**
+   * Bytes an earlier job of the same artifact left in `partialPath` for certain (a download that failed after its
+   * retries keeps its file for the next offer), bounded by what the file holds now.
+   */
+  keptOffset(sha256: string, partialPath: string, exceptId: number): number {
+    const row = this.db
+      .prepare<{ offset: number }>(
+        'SELECT offset FROM update_jobs WHERE sha256 = ? AND artifact_path = ? AND id <> ? ORDER BY id DESC LIMIT 1',
+      )
+      .get(sha256, partialPath, exceptId);
+    if (!row) return 0;
+    try {
+      return Math.min(Number(row.offset), statSync(partialPath).size);
+    } catch {
+      return 0;
+    }
   }
 
   /** The newest job, finished or not: what `update status` and `P/update/state` show. */

@@ -171,6 +171,29 @@ describe('update engine: resumable download', () => {
 });
 
 describe('update engine: offers and cancels', () => {
+  it('a new offer of the same artifact continues the file an earlier job left; stale partials are removed', async () => {
+    const release = await runtimeRelease(key, {}, 1024 * 1024);
+    const server = await startArtifactServer(release.artifact, TOKEN);
+    server.dropAfter = 300_000;
+    const bed = await engineBed(key, server.origin, {
+      downloadBackoff: { baseMs: 60_000, capMs: 60_000, minMs: 60_000 },
+    });
+    const first = randomUUID();
+    await bed.engine.handleMessage(offerPayload(release.jws, server.url, { campaignId: first }));
+    await waitFor(() => (bed.jobs.active()?.offset ?? 0) > 0, { timeoutMs: 30_000, what: 'a first part' });
+    const cancel = { campaignId: first, cancelled: true, ts: new Date().toISOString() };
+    await bed.engine.handleMessage(Buffer.from(JSON.stringify(cancel)));
+    const kept = bed.jobs.latest()!.offset;
+    writeFileSync(join(bed.paths.downloads, `${'b'.repeat(64)}.part`), 'left by an older release');
+    server.dropAfter = null;
+    const fresh = bed.reopen();
+    await fresh.handleMessage(offerPayload(release.jws, server.url));
+    await fresh.settled();
+    expect(bed.states().at(-1)).toBe('restarting');
+    expect(server.ranges.at(-1)).toBe(`bytes=${kept}-`);
+    expect(readdirSync(bed.paths.downloads)).toEqual([]);
+  });
+
   it('the same offer again is the same job', async () => {
     const release = await runtimeRelease(key);
     const server = await startArtifactServer(release.artifact, TOKEN);
@@ -225,7 +248,9 @@ describe('update engine: across the restart', () => {
     const bed = await engineBed(key, server.origin);
     await bed.engine.handleMessage(offerPayload(release.jws, server.url));
     await bed.engine.settled();
-    const next = bed.reopen({ runningVersion: '2.0.0', settings: () => ({ trialSeconds: 0.2 }) });
+    // A short window (the launcher reads the same record).
+    writeFileSync(bed.paths.trial, readFileSync(bed.paths.trial, 'utf8').replace('window_s=30', 'window_s=0.2'));
+    const next = bed.reopen({ runningVersion: '2.0.0' });
     next.start();
     expect(bed.jobs.latest()?.state).toBe('trial');
     next.online();
