@@ -494,7 +494,7 @@ export class UpdateEngine {
     this.options.logger.info('update_state', {
       version: moved.version,
       state: to,
-      ...(moved.reason && isFinal(to) ? { reason: moved.reason.code } : {}),
+      ...(moved.reason && isFinal(to) ? { reason: moved.reason.code, detail: moved.reason.message } : {}),
     });
     this.report(moved);
     return moved;
