@@ -35,6 +35,8 @@ export type EdgeErrorCode =
   | 'SITE_NOT_TRUSTED'
   | 'PRODUCER_UNREACHABLE'
   | 'PRODUCER_REFUSED'
+  /** `update install --file`: the bundle failed a check (signature, arch, version, space, sha256). */
+  | 'UPDATE_REFUSED'
   | 'INTERNAL';
 
 const EXIT_BY_CODE: Record<EdgeErrorCode, ExitCode> = {
@@ -53,6 +55,7 @@ const EXIT_BY_CODE: Record<EdgeErrorCode, ExitCode> = {
   PRODUCER_UNREACHABLE: ExitCodes.PRODUCER_UNREACHABLE,
   // The service answered but did not store (disk refused, 503): a device fault, not the technician's input.
   PRODUCER_REFUSED: ExitCodes.INTERNAL,
+  UPDATE_REFUSED: ExitCodes.VERIFICATION_FAILED,
   INTERNAL: ExitCodes.INTERNAL,
 };
 

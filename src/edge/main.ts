@@ -19,6 +19,7 @@ import { run } from './cli/run.js';
 import { status } from './cli/status.js';
 import { supportBundle } from './cli/support-bundle.js';
 import { printable } from '../common/text/safe-text.js';
+import { update } from './cli/update.js';
 import { version } from './cli/version.js';
 import { watch } from './cli/watch.js';
 
@@ -32,6 +33,7 @@ const COMMANDS: Record<string, Subcommand> = {
   'support-bundle': supportBundle,
   watch,
   reset,
+  update,
   version,
 };
 
@@ -41,7 +43,7 @@ function help(): string {
     .map(([name, c]) => `  ${name.padEnd(width)}  ${c.describe}`)
     .join(
       '\n',
-    )}\n\n${GLOBAL_USAGE}\n\nexit codes: 0 ok, 1 internal error, 2 bad usage, 3 cloud refused, 4 cloud unreachable, 5 verification failed,\n            6 state dir unusable, 7 not paired or revoked, 8 doctor found a problem,\n            9 producer API unreachable (is the service running?), 10 restart requested\n`;
+    )}\n\n${GLOBAL_USAGE}\n\nexit codes: 0 ok, 1 internal error, 2 bad usage, 3 cloud refused, 4 cloud unreachable, 5 verification failed,\n            6 state dir unusable, 7 not paired or revoked, 8 doctor found a problem,\n            9 producer API unreachable (is the service running?), 10 restart requested,\n            75 restart into an installed update\n`;
 }
 
 export async function main(argv: string[], io: Omit<CliIo, 'argv'>): Promise<number> {

@@ -27,6 +27,7 @@ import { buildStatusReport, type StatusReport } from './status/report.js';
 import { runDoctor, type CheckResult } from './status/doctor.js';
 import { hardwareIdCheck } from './status/hardware-id-check.js';
 import { statePrivacyCheck } from './status/state-privacy-check.js';
+import { readUpdateSummary, updateCheck } from './update/summary.js';
 import { deleteSecurely } from '../storage/index.js';
 import { VERSION } from './version.js';
 
@@ -203,7 +204,8 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
         ...(options.reconnectPolicy ? { reconnectPolicy: options.reconnectPolicy } : {}),
         ...(options.siteCheckAfterMs !== undefined ? { siteCheckAfterMs: options.siteCheckAfterMs } : {}),
       }),
-    status: (statusOptions) => buildStatusReport(state, clock, hardwareId, version, statusOptions),
+    status: (statusOptions) =>
+      buildStatusReport(state, clock, hardwareId, version, { ...statusOptions, stateDir: options.stateDir }),
     doctor: () =>
       runDoctor({
         state,
@@ -211,7 +213,11 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
         fetch: fetchImpl,
         status: () => buildStatusReport(state, clock, hardwareId, version),
         probeLogin: (registration) => probeConnect(registration),
-        localChecks: [() => hardwareIdCheck(hardware, options.stateDir), () => statePrivacyCheck(options.stateDir)],
+        localChecks: [
+          () => hardwareIdCheck(hardware, options.stateDir),
+          () => statePrivacyCheck(options.stateDir),
+          () => updateCheck(readUpdateSummary(state.db, options.stateDir, version)),
+        ],
       }),
     async reset({ keys }) {
       const { notScrubbed } = deleteSecurely(state.db, () =>

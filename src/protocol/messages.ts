@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { BufferConfig } from './cloud-api.js';
 import { IsoDateTime, Version } from './common.js';
 import { LogsConfig } from './diagnostics.js';
+import { UpdateConfig } from './updates.js';
 
 /** Payloads larger than this are refused by both sides before JSON parsing. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
@@ -82,6 +83,7 @@ export const RuntimeConfigPatch = z.strictObject({
   buffer: BufferConfig.partial().strict().optional(),
   metricsSeconds: z.number().int().min(1).max(3600).optional(),
   logs: LogsConfig.partial().strict().optional(),
+  update: UpdateConfig.partial().strict().optional(),
 });
 export type RuntimeConfigPatch = z.infer<typeof RuntimeConfigPatch>;
 

@@ -10,6 +10,16 @@
 import { z } from 'zod';
 import { EdgeId, IsoDateTime, Uuid, Version } from './common.js';
 
+/**
+ * The `update` key of `P/config`: `maxDownloadKbps` paces artifact downloads (kilobits per second) so telemetry is
+ * never starved on a thin link; `trialSeconds` is how long a new version must stay online before it commits.
+ */
+export const UpdateConfig = z.strictObject({
+  maxDownloadKbps: z.number().int().min(8).max(10_000_000),
+  trialSeconds: z.number().int().min(10).max(3600),
+});
+export type UpdateConfig = z.infer<typeof UpdateConfig>;
+
 /** The job a device runs for one offer; `P/update/state` carries it, retained, at every transition. */
 export const UpdateJobStates = [
   'offered',

@@ -21,6 +21,8 @@ import { attachDiagnostics } from '../diagnostics/attach.js';
 import { createRuntimeLog, type RuntimeLog } from '../diagnostics/runtime-log.js';
 import { siteCheckOption } from './site-check-env.js';
 import { registerFromFile, registrationFilePath } from '../site-server/registration-file.js';
+import { attachUpdates } from '../update/attach.js';
+import { EXIT_RESTART_FOR_UPDATE } from '../update/state-files.js';
 import { commonSettings, openRuntime, pairingUriFile, parseFlags, type Subcommand } from './common.js';
 
 /** Exit code after a `restart` command: the service manager starts the process again. */
@@ -182,6 +184,8 @@ async function serve(
     logger: runtime.logger,
     producer,
   });
+  let requestUpdateRestart = () => {};
+  const updates = attachUpdates(session, runtime, stateDir, () => requestUpdateRestart());
   return new Promise<number>((resolve) => {
     let ending = false;
     const end = (code: number, reason: 'shutdown' | 'restart') => {
@@ -191,8 +195,10 @@ async function serve(
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
       // Data first (no new 202s, pending commits, a short drain), then the retained offline and DISCONNECT.
-      data
+      updates
         .stop()
+        .catch((error: unknown) => runtime.logger.error('update_stop_failed', { error }))
+        .then(() => data.stop())
         .catch((error: unknown) => runtime.logger.error('data_plane_stop_failed', { error }))
         .then(() => session.stop(reason))
         .catch((error: unknown) => runtime.logger.error('session_stop_failed', { error }))
@@ -216,6 +222,8 @@ async function serve(
       ),
     );
     session.on('restart', () => end(RESTART_EXIT_CODE, 'restart'));
+    // The new version is in place: exit so the service manager starts it through the launcher.
+    requestUpdateRestart = () => end(EXIT_RESTART_FOR_UPDATE, 'restart');
     session.on('revoked', () => {
       say({ event: 'revoked' }, 'this device was removed from its site: pair it again with a new pairing code');
       end(ExitCodes.NOT_PAIRED, 'shutdown');
@@ -237,6 +245,8 @@ async function serve(
       )
       .then((started) => {
         if (!started || ending) return;
+        // Before the session: a rollback or trial across the restart is recorded before anything is reported.
+        updates.start();
         session.start();
         const edgeId = runtime.state.registration.get()?.edgeId;
         say(

@@ -24,6 +24,7 @@ export function decideConfigPush(current: VersionedConfig, payload: Uint8Array |
     ...(push.config.metricsSeconds !== undefined ? { metricsSeconds: push.config.metricsSeconds } : {}),
     buffer: { ...current.config.buffer, ...push.config.buffer },
     ...(push.config.logs ? { logs: { ...current.config.logs, ...push.config.logs } } : {}),
+    ...(push.config.update ? { update: { ...current.config.update, ...push.config.update } } : {}),
   };
   const checked = RuntimeConfig.safeParse(merged);
   if (!checked.success)

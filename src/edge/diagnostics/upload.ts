@@ -28,15 +28,19 @@ export interface UploadTarget {
 
 const MAX_ANSWER_BYTES = 16 * 1024;
 
-function hostOf(url: URL): string {
+export function hostOf(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
 }
 
 /** The upload URL, parsed, if the edge token may be sent there; otherwise why not. */
-export function checkedUploadUrl(uploadUrl: string, target: Pick<UploadTarget, 'siteUrl' | 'brokerUrl'>): URL {
+export function checkedUploadUrl(
+  uploadUrl: string,
+  target: Pick<UploadTarget, 'siteUrl' | 'brokerUrl'>,
+  what = 'upload URL',
+): URL {
   const url = new URL(uploadUrl);
   const site = new URL(target.siteUrl);
-  const refuse = (why: string) => new Error(`the upload URL ${why}; the edge token is not sent there`);
+  const refuse = (why: string) => new Error(`the ${what} ${why}; the edge token is not sent there`);
   if (url.username || url.password) throw refuse('carries a user name or password');
   if (url.origin !== site.origin) throw refuse(`is not on the site server (${site.origin}) but on ${url.origin}`);
   if (new URL(target.brokerUrl).protocol === 'mqtts:' && url.protocol !== 'https:')

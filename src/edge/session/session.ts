@@ -47,6 +47,8 @@ export interface SessionEvents {
   revoked: [];
   restart: [];
   config: [RuntimeConfig];
+  /** A `P/update` message (offer, cancel, or the empty payload that clears it): the update engine's input. */
+  update: [Buffer];
   /** Each message published and received (`consystence-edge watch`). */
   traffic: ['out' | 'in', string, string | Buffer];
 }
@@ -131,7 +133,7 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
       clientId: reg.edgeId,
       password: () => this.tokens.registration().edgeToken,
       will: { topic: this.topics.status, payload: offlineStatus('lost') },
-      subscriptions: [this.topics.config, this.topics.cmd],
+      subscriptions: [this.topics.config, this.topics.cmd, this.topics.update],
       logger: this.deps.logger,
       ...(this.deps.random ? { random: this.deps.random } : {}),
       ...(this.deps.reconnectPolicy ? { policy: this.deps.reconnectPolicy } : {}),
@@ -267,6 +269,8 @@ export class EdgeSession extends EventEmitter<SessionEvents> {
         await this.link
           .publish(this.topics.cmdResult, JSON.stringify(outcome.publish), { qos: 1 })
           .catch((error) => this.deps.logger.warn('command_result_failed', { error }));
+    } else if (topic === this.topics.update) {
+      this.emit('update', payload);
     } else {
       this.deps.logger.debug('mqtt_unexpected_topic', { topic });
     }

@@ -15,6 +15,7 @@ import type { LifecycleState, SiteEndpoint } from '../stores/status-store.js';
 import { describeSiteEndpoint, siteEndpointReport } from './site-endpoint.js';
 import { siteIssuer } from '../../protocol/index.js';
 import { loadSiteRegistration } from '../site-server/site-registration-store.js';
+import { formatUpdateSummary, readUpdateSummary, type UpdateSummary } from '../update/summary.js';
 
 export interface StatusReport {
   state: LifecycleState;
@@ -50,6 +51,8 @@ export interface StatusReport {
   pairingUriFile: { path: string; waiting: boolean; lastFailure: PairingFileFailure | null } | null;
   next: string | null;
   version: string;
+  /** The running version's releases, an update in progress and the last result (issue 13). */
+  update: UpdateSummary | null;
 }
 
 export function isProcessAlive(pid: number): boolean {
@@ -67,7 +70,7 @@ export function buildStatusReport(
   clock: EdgeClock,
   hardwareId: string,
   version: string,
-  options: { pairingUriFile?: string } = {},
+  options: { pairingUriFile?: string; stateDir?: string } = {},
 ): StatusReport {
   const reg = state.registration.get();
   const snap = state.status.read();
@@ -143,6 +146,7 @@ export function buildStatusReport(
     pairingUriFile,
     next,
     version,
+    update: options.stateDir ? readUpdateSummary(state.db, options.stateDir, version) : null,
   };
 }
 
@@ -208,7 +212,7 @@ export function formatStatus(report: StatusReport, nowMs: number = Date.now()): 
     // The last error may quote the site server (a DISCONNECT reason): printable, like all network text.
     `last error:       ${report.lastError ? printable(report.lastError, 2000) : '-'}`,
     `hardware id:      ${report.hardwareId}`,
-    `version:          ${report.version}`,
+    ...(report.update ? formatUpdateSummary(report.update) : [`version:          ${report.version}`]),
   ];
   const file = report.pairingUriFile;
   if (file) {

@@ -1,7 +1,7 @@
 /** The running config and its version history. Apply/reject are each one transaction (see config/config-manager.ts). */
 import { z } from 'zod';
 import type { Db } from '../../storage/index.js';
-import { BufferConfig, LogsConfig, type EdgeConfig } from '../../protocol/index.js';
+import { BufferConfig, LogsConfig, UpdateConfig, type EdgeConfig } from '../../protocol/index.js';
 
 /** What a config push can change at run time. Version 0 is the config delivered at pairing. */
 export const RuntimeConfig = z.object({
@@ -10,6 +10,8 @@ export const RuntimeConfig = z.object({
   metricsSeconds: z.number().int().min(1).max(3600).optional(),
   /** Unset keys keep the defaults (info, 2 × 1 MiB) or the `--log-level` the service was started with. */
   logs: LogsConfig.partial().optional(),
+  /** Unset keys keep the defaults (no download limit, a 120 s trial). */
+  update: UpdateConfig.partial().optional(),
 });
 export type RuntimeConfig = z.infer<typeof RuntimeConfig>;
 

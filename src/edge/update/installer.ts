@@ -3,7 +3,8 @@
  * installer for RAUC or nvbootctrl A/B slots can slot in later). The engine downloads and verifies the artifact
  * (signature, size, sha256) and then hands it to the installer of the manifest's kind.
  *
- * Minimal version written with the model installer (relkeys); the engine's owner (otadevice) may extend it.
+ * Every method must be safe to run again after a power cut at any instruction: the engine repeats the step the
+ * job was in (see engine.ts).
  */
 import { statfs } from 'node:fs/promises';
 import type { ReleaseKind, ReleaseManifest } from '../../protocol/release.js';
@@ -11,6 +12,8 @@ import type { UpdateFailureCodes } from '../../protocol/updates.js';
 
 export interface InstallJob {
   manifest: ReleaseManifest;
+  /** The signed manifest, kept beside a runtime release so what runs can be checked again. */
+  manifestJws?: string;
 }
 
 /** An install that failed with the reason the engine reports (`P/update/state` `reason.code`). */
@@ -33,8 +36,11 @@ export interface Installer {
   readonly needsRestart: boolean;
   /** Throws `InstallError('INSUFFICIENT_SPACE')` when the install would not fit; writes nothing. */
   checkSpace(manifest: ReleaseManifest): Promise<void>;
-  /** Installs the verified artifact (the bytes after the bundle's manifest line) at `artifactPath`. */
-  install(job: InstallJob, artifactPath: string): Promise<void>;
+  /**
+   * Installs the verified artifact at `artifactPath` from byte `artifactOffset` on (0 for a finished download, the
+   * byte after the manifest line for a bundle file read in place).
+   */
+  install(job: InstallJob, artifactPath: string, artifactOffset?: number): Promise<void>;
   /** The installed version has proved itself: keep it, drop what is no longer needed. */
   commit(job: InstallJob): Promise<void>;
   /** Back to what was installed before, when the installer can do that itself. */

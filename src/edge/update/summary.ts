@@ -1,0 +1,115 @@
+/**
+ * What `update status`, `status` and `doctor` show about updates, read from the database and the state dir only
+ * (the service may be another process, or down): the running version and where the release links point, the job
+ * in progress, the last result, and a trial or rollback the launcher has not yet seen answered.
+ */
+import type { Db } from '../../storage/index.js';
+import type { CheckResult } from '../status/doctor.js';
+import { UpdateJobStore, type UpdateJob } from './job-store.js';
+import {
+  linkTarget,
+  readRollback,
+  readTrial,
+  type RollbackRecord,
+  type TrialRecord,
+  updatePaths,
+} from './state-files.js';
+
+export interface JobView {
+  campaignId: string | null;
+  kind: string;
+  version: string;
+  state: string;
+  progress?: { bytes: number; total: number };
+  reason?: { code: string; message: string };
+  updatedAt: string;
+}
+
+export interface UpdateSummary {
+  runningVersion: string;
+  /** Where `releases/current` and `releases/previous` point (null: none, the packaged binary runs). */
+  current: string | null;
+  previous: string | null;
+  inProgress: JobView | null;
+  last: JobView | null;
+  trial: TrialRecord | null;
+  rollback: RollbackRecord | null;
+}
+
+const view = (job: UpdateJob | undefined): JobView | null =>
+  job
+    ? {
+        campaignId: job.campaignId,
+        kind: job.kind,
+        version: job.version,
+        state: job.state,
+        ...(job.state === 'downloading' ? { progress: { bytes: job.offset, total: job.total } } : {}),
+        ...(job.reason ? { reason: job.reason } : {}),
+        updatedAt: job.updatedAt,
+      }
+    : null;
+
+/** A database from before migration 3 (read-only commands do not migrate) has no jobs yet. */
+const hasJobs = (db: Db) =>
+  db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'update_jobs'").get() !== undefined;
+
+export function readUpdateSummary(db: Db, stateDir: string, runningVersion: string): UpdateSummary {
+  const paths = updatePaths(stateDir);
+  const jobs = hasJobs(db) ? new UpdateJobStore(db) : undefined;
+  return {
+    runningVersion,
+    current: linkTarget(paths.current) ?? null,
+    previous: linkTarget(paths.previous) ?? null,
+    inProgress: view(jobs?.active()),
+    last: view(jobs?.lastFinished()),
+    trial: readTrial(paths) ?? null,
+    rollback: readRollback(paths) ?? null,
+  };
+}
+
+const describeJob = (job: JobView) =>
+  `${job.kind} ${job.version}: ${job.state}${job.progress ? ` (${job.progress.bytes} of ${job.progress.total} bytes)` : ''}${job.reason ? ` — ${job.reason.code}: ${job.reason.message}` : ''} (${job.updatedAt}${job.campaignId ? `, campaign ${job.campaignId}` : ', offline install'})`;
+
+export function formatUpdateSummary(s: UpdateSummary): string[] {
+  return [
+    `running version:  ${s.runningVersion}${s.current ? ` (releases/current -> ${s.current}, previous -> ${s.previous ?? '-'})` : ' (the packaged binary)'}`,
+    `update:           ${s.inProgress ? describeJob(s.inProgress) : 'none in progress'}`,
+    `last update:      ${s.last ? describeJob(s.last) : '-'}`,
+    ...(s.trial
+      ? [`trial:            ${s.trial.version} on trial (back to ${s.trial.previous} if it does not commit)`]
+      : []),
+    ...(s.rollback
+      ? [
+          `rollback:         ${s.rollback.from} -> ${s.rollback.to} (${s.rollback.reason}), not yet reported by the service`,
+        ]
+      : []),
+  ];
+}
+
+/** doctor's row: a trial or a rollback waiting is worth a look, a failed last update too. */
+export function updateCheck(summary: UpdateSummary): CheckResult {
+  const name = 'update';
+  if (summary.rollback)
+    return {
+      name,
+      level: 'warn',
+      ok: true,
+      detail: `the launcher rolled back ${summary.rollback.from} to ${summary.rollback.to} (${summary.rollback.reason}); the service reports it when it runs`,
+      fix: 'start the service (systemctl start consystence-edge), then see consystence-edge update status',
+    };
+  if (summary.trial)
+    return {
+      name,
+      level: 'warn',
+      ok: true,
+      detail: `version ${summary.trial.version} is on trial: it commits after ${summary.trial.windowS} s online, else the launcher goes back to ${summary.trial.previous}`,
+    };
+  if (summary.last && summary.last.state !== 'succeeded' && summary.last.state !== 'cancelled')
+    return {
+      name,
+      level: 'warn',
+      ok: true,
+      detail: `the last update (${summary.last.version}) ended ${summary.last.state}${summary.last.reason ? `: ${summary.last.reason.code} ${summary.last.reason.message}` : ''}`,
+    };
+  return { name, level: 'ok', ok: true, detail: `running ${summary.runningVersion}; no update pending` };
+}

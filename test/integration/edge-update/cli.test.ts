@@ -1,0 +1,97 @@
+/**
+ * `update install --file` and `update status` as a technician runs them: a real CLI process on a real state dir
+ * and a real bundle file. A bundle signed by the development key the build trusts installs (binary in
+ * releases/<version>, links swapped, trial record, job `restarting`); one signed by another key is refused with
+ * exit 5 and changes nothing; a running service (run lock held) makes it refuse; `status` and `doctor` show it.
+ */
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { acquireRunLock } from '../../../src/edge/stores/run-lock.js';
+import { machineArch } from '../../../src/edge/update/prechecks.js';
+import { makeReleaseKey, type TestReleaseKey, writeTestBundle } from '../../helpers/release.js';
+import { commandFor, ROOT, runToEnd } from '../../helpers/process.js';
+import { tempDir, testHardwareId } from '../../helpers/tmp.js';
+import { runtimeRelease } from '../../helpers/update-engine.js';
+
+let dev: TestReleaseKey;
+let stranger: TestReleaseKey;
+beforeAll(async () => {
+  const jwk = JSON.parse(readFileSync(join(ROOT, 'keys/dev/release-signing.private.jwk'), 'utf8'));
+  const { d: _d, ...pub } = jwk;
+  dev = { private: jwk, trusted: { kid: jwk.kid, jwk: { kty: pub.kty, crv: pub.crv, x: pub.x, y: pub.y } } };
+  stranger = await makeReleaseKey(jwk.kid); // the same kid, another key: the signature must decide
+});
+
+const { command, args } = commandFor('node', 'src/edge/main.ts');
+const cli = (stateDir: string, ...extra: string[]) =>
+  runToEnd(command, [...args, ...extra, '--state-dir', stateDir], {
+    env: { CONSYSTENCE_EDGE_HARDWARE_ID: testHardwareId('update-cli') },
+  });
+
+async function bundleSignedBy(key: TestReleaseKey, version = '99.0.0') {
+  const release = await runtimeRelease(key, { version, arch: machineArch() ?? 'x64' });
+  const path = await writeTestBundle(tempDir('cst-usb-'), key, release.artifact, release.manifest);
+  return { ...release, path };
+}
+
+describe('update install --file', () => {
+  it('installs a bundle signed by a trusted key; update status, status and doctor show it', async () => {
+    const stateDir = tempDir('cst-update-cli-');
+    const bundle = await bundleSignedBy(dev);
+    const result = await cli(stateDir, 'update', 'install', '--file', bundle.path, '--yes');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('installed runtime 99.0.0; start the service');
+    expect(readFileSync(join(stateDir, 'releases/99.0.0/consystence-edge')).equals(bundle.binary)).toBe(true);
+    expect(readlinkSync(join(stateDir, 'releases/current'))).toBe('99.0.0');
+    expect(readFileSync(join(stateDir, 'update/trial'), 'utf8')).toContain('version=99.0.0');
+
+    const status = await cli(stateDir, 'update', 'status', '--json');
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      current: '99.0.0',
+      previous: 'factory',
+      inProgress: { version: '99.0.0', state: 'restarting', campaignId: null },
+      trial: { version: '99.0.0', previous: 'factory' },
+    });
+    const human = await cli(stateDir, 'status');
+    expect(human.stdout).toMatch(/update: +runtime 99\.0\.0: restarting/);
+    const doctor = await cli(stateDir, 'doctor', '--json');
+    expect(doctor.stdout).toContain('version 99.0.0 is on trial');
+  });
+
+  it('refuses a bundle signed by an untrusted key with exit 5 and changes nothing', async () => {
+    const stateDir = tempDir('cst-update-cli-');
+    const bundle = await bundleSignedBy(stranger);
+    const result = await cli(stateDir, 'update', 'install', '--file', bundle.path, '--yes');
+    expect(result.code).toBe(5);
+    expect(result.stderr).toContain('BAD_SIGNATURE');
+    expect(existsSync(join(stateDir, 'releases'))).toBe(false);
+    expect(existsSync(join(stateDir, 'update'))).toBe(false);
+  });
+
+  it('refuses an older version unless --allow-downgrade', async () => {
+    const stateDir = tempDir('cst-update-cli-');
+    const bundle = await bundleSignedBy(dev, '0.0.1');
+    const refused = await cli(stateDir, 'update', 'install', '--file', bundle.path, '--yes');
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toContain('DOWNGRADE');
+    const allowed = await cli(stateDir, 'update', 'install', '--file', bundle.path, '--yes', '--allow-downgrade');
+    expect(allowed.code).toBe(0);
+  });
+
+  it('refuses while the service holds the run lock, and without --yes when nobody can answer', async () => {
+    const stateDir = tempDir('cst-update-cli-');
+    const bundle = await bundleSignedBy(dev);
+    expect((await cli(stateDir, 'update', 'install', '--file', bundle.path)).code).toBe(2);
+    const lock = await acquireRunLock(stateDir, 'held by the test');
+    try {
+      const result = await cli(stateDir, 'update', 'install', '--file', bundle.path, '--yes');
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('the service is running');
+    } finally {
+      lock.release();
+    }
+    expect(existsSync(join(stateDir, 'releases'))).toBe(false);
+  });
+});
