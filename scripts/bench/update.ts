@@ -4,39 +4,25 @@
  *
  * The bundle is made from the compiled binary with the development key, as `npm run release` does. Its artifact is
  * served on loopback by an HTTP server that answers as the site server's artifact route does (edge token, `Range`,
- * `ETag` = sha256). Each sample downloads it and applies it into a fresh state folder through `downloadAndInstall`,
- * the one place the device's update engine plugs in (until it is merged, a stand-in with the engine's steps:
- * streamed download with sha256 to `<sha256>.part`, gunzip into `releases/<version>/`, fsync, rename, `current`
- * link swapped by rename). Baselines, interleaved with it: `curl` of the same URL (download), and `gzip -dc` of the
+ * `ETag` = sha256). Each sample downloads it and applies it into a fresh state folder with the device's update
+ * engine (`downloadOnce`, `RuntimeInstaller`). Baselines, interleaved with it: `curl` of the same URL (download), and `gzip -dc` of the
  * artifact followed by `sync` of the file (apply: the same decompression, written durably); `cp` + `sync` of the
  * binary shows what the decompression costs.
  */
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  constants,
-  createReadStream,
-  createWriteStream,
-  fsyncSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { RELEASE_JWS_TYPE, type ReleaseManifest } from '../../src/protocol/release.js';
 import { readBundle, writeBundle } from '../../src/protocol/release-bundle.js';
+import { openDatabase } from '../../src/storage/index.js';
+import { identityMigrations } from '../../src/edge/migrations/index.js';
+import { downloadOnce } from '../../src/edge/update/download.js';
+import { RuntimeInstaller } from '../../src/edge/update/runtime-installer.js';
+import { ensureDir, updatePaths } from '../../src/edge/update/state-files.js';
 import { readPrivateKey, signJws } from '../release/lib.js';
 import { ROOT, runToEnd } from './lib/proc.js';
 import type { BenchResult, Preset } from './lib/result.js';
@@ -66,54 +52,38 @@ async function serveArtifact(file: string, sha256: string): Promise<{ url: strin
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/artifact`, server };
 }
 
-function fsyncPath(path: string, flags = constants.O_RDONLY): void {
-  const fd = openSync(path, flags);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /**
- * Download and apply, timed separately. THE ONE PLACE the device's update engine is wired in: replace the body
- * with the engine's download and runtime installer once merged (same inputs: artifact URL, token, manifest, state
- * folder). Until then, a stand-in that does the same work the engine does on the same bytes.
+ * Download and apply, timed separately, with the device's own update engine steps: `downloadOnce` (streamed
+ * download with sha256 into `update/downloads/<sha256>.part`, fsynced as it goes) and the `RuntimeInstaller`
+ * (gunzip into `releases/<version>/`, fsync, rename, identity snapshot, trial record, `current` swapped by rename).
  */
 async function downloadAndInstall(
   url: string,
   manifest: ReleaseManifest,
   stateDir: string,
 ): Promise<{ downloadMs: number; applyMs: number }> {
+  const paths = updatePaths(stateDir);
+  ensureDir(paths.update);
+  ensureDir(paths.downloads);
+  const part = join(paths.downloads, `${manifest.sha256}.part`);
   const t0 = performance.now();
-  const downloads = join(stateDir, 'update', 'downloads');
-  mkdirSync(downloads, { recursive: true });
-  const part = join(downloads, `${manifest.sha256}.part`);
-  const response = await fetch(url, { headers: { authorization: `Bearer ${TOKEN}`, range: 'bytes=0-' } });
-  if (!response.ok || !response.body) throw new Error(`artifact download answered ${response.status}`);
-  const hash = createHash('sha256');
-  const hashing = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      done(null, chunk);
-    },
+  await downloadOnce({
+    target: { url, token: TOKEN, siteUrl: new URL(url).origin, brokerUrl: 'mqtt://127.0.0.1:1883' },
+    partialPath: part,
+    offset: 0,
+    size: manifest.size,
+    sha256: manifest.sha256,
+    maxKbps: () => undefined,
+    onProgress: () => {},
+    signal: new AbortController().signal,
   });
-  await pipeline(Readable.fromWeb(response.body as never), hashing, createWriteStream(part, { mode: 0o600 }));
-  fsyncPath(part);
-  if (hash.digest('hex') !== manifest.sha256) throw new Error('downloaded artifact does not match its sha256');
   const t1 = performance.now();
-
-  const releaseDir = join(stateDir, 'releases', manifest.version);
-  mkdirSync(releaseDir, { recursive: true, mode: 0o700 });
-  const binary = join(releaseDir, 'consystence-edge');
-  await pipeline(createReadStream(part), createGunzip(), createWriteStream(`${binary}.tmp`, { mode: 0o755 }));
-  fsyncPath(`${binary}.tmp`);
-  renameSync(`${binary}.tmp`, binary);
-  fsyncPath(releaseDir);
-  const link = join(stateDir, 'releases', '.current.new');
-  symlinkSync(manifest.version, link);
-  renameSync(link, join(stateDir, 'releases', 'current'));
-  fsyncPath(join(stateDir, 'releases'));
+  const { db } = await openDatabase({ path: join(stateDir, 'identity.db'), migrations: identityMigrations });
+  try {
+    await new RuntimeInstaller({ paths, db, trialSeconds: () => 120 }).install({ manifest }, part);
+  } finally {
+    db.close();
+  }
   rmSync(part);
   return { downloadMs: t1 - t0, applyMs: performance.now() - t1 };
 }
@@ -243,7 +213,7 @@ export async function updateBench(binary: string, preset: Preset, log: (t: strin
       ],
       targets: [],
       notes: [
-        'the device side is `downloadAndInstall` in scripts/bench/update.ts: a stand-in with the engine steps until the update engine is merged and wired there',
+        "the device side is the update engine's own download (`downloadOnce`) and runtime installer (identity snapshot and trial record included)",
         ...(curl ? [] : ['curl is not installed: no download baseline']),
       ],
       extra: { samples, artifactBytes: manifest.size, installedBytes: manifest.installedSize },
