@@ -4,20 +4,22 @@
  * server's own signing key, and only that key may sign this device's edge tokens. Algorithms are pinned (ES256),
  * never taken from a header.
  */
-import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
-import { z } from 'zod';
+import type { JSONWebKeySet } from 'jose';
 import builtInLicenceKeys from '../../../keys/licence-keys.json' with { type: 'json' };
-import { LICENCE_JWS_TYPE, LICENCE_SIGNING_ALGORITHM, OfflineLicenceClaims, PublicJwk } from '../../protocol/index.js';
+import {
+  LICENCE_SIGNING_ALGORITHM,
+  LicenceKeyList,
+  LicenceVerificationError,
+  licenceKeySet,
+  licenceMismatches,
+  type OfflineLicenceClaims,
+  verifyLicenceFile,
+} from '../../protocol/index.js';
 import { EdgeError } from '../errors.js';
-
-const LicenceKeysFile = z.object({
-  keys: z.array(z.object({ kid: z.string().min(1).max(128), jwk: PublicJwk })).min(1),
-});
 
 /** The cloud licence keys this binary trusts, as a key set for jose (each with its `kid`). */
 export function trustedLicenceKeys(): JSONWebKeySet {
-  const file = LicenceKeysFile.parse(builtInLicenceKeys);
-  return { keys: file.keys.map(({ kid, jwk }) => ({ ...jwk, kid })) };
+  return licenceKeySet(LicenceKeyList.parse(builtInLicenceKeys));
 }
 
 export interface LicenceExpectations {
@@ -33,34 +35,25 @@ export async function verifyOfflineLicence(
   expect: LicenceExpectations,
   trusted: JSONWebKeySet = trustedLicenceKeys(),
 ): Promise<OfflineLicenceClaims> {
-  let payload: unknown;
+  let claims: OfflineLicenceClaims;
   try {
-    const result = await jwtVerify(licence, createLocalJWKSet(trusted), {
-      algorithms: [LICENCE_SIGNING_ALGORITHM],
-      typ: LICENCE_JWS_TYPE,
-    });
-    payload = result.payload;
+    claims = await verifyLicenceFile(licence, trusted);
   } catch (error) {
-    const code = (error as { code?: string }).code ?? (error as Error).message;
+    if (!(error instanceof LicenceVerificationError)) throw error;
+    if (error.reason === 'malformed')
+      throw new EdgeError('TOKEN_REJECTED', "the site server's offline licence file is malformed; nothing was saved");
     throw new EdgeError(
       'TOKEN_REJECTED',
-      `the site server's offline licence file is not signed by a Consystence licence key this device knows (${code}); nothing was saved. Ask the site admin to export the licence file again from the portal`,
+      `the site server's offline licence file is not signed by a Consystence licence key this device knows (${error.message}); nothing was saved. Ask the site admin to export the licence file again from the portal`,
     );
   }
-  const claims = OfflineLicenceClaims.safeParse(payload);
-  if (!claims.success)
-    throw new EdgeError('TOKEN_REJECTED', "the site server's offline licence file is malformed; nothing was saved");
-  const mismatches: string[] = [];
-  if (claims.data.org !== expect.orgId) mismatches.push('organisation');
-  if (claims.data.site !== expect.siteId) mismatches.push('site');
-  if (expect.licenceKey !== undefined && !claims.data.licences.includes(expect.licenceKey))
-    mismatches.push('licence key');
+  const mismatches = licenceMismatches(claims, expect);
   if (mismatches.length)
     throw new EdgeError(
       'TOKEN_REJECTED',
       `the site server's offline licence file is for another ${mismatches.join(', ')}; nothing was saved. Ask the site admin for this site's licence file`,
     );
-  return claims.data;
+  return claims;
 }
 
 /** The key set that signs this device's tokens on an air-gapped site: the one key the licence names. */
