@@ -8,6 +8,7 @@ export * from './messages.js';
 export * from './pairing.js';
 export * from './verify.js';
 export * from './licence-verify.js';
+export * from './assertion-verify.js';
 export * from './diagnostics.js';
 export * from './site-connection.js';
 export * from './updates.js';

@@ -1,18 +1,16 @@
 /**
  * `POST …/edges/{edgeId}/token`: a new edge token for a device-key assertion. The assertion names its edge
- * registration (`iss` = `sub` = the edge uuid); it is verified with that registration's key, with the algorithm
- * pinned by the key's type, `aud` = this route's exact public URL, a lifetime of at most 5 minutes, and an `iat`
- * no later than the cloud's clock plus the leeway (an assertion dated ahead would otherwise stay usable until its
- * future expiry, and `jti` replay records are kept only until `exp`). It works after the old edge token expired
- * (only the device key matters), and each `jti` is accepted once. The answer carries the site's current
+ * registration (`iss` = `sub` = the edge uuid) and is checked by the contract's `verifyDeviceAssertion` with that
+ * registration's key. It works after the old edge token expired (only the device key matters), and each `jti` is
+ * accepted once. The answer carries the site's current
  * connection, its hash signed into the token as `cfg` (issue 17).
  */
 import { Hono } from 'hono';
-import { calculateJwkThumbprint, decodeJwt, importJWK, jwtVerify } from 'jose';
+import { calculateJwkThumbprint } from 'jose';
 import {
-  DeviceAssertionClaims,
-  Uuid,
-  algorithmForJwk,
+  AssertionVerificationError,
+  claimedAssertionIssuer,
+  verifyDeviceAssertion,
   type TokenRefreshResponse,
   CLOUD_ROUTES,
   edgeTokenUrl,
@@ -24,33 +22,36 @@ import { bearerOf } from '../middleware/auth.js';
 import { readParams } from '../middleware/body.js';
 import { recordAssertion } from '../store/assertions.js';
 import { currentSiteConnection } from '../site-connection.js';
-import { findEdgeByUuid, type EdgeRow } from '../store/edges.js';
+import { findEdgeByUuid } from '../store/edges.js';
 import { findLiveSite } from '../store/sites.js';
 import { EdgeParams } from './params.js';
-
-/** Device clocks drift; a minute of leeway on iat/exp, no more. */
-const ASSERTION_CLOCK_TOLERANCE_SECONDS = 60;
 
 const invalidAssertion = (why: string) =>
   HttpError.unauthenticated(`the assertion is not valid: ${why}`, 'INVALID_TOKEN');
 
-/** The registration an assertion claims to come from, read before verification only to pick the key. */
-function claimedEdge(
+/** Verifies the assertion against the edge registration it names; refusals become 401 INVALID_TOKEN. */
+async function verifiedAssertion(
   deps: CloudDeps,
   assertion: string,
   params: { orgId: string; siteId: string; edgeId: string },
-): EdgeRow {
-  let issuer: unknown;
+) {
   try {
-    issuer = decodeJwt(assertion).iss;
-  } catch {
-    throw invalidAssertion('not a JWT');
+    const issuer = claimedAssertionIssuer(assertion);
+    const edge = issuer ? findEdgeByUuid(deps.db, issuer) : undefined;
+    if (!edge || edge.orgId !== params.orgId || edge.siteId !== params.siteId || edge.edgeId !== params.edgeId)
+      throw invalidAssertion('unknown issuer for this edge');
+    const claims = await verifyDeviceAssertion(assertion, {
+      registrationId: edge.id,
+      publicJwk: edge.publicJwk,
+      audience: edgeTokenUrl(deps.publicUrl, params),
+      now: deps.clock.now(),
+      clockOwner: "the cloud's",
+    });
+    return { edge, claims };
+  } catch (error) {
+    if (error instanceof AssertionVerificationError) throw invalidAssertion(error.message);
+    throw error;
   }
-  const edgeUuid = Uuid.safeParse(issuer);
-  const edge = edgeUuid.success ? findEdgeByUuid(deps.db, edgeUuid.data) : undefined;
-  if (!edge || edge.orgId !== params.orgId || edge.siteId !== params.siteId || edge.edgeId !== params.edgeId)
-    throw invalidAssertion('unknown issuer for this edge');
-  return edge;
 }
 
 export function edgeTokenRoutes(deps: CloudDeps): Hono<CloudEnv> {
@@ -59,31 +60,7 @@ export function edgeTokenRoutes(deps: CloudDeps): Hono<CloudEnv> {
     const params = readParams(c, EdgeParams);
     const assertion = bearerOf(c);
     if (!assertion) throw HttpError.unauthenticated('a device-key assertion is required');
-    const edge = claimedEdge(deps, assertion, params);
-
-    const algorithm = algorithmForJwk(edge.publicJwk);
-    const audience = edgeTokenUrl(deps.publicUrl, params);
-    let payload: unknown;
-    try {
-      ({ payload } = await jwtVerify(assertion, await importJWK(edge.publicJwk, algorithm), {
-        algorithms: [algorithm],
-        audience,
-        issuer: edge.id,
-        subject: edge.id,
-        currentDate: deps.clock.now(),
-        clockTolerance: ASSERTION_CLOCK_TOLERANCE_SECONDS,
-        requiredClaims: ['iat', 'exp', 'jti'],
-      }));
-    } catch (error) {
-      throw invalidAssertion((error as { code?: string }).code ?? 'verification failed');
-    }
-    const claims = DeviceAssertionClaims.safeParse(payload);
-    if (!claims.success) throw invalidAssertion(claims.error.issues[0]?.message ?? 'bad claims');
-    const aheadSeconds = claims.data.iat - deps.clock.nowSeconds();
-    if (aheadSeconds > ASSERTION_CLOCK_TOLERANCE_SECONDS)
-      throw invalidAssertion(
-        `iat is ${aheadSeconds} s ahead of the cloud's clock (${ASSERTION_CLOCK_TOLERANCE_SECONDS} s allowed); sign it with the server's time`,
-      );
+    const { edge, claims } = await verifiedAssertion(deps, assertion, params);
 
     const site = findLiveSite(db, edge.orgId, edge.siteId);
     if (!site) throw HttpError.notFound('site');
@@ -101,7 +78,7 @@ export function edgeTokenRoutes(deps: CloudDeps): Hono<CloudEnv> {
     db.transaction(() => {
       if (findEdgeByUuid(db, edge.id)?.revokedAt)
         throw HttpError.unauthenticated('this edge has been revoked; pair it again with a new code', 'EDGE_REVOKED');
-      if (!recordAssertion(db, edge.id, claims.data.jti, claims.data.exp, deps.clock.nowSeconds())) {
+      if (!recordAssertion(db, edge.id, claims.jti, claims.exp, deps.clock.nowSeconds())) {
         throw HttpError.unauthenticated(
           'this assertion was already used; sign a new one with a fresh jti',
           'ASSERTION_REPLAYED',
