@@ -17,7 +17,7 @@ import {
 import type { BackoffPolicy, Random } from '../backoff.js';
 import { SKEW_WARNING_MS } from '../clock.js';
 import { registerEdge } from '../cloud-client/edge-api.js';
-import { CloudCallError } from '../cloud-client/http.js';
+import { CloudCallError, type CloudResponse } from '../cloud-client/http.js';
 import { fetchJwks } from '../cloud-client/jwks.js';
 import { PAIRING_RETRY_POLICY, type RetryOptions, withRetries } from '../cloud-client/retry.js';
 import { verifyIssuedToken } from '../cloud-client/verify-issued-token.js';
@@ -156,7 +156,7 @@ async function reachCloud({ deps, input, run, retry }: Pairing): Promise<JSONWeb
 
 /** Registers the device key under the pairing code, replaying the saved Idempotency-Key if an attempt was lost. */
 async function register({ deps, input, run, retry, now }: Pairing) {
-  const { steps, state, clock } = deps;
+  const { steps, state } = deps;
   steps({ step: 'register', status: 'start', edgeId: input.edgeId, siteId: input.siteId });
   const identity = await ensureIdentity(state.identity, new Date(now()));
   const body = RegisterEdgeRequest.parse({
@@ -168,25 +168,39 @@ async function register({ deps, input, run, retry, now }: Pairing) {
     ...(input.licenceKey ? { licenceKey: input.licenceKey } : {}),
   });
   const idempotencyKey = pendingKeyFor(deps, input, JSON.stringify(body));
-  const registered = await run('register', async () => {
+  const registered = await sendRegistration(deps, { run, retry }, () =>
+    registerEdge(deps.fetch, input, { code: input.code, idempotencyKey, body }, localNow),
+  );
+  steps({ step: 'register', status: 'ok', message: `registered as ${registered.edgeId} (${registered.id})` });
+  return { registered, identity };
+}
+
+/**
+ * The `register` step's call, to the cloud or a site server: retried with the same Idempotency-Key (the same
+ * request, it cannot register twice). A final refusal (code used, licence bound, …) ends this attempt: the next
+ * one gets a fresh key. A network failure keeps the pending row, so re-running replays instead of registering twice.
+ */
+export function sendRegistration<T>(
+  deps: PairDeps,
+  { run, retry }: Pick<Pairing, 'run' | 'retry'>,
+  send: () => Promise<{ value: T; response: CloudResponse }>,
+): Promise<T> {
+  const { steps, state, clock } = deps;
+  return run('register', async () => {
     try {
       return await withRetries(
         async () => {
-          const result = await registerEdge(deps.fetch, input, { code: input.code, idempotencyKey, body }, localNow);
+          const result = await send();
           if (result.response.time) clock.observe(result.response.time);
           return result.value;
         },
         { ...retry, onRetry: reportRetry(steps, 'register', ' (same request, it cannot register twice)') },
       );
     } catch (error) {
-      // A final refusal (code used, edge id taken, …) ends this attempt: the next one gets a fresh key. A
-      // network failure keeps the pending row, so re-running `pair` replays instead of registering twice.
       if (error instanceof EdgeError) credentialTransaction(state.db, () => state.pending.delete());
       throw error;
     }
   });
-  steps({ step: 'register', status: 'ok', message: `registered as ${registered.edgeId} (${registered.id})` });
-  return { registered, identity };
 }
 
 /** The answer must be for this edge, site and organisation, and its token signed by the cloud for this key. */

@@ -32,10 +32,10 @@ import {
   retryOptions,
   sanitiseHostname,
   saveRegistration,
+  sendRegistration,
   stepRunner,
   tryConnect,
 } from '../pairing/pair.js';
-import { credentialTransaction } from '../stores/credential-transaction.js';
 import type { StoredIdentity } from '../stores/identity-store.js';
 import type { Registration } from '../stores/registration-store.js';
 import { siteKeySet, trustedLicenceKeys, verifyOfflineLicence } from './licence-chain.js';
@@ -169,7 +169,7 @@ async function reachSiteServer(
 
 /** Registers the device key with the licence key, replaying the saved Idempotency-Key if an attempt was lost. */
 async function register({ deps, input, run, retry, now }: Registering, fetchPinned: FetchLike, site: SiteIdentity) {
-  const { steps, state, clock } = deps;
+  const { steps, state } = deps;
   steps({ step: 'register', status: 'start', edgeId: input.edgeId, siteId: site.siteId });
   const deviceKey = await ensureIdentity(state.identity, new Date(now()));
   const body = SiteRegisterRequest.parse({
@@ -184,23 +184,9 @@ async function register({ deps, input, run, retry, now }: Registering, fetchPinn
   // The pending row tells a retry of this request from a new one; it keeps a hash of the licence key, not the key.
   const remembered = { ...body, licenceKey: createHash('sha256').update(body.licenceKey).digest('hex') };
   const idempotencyKey = pendingKeyFor(deps, target, JSON.stringify(remembered));
-  const registered = await run('register', async () => {
-    try {
-      return await withRetries(
-        async () => {
-          const result = await registerAtSite(fetchPinned, input.siteServerUrl, { idempotencyKey, body }, localNow);
-          if (result.response.time) clock.observe(result.response.time);
-          return result.value;
-        },
-        { ...retry, onRetry: reportRetry(steps, 'register', ' (same request, it cannot register twice)') },
-      );
-    } catch (error) {
-      // A final refusal (licence invalid or bound, …) ends this attempt: the next one gets a fresh key. A network
-      // failure keeps the pending row, so re-running `register` replays instead of binding twice.
-      if (error instanceof EdgeError) credentialTransaction(state.db, () => state.pending.delete());
-      throw error;
-    }
-  });
+  const registered = await sendRegistration(deps, { run, retry }, () =>
+    registerAtSite(fetchPinned, input.siteServerUrl, { idempotencyKey, body }, localNow),
+  );
   steps({ step: 'register', status: 'ok', message: `registered as ${registered.edgeId} (${registered.id})` });
   return { registered, deviceKey };
 }
