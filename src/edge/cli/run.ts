@@ -4,8 +4,8 @@
  * the site server until SIGTERM. The cloud is not needed once paired.
  */
 import { lstatSync } from 'node:fs';
-import { readRegularFile } from '../../storage/index.js';
 import { EdgeError, ExitCodes } from '../errors.js';
+import { readFirstBootFile } from '../first-boot-file.js';
 import type { Logger } from '../../common/log/log.js';
 import { pairingInputFrom, type PairingInput } from '../pairing/inputs.js';
 import { markPairingUriUsed, wasPairingUriUsed } from '../pairing/used-uri.js';
@@ -119,15 +119,12 @@ async function pairFromFile(
   logger: Logger,
   say: (f: Record<string, unknown>, h: string) => void,
 ): Promise<void> {
-  let content: string | undefined;
-  try {
-    content = readRegularFile(file, MAX_URI_FILE_BYTES);
-  } catch (error) {
-    throw new EdgeError(
-      'USAGE',
-      `cannot use the pairing-URI file: ${(error as Error).message}; it must be a regular file holding one consystence-edge://pair?… line`,
-    );
-  }
+  const content = readFirstBootFile(
+    file,
+    MAX_URI_FILE_BYTES,
+    'pairing-URI file',
+    'holding one consystence-edge://pair?… line',
+  );
   if (content === undefined) {
     throw new EdgeError(
       'NOT_PAIRED',

@@ -9,8 +9,8 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../common/log/log.js';
 import { printable } from '../../common/text/safe-text.js';
-import { readRegularFile } from '../../storage/index.js';
 import { EdgeError } from '../errors.js';
+import { readFirstBootFile } from '../first-boot-file.js';
 import type { StepEvent } from '../pairing/steps.js';
 import type { EdgeRuntime } from '../runtime.js';
 import { clearPairingFileFailure, recordPairingFileFailure } from '../stores/pairing-file-failure.js';
@@ -44,15 +44,12 @@ export async function registerFromFile(
   logger: Logger,
   say: (fields: Record<string, unknown>, human: string) => void,
 ): Promise<boolean> {
-  let content: string | undefined;
-  try {
-    content = readRegularFile(file, MAX_FILE_BYTES);
-  } catch (error) {
-    throw new EdgeError(
-      'USAGE',
-      `cannot use the registration file: ${(error as Error).message}; it must be a regular file of site-server=, fingerprint=, edge-id= and licence-key= lines`,
-    );
-  }
+  const content = readFirstBootFile(
+    file,
+    MAX_FILE_BYTES,
+    'registration file',
+    'of site-server=, fingerprint=, edge-id= and licence-key= lines',
+  );
   if (content === undefined) return false;
   let input: SiteRegisterInput;
   try {
