@@ -16,3 +16,4 @@ export * from './licences.js';
 export * from './release.js';
 export * from './release-bundle.js';
 export * from './built-in-release-keys.js';
+export * from './new-edge-config.js';

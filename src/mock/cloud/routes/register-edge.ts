@@ -13,8 +13,7 @@ import { z } from 'zod';
 import {
   IDEMPOTENCY_KEY_HEADER,
   RegisterEdgeRequest,
-  edgeTopicPrefix,
-  type EdgeConfig,
+  newEdgeConfig,
   type RegisterEdgeResponse,
   CLOUD_ROUTES,
 } from '../../../protocol/index.js';
@@ -35,29 +34,6 @@ import { claimPairingCode, type SiteCredential, siteCredential } from './site-cr
 const IdempotencyKey = z.uuid();
 
 type EdgeCredential = SiteCredential | { kind: 'site-token'; fingerprint: string };
-
-/** Defaults every edge starts with; the site server may change them later over `P/config`. */
-const EDGE_DEFAULTS = {
-  heartbeatSeconds: 30,
-  keepaliveSeconds: 30,
-  buffer: { retentionDays: 7, maxSizeMb: 1024 },
-} as const;
-
-function edgeConfig(deps: CloudDeps, site: SiteRow, edgeId: string): EdgeConfig {
-  const connection = currentSiteConnection(deps.db, site);
-  return {
-    siteServer: {
-      url: connection.url,
-      mqtt: {
-        ...connection.mqtt,
-        topicPrefix: edgeTopicPrefix(site.id, edgeId),
-        keepaliveSeconds: EDGE_DEFAULTS.keepaliveSeconds,
-      },
-    },
-    heartbeatSeconds: EDGE_DEFAULTS.heartbeatSeconds,
-    buffer: { ...EDGE_DEFAULTS.buffer },
-  };
-}
 
 export function registerEdgeRoutes(deps: CloudDeps): Hono<CloudEnv> {
   const { db } = deps;
@@ -223,7 +199,7 @@ function register(
     siteId: site.id,
     edgeToken: r.edgeToken,
     serverTime: now,
-    config: edgeConfig(deps, site, body.edgeId),
+    config: newEdgeConfig(currentSiteConnection(deps.db, site), site.id, body.edgeId),
   };
   saveIdempotencyRecord(db, {
     key: r.key,

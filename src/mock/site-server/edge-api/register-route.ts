@@ -20,9 +20,8 @@ import {
   RegisterEdgeResponse,
   SiteRegisterRequest,
   SiteRegisterResponse,
-  edgeTopicPrefix,
+  newEdgeConfig,
   siteConnectionHash,
-  type EdgeConfig,
   type SiteConnection,
 } from '../../../protocol/index.js';
 import { readBody } from '../http/errors.js';
@@ -31,9 +30,6 @@ import { CloudError } from '../upstream/cloud-client.js';
 import type { OfflineLicence } from './offline-licence.js';
 import type { SiteRegistry } from './site-registry.js';
 import type { SiteTokens } from './site-tokens.js';
-
-/** The defaults the cloud gives every new edge (register-edge); the site server may change them over `P/config`. */
-const EDGE_DEFAULTS = { heartbeatSeconds: 30, keepaliveSeconds: 30, buffer: { retentionDays: 7, maxSizeMb: 1024 } };
 
 export interface RegisterBackend {
   orgId: string;
@@ -193,7 +189,7 @@ async function registerOffline(
     siteId: backend.siteId,
     edgeToken,
     serverTime: now.toISOString(),
-    config: edgeConfig(connection, backend.siteId, body.edgeId),
+    config: newEdgeConfig(connection, backend.siteId, body.edgeId),
     issuer: 'site',
     licence: licence.jws,
   };
@@ -216,19 +212,4 @@ async function registerOffline(
     });
     return response;
   });
-}
-
-function edgeConfig(connection: SiteConnection, siteId: string, edgeId: string): EdgeConfig {
-  return {
-    siteServer: {
-      url: connection.url,
-      mqtt: {
-        ...connection.mqtt,
-        topicPrefix: edgeTopicPrefix(siteId, edgeId),
-        keepaliveSeconds: EDGE_DEFAULTS.keepaliveSeconds,
-      },
-    },
-    heartbeatSeconds: EDGE_DEFAULTS.heartbeatSeconds,
-    buffer: { ...EDGE_DEFAULTS.buffer },
-  };
 }
