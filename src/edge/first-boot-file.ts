@@ -2,8 +2,11 @@
  * Reading a file the service acts on at first boot (the pairing-URI file, the registration file): a regular file
  * only (no link, no FIFO), size capped; anything else is a USAGE error saying what the file must be.
  */
+import { printable } from '../common/text/safe-text.js';
 import { readRegularFile } from '../storage/index.js';
 import { EdgeError } from './errors.js';
+import type { EdgeRuntime } from './runtime.js';
+import { recordPairingFileFailure } from './stores/pairing-file-failure.js';
 
 /** The file's content, or undefined when there is none. */
 export function readFirstBootFile(file: string, maxBytes: number, what: string, mustHold: string): string | undefined {
@@ -14,5 +17,23 @@ export function readFirstBootFile(file: string, maxBytes: number, what: string, 
       'USAGE',
       `cannot use the ${what}: ${(error as Error).message}; it must be a regular file ${mustHold}`,
     );
+  }
+}
+
+/**
+ * Runs the attempt made from such a file; a refusal is kept for `status` (the service exits here and the reason
+ * would otherwise live only in the journal) and thrown.
+ */
+export async function keepingFailureForStatus<T>(runtime: EdgeRuntime, attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await attempt();
+  } catch (error) {
+    if (error instanceof EdgeError)
+      recordPairingFileFailure(runtime.state, {
+        at: new Date(runtime.clock.now()).toISOString(),
+        message: printable(error.message, 2000),
+        cloudCode: error.cloudCode ?? null,
+      });
+    throw error;
   }
 }

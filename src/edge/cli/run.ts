@@ -5,14 +5,13 @@
  */
 import { lstatSync } from 'node:fs';
 import { EdgeError, ExitCodes } from '../errors.js';
-import { readFirstBootFile } from '../first-boot-file.js';
+import { keepingFailureForStatus, readFirstBootFile } from '../first-boot-file.js';
 import type { Logger } from '../../common/log/log.js';
-import { pairingInputFrom, type PairingInput } from '../pairing/inputs.js';
+import { pairingInputFrom } from '../pairing/inputs.js';
 import { markPairingUriUsed, wasPairingUriUsed } from '../pairing/used-uri.js';
 import type { StepEvent } from '../pairing/steps.js';
 import type { EdgeRuntime } from '../runtime.js';
-import { printable } from '../../common/text/safe-text.js';
-import { clearPairingFileFailure, recordPairingFileFailure } from '../stores/pairing-file-failure.js';
+import { clearPairingFileFailure } from '../stores/pairing-file-failure.js';
 import { acquireRunLock } from '../stores/run-lock.js';
 import { DataPlane } from '../data/data-plane.js';
 import { claimProducerSocket, producerEndpoint, type ProducerEndpoint } from '../data/producer-endpoint.js';
@@ -131,9 +130,8 @@ async function pairFromFile(
       `this device is not paired and there is no pairing-URI file at ${file} (nor a registration file at ${registrationFile}); run 'consystence-edge pair --uri …' or 'consystence-edge register …', or place the URI in that file`,
     );
   }
-  let input: PairingInput;
-  try {
-    input = pairingInputFrom({ uri: content.trim(), edgeId });
+  const input = await keepingFailureForStatus(runtime, async () => {
+    const input = pairingInputFrom({ uri: content.trim(), edgeId });
     if (wasPairingUriUsed(runtime.state.kv, input))
       throw new EdgeError(
         'NOT_PAIRED',
@@ -141,16 +139,8 @@ async function pairFromFile(
       );
     say({ event: 'pairing_from_file', file }, `not paired yet: pairing from ${file}`);
     await runtime.pair(input, { steps: (event: StepEvent) => logger.info('pairing_step', { ...event }) });
-  } catch (error) {
-    // Kept for `status`: the service exits here and the reason would otherwise live only in the journal.
-    if (error instanceof EdgeError)
-      recordPairingFileFailure(runtime.state, {
-        at: new Date(runtime.clock.now()).toISOString(),
-        message: printable(error.message, 2000),
-        cloudCode: error.cloudCode ?? null,
-      });
-    throw error;
-  }
+    return input;
+  });
   markPairingUriUsed(runtime.state.kv, input);
   clearPairingFileFailure(runtime.state);
   // Never deleted: the packaged service cannot (root's /etc/consystence-edge) and one behaviour everywhere is

@@ -8,12 +8,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../common/log/log.js';
-import { printable } from '../../common/text/safe-text.js';
 import { EdgeError } from '../errors.js';
-import { readFirstBootFile } from '../first-boot-file.js';
+import { keepingFailureForStatus, readFirstBootFile } from '../first-boot-file.js';
 import type { StepEvent } from '../pairing/steps.js';
 import type { EdgeRuntime } from '../runtime.js';
-import { clearPairingFileFailure, recordPairingFileFailure } from '../stores/pairing-file-failure.js';
+import { clearPairingFileFailure } from '../stores/pairing-file-failure.js';
 import type { KvStore } from '../stores/kv-store.js';
 import type { SiteRegisterInput } from './register.js';
 import { parseRegistrationFile } from './register-inputs.js';
@@ -51,8 +50,8 @@ export async function registerFromFile(
     'of site-server=, fingerprint=, edge-id= and licence-key= lines',
   );
   if (content === undefined) return false;
-  let input: SiteRegisterInput;
-  try {
+  const input = await keepingFailureForStatus(runtime, async () => {
+    let input: SiteRegisterInput;
     try {
       input = parseRegistrationFile(content);
     } catch (error) {
@@ -69,15 +68,8 @@ export async function registerFromFile(
       `not registered yet: registering through the site server from ${file}`,
     );
     await runtime.register(input, { steps: (event: StepEvent) => logger.info('registration_step', { ...event }) });
-  } catch (error) {
-    if (error instanceof EdgeError)
-      recordPairingFileFailure(runtime.state, {
-        at: new Date(runtime.clock.now()).toISOString(),
-        message: printable(error.message, 2000),
-        cloudCode: error.cloudCode ?? null,
-      });
-    throw error;
-  }
+    return input;
+  });
   runtime.state.db.transaction(() => runtime.state.kv.set(USED_KEY, digest(input)));
   clearPairingFileFailure(runtime.state);
   logger.info('registration_file_kept', { file, note: 'recorded as used; it holds a licence key: delete it' });
