@@ -6,6 +6,7 @@ import {
   LicenceVerificationError,
   licenceKeySet,
   licenceMismatches,
+  PublicJwk,
   verifyLicenceFile,
 } from '../../../src/protocol/index.js';
 
@@ -14,7 +15,7 @@ const site = randomUUID();
 
 async function licenceKey(kid: string) {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-  return { privateKey, entry: { kid, jwk: await exportJWK(publicKey) } };
+  return { privateKey, entry: { kid, jwk: PublicJwk.parse(await exportJWK(publicKey)) } };
 }
 
 async function licence(signer: CryptoKey, kid: string, overrides: { typ?: string; claims?: object } = {}) {
