@@ -154,17 +154,24 @@ async function reachCloud({ deps, input, run, retry }: Pairing): Promise<JSONWeb
   return jwks;
 }
 
+/** What a registration says about this device, to the cloud or to a site server. */
+export function describeDevice(deps: PairDeps, edgeId: string, identity: StoredIdentity) {
+  return {
+    edgeId,
+    hardwareId: deps.hardwareId,
+    version: deps.version,
+    hostname: sanitiseHostname(deps.hostname ?? osHostname()),
+    publicKey: identity.publicJwk,
+  };
+}
+
 /** Registers the device key under the pairing code, replaying the saved Idempotency-Key if an attempt was lost. */
 async function register({ deps, input, run, retry, now }: Pairing) {
   const { steps, state } = deps;
   steps({ step: 'register', status: 'start', edgeId: input.edgeId, siteId: input.siteId });
   const identity = await ensureIdentity(state.identity, new Date(now()));
   const body = RegisterEdgeRequest.parse({
-    edgeId: input.edgeId,
-    hardwareId: deps.hardwareId,
-    version: deps.version,
-    hostname: sanitiseHostname(deps.hostname ?? osHostname()),
-    publicKey: identity.publicJwk,
+    ...describeDevice(deps, input.edgeId, identity),
     ...(input.licenceKey ? { licenceKey: input.licenceKey } : {}),
   });
   const idempotencyKey = pendingKeyFor(deps, input, JSON.stringify(body));

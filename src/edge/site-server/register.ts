@@ -7,7 +7,6 @@
  * signed by the cloud licence key built into this binary (air-gapped site, licence-chain.ts).
  */
 import { createHash } from 'node:crypto';
-import { hostname as osHostname } from 'node:os';
 import type { JSONWebKeySet } from 'jose';
 import {
   type EdgeTokenClaims,
@@ -25,12 +24,12 @@ import { ensureIdentity } from '../identity/device-key.js';
 import { normaliseCloudUrl } from '../pairing/inputs.js';
 import {
   checkClock,
+  describeDevice,
   type PairDeps,
   pendingKeyFor,
   refuseIfPaired,
   reportRetry,
   retryOptions,
-  sanitiseHostname,
   saveRegistration,
   sendRegistration,
   stepRunner,
@@ -173,11 +172,7 @@ async function register({ deps, input, run, retry, now }: Registering, fetchPinn
   steps({ step: 'register', status: 'start', edgeId: input.edgeId, siteId: site.siteId });
   const deviceKey = await ensureIdentity(state.identity, new Date(now()));
   const body = SiteRegisterRequest.parse({
-    edgeId: input.edgeId,
-    hardwareId: deps.hardwareId,
-    version: deps.version,
-    hostname: sanitiseHostname(deps.hostname ?? osHostname()),
-    publicKey: deviceKey.publicJwk,
+    ...describeDevice(deps, input.edgeId, deviceKey),
     licenceKey: input.licenceKey,
   });
   const target = { cloudUrl: input.siteServerUrl, orgId: site.orgId, siteId: site.siteId };
