@@ -1,8 +1,8 @@
 /**
  * `POST SITE_EDGE_ROUTES.token`: a new site-issued edge token for a device-key assertion, checked as the cloud
  * checks one (`verifyDeviceAssertion` in the contract) against the registration it names (`iss` = `sub` = the
- * edge uuid this server issued, for this edge id); each `jti` once, and a revoked (replaced) registration refused. The answer carries the site's
- * connection, its hash signed into the token as `cfg`.
+ * edge uuid this server issued, for this edge id); each `jti` once, and a revoked (replaced) registration refused.
+ * The answer carries the site's connection, its hash signed into the token as `cfg`.
  */
 import type { Context } from 'hono';
 import { calculateJwkThumbprint, type JWK } from 'jose';
