@@ -6,8 +6,11 @@
  * set of release links would race, so the technician stops the service, installs, and starts it again; the
  * launcher then runs the new version on trial, exactly as after an over-the-air update.
  */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { BundleError, readBundle } from '../../protocol/release-bundle.js';
+import { describeUid } from '../../storage/index.js';
 import { EdgeError } from '../errors.js';
 import { acquireRunLock, serviceRunning } from '../stores/run-lock.js';
 import { createUpdateEngine } from '../update/index.js';
@@ -47,9 +50,12 @@ async function install(io: CliIo): Promise<number> {
   });
   const settings = commonSettings(values, io.env);
   if (!values.file) throw new EdgeError('USAGE', 'update install needs --file BUNDLE');
+  refuseRootInServiceFolder(settings.stateDir);
+  // The job keeps the path: a service that finishes an interrupted install runs in another working directory.
+  const file = resolve(values.file);
   let bundle: Awaited<ReturnType<typeof readBundle>>;
   try {
-    bundle = await readBundle(values.file);
+    bundle = await readBundle(file);
   } catch (error) {
     if (error instanceof BundleError) throw new EdgeError('UPDATE_REFUSED', error.message);
     throw error;
@@ -58,7 +64,7 @@ async function install(io: CliIo): Promise<number> {
     if (!io.stdinIsTty) throw new EdgeError('USAGE', 'update install needs --yes when not run from a terminal');
     const rl = createInterface({ input: process.stdin, output: process.stdout });
     const answer = await rl.question(
-      `This installs the release in ${values.file} after checking it; the new version runs at the next start of the service. Type "yes" to continue: `,
+      `This installs the release in ${file} after checking it; the new version runs at the next start of the service. Type "yes" to continue: `,
     );
     rl.close();
     if (answer.trim().toLowerCase() !== 'yes') {
@@ -83,7 +89,7 @@ async function install(io: CliIo): Promise<number> {
       },
     });
     const job = await engine
-      .installFile({ path: values.file, ...bundle }, values['allow-downgrade'] === true)
+      .installFile({ path: file, ...bundle }, values['allow-downgrade'] === true)
       .catch((error: unknown) => {
         if (error instanceof UpdateRefused) throw new EdgeError('UPDATE_REFUSED', `${error.code}: ${error.message}`);
         throw error;
@@ -102,4 +108,24 @@ async function install(io: CliIo): Promise<number> {
     runtime.close();
     lock.release();
   }
+}
+
+/**
+ * Root installing into the service account's folder would leave the release, its links and the identity snapshot
+ * root's: the launcher could not start the new version and a rollback would put a root-owned identity.db in place,
+ * and the service would never start again. So the install runs as the folder's owner, or refuses.
+ */
+function refuseRootInServiceFolder(stateDir: string): void {
+  if (process.geteuid?.() !== 0) return;
+  let owner: number;
+  try {
+    owner = statSync(stateDir).uid;
+  } catch {
+    return; // no folder yet: the install creates it, and root owns what it creates, as it should
+  }
+  if (owner === 0) return;
+  throw new EdgeError(
+    'USAGE',
+    `run update install as the account that owns ${stateDir} (${describeUid(owner)}), not as root: files root writes there would stop the service from starting the new version. For example: sudo -u ${describeUid(owner).split(' ')[0]} consystence-edge update install --file BUNDLE (the bundle must be readable by that account)`,
+  );
 }

@@ -4,7 +4,7 @@
  * releases/<version>, links swapped, trial record, job `restarting`); one signed by another key is refused with
  * exit 5 and changes nothing; a running service (run lock held) makes it refuse; `status` and `doctor` show it.
  */
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { acquireRunLock } from '../../../src/edge/stores/run-lock.js';
@@ -36,6 +36,19 @@ async function bundleSignedBy(key: TestReleaseKey, version = '99.0.0') {
 }
 
 describe('update install --file', () => {
+  it.runIf(process.geteuid?.() === 0)(
+    "refuses as root in a folder the service account owns, and changes nothing (root's files would stop the service)",
+    async () => {
+      const stateDir = tempDir('cst-update-root-');
+      chownSync(stateDir, 65534, 65534);
+      const bundle = await bundleSignedBy(dev);
+      const result = await cli(stateDir, 'update', 'install', '--file', bundle.path, '--yes');
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/run update install as the account that owns .*\(uid 65534\)|nobody/);
+      expect(readdirSync(stateDir)).toEqual([]);
+    },
+  );
+
   it('installs a bundle signed by a trusted key; update status, status and doctor show it', async () => {
     const stateDir = tempDir('cst-update-cli-');
     const bundle = await bundleSignedBy(dev);
