@@ -235,7 +235,7 @@ describe('site server, air-gapped', () => {
     await cloud.close();
   });
 
-  it('refuses to start with a forged licence file, one naming another server key, or --offline without one', async () => {
+  it('refuses to start with a forged licence file, one naming another server key, a --licence-keys file that is not JSON (without echoing it), or --offline without one', async () => {
     const dir = tempDir('cst-airgap-forged-');
     const orgId = randomUUID();
     const siteId = randomUUID();
@@ -283,6 +283,15 @@ describe('site server, air-gapped', () => {
     const otherKey = await runToEnd(command, flags(otherKeyPath), { timeoutMs: 60_000 });
     expect(otherKey.code).toBe(1);
     expect(otherKey.stderr).toMatch(/names another site server key/);
+    // A wrong file given as --licence-keys (here, a secret) is refused without echoing any of its content.
+    const secretPath = join(dir, 'not-keys.txt');
+    writeFileSync(secretPath, 'CST-EDGE-SECRET-0001 do not print me');
+    const wrongKeys = await runToEnd(command, [...flags(forgedPath), '--licence-keys', secretPath], {
+      timeoutMs: 60_000,
+    });
+    expect(wrongKeys.code).toBe(2);
+    expect(wrongKeys.stderr).toMatch(/--licence-keys .*not JSON/);
+    expect(wrongKeys.stderr).not.toMatch(/SECRET|CST-EDGE|print me/);
     const withoutFile = await runToEnd(
       command,
       flags(forgedPath).filter((f) => f !== '--licence-file' && f !== forgedPath),

@@ -34,11 +34,21 @@ export interface OfflineLicence {
 const refuse = (why: string) => new SiteServerError('LICENCE_FILE', `the offline licence file is refused: ${why}`);
 
 function readLicenceKeys(path: string): LicenceKeyList {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new SiteServerError(
+      'USAGE',
+      `--licence-keys ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
+  }
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new SiteServerError('USAGE', `--licence-keys ${path}: cannot read it as JSON (${(error as Error).message})`);
+    json = JSON.parse(text);
+  } catch {
+    // JSON.parse's message quotes the file: a wrong file may be a secret, so name only the flag and path.
+    throw new SiteServerError('USAGE', `--licence-keys ${path}: not JSON`);
   }
   const parsed = LicenceKeyList.safeParse(json);
   if (!parsed.success)
