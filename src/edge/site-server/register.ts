@@ -178,7 +178,12 @@ async function register({ deps, input, run, retry, now }: Registering, fetchPinn
   const target = { cloudUrl: input.siteServerUrl, orgId: site.orgId, siteId: site.siteId };
   // The pending row tells a retry of this request from a new one; it keeps a hash of the licence key, not the key.
   const remembered = { ...body, licenceKey: createHash('sha256').update(body.licenceKey).digest('hex') };
-  const idempotencyKey = pendingKeyFor(deps, target, JSON.stringify(remembered));
+  const idempotencyKey = pendingKeyFor(
+    deps,
+    target,
+    JSON.stringify(remembered),
+    'a licence may already be bound by it',
+  );
   const registered = await sendRegistration(deps, { run, retry }, () =>
     registerAtSite(fetchPinned, input.siteServerUrl, { idempotencyKey, body }, localNow),
   );

@@ -130,6 +130,55 @@ describe('consystence-edge register', () => {
     expect(server.bindings.size).toBe(1);
   });
 
+  it('after a power cut, a run with another licence key or edge id is refused (a licence may be bound); --force abandons it', async () => {
+    const server = await site({ mode: 'connected', holdAnswers: true });
+    const dir = tempDir('cst-register-cli-');
+    const hardwareId = testHardwareId();
+    const args = (edgeId: string) => [
+      'register',
+      '--json',
+      '--state-dir',
+      dir,
+      '--hardware-id',
+      hardwareId,
+      '--site-server',
+      server.url,
+      '--edge-id',
+      edgeId,
+      '--site-server-fingerprint',
+      server.fingerprint,
+      '--no-connect',
+    ];
+    const first = startEntry('node', 'src/edge/main.ts', args('cli-6'), { env: { [LICENCE_KEY_ENV]: LICENCE } });
+    await waitFor(() => server.requests.some((r) => r.method === 'POST'), { timeoutMs: 30_000 });
+    await first.kill('SIGKILL');
+    server.releaseHeld();
+    const posts = () => server.requests.filter((r) => r.method === 'POST').length;
+
+    const otherKey = await runToEnd(cli.command, [...cli.args, ...args('cli-6')], {
+      env: { [LICENCE_KEY_ENV]: 'CST-EDGE-CLIT-0000-0002' },
+    });
+    expect(otherKey.code).toBe(2);
+    expect(otherKey.stderr).toMatch(
+      /interrupted registration .*licence may already be bound.*same command again.*--force/s,
+    );
+    const otherEdge = await runToEnd(cli.command, [...cli.args, ...args('cli-7')], {
+      env: { [LICENCE_KEY_ENV]: LICENCE },
+    });
+    expect(otherEdge.code).toBe(2);
+    expect(otherEdge.stderr).toMatch(/interrupted registration/);
+    expect(posts()).toBe(1);
+
+    const forced = startEntry('node', 'src/edge/main.ts', [...args('cli-7'), '--force'], {
+      env: { [LICENCE_KEY_ENV]: 'CST-EDGE-CLIT-0000-0002' },
+    });
+    await waitFor(() => posts() === 2, { timeoutMs: 30_000 });
+    server.releaseHeld();
+    expect((await forced.exited).code).toBe(0);
+    const [abandoned, fresh] = server.requests.filter((r) => r.method === 'POST');
+    expect(fresh!.idempotencyKey).not.toBe(abandoned!.idempotencyKey);
+  });
+
   it('a power cut at any moment of register: the next run finishes it, and the site server decided it once', async () => {
     const server = await site({ mode: 'air-gapped' });
     const args = (dir: string, hardwareId: string) => [
