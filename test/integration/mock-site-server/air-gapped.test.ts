@@ -21,6 +21,7 @@ import {
 } from '../../../src/mock/cloud/index.js';
 import {
   LICENCE_JWS_TYPE,
+  licenceHash,
   SITE_EDGE_ROUTES,
   SiteRegisterResponse,
   TokenRefreshResponse,
@@ -125,6 +126,9 @@ describe('site server, air-gapped', () => {
     const answerA = SiteRegisterResponse.parse(first.body);
     expect(answerA.issuer).toBe('site');
     expect(answerA.licence).toBe(licenceFile);
+    // What every device receives and stores names the site's licences by hash only: no device can read another key.
+    const handedOut = Buffer.from(answerA.licence!.split('.')[1]!, 'base64url').toString();
+    for (const key of [K1, K2, K3]) expect(handedOut).not.toContain(key);
     expect(await verifySiteIssued(answerA.edgeToken, answerA.licence!, site.id)).toMatchObject({
       sub: answerA.id,
       edge: 'orin-a',
@@ -247,7 +251,7 @@ describe('site server, air-gapped', () => {
       jti: randomUUID(),
       org: orgId,
       site: siteId,
-      licences: [K1],
+      licenceHashes: [licenceHash(siteId, K1)],
       siteServerKey: { ...(await exportJWK(otherServerKey.publicKey)), kid: 'site-other' },
       iat: Math.floor(Date.now() / 1000),
     };

@@ -27,8 +27,8 @@ export interface OfflineLicence {
   /** The file as given (the compact JWS), handed to edges with every site-issued token. */
   jws: string;
   claims: OfflineLicenceClaims;
-  /** For fast membership checks at `register`. */
-  keys: ReadonlySet<string>;
+  /** `licenceHash(site, key)` of each key the site may activate, for fast membership checks at `register`. */
+  licenceHashes: ReadonlySet<string>;
 }
 
 const refuse = (why: string) => new SiteServerError('LICENCE_FILE', `the offline licence file is refused: ${why}`);
@@ -84,5 +84,5 @@ export async function loadOfflineLicence(
     throw refuse(
       "it names another site server key than this server's (export it again after this server registered, with this --db)",
     );
-  return { jws, claims, keys: new Set(claims.licences) };
+  return { jws, claims, licenceHashes: new Set(claims.licenceHashes) };
 }
