@@ -73,12 +73,13 @@ interface Pairing {
   run: <T>(step: StepName, fn: () => Promise<T>) => Promise<T>;
 }
 
-export function refuseIfPaired(deps: PairDeps): void {
+/** `verb` is the command's own word (`pair`, or `register` through a site server), for the technician's message. */
+export function refuseIfPaired(deps: PairDeps, verb: 'pair' | 'register' = 'pair'): void {
   const existing = deps.state.registration.get();
   if (existing && !existing.revokedAt && !deps.force) {
     throw new EdgeError(
       'ALREADY_PAIRED',
-      `this device is already paired as ${existing.edgeId} at site ${existing.siteId}; run 'consystence-edge reset' first, or pass --force to pair again`,
+      `this device is already ${verb === 'pair' ? 'paired' : 'registered'} as ${existing.edgeId} at site ${existing.siteId}; run 'consystence-edge reset' first, or pass --force to ${verb} again`,
     );
   }
 }

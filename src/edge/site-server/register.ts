@@ -71,7 +71,7 @@ interface Registering {
 const localNow = () => Date.now();
 
 export async function registerThroughSite(deps: SiteRegisterDeps, input: SiteRegisterInput): Promise<Registration> {
-  refuseIfPaired(deps);
+  refuseIfPaired(deps, 'register');
   const r: Registering = {
     deps,
     input,

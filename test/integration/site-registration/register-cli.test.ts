@@ -177,6 +177,10 @@ describe('consystence-edge register', () => {
     expect((await forced.exited).code).toBe(0);
     const [abandoned, fresh] = server.requests.filter((r) => r.method === 'POST');
     expect(fresh!.idempotencyKey).not.toBe(abandoned!.idempotencyKey);
+    // Registered through a site server, a second run says "registered", not "paired".
+    const again = await runToEnd(cli.command, [...cli.args, ...args('cli-7')], { env: { [LICENCE_KEY_ENV]: LICENCE } });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already registered as cli-7 .*--force to register again/);
   });
 
   it('a power cut at any moment of register: the next run finishes it, and the site server decided it once', async () => {
