@@ -117,8 +117,14 @@ async function trustSiteServer({ deps, input, run, retry }: Registering): Promis
         try {
           return await readPeerFingerprint(input.siteServerUrl);
         } catch (error) {
-          const code = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
-          throw new CloudCallError(`cannot reach the site server (${code})`, 'network', true);
+          const cause = (error as { cause?: { code?: unknown; message?: string } }).cause;
+          const why =
+            cause?.code === 'ETIMEDOUT'
+              ? cause.message
+              : typeof cause?.code === 'string'
+                ? cause.code
+                : (error as Error).name;
+          throw new CloudCallError(`cannot reach the site server (${why})`, 'network', true);
         }
       },
       { ...retry, onRetry: reportRetry(steps, 'identify') },

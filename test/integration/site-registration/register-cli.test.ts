@@ -6,6 +6,7 @@
  * the service registers from a registration file at first boot, once.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LICENCE_KEY_ENV } from '../../../src/edge/cli/secret-input.js';
@@ -182,6 +183,35 @@ describe('consystence-edge register', () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/already registered as cli-7 .*--force to register again/);
   });
+
+  it('a site server that accepts the connection but never completes TLS: says so in words, with the retry', async () => {
+    const silent = createServer(() => {}); // accepts, never answers the ClientHello
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const result = await register('node', [
+        '--state-dir',
+        tempDir('cst-register-cli-'),
+        '--hardware-id',
+        testHardwareId(),
+        '--site-server',
+        `https://127.0.0.1:${port}`,
+        '--edge-id',
+        'cli-8',
+        '--site-server-fingerprint',
+        `sha256:${'a'.repeat(64)}`,
+        '--max-attempts',
+        '2',
+      ]);
+      expect(result.code).toBe(4);
+      const output = result.stdout + result.stderr;
+      expect(output).toContain(`timed out completing TLS with 127.0.0.1:${port}`);
+      expect(output).toMatch(/trying again in/);
+      expect(output).not.toMatch(/\(\d+\)/);
+    } finally {
+      silent.close();
+    }
+  }, 120_000);
 
   it('a power cut at any moment of register: the next run finishes it, and the site server decided it once', async () => {
     const server = await site({ mode: 'air-gapped' });
