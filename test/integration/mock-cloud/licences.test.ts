@@ -369,9 +369,9 @@ describe('the offline licence file', () => {
     const { licenceFile } = await admin.exportOfflineLicence(DEMO_ORG_ID, siteId);
     const [header, payload, signature] = licenceFile.split('.');
     const claims = decodeJwt(licenceFile);
-    const forged = Buffer.from(JSON.stringify({ ...claims, licences: ['CST-EDGE-FAKE-FAKE-FAKE'] })).toString(
-      'base64url',
-    );
+    const forged = Buffer.from(
+      JSON.stringify({ ...claims, licenceHashes: [licenceHash(siteId, 'CST-EDGE-FAKE-FAKE-FAKE')] }),
+    ).toString('base64url');
     expect(forged).not.toBe(payload);
     await expect(verifyWithBuiltInKeys(`${header}.${forged}.${signature}`)).rejects.toThrow();
   });
