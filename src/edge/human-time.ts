@@ -21,9 +21,9 @@ export function humanDuration(ms: number): string {
 
 /**
  * `skewMs` is cloud time − local time (the clock's offset): positive means the local clock is behind.
- * Under 50 ms it is "in step".
+ * Under 50 ms it is "in step". `reference` is whose time it was measured against (the site server, air-gapped).
  */
-export function describeSkew(skewMs: number): string {
-  if (Math.abs(skewMs) < 50) return 'in step with the cloud';
-  return `${humanDuration(skewMs)} ${skewMs > 0 ? 'behind' : 'ahead of'} the cloud`;
+export function describeSkew(skewMs: number, reference = 'the cloud'): string {
+  if (Math.abs(skewMs) < 50) return `in step with ${reference}`;
+  return `${humanDuration(skewMs)} ${skewMs > 0 ? 'behind' : 'ahead of'} ${reference}`;
 }

@@ -7,7 +7,7 @@
 import { decodeProtectedHeader, importJWK, type JSONWebKeySet, type JWK, jwtVerify } from 'jose';
 import { z } from 'zod';
 import { PublicJwk } from './common.js';
-import { LICENCE_JWS_TYPE, LICENCE_SIGNING_ALGORITHM, OfflineLicenceClaims } from './licences.js';
+import { LICENCE_JWS_TYPE, LICENCE_SIGNING_ALGORITHM, licenceHash, OfflineLicenceClaims } from './licences.js';
 
 /** The cloud's licence keys as the repository ships them (`keys/licence-keys.json`, embedded in the device). */
 export const LicenceKeyList = z.object({
@@ -83,7 +83,10 @@ export function licenceMismatches(
   const mismatches: ('organisation' | 'site' | 'licence key')[] = [];
   if (claims.org !== expected.orgId) mismatches.push('organisation');
   if (claims.site !== expected.siteId) mismatches.push('site');
-  if (expected.licenceKey !== undefined && !claims.licences.includes(expected.licenceKey))
+  if (
+    expected.licenceKey !== undefined &&
+    !claims.licenceHashes.includes(licenceHash(expected.siteId, expected.licenceKey))
+  )
     mismatches.push('licence key');
   return mismatches;
 }

@@ -7,6 +7,7 @@
  * licence file (signed by the cloud's licence key, naming the site server's own signing key), binds it, and issues
  * the edge token itself; the edge verifies the chain with the cloud licence key built into its binary.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { EdgeId, HardwareId, IsoDateTime, LicenceKey, PublicJwk, Uuid } from './common.js';
 import { RegisterEdgeRequest, RegisterEdgeResponse } from './cloud-api.js';
@@ -63,6 +64,15 @@ export type SiteRegisterResponse = z.infer<typeof SiteRegisterResponse>;
 // ---------------------------------------------------------------------------------------------------------------
 // Offline licence file
 
+/**
+ * How an offline licence file names a licence key: base64url SHA-256 of `"{siteId}:{key}"`. The file reaches every
+ * device the site server registers, so it must not hold keys a device could read and burn; the site id in the hash
+ * makes it useless at another site.
+ */
+export const licenceHash = (siteId: string, licenceKey: string) =>
+  createHash('sha256').update(`${siteId}:${licenceKey}`).digest('base64url');
+export const LicenceHash = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url SHA-256');
+
 /** The payload of an offline licence file. No `exp`: a board without a clock must still verify it. */
 export const OfflineLicenceClaims = z.object({
   typ: z.literal('offline-licence'),
@@ -70,8 +80,8 @@ export const OfflineLicenceClaims = z.object({
   jti: Uuid,
   org: Uuid,
   site: Uuid,
-  /** The licence keys this site may activate. */
-  licences: z.array(LicenceKey).min(1).max(10_000),
+  /** The licence keys this site may activate, each as `licenceHash(site, key)`: never the keys themselves. */
+  licenceHashes: z.array(LicenceHash).min(1).max(10_000),
   /** The site server's public signing key (with `kid`), from register-server: it signs site-issued edge tokens. */
   siteServerKey: PublicJwk,
   iat: z.number().int(),

@@ -4,7 +4,12 @@
  * is about us: edge id, edge uuid, org, hardware id, and `cnf.jkt` = our own key's thumbprint.
  */
 import type { JSONWebKeySet } from 'jose';
-import { TokenVerificationError, verifyEdgeToken, type EdgeTokenClaims } from '../../protocol/index.js';
+import {
+  SITE_ISSUER_PREFIX,
+  TokenVerificationError,
+  verifyEdgeToken,
+  type EdgeTokenClaims,
+} from '../../protocol/index.js';
 import { EdgeError } from '../errors.js';
 
 export interface TokenExpectations {
@@ -24,6 +29,8 @@ export async function verifyIssuedToken(
   jwks: JSONWebKeySet,
   expect: TokenExpectations,
 ): Promise<EdgeTokenClaims> {
+  // A site-issued token (air-gapped) is the site server's: say so, the technician never talked to the cloud.
+  const issuedBy = expect.issuer?.startsWith(SITE_ISSUER_PREFIX) ? "the site server's" : "the cloud's";
   let claims: EdgeTokenClaims;
   try {
     claims = await verifyEdgeToken(token, jwks, expect.siteId, {
@@ -35,7 +42,7 @@ export async function verifyIssuedToken(
     const reason = error instanceof TokenVerificationError ? error.message : 'the token could not be checked';
     throw new EdgeError(
       'TOKEN_REJECTED',
-      `the cloud's token failed verification (${reason}); nothing was saved. Check the device clock and that the pairing URI points at the right cloud`,
+      `${issuedBy} token failed verification (${reason}); nothing was saved. Check the device clock and that the ${issuedBy === "the cloud's" ? 'pairing URI points at the right cloud' : 'site server is the one for this site'}`,
     );
   }
   const mismatches: string[] = [];
@@ -47,7 +54,7 @@ export async function verifyIssuedToken(
   if (mismatches.length) {
     throw new EdgeError(
       'TOKEN_REJECTED',
-      `the cloud's token is not for this device (${mismatches.join(', ')} differ); nothing was saved`,
+      `${issuedBy} token is not for this device (${mismatches.join(', ')} differ); nothing was saved`,
     );
   }
   return claims;

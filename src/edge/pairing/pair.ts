@@ -4,7 +4,7 @@
  * of burning the code twice. The answer is verified completely before anything is saved; then registration,
  * token and config are saved and the pending row deleted in ONE synchronous=FULL transaction.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import type { JSONWebKeySet } from 'jose';
 import {
@@ -73,12 +73,13 @@ interface Pairing {
   run: <T>(step: StepName, fn: () => Promise<T>) => Promise<T>;
 }
 
-export function refuseIfPaired(deps: PairDeps): void {
+/** `verb` is the command's own word (`pair`, or `register` through a site server), for the technician's message. */
+export function refuseIfPaired(deps: PairDeps, verb: 'pair' | 'register' = 'pair'): void {
   const existing = deps.state.registration.get();
   if (existing && !existing.revokedAt && !deps.force) {
     throw new EdgeError(
       'ALREADY_PAIRED',
-      `this device is already paired as ${existing.edgeId} at site ${existing.siteId}; run 'consystence-edge reset' first, or pass --force to pair again`,
+      `this device is already ${verb === 'pair' ? 'paired' : 'registered'} as ${existing.edgeId} at site ${existing.siteId}; run 'consystence-edge reset' first, or pass --force to ${verb} again`,
     );
   }
 }
@@ -174,7 +175,14 @@ async function register({ deps, input, run, retry, now }: Pairing) {
     ...describeDevice(deps, input.edgeId, identity),
     ...(input.licenceKey ? { licenceKey: input.licenceKey } : {}),
   });
-  const idempotencyKey = pendingKeyFor(deps, input, JSON.stringify(body));
+  // The code is the bearer, not part of the body: its hash tells a retry from a run with another code.
+  const remembered = { ...body, code: createHash('sha256').update(input.code).digest('hex') };
+  const idempotencyKey = pendingKeyFor(
+    deps,
+    input,
+    JSON.stringify(remembered),
+    `its pairing code may already be used${input.licenceKey ? ' and its licence bound' : ''}`,
+  );
   const registered = await sendRegistration(deps, { run, retry }, () =>
     registerEdge(deps.fetch, input, { code: input.code, idempotencyKey, body }, localNow),
   );
@@ -338,25 +346,36 @@ export function reportRetry(steps: StepReporter, step: StepName, note = ''): Ret
     });
 }
 
-/** Reuses the saved Idempotency-Key when the same request is retried; otherwise saves a fresh one first. */
+/**
+ * Reuses the saved Idempotency-Key when the same request is retried; otherwise saves a fresh one first. A different
+ * request while an interrupted one is pending is refused (unless --force): the interrupted one may have used the
+ * code or bound the licence already, and dropping it silently would spend a second one on the same device.
+ * `body` is what identifies the request, secrets only as hashes; `spent` says what the interrupted one may have used.
+ */
 export function pendingKeyFor(
   deps: PairDeps,
   input: Pick<PairingInput, 'cloudUrl' | 'orgId' | 'siteId'>,
   body: string,
+  spent: string,
 ): string {
   const { state } = deps;
   const pending = state.pending.get();
   const fresh = pending && Date.parse(pending.createdAt) > Date.now() - PENDING_MAX_AGE_MS;
-  if (
-    pending &&
-    fresh &&
-    pending.cloudUrl === input.cloudUrl &&
-    pending.orgId === input.orgId &&
-    pending.siteId === input.siteId &&
-    pending.body === body
-  ) {
-    deps.logger.info('pairing_replay', { reason: 'a previous attempt did not finish; replaying it' });
-    return pending.idempotencyKey;
+  if (pending && fresh) {
+    const same =
+      pending.cloudUrl === input.cloudUrl &&
+      pending.orgId === input.orgId &&
+      pending.siteId === input.siteId &&
+      pending.body === body;
+    if (same) {
+      deps.logger.info('pairing_replay', { reason: 'a previous attempt did not finish; replaying it' });
+      return pending.idempotencyKey;
+    }
+    if (!deps.force)
+      throw new EdgeError(
+        'USAGE',
+        `an interrupted registration (started ${pending.createdAt} with ${pending.cloudUrl}) did not finish, and this command differs from it: ${spent}. Run the same command again to finish it, or pass --force to abandon it`,
+      );
   }
   const idempotencyKey = randomUUID();
   credentialTransaction(state.db, () =>

@@ -55,7 +55,18 @@ function openUnverified(
       ciphers: TLS_CIPHERS,
       ...(/^[\d.]+$/.test(host) || host.includes(':') ? {} : { servername: host }),
     });
-    const onAbort = () => socket.destroy(signal?.reason as Error);
+    // Say in words where it stalled: the abort reason itself is a DOMException whose `code` is a number (23).
+    const onAbort = () => {
+      const stage = socket.connecting ? 'connecting to' : 'completing TLS with';
+      const reason = signal?.reason as Error | undefined;
+      socket.destroy(
+        reason?.name === 'TimeoutError'
+          ? Object.assign(new Error(`timed out ${stage} ${host}:${socket.remotePort ?? url.port}`), {
+              code: 'ETIMEDOUT',
+            })
+          : reason,
+      );
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
     socket.once('error', (error: Error) => {
       signal?.removeEventListener('abort', onAbort);

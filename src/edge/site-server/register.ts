@@ -71,7 +71,7 @@ interface Registering {
 const localNow = () => Date.now();
 
 export async function registerThroughSite(deps: SiteRegisterDeps, input: SiteRegisterInput): Promise<Registration> {
-  refuseIfPaired(deps);
+  refuseIfPaired(deps, 'register');
   const r: Registering = {
     deps,
     input,
@@ -117,8 +117,14 @@ async function trustSiteServer({ deps, input, run, retry }: Registering): Promis
         try {
           return await readPeerFingerprint(input.siteServerUrl);
         } catch (error) {
-          const code = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
-          throw new CloudCallError(`cannot reach the site server (${code})`, 'network', true);
+          const cause = (error as { cause?: { code?: unknown; message?: string } }).cause;
+          const why =
+            cause?.code === 'ETIMEDOUT'
+              ? cause.message
+              : typeof cause?.code === 'string'
+                ? cause.code
+                : (error as Error).name;
+          throw new CloudCallError(`cannot reach the site server (${why})`, 'network', true);
         }
       },
       { ...retry, onRetry: reportRetry(steps, 'identify') },
@@ -178,7 +184,12 @@ async function register({ deps, input, run, retry, now }: Registering, fetchPinn
   const target = { cloudUrl: input.siteServerUrl, orgId: site.orgId, siteId: site.siteId };
   // The pending row tells a retry of this request from a new one; it keeps a hash of the licence key, not the key.
   const remembered = { ...body, licenceKey: createHash('sha256').update(body.licenceKey).digest('hex') };
-  const idempotencyKey = pendingKeyFor(deps, target, JSON.stringify(remembered));
+  const idempotencyKey = pendingKeyFor(
+    deps,
+    target,
+    JSON.stringify(remembered),
+    'a licence may already be bound by it',
+  );
   const registered = await sendRegistration(deps, { run, retry }, () =>
     registerAtSite(fetchPinned, input.siteServerUrl, { idempotencyKey, body }, localNow),
   );

@@ -92,14 +92,21 @@ export async function runDoctor(ctx: DoctorContext): Promise<CheckResult[]> {
   results.push(row('registration', 'ok', `${reg.edgeId} at site ${reg.siteId}`));
 
   const pinned = loadSiteRegistration(state.db);
+  // Air-gapped, the site server issues and renews the token and is the only time the device measured.
+  const authority = pinned?.mode === 'air-gapped' ? 'the site server' : 'the cloud';
   const [cloud, siteServer, identity] = await Promise.all([
     pinned?.mode === 'air-gapped' ? airGappedCloudRow() : cloudRow(ctx, reg),
-    siteServerRow(ctx, reg, report),
+    siteServerRow(ctx, reg, report, authority),
     pinned ? siteIdentityRow(pinned) : null,
   ]);
   // The cloud's time measured now wins over the saved offset, for the token's lifetime too (not saved: read-only).
   if (cloud.time) clock.observe(cloud.time, { save: false });
-  results.push(clockRow(clock, cloud.time !== null), cloud.row, siteServer, tokenRow(reg, clock, cloud.reached));
+  results.push(
+    clockRow(clock, cloud.time !== null, authority),
+    cloud.row,
+    siteServer,
+    tokenRow(reg, clock, authority === 'the cloud' ? cloud.reached : null),
+  );
   if (identity) results.push(identity);
   const site = siteEndpointReport(state);
   if (site) results.push(row('site-endpoint', 'ok', describeSiteEndpoint(site)));
@@ -169,24 +176,28 @@ function diskRow(state: EdgeStores, reg: Registration | null): CheckResult {
 }
 
 /** One clock row: the local clock's plausibility and its skew from the cloud (measured now, else the last one). */
-function clockRow(clock: EdgeClock, measuredNow: boolean): CheckResult {
+function clockRow(clock: EdgeClock, measuredNow: boolean, reference = 'the cloud'): CheckResult {
   const skew = clock.skewMs;
-  const source = measuredNow ? 'measured now' : 'cloud unreachable, last measured';
-  const fix = 'enable NTP (timedatectl set-ntp true) or set the date; tokens use the cloud time meanwhile';
+  const source = measuredNow
+    ? 'measured now'
+    : reference === 'the cloud'
+      ? 'cloud unreachable, last measured'
+      : `last measured against ${reference}`;
+  const fix = `enable NTP (timedatectl set-ntp true) or set the date; tokens use ${reference}'s time meanwhile`;
   if (Date.now() < PLAUSIBLE_AFTER_MS) {
     const detail = `the local clock says ${new Date().toISOString()}, before this software was built`;
     // Without any measurement of the cloud's time the device cannot sign a valid assertion.
-    if (!measuredNow && skew === 0) return row('clock', 'fail', `${detail}; the cloud's time is unknown`, fix);
-    return row('clock', 'warn', `${detail}; ${describeSkew(skew)} (${source})`, fix);
+    if (!measuredNow && skew === 0) return row('clock', 'fail', `${detail}; ${reference}'s time is unknown`, fix);
+    return row('clock', 'warn', `${detail}; ${describeSkew(skew, reference)} (${source})`, fix);
   }
   if (Math.abs(skew) > SKEW_WARNING_MS)
     return row(
       'clock',
       'warn',
-      `${describeSkew(skew)} (${source}); corrected for tokens and for what the device sends, but its log carries the local time`,
+      `${describeSkew(skew, reference)} (${source}); corrected for tokens and for what the device sends, but its log carries the local time`,
       fix,
     );
-  return row('clock', 'ok', `${describeSkew(skew)} (${source})`);
+  return row('clock', 'ok', `${describeSkew(skew, reference)} (${source})`);
 }
 
 async function cloudRow(
@@ -254,7 +265,12 @@ async function siteIdentityRow(pinned: SiteRegistration): Promise<CheckResult> {
   );
 }
 
-async function siteServerRow(ctx: DoctorContext, reg: Registration, report: StatusReport): Promise<CheckResult> {
+async function siteServerRow(
+  ctx: DoctorContext,
+  reg: Registration,
+  report: StatusReport,
+  authority: string,
+): Promise<CheckResult> {
   const brokerUrl = reg.config.siteServer.mqtt.url;
   if (report.daemon.running) {
     if (report.state === 'online')
@@ -286,17 +302,25 @@ async function siteServerRow(ctx: DoctorContext, reg: Registration, report: Stat
       'site-server',
       'fail',
       why,
-      refused
-        ? "start the service: it refreshes a refused token from the cloud by itself. Just re-paired? The site server learns of new registrations from the cloud within its refresh interval. Revoked in the portal? 'consystence-edge status' says so once the service has asked the cloud"
-        : fix,
+      refused && authority === 'the site server'
+        ? "start the service: it renews a refused token at the site server by itself. If the site server still refuses it, ask the site admin whether this device's registration was removed there"
+        : refused
+          ? "start the service: it refreshes a refused token from the cloud by itself. Just re-paired? The site server learns of new registrations from the cloud within its refresh interval. Revoked in the portal? 'consystence-edge status' says so once the service has asked the cloud"
+          : fix,
     );
   }
 }
 
-function tokenRow(reg: Registration, clock: EdgeClock, cloudReached: boolean): CheckResult {
+/** `cloudReached` null: air-gapped, the site server renews the token (its reachability is the site-server row). */
+function tokenRow(reg: Registration, clock: EdgeClock, cloudReached: boolean | null): CheckResult {
   const expiresMs = reg.tokenExp * 1000;
   const leftMs = expiresMs - clock.now();
   const at = new Date(expiresMs).toISOString();
+  if (cloudReached === null) {
+    const renew = 'let the service reach the site server: it renews the token there by itself with the device key';
+    if (leftMs <= 0) return row('token', 'warn', `expired at ${at}; the service renews it at the site server`, renew);
+    return row('token', 'ok', `valid until ${at} (${humanDuration(leftMs)} left), renewed at the site server`);
+  }
   const fix = 'let the service reach the cloud once: it refreshes the token by itself with the device key';
   if (leftMs <= 0)
     return cloudReached

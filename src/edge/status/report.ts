@@ -206,7 +206,7 @@ export function formatStatus(report: StatusReport, nowMs: number = Date.now()): 
       ? `offline since:    ${since(report.offlineSince)}${report.nextAttemptInSeconds !== null ? `; next attempt in ${report.nextAttemptInSeconds} s` : ''}`
       : `connected since:  ${report.connectedSince ?? '-'}`,
     `token expires:    ${report.tokenExpiresAt ?? '-'}${report.tokenExpired ? ' (expired: it is refreshed at the next connection)' : ''}`,
-    `clock:            ${describeSkew(report.clockSkewMs)}${Math.abs(report.clockSkewMs) > SKEW_WARNING_MS ? " (the local clock is wrong: tokens use the cloud's time; enable NTP)" : ''}`,
+    clockLine(report),
     `config version:   ${report.configVersion ?? '-'}`,
     `queue:            ${report.queue.depth} messages, ${report.queue.bytes} bytes${report.queue.oldestTs ? `, oldest ${report.queue.oldestTs}` : ''}, ${report.queue.dropped} dropped when full or expired`,
     // The last error may quote the site server (a DISCONNECT reason): printable, like all network text.
@@ -226,4 +226,11 @@ export function formatStatus(report: StatusReport, nowMs: number = Date.now()): 
   }
   if (report.next) lines.push('', `next step: ${report.next}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** Air-gapped, the clock was measured against the site server (it answers register and refresh), never the cloud. */
+function clockLine(report: StatusReport): string {
+  const reference = report.registeredVia === 'site-air-gapped' ? 'the site server' : 'the cloud';
+  const wrong = Math.abs(report.clockSkewMs) > SKEW_WARNING_MS;
+  return `clock:            ${describeSkew(report.clockSkewMs, reference)}${wrong ? ` (the local clock is wrong: tokens use ${reference}'s time; enable NTP)` : ''}`;
 }

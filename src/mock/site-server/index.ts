@@ -243,7 +243,7 @@ export async function startMockSiteServer(
       edgeUrl,
       fingerprint: edgeTls.fingerprint,
       certificate: edgeTls.selfSigned ? 'self-signed, kept in --db' : '--tls-cert',
-      airGapped: licence ? { licences: licence.keys.size, offline: options.offline } : false,
+      airGapped: licence ? { licences: licence.licenceHashes.size, offline: options.offline } : false,
     });
     const httpUrl = `http://${urlHost(controlUrlHost(options.controlHost, options.publicHost ?? options.host))}:${(http.address() as AddressInfo).port}`;
 

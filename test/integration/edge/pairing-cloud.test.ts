@@ -86,6 +86,21 @@ describe('pairing against the mock cloud', () => {
     expect(await edgesNamed('edge-garbled')).toHaveLength(1);
   });
 
+  it('after an unfinished pairing, another code is refused (the first may be used) until --force abandons it', async () => {
+    await cloud.admin.faults.set({ type: 'malformed-body', route: REGISTER, times: 1 });
+    const first = await pair(await newUri(), 'edge-unfinished');
+    expect(first.code).toBe(5);
+    const otherCode = await newUri();
+    const refused = await pair(otherCode, 'edge-unfinished', [], first.stateDir, first.hardwareId);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      /interrupted registration .*pairing code may already be used.*same command again.*--force/s,
+    );
+    expect(refused.status.state).toBe('pairing');
+    const forced = await pair(otherCode, 'edge-unfinished', ['--force'], first.stateDir, first.hardwareId);
+    expect(forced.code, forced.stderr).toBe(0);
+  });
+
   it('explains a used code in plain language (exit 3)', async () => {
     const uri = await newUri();
     expect((await pair(uri, 'edge-first')).code).toBe(0);

@@ -19,6 +19,7 @@ import {
 import {
   EdgeTokenClaims,
   LICENCE_JWS_TYPE,
+  licenceHash,
   MAX_BINDINGS_PER_REPORT,
   MAX_REQUEST_BYTES,
   type LicenceBindingReport,
@@ -342,10 +343,14 @@ describe('the offline licence file', () => {
       site: siteId,
       siteServerKey: signing.publicJwk,
     });
-    // By default every licence not yet bound, and only those.
-    expect(claims.licences).toContain(free);
-    expect(claims.licences).not.toContain(boundHere);
-    expect(exported.licences).toBe(claims.licences.length);
+    // By default every licence not yet bound, and only those, each named by its site-bound hash: the file reaches
+    // every device the site server registers, so no licence key may be readable in it.
+    expect(claims.licenceHashes).toContain(licenceHash(siteId, free!));
+    expect(claims.licenceHashes).not.toContain(licenceHash(siteId, boundHere!));
+    expect(exported.licences).toBe(claims.licenceHashes.length);
+    const payload = Buffer.from(exported.licenceFile.split('.')[1]!, 'base64url').toString();
+    for (const key of DEMO_LICENCE_KEYS) expect(payload).not.toContain(key);
+    expect(payload).not.toMatch(/CST-EDGE/);
     expect(Math.abs(claims.iat - Date.now() / 1000)).toBeLessThan(300);
     expect(JSON.parse(Buffer.from(exported.licenceFile.split('.')[0]!, 'base64url').toString())).toMatchObject({
       alg: 'ES256',
@@ -354,7 +359,9 @@ describe('the offline licence file', () => {
 
     // Named keys: free ones and ones bound at this site are fine.
     const named = await admin.exportOfflineLicence(DEMO_ORG_ID, siteId, { licenceKeys: [free!, boundHere!] });
-    expect((await verifyWithBuiltInKeys(named.licenceFile)).licences).toEqual([free, boundHere]);
+    expect((await verifyWithBuiltInKeys(named.licenceFile)).licenceHashes).toEqual(
+      [free!, boundHere!].map((key) => licenceHash(siteId, key)),
+    );
   });
 
   it('a tampered file does not verify', async () => {
@@ -362,9 +369,9 @@ describe('the offline licence file', () => {
     const { licenceFile } = await admin.exportOfflineLicence(DEMO_ORG_ID, siteId);
     const [header, payload, signature] = licenceFile.split('.');
     const claims = decodeJwt(licenceFile);
-    const forged = Buffer.from(JSON.stringify({ ...claims, licences: ['CST-EDGE-FAKE-FAKE-FAKE'] })).toString(
-      'base64url',
-    );
+    const forged = Buffer.from(
+      JSON.stringify({ ...claims, licenceHashes: [licenceHash(siteId, 'CST-EDGE-FAKE-FAKE-FAKE')] }),
+    ).toString('base64url');
     expect(forged).not.toBe(payload);
     await expect(verifyWithBuiltInKeys(`${header}.${forged}.${signature}`)).rejects.toThrow();
   });

@@ -21,6 +21,7 @@ import {
 } from '../../../src/mock/cloud/index.js';
 import {
   LICENCE_JWS_TYPE,
+  licenceHash,
   SITE_EDGE_ROUTES,
   SiteRegisterResponse,
   TokenRefreshResponse,
@@ -125,6 +126,9 @@ describe('site server, air-gapped', () => {
     const answerA = SiteRegisterResponse.parse(first.body);
     expect(answerA.issuer).toBe('site');
     expect(answerA.licence).toBe(licenceFile);
+    // What every device receives and stores names the site's licences by hash only: no device can read another key.
+    const handedOut = Buffer.from(answerA.licence!.split('.')[1]!, 'base64url').toString();
+    for (const key of [K1, K2, K3]) expect(handedOut).not.toContain(key);
     expect(await verifySiteIssued(answerA.edgeToken, answerA.licence!, site.id)).toMatchObject({
       sub: answerA.id,
       edge: 'orin-a',
@@ -235,7 +239,7 @@ describe('site server, air-gapped', () => {
     await cloud.close();
   });
 
-  it('refuses to start with a forged licence file, one naming another server key, or --offline without one', async () => {
+  it('refuses to start with a forged licence file, one naming another server key, a --licence-keys file that is not JSON (without echoing it), or --offline without one', async () => {
     const dir = tempDir('cst-airgap-forged-');
     const orgId = randomUUID();
     const siteId = randomUUID();
@@ -247,7 +251,7 @@ describe('site server, air-gapped', () => {
       jti: randomUUID(),
       org: orgId,
       site: siteId,
-      licences: [K1],
+      licenceHashes: [licenceHash(siteId, K1)],
       siteServerKey: { ...(await exportJWK(otherServerKey.publicKey)), kid: 'site-other' },
       iat: Math.floor(Date.now() / 1000),
     };
@@ -283,6 +287,15 @@ describe('site server, air-gapped', () => {
     const otherKey = await runToEnd(command, flags(otherKeyPath), { timeoutMs: 60_000 });
     expect(otherKey.code).toBe(1);
     expect(otherKey.stderr).toMatch(/names another site server key/);
+    // A wrong file given as --licence-keys (here, a secret) is refused without echoing any of its content.
+    const secretPath = join(dir, 'not-keys.txt');
+    writeFileSync(secretPath, 'CST-EDGE-SECRET-0001 do not print me');
+    const wrongKeys = await runToEnd(command, [...flags(forgedPath), '--licence-keys', secretPath], {
+      timeoutMs: 60_000,
+    });
+    expect(wrongKeys.code).toBe(2);
+    expect(wrongKeys.stderr).toMatch(/--licence-keys .*not JSON/);
+    expect(wrongKeys.stderr).not.toMatch(/SECRET|CST-EDGE|print me/);
     const withoutFile = await runToEnd(
       command,
       flags(forgedPath).filter((f) => f !== '--licence-file' && f !== forgedPath),

@@ -14,6 +14,7 @@ import { generateCerts } from '../../../scripts/gen-certs.js';
 import {
   DeviceAssertionClaims,
   LICENCE_JWS_TYPE,
+  licenceHash,
   SITE_EDGE_ROUTES,
   SiteRegisterRequest,
   edgeTokenAudience,
@@ -28,6 +29,8 @@ export interface ContractSiteServerOptions {
   /** Misbehaviours for the refusal tests. */
   forgeLicence?: boolean;
   signWithUnnamedKey?: boolean;
+  /** Air-gapped: the licence file names another key, or the device's key hashed for another site. */
+  licenceNames?: 'another-key' | 'the-key-at-another-site';
   /** Answers the first register with a dropped connection, after binding (a lost answer). */
   dropFirstAnswer?: boolean;
   /** Holds every register answer until released (a power cut while the device waits). */
@@ -88,7 +91,11 @@ export async function startContractSiteServer(options: ContractSiteServerOptions
       jti: randomUUID(),
       org: orgId,
       site: siteId,
-      licences: licenceKeys,
+      licenceHashes: licenceKeys.map((key) =>
+        options.licenceNames === 'another-key'
+          ? licenceHash(siteId, `${key}-OTHER`)
+          : licenceHash(options.licenceNames === 'the-key-at-another-site' ? randomUUID() : siteId, key),
+      ),
       siteServerKey: siteKey.publicJwk,
     })
       .setProtectedHeader({ alg: 'ES256', typ: LICENCE_JWS_TYPE, kid: devLicenceJwk.kid! })

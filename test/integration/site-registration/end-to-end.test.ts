@@ -149,6 +149,13 @@ describe('register through the real mock site server', () => {
         (await runToEnd(cli.command, [...cli.args, 'status', '--json', '--state-dir', device.dir])).stdout,
       );
       expect(status).toMatchObject({ registeredVia: 'site-air-gapped', tokenIssuer: `site:${site.id}` });
+      // The device never measured its clock against the cloud: status and doctor speak of the site server.
+      const text = (await runToEnd(cli.command, [...cli.args, 'status', '--state-dir', device.dir])).stdout;
+      expect(text).toMatch(/clock: +.*the site server/);
+      expect(text).not.toMatch(/the cloud/);
+      const doctor = await runToEnd(cli.command, [...cli.args, 'doctor', '--state-dir', device.dir]);
+      expect(doctor.stdout).toMatch(/clock.*the site server/);
+      expect(doctor.stdout).not.toMatch(/cloud unreachable|the cloud is reachable|from the cloud|portal/);
 
       // The token is renewed at the site server, over the pinned connection, and verified with the licence's key.
       const runtime = await createEdgeRuntime({ stateDir: device.dir, hardwareId: device.hardwareId, logger: quiet });

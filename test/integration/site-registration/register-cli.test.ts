@@ -6,6 +6,7 @@
  * the service registers from a registration file at first boot, once.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LICENCE_KEY_ENV } from '../../../src/edge/cli/secret-input.js';
@@ -129,6 +130,88 @@ describe('consystence-edge register', () => {
     expect(posts[1]!.idempotencyKey).toBe(posts[0]!.idempotencyKey);
     expect(server.bindings.size).toBe(1);
   });
+
+  it('after a power cut, a run with another licence key or edge id is refused (a licence may be bound); --force abandons it', async () => {
+    const server = await site({ mode: 'connected', holdAnswers: true });
+    const dir = tempDir('cst-register-cli-');
+    const hardwareId = testHardwareId();
+    const args = (edgeId: string) => [
+      'register',
+      '--json',
+      '--state-dir',
+      dir,
+      '--hardware-id',
+      hardwareId,
+      '--site-server',
+      server.url,
+      '--edge-id',
+      edgeId,
+      '--site-server-fingerprint',
+      server.fingerprint,
+      '--no-connect',
+    ];
+    const first = startEntry('node', 'src/edge/main.ts', args('cli-6'), { env: { [LICENCE_KEY_ENV]: LICENCE } });
+    await waitFor(() => server.requests.some((r) => r.method === 'POST'), { timeoutMs: 30_000 });
+    await first.kill('SIGKILL');
+    server.releaseHeld();
+    const posts = () => server.requests.filter((r) => r.method === 'POST').length;
+
+    const otherKey = await runToEnd(cli.command, [...cli.args, ...args('cli-6')], {
+      env: { [LICENCE_KEY_ENV]: 'CST-EDGE-CLIT-0000-0002' },
+    });
+    expect(otherKey.code).toBe(2);
+    expect(otherKey.stderr).toMatch(
+      /interrupted registration .*licence may already be bound.*same command again.*--force/s,
+    );
+    const otherEdge = await runToEnd(cli.command, [...cli.args, ...args('cli-7')], {
+      env: { [LICENCE_KEY_ENV]: LICENCE },
+    });
+    expect(otherEdge.code).toBe(2);
+    expect(otherEdge.stderr).toMatch(/interrupted registration/);
+    expect(posts()).toBe(1);
+
+    const forced = startEntry('node', 'src/edge/main.ts', [...args('cli-7'), '--force'], {
+      env: { [LICENCE_KEY_ENV]: 'CST-EDGE-CLIT-0000-0002' },
+    });
+    await waitFor(() => posts() === 2, { timeoutMs: 30_000 });
+    server.releaseHeld();
+    expect((await forced.exited).code).toBe(0);
+    const [abandoned, fresh] = server.requests.filter((r) => r.method === 'POST');
+    expect(fresh!.idempotencyKey).not.toBe(abandoned!.idempotencyKey);
+    // Registered through a site server, a second run says "registered", not "paired".
+    const again = await runToEnd(cli.command, [...cli.args, ...args('cli-7')], { env: { [LICENCE_KEY_ENV]: LICENCE } });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already registered as cli-7 .*--force to register again/);
+  });
+
+  it('a site server that accepts the connection but never completes TLS: says so in words, with the retry', async () => {
+    const silent = createServer(() => {}); // accepts, never answers the ClientHello
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const result = await register('node', [
+        '--state-dir',
+        tempDir('cst-register-cli-'),
+        '--hardware-id',
+        testHardwareId(),
+        '--site-server',
+        `https://127.0.0.1:${port}`,
+        '--edge-id',
+        'cli-8',
+        '--site-server-fingerprint',
+        `sha256:${'a'.repeat(64)}`,
+        '--max-attempts',
+        '2',
+      ]);
+      expect(result.code).toBe(4);
+      const output = result.stdout + result.stderr;
+      expect(output).toContain(`timed out completing TLS with 127.0.0.1:${port}`);
+      expect(output).toMatch(/trying again in/);
+      expect(output).not.toMatch(/\(\d+\)/);
+    } finally {
+      silent.close();
+    }
+  }, 120_000);
 
   it('a power cut at any moment of register: the next run finishes it, and the site server decided it once', async () => {
     const server = await site({ mode: 'air-gapped' });

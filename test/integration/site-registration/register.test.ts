@@ -190,6 +190,24 @@ describe('register through the site server', () => {
     expectNothingSaved(runtime);
   });
 
+  it.each(['another-key', 'the-key-at-another-site'] as const)(
+    'a licence file whose hashes do not name the key sent (%s) is refused and nothing is saved',
+    async (licenceNames) => {
+      const server = await site({ mode: 'air-gapped', licenceNames });
+      const runtime = await device();
+      const error = await refusal(
+        runtime.register({
+          siteServerUrl: server.url,
+          edgeId: 'orin-north-09',
+          licenceKey: LICENCE,
+          fingerprint: server.fingerprint as never,
+        }),
+      );
+      expect(error.message).toMatch(/offline licence file is for another .*licence key/);
+      expectNothingSaved(runtime);
+    },
+  );
+
   it('a token signed by a key the licence does not name is refused and nothing is saved', async () => {
     const server = await site({ mode: 'air-gapped', signWithUnnamedKey: true });
     const runtime = await device();

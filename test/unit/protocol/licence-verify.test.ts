@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   LICENCE_JWS_TYPE,
   LicenceVerificationError,
+  licenceHash,
   licenceKeySet,
   licenceMismatches,
   PublicJwk,
@@ -26,7 +27,7 @@ async function licence(signer: CryptoKey, kid: string, overrides: { typ?: string
     jti: randomUUID(),
     org,
     site,
-    licences: ['CST-EDGE-TEST-0000-0001'],
+    licenceHashes: [licenceHash(site, 'CST-EDGE-TEST-0000-0001')],
     siteServerKey,
     ...overrides.claims,
   })

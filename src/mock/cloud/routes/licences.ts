@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import {
   CLOUD_ROUTES,
+  licenceHash,
   MAX_LICENCE_FILE_CHARS,
   OfflineLicenceRequest,
   type ErrorDetail,
@@ -51,7 +52,7 @@ export function licenceRoutes(deps: CloudDeps): Hono<CloudEnv> {
         jti: randomUUID(),
         org: orgId,
         site: siteId,
-        licences,
+        licenceHashes: licences.map((key) => licenceHash(siteId, key)),
         siteServerKey: server.signingKey,
         iat: deps.clock.nowSeconds(),
       };

@@ -27,18 +27,28 @@ export interface OfflineLicence {
   /** The file as given (the compact JWS), handed to edges with every site-issued token. */
   jws: string;
   claims: OfflineLicenceClaims;
-  /** For fast membership checks at `register`. */
-  keys: ReadonlySet<string>;
+  /** `licenceHash(site, key)` of each key the site may activate, for fast membership checks at `register`. */
+  licenceHashes: ReadonlySet<string>;
 }
 
 const refuse = (why: string) => new SiteServerError('LICENCE_FILE', `the offline licence file is refused: ${why}`);
 
 function readLicenceKeys(path: string): LicenceKeyList {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new SiteServerError(
+      'USAGE',
+      `--licence-keys ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
+  }
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new SiteServerError('USAGE', `--licence-keys ${path}: cannot read it as JSON (${(error as Error).message})`);
+    json = JSON.parse(text);
+  } catch {
+    // JSON.parse's message quotes the file: a wrong file may be a secret, so name only the flag and path.
+    throw new SiteServerError('USAGE', `--licence-keys ${path}: not JSON`);
   }
   const parsed = LicenceKeyList.safeParse(json);
   if (!parsed.success)
@@ -74,5 +84,5 @@ export async function loadOfflineLicence(
     throw refuse(
       "it names another site server key than this server's (export it again after this server registered, with this --db)",
     );
-  return { jws, claims, keys: new Set(claims.licences) };
+  return { jws, claims, licenceHashes: new Set(claims.licenceHashes) };
 }

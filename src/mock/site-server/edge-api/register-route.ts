@@ -20,6 +20,7 @@ import {
   RegisterEdgeResponse,
   SiteRegisterRequest,
   SiteRegisterResponse,
+  licenceHash,
   newEdgeConfig,
   siteConnectionHash,
   type SiteConnection,
@@ -148,7 +149,7 @@ async function registerOffline(
 ): Promise<SiteRegisterResponse> {
   const { registry, licence } = backend;
   if (!licence) throw new Error('registerOffline needs a licence file');
-  if (!licence.keys.has(body.licenceKey))
+  if (!licence.licenceHashes.has(licenceHash(licence.claims.site, body.licenceKey)))
     throw new HttpError(403, 'LICENCE_INVALID', "the licence key is not in this site's offline licence file", [
       { field: 'licenceKey', message: 'not licensed for this site' },
     ]);

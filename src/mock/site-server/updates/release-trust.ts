@@ -19,13 +19,23 @@ import { SiteServerError } from '../errors.js';
 const MAX_KEYS_FILE_BYTES = 64 * 1024;
 
 function readKeysFile(path: string): TrustedReleaseKeySet {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new SiteServerError(
+      'USAGE',
+      `cannot read --release-keys ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  if (text.length > MAX_KEYS_FILE_BYTES)
+    throw new SiteServerError('USAGE', `--release-keys ${path} is larger than ${MAX_KEYS_FILE_BYTES} bytes`);
   let json: unknown;
   try {
-    const text = readFileSync(path, 'utf8');
-    if (text.length > MAX_KEYS_FILE_BYTES) throw new Error(`larger than ${MAX_KEYS_FILE_BYTES} bytes`);
     json = JSON.parse(text);
-  } catch (error) {
-    throw new SiteServerError('USAGE', `cannot read --release-keys ${path}: ${(error as Error).message}`);
+  } catch {
+    // Never echo the file: JSON.parse's message quotes its first characters.
+    throw new SiteServerError('USAGE', `--release-keys ${path} is not JSON`);
   }
   const parsed = TrustedReleaseKeySet.safeParse(json);
   if (!parsed.success)
