@@ -47,6 +47,15 @@ export const otaInterruptedDownload: Scenario = {
     );
     check(!wentBack, 'the download progress went back after the cut: it restarted from zero');
     ctx.figure('highestReportedBytes', highest);
+    // The site server's own count: a resume adds only the missing bytes, a restart from zero the whole artifact.
+    const traffic = await ctx.site.control.artifactTraffic();
+    const size = (await ctx.site.control.updates()).find((c) => c.id === campaignId)?.size ?? 0;
+    ctx.figure('servedBytes', `${traffic.servedBytes} of ${size} (cut ${traffic.dropped}×)`);
+    checkEqual(traffic.dropped, 1, 'downloads cut by the site server');
+    check(
+      traffic.servedBytes < size * 1.3,
+      `the site server served ${traffic.servedBytes} bytes for a ${size}-byte artifact: the device did not resume`,
+    );
     const done = await waitUpdateState(ctx, campaignId, ['succeeded', 'failed', 'rolled-back'], 300_000);
     checkEqual(done.state, 'succeeded', 'the final state after a cut download');
   },
