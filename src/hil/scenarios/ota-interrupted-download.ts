@@ -18,6 +18,7 @@ import {
 import { waitUntil } from '../util/wait.js';
 
 const CUT_AFTER_BYTES = 8 * 1024 * 1024;
+const BEFORE_DOWNLOADED = ['pending', 'offered', 'downloading'];
 
 export const otaInterruptedDownload: Scenario = {
   id: 'ota-interrupted-download',
@@ -41,7 +42,8 @@ export const otaInterruptedDownload: Scenario = {
         const bytes = progress?.progress?.bytes ?? 0;
         if (bytes < highest && progress?.state === 'downloading') wentBack = true;
         highest = Math.max(highest, bytes);
-        return progress && progress.state !== 'offered' && progress.state !== 'downloading' ? progress : null;
+        // `pending` is the site server's view before the device's first report: not yet downloading.
+        return progress && !BEFORE_DOWNLOADED.includes(progress.state) ? progress : null;
       },
       { timeoutMs: 300_000, what: 'the download to finish', signal: ctx.signal, intervalMs: 200 },
     );
