@@ -54,11 +54,14 @@ export class ArtifactFaults {
     if (drop?.mode === 'once') this.drop = undefined;
     const rate = this.bytesPerSecond;
     let sent = 0;
+    let cutDone = false;
     const faults = this;
     return new Transform({
       transform(chunk: Buffer, _encoding, done) {
         // After a cut nothing more arrives (the file stream is destroyed with the socket), so `done` is harmless.
         const send = async (): Promise<void> => {
+          // Chunks already in the pipe when the socket was cut: not sent, and not a second cut.
+          if (cutDone) return;
           let piece = chunk;
           if (drop && sent + piece.length >= drop.afterBytes) piece = piece.subarray(0, drop.afterBytes - sent);
           if (rate) await sleep(Math.ceil((piece.length / rate) * 1000));
@@ -68,6 +71,7 @@ export class ArtifactFaults {
           if (!drop || sent < drop.afterBytes) return;
           // Let the bytes already pushed reach the socket before it is destroyed; nothing follows them.
           await sleep(FLUSH_BEFORE_DROP_MS);
+          cutDone = true;
           faults.dropped++;
           cut();
         };
