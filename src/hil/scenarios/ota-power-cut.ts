@@ -7,7 +7,7 @@
  * the commit must keep the new version. No seq is lost.
  */
 import { statSync } from 'node:fs';
-import { check, checkEqual } from '../scenario-kit/errors.js';
+import { checkEqual } from '../scenario-kit/errors.js';
 import { expectAllDelivered, produceBatch } from '../scenario-kit/telemetry.js';
 import type { Scenario } from '../scenario-kit/types.js';
 import {
@@ -22,7 +22,6 @@ import {
   waitUpdateState,
 } from '../scenario-kit/updates.js';
 import { waitPresence } from '../scenario-kit/steps.js';
-import { waitUntil } from '../util/wait.js';
 
 const CUTS = 4;
 const FINAL = ['succeeded', 'failed', 'rolled-back'];
