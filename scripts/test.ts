@@ -2,7 +2,7 @@
  * The whole test suite: the x64 device binary is built first, then three stages:
  *   1. vitest on Node: every suite;
  *   2. vitest under Bun: the runtime-neutral storage suites, so bun:sqlite runs the same cases as better-sqlite3;
- *   3. the HIL rig runner: every scenario against the compiled x64 binary, as a customer's rig would run it
+ *   3. the HIL rig runner (after the three x64 test builds the ota-* scenarios install): every scenario against the compiled x64 binary, as a customer's rig would run it
  *      (each scenario counts as one test; its JUnit and JSON reports land in out/hil/).
  * Ends with one plain line `N passed, N failed, N skipped` that CI reads. Extra arguments are passed to the Node
  * run (e.g. a path filter) and skip the other stages.
@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { HIL_BUILDS } from '../src/hil/scenario-kit/hil-builds.js';
 
 const root = resolve(import.meta.dirname, '..');
 const out = mkdtempSync(join(tmpdir(), 'cst-test-'));
@@ -94,12 +95,30 @@ function runHil(): void {
   }
 }
 
+/**
+ * The second builds the ota-* scenarios install (another version number; two with a fault built in). Without them
+ * those scenarios skip. A failed build is counted and the HIL stage runs anyway (the scenarios say what is missing).
+ */
+function buildHilBinaries(): void {
+  for (const { version, suffix, faults } of Object.values(HIL_BUILDS)) {
+    console.log(`\n=== build: the x64 HIL test build ${version}`);
+    const args = ['scripts/build-binary.ts', '--arch', 'x64', '--version', version, '--out-suffix', suffix];
+    const build = spawnSync(bun, faults ? [...args, '--hil-faults', faults] : args, { cwd: root, stdio: 'inherit' });
+    if (build.status === 0) continue;
+    console.log(`build: the HIL test build ${version} did not build (exit ${build.status})`);
+    totals.failed += 1;
+  }
+}
+
 const filtered = process.argv.length > 2;
 const built = !filtered && buildBinary();
 run('node', process.execPath, [vitest, 'run', ...process.argv.slice(2)]);
 if (!filtered) {
   run('bun', bun, ['--bun', vitest, 'run']);
-  if (built) runHil();
+  if (built) {
+    buildHilBinaries();
+    runHil();
+  }
 }
 
 console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);

@@ -60,6 +60,7 @@ const UpdateCampaignView = z
   .object({
     id: z.string(),
     version: z.string().nullable(),
+    size: z.number().nullable(),
     artifact: z.object({ state: z.string(), reason: z.unknown().optional() }).loose(),
     progress: z.array(
       z
@@ -168,6 +169,13 @@ export class SiteControlClient {
   /** Cuts the next artifact download after `dropAfterBytes` (`POST /faults/update-artifact`). */
   async artifactFault(fault: { dropAfterBytes?: number; mode?: 'once' | 'always'; bytesPerSecond?: number }) {
     await this.call('POST', '/faults/update-artifact', z.unknown(), fault);
+  }
+
+  /** How many artifact responses were cut and how many artifact bytes were served (`GET /faults/update-artifact`). */
+  async artifactTraffic(): Promise<{ dropped: number; servedBytes: number }> {
+    return (
+      await this.call('GET', '/faults/update-artifact', z.object({ dropped: z.number(), servedBytes: z.number() }))
+    ).body;
   }
 
   async edges(): Promise<EdgeSummary[]> {

@@ -13,16 +13,11 @@ import type { UpdateCampaignView } from '../bed/site-control.js';
 import { REPO_ROOT } from '../targets/paths.js';
 import { waitUntil } from '../util/wait.js';
 import { check } from './errors.js';
+import { HIL_BUILDS, type HilBuild } from './hil-builds.js';
 import { pairDevice, waitPresence } from './steps.js';
 import type { ScenarioContext } from './types.js';
 
-/** The test builds the scenarios install (docs/updates.md, "Testing updates with HIL"). */
-export const HIL_BUILDS = {
-  update: { version: '0.1.1-hil', suffix: '-hil', faults: '' },
-  crash: { version: '0.1.2-crash', suffix: '-crash', faults: 'crash-at-start' },
-  offline: { version: '0.1.3-offline', suffix: '-offline', faults: 'never-online' },
-} as const;
-export type HilBuild = keyof typeof HIL_BUILDS;
+export { HIL_BUILDS, type HilBuild } from './hil-builds.js';
 
 const DEV_KEY = join(REPO_ROOT, 'keys/dev/release-signing.private.jwk');
 const TSX = join(REPO_ROOT, 'node_modules/.bin/tsx');
@@ -44,12 +39,31 @@ export function requireLauncherTarget(ctx: ScenarioContext): void {
     ctx.skip(`needs --target binary: the device must run through the launcher (this is ${ctx.device.kind})`);
 }
 
-/** Pairs, then runs the device as its unit does (launcher, restart on exit) until the site server sees it online. */
+/**
+ * The trial window the rig pushes (`update.trialSeconds`, the contract's minimum): a device's default of 120 s
+ * would make every update scenario wait two minutes for a commit that proves nothing more.
+ */
+export const HIL_TRIAL_SECONDS = 10;
+
+/**
+ * Pairs, then runs the device as its unit does (launcher, restart on exit) until the site server sees it online,
+ * and pushes the rig's short trial window (kept across the update's restart like any applied config).
+ */
 export async function pairAndRunThroughLauncher(ctx: ScenarioContext): Promise<void> {
   await pairDevice(ctx);
   const started = Date.now();
   await ctx.device.start({ throughLauncher: true });
   await waitPresence(ctx, 'online', { timeoutMs: 60_000, sinceMs: started - 1000 });
+  const pushed = await ctx.site.control.pushConfig(
+    ctx.edgeId,
+    { update: { trialSeconds: HIL_TRIAL_SECONDS } },
+    { timeoutMs: 20_000 },
+  );
+  const reported = pushed.body.reported as { status?: string } | undefined;
+  check(
+    pushed.status === 200 && reported?.status === 'applied',
+    `the trial window push was not applied: ${JSON.stringify(pushed.body)}`,
+  );
 }
 
 /** `npm run release` of a binary, signed with the development key; `arch` may differ from the binary's (wrong-arch). */

@@ -18,6 +18,7 @@ import {
 import { waitUntil } from '../util/wait.js';
 
 const CUT_AFTER_BYTES = 8 * 1024 * 1024;
+const BEFORE_DOWNLOADED = ['pending', 'offered', 'downloading'];
 
 export const otaInterruptedDownload: Scenario = {
   id: 'ota-interrupted-download',
@@ -41,12 +42,22 @@ export const otaInterruptedDownload: Scenario = {
         const bytes = progress?.progress?.bytes ?? 0;
         if (bytes < highest && progress?.state === 'downloading') wentBack = true;
         highest = Math.max(highest, bytes);
-        return progress && progress.state !== 'offered' && progress.state !== 'downloading' ? progress : null;
+        // `pending` is the site server's view before the device's first report: not yet downloading.
+        return progress && !BEFORE_DOWNLOADED.includes(progress.state) ? progress : null;
       },
       { timeoutMs: 300_000, what: 'the download to finish', signal: ctx.signal, intervalMs: 200 },
     );
     check(!wentBack, 'the download progress went back after the cut: it restarted from zero');
     ctx.figure('highestReportedBytes', highest);
+    // The site server's own count: a resume adds only the missing bytes, a restart from zero the whole artifact.
+    const traffic = await ctx.site.control.artifactTraffic();
+    const size = (await ctx.site.control.updates()).find((c) => c.id === campaignId)?.size ?? 0;
+    ctx.figure('servedBytes', `${traffic.servedBytes} of ${size} (cut ${traffic.dropped}×)`);
+    checkEqual(traffic.dropped, 1, 'downloads cut by the site server');
+    check(
+      traffic.servedBytes < size * 1.3,
+      `the site server served ${traffic.servedBytes} bytes for a ${size}-byte artifact: the device did not resume`,
+    );
     const done = await waitUpdateState(ctx, campaignId, ['succeeded', 'failed', 'rolled-back'], 300_000);
     checkEqual(done.state, 'succeeded', 'the final state after a cut download');
   },

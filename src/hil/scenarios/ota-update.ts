@@ -2,6 +2,8 @@
  * The operator's path end to end: a second build is released, approved for the edge, downloaded from the site
  * server, installed, and after exit 75 the launcher starts it on trial; it commits and reports `succeeded` as the
  * new version. Data is continuous: every seq handed over before, during and after the update reaches the site.
+ * The batch "during" starts once the old version exits for the restart: the producer retries while the device's
+ * socket is absent (as a real producer does), and the outbox carries what was accepted across the switch.
  */
 import { checkEqual } from '../scenario-kit/errors.js';
 import { expectAllDelivered, produceBatch } from '../scenario-kit/telemetry.js';

@@ -213,9 +213,9 @@ export class LocalProcessTarget implements DeviceTarget {
     let seq = 0;
     let lastSeq = 0;
     for (let value = 0; value < series.count; value++) {
-      const answer = await client.telemetry([{ tag: series.tag, ts: new Date().toISOString(), value }], {
-        durable: true,
-      });
+      const answer = await whileRestarting(() =>
+        client.telemetry([{ tag: series.tag, ts: new Date().toISOString(), value }], { durable: true }),
+      );
       seq ||= answer.seq;
       lastSeq = answer.lastSeq;
     }
@@ -258,5 +258,25 @@ export class LocalProcessTarget implements DeviceTarget {
 
   async dispose(): Promise<void> {
     await this.session?.terminate('SIGKILL');
+  }
+}
+
+/** How long a producer keeps retrying while the device's socket is absent (an update's restart takes seconds). */
+const PRODUCER_RETRY_MS = 60_000;
+
+/**
+ * Calls `send` again while the producer socket is missing or refuses, as a real producer does while the device
+ * restarts (an update's exit 75, a launcher start): nothing reached the device then, so a retry cannot duplicate.
+ */
+async function whileRestarting<T>(send: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + PRODUCER_RETRY_MS;
+  for (;;) {
+    try {
+      return await send();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOENT' && code !== 'ECONNREFUSED') || Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 }

@@ -14,12 +14,15 @@ export interface ArtifactFaultView {
   dropMode: 'once' | 'always' | null;
   bytesPerSecond: number | null;
   dropped: number;
+  /** Artifact bytes written to edges by every response so far: a resumed download adds only what was missing. */
+  servedBytes: number;
 }
 
 export class ArtifactFaults {
   private drop: { afterBytes: number; mode: 'once' | 'always' } | undefined;
   private bytesPerSecond: number | undefined;
   private dropped = 0;
+  private servedBytes = 0;
 
   set(options: { dropAfterBytes?: number | undefined; mode: 'once' | 'always'; bytesPerSecond?: number | undefined }) {
     this.drop =
@@ -38,6 +41,7 @@ export class ArtifactFaults {
       dropMode: this.drop?.mode ?? null,
       bytesPerSecond: this.bytesPerSecond ?? null,
       dropped: this.dropped,
+      servedBytes: this.servedBytes,
     };
   }
 
@@ -50,19 +54,24 @@ export class ArtifactFaults {
     if (drop?.mode === 'once') this.drop = undefined;
     const rate = this.bytesPerSecond;
     let sent = 0;
+    let cutDone = false;
     const faults = this;
     return new Transform({
       transform(chunk: Buffer, _encoding, done) {
         // After a cut nothing more arrives (the file stream is destroyed with the socket), so `done` is harmless.
         const send = async (): Promise<void> => {
+          // Chunks already in the pipe when the socket was cut: not sent, and not a second cut.
+          if (cutDone) return;
           let piece = chunk;
           if (drop && sent + piece.length >= drop.afterBytes) piece = piece.subarray(0, drop.afterBytes - sent);
           if (rate) await sleep(Math.ceil((piece.length / rate) * 1000));
           sent += piece.length;
+          faults.servedBytes += piece.length;
           if (piece.length) this.push(piece);
           if (!drop || sent < drop.afterBytes) return;
           // Let the bytes already pushed reach the socket before it is destroyed; nothing follows them.
           await sleep(FLUSH_BEFORE_DROP_MS);
+          cutDone = true;
           faults.dropped++;
           cut();
         };
