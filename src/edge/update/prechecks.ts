@@ -64,10 +64,24 @@ export interface OfferCheck {
   arch: 'x64' | 'arm64' | null;
 }
 
+/**
+ * A rotation document that cannot be applied (older than the one held, replayed by a cloud that forgot it moved on,
+ * or not signed by a key trusted now) adds no trust, so it is passed over: the manifest is then judged by the keys
+ * trusted now, and a release that needed the document's keys is refused by its own signature. Failing the whole
+ * offer on it instead left every campaign failing until the cloud was fixed (outside tester).
+ */
+async function applyRotationIfValid(jws: string, keys: ReleaseKeyStore): Promise<void> {
+  try {
+    await keys.applyRotation(jws);
+  } catch (error) {
+    if (!(error instanceof ReleaseVerificationError)) throw error;
+  }
+}
+
 /** Applies a rotation document and verifies the manifest; throws `UpdateRefused` with the code to report. */
 export async function verifyOffer(offer: OfferCheck, keys: ReleaseKeyStore): Promise<ReleaseManifest> {
   try {
-    if (offer.releaseKeys) await keys.applyRotation(offer.releaseKeys);
+    if (offer.releaseKeys) await applyRotationIfValid(offer.releaseKeys, keys);
     const { manifest } = await verifyReleaseManifest(offer.manifestJws, keys.trustedKeys().keys);
     checkManifestFits(manifest, offer);
     return manifest;

@@ -122,6 +122,8 @@ export class RuntimeInstaller implements Installer {
       if (error.code !== 'ENOENT') throw error;
     });
     removeIfPresent(paths.snapshot);
+    // The launcher's start count belongs to this trial: a later trial of the same version starts from zero.
+    removeIfPresent(paths.trialStarts);
     const keep = new Set([version, linkTarget(paths.previous), 'current', 'previous']);
     for (const entry of await readdir(paths.releases).catch(() => [] as string[]))
       if (!keep.has(entry) && !entry.endsWith('.new'))

@@ -37,6 +37,8 @@ export function updatePaths(stateDir: string) {
     snapshotDir: join(update, 'snapshot'),
     snapshot: join(update, 'snapshot', 'identity.db'),
     trial: join(update, 'trial'),
+    /** The launcher's own start counter for the trial. */
+    trialStarts: join(update, 'trial-starts'),
     lastTrial: join(update, 'last-trial'),
     rollback: join(update, 'rollback'),
   };

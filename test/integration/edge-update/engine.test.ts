@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startArtifactServer } from '../../helpers/artifact-server.js';
 import { mountTmpfs } from '../../helpers/files.js';
-import { makeReleaseKey, type TestReleaseKey } from '../../helpers/release.js';
+import { makeReleaseKey, signRotation, type TestReleaseKey } from '../../helpers/release.js';
 import { engineBed, offerPayload, runtimeRelease, TOKEN } from '../../helpers/update-engine.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -70,6 +70,17 @@ describe('update engine: refusals change nothing', () => {
     expect(bed.reports.at(-1)).toMatchObject({ state: 'failed', reason: { code } });
     expect(server.ranges).toEqual([]);
     nothingWritten(bed.stateDir);
+  });
+
+  it('passes over a key-rotation document it cannot apply: the manifest, signed by a trusted key, decides', async () => {
+    const release = await runtimeRelease(key);
+    const server = await startArtifactServer(release.artifact, TOKEN);
+    const bed = await engineBed(key, server.origin);
+    const untrusted = await signRotation(stranger, 5, [stranger.trusted]);
+    await bed.engine.handleMessage(offerPayload(release.jws, server.url, { releaseKeys: untrusted }));
+    await bed.engine.settled();
+    expect(bed.reports.map((r) => r.state)).not.toContain('failed');
+    expect(bed.reports.at(-1)).toMatchObject({ state: 'restarting' });
   });
 
   it('allows a downgrade when the campaign says so', async () => {
@@ -250,6 +261,8 @@ describe('update engine: across the restart', () => {
     await bed.engine.settled();
     // A short window (the launcher reads the same record).
     writeFileSync(bed.paths.trial, readFileSync(bed.paths.trial, 'utf8').replace('window_s=30', 'window_s=0.2'));
+    // The launcher counted this start; the count must not outlive the commit.
+    writeFileSync(bed.paths.trialStarts, 'version=2.0.0\nstarts=1\n');
     const next = bed.reopen({ runningVersion: '2.0.0' });
     next.start();
     expect(bed.jobs.latest()?.state).toBe('trial');
@@ -258,6 +271,7 @@ describe('update engine: across the restart', () => {
     expect(existsSync(bed.paths.trial)).toBe(false);
     expect(existsSync(bed.paths.lastTrial)).toBe(true);
     expect(existsSync(bed.paths.snapshot)).toBe(false);
+    expect(existsSync(bed.paths.trialStarts)).toBe(false);
     expect(bed.reports.at(-1)).toMatchObject({ state: 'succeeded', runningVersion: '2.0.0' });
   });
 
