@@ -72,7 +72,9 @@ const describeJob = (job: JobView) =>
 
 export function formatUpdateSummary(s: UpdateSummary): string[] {
   return [
-    `running version:  ${s.runningVersion}${s.current ? ` (releases/current -> ${s.current}, previous -> ${s.previous ?? '-'})` : ' (the packaged binary)'}`,
+    // The version of the binary that prints this; the service runs what the launcher picks, which may differ.
+    `this binary:      ${s.runningVersion}`,
+    `service starts:   ${s.current ? `releases/current -> ${s.current} (previous -> ${s.previous ?? '-'})` : 'the packaged binary'}`,
     `update:           ${s.inProgress ? describeJob(s.inProgress) : 'none in progress'}`,
     `last update:      ${s.last ? describeJob(s.last) : '-'}`,
     ...(s.trial
