@@ -12,7 +12,7 @@ import { DEMO_PLATFORM_ADMIN } from '../../mock/cloud/seed.js';
 import type { UpdateCampaignView } from '../bed/site-control.js';
 import { REPO_ROOT } from '../targets/paths.js';
 import { waitUntil } from '../util/wait.js';
-import { check } from './errors.js';
+import { check, checkEqual } from './errors.js';
 import { HIL_BUILDS, type HilBuild } from './hil-builds.js';
 import { pairDevice, waitPresence } from './steps.js';
 import type { ScenarioContext } from './types.js';
@@ -145,6 +145,19 @@ export async function waitUpdateState(
     },
     { timeoutMs, what: `update state ${states.join('|')} for ${ctx.edgeId}`, signal: ctx.signal, intervalMs: 250 },
   );
+}
+
+/** Waits for the job's end and checks the device refused it with `code` (`what` names the release in the report). */
+export async function expectRefusal(
+  ctx: ScenarioContext,
+  campaignId: string,
+  code: string,
+  what: string,
+  timeoutMs = 120_000,
+): Promise<void> {
+  const done = await waitUpdateState(ctx, campaignId, ['succeeded', 'failed', 'rolled-back'], timeoutMs);
+  checkEqual(done.state, 'failed', `the final state of ${what}`);
+  checkEqual(done.reason?.code, code, 'why it failed');
 }
 
 /** A scratch folder for bundles, removed when the scenario ends. */
