@@ -82,8 +82,19 @@ async function foreignSocket(kind: 'dgram' | 'seqpacket' | 'full', path: string)
 
 const hasPython = await hasNotifyListener();
 const isRoot = process.getuid?.() === 0;
+// The EACCES case runs this checkout's code as `nobody`: a clone in a 0700 folder (`mktemp -d`) cannot be read.
 const canSwitchUser =
-  isRoot && (await runToEnd('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'true'])).code === 0;
+  isRoot &&
+  (
+    await runToEnd('setpriv', [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      'test',
+      '-r',
+      join(ROOT, 'src/edge/producer/socket-path.ts'),
+    ])
+  ).code === 0;
 
 const rec = { tag: 'line1.flow', ts: '2026-03-01T10:00:00Z', value: 12.5, quality: 'good' as const };
 
@@ -246,7 +257,9 @@ describe('producer socket path', () => {
 });
 
 describe.skipIf(hasPython && canSwitchUser)('producer socket path (partly skipped)', () => {
-  it('needs python3 (foreign socket kinds) and root with setpriv (EACCES, another user)', () => {
-    console.log('some producer-socket tests skipped: they need python3, and root with setpriv');
+  it('needs python3 (foreign socket kinds) and root with setpriv on a checkout other users can read (EACCES, another user)', () => {
+    console.log(
+      'some producer-socket tests skipped: they need python3, and root with setpriv on a checkout `nobody` can read',
+    );
   });
 });
