@@ -40,3 +40,24 @@ export function mountTmpfs(size: string): { dir?: string; why?: string } {
   mounted.push(dir);
   return { dir };
 }
+
+/**
+ * Why tests that run this checkout's code as `nobody` cannot run here, or undefined when they can: they need root
+ * (to switch user) and a checkout `nobody` can read (a clone in a 0700 folder, as `mktemp -d` makes, is not).
+ */
+export const cannotRunCheckoutAsNobody: string | undefined = (() => {
+  if (!isRoot) return 'needs root to run a child as another user';
+  const probe = join(import.meta.dirname, 'files.ts');
+  try {
+    execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', probe], {
+      stdio: 'ignore',
+    });
+    return undefined;
+  } catch {
+    return `needs a checkout the user nobody can read (${probe} is not: a clone in a 0700 folder?)`;
+  }
+})();
+
+/** A test's name that carries why it is skipped, so the report says it. */
+export const named = (name: string, skipReason: string | undefined) =>
+  skipReason ? `${name} (skipped: ${skipReason})` : name;

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { commandFor, type Runtime } from '../../helpers/process.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
-import { isRoot } from '../../helpers/files.js';
+import { cannotRunCheckoutAsNobody, named } from '../../helpers/files.js';
 
 const NOBODY = 65534;
 
@@ -71,8 +71,8 @@ describe('core dumps', () => {
     });
   }
 
-  it.skipIf(!isRoot)(
-    'bun makes itself non-dumpable; node cannot (needs root to run the child as another user)',
+  it.skipIf(cannotRunCheckoutAsNobody)(
+    named('bun makes itself non-dumpable; node cannot (run as nobody)', cannotRunCheckoutAsNobody),
     async () => {
       expect((await inspect('bun', NOBODY)).procOwner).toBe(0);
       expect((await inspect('node', NOBODY)).procOwner).toBe(NOBODY);

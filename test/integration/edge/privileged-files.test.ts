@@ -18,7 +18,13 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isRoot, mountTmpfs, snapshot as folderSnapshot } from '../../helpers/files.js';
+import {
+  cannotRunCheckoutAsNobody,
+  isRoot,
+  named,
+  mountTmpfs,
+  snapshot as folderSnapshot,
+} from '../../helpers/files.js';
 import { commandFor, runToEnd, startProcess } from '../../helpers/process.js';
 import { tempDir } from '../../helpers/tmp.js';
 
@@ -139,29 +145,38 @@ describe.skipIf(!isRoot)('the root CLI against planted files (skipped: needs roo
     expect(snapshot(foreign)).toEqual({});
   });
 
-  it('files the root CLI creates in the service user’s folder belong to that user', async () => {
-    const dir = tempDir();
-    chownSync(dir, NOBODY, NOBODY);
-    const env = { CONSYSTENCE_EDGE_SERVICE_USER: 'nobody' };
-    const result = await cli(['reset', '--yes', '--state-dir', dir], { env });
-    expect(result.code, result.stderr).toBe(0);
-    for (const name of Object.keys(snapshot(dir))) expect(statSync(join(dir, name)).uid, name).toBe(NOBODY);
-    // The service user can now open what root made.
-    const asService = await cli(['status', '--json', '--state-dir', dir], { uid: NOBODY, env });
-    expect(asService.code, asService.stderr).toBe(0);
-  });
+  it.skipIf(cannotRunCheckoutAsNobody)(
+    named('files the root CLI creates in the service user’s folder belong to that user', cannotRunCheckoutAsNobody),
+    async () => {
+      const dir = tempDir();
+      chownSync(dir, NOBODY, NOBODY);
+      const env = { CONSYSTENCE_EDGE_SERVICE_USER: 'nobody' };
+      const result = await cli(['reset', '--yes', '--state-dir', dir], { env });
+      expect(result.code, result.stderr).toBe(0);
+      for (const name of Object.keys(snapshot(dir))) expect(statSync(join(dir, name)).uid, name).toBe(NOBODY);
+      // The service user can now open what root made.
+      const asService = await cli(['status', '--json', '--state-dir', dir], { uid: NOBODY, env });
+      expect(asService.code, asService.stderr).toBe(0);
+    },
+  );
 
-  it('a permission error names the running user and the file’s owner, and changes nothing', async () => {
-    const dir = await healthyState();
-    chmodSync(dir, 0o755); // nobody may look in, not write
-    const before = snapshot(dir);
-    const result = await cli(['status', '--state-dir', dir], { uid: NOBODY });
-    expect(result.code).toBe(6);
-    expect(result.stderr).toMatch(
-      /permission denied .*owned by root \(uid 0\), mode 0600; this process runs as nobody \(uid 65534\)/,
-    );
-    expect(snapshot(dir)).toEqual(before);
-  });
+  it.skipIf(cannotRunCheckoutAsNobody)(
+    named(
+      'a permission error names the running user and the file’s owner, and changes nothing',
+      cannotRunCheckoutAsNobody,
+    ),
+    async () => {
+      const dir = await healthyState();
+      chmodSync(dir, 0o755); // nobody may look in, not write
+      const before = snapshot(dir);
+      const result = await cli(['status', '--state-dir', dir], { uid: NOBODY });
+      expect(result.code).toBe(6);
+      expect(result.stderr).toMatch(
+        /permission denied .*owned by root \(uid 0\), mode 0600; this process runs as nobody \(uid 65534\)/,
+      );
+      expect(snapshot(dir)).toEqual(before);
+    },
+  );
 
   it('a database locked by another process is never taken for damaged or moved aside', async () => {
     const dir = await healthyState();

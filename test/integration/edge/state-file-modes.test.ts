@@ -91,9 +91,18 @@ describe.skipIf(!isRoot)('the root service against the state folder’s own file
     chownSync(dir, NOBODY, NOBODY);
     writeFileSync(join(dir, 'edge.log'), '', { mode: 0o600 }); // root's, as an earlier version left it
     const service = startRun(dir);
-    await waitFor(() => logged(service, 'pairing_step'), { timeoutMs: 30_000, what: 'a pairing step' });
+    const log = join(dir, 'edge.log');
+    // The run's own lines in the file prove it opened it (a CI run once saw root's file untouched: the child's
+    // stderr and the folder's listing go into every message below so such a run says why).
+    const why = () => `${service.stderr.join('')}\n${execFileSync('ls', ['-lan', dir], { encoding: 'utf8' })}`;
+    await waitFor(() => logged(service, 'pairing_step') && statSync(log).size > 0, {
+      timeoutMs: 30_000,
+      what: 'a pairing step, in edge.log too',
+    }).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}\n${why()}`);
+    });
     expect(await interrupt(service)).not.toBe('hung');
-    expect(statSync(join(dir, 'edge.log')).uid).toBe(NOBODY);
-    expect(statSync(join(dir, 'edge.log')).size).toBeGreaterThan(0);
+    expect(statSync(log).uid, why()).toBe(NOBODY);
+    expect(statSync(log).size, why()).toBeGreaterThan(0);
   });
 });
