@@ -12,11 +12,13 @@ import { EdgeId, IsoDateTime, Uuid, Version } from './common.js';
 
 /**
  * The `update` key of `P/config`: `maxDownloadKbps` paces artifact downloads (kilobits per second) so telemetry is
- * never starved on a thin link; `trialSeconds` is how long a new version must stay online before it commits.
+ * never starved on a thin link; `trialSeconds` is how long a new version must stay online before it commits;
+ * `downloadRetryHours` is how long a download keeps retrying a site server it cannot reach (default 24).
  */
 export const UpdateConfig = z.strictObject({
   maxDownloadKbps: z.number().int().min(8).max(10_000_000),
   trialSeconds: z.number().int().min(10).max(3600),
+  downloadRetryHours: z.number().int().min(1).max(720),
 });
 export type UpdateConfig = z.infer<typeof UpdateConfig>;
 
@@ -49,7 +51,8 @@ export const UpdateFailureCodes = [
   'WRONG_ARCH',
   'DOWNGRADE', // older than (or the same as) the running version, and the campaign does not allow it
   'INSUFFICIENT_SPACE', // checked before anything is written; nothing is left behind
-  'DOWNLOAD_FAILED', // after its retries; the partial file is kept for the next offer of the same artifact
+  'DOWNLOAD_FAILED', // refused (401/403/404/410), or still failing after update.downloadRetryHours; partial file kept
+  'DOWNLOAD_RETRYING', // on `downloading`, not final: a transient failure; the message says when the next attempt is
   'HASH_MISMATCH', // size or sha256 of the artifact differ from the manifest: the partial file is deleted
   'INSTALL_FAILED',
   'START_FAILED', // the new version did not start (3 starts), rolled back by the launcher

@@ -1,7 +1,9 @@
 /**
  * A real HTTP server on loopback serving one artifact as the site server's artifact route does: bearer token,
  * `Range: bytes=N-` → 206, 416 past the end, `ETag` = sha256. It counts the bytes it sent and records each
- * request's Range, and can break a response off after some bytes (the link dying mid-download).
+ * request's Range, and can break a response off after some bytes (the link dying mid-download), answer every
+ * request with one status (a 503 while the site server is busy, a 410 for a cancelled campaign), or stop listening
+ * altogether and come back on the same port (a site link that is down for a while).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,7 +22,13 @@ export interface ArtifactServer {
   /** Serve these bytes instead (same headers): a server that serves something else. */
   body: Buffer;
   etag: string | null;
+  /** Answer every request with this status and no body (after the token check). */
+  status: number | null;
   close(): Promise<void>;
+  /** Stop listening: connections are refused until `accept`. */
+  refuse(): Promise<void>;
+  /** Listen again on the same port. */
+  accept(): Promise<void>;
 }
 
 const servers: Server[] = [];
@@ -29,6 +37,7 @@ afterAll(async () => {
 });
 
 export async function startArtifactServer(artifact: Buffer, token: string): Promise<ArtifactServer> {
+  let port = 0;
   const state: ArtifactServer = {
     url: '',
     origin: '',
@@ -38,7 +47,14 @@ export async function startArtifactServer(artifact: Buffer, token: string): Prom
     ignoreRange: false,
     body: artifact,
     etag: `"${sha256(artifact)}"`,
+    status: null,
     close: () => new Promise((r) => server.close(() => r())),
+    refuse: () =>
+      new Promise((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+    accept: () => new Promise((r) => server.listen(port, '127.0.0.1', r)),
   };
   const server = createServer((req, res) => {
     if (req.headers.authorization !== `Bearer ${token}`) {
@@ -47,6 +63,10 @@ export async function startArtifactServer(artifact: Buffer, token: string): Prom
     }
     const range = req.headers.range ?? null;
     state.ranges.push(range);
+    if (state.status !== null) {
+      res.writeHead(state.status).end();
+      return;
+    }
     const body = state.body;
     let start = 0;
     if (range && !state.ignoreRange) {
@@ -75,7 +95,7 @@ export async function startArtifactServer(artifact: Buffer, token: string): Prom
   });
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
+  ({ port } = server.address() as AddressInfo);
   state.origin = `http://127.0.0.1:${port}`;
   state.url = `${state.origin}/api/edge/updates/00000000-0000-4000-8000-000000000001/artifact`;
   return state;

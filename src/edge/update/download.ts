@@ -132,7 +132,9 @@ function httpRefusal(status: number, offset: number): Error {
         ? 'says this device is not in the campaign'
         : status === 404
           ? 'does not know the campaign'
-          : `answered ${status}`;
+          : status === 410
+            ? 'says the campaign is over (cancelled)'
+            : `answered ${status}`;
   return new UpdateRefused('DOWNLOAD_FAILED', `the site server ${why}`);
 }
 

@@ -35,12 +35,19 @@ import type { ReleaseKeyStore } from './trust/release-key-store.js';
 /** Progress is reported at most this often (transitions are reported at once). */
 export const PROGRESS_REPORT_MS = 5000;
 export const DEFAULT_TRIAL_SECONDS = 120;
-const DOWNLOAD_ATTEMPTS = 8;
-const DOWNLOAD_BACKOFF: BackoffPolicy = { baseMs: 1000, capMs: 60_000, minMs: 500 };
+/**
+ * A download that fails for a transient reason (no link, a timeout, 5xx/429, a cut connection) waits and tries
+ * again, as Mender and thin-edge do: 30 s doubling to 1 h (with jitter, so a site's edges do not retry in step),
+ * and at once when the session comes back online. It is given up (`DOWNLOAD_FAILED`) only after
+ * `update.downloadRetryHours` of waits without a byte of progress.
+ */
+const DOWNLOAD_BACKOFF: BackoffPolicy = { baseMs: 30_000, capMs: 3_600_000, minMs: 15_000 };
+export const DEFAULT_DOWNLOAD_RETRY_HOURS = 24;
 
 export interface UpdateSettings {
   maxDownloadKbps?: number;
   trialSeconds?: number;
+  downloadRetryHours?: number;
 }
 
 export interface UpdateEngineOptions {
@@ -71,6 +78,8 @@ export class UpdateEngine {
   private trialTimer: ReturnType<typeof setTimeout> | null = null;
   private lastProgressReport = 0;
   private stopped = false;
+  /** Ends the wait of a download between attempts (the session came back online). */
+  private wakeRetry: (() => void) | null = null;
 
   constructor(private readonly options: UpdateEngineOptions) {}
 
@@ -127,10 +136,18 @@ export class UpdateEngine {
     }
   }
 
-  /** Session online: report the current job again (retained state may have been lost) and start the trial clock. */
+  /**
+   * Session online: report the current job again (retained state may have been lost), retry a waiting download at
+   * once, and start the trial clock.
+   */
   online(): void {
     const job = this.jobs.latest();
     if (job) this.report(job);
+    if (this.wakeRetry) {
+      // The link is back: the site server is likely reachable again, so the download need not wait out its backoff.
+      this.options.logger.info('update_download_retry_now', { reason: 'online' });
+      this.wakeRetry();
+    }
     const active = this.jobs.active();
     if (active?.state === 'trial' && !this.trialTimer) {
       // The record's window first: the launcher times the trial with it, whatever the config says since.
@@ -395,7 +412,7 @@ export class UpdateEngine {
       if (job.state === 'downloading') {
         await this.download(job, manifest, signal);
         if (signal.aborted) return;
-        job = this.transition(this.jobs.get(job.id)!, 'downloaded');
+        job = this.transition(this.jobs.get(job.id)!, 'downloaded', { reason: null, downloadRetryAt: null });
       }
       if (job.state === 'downloaded') {
         await checkArtifact(job.artifactPath!, job.artifactOffset, manifest).catch(async (error: Error) => {
@@ -436,14 +453,16 @@ export class UpdateEngine {
   }
 
   private async download(job: UpdateJob, manifest: ReleaseManifest, signal: AbortSignal): Promise<void> {
-    let attempt = 0;
     for (;;) {
+      const waitMs = this.retryWait(this.jobs.get(job.id)!);
+      if (waitMs > 0) await this.waitForRetry(waitMs, signal);
+      if (signal.aborted) return;
+      const before = this.jobs.get(job.id)!;
       try {
-        const current = this.jobs.get(job.id)!;
         await downloadOnce({
-          target: this.options.downloadTarget(current.url!),
-          partialPath: current.artifactPath!,
-          offset: current.offset,
+          target: this.options.downloadTarget(before.url!),
+          partialPath: before.artifactPath!,
+          offset: before.offset,
           size: manifest.size,
           sha256: manifest.sha256,
           maxKbps: () => this.options.settings().maxDownloadKbps,
@@ -454,22 +473,68 @@ export class UpdateEngine {
         return;
       } catch (error) {
         if (!(error instanceof DownloadInterrupted) || signal.aborted) throw error;
-        if (++attempt >= DOWNLOAD_ATTEMPTS)
-          throw new UpdateRefused(
-            'DOWNLOAD_FAILED',
-            `${error.message} (after ${attempt} attempts; the partial file is kept)`,
-          );
-        const delay = backoffDelay(attempt, this.options.downloadBackoff ?? DOWNLOAD_BACKOFF);
-        this.options.logger.warn('update_download_retry', { attempt, inMs: delay, reason: error.message });
-        await sleep(delay, { signal });
-        if (signal.aborted) return;
+        this.scheduleRetry(job.id, before.offset, error);
       }
+    }
+  }
+
+  private get downloadBackoff(): BackoffPolicy {
+    return this.options.downloadBackoff ?? DOWNLOAD_BACKOFF;
+  }
+
+  /** What is left of a persisted wait; never more than the longest backoff (a clock that jumped cannot park it). */
+  private retryWait(job: UpdateJob): number {
+    if (!job.downloadRetryAt) return 0;
+    const remaining = Date.parse(job.downloadRetryAt) - this.now().getTime();
+    return Math.max(0, Math.min(remaining, this.downloadBackoff.capMs));
+  }
+
+  /**
+   * A transient failure: persist when the next attempt is due and report it (`downloading` with the reason), or
+   * give up once the waits without progress add up to `update.downloadRetryHours`. An attempt that brought bytes
+   * starts the count again: the link works, if badly.
+   */
+  private scheduleRetry(id: number, offsetBefore: number, error: DownloadInterrupted): void {
+    const job = this.jobs.get(id)!;
+    const progressed = job.offset > offsetBefore;
+    const failures = progressed ? 1 : job.downloadFailures + 1;
+    const waitedMs = progressed ? 0 : job.downloadWaitedMs;
+    const hours = this.options.settings().downloadRetryHours ?? DEFAULT_DOWNLOAD_RETRY_HOURS;
+    if (waitedMs >= hours * 3_600_000)
+      throw new UpdateRefused(
+        'DOWNLOAD_FAILED',
+        `${error.message} (${failures} attempts over ${hours} h of retries; the partial file is kept)`,
+      );
+    const delay = backoffDelay(failures - 1, this.downloadBackoff);
+    const retryAt = new Date(this.now().getTime() + delay).toISOString();
+    const waiting = this.jobs.move(id, 'downloading', {
+      downloadRetryAt: retryAt,
+      downloadFailures: failures,
+      downloadWaitedMs: waitedMs + delay,
+      reason: { code: 'DOWNLOAD_RETRYING', message: `${error.message}; attempt ${failures + 1} at ${retryAt}` },
+    });
+    this.options.logger.warn('update_download_retry', { failures, retryAt, reason: error.message });
+    this.report(waiting);
+  }
+
+  /** The backoff wait: ends early when the job is stopped or the session comes back online. */
+  private async waitForRetry(ms: number, signal: AbortSignal): Promise<void> {
+    const wake = new AbortController();
+    const end = () => wake.abort();
+    signal.addEventListener('abort', end, { once: true });
+    this.wakeRetry = end;
+    try {
+      await sleep(ms, { signal: wake.signal });
+    } finally {
+      this.wakeRetry = null;
+      signal.removeEventListener('abort', end);
     }
   }
 
   /** The certain offset, persisted; reported at most every PROGRESS_REPORT_MS. */
   private progress(id: number, offset: number): void {
-    const job = this.jobs.move(id, 'downloading', { offset });
+    // Bytes flow again: the retry reason and its schedule are over.
+    const job = this.jobs.move(id, 'downloading', { offset, reason: null, downloadRetryAt: null });
     const now = performance.now();
     if (now - this.lastProgressReport >= PROGRESS_REPORT_MS) {
       this.lastProgressReport = now;
@@ -511,7 +576,7 @@ export class UpdateEngine {
       ...(job.state === 'downloading' || job.state === 'downloaded'
         ? { progress: { bytes: job.offset, total: job.total } }
         : {}),
-      ...(job.reason && (job.state === 'failed' || job.state === 'rolled-back' || job.state === 'cancelled')
+      ...(job.reason && (job.state === 'downloading' || isFinal(job.state))
         ? { reason: job.reason as UpdateFailure }
         : {}),
       runningVersion: this.options.runningVersion,

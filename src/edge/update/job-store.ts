@@ -28,6 +28,12 @@ export interface UpdateJob {
   artifactPath: string | null;
   artifactOffset: number;
   reason: UpdateFailure | null;
+  /** A download waiting to retry after a transient failure: when the next attempt is due (ISO time). */
+  downloadRetryAt: string | null;
+  /** Attempts in a row that failed without a byte of progress (the backoff's exponent). */
+  downloadFailures: number;
+  /** Total of the waits so far (the give-up budget). */
+  downloadWaitedMs: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -50,7 +56,11 @@ export interface JobChange {
   offset?: number;
   artifactPath?: string | null;
   artifactOffset?: number;
-  reason?: UpdateFailure;
+  /** null clears it (a download that recovered). */
+  reason?: UpdateFailure | null;
+  downloadRetryAt?: string | null;
+  downloadFailures?: number;
+  downloadWaitedMs?: number;
 }
 
 export class JobTransitionError extends Error {
@@ -75,6 +85,9 @@ interface Row {
   artifact_offset: number;
   reason_code: string | null;
   reason_message: string | null;
+  download_retry_at: string | null;
+  download_failures: number;
+  download_waited_ms: number;
   created_at: string;
   updated_at: string;
 }
@@ -96,6 +109,9 @@ const fromRow = (r: Row): UpdateJob => ({
   artifactPath: r.artifact_path,
   artifactOffset: Number(r.artifact_offset),
   reason: r.reason_code ? { code: r.reason_code, message: r.reason_message ?? '' } : null,
+  downloadRetryAt: r.download_retry_at,
+  downloadFailures: Number(r.download_failures),
+  downloadWaitedMs: Number(r.download_waited_ms),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -196,18 +212,23 @@ export class UpdateJobStore {
       if (!job) throw new JobTransitionError(`update job ${id} does not exist`);
       if (!canMove(job.state, to))
         throw new JobTransitionError(`update job ${id} cannot go from ${job.state} to ${to}`);
+      const reason = change.reason === undefined ? job.reason : change.reason;
       this.db
         .prepare(
           `UPDATE update_jobs SET state = ?, offset = ?, artifact_path = ?, artifact_offset = ?, reason_code = ?,
-             reason_message = ?, updated_at = ? WHERE id = ?`,
+             reason_message = ?, download_retry_at = ?, download_failures = ?, download_waited_ms = ?, updated_at = ?
+           WHERE id = ?`,
         )
         .run(
           to,
           change.offset ?? job.offset,
           change.artifactPath === undefined ? job.artifactPath : change.artifactPath,
           change.artifactOffset ?? job.artifactOffset,
-          change.reason?.code ?? job.reason?.code ?? null,
-          change.reason?.message ?? job.reason?.message ?? null,
+          reason?.code ?? null,
+          reason?.message ?? null,
+          change.downloadRetryAt === undefined ? job.downloadRetryAt : change.downloadRetryAt,
+          change.downloadFailures ?? job.downloadFailures,
+          change.downloadWaitedMs ?? job.downloadWaitedMs,
           this.now(),
           id,
         );

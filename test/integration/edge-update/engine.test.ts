@@ -181,6 +181,90 @@ describe('update engine: resumable download', () => {
   });
 });
 
+describe('update engine: a site server that cannot be reached for a while', () => {
+  it('keeps retrying past the old 8 attempts while the listener refuses, then resumes from its offset', async () => {
+    const release = await runtimeRelease(key, {}, 2 * 1024 * 1024);
+    const server = await startArtifactServer(release.artifact, TOKEN);
+    server.dropAfter = 700_000;
+    const bed = await engineBed(key, server.origin, { downloadBackoff: { baseMs: 20, capMs: 80, minMs: 20 } });
+    await bed.engine.handleMessage(offerPayload(release.jws, server.url));
+    await waitFor(() => (bed.jobs.active()?.offset ?? 0) > 0, { timeoutMs: 30_000, what: 'a persisted offset' });
+    await server.refuse();
+    await waitFor(() => (bed.jobs.active()?.downloadFailures ?? 0) > 10, {
+      timeoutMs: 60_000,
+      what: 'more failed attempts than the old limit of 8',
+    });
+    const waiting = bed.reports.filter((r) => r.state === 'downloading' && r.reason?.code === 'DOWNLOAD_RETRYING');
+    expect(waiting.length).toBeGreaterThan(8);
+    expect(waiting.at(-1)?.reason?.message).toMatch(/attempt \d+ at \d{4}-/);
+    const kept = bed.jobs.active()!.offset;
+    expect(kept).toBeGreaterThan(0);
+    server.dropAfter = null;
+    await server.accept();
+    await waitFor(() => bed.states().at(-1) === 'restarting', { timeoutMs: 60_000, what: 'the install' });
+    expect(server.ranges.at(-1)).toMatch(/^bytes=[1-9]\d*-$/);
+    expect(Number(/\d+/.exec(server.ranges.at(-1)!)![0])).toBeGreaterThanOrEqual(kept);
+    expect(readFileSync(join(bed.paths.release('2.0.0'), 'consystence-edge')).equals(release.binary)).toBe(true);
+    expect(bed.jobs.latest()).toMatchObject({ reason: null, downloadRetryAt: null });
+  });
+
+  it('a restart in the wait keeps the persisted schedule; coming online tries at once', async () => {
+    const release = await runtimeRelease(key);
+    const server = await startArtifactServer(release.artifact, TOKEN);
+    server.status = 503;
+    const minute = { baseMs: 60_000, capMs: 60_000, minMs: 60_000 };
+    const bed = await engineBed(key, server.origin, { downloadBackoff: minute });
+    await bed.engine.handleMessage(offerPayload(release.jws, server.url));
+    await waitFor(() => bed.jobs.active()?.downloadRetryAt != null, { timeoutMs: 30_000, what: 'a scheduled retry' });
+    const scheduled = bed.jobs.active()!.downloadRetryAt;
+    expect(bed.reports.at(-1)).toMatchObject({ state: 'downloading', reason: { code: 'DOWNLOAD_RETRYING' } });
+    await bed.engine.stop();
+
+    const restarted = bed.reopen();
+    restarted.start();
+    // Bounded look for a hammering restart: the schedule says a minute from the first failure.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(server.ranges).toHaveLength(1);
+    expect(bed.jobs.active()).toMatchObject({ state: 'downloading', downloadRetryAt: scheduled, downloadFailures: 1 });
+
+    server.status = null;
+    restarted.online();
+    await restarted.settled();
+    expect(server.ranges).toHaveLength(2);
+    expect(bed.states().at(-1)).toBe('restarting');
+  });
+
+  it('gives up with DOWNLOAD_FAILED once the waits add up to update.downloadRetryHours', async () => {
+    const release = await runtimeRelease(key);
+    const server = await startArtifactServer(release.artifact, TOKEN);
+    server.status = 503;
+    const hour = { baseMs: 3_600_000, capMs: 3_600_000, minMs: 3_600_000 };
+    const bed = await engineBed(key, server.origin, {
+      downloadBackoff: hour,
+      settings: () => ({ downloadRetryHours: 1 }),
+    });
+    await bed.engine.handleMessage(offerPayload(release.jws, server.url));
+    await waitFor(() => bed.jobs.active()?.downloadRetryAt != null, { timeoutMs: 30_000, what: 'a scheduled retry' });
+    bed.engine.online(); // the second attempt, at once; after it the hour of waiting is used up
+    await bed.engine.settled();
+    expect(server.ranges).toHaveLength(2);
+    expect(bed.jobs.latest()).toMatchObject({ state: 'failed', reason: { code: 'DOWNLOAD_FAILED' } });
+    expect(bed.jobs.latest()!.reason!.message).toMatch(/2 attempts over 1 h/);
+    expect(existsSync(bed.jobs.latest()!.artifactPath!)).toBe(true);
+  });
+
+  it.each([401, 403, 404, 410])('a %i is final at once: no retry', async (status) => {
+    const release = await runtimeRelease(key);
+    const server = await startArtifactServer(release.artifact, TOKEN);
+    server.status = status;
+    const bed = await engineBed(key, server.origin);
+    await bed.engine.handleMessage(offerPayload(release.jws, server.url));
+    await bed.engine.settled();
+    expect(server.ranges).toHaveLength(1);
+    expect(bed.jobs.latest()).toMatchObject({ state: 'failed', reason: { code: 'DOWNLOAD_FAILED' } });
+  });
+});
+
 describe('update engine: offers and cancels', () => {
   it('a new offer of the same artifact continues the file an earlier job left; stale partials are removed', async () => {
     const release = await runtimeRelease(key, {}, 1024 * 1024);

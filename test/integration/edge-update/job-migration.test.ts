@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { edgeCore } from '../../../src/edge/migrations/0001-edge-core.js';
 import { releaseKeys } from '../../../src/edge/migrations/0004-release-keys.js';
+import { updateJobs } from '../../../src/edge/migrations/0005-update-jobs.js';
 import { identityMigrations } from '../../../src/edge/migrations/index.js';
 import { IDENTITY_DB_FILE } from '../../../src/edge/stores/index.js';
 import { JobTransitionError, UpdateJobStore } from '../../../src/edge/update/job-store.js';
@@ -39,6 +40,7 @@ describe('identity.db migration 3: update jobs', () => {
   it.each([
     ['schema 1', [edgeCore]],
     ['schema 2', [edgeCore, releaseKeys]],
+    ['schema 3', [edgeCore, releaseKeys, updateJobs]],
   ])('upgrades a %s database with data in it', async (_name, earlier) => {
     const path = join(tempDir('cst-jobs-'), IDENTITY_DB_FILE);
     const old = (await openDatabase({ path, migrations: earlier })).db;
@@ -49,7 +51,7 @@ describe('identity.db migration 3: update jobs', () => {
         .run('[]', 'doc', '2026-01-01T00:00:00Z');
     old.close();
     const db = (await openDatabase({ path, migrations: identityMigrations })).db;
-    expect(schemaVersion(db)).toBe(3);
+    expect(schemaVersion(db)).toBe(identityMigrations.length);
     expect(db.prepare<{ value: string }>("SELECT value FROM kv WHERE key = 'outbox_seq_floor'").get()?.value).toBe(
       '1234',
     );
