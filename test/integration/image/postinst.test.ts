@@ -19,6 +19,9 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -100,6 +103,7 @@ function oldLayout(install: Install): number {
 
 interface Run {
   code: number | null;
+  stdout: string;
   stderr: string;
   /** What the script changed in the host's /etc and /var/lib (the overlays' upper dirs). */
   hostEtcChanges: string[];
@@ -111,7 +115,12 @@ interface Run {
 }
 
 /** Runs a maintainer script with DPKG_ROOT=install.root in a namespace that keeps this machine untouched. */
-async function maintainerScript(install: Install, name: 'postinst' | 'prerm' | 'postrm', args: string[]): Promise<Run> {
+async function maintainerScript(
+  install: Install,
+  name: 'postinst' | 'prerm' | 'postrm',
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Run> {
   const work = tempDir('cst-postinst-ns-');
   for (const dir of ['etc-u', 'etc-w', 'lib-u', 'lib-w', 'bin']) mkdirSync(join(work, dir));
   const calls = join(work, 'calls');
@@ -141,12 +150,14 @@ async function maintainerScript(install: Install, name: 'postinst' | 'prerm' | '
       // What dpkg sets for a maintainer script; deb-systemd-helper refuses to run without it.
       DPKG_MAINTSCRIPT_PACKAGE: NAME,
       DPKG_MAINTSCRIPT_NAME: name,
+      ...env,
     },
   });
   // The canaries and their dir are created and removed by the harness itself; whiteouts of them remain.
   const changes = (upper: string) => readdirSync(upper).filter((entry) => entry !== NAME);
   return {
     code: result.code,
+    stdout: result.stdout,
     stderr: result.stderr,
     hostEtcChanges: changes(join(work, 'etc-u')),
     hostVarLibChanges: changes(join(work, 'lib-u')),
@@ -155,8 +166,8 @@ async function maintainerScript(install: Install, name: 'postinst' | 'prerm' | '
   };
 }
 
-async function postinst(install: Install, previousVersion = '') {
-  const result = await maintainerScript(install, 'postinst', ['configure', previousVersion]);
+async function postinst(install: Install, previousVersion = '', env: Record<string, string> = {}) {
+  const result = await maintainerScript(install, 'postinst', ['configure', previousVersion], env);
   expect(result.code, result.stderr).toBe(0);
   return result;
 }
@@ -257,6 +268,102 @@ describe.runIf(canRun)('postinst against planted files', () => {
     expect(user?.uid).toBeGreaterThan(0);
     expect(run.hostEtcChanges).toEqual([]);
     rootOwnedConfigDir(install);
+  });
+});
+
+/**
+ * The target's dpkg database with this package at `version` (what dpkg-query reads while postinst runs), and a state
+ * dir owned by the service user with `releases/current` (and `previous`) pointing where the test says.
+ */
+function withOtaRelease(install: Install, packageVersion: string, current: string, previous = 'factory') {
+  const svc = oldLayout(install);
+  const admindir = join(install.root, 'var/lib/dpkg');
+  mkdirSync(admindir, { recursive: true });
+  writeFileSync(
+    join(admindir, 'status'),
+    `Package: ${NAME}\nStatus: install ok half-configured\nVersion: ${packageVersion}\nArchitecture: amd64\nMaintainer: x <x@example.com>\nDescription: x\n\n`,
+  );
+  const state = join(install.root, 'var/lib', NAME);
+  const releases = join(state, 'releases');
+  mkdirSync(join(releases, current), { recursive: true });
+  writeFileSync(join(releases, current, NAME), '#!/bin/sh\n', { mode: 0o755 });
+  symlinkSync(current, join(releases, 'current'));
+  symlinkSync(previous, join(releases, 'previous'));
+  for (const path of [state, releases, join(releases, current), join(releases, current, NAME)])
+    chownSync(path, svc, svc);
+  for (const link of ['current', 'previous']) lchownSync(join(releases, link), svc, svc);
+  return { svc, state, releases, env: { DPKG_ADMINDIR: admindir } };
+}
+
+const linkOrNothing = (path: string) =>
+  lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() ? readlinkSync(path) : undefined;
+
+describe.runIf(canRun)('postinst: a newer package supersedes an older over-the-air release', () => {
+  it.each([
+    ['0.2.0', '0.1.1-hil'],
+    ['0.2.0', '0.2.0-rc.1'],
+    ['0.2.0~rc.2', '0.2.0-rc.1'],
+  ])('package %s retires releases/current -> %s (the launcher runs the packaged binary)', async (pkg, ota) => {
+    const install = freshRoot();
+    const { releases, env } = withOtaRelease(install, pkg, ota);
+    const run = await postinst(install, '0.1.0', env);
+    expect(linkOrNothing(join(releases, 'current'))).toBeUndefined();
+    expect(linkOrNothing(join(releases, 'previous'))).toBeUndefined();
+    // The release itself stays (the runtime prunes releases); only the links that made the launcher pick it go.
+    expect(existsSync(join(releases, ota, NAME))).toBe(true);
+    expect(run.stdout).toContain(`package ${pkg} is newer than the over-the-air release ${ota}`);
+  });
+
+  it.each([
+    ['0.2.0', '0.3.0'],
+    ['0.2.0', '0.2.0'],
+    ['0.2.0~rc.1', '0.2.0'],
+  ])('package %s leaves a release that is not older (current -> %s) alone', async (pkg, ota) => {
+    const install = freshRoot();
+    const { releases, env } = withOtaRelease(install, pkg, ota, '0.1.0');
+    const run = await postinst(install, '0.1.0', env);
+    expect(linkOrNothing(join(releases, 'current'))).toBe(ota);
+    expect(linkOrNothing(join(releases, 'previous'))).toBe('0.1.0');
+    expect(run.stdout).not.toContain('newer than the over-the-air release');
+  });
+
+  it('never follows a releases/ that the service user replaced with a link', async () => {
+    const install = freshRoot();
+    const { svc, state, releases, env } = withOtaRelease(install, '0.2.0', '0.1.0');
+    const elsewhere = join(install.root, 'elsewhere');
+    renameSync(releases, elsewhere);
+    symlinkSync(elsewhere, releases);
+    lchownSync(releases, svc, svc);
+    await postinst(install, '0.1.0', env);
+    expect(linkOrNothing(join(elsewhere, 'current'))).toBe('0.1.0');
+    expect(linkOrNothing(join(elsewhere, 'previous'))).toBe('factory');
+    expect(lstatSync(join(state, 'releases')).isSymbolicLink()).toBe(true);
+  });
+
+  it('leaves a current that is not a link to a release name alone (a link out of releases/, a directory)', async () => {
+    const install = freshRoot();
+    const { svc, releases, env } = withOtaRelease(install, '0.2.0', '0.1.0');
+    rmSync(join(releases, 'current'));
+    symlinkSync('../../../../victim', join(releases, 'current'));
+    lchownSync(join(releases, 'current'), svc, svc);
+    const run = await postinst(install, '0.1.0', env);
+    expect(linkOrNothing(join(releases, 'current'))).toBe('../../../../victim');
+    expect(run.stderr).toContain('not a release name; left alone');
+    victimUntouched(install);
+
+    rmSync(join(releases, 'current'));
+    mkdirSync(join(releases, 'current'));
+    await postinst(install, '0.1.0', env);
+    expect(lstatSync(join(releases, 'current')).isDirectory()).toBe(true);
+    expect(linkOrNothing(join(releases, 'previous'))).toBe('factory');
+  });
+
+  it('leaves a current link owned by another user alone', async () => {
+    const install = freshRoot();
+    const { releases, env } = withOtaRelease(install, '0.2.0', '0.1.0');
+    lchownSync(join(releases, 'current'), 4242, 4242);
+    await postinst(install, '0.1.0', env);
+    expect(linkOrNothing(join(releases, 'current'))).toBe('0.1.0');
   });
 });
 
