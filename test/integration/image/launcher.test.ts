@@ -226,6 +226,51 @@ describe.each(SHELLS)('the launcher under %s', (_name, shell) => {
     expect(readFileSync(elsewhere, 'utf8')).toContain('version=0.2.0'); // the link's target was left alone
   });
 
+  it('never rolls a committed release back for a damaged update/trial: it keeps running, the file is set aside', async () => {
+    const committed = () =>
+      new FakeDevice().release('0.1.0').release('0.2.0').link('current', '0.2.0').link('previous', '0.1.0');
+    const cases: Array<[string, FakeDevice, string]> = [
+      ['committed', committed(), '0.2.0 was committed'],
+      [
+        'no previous',
+        new FakeDevice().release('0.2.0').link('current', '0.2.0'),
+        'releases/previous names no other version',
+      ],
+      [
+        'previous = current',
+        new FakeDevice().release('0.2.0').link('current', '0.2.0').link('previous', '0.2.0'),
+        'releases/previous names no other version',
+      ],
+      [
+        'previous unrunnable',
+        new FakeDevice().release('0.2.0').link('current', '0.2.0').link('previous', '0.1.0'),
+        'previous release 0.1.0 has no runnable binary',
+      ],
+      ['no current', new FakeDevice().release('0.1.0').link('previous', '0.1.0'), 'no release is current'],
+    ];
+    cases[0]![1].write(
+      'update/last-trial',
+      'version=0.2.0 previous=0.1.0 window_s=120 snapshot=update/snapshot/identity.db\n',
+    );
+    for (const [name, device, why] of cases) {
+      device.write('update/trial', 'garbage\u0000');
+      const result = await start(device);
+      expect(result.stderr, name).toContain(`not rolling back (${why})`);
+      expect(device.starts(), name).toEqual([name === 'no current' ? 'factory run' : '0.2.0 run']);
+      expect(device.rollbackRecord(), name).toBeUndefined();
+      expect(device.read('update/trial'), name).toBeUndefined();
+      expect(device.read('update/trial.invalid'), name).toBe('garbage\u0000');
+    }
+  });
+
+  it('says why it ignores a releases/current that is not a link', async () => {
+    const device = new FakeDevice().release('0.1.0').link('previous', '0.1.0');
+    writeFileSync(join(device.state, 'releases/current'), '0.1.0');
+    const result = await start(device);
+    expect(result.stderr).toContain('releases/current is not a link (the runtime only makes links there): ignored');
+    expect(device.starts()).toEqual(['0.1.0 run']);
+  });
+
   it('rolls back at once when the release on trial has no binary (MISSING_BINARY)', async () => {
     const device = updatedDevice({ exit: 0 });
     rmSync(join(device.state, 'releases/0.2.0/consystence-edge'));
