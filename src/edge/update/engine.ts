@@ -102,12 +102,19 @@ export class UpdateEngine {
   private settleRollback(): void {
     const record = readRollback(this.options.paths);
     if (!record) return;
+    const reason = { code: record.reason, message: rollbackMessage(record.reason, record.from, record.to) };
     const job = this.jobs.active();
-    if (job && job.version === record.from) {
-      const reason = { code: record.reason, message: rollbackMessage(record.reason, record.from, record.to) };
-      this.transition(job, 'rolled-back', { reason });
+    const latest = this.jobs.latest();
+    if (job && job.version === record.from) this.transition(job, 'rolled-back', { reason });
+    else if (
+      !(latest?.state === 'rolled-back' && latest.version === record.from && latest.reason?.code === reason.code)
+    ) {
+      // The launcher went back from a release whose job had ended (a committed release and a damaged update/trial):
+      // a new result, so the site and `update status` see it; the finished job keeps its own history.
+      this.report(this.jobs.recordRollback(this.jobs.latestOf('runtime', record.from), record.from, reason));
     }
-    // Removed only once the job records it: a power cut before this line reads the record again.
+    // Removed only once a job records it (a power cut before this line reads the record again, and the check above
+    // keeps it from being recorded twice).
     removeIfPresent(this.options.paths.rollback);
     this.options.logger.warn('update_rolled_back', { ...record });
   }
@@ -604,7 +611,9 @@ function rollbackMessage(reason: string, from: string, to: string): string {
         ? 'did not come online and commit within its trial window'
         : reason === 'MISSING_BINARY'
           ? 'had no runnable binary'
-          : `failed (${reason})`;
+          : reason === 'INVALID_TRIAL'
+            ? 'had an unreadable update/trial (damaged or planted; kept as update/trial.invalid)'
+            : `failed (${reason})`;
   return `version ${from} ${why}; the launcher went back to ${to}`;
 }
 

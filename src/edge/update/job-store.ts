@@ -166,6 +166,42 @@ export class UpdateJobStore {
     return row ? fromRow(row) : undefined;
   }
 
+  /** The newest job for this release, finished or not. */
+  latestOf(kind: UpdateJob['kind'], version: string): UpdateJob | undefined {
+    const row = this.db
+      .prepare<Row>('SELECT * FROM update_jobs WHERE kind = ? AND version = ? ORDER BY id DESC LIMIT 1')
+      .get(kind, version);
+    return row ? fromRow(row) : undefined;
+  }
+
+  /**
+   * A rollback the launcher made of a release whose job had already ended: a new row, born `rolled-back`, naming the
+   * release (and its campaign) as its last job did, or only the version when no job of it is known. The only row that
+   * does not walk the state machine: it records what happened outside it.
+   */
+  recordRollback(of: UpdateJob | undefined, version: string, reason: UpdateFailure): UpdateJob {
+    const at = this.now();
+    const { lastInsertRowid } = this.db
+      .prepare(
+        `INSERT INTO update_jobs (campaign_id, kind, name, version, sha256, manifest_jws, url, allow_downgrade,
+           from_version, state, offset, total, reason_code, reason_message, created_at, updated_at)
+         VALUES (?, 'runtime', ?, ?, ?, ?, NULL, 0, ?, 'rolled-back', 0, 0, ?, ?, ?, ?)`,
+      )
+      .run(
+        of?.campaignId ?? null,
+        of?.name ?? 'consystence-edge',
+        version,
+        of?.sha256 ?? '0'.repeat(64),
+        of?.manifestJws ?? '',
+        version,
+        reason.code,
+        reason.message,
+        at,
+        at,
+      );
+    return this.get(Number(lastInsertRowid))!;
+  }
+
   /** The job in progress, if any (there is at most one: `create` finishes the previous one first). */
   active(): UpdateJob | undefined {
     const row = this.db

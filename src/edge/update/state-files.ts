@@ -40,6 +40,8 @@ export function updatePaths(stateDir: string) {
     /** The launcher's own start counter for the trial. */
     trialStarts: join(update, 'trial-starts'),
     lastTrial: join(update, 'last-trial'),
+    /** A trial record the launcher could not read, set aside for a look. */
+    invalidTrial: join(update, 'trial.invalid'),
     rollback: join(update, 'rollback'),
   };
 }

@@ -3,6 +3,7 @@
  * (the service may be another process, or down): the running version and where the release links point, the job
  * in progress, the last result, and a trial or rollback the launcher has not yet seen answered.
  */
+import { lstatSync } from 'node:fs';
 import type { Db } from '../../storage/index.js';
 import type { CheckResult } from '../status/doctor.js';
 import { UpdateJobStore, type UpdateJob } from './job-store.js';
@@ -34,6 +35,8 @@ export interface UpdateSummary {
   last: JobView | null;
   trial: TrialRecord | null;
   rollback: RollbackRecord | null;
+  /** When the launcher set an unreadable `update/trial` aside as `update/trial.invalid` (its mtime), if it did. */
+  invalidTrial: { at: string } | null;
 }
 
 const view = (job: UpdateJob | undefined): JobView | null =>
@@ -64,8 +67,17 @@ export function readUpdateSummary(db: Db, stateDir: string, runningVersion: stri
     last: view(jobs?.lastFinished()),
     trial: readTrial(paths) ?? null,
     rollback: readRollback(paths) ?? null,
+    invalidTrial: setAsideAt(paths.invalidTrial),
   };
 }
+
+function setAsideAt(path: string): { at: string } | null {
+  const stat = lstatSync(path, { throwIfNoEntry: false });
+  return stat ? { at: stat.mtime.toISOString() } : null;
+}
+
+const INVALID_TRIAL_FIX =
+  'look at update/trial.invalid and the journal (journalctl -u consystence-edge) for who or what wrote it (owner, disk errors in dmesg), then remove update/trial.invalid';
 
 const describeJob = (job: JobView) =>
   `${job.kind} ${job.version}: ${job.state}${job.progress ? ` (${job.progress.bytes} of ${job.progress.total} bytes)` : ''}${job.reason ? ` — ${job.reason.code}: ${job.reason.message}` : ''} (${job.updatedAt}${job.campaignId ? `, campaign ${job.campaignId}` : ', offline install'})`;
@@ -85,6 +97,9 @@ export function formatUpdateSummary(s: UpdateSummary): string[] {
           `rollback:         ${s.rollback.from} -> ${s.rollback.to} (${s.rollback.reason}), not yet reported by the service`,
         ]
       : []),
+    ...(s.invalidTrial
+      ? [`damaged trial:    update/trial.invalid (${s.invalidTrial.at}): the launcher could not read update/trial`]
+      : []),
   ];
 }
 
@@ -97,7 +112,15 @@ export function updateCheck(summary: UpdateSummary): CheckResult {
       level: 'warn',
       ok: true,
       detail: `the launcher rolled back ${summary.rollback.from} to ${summary.rollback.to} (${summary.rollback.reason}); the service reports it when it runs`,
-      fix: 'start the service (systemctl start consystence-edge), then see consystence-edge update status',
+      fix: `start the service (systemctl start consystence-edge), then see consystence-edge update status${summary.rollback.reason === 'INVALID_TRIAL' ? `; ${INVALID_TRIAL_FIX}` : ''}`,
+    };
+  if (summary.invalidTrial)
+    return {
+      name,
+      level: 'warn',
+      ok: true,
+      detail: `the launcher found an unreadable update/trial (damaged or planted) and set it aside as update/trial.invalid at ${summary.invalidTrial.at}; it rolled back only if the release was on trial and had a previous one to go to (update status shows a rolled-back INVALID_TRIAL result if it did)`,
+      fix: INVALID_TRIAL_FIX,
     };
   if (summary.trial)
     return {

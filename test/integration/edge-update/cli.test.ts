@@ -4,7 +4,7 @@
  * releases/<version>, links swapped, trial record, job `restarting`); one signed by another key is refused with
  * exit 5 and changes nothing; a running service (run lock held) makes it refuse; `status` and `doctor` show it.
  */
-import { chownSync, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { acquireRunLock } from '../../../src/edge/stores/run-lock.js';
@@ -106,5 +106,22 @@ describe('update install --file', () => {
       lock.release();
     }
     expect(existsSync(join(stateDir, 'releases'))).toBe(false);
+  });
+});
+
+describe('update status and doctor: a damaged update/trial the launcher set aside', () => {
+  it('doctor warns with what to do; update status shows the file', async () => {
+    const stateDir = tempDir('cst-update-cli-');
+    mkdirSync(join(stateDir, 'update'), { mode: 0o700 });
+    writeFileSync(join(stateDir, 'update/trial.invalid'), 'garbage', { mode: 0o600 });
+    const doctor = await cli(stateDir, 'doctor', '--json');
+    const update = (
+      JSON.parse(doctor.stdout) as { checks: Array<{ name: string; level: string; detail: string; fix?: string }> }
+    ).checks.find((check) => check.name === 'update');
+    expect(update).toMatchObject({ level: 'warn' });
+    expect(update?.detail).toContain('unreadable update/trial');
+    expect(update?.fix).toContain('remove update/trial.invalid');
+    const status = await cli(stateDir, 'update', 'status');
+    expect(status.stdout).toMatch(/damaged trial: +update\/trial\.invalid/);
   });
 });

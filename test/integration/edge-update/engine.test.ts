@@ -3,7 +3,7 @@
  * the whole path to the restart, refusals that leave nothing behind, resume from the persisted offset (bytes
  * counted at the server), cancel, supersede, idempotent offers, trial commit and the launcher's rollback record.
  */
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -371,6 +371,54 @@ describe('update engine: across the restart', () => {
     expect(bed.jobs.latest()).toMatchObject({ state: 'rolled-back', reason: { code: 'START_FAILED' } });
     expect(existsSync(bed.paths.rollback)).toBe(false);
     expect(bed.reports.at(-1)).toMatchObject({ state: 'rolled-back', runningVersion: '1.0.0' });
+  });
+});
+
+describe('update engine: the launcher rolled back a release whose job had ended', () => {
+  it('records a new rolled-back result (INVALID_TRIAL) and reports it; the succeeded job keeps its history', async () => {
+    const release = await runtimeRelease(key);
+    const server = await startArtifactServer(release.artifact, TOKEN);
+    const bed = await engineBed(key, server.origin);
+    await bed.engine.handleMessage(offerPayload(release.jws, server.url));
+    await bed.engine.settled();
+    const installed = bed.jobs.latest()!;
+    bed.jobs.move(installed.id, 'trial');
+    bed.jobs.move(installed.id, 'succeeded'); // committed earlier
+    writeFileSync(bed.paths.rollback, 'from=2.0.0 to=1.0.0 reason=INVALID_TRIAL at_uptime=40\n');
+
+    bed.reopen().start();
+    expect(bed.jobs.get(installed.id)).toMatchObject({ state: 'succeeded', reason: null });
+    const recorded = bed.jobs.latest()!;
+    expect(recorded.id).not.toBe(installed.id);
+    expect(recorded).toMatchObject({
+      state: 'rolled-back',
+      version: '2.0.0',
+      campaignId: installed.campaignId,
+      reason: { code: 'INVALID_TRIAL' },
+    });
+    expect(recorded.reason!.message).toContain('update/trial.invalid');
+    expect(bed.reports.at(-1)).toMatchObject({
+      state: 'rolled-back',
+      version: '2.0.0',
+      campaignId: installed.campaignId,
+      reason: { code: 'INVALID_TRIAL' },
+      runningVersion: '1.0.0',
+    });
+    expect(existsSync(bed.paths.rollback)).toBe(false);
+
+    // A power cut between the row and the record's removal: the record is read again, and recorded once.
+    writeFileSync(bed.paths.rollback, 'from=2.0.0 to=1.0.0 reason=INVALID_TRIAL at_uptime=40\n');
+    bed.reopen().start();
+    expect(bed.jobs.latest()!.id).toBe(recorded.id);
+    expect(existsSync(bed.paths.rollback)).toBe(false);
+  });
+
+  it('records a rollback of a release it has no job for (installed before this database) by its version', async () => {
+    const bed = await engineBed(key, 'http://127.0.0.1:9');
+    mkdirSync(bed.paths.update, { recursive: true });
+    writeFileSync(bed.paths.rollback, 'from=3.1.0 to=factory reason=INVALID_TRIAL at_uptime=40\n');
+    bed.engine.start();
+    expect(bed.jobs.latest()).toMatchObject({ state: 'rolled-back', version: '3.1.0', campaignId: null });
   });
 });
 
