@@ -293,9 +293,6 @@ export class UpdateEngine {
     const installer = this.options.installers[manifest.kind];
     if (!installer)
       throw new UpdateRefused('BAD_MANIFEST', `this device has no installer for ${manifest.kind} releases`);
-    // The model installer reads its artifact from byte 0, so it cannot read one in place inside a bundle yet.
-    if (manifest.kind === 'model')
-      throw new UpdateRefused('BAD_MANIFEST', 'model bundles are installed over the air only, not from a file yet');
     // The artifact is read in place: only the install needs room.
     checkSpace(this.options.paths.stateDir, manifest.installedSize, this.options.space);
     const created = this.replaceActive(active, () => {

@@ -109,6 +109,69 @@ describe('update install --file', () => {
   });
 });
 
+/** A model bundle made by the release script itself (`npm run release -- --kind model`), signed by the dev key. */
+async function modelBundle(version: string, files: Record<string, string>): Promise<string> {
+  const source = tempDir('cst-model-src-');
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(source, name), content);
+  const out = tempDir('cst-model-out-');
+  const release = commandFor('node', 'scripts/release/release.ts');
+  const made = await runToEnd(
+    release.command,
+    [
+      ...release.args,
+      '--kind',
+      'model',
+      '--name',
+      'detector',
+      '--version',
+      version,
+      '--key',
+      join(ROOT, 'keys/dev/release-signing.private.jwk'),
+      '--out',
+      out,
+      source,
+    ],
+    { timeoutMs: 60_000 },
+  );
+  expect(made.code, made.stderr).toBe(0);
+  const [bundle] = readdirSync(out);
+  return join(out, bundle!);
+}
+
+describe('update install --file with a model bundle', () => {
+  it('installs it as over the air (verified, staged, links swapped, no restart); a damaged one changes nothing', async () => {
+    const stateDir = tempDir('cst-update-cli-');
+    const models = join(stateDir, 'models/detector');
+    const first = await modelBundle('4.0.0', { 'weights.onnx': 'weights v4', 'labels.txt': 'person\ntruck\n' });
+    const installed = await cli(stateDir, 'update', 'install', '--file', first, '--yes');
+    expect(installed.code, installed.stderr).toBe(0);
+    expect(installed.stdout).toContain('installed model 4.0.0');
+    expect(readlinkSync(join(models, 'current'))).toBe('4.0.0');
+    expect(readFileSync(join(models, 'current/weights.onnx'), 'utf8')).toBe('weights v4');
+    expect(readFileSync(join(models, 'current/labels.txt'), 'utf8')).toBe('person\ntruck\n');
+    expect(existsSync(join(stateDir, 'releases'))).toBe(false); // no runtime switch, no trial
+    const status = JSON.parse((await cli(stateDir, 'update', 'status', '--json')).stdout);
+    expect(status).toMatchObject({ inProgress: null, last: { kind: 'model', version: '4.0.0', state: 'succeeded' } });
+
+    const second = await modelBundle('5.0.0', { 'weights.onnx': 'weights v5', 'labels.txt': 'person\n' });
+    const damaged = join(tempDir('cst-usb-'), 'damaged.bundle');
+    const bytes = readFileSync(second);
+    bytes[bytes.length - 10]! ^= 0xff; // inside the artifact, after the signed manifest line
+    writeFileSync(damaged, bytes);
+    const refused = await cli(stateDir, 'update', 'install', '--file', damaged, '--yes');
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toMatch(/HASH_MISMATCH|damaged/);
+    expect(readlinkSync(join(models, 'current'))).toBe('4.0.0');
+    expect(readdirSync(models).sort()).toEqual(['4.0.0', 'current']);
+
+    const upgraded = await cli(stateDir, 'update', 'install', '--file', second, '--yes');
+    expect(upgraded.code, upgraded.stderr).toBe(0);
+    expect(readlinkSync(join(models, 'current'))).toBe('5.0.0');
+    expect(readlinkSync(join(models, 'previous'))).toBe('4.0.0');
+    expect(readFileSync(join(models, 'current/weights.onnx'), 'utf8')).toBe('weights v5');
+  });
+});
+
 describe('update status and doctor: a damaged update/trial the launcher set aside', () => {
   it('doctor warns with what to do; update status shows the file', async () => {
     const stateDir = tempDir('cst-update-cli-');

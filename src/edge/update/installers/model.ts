@@ -86,7 +86,12 @@ function refusal(header: TarHeader, listed: ModelFile | undefined, seen: Set<str
 }
 
 /** Streams the artifact into `staging`, verifying every entry as it is written. */
-async function unpack(artifactPath: string, manifest: ReleaseManifest, staging: string): Promise<void> {
+async function unpack(
+  artifactPath: string,
+  artifactOffset: number,
+  manifest: ReleaseManifest,
+  staging: string,
+): Promise<void> {
   const files = new Map((manifest.files ?? []).map((f) => [f.path, f]));
   const seen = new Set<string>();
   let current: { fd: number; hash: Hash; file: ModelFile } | undefined;
@@ -130,7 +135,7 @@ async function unpack(artifactPath: string, manifest: ReleaseManifest, staging: 
   });
   try {
     await pipeline(
-      await openArtifactStream(artifactPath),
+      await openArtifactStream(artifactPath, artifactOffset),
       hashing,
       createGunzip(),
       async (tar: AsyncIterable<Buffer>) => {
@@ -193,7 +198,7 @@ export class ModelInstaller implements Installer {
     await ensureSpace(this.stateDir, manifest.installedSize);
   }
 
-  async install(job: InstallJob, artifactPath: string): Promise<void> {
+  async install(job: InstallJob, artifactPath: string, artifactOffset = 0): Promise<void> {
     const { manifest } = job;
     if (manifest.kind !== 'model') throw new InstallError('INSTALL_FAILED', `not a model release (${manifest.kind})`);
     const folder = this.folderOf(manifest);
@@ -205,7 +210,7 @@ export class ModelInstaller implements Installer {
     const staging = join(folder, `.staging-${manifest.version}`);
     mkdirSync(staging, { mode: 0o755 });
     try {
-      await unpack(artifactPath, manifest, staging);
+      await unpack(artifactPath, artifactOffset, manifest, staging);
       fsyncTree(staging);
       const versionDir = join(folder, manifest.version);
       // A complete folder of this version from an earlier, interrupted install is replaced, never trusted.
