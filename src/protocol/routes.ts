@@ -73,6 +73,13 @@ export const SITE_EDGE_ROUTES = {
   token: '/api/edge/edges/:edgeId/token',
   updateArtifact: '/api/edge/updates/:campaignId/artifact',
 } as const;
+/**
+ * 504 from the site server's `register`: the request reached the cloud but its answer was lost, late or broken,
+ * so the licence key may be bound. Retryable with the same Idempotency-Key, never "nothing was bound". Like
+ * `CLOUD_UNREACHABLE`, a site-server code outside `ErrorCodes` (clients parse codes leniently).
+ */
+export const REGISTRATION_OUTCOME_UNKNOWN = 'REGISTRATION_OUTCOME_UNKNOWN';
+
 export type SiteEdgeRoute = (typeof SITE_EDGE_ROUTES)[keyof typeof SITE_EDGE_ROUTES];
 
 /** `cloudPath`'s twin for the site server's edge-facing routes. */

@@ -39,7 +39,7 @@ import type { StoredIdentity } from '../stores/identity-store.js';
 import type { Registration } from '../stores/registration-store.js';
 import { siteKeySet, trustedLicenceKeys, verifyOfflineLicence } from './licence-chain.js';
 import { fingerprintPinnedFetch, readPeerFingerprint, SiteIdentityMismatchError } from './pinned-https.js';
-import { fetchSiteIdentity, registerAtSite } from './site-api.js';
+import { fetchSiteIdentity, outcomeUnknown, registerAtSite } from './site-api.js';
 import { loadSiteRegistration, saveSiteRegistration } from './site-registration-store.js';
 
 export interface SiteRegisterInput {
@@ -276,6 +276,12 @@ function toEdgeError(error: unknown, siteServerUrl: string): EdgeError {
   if (error instanceof CloudCallError) {
     const message = error.message.replace(/the cloud/g, 'the site server');
     if (error.kind === 'tls') return new EdgeError('CLOUD_UNREACHABLE', `${message}; nothing was saved`);
+    // The pending request stays (only an EdgeError ends it), so the same command replays the same request.
+    if (outcomeUnknown(error))
+      return new EdgeError(
+        'CLOUD_UNREACHABLE',
+        `the cloud's answer did not reach the site server (${siteServerUrl}), so the licence key may already be bound to this device. Run the same register command again with the same licence key and edge id when the site server reaches the cloud: it asks for the same registration and cannot bind a second licence`,
+      );
     if (error.retryable)
       return new EdgeError(
         'CLOUD_UNREACHABLE',

@@ -2,10 +2,13 @@
  * The two calls `register` makes to the site server's edge-facing API (`SITE_EDGE_ROUTES`), over the pinned
  * transport. Answers are classified like the cloud's (edge-api.ts), with one difference: a site server that cannot
  * reach the cloud and has no offline licence file answers 503 `CLOUD_UNREACHABLE`, which is final here (retrying
- * for minutes will not give it a licence file) and told in words that say what the site admin can do.
+ * for minutes will not give it a licence file) and told in words that say what the site admin can do; and 504
+ * `REGISTRATION_OUTCOME_UNKNOWN` (the cloud's answer was lost on its way to the site server) is retried with the
+ * same Idempotency-Key like any 5xx, and if it persists is told as "a licence may be bound", never "nothing was".
  */
 import {
   IDEMPOTENCY_KEY_HEADER,
+  REGISTRATION_OUTCOME_UNKNOWN,
   SITE_EDGE_ROUTES,
   SiteIdentity,
   SiteRegisterResponse,
@@ -13,12 +16,18 @@ import {
   siteEdgeUrl,
 } from '../../protocol/index.js';
 import { classify } from '../cloud-client/edge-api.js';
-import { cloudCall, type CloudResponse, type FetchLike } from '../cloud-client/http.js';
+import { type CloudCallError, cloudCall, type CloudResponse, type FetchLike } from '../cloud-client/http.js';
 import { describeCloudError } from '../cloud-client/messages.js';
 import { EdgeError } from '../errors.js';
 
 /** The register answer may carry the offline licence file (up to 256 KiB) and the cloud's key set. */
 const MAX_REGISTER_ANSWER_BYTES = 512 * 1024;
+
+const errorCodeOf = (body: unknown) => (body as { error?: { code?: unknown } } | undefined)?.error?.code;
+
+/** Whether a failed `register` call ended with the site server not knowing what the cloud did. */
+export const outcomeUnknown = (error: CloudCallError) =>
+  errorCodeOf(error.extra.response?.body) === REGISTRATION_OUTCOME_UNKNOWN;
 
 export async function fetchSiteIdentity(
   fetchImpl: FetchLike,
@@ -50,7 +59,7 @@ export async function registerAtSite(
     },
     now,
   );
-  const code = (response.body as { error?: { code?: unknown } } | undefined)?.error?.code;
+  const code = errorCodeOf(response.body);
   if (response.status === 503 && code === 'CLOUD_UNREACHABLE')
     throw new EdgeError('CLOUD_UNREACHABLE', describeCloudError(code, undefined, 503), { cloudCode: code });
   return { value: classify(response, [200, 201], SiteRegisterResponse, now()), response };

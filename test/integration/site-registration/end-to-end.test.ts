@@ -61,6 +61,7 @@ function register(
   ready: Record<string, unknown>,
   device: { dir: string; hardwareId: string; edgeId: string },
   licenceKey: string,
+  extra: string[] = [],
 ) {
   return runToEnd(
     cli.command,
@@ -70,6 +71,7 @@ function register(
       '--json',
       ...['--state-dir', device.dir, '--hardware-id', device.hardwareId, '--edge-id', device.edgeId],
       ...['--site-server', String(ready.edgeUrl), '--site-server-fingerprint', String(ready.fingerprint)],
+      ...extra,
     ],
     { env: { [LICENCE_KEY_ENV]: licenceKey }, timeoutMs: 90_000 },
   );
@@ -111,6 +113,45 @@ describe('register through the real mock site server', () => {
         expect(unknown.code).toBe(3);
         expect(lastJson(unknown.stdout)).toMatchObject({ error: { cloudCode: 'LICENCE_INVALID' } });
         for (const result of [ok, bound, unknown]) expect(`${result.stdout}${result.stderr}`).not.toContain(K1);
+      } finally {
+        await server.kill('SIGTERM');
+      }
+    } finally {
+      await cloud.close();
+    }
+  });
+
+  it('the cloud binds but its answer is lost: the outcome is unknown, the request stays pending, no second licence', async () => {
+    const dir = tempDir('cst-e2e-lost-');
+    const cloud = await startCloud(join(dir, 'cloud.db'), 0);
+    try {
+      const { args, code } = await siteFor(cloud, dir);
+      const server = startEntry('node', SITE_SERVER, args(cloud.url), { env: { CONSYSTENCE_SITE_CODE: code } });
+      const ready = await server.waitForLine((l) => l.event === 'listening', 60_000);
+      try {
+        const device = newDevice('e2e-lost');
+        const route = 'POST /api/organisations/*/sites/*/register-edge';
+        await cloud.admin.faults.set({ type: 'drop-after-commit', route, times: 2 });
+        const lost = await register(ready, device, K1, ['--max-attempts', '2']);
+        expect(lost.code, lost.stderr).toBe(4);
+        expect(lost.stderr).toContain('may already be bound');
+        expect(lost.stderr).not.toMatch(/nothing (is|was) (bound|saved)/);
+        const bindingOf = async (key: string) =>
+          (await cloud.admin.listLicences(DEMO_ORG_ID)).licences.find((l) => l.key === key)?.binding;
+        expect(await bindingOf(K1)).toMatchObject({ edgeId: 'e2e-lost' });
+
+        // Another key on the same device is refused while the first request is pending: no second licence.
+        const other = await register(ready, device, K2);
+        expect(other.code).not.toBe(0);
+        expect(other.stderr).toContain('interrupted registration');
+        expect(await bindingOf(K2)).toBeFalsy();
+
+        // The same command finishes it: the cloud replays its answer to the same Idempotency-Key.
+        await cloud.admin.faults.reset();
+        const again = await register(ready, device, K1);
+        expect(again.code, again.stderr).toBe(0);
+        expect(await bindingOf(K1)).toMatchObject({ edgeId: 'e2e-lost' });
+        expect(await bindingOf(K2)).toBeFalsy();
       } finally {
         await server.kill('SIGTERM');
       }

@@ -17,6 +17,7 @@ import type { Logger } from '../../../common/log/log.js';
 import {
   ErrorBody,
   IDEMPOTENCY_KEY_HEADER,
+  REGISTRATION_OUTCOME_UNKNOWN,
   RegisterEdgeResponse,
   SiteRegisterRequest,
   SiteRegisterResponse,
@@ -27,7 +28,7 @@ import {
 } from '../../../protocol/index.js';
 import { readBody } from '../http/errors.js';
 import type { RelayedAnswer } from '../upstream/cloud-client.js';
-import { CloudError } from '../upstream/cloud-client.js';
+import { CloudError, CloudOutcomeUnknownError } from '../upstream/cloud-client.js';
 import type { OfflineLicence } from './offline-licence.js';
 import type { SiteRegistry } from './site-registry.js';
 import type { SiteTokens } from './site-tokens.js';
@@ -74,6 +75,7 @@ export async function handleRegister(c: Context, backend: RegisterBackend): Prom
       return relayed(c, backend, key, hash, body, answer);
     } catch (error) {
       if (!(error instanceof CloudError)) throw error;
+      if (error instanceof CloudOutcomeUnknownError) throw outcomeUnknown(backend, body, error);
       if (error.status !== undefined) throw new HttpError<string>(502, 'UPSTREAM_ERROR', error.message);
       if (!backend.licence)
         throw new HttpError<string>(
@@ -85,6 +87,25 @@ export async function handleRegister(c: Context, backend: RegisterBackend): Prom
     }
   }
   return c.json(await registerOffline(backend, key, hash, body), 201);
+}
+
+/** Seconds the edge is asked to wait before it asks again (the cloud's replay then answers). */
+const OUTCOME_UNKNOWN_RETRY_AFTER_S = 5;
+
+/**
+ * The request reached the cloud but its answer did not reach us: the licence may be bound, so this is neither
+ * "nothing is bound" nor a reason to decide offline (that could bind the key a second time). The edge keeps its
+ * pending request and asks again with the same Idempotency-Key; the cloud's replay answers what it did.
+ */
+function outcomeUnknown(backend: RegisterBackend, body: SiteRegisterRequest, error: CloudError): HttpError<string> {
+  backend.logger.warn('register_outcome_unknown', { edgeId: body.edgeId, error: error.message });
+  return new HttpError<string>(
+    504,
+    REGISTRATION_OUTCOME_UNKNOWN,
+    "the cloud's answer to this registration did not reach the site server, so the licence key may already be bound: send the same request again with the same Idempotency-Key",
+    undefined,
+    { 'Retry-After': String(OUTCOME_UNKNOWN_RETRY_AFTER_S) },
+  );
 }
 
 function storedAnswer(backend: RegisterBackend, key: string, hash: string): unknown {
@@ -128,7 +149,11 @@ function relayed(
   const jwks = backend.cloudJwks();
   const response = SiteRegisterResponse.safeParse({ ...(registered.data ?? {}), issuer: 'cloud', jwks });
   if (!registered.success || !response.success)
-    throw new HttpError<string>(502, 'UPSTREAM_ERROR', "the cloud's answer to register-edge is malformed");
+    throw outcomeUnknown(
+      backend,
+      body,
+      new CloudOutcomeUnknownError(`the cloud's ${answer.status} answer to register-edge is malformed`),
+    );
   backend.registry.transaction(() => {
     if (!backend.registry.answer(key))
       backend.registry.saveAnswer(

@@ -38,6 +38,26 @@ export class CloudError extends Error {
   }
 }
 
+/**
+ * A register-edge call whose outcome the site server cannot know: the request went out, but the answer timed
+ * out, broke off or was not the contract's. The cloud may have bound the licence key, so this is never "nothing
+ * was bound": the edge retries with the same Idempotency-Key and the cloud's replay tells the outcome.
+ */
+export class CloudOutcomeUnknownError extends CloudError {}
+
+/** Errors of a connection that never carried the request: the cloud cannot have acted on it. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const neverSent = (error: unknown) => {
+  const code = (error as { cause?: { code?: unknown } }).cause?.code;
+  return typeof code === 'string' && NOT_SENT_CODES.has(code);
+};
+
+/**
+ * How long the relay waits for register-edge: longer than other calls (the cloud may be slow to commit), shorter
+ * than the edge's own 15 s per request, so the edge hears "outcome unknown" from us rather than timing out itself.
+ */
+const RELAY_TIMEOUT_MS = 10_000;
+
 /** The edge list, read leniently: a newer cloud may add fields, but the ones we rely on must be right. */
 const EdgeList = z.object({ data: z.array(KnownEdge.passthrough()).max(100_000) });
 
@@ -117,7 +137,8 @@ export class CloudClient {
 
   /**
    * register-edge for an edge that brought a licence key, with the site token. Any HTTP answer is returned as it
-   * came (the caller relays it); only a cloud that cannot be reached, or answers with no JSON, throws.
+   * came (the caller relays it). A cloud never reached throws `CloudError`; a request sent whose answer was lost,
+   * late or not JSON throws `CloudOutcomeUnknownError` (the cloud may have bound the key).
    */
   async relayRegisterEdge(
     siteToken: string,
@@ -125,9 +146,9 @@ export class CloudClient {
     idempotencyKey: string,
   ): Promise<RelayedAnswer> {
     const url = cloudUrl(this.baseUrl, CLOUD_ROUTES.registerEdge, { orgId: this.orgId, siteId: this.siteId });
-    let response: Response;
+    let status: number | undefined;
     try {
-      response = await fetch(url, {
+      const response = await fetch(url, {
         method: 'POST',
         headers: {
           authorization: `Bearer ${siteToken}`,
@@ -135,20 +156,19 @@ export class CloudClient {
           [IDEMPOTENCY_KEY_HEADER]: idempotencyKey,
         },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
+        signal: AbortSignal.timeout(RELAY_TIMEOUT_MS),
       });
+      status = response.status;
+      return { status, body: JSON.parse(await response.text()) as unknown };
     } catch (cause) {
-      throw new CloudError(
-        `cannot reach the cloud for register-edge (${(cause as Error).name}: ${(cause as Error).message})`,
-      );
-    }
-    const text = await response.text();
-    try {
-      return { status: response.status, body: JSON.parse(text) as unknown };
-    } catch {
-      throw new CloudError(
-        `the cloud answered register-edge with ${response.status} and a body that is not JSON`,
-        response.status,
+      const why = `${(cause as Error).name}: ${(cause as Error).message}`;
+      if (status === undefined && neverSent(cause))
+        throw new CloudError(`cannot reach the cloud for register-edge (${why})`);
+      throw new CloudOutcomeUnknownError(
+        status === undefined
+          ? `the cloud's answer to register-edge was lost (${why})`
+          : `the cloud answered register-edge with ${status} and a body that is not JSON`,
+        status,
       );
     }
   }
