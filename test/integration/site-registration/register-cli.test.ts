@@ -184,6 +184,57 @@ describe('consystence-edge register', () => {
     expect(again.stderr).toMatch(/already registered as cli-7 .*--force to register again/);
   });
 
+  it('reset after an interrupted register names it and refuses; --force warns the licence may stay bound; after a register it suggests register', async () => {
+    const server = await site({ mode: 'connected', holdAnswers: true });
+    const dir = tempDir('cst-register-cli-');
+    const args = [
+      ...['register', '--state-dir', dir, '--hardware-id', testHardwareId(), '--site-server', server.url],
+      ...['--edge-id', 'cli-reset', '--site-server-fingerprint', server.fingerprint, '--no-connect'],
+    ];
+    const first = startEntry('node', 'src/edge/main.ts', args, { env: { [LICENCE_KEY_ENV]: LICENCE } });
+    await waitFor(() => server.requests.some((r) => r.method === 'POST'), { timeoutMs: 30_000 });
+    await first.kill('SIGKILL');
+    server.releaseHeld();
+    const reset = (...extra: string[]) =>
+      runToEnd(cli.command, [...cli.args, 'reset', '--yes', '--state-dir', dir, ...extra]);
+
+    const refused = await reset();
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `interrupted register with the site server ${server.url} for edge cli-reset, started .*licence key may already be bound.*--force`,
+        's',
+      ),
+    );
+    // Nothing changed: the same command still finishes the interrupted request, with the same Idempotency-Key.
+    const finished = startEntry('node', 'src/edge/main.ts', args, { env: { [LICENCE_KEY_ENV]: LICENCE } });
+    await waitFor(() => server.requests.filter((r) => r.method === 'POST').length === 2, { timeoutMs: 30_000 });
+    server.releaseHeld();
+    expect((await finished.exited).code).toBe(0);
+    const [cut, replay] = server.requests.filter((r) => r.method === 'POST');
+    expect(replay!.idempotencyKey).toBe(cut!.idempotencyKey);
+
+    // Registered through the site server: reset suggests register with it, not pair --uri.
+    const done = await reset();
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toContain(
+      `consystence-edge register --site-server ${server.url} --site-server-fingerprint ${server.fingerprint} --edge-id cli-reset`,
+    );
+    expect(done.stdout).not.toContain('pair --uri');
+
+    // Interrupted again, then abandoned with --force: done, with the warning the licence may stay bound.
+    const second = startEntry('node', 'src/edge/main.ts', args, { env: { [LICENCE_KEY_ENV]: LICENCE } });
+    await waitFor(() => server.requests.filter((r) => r.method === 'POST').length === 3, { timeoutMs: 30_000 });
+    await second.kill('SIGKILL');
+    server.releaseHeld();
+    const forced = await reset('--force');
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stderr).toMatch(
+      /warning: an interrupted register .* abandoned: .*stays bound until the site admin releases it/,
+    );
+    expect((await reset()).code).toBe(0);
+  });
+
   it('a site server that accepts the connection but never completes TLS: says so in words, with the retry', async () => {
     const silent = createServer(() => {}); // accepts, never answers the ClientHello
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
