@@ -10,7 +10,7 @@ import type { JSONWebKeySet } from 'jose';
 import { SITE_EDGE_ROUTES, siteEdgeUrl, siteIssuer } from '../../protocol/index.js';
 import type { EdgeClock } from '../clock.js';
 import { refreshUrl } from '../cloud-client/edge-api.js';
-import type { FetchLike } from '../cloud-client/http.js';
+import { CloudCallError, type FetchLike } from '../cloud-client/http.js';
 import { fetchJwks } from '../cloud-client/jwks.js';
 import { EdgeError } from '../errors.js';
 import { siteKeySet, verifyOfflineLicence } from '../site-server/licence-chain.js';
@@ -23,6 +23,25 @@ export interface TokenAuthority {
   issuer: string;
   /** The keys the new token must be signed with (fetching them also samples the issuer's clock). */
   keys(): Promise<JSONWebKeySet>;
+  /** A failed refresh in the words of who refused it (the shared classifier speaks of "the cloud"). */
+  explain(error: unknown): unknown;
+}
+
+/** Refusals of this registration itself: the site server no longer accepts it, and no pairing code can help. */
+const REGISTRATION_REFUSED = new Set(['UNAUTHENTICATED', 'INVALID_TOKEN', 'EDGE_REVOKED']);
+
+/** What a site server's refusal means on an air-gapped site, where a new pairing code cannot help. */
+function explainSiteRefusal(error: unknown, site: SiteRegistration, edgeId: string): unknown {
+  if (error instanceof EdgeError && error.cloudCode && REGISTRATION_REFUSED.has(error.cloudCode))
+    return new EdgeError(
+      error.code,
+      `the site server ${site.siteServerUrl} did not accept this device's registration (it was replaced or removed there, or the site server lost it); ask the site admin to check the licence binding of ${edgeId} on the site server, then register again: consystence-edge register --site-server ${site.siteServerUrl} --edge-id ${edgeId}`,
+      { cloudCode: error.cloudCode },
+    );
+  // Busy, unreachable, malformed: the same failures, but at the site server.
+  if (error instanceof EdgeError || error instanceof CloudCallError)
+    error.message = error.message.replace(/the cloud/g, 'the site server');
+  return error;
 }
 
 export function tokenAuthorityFor(
@@ -38,6 +57,7 @@ export function tokenAuthorityFor(
         if (!site.licence) throw new EdgeError('NOT_PAIRED', 'the offline licence file is missing; register again');
         return siteKeySet(await verifyOfflineLicence(site.licence, { orgId: reg.orgId, siteId: reg.siteId }));
       },
+      explain: (error) => explainSiteRefusal(error, site, reg.edgeId),
     };
   }
   return {
@@ -48,5 +68,6 @@ export function tokenAuthorityFor(
       if (response.time) deps.clock.observe(response.time);
       return jwks;
     },
+    explain: (error) => error,
   };
 }

@@ -170,7 +170,8 @@ export class TokenManager {
         this.schedule(this.dueInMs());
       }
       return this.registration();
-    } catch (error) {
+    } catch (failure) {
+      const error = authority.explain(failure);
       if (error instanceof EdgeError && error.code === 'REVOKED') {
         credentialTransaction(state.db, () => state.registration.markRevoked(new Date(clock.now()).toISOString()));
         this.lastError = error.message;

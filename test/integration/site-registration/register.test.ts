@@ -13,6 +13,7 @@ import { generateCerts } from '../../../scripts/gen-certs.js';
 import { createLogger } from '../../../src/common/log/log.js';
 import { EdgeError } from '../../../src/edge/errors.js';
 import { createEdgeRuntime, type EdgeRuntime } from '../../../src/edge/runtime.js';
+import { ensureIdentity } from '../../../src/edge/identity/device-key.js';
 import { TokenManager } from '../../../src/edge/session/token-manager.js';
 import { uploadBundle } from '../../../src/edge/diagnostics/upload.js';
 import {
@@ -109,6 +110,33 @@ describe('register through the site server', () => {
     const refreshed = await tokens.refresh('test');
     expect(refreshed.edgeToken).not.toBe(before);
     expect(server.requests.filter((r) => r.path === `/api/edge/edges/orin-north-02/token`)).toHaveLength(1);
+  });
+
+  it('air-gapped: a refresh the site server refuses names the site server and register, not a pairing code', async () => {
+    const server = await site({ mode: 'air-gapped' });
+    const runtime = await device();
+    await runtime.register({
+      siteServerUrl: server.url,
+      edgeId: 'orin-north-09',
+      licenceKey: LICENCE,
+      fingerprint: server.fingerprint as never,
+    });
+    // Another device key: the site server cannot verify the assertion and refuses it (401 INVALID_TOKEN).
+    runtime.state.identity.delete();
+    await ensureIdentity(runtime.state.identity, new Date());
+    const tokens = new TokenManager({
+      state: runtime.state,
+      clock: runtime.clock,
+      fetch: edgeFetchFor(runtime.state.db),
+      hardwareId: runtime.hardwareId,
+      logger: quiet,
+      onRevoked: () => {},
+    });
+    const error = await refusal(tokens.refresh('test'));
+    expect(error.message).toContain(`the site server ${server.url} did not accept`);
+    expect(error.message).toContain('licence binding of orin-north-09');
+    expect(error.message).toContain(`consystence-edge register --site-server ${server.url}`);
+    expect(error.message).not.toMatch(/the cloud|pairing code/);
   });
 
   it('a wrong fingerprint is refused before anything is sent', async () => {
