@@ -35,7 +35,7 @@ function explainSiteRefusal(error: unknown, site: SiteRegistration, edgeId: stri
   if (error instanceof EdgeError && error.cloudCode && REGISTRATION_REFUSED.has(error.cloudCode))
     return new EdgeError(
       error.code,
-      `the site server ${site.siteServerUrl} did not accept this device's registration (it was replaced or removed there, or the site server lost it); ask the site admin to check the licence binding of ${edgeId} on the site server, then register again: consystence-edge register --site-server ${site.siteServerUrl} --edge-id ${edgeId}`,
+      `the site server ${site.siteServerUrl} did not accept this device's registration (it was replaced or removed there, or the site server lost it); ask the site admin to check the licence binding of ${edgeId} on the site server, then register again: consystence-edge register --force --site-server ${site.siteServerUrl} --edge-id ${edgeId} --licence-key-file FILE`,
       { cloudCode: error.cloudCode },
     );
   // Busy, unreachable, malformed: the same failures, but at the site server.

@@ -135,7 +135,7 @@ describe('register through the site server', () => {
     const error = await refusal(tokens.refresh('test'));
     expect(error.message).toContain(`the site server ${server.url} did not accept`);
     expect(error.message).toContain('licence binding of orin-north-09');
-    expect(error.message).toContain(`consystence-edge register --site-server ${server.url}`);
+    expect(error.message).toContain(`consystence-edge register --force --site-server ${server.url}`);
     expect(error.message).not.toMatch(/the cloud|pairing code/);
   });
 
