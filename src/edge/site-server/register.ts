@@ -16,10 +16,12 @@ import {
   type SiteRegisterResponse,
   siteIssuer,
 } from '../../protocol/index.js';
+import { SKEW_WARNING_MS } from '../clock.js';
 import { CloudCallError, type FetchLike } from '../cloud-client/http.js';
 import { withRetries } from '../cloud-client/retry.js';
 import { verifyIssuedToken } from '../cloud-client/verify-issued-token.js';
 import { EdgeError } from '../errors.js';
+import { describeSkew } from '../human-time.js';
 import { ensureIdentity } from '../identity/device-key.js';
 import { normaliseCloudUrl } from '../pairing/inputs.js';
 import {
@@ -163,11 +165,15 @@ async function reachSiteServer(
       { ...retry, onRetry: reportRetry(steps, 'reach-site') },
     ),
   );
+  // The clock step could only judge the local clock alone; now it is measured against the site server's.
+  const skew = clock.skewMs;
+  const wrong = Math.abs(skew) > SKEW_WARNING_MS;
   steps({
     step: 'reach-site',
-    status: 'ok',
-    message: `site server reached: site ${identity.siteId}, ${identity.mode === 'air-gapped' ? 'air-gapped (it issues tokens from its offline licence file)' : 'connected to the cloud'}`,
+    status: wrong ? 'warn' : 'ok',
+    message: `site server reached: site ${identity.siteId}, ${identity.mode === 'air-gapped' ? 'air-gapped (it issues tokens from its offline licence file)' : 'connected to the cloud'}; this device's clock is ${describeSkew(skew, 'the site server')}${wrong ? " (the device clock is wrong; the site server's time is used for tokens)" : ''}`,
     mode: identity.mode,
+    skewMs: skew,
   });
   return identity;
 }

@@ -10,6 +10,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LICENCE_KEY_ENV } from '../../../src/edge/cli/secret-input.js';
+import { fakeClock } from '../../e2e/support/edge.js';
 import { commandFor, type Runtime, runToEnd, startEntry } from '../../helpers/process.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -233,6 +234,40 @@ describe('consystence-edge register', () => {
       /warning: an interrupted register .* abandoned: .*stays bound until the site admin releases it/,
     );
     expect((await reset()).code).toBe(0);
+  });
+
+  it('a device clock two years ahead is warned about once the site server is reached, and registers on its time', async () => {
+    const server = await site({ mode: 'air-gapped' });
+    const dir = tempDir('cst-register-cli-');
+    const [wrapper, ...wrapped] = fakeClock('+730d');
+    const result = await runToEnd(
+      wrapper!,
+      [
+        ...[...wrapped, cli.command, ...cli.args, 'register'],
+        ...[
+          '--state-dir',
+          dir,
+          '--hardware-id',
+          testHardwareId(),
+          '--site-server',
+          server.url,
+          '--edge-id',
+          'cli-clock',
+        ],
+        ...['--site-server-fingerprint', server.fingerprint, '--no-connect', '--json'],
+      ],
+      { env: { [LICENCE_KEY_ENV]: LICENCE } },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const reached = result.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((line) => line.step === 'reach-site' && line.status !== 'start');
+    expect(reached).toMatchObject({ status: 'warn' });
+    expect(String(reached?.message)).toMatch(
+      /clock is 2 years ahead of the site server.*the site server's time is used/,
+    );
   });
 
   it('a site server that accepts the connection but never completes TLS: says so in words, with the retry', async () => {
