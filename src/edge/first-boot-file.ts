@@ -2,7 +2,9 @@
  * Reading a file the service acts on at first boot (the pairing-URI file, the registration file): a regular file
  * only (no link, no FIFO), size capped; anything else is a USAGE error saying what the file must be.
  */
+import { lstatSync } from 'node:fs';
 import { printable } from '../common/text/safe-text.js';
+import { describeMode } from '../storage/accounts.js';
 import { readRegularFile } from '../storage/index.js';
 import { EdgeError } from './errors.js';
 import type { EdgeRuntime } from './runtime.js';
@@ -18,6 +20,22 @@ export function readFirstBootFile(file: string, maxBytes: number, what: string, 
       `cannot use the ${what}: ${(error as Error).message}; it must be a regular file ${mustHold}`,
     );
   }
+}
+
+/**
+ * Why a first-boot file holding a secret is exposed (every user may read it), or undefined. The group bits are
+ * expected (0640, group consystence-edge, so the service can read it). Used, not refused (the pairing-URI file is
+ * not refused either, and an installer's umask 022 is common): warned about.
+ */
+export function readableByOthers(file: string, holds: string): string | undefined {
+  let mode: number;
+  try {
+    mode = lstatSync(file).mode;
+  } catch {
+    return undefined;
+  }
+  if ((mode & 0o007) === 0) return undefined;
+  return `${file} (${describeMode(mode)}) can be read by every user of this device and holds ${holds}: chmod 600 ${file}, or delete it once the device is registered`;
 }
 
 /**

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../common/log/log.js';
 import { EdgeError } from '../errors.js';
-import { keepingFailureForStatus, readFirstBootFile } from '../first-boot-file.js';
+import { keepingFailureForStatus, readableByOthers, readFirstBootFile } from '../first-boot-file.js';
 import type { StepEvent } from '../pairing/steps.js';
 import type { EdgeRuntime } from '../runtime.js';
 import { clearPairingFileFailure } from '../stores/pairing-file-failure.js';
@@ -50,6 +50,11 @@ export async function registerFromFile(
     'of site-server=, fingerprint=, edge-id= and licence-key= lines',
   );
   if (content === undefined) return false;
+  const exposed = readableByOthers(file, 'a licence key');
+  if (exposed) {
+    logger.warn('registration_file_exposed', { file, why: exposed });
+    say({ event: 'registration_file_exposed', file, message: exposed }, `warning: ${exposed}`);
+  }
   const input = await keepingFailureForStatus(runtime, async () => {
     let input: SiteRegisterInput;
     try {

@@ -5,7 +5,7 @@
  * replayed by the next run with the same Idempotency-Key, one binding, and so is a cut at any other moment; and
  * the service registers from a registration file at first boot, once.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -348,5 +348,26 @@ describe('consystence-edge register', () => {
     const again = await runToEnd(cli.command, [...cli.args, 'run', ...common, '--registration-file', file]);
     expect(again.code).toBe(7);
     expect(again.stderr).toContain('was used before');
+  });
+
+  it('a registration file every user can read is used, with a warning in the output and the log', async () => {
+    const server = await site({ mode: 'air-gapped' });
+    const dir = tempDir('cst-register-file-');
+    const file = join(dir, 'registration');
+    writeFileSync(
+      file,
+      `site-server=${server.url}\nfingerprint=${server.fingerprint}\nedge-id=file-2\nlicence-key=${LICENCE}\n`,
+    );
+    chmodSync(file, 0o644);
+    const service = startEntry('node', 'src/edge/main.ts', [
+      ...['run', '--json', '--state-dir', dir, '--hardware-id', testHardwareId()],
+      ...['--pairing-uri-file', join(dir, 'none'), '--registration-file', file],
+    ]);
+    const warning = await service.waitForLine((line) => line.event === 'registration_file_exposed', 60_000);
+    expect(String(warning.message)).toContain(`${file} (mode 0644) can be read by every user`);
+    await service.waitForLine((line) => line.event === 'registered', 60_000);
+    await service.kill('SIGTERM');
+    expect(service.stderr.join('\n')).toContain('registration_file_exposed');
+    expect(`${JSON.stringify(service.lines)}${service.stderr.join('\n')}`).not.toContain(LICENCE);
   });
 });
