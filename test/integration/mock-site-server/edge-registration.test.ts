@@ -4,12 +4,14 @@
  * key set; the cloud's refusals come back unchanged; a replay answers the same even once the cloud is gone; the
  * listener's fingerprint is the one on the socket, on `/health` and at `identity`, and survives a restart.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { JSONWebKeySet } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { DEMO_LICENCE_KEYS } from '../../../src/mock/cloud/index.js';
 import { SITE_EDGE_ROUTES, SiteRegisterResponse, siteEdgeUrl, verifyEdgeToken } from '../../../src/protocol/index.js';
+import { freePort } from '../../helpers/mosquitto.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
 import { deviceKey, edgeBody } from '../mock-cloud/fixtures.js';
 import { edgeCall, registerAt } from './helpers/edge-https.js';
@@ -96,6 +98,42 @@ describe('site server edge API, connected', () => {
     expect(unreachable.status).toBe(503);
     expect(unreachable.body.error.code).toBe('CLOUD_UNREACHABLE');
     expect(unreachable.body.error.message).toMatch(/--licence-file/);
+  });
+
+  it('a lost cloud answer is 504 REGISTRATION_OUTCOME_UNKNOWN, never decided with the licence file; the replay answers', async () => {
+    const dir = tempDir('cst-site-lost-');
+    const site = await startCloudSite();
+    const db = join(dir, 'site.db');
+    // Registered with the cloud once, then started again (same ports) with a licence file naming the key.
+    const ports = { db, mqttPort: await freePort(), edgePort: await freePort() };
+    const first = await startSiteServer(site, { ...ports, code: await site.serverCode() });
+    const { licenceFile } = await site.admin.exportOfflineLicence(site.orgId, site.siteId, {
+      licenceKeys: [DEMO_LICENCE_KEYS[3]!],
+    });
+    await first.close();
+    const licencePath = join(dir, 'site.licence');
+    writeFileSync(licencePath, licenceFile, { mode: 0o600 });
+    const server = await startSiteServer(site, { ...ports, licenceFile: licencePath });
+    const body = { ...edgeBody(await deviceKey(), { edgeId: 'orin-lost' }), licenceKey: DEMO_LICENCE_KEYS[3]! };
+    const idempotencyKey = randomUUID();
+
+    await site.admin.faults.set({
+      type: 'drop-after-commit',
+      route: 'POST /api/organisations/*/sites/*/register-edge',
+      times: 1,
+    });
+    const lost = await registerAt(server.edgeUrl, body, idempotencyKey);
+    expect(lost.status).toBe(504);
+    expect(lost.body.error.code).toBe('REGISTRATION_OUTCOME_UNKNOWN');
+    expect(lost.headers['retry-after']).toBe('5');
+    expect(lost.body.error.message).toMatch(/may already be bound/);
+
+    // The retry is relayed to the cloud again, whose replay tells what it did: a cloud token, not a site one.
+    const replay = await registerAt(server.edgeUrl, body, idempotencyKey);
+    expect(replay.status).toBe(201);
+    expect(replay.body.issuer).toBe('cloud');
+    const { licences } = await site.admin.listLicences(site.orgId);
+    expect(licences.find((l) => l.key === DEMO_LICENCE_KEYS[3])?.binding).toMatchObject({ edgeId: 'orin-lost' });
   });
 
   it('keeps its fingerprint and signing key across restarts with the same --db', async () => {

@@ -11,6 +11,7 @@ import { IDEMPOTENCY_KEY_HEADER, SITE_EDGE_ROUTES, siteEdgeUrl } from '../../../
 export interface EdgeAnswer {
   status: number;
   body: any;
+  headers: Record<string, string | string[] | undefined>;
   peerFingerprint: string;
 }
 
@@ -44,6 +45,7 @@ export function edgeCall(
           resolve({
             status: res.statusCode ?? 0,
             body,
+            headers: res.headers,
             peerFingerprint: spki ? `sha256:${createHash('sha256').update(spki).digest('hex')}` : '',
           });
         });
