@@ -3,7 +3,16 @@
  * binaries: which binary it picks, the trial start counter, the trial timer, rollback, power cuts (SIGKILL) inside a
  * rollback, a full disk, and hostile state.
  */
-import { chmodSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mountTmpfs } from '../../helpers/files.js';
@@ -214,16 +223,20 @@ describe.each(SHELLS)('the launcher under %s', (_name, shell) => {
     }
   });
 
-  it('never runs a trial whose update/trial-starts is a directory: it rolls back at the first start', async () => {
-    const device = updatedDevice({ exit: 1 });
-    mkdirSync(join(device.state, 'update/trial-starts'));
-    for (let n = 0; n < 4; n++) await start(device);
-    const first = device.starts();
-    expect(first).toEqual(['0.1.0 run', '0.1.0 run', '0.1.0 run', '0.1.0 run']);
-    expect(device.rollbackRecord()).toMatchObject({ from: '0.2.0', to: '0.1.0', reason: 'START_FAILED' });
-    expect(readlinkSync(join(device.state, 'releases/current'))).toBe('0.1.0');
-    expect(device.read('identity.db')).toBe('identity before the switch');
-    expect(device.read('update/trial')).toBeUndefined();
+  it('never runs a trial whose update/trial-starts is a directory or a link to one: it rolls back at once', async () => {
+    for (const plant of ['directory', 'link to a directory'] as const) {
+      const device = updatedDevice({ exit: 1 });
+      const elsewhere = tempDir('cst-counter-dir-');
+      if (plant === 'directory') mkdirSync(join(device.state, 'update/trial-starts'));
+      else symlinkSync(elsewhere, join(device.state, 'update/trial-starts'));
+      for (let n = 0; n < 4; n++) await start(device);
+      expect(device.starts(), plant).toEqual(['0.1.0 run', '0.1.0 run', '0.1.0 run', '0.1.0 run']);
+      expect(device.rollbackRecord()).toMatchObject({ from: '0.2.0', to: '0.1.0', reason: 'START_FAILED' });
+      expect(readlinkSync(join(device.state, 'releases/current'))).toBe('0.1.0');
+      expect(device.read('identity.db')).toBe('identity before the switch');
+      expect(device.read('update/trial')).toBeUndefined();
+      expect(readdirSync(elsewhere), plant).toEqual([]); // nothing written through the link
+    }
   });
 
   it('runs the version rolled back to when it can write neither the counter, the record nor releases/current', async () => {
