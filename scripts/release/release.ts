@@ -8,10 +8,11 @@
  * Runtime: the compiled binary, gzipped; its version from `out/build-info.json` (the record of that binary,
  * checked by sha256) unless `--version` says otherwise. Either way the binary's ELF machine must be `--arch` and the
  * version it reports itself must be the bundle's (binary-checks.ts); `--unchecked-version` signs a binary that
- * cannot be run here, `--unchecked-arch` one for another architecture (only the HIL wrong-arch scenario wants it). Model: a gzipped ustar of the files (a directory adds
- * the files under it, with paths relative to it; a file goes in under its own name), each listed in the manifest
- * with its size and sha256. `createdAt` honours SOURCE_DATE_EPOCH. The bundle is written to
- * `<out>/<name>-<version>-<arch>.bundle` (default out: `out/releases`), never over an existing file.
+ * cannot be run here, `--unchecked-arch` one for another architecture (only the HIL wrong-arch scenario wants it).
+ * Model: a gzipped ustar of the files (a directory adds the files under it, with paths relative to it; a file goes
+ * in under its own name), each listed in the manifest with its size and sha256. `createdAt` honours
+ * SOURCE_DATE_EPOCH. The bundle is written to `<out>/<name>-<version>-<arch>.bundle` (default out: `out/releases`),
+ * never over an existing file.
  */
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
