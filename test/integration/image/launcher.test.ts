@@ -259,6 +259,14 @@ describe.each(SHELLS)('the launcher under %s', (_name, shell) => {
     }
     expect(device.starts()).toEqual(['0.1.0 run', '0.1.0 run', '0.1.0 run', '0.1.0 run']);
     expect(device.read('update/trial')).toContain('version=0.2.0');
+
+    // The same with an unreadable update/trial (INVALID_TRIAL): it is not set aside while current names 0.2.0.
+    const invalid = updatedDevice({ exit: 1 });
+    invalid.path.push(bin);
+    invalid.write('update/trial', 'garbage');
+    for (let n = 0; n < 3; n++) await start(invalid);
+    expect(invalid.starts()).toEqual(['0.1.0 run', '0.1.0 run', '0.1.0 run']);
+    expect(invalid.read('update/trial')).toBe('garbage');
   });
 
   it('prints the reason of a rollback record it resumes only if it is a reason code', async () => {
