@@ -6,7 +6,6 @@
  * against the cloud's key set the pinned site server relays (connected site) or through the offline licence file
  * signed by the cloud licence key built into this binary (air-gapped site, licence-chain.ts).
  */
-import { createHash } from 'node:crypto';
 import type { JSONWebKeySet } from 'jose';
 import {
   type EdgeTokenClaims,
@@ -182,14 +181,9 @@ async function register({ deps, input, run, retry, now }: Registering, fetchPinn
     licenceKey: input.licenceKey,
   });
   const target = { cloudUrl: input.siteServerUrl, orgId: site.orgId, siteId: site.siteId };
-  // The pending row tells a retry of this request from a new one; it keeps a hash of the licence key, not the key.
-  const remembered = { ...body, licenceKey: createHash('sha256').update(body.licenceKey).digest('hex') };
-  const idempotencyKey = pendingKeyFor(
-    deps,
-    target,
-    JSON.stringify(remembered),
-    'a licence may already be bound by it',
-  );
+  // The pending row tells a retry of this request from a new one; it keeps a salted digest of the key, not the key.
+  const { licenceKey, ...request } = body;
+  const idempotencyKey = pendingKeyFor(deps, target, request, { licenceKey }, 'a licence may already be bound by it');
   const registered = await sendRegistration(deps, { run, retry }, () =>
     registerAtSite(fetchPinned, input.siteServerUrl, { idempotencyKey, body }, localNow),
   );

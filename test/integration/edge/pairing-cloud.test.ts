@@ -3,7 +3,12 @@
  * malformed and truncated bodies, the lost response (committed, then the socket dropped), a used code. The
  * cloud's own edge list proves that no retry registered twice.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { PAIRING_URI_ENV } from '../../../src/edge/cli/secret-input.js';
+import { normalizePairingCode } from '../../../src/protocol/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandFor, runToEnd } from '../../helpers/process.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
@@ -99,6 +104,34 @@ describe('pairing against the mock cloud', () => {
     expect(refused.status.state).toBe('pairing');
     const forced = await pair(otherCode, 'edge-unfinished', ['--force'], first.stateDir, first.hardwareId);
     expect(forced.code, forced.stderr).toBe(0);
+  });
+
+  it('keeps only a salted digest of the code in the pending request, and replays one an earlier version saved', async () => {
+    const uri = await newUri();
+    const code = normalizePairingCode(new URL(uri).searchParams.get('code')!)!;
+    const unsalted = createHash('sha256').update(code).digest('hex');
+    await cloud.admin.faults.set({ type: 'malformed-body', route: REGISTER, times: 1 });
+    const first = await pair(uri, 'edge-upgraded');
+    expect(first.code).toBe(5);
+    const stateFile = join(first.stateDir, 'identity.db');
+    const saved = readFileSync(stateFile).toString('latin1');
+    expect(saved).not.toContain(unsalted);
+    expect(saved).not.toContain(code);
+    // What an earlier version wrote: the same request with the code as an unsalted SHA-256 (a device mid-pairing
+    // when the upgrade lands).
+    const db = new Database(stateFile);
+    try {
+      const row = db.prepare('SELECT body FROM pending_pairing').get() as { body: string };
+      const body = JSON.parse(row.body) as Record<string, unknown>;
+      expect(body.code).toMatch(/^scrypt1\$/);
+      db.prepare('UPDATE pending_pairing SET body = ?').run(JSON.stringify({ ...body, code: unsalted }));
+    } finally {
+      db.close();
+    }
+    // The replay uses the saved Idempotency-Key: a fresh one would find the code used (exit 3).
+    const second = await pair(uri, 'edge-upgraded', [], first.stateDir, first.hardwareId);
+    expect(second.code, second.stderr).toBe(0);
+    expect(await edgesNamed('edge-upgraded')).toHaveLength(1);
   });
 
   it('explains a used code in plain language (exit 3)', async () => {
