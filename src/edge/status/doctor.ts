@@ -245,7 +245,7 @@ function airGappedCloudRow(): { row: CheckResult; reached: boolean; time: null }
 async function siteIdentityRow(pinned: SiteRegistration): Promise<CheckResult> {
   let presented: string;
   try {
-    presented = await readPeerFingerprint(pinned.siteServerUrl, PROBE_TIMEOUT_MS);
+    presented = await readPeerFingerprint(pinned.siteServerUrl, { timeoutMs: PROBE_TIMEOUT_MS });
   } catch (error) {
     const code = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
     return row(

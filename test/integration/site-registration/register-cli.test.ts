@@ -5,8 +5,8 @@
  * replayed by the next run with the same Idempotency-Key, one binding, and so is a cut at any other moment; and
  * the service registers from a registration file at first boot, once.
  */
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LICENCE_KEY_ENV } from '../../../src/edge/cli/secret-input.js';
@@ -184,32 +184,43 @@ describe('consystence-edge register', () => {
     expect(again.stderr).toMatch(/already registered as cli-7 .*--force to register again/);
   });
 
-  it('a site server that accepts the connection but never completes TLS: says so in words, with the retry', async () => {
-    const silent = createServer(() => {}); // accepts, never answers the ClientHello
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const port = (silent.address() as AddressInfo).port;
+  it('a frozen site server (SIGSTOP: TCP accepts, TLS never answers): progress, a waiting line, the reason in words', async () => {
+    // A real process listening on loopback, then stopped: the kernel still completes the TCP handshake.
+    const frozen = spawn(process.execPath, [
+      '-e',
+      "require('node:net').createServer(() => {}).listen(0, '127.0.0.1', function () { console.log(this.address().port) })",
+    ]);
     try {
+      const port = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the listener printed no port')), 20_000);
+        frozen.stdout.once('data', (chunk: Buffer) => {
+          clearTimeout(timer);
+          resolve(Number(String(chunk).trim()));
+        });
+      });
+      frozen.kill('SIGSTOP');
       const result = await register('node', [
-        '--state-dir',
-        tempDir('cst-register-cli-'),
-        '--hardware-id',
-        testHardwareId(),
-        '--site-server',
-        `https://127.0.0.1:${port}`,
-        '--edge-id',
-        'cli-8',
-        '--site-server-fingerprint',
-        `sha256:${'a'.repeat(64)}`,
-        '--max-attempts',
-        '2',
+        ...['--state-dir', tempDir('cst-register-cli-'), '--hardware-id', testHardwareId()],
+        ...['--site-server', `https://127.0.0.1:${port}`, '--edge-id', 'cli-8'],
+        ...['--site-server-fingerprint', `sha256:${'a'.repeat(64)}`, '--max-attempts', '2'],
       ]);
       expect(result.code).toBe(4);
-      const output = result.stdout + result.stderr;
-      expect(output).toContain(`timed out completing TLS with 127.0.0.1:${port}`);
-      expect(output).toMatch(/trying again in/);
-      expect(output).not.toMatch(/\(\d+\)/);
+      const lines = result.stdout.split('\n');
+      const at = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line));
+      const contacting = at(new RegExp(`contacting the site server at https://127\\.0\\.0\\.1:${port}`));
+      const waiting = at(/still waiting: the site server accepted the connection but has not answered TLS yet/);
+      const retry = at(
+        /retrying: the site server at 127\.0\.0\.1:\d+ accepted the connection but did not answer TLS within 15 s: is it overloaded or stopped\?; trying again in/,
+      );
+      expect(
+        [contacting, waiting, retry].every((index) => index >= 0),
+        result.stdout,
+      ).toBe(true);
+      expect(contacting < waiting && waiting < retry, result.stdout).toBe(true);
+      expect(result.stderr).toMatch(/did not answer TLS within 15 s: is it overloaded or stopped\?/);
     } finally {
-      silent.close();
+      frozen.kill('SIGCONT');
+      frozen.kill('SIGKILL');
     }
   }, 120_000);
 
