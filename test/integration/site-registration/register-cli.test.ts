@@ -184,6 +184,21 @@ describe('consystence-edge register', () => {
     expect(again.stderr).toMatch(/already registered as cli-7 .*--force to register again/);
   });
 
+  it('an address with a path (or the cloud instead of the site server): one line that says to give the edge address', async () => {
+    const server = await site({ mode: 'connected' });
+    const result = await register('node', [
+      ...['--state-dir', tempDir('cst-register-cli-'), '--hardware-id', testHardwareId()],
+      ...['--site-server', `${server.url}/health`, '--edge-id', 'cli-path'],
+      ...['--site-server-fingerprint', server.fingerprint, '--max-attempts', '2'],
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /answers, but not as a site server's edge API \(404 for \/api\/edge\/identity\): give the site server's edge address with no path/,
+    );
+    expect(result.stdout).not.toMatch(/retrying/);
+    expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(0); // nothing was registered
+  });
+
   it('a frozen site server (SIGSTOP: TCP accepts, TLS never answers): progress, a waiting line, the reason in words', async () => {
     // A real process listening on loopback, then stopped: the kernel still completes the TCP handshake.
     const frozen = spawn(process.execPath, [
