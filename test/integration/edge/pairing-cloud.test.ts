@@ -60,7 +60,13 @@ describe('pairing against the mock cloud', () => {
     expect(result.code, result.stderr).toBe(0);
     const retry = result.lines.find((l) => l.step === 'register' && l.status === 'retry');
     expect(retry?.delayMs).toBeGreaterThanOrEqual(1000);
-    expect(result.status.state).toBe('paired');
+    expect(result.status).toMatchObject({
+      state: 'paired',
+      registeredVia: 'pairing-code',
+      siteServerUrl: null,
+      siteServerFingerprint: null,
+      offlineLicence: null,
+    });
   });
 
   it('survives a lost response: the retry replays the same registration and the code is not burned', async () => {

@@ -87,11 +87,20 @@ describe('consystence-edge register', () => {
       const status = await runToEnd(cli.command, [...cli.args, 'status', '--json', '--state-dir', dir]);
       const report = JSON.parse(status.stdout) as Record<string, unknown>;
       expect(report).toMatchObject({
+        state: 'paired',
         registeredVia: 'site-air-gapped',
+        siteServerUrl: server.url,
         siteServerFingerprint: server.fingerprint,
+        offlineLicence: { id: expect.stringMatching(/^[0-9a-f-]{36}$/), issuedAt: expect.any(String) },
         tokenIssuer: `site:${server.siteId}`,
       });
       expect(status.stdout).not.toContain(LICENCE);
+      const human = (await runToEnd(cli.command, [...cli.args, 'status', '--state-dir', dir])).stdout;
+      expect(human).toMatch(/registered via: +site server registration with a licence key \(air-gapped site/);
+      expect(human).toContain(`registered at:    ${server.url}`);
+      expect(human).toContain(`site server key:  ${server.fingerprint} (pinned)`);
+      expect(human).toMatch(/licence file: +[0-9a-f-]{36}, made /);
+      expect(human).not.toContain(LICENCE);
     },
   );
 
