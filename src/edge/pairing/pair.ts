@@ -33,7 +33,7 @@ import { deleteSecurely } from '../../storage/index.js';
 import { saveSiteRegistration } from '../site-server/site-registration-store.js';
 import type { PairingInput } from './inputs.js';
 import { isLegacyDigest, matchesSecretDigest, secretDigest } from './secret-digest.js';
-import type { StepName, StepReporter } from './steps.js';
+import { type StepName, type StepReporter, withWaitingNotice } from './steps.js';
 
 /** The cloud keeps an Idempotency-Key for 24 h; an older pending row gets a fresh key. */
 const PENDING_MAX_AGE_MS = 23 * 3_600_000;
@@ -138,7 +138,13 @@ async function reachCloud({ deps, input, run, retry }: Pairing): Promise<JSONWeb
   const jwks = await run('reach', () =>
     withRetries(
       async () => {
-        const { jwks: keys, response } = await fetchJwks(deps.fetch, input.cloudUrl, localNow);
+        steps({ step: 'reach', status: 'progress', message: `contacting the cloud at ${input.cloudUrl}` });
+        const { jwks: keys, response } = await withWaitingNotice(
+          steps,
+          'reach',
+          'still waiting: the cloud has not answered yet (it gets 15 s)',
+          () => fetchJwks(deps.fetch, input.cloudUrl, localNow),
+        );
         if (response.time) clock.observe(response.time);
         return keys;
       },

@@ -59,3 +59,21 @@ export function jsonSteps(write: (line: string) => void): StepReporter {
   return (event) =>
     write(`${JSON.stringify({ ts: new Date().toISOString(), ...event, title: STEP_TITLES[event.step] })}\n`);
 }
+
+/** How long a call may hang before the technician is told it is still waiting (a frozen peer takes 15 s to time out). */
+const WAITING_NOTICE_MS = 3_000;
+
+/** Runs `fn`, saying once with `waiting` that it still waits when it has not finished after a few seconds. */
+export async function withWaitingNotice<T>(
+  steps: StepReporter,
+  step: StepName,
+  waiting: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const timer = setTimeout(() => steps({ step, status: 'progress', message: waiting }), WAITING_NOTICE_MS);
+  try {
+    return await fn();
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -11,6 +11,7 @@ import { PAIRING_URI_ENV } from '../../../src/edge/cli/secret-input.js';
 import { normalizePairingCode } from '../../../src/protocol/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandFor, runToEnd } from '../../helpers/process.js';
+import { startFrozenListener } from '../../helpers/frozen-listener.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
 import { createSite, DEMO_ORG_ID, startCloudProcess, type CloudProcess } from '../../e2e/support/cloud.js';
 
@@ -148,6 +149,25 @@ describe('pairing against the mock cloud', () => {
     expect(again.stderr).toMatch(/already used; ask for a new one/);
     expect(again.status.state).toBe('unpaired');
   });
+
+  it('a frozen cloud (SIGSTOP: TCP accepts, nothing answers): contacting, a waiting line, then the retry', async () => {
+    const frozen = await startFrozenListener();
+    try {
+      const { port } = frozen;
+      const uri = (await newUri()).replace(/cloud=[^&]+/, `cloud=${encodeURIComponent(`http://127.0.0.1:${port}`)}`);
+      const result = await pair(uri, 'edge-frozen', ['--max-attempts', '2']);
+      expect(result.code).toBe(4);
+      const reach = result.lines.filter((l) => l.step === 'reach').map((l) => `${l.status}: ${l.message ?? ''}`);
+      expect(reach.slice(0, 4), JSON.stringify(reach)).toEqual([
+        'start: ',
+        `progress: contacting the cloud at http://127.0.0.1:${port}`,
+        'progress: still waiting: the cloud has not answered yet (it gets 15 s)',
+        expect.stringMatching(/^retry: the cloud did not answer in time; trying again in/),
+      ]);
+    } finally {
+      frozen.release();
+    }
+  }, 120_000);
 
   it('says the cloud is unreachable after its retries (exit 4)', async () => {
     const uri = (await newUri()).replace(/cloud=[^&]+/, `cloud=${encodeURIComponent('http://127.0.0.1:9')}`);

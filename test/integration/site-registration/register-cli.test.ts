@@ -5,12 +5,12 @@
  * replayed by the next run with the same Idempotency-Key, one binding, and so is a cut at any other moment; and
  * the service registers from a registration file at first boot, once.
  */
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LICENCE_KEY_ENV } from '../../../src/edge/cli/secret-input.js';
 import { commandFor, type Runtime, runToEnd, startEntry } from '../../helpers/process.js';
+import { startFrozenListener } from '../../helpers/frozen-listener.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 import { type ContractSiteServer, startContractSiteServer } from './contract-site-server.js';
@@ -210,19 +210,9 @@ describe('consystence-edge register', () => {
 
   it('a frozen site server (SIGSTOP: TCP accepts, TLS never answers): progress, a waiting line, the reason in words', async () => {
     // A real process listening on loopback, then stopped: the kernel still completes the TCP handshake.
-    const frozen = spawn(process.execPath, [
-      '-e',
-      "require('node:net').createServer(() => {}).listen(0, '127.0.0.1', function () { console.log(this.address().port) })",
-    ]);
+    const frozen = await startFrozenListener();
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('the listener printed no port')), 20_000);
-        frozen.stdout.once('data', (chunk: Buffer) => {
-          clearTimeout(timer);
-          resolve(Number(String(chunk).trim()));
-        });
-      });
-      frozen.kill('SIGSTOP');
+      const { port } = frozen;
       const result = await register('node', [
         ...['--state-dir', tempDir('cst-register-cli-'), '--hardware-id', testHardwareId()],
         ...['--site-server', `https://127.0.0.1:${port}`, '--edge-id', 'cli-8'],
@@ -243,8 +233,7 @@ describe('consystence-edge register', () => {
       expect(contacting < waiting && waiting < retry, result.stdout).toBe(true);
       expect(result.stderr).toMatch(/did not answer TLS within 15 s: is it overloaded or stopped\?/);
     } finally {
-      frozen.kill('SIGCONT');
-      frozen.kill('SIGKILL');
+      frozen.release();
     }
   }, 120_000);
 
