@@ -191,7 +191,7 @@ describe('consystence-edge register', () => {
     const again = await runToEnd(cli.command, [...cli.args, ...args('cli-7')], { env: { [LICENCE_KEY_ENV]: LICENCE } });
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/already registered as cli-7 .*--force to register again/);
-  });
+  }, 180_000); // six CLI processes in a row: on two loaded cores each start alone can take seconds
 
   it('an address with a path (or the cloud instead of the site server): one line that says to give the edge address', async () => {
     const server = await site({ mode: 'connected' });
