@@ -21,11 +21,11 @@ import { BUILT_IN_RELEASE_KEYS } from '../src/protocol/built-in-release-keys.js'
 import { ReleaseVersion, TrustedReleaseKeySet } from '../src/protocol/release.js';
 import { HIL_FAULTS, type HilFault } from '../src/edge/hil-faults.js';
 import { bunRuntimeFor, type Runtime } from './build/bun-runtime.js';
+import { binaryCommand } from './build/run-binary.js';
 import {
   BUILD_INFO,
   ROOT,
   binaryName,
-  hostArch,
   packageVersion,
   parseArches,
   parseFlags,
@@ -136,15 +136,9 @@ async function compile(
  * (the failure mode of a bad bytecode or bundling change) must fail the build, not the device.
  */
 function smokeTest(file: string, arch: Arch, version: string, trust: string): string {
-  let command = file;
-  let args = ['version'];
-  if (arch !== hostArch()) {
-    const qemu = '/usr/bin/qemu-aarch64-static';
-    if (arch !== 'arm64' || !existsSync(qemu) || !existsSync('/usr/aarch64-linux-gnu')) {
-      return `skipped: cannot run linux-${arch} here (needs qemu-user-static and libc6-arm64-cross)`;
-    }
-    [command, args] = [qemu, ['-L', '/usr/aarch64-linux-gnu', file, 'version']];
-  }
+  const runner = binaryCommand(file, arch, ['version']);
+  if ('cannot' in runner) return `skipped: ${runner.cannot}`;
+  const { command, args } = runner;
   const cwd = mkdtempSync(join(tmpdir(), 'cst-smoke-'));
   try {
     const run = spawnSync(command, args, {
@@ -158,7 +152,7 @@ function smokeTest(file: string, arch: Arch, version: string, trust: string): st
         `smoke test \`${relative(ROOT, file)} version\` failed (exit ${run.status ?? run.signal}): ${(run.stderr || run.stdout).trim().slice(0, 2000)}`,
       );
     }
-    return arch === hostArch() ? 'passed' : 'passed under qemu-aarch64-static';
+    return runner.via === 'directly' ? 'passed' : `passed ${runner.via}`;
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }

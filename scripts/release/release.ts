@@ -2,14 +2,17 @@
  * `npm run release`: makes a signed release bundle (layout in src/protocol/release.ts).
  *
  *   npm run release -- --arch x64|arm64 --key FILE [--binary out/consystence-edge-linux-<arch>] [--version V]
- *                      [--notes TEXT] [--out DIR]
+ *                      [--unchecked-version] [--notes TEXT] [--out DIR]
  *   npm run release -- --kind model --name NAME --version V --key FILE [--notes TEXT] [--out DIR] FILE|DIR…
  *
  * Runtime: the compiled binary, gzipped; its version from `out/build-info.json` (the record of that binary,
- * checked by sha256) unless `--version` says otherwise. Model: a gzipped ustar of the files (a directory adds
- * the files under it, with paths relative to it; a file goes in under its own name), each listed in the manifest
- * with its size and sha256. `createdAt` honours SOURCE_DATE_EPOCH. The bundle is written to
- * `<out>/<name>-<version>-<arch>.bundle` (default out: `out/releases`), never over an existing file.
+ * checked by sha256) unless `--version` says otherwise. Either way the binary's ELF machine must be `--arch` and the
+ * version it reports itself must be the bundle's (binary-checks.ts); `--unchecked-version` signs a binary that
+ * cannot be run here, `--unchecked-arch` one for another architecture (only the HIL wrong-arch scenario wants it).
+ * Model: a gzipped ustar of the files (a directory adds the files under it, with paths relative to it; a file goes
+ * in under its own name), each listed in the manifest with its size and sha256. `createdAt` honours
+ * SOURCE_DATE_EPOCH. The bundle is written to `<out>/<name>-<version>-<arch>.bundle` (default out: `out/releases`),
+ * never over an existing file.
  */
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -28,13 +31,20 @@ import {
   verifyReleaseManifest,
 } from '../../src/protocol/release.js';
 import { BUILD_INFO, binaryName } from '../build/targets.js';
+import { checkArch, checkVersion } from './binary-checks.js';
 import { publicHalf, readPrivateKey, ROOT, runMain, signJws, sourceDateTime, UsageError } from './lib.js';
 
 const USAGE = `usage:
-  npm run release -- --arch x64|arm64 --key FILE [--binary FILE] [--version V] [--notes TEXT] [--out DIR]
+  npm run release -- --arch x64|arm64 --key FILE [--binary FILE] [--version V] [--unchecked-version] [--notes TEXT]
+                     [--out DIR]
   npm run release -- --kind model --name NAME --version V --key FILE [--notes TEXT] [--out DIR] FILE|DIR...`;
 
 const RUNTIME_NAME = 'consystence-edge';
+
+interface Unchecked {
+  version: boolean;
+  arch: boolean;
+}
 
 interface Artifact {
   /** What the payload is; size, sha256, compression and createdAt are added once it is compressed. */
@@ -73,7 +83,7 @@ function recordedVersion(binary: string, arch: ReleaseArch, digest: string): str
   return record.version;
 }
 
-function runtimeArtifact(values: Record<string, string | undefined>): Artifact {
+function runtimeArtifact(values: Record<string, string | undefined>, unchecked: Unchecked): Artifact {
   if (values.name) throw new UsageError(`--name is for models; a runtime is always ${RUNTIME_NAME}\n${USAGE}`);
   if (!values.arch) throw new UsageError(`--arch x64|arm64 is required\n${USAGE}`);
   const arch = check<ReleaseArch>('arch', ReleaseArch, values.arch, 'x64 or arm64');
@@ -85,6 +95,8 @@ function runtimeArtifact(values: Record<string, string | undefined>): Artifact {
   const version = values.version
     ? check<string>('version', ReleaseVersion, values.version, 'a version such as 1.4.0')
     : recordedVersion(binary, arch, sha256(payload));
+  if (!unchecked.arch) checkArch(binary, payload, arch);
+  checkVersion(binary, arch, version, unchecked.version);
   return { manifest: { kind: 'runtime', name: RUNTIME_NAME, version, arch, installedSize: payload.length }, payload };
 }
 
@@ -142,6 +154,8 @@ runMain(async () => {
         version: { type: 'string' },
         notes: { type: 'string' },
         out: { type: 'string' },
+        'unchecked-version': { type: 'boolean' },
+        'unchecked-arch': { type: 'boolean' },
       },
       strict: true,
       allowPositionals: true,
@@ -159,7 +173,12 @@ runMain(async () => {
   const createdAt = sourceDateTime();
 
   const { manifest: partial, payload } =
-    kind === 'model' ? modelArtifact(values, parsed.positionals, createdAt) : runtimeArtifact(values);
+    kind === 'model'
+      ? modelArtifact(values, parsed.positionals, createdAt)
+      : runtimeArtifact(values, {
+          version: parsed.values['unchecked-version'] === true,
+          arch: parsed.values['unchecked-arch'] === true,
+        });
   // gzip's header carries no name and mtime 0 here, so the same input and time give the same bundle.
   const artifact = gzipSync(payload, { level: 9 });
   const checked = ReleaseManifest.safeParse({

@@ -10,6 +10,7 @@ import { StorageError } from '../storage/index.js';
 import { createLogger } from '../common/log/log.js';
 import type { CliIo, Subcommand } from './cli/common.js';
 import { GLOBAL_USAGE } from './cli/common.js';
+import { splitLeadingFlags } from './cli/leading-flags.js';
 import { doctor } from './cli/doctor.js';
 import { pair } from './cli/pair.js';
 import { register } from './cli/register.js';
@@ -47,7 +48,12 @@ function help(): string {
 }
 
 export async function main(argv: string[], io: Omit<CliIo, 'argv'>): Promise<number> {
-  const [name, ...rest] = argv;
+  const split = splitLeadingFlags(argv);
+  if ('error' in split) {
+    io.stderr(`consystence-edge: ${split.error}\n`);
+    return ExitCodes.USAGE;
+  }
+  const { name, rest } = split;
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     io.stdout(help());
     return name ? ExitCodes.OK : ExitCodes.USAGE;
@@ -55,7 +61,12 @@ export async function main(argv: string[], io: Omit<CliIo, 'argv'>): Promise<num
   if (name === '--version') return version.run({ ...io, argv: [] });
   const command = COMMANDS[name];
   if (!command) {
-    io.stderr(`consystence-edge: unknown command '${name.slice(0, 40)}'\n\n${help()}`);
+    // One line: the full help would bury the mistake.
+    io.stderr(
+      name.startsWith('-')
+        ? `consystence-edge: '${printable(name, 40)}' is not a global flag; before the command only --state-dir, --log-level, --hardware-id and --json are accepted, the command's own flags go after it (consystence-edge --help)\n`
+        : `consystence-edge: unknown command '${printable(name, 40)}'; commands: ${Object.keys(COMMANDS).join(', ')} (consystence-edge --help)\n`,
+    );
     return ExitCodes.USAGE;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

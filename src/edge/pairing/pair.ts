@@ -4,7 +4,7 @@
  * of burning the code twice. The answer is verified completely before anything is saved; then registration,
  * token and config are saved and the pending row deleted in ONE synchronous=FULL transaction.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import type { JSONWebKeySet } from 'jose';
 import {
@@ -32,7 +32,8 @@ import type { Registration } from '../stores/registration-store.js';
 import { deleteSecurely } from '../../storage/index.js';
 import { saveSiteRegistration } from '../site-server/site-registration-store.js';
 import type { PairingInput } from './inputs.js';
-import type { StepName, StepReporter } from './steps.js';
+import { isLegacyDigest, matchesSecretDigest, secretDigest } from './secret-digest.js';
+import { type StepName, type StepReporter, withWaitingNotice } from './steps.js';
 
 /** The cloud keeps an Idempotency-Key for 24 h; an older pending row gets a fresh key. */
 const PENDING_MAX_AGE_MS = 23 * 3_600_000;
@@ -137,7 +138,13 @@ async function reachCloud({ deps, input, run, retry }: Pairing): Promise<JSONWeb
   const jwks = await run('reach', () =>
     withRetries(
       async () => {
-        const { jwks: keys, response } = await fetchJwks(deps.fetch, input.cloudUrl, localNow);
+        steps({ step: 'reach', status: 'progress', message: `contacting the cloud at ${input.cloudUrl}` });
+        const { jwks: keys, response } = await withWaitingNotice(
+          steps,
+          'reach',
+          'still waiting: the cloud has not answered yet (it gets 15 s)',
+          () => fetchJwks(deps.fetch, input.cloudUrl, localNow),
+        );
         if (response.time) clock.observe(response.time);
         return keys;
       },
@@ -175,12 +182,13 @@ async function register({ deps, input, run, retry, now }: Pairing) {
     ...describeDevice(deps, input.edgeId, identity),
     ...(input.licenceKey ? { licenceKey: input.licenceKey } : {}),
   });
-  // The code is the bearer, not part of the body: its hash tells a retry from a run with another code.
-  const remembered = { ...body, code: createHash('sha256').update(input.code).digest('hex') };
+  // The code is the bearer, not part of the body: it and the licence key are remembered only as salted digests.
+  const { licenceKey, ...request } = body;
   const idempotencyKey = pendingKeyFor(
     deps,
     input,
-    JSON.stringify(remembered),
+    request,
+    { ...(licenceKey ? { licenceKey } : {}), code: input.code },
     `its pairing code may already be used${input.licenceKey ? ' and its licence bound' : ''}`,
   );
   const registered = await sendRegistration(deps, { run, retry }, () =>
@@ -350,25 +358,33 @@ export function reportRetry(steps: StepReporter, step: StepName, note = ''): Ret
  * Reuses the saved Idempotency-Key when the same request is retried; otherwise saves a fresh one first. A different
  * request while an interrupted one is pending is refused (unless --force): the interrupted one may have used the
  * code or bound the licence already, and dropping it silently would spend a second one on the same device.
- * `body` is what identifies the request, secrets only as hashes; `spent` says what the interrupted one may have used.
+ * `request` is the body without its secrets; `secrets` (the code, the licence key) are kept only as salted digests
+ * (secret-digest.ts); `spent` says what the interrupted one may have used.
  */
 export function pendingKeyFor(
   deps: PairDeps,
   input: Pick<PairingInput, 'cloudUrl' | 'orgId' | 'siteId'>,
-  body: string,
+  request: Record<string, unknown>,
+  secrets: Record<string, string>,
   spent: string,
 ): string {
   const { state } = deps;
   const pending = state.pending.get();
   const fresh = pending && Date.parse(pending.createdAt) > Date.now() - PENDING_MAX_AGE_MS;
   if (pending && fresh) {
-    const same =
+    const match =
       pending.cloudUrl === input.cloudUrl &&
       pending.orgId === input.orgId &&
       pending.siteId === input.siteId &&
-      pending.body === body;
-    if (same) {
+      matchPendingBody(pending.body, request, secrets);
+    if (match) {
       deps.logger.info('pairing_replay', { reason: 'a previous attempt did not finish; replaying it' });
+      // An earlier version kept unsalted hashes: the same request is saved again in the salted form, and the old
+      // bytes are scrubbed from the file and the WAL.
+      if (match === 'legacy')
+        deleteSecurely(state.db, () =>
+          savePending(deps, input, pending.idempotencyKey, request, secrets, pending.createdAt),
+        );
       return pending.idempotencyKey;
     }
     if (!deps.force)
@@ -378,6 +394,21 @@ export function pendingKeyFor(
       );
   }
   const idempotencyKey = randomUUID();
+  savePending(deps, input, idempotencyKey, request, secrets, new Date().toISOString());
+  return idempotencyKey;
+}
+
+function savePending(
+  deps: PairDeps,
+  input: Pick<PairingInput, 'cloudUrl' | 'orgId' | 'siteId'>,
+  idempotencyKey: string,
+  request: Record<string, unknown>,
+  secrets: Record<string, string>,
+  createdAt: string,
+): void {
+  const digests = Object.fromEntries(Object.entries(secrets).map(([name, value]) => [name, secretDigest(value)]));
+  const body = JSON.stringify({ ...request, ...digests });
+  const { state } = deps;
   credentialTransaction(state.db, () =>
     state.pending.put({
       idempotencyKey,
@@ -385,10 +416,36 @@ export function pendingKeyFor(
       orgId: input.orgId,
       siteId: input.siteId,
       body,
-      createdAt: new Date().toISOString(),
+      createdAt,
     }),
   );
-  return idempotencyKey;
+}
+
+/**
+ * Whether the saved body is this request: the same fields apart from the secrets, and each secret's digest made
+ * from this secret. 'legacy' when it matched an earlier version's unsalted hashes (or a licence key it kept in clear).
+ */
+function matchPendingBody(
+  saved: string,
+  request: Record<string, unknown>,
+  secrets: Record<string, string>,
+): false | 'current' | 'legacy' {
+  let stored: Record<string, unknown>;
+  try {
+    stored = JSON.parse(saved) as Record<string, unknown>;
+  } catch {
+    return false;
+  }
+  if (typeof stored !== 'object' || stored === null) return false;
+  const rest = Object.fromEntries(Object.entries(stored).filter(([name]) => !(name in secrets)));
+  if (JSON.stringify(rest) !== JSON.stringify(request)) return false;
+  let legacy = false;
+  for (const [name, value] of Object.entries(secrets)) {
+    if (stored[name] === value) legacy = true;
+    else if (matchesSecretDigest(stored[name], value)) legacy ||= isLegacyDigest(stored[name]);
+    else return false;
+  }
+  return legacy ? 'legacy' : 'current';
 }
 
 export function sanitiseHostname(name: string): string {

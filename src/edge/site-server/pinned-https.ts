@@ -18,6 +18,11 @@ import type { FetchLike } from '../cloud-client/http.js';
 /** A whole answer is buffered (register's answer may carry a 256 KiB licence file); past this the call fails. */
 const MAX_ANSWER_BYTES = 2 * 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 15_000;
+/** A technician at the device sees a waiting line this long into a connection or handshake that hangs. */
+const WAITING_NOTICE_MS = 3_000;
+
+/** Where a connection stands: the TCP connection, or the TLS handshake after it. */
+export type ConnectStage = 'connecting' | 'tls';
 
 /** The site server's key is not the pinned one: final, never retried, nothing was sent. */
 export class SiteIdentityMismatchError extends Error {
@@ -41,6 +46,7 @@ export function spkiFingerprint(certificateDer: Buffer): SiteFingerprint {
 function openUnverified(
   url: URL,
   signal: AbortSignal | undefined,
+  onWaiting?: (stage: ConnectStage) => void,
 ): Promise<{ socket: TLSSocket; peer: SiteFingerprint }> {
   return new Promise((resolve, reject) => {
     if (url.protocol !== 'https:') return reject(new TypeError(`the site server URL must be https (${url.origin})`));
@@ -55,25 +61,32 @@ function openUnverified(
       ciphers: TLS_CIPHERS,
       ...(/^[\d.]+$/.test(host) || host.includes(':') ? {} : { servername: host }),
     });
-    // Say in words where it stalled: the abort reason itself is a DOMException whose `code` is a number (23).
+    const stage = (): ConnectStage => (socket.connecting ? 'connecting' : 'tls');
+    const waiting = onWaiting ? setTimeout(() => onWaiting(stage()), WAITING_NOTICE_MS) : undefined;
+    // Say where it stalled (`stage`): the abort reason itself is a DOMException whose `code` is a number (23).
     const onAbort = () => {
-      const stage = socket.connecting ? 'connecting to' : 'completing TLS with';
       const reason = signal?.reason as Error | undefined;
+      const where = stage() === 'connecting' ? 'connecting to' : 'completing TLS with';
       socket.destroy(
         reason?.name === 'TimeoutError'
-          ? Object.assign(new Error(`timed out ${stage} ${host}:${socket.remotePort ?? url.port}`), {
+          ? Object.assign(new Error(`timed out ${where} ${host}:${socket.remotePort ?? url.port}`), {
               code: 'ETIMEDOUT',
+              stage: stage(),
             })
           : reason,
       );
     };
+    const settled = () => {
+      clearTimeout(waiting);
+      signal?.removeEventListener('abort', onAbort);
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
     socket.once('error', (error: Error) => {
-      signal?.removeEventListener('abort', onAbort);
+      settled();
       reject(Object.assign(new TypeError('fetch failed'), { cause: error }));
     });
     socket.once('secureConnect', () => {
-      signal?.removeEventListener('abort', onAbort);
+      settled();
       const raw = socket.getPeerCertificate()?.raw;
       if (!raw) {
         socket.destroy();
@@ -84,9 +97,16 @@ function openUnverified(
   });
 }
 
-/** The fingerprint the server at `url` presents now. Only the TLS handshake happens: no request is sent. */
-export async function readPeerFingerprint(url: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<SiteFingerprint> {
-  const { socket, peer } = await openUnverified(new URL(url), AbortSignal.timeout(timeoutMs));
+/**
+ * The fingerprint the server at `url` presents now. Only the TLS handshake happens: no request is sent.
+ * `onWaiting` is told once when the connection or handshake is still not done after a few seconds.
+ */
+export async function readPeerFingerprint(
+  url: string,
+  options: { timeoutMs?: number; onWaiting?: (stage: ConnectStage) => void } = {},
+): Promise<SiteFingerprint> {
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const { socket, peer } = await openUnverified(new URL(url), timeout, options.onWaiting);
   socket.destroy();
   return peer;
 }

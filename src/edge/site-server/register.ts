@@ -6,7 +6,6 @@
  * against the cloud's key set the pinned site server relays (connected site) or through the offline licence file
  * signed by the cloud licence key built into this binary (air-gapped site, licence-chain.ts).
  */
-import { createHash } from 'node:crypto';
 import type { JSONWebKeySet } from 'jose';
 import {
   type EdgeTokenClaims,
@@ -40,7 +39,12 @@ import {
 import type { StoredIdentity } from '../stores/identity-store.js';
 import type { Registration } from '../stores/registration-store.js';
 import { siteKeySet, trustedLicenceKeys, verifyOfflineLicence } from './licence-chain.js';
-import { fingerprintPinnedFetch, readPeerFingerprint, SiteIdentityMismatchError } from './pinned-https.js';
+import {
+  type ConnectStage,
+  fingerprintPinnedFetch,
+  readPeerFingerprint,
+  SiteIdentityMismatchError,
+} from './pinned-https.js';
 import { fetchSiteIdentity, outcomeUnknown, registerAtSite } from './site-api.js';
 import { loadSiteRegistration, saveSiteRegistration } from './site-registration-store.js';
 
@@ -116,17 +120,17 @@ async function trustSiteServer({ deps, input, run, retry }: Registering): Promis
   const trusted = await run('identify', async () => {
     const presented = await withRetries(
       async () => {
+        steps({
+          step: 'identify',
+          status: 'progress',
+          message: `contacting the site server at ${input.siteServerUrl}`,
+        });
         try {
-          return await readPeerFingerprint(input.siteServerUrl);
+          return await readPeerFingerprint(input.siteServerUrl, {
+            onWaiting: (stage) => steps({ step: 'identify', status: 'progress', message: stillWaiting(stage) }),
+          });
         } catch (error) {
-          const cause = (error as { cause?: { code?: unknown; message?: string } }).cause;
-          const why =
-            cause?.code === 'ETIMEDOUT'
-              ? cause.message
-              : typeof cause?.code === 'string'
-                ? cause.code
-                : (error as Error).name;
-          throw new CloudCallError(`cannot reach the site server (${why})`, 'network', true);
+          throw new CloudCallError(unreachableReason(error, input.siteServerUrl), 'network', true);
         }
       },
       { ...retry, onRetry: reportRetry(steps, 'identify') },
@@ -146,6 +150,25 @@ async function trustSiteServer({ deps, input, run, retry }: Registering): Promis
   });
   steps({ step: 'identify', status: 'ok', message: `the site server's key is ${trusted.presented} (${trusted.how})` });
   return trusted.presented;
+}
+
+function stillWaiting(stage: ConnectStage): string {
+  return stage === 'tls'
+    ? 'still waiting: the site server accepted the connection but has not answered TLS yet (it gets 15 s)'
+    : 'still waiting for the site server to accept the connection (it gets 15 s)';
+}
+
+/** Why the first contact failed, in words a technician can act on. */
+function unreachableReason(error: unknown, siteServerUrl: string): string {
+  const cause = (error as { cause?: { code?: unknown; stage?: ConnectStage } }).cause;
+  const at = new URL(siteServerUrl).host;
+  if (cause?.code === 'ETIMEDOUT')
+    return cause.stage === 'tls'
+      ? `the site server at ${at} accepted the connection but did not answer TLS within 15 s: is it overloaded or stopped?`
+      : `the site server at ${at} did not accept the connection within 15 s: is the address right, and is the site server on?`;
+  if (cause?.code === 'ECONNREFUSED')
+    return `nothing at ${at} accepts connections (ECONNREFUSED): is the site server running, and is this its edge port (5000 by default)?`;
+  return `cannot reach the site server (${typeof cause?.code === 'string' ? cause.code : (error as Error).name})`;
 }
 
 /** Asks the pinned site server who it is (site, organisation, mode), learning its time from the answer. */
@@ -188,14 +211,9 @@ async function register({ deps, input, run, retry, now }: Registering, fetchPinn
     licenceKey: input.licenceKey,
   });
   const target = { cloudUrl: input.siteServerUrl, orgId: site.orgId, siteId: site.siteId };
-  // The pending row tells a retry of this request from a new one; it keeps a hash of the licence key, not the key.
-  const remembered = { ...body, licenceKey: createHash('sha256').update(body.licenceKey).digest('hex') };
-  const idempotencyKey = pendingKeyFor(
-    deps,
-    target,
-    JSON.stringify(remembered),
-    'a licence may already be bound by it',
-  );
+  // The pending row tells a retry of this request from a new one; it keeps a salted digest of the key, not the key.
+  const { licenceKey, ...request } = body;
+  const idempotencyKey = pendingKeyFor(deps, target, request, { licenceKey }, 'a licence may already be bound by it');
   const registered = await sendRegistration(deps, { run, retry }, () =>
     registerAtSite(fetchPinned, input.siteServerUrl, { idempotencyKey, body }, localNow),
   );

@@ -2,14 +2,14 @@
  * First boot without typing on a site server's network: the service registers from a registration file
  * (`CONSYSTENCE_EDGE_REGISTRATION_FILE`, default /etc/consystence-edge/registration) the way it pairs from the
  * pairing-URI file: a regular file only (no link, no FIFO), at most 4 KiB, never deleted (the service cannot write
- * root's /etc/consystence-edge), and recorded as used by a SHA-256 of what it named, so after a `reset` the
+ * root's /etc/consystence-edge), and recorded as used by a salted digest of what it named, so after a `reset` the
  * service does not register again by itself. The fingerprint is required in the file: the service has no terminal
  * to ask on.
  */
-import { createHash } from 'node:crypto';
 import type { Logger } from '../../common/log/log.js';
 import { EdgeError } from '../errors.js';
 import { keepingFailureForStatus, readableByOthers, readFirstBootFile } from '../first-boot-file.js';
+import { matchesSecretDigest, secretDigest } from '../pairing/secret-digest.js';
 import type { StepEvent } from '../pairing/steps.js';
 import type { EdgeRuntime } from '../runtime.js';
 import { clearPairingFileFailure } from '../stores/pairing-file-failure.js';
@@ -26,11 +26,11 @@ export function registrationFilePath(flag: string | undefined, env: NodeJS.Proce
   return flag ?? (env[REGISTRATION_FILE_ENV] || DEFAULT_REGISTRATION_FILE);
 }
 
-const digest = (input: SiteRegisterInput) =>
-  createHash('sha256')
-    .update(JSON.stringify([input.siteServerUrl, input.fingerprint, input.edgeId, input.licenceKey]), 'utf8')
-    .digest('hex');
-const wasUsed = (kv: KvStore, input: SiteRegisterInput) => kv.get(USED_KEY) === digest(input);
+const canonical = (input: SiteRegisterInput) =>
+  JSON.stringify([input.siteServerUrl, input.fingerprint, input.edgeId, input.licenceKey]);
+// A salted digest (secret-digest.ts), as the licence key is in what it covers; an earlier version's SHA-256 matches too.
+const digest = (input: SiteRegisterInput) => secretDigest(canonical(input));
+const wasUsed = (kv: KvStore, input: SiteRegisterInput) => matchesSecretDigest(kv.get(USED_KEY), canonical(input));
 
 /**
  * Registers from the file if there is one; false when there is none (the caller goes on to the pairing-URI file).

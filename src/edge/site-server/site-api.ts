@@ -39,6 +39,13 @@ export async function fetchSiteIdentity(
     { method: 'GET', url: siteEdgeUrl(siteServerUrl, SITE_EDGE_ROUTES.identity) },
     now,
   );
+  // The first call to the address given: a 404 means it is not a site server's edge API (a path copied along, the
+  // cloud's or the portal's address), which no retry mends.
+  if (response.status === 404)
+    throw new EdgeError(
+      'USAGE',
+      `${siteServerUrl} answers, but not as a site server's edge API (404 for ${SITE_EDGE_ROUTES.identity}): give the site server's edge address with no path, such as https://site-server.local:5000, not the cloud's or the portal's address`,
+    );
   return { value: classify(response, [200], SiteIdentity, now()), response };
 }
 

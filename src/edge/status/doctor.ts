@@ -89,9 +89,12 @@ export async function runDoctor(ctx: DoctorContext): Promise<CheckResult[]> {
     );
     return results;
   }
-  results.push(row('registration', 'ok', `${reg.edgeId} at site ${reg.siteId}`));
-
   const pinned = loadSiteRegistration(state.db);
+  const how = pinned
+    ? `registered through the site server at ${pinned.siteServerUrl} (${pinned.mode} site)`
+    : 'paired with a code at the cloud';
+  results.push(row('registration', 'ok', `${reg.edgeId} at site ${reg.siteId}, ${how}`));
+
   // Air-gapped, the site server issues and renews the token and is the only time the device measured.
   const authority = pinned?.mode === 'air-gapped' ? 'the site server' : 'the cloud';
   const [cloud, siteServer, identity] = await Promise.all([
@@ -245,7 +248,7 @@ function airGappedCloudRow(): { row: CheckResult; reached: boolean; time: null }
 async function siteIdentityRow(pinned: SiteRegistration): Promise<CheckResult> {
   let presented: string;
   try {
-    presented = await readPeerFingerprint(pinned.siteServerUrl, PROBE_TIMEOUT_MS);
+    presented = await readPeerFingerprint(pinned.siteServerUrl, { timeoutMs: PROBE_TIMEOUT_MS });
   } catch (error) {
     const code = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
     return row(

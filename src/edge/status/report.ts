@@ -13,7 +13,8 @@ import { OutboxStore } from '../outbox/store.js';
 import type { EdgeStores } from '../stores/index.js';
 import type { LifecycleState, SiteEndpoint } from '../stores/status-store.js';
 import { describeSiteEndpoint, siteEndpointReport } from './site-endpoint.js';
-import { siteIssuer } from '../../protocol/index.js';
+import { decodeJwt } from 'jose';
+import { OfflineLicenceClaims, siteIssuer } from '../../protocol/index.js';
 import { loadSiteRegistration } from '../site-server/site-registration-store.js';
 import { formatUpdateSummary, readUpdateSummary, type UpdateSummary } from '../update/summary.js';
 
@@ -27,8 +28,12 @@ export interface StatusReport {
   cloudUrl: string | null;
   /** How this device registered: a pairing code with the cloud, or a licence key through the site server. */
   registeredVia: 'pairing-code' | 'site-connected' | 'site-air-gapped' | null;
+  /** The site server `register` used (its edge address): null for a device paired with a code. */
+  siteServerUrl: string | null;
   /** The site server's key fingerprint pinned at `register` (the only identity trusted for its HTTPS origin). */
   siteServerFingerprint: string | null;
+  /** Air-gapped: the offline licence file the site server's token key comes from (its id and when it was made). */
+  offlineLicence: { id: string; issuedAt: string } | null;
   /** Who signs and renews the edge token: the cloud's URL, or `site:{siteId}` for an air-gapped site server. */
   tokenIssuer: string | null;
   brokerUrl: string | null;
@@ -125,7 +130,9 @@ export function buildStatusReport(
         : site.mode === 'air-gapped'
           ? 'site-air-gapped'
           : 'site-connected',
+    siteServerUrl: site?.siteServerUrl ?? null,
     siteServerFingerprint: site?.fingerprint ?? null,
+    offlineLicence: site?.licence ? offlineLicenceFacts(site.licence) : null,
     tokenIssuer: !reg ? null : site?.mode === 'air-gapped' ? siteIssuer(reg.siteId) : reg.cloudUrl,
     brokerUrl: reg?.config.siteServer.mqtt.url ?? null,
     siteEndpoint: siteEndpointReport(state),
@@ -148,6 +155,16 @@ export function buildStatusReport(
     version,
     update: options.stateDir ? readUpdateSummary(state.db, options.stateDir, version) : null,
   };
+}
+
+/** The licence file was verified at `register` before it was saved; here only its id and date are read for show. */
+function offlineLicenceFacts(licence: string): StatusReport['offlineLicence'] {
+  try {
+    const claims = OfflineLicenceClaims.safeParse(decodeJwt(licence));
+    return claims.success ? { id: claims.data.jti, issuedAt: new Date(claims.data.iat * 1000).toISOString() } : null;
+  } catch {
+    return null;
+  }
 }
 
 function pairingFileStatus(state: EdgeStores, path: string): NonNullable<StatusReport['pairingUriFile']> {
@@ -185,9 +202,10 @@ function legacyOutboxQueue(db: Db): StatusReport['queue'] {
 }
 
 const REGISTERED_VIA: Record<NonNullable<StatusReport['registeredVia']>, string> = {
-  'pairing-code': 'pairing code (cloud)',
-  'site-connected': 'licence key through the site server (connected site)',
-  'site-air-gapped': 'licence key through the site server (air-gapped site: it issues and renews the token)',
+  'pairing-code': 'cloud pairing with a pairing code',
+  'site-connected': 'site server registration with a licence key (connected site: the token is signed by the cloud)',
+  'site-air-gapped':
+    'site server registration with a licence key (air-gapped site: the site server issues and renews the token under its offline licence file)',
 };
 
 export function formatStatus(report: StatusReport, nowMs: number = Date.now()): string {
@@ -199,7 +217,11 @@ export function formatStatus(report: StatusReport, nowMs: number = Date.now()): 
     `organisation:     ${report.orgId ?? '-'}`,
     `cloud:            ${report.registeredVia === 'site-air-gapped' ? '- (air-gapped site)' : (report.cloudUrl ?? '-')}`,
     `registered via:   ${report.registeredVia ? REGISTERED_VIA[report.registeredVia] : '-'}`,
+    ...(report.siteServerUrl ? [`registered at:    ${report.siteServerUrl}`] : []),
     ...(report.siteServerFingerprint ? [`site server key:  ${report.siteServerFingerprint} (pinned)`] : []),
+    ...(report.offlineLicence
+      ? [`licence file:     ${report.offlineLicence.id}, made ${report.offlineLicence.issuedAt}`]
+      : []),
     `token issuer:     ${report.tokenIssuer ?? '-'}`,
     `site server:      ${report.siteEndpoint ? describeSiteEndpoint(report.siteEndpoint) : (report.brokerUrl ?? '-')}`,
     report.offlineSince

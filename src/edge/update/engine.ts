@@ -29,6 +29,7 @@ import { InstallError, type Installer } from './installer.js';
 import { isBeforeInstall, isFinal } from './job-states.js';
 import { JobTransitionError, type UpdateJobStore, type UpdateJob, type JobChange } from './job-store.js';
 import { checkSpace, machineArch, UpdateRefused, verifyOffer } from './prechecks.js';
+import { rollbackReason } from './rollback-reason.js';
 import { ensureDir, linkTarget, readRollback, readTrial, removeIfPresent, type UpdatePaths } from './state-files.js';
 import type { ReleaseKeyStore } from './trust/release-key-store.js';
 
@@ -102,7 +103,7 @@ export class UpdateEngine {
   private settleRollback(): void {
     const record = readRollback(this.options.paths);
     if (!record) return;
-    const reason = { code: record.reason, message: rollbackMessage(record.reason, record.from, record.to) };
+    const reason = rollbackReason(record);
     const job = this.jobs.active();
     const latest = this.jobs.latest();
     if (job && job.version === record.from) this.transition(job, 'rolled-back', { reason });
@@ -598,20 +599,6 @@ export class UpdateEngine {
 /** Partial files of other releases are never resumed again: only the one being downloaded stays. */
 async function removeStalePartials(dir: string, keep: string): Promise<void> {
   for (const name of await readdir(dir)) if (join(dir, name) !== keep) await rm(join(dir, name), { force: true });
-}
-
-function rollbackMessage(reason: string, from: string, to: string): string {
-  const why =
-    reason === 'START_FAILED'
-      ? 'did not start (3 attempts)'
-      : reason === 'TRIAL_TIMEOUT'
-        ? 'did not come online and commit within its trial window'
-        : reason === 'MISSING_BINARY'
-          ? 'had no runnable binary'
-          : reason === 'INVALID_TRIAL'
-            ? 'had an unreadable update/trial (damaged or planted; kept as update/trial.invalid)'
-            : `failed (${reason})`;
-  return `version ${from} ${why}; the launcher went back to ${to}`;
 }
 
 /** The manifest of a job's JWS, verified when the job was taken on (the trial commits what was installed). */

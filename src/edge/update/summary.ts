@@ -7,6 +7,7 @@ import { lstatSync } from 'node:fs';
 import type { Db } from '../../storage/index.js';
 import type { CheckResult } from '../status/doctor.js';
 import { UpdateJobStore, type UpdateJob } from './job-store.js';
+import { rollbackReason } from './rollback-reason.js';
 import {
   linkTarget,
   readRollback,
@@ -59,15 +60,48 @@ const hasJobs = (db: Db) =>
 export function readUpdateSummary(db: Db, stateDir: string, runningVersion: string): UpdateSummary {
   const paths = updatePaths(stateDir);
   const jobs = hasJobs(db) ? new UpdateJobStore(db) : undefined;
+  const rollback = readRollback(paths);
+  const jobsView = pendingRollback(
+    { inProgress: view(jobs?.active()), last: view(jobs?.lastFinished()) },
+    rollback,
+    setAsideAt(paths.rollback)?.at,
+  );
   return {
     runningVersion,
     current: linkTarget(paths.current) ?? null,
     previous: linkTarget(paths.previous) ?? null,
-    inProgress: view(jobs?.active()),
-    last: view(jobs?.lastFinished()),
+    ...jobsView,
     trial: readTrial(paths) ?? null,
-    rollback: readRollback(paths) ?? null,
+    rollback: rollback ?? null,
     invalidTrial: setAsideAt(paths.invalidTrial),
+  };
+}
+
+/**
+ * The jobs as they will be once the running version records the launcher's rollback (engine.settleRollback): the
+ * job of the release rolled back is over, `rolled-back` with the record's reason. Until then the database says
+ * what it said before the switch (the launcher restored that snapshot), and a read-only command writes nothing.
+ */
+function pendingRollback(
+  jobs: { inProgress: JobView | null; last: JobView | null },
+  record: RollbackRecord | undefined,
+  writtenAt: string | undefined,
+): { inProgress: JobView | null; last: JobView | null } {
+  const { inProgress, last } = jobs;
+  if (!record) return jobs;
+  if (last?.state === 'rolled-back' && last.version === record.from && last.reason?.code === record.reason) return jobs;
+  // Otherwise the job of a release that had committed: the engine records the rollback as a new result.
+  const rolledBack = inProgress?.version === record.from ? inProgress : null;
+  return {
+    inProgress: rolledBack ? null : inProgress,
+    last: {
+      campaignId: rolledBack?.campaignId ?? null,
+      kind: rolledBack?.kind ?? 'runtime',
+      version: record.from,
+      state: 'rolled-back',
+      reason: rollbackReason(record),
+      updatedAt: writtenAt ?? rolledBack?.updatedAt ?? '-',
+    },
   };
 }
 

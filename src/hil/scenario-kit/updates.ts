@@ -88,6 +88,8 @@ export async function makeBundle(
       version,
       '--out',
       options.workDir,
+      // Signing another architecture's name on this binary is the point of the wrong-arch scenario.
+      ...(options.arch ? ['--unchecked-arch', '--unchecked-version'] : []),
     ],
     { timeoutMs: 180_000, cwd: REPO_ROOT, signal: ctx.signal },
   );

@@ -80,7 +80,7 @@ export async function createCloud(options: CloudOptions): Promise<Cloud> {
     bundles = await ReleaseBundles.open(options.dbPath, (id) => findRelease(db, id) !== undefined);
     const releases = {
       bundles,
-      trust: await releaseTrust(options.releaseKeys, options.releaseRotation),
+      trust: await releaseTrust(db, clock.iso(), options.releaseKeys, options.releaseRotation),
       maxBundleBytes: options.maxBundleBytes ?? MAX_BUNDLE_BYTES,
     };
     const app = createApp({

@@ -13,6 +13,7 @@ import { makeReleaseKey, type TestReleaseKey, writeTestBundle } from '../../help
 import { commandFor, ROOT, runToEnd } from '../../helpers/process.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
 import { runtimeRelease } from '../../helpers/update-engine.js';
+import { LAUNCHER } from '../image/launcher-fixture.js';
 
 let dev: TestReleaseKey;
 let stranger: TestReleaseKey;
@@ -186,5 +187,36 @@ describe('update status and doctor: a damaged update/trial the launcher set asid
     expect(update?.fix).toContain('remove update/trial.invalid');
     const status = await cli(stateDir, 'update', 'status');
     expect(status.stdout).toMatch(/damaged trial: +update\/trial\.invalid/);
+  });
+});
+
+describe('update status and status after a rollback the running version has not recorded yet', () => {
+  it('show the job the rollback record names as rolled back, with its reason, and write nothing', async () => {
+    // Installed offline, then 3 failed starts: the real launcher rolls back to the factory binary, restoring the
+    // snapshot in which the job is still `installing`; the factory binary here cannot start, so nothing records it.
+    const stateDir = tempDir('cst-update-cli-');
+    const bundle = await bundleSignedBy(dev);
+    expect((await cli(stateDir, 'update', 'install', '--file', bundle.path, '--yes')).code).toBe(0);
+    writeFileSync(join(stateDir, 'update/trial-starts'), 'version=99.0.0\nstarts=3\n', { mode: 0o600 });
+    const launcher = await runToEnd('sh', [LAUNCHER, 'run'], {
+      env: { CONSYSTENCE_EDGE_STATE_DIR: stateDir, CONSYSTENCE_EDGE_FACTORY_BIN: '/bin/false' },
+    });
+    expect(launcher.stderr).toContain('rolling back from 99.0.0 to factory: START_FAILED');
+    const before = readdirSync(join(stateDir, 'update')).sort();
+
+    const status = await cli(stateDir, 'update', 'status', '--json');
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      inProgress: null,
+      last: { version: '99.0.0', state: 'rolled-back', reason: { code: 'START_FAILED' } },
+      rollback: { from: '99.0.0', to: 'factory', reason: 'START_FAILED' },
+    });
+    const human = await cli(stateDir, 'update', 'status');
+    expect(human.stdout).toMatch(/update: +none in progress/);
+    expect(human.stdout).toMatch(
+      /last update: +runtime 99\.0\.0: rolled-back — START_FAILED: version 99\.0\.0 did not start/,
+    );
+    expect((await cli(stateDir, 'status')).stdout).toMatch(/last update: +runtime 99\.0\.0: rolled-back/);
+    expect(readdirSync(join(stateDir, 'update')).sort()).toEqual(before);
+    expect(existsSync(join(stateDir, 'update/rollback'))).toBe(true);
   });
 });

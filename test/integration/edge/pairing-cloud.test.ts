@@ -3,9 +3,15 @@
  * malformed and truncated bodies, the lost response (committed, then the socket dropped), a used code. The
  * cloud's own edge list proves that no retry registered twice.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { PAIRING_URI_ENV } from '../../../src/edge/cli/secret-input.js';
+import { normalizePairingCode } from '../../../src/protocol/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandFor, runToEnd } from '../../helpers/process.js';
+import { startFrozenListener } from '../../helpers/frozen-listener.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
 import { createSite, DEMO_ORG_ID, startCloudProcess, type CloudProcess } from '../../e2e/support/cloud.js';
 
@@ -55,7 +61,13 @@ describe('pairing against the mock cloud', () => {
     expect(result.code, result.stderr).toBe(0);
     const retry = result.lines.find((l) => l.step === 'register' && l.status === 'retry');
     expect(retry?.delayMs).toBeGreaterThanOrEqual(1000);
-    expect(result.status.state).toBe('paired');
+    expect(result.status).toMatchObject({
+      state: 'paired',
+      registeredVia: 'pairing-code',
+      siteServerUrl: null,
+      siteServerFingerprint: null,
+      offlineLicence: null,
+    });
   });
 
   it('survives a lost response: the retry replays the same registration and the code is not burned', async () => {
@@ -101,6 +113,34 @@ describe('pairing against the mock cloud', () => {
     expect(forced.code, forced.stderr).toBe(0);
   });
 
+  it('keeps only a salted digest of the code in the pending request, and replays one an earlier version saved', async () => {
+    const uri = await newUri();
+    const code = normalizePairingCode(new URL(uri).searchParams.get('code')!)!;
+    const unsalted = createHash('sha256').update(code).digest('hex');
+    await cloud.admin.faults.set({ type: 'malformed-body', route: REGISTER, times: 1 });
+    const first = await pair(uri, 'edge-upgraded');
+    expect(first.code).toBe(5);
+    const stateFile = join(first.stateDir, 'identity.db');
+    const saved = readFileSync(stateFile).toString('latin1');
+    expect(saved).not.toContain(unsalted);
+    expect(saved).not.toContain(code);
+    // What an earlier version wrote: the same request with the code as an unsalted SHA-256 (a device mid-pairing
+    // when the upgrade lands).
+    const db = new Database(stateFile);
+    try {
+      const row = db.prepare('SELECT body FROM pending_pairing').get() as { body: string };
+      const body = JSON.parse(row.body) as Record<string, unknown>;
+      expect(body.code).toMatch(/^scrypt1\$/);
+      db.prepare('UPDATE pending_pairing SET body = ?').run(JSON.stringify({ ...body, code: unsalted }));
+    } finally {
+      db.close();
+    }
+    // The replay uses the saved Idempotency-Key: a fresh one would find the code used (exit 3).
+    const second = await pair(uri, 'edge-upgraded', [], first.stateDir, first.hardwareId);
+    expect(second.code, second.stderr).toBe(0);
+    expect(await edgesNamed('edge-upgraded')).toHaveLength(1);
+  });
+
   it('explains a used code in plain language (exit 3)', async () => {
     const uri = await newUri();
     expect((await pair(uri, 'edge-first')).code).toBe(0);
@@ -109,6 +149,25 @@ describe('pairing against the mock cloud', () => {
     expect(again.stderr).toMatch(/already used; ask for a new one/);
     expect(again.status.state).toBe('unpaired');
   });
+
+  it('a frozen cloud (SIGSTOP: TCP accepts, nothing answers): contacting, a waiting line, then the retry', async () => {
+    const frozen = await startFrozenListener();
+    try {
+      const { port } = frozen;
+      const uri = (await newUri()).replace(/cloud=[^&]+/, `cloud=${encodeURIComponent(`http://127.0.0.1:${port}`)}`);
+      const result = await pair(uri, 'edge-frozen', ['--max-attempts', '2']);
+      expect(result.code).toBe(4);
+      const reach = result.lines.filter((l) => l.step === 'reach').map((l) => `${l.status}: ${l.message ?? ''}`);
+      expect(reach.slice(0, 4), JSON.stringify(reach)).toEqual([
+        'start: ',
+        `progress: contacting the cloud at http://127.0.0.1:${port}`,
+        'progress: still waiting: the cloud has not answered yet (it gets 15 s)',
+        expect.stringMatching(/^retry: the cloud did not answer in time; trying again in/),
+      ]);
+    } finally {
+      frozen.release();
+    }
+  }, 120_000);
 
   it('says the cloud is unreachable after its retries (exit 4)', async () => {
     const uri = (await newUri()).replace(/cloud=[^&]+/, `cloud=${encodeURIComponent('http://127.0.0.1:9')}`);

@@ -3,7 +3,16 @@
  * binaries: which binary it picks, the trial start counter, the trial timer, rollback, power cuts (SIGKILL) inside a
  * rollback, a full disk, and hostile state.
  */
-import { chmodSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mountTmpfs } from '../../helpers/files.js';
@@ -197,6 +206,83 @@ describe.each(SHELLS)('the launcher under %s', (_name, shell) => {
     expect(steps).toBeGreaterThanOrEqual(5);
   }, 120_000);
 
+  it('counts a trial whose update/trial-starts is garbage or a FIFO by replacing it, and rolls back after 3 starts', async () => {
+    for (const plant of ['garbage', 'fifo'] as const) {
+      const device = updatedDevice({ exit: 1 });
+      const counter = join(device.state, 'update/trial-starts');
+      if (plant === 'garbage') writeFileSync(counter, 'garbage\n\u0000\u0000xx');
+      else await runToEnd('mkfifo', [counter]);
+      for (const n of [1, 2, 3]) {
+        const result = await start(device);
+        expect(result.stderr, plant).toContain(`starting 0.2.0 on trial (start ${n} of 3`);
+        expect(device.read('update/trial-starts'), plant).toBe(`version=0.2.0\nstarts=${n}\n`);
+      }
+      await start(device);
+      expect(device.starts(), plant).toEqual(['0.2.0 run', '0.2.0 run', '0.2.0 run', '0.1.0 run']);
+      expectRolledBack(device, 'START_FAILED');
+    }
+  });
+
+  it('never runs a trial whose update/trial-starts is a directory or a link to one: it rolls back at once', async () => {
+    for (const plant of ['directory', 'link to a directory'] as const) {
+      const device = updatedDevice({ exit: 1 });
+      const elsewhere = tempDir('cst-counter-dir-');
+      if (plant === 'directory') mkdirSync(join(device.state, 'update/trial-starts'));
+      else symlinkSync(elsewhere, join(device.state, 'update/trial-starts'));
+      for (let n = 0; n < 4; n++) await start(device);
+      expect(device.starts(), plant).toEqual(['0.1.0 run', '0.1.0 run', '0.1.0 run', '0.1.0 run']);
+      expect(device.rollbackRecord()).toMatchObject({ from: '0.2.0', to: '0.1.0', reason: 'START_FAILED' });
+      expect(readlinkSync(join(device.state, 'releases/current'))).toBe('0.1.0');
+      expect(device.read('identity.db')).toBe('identity before the switch');
+      expect(device.read('update/trial')).toBeUndefined();
+      expect(readdirSync(elsewhere), plant).toEqual([]); // nothing written through the link
+    }
+  });
+
+  it('runs the version rolled back to when it can write neither the counter, the record nor releases/current', async () => {
+    // A fake `rm` that cannot remove releases/current (as on a damaged file system), and the counter and the
+    // record are directories: nothing of the rollback sticks, yet the crashing trial must never run.
+    const bin = tempDir('cst-rm-');
+    writeFileSync(
+      join(bin, 'rm'),
+      '#!/bin/sh\nfor a; do case $a in */releases/current) exit 1 ;; esac; done\nexec /bin/rm "$@"\n',
+      { mode: 0o755 },
+    );
+    const device = updatedDevice({ exit: 1 });
+    device.path.push(bin);
+    mkdirSync(join(device.state, 'update/trial-starts'));
+    mkdirSync(join(device.state, 'update/rollback'));
+    for (let n = 0; n < 4; n++) {
+      const result = await start(device);
+      expect(result.stderr).toContain('could not write update/rollback');
+      expect(result.stderr).toContain('releases/current still names 0.2.0: update/trial is kept');
+    }
+    expect(device.starts()).toEqual(['0.1.0 run', '0.1.0 run', '0.1.0 run', '0.1.0 run']);
+    expect(device.read('update/trial')).toContain('version=0.2.0');
+
+    // The same with an unreadable update/trial (INVALID_TRIAL): it is not set aside while current names 0.2.0.
+    const invalid = updatedDevice({ exit: 1 });
+    invalid.path.push(bin);
+    invalid.write('update/trial', 'garbage');
+    for (let n = 0; n < 3; n++) await start(invalid);
+    expect(invalid.starts()).toEqual(['0.1.0 run', '0.1.0 run', '0.1.0 run']);
+    expect(invalid.read('update/trial')).toBe('garbage');
+  });
+
+  it('prints the reason of a rollback record it resumes only if it is a reason code', async () => {
+    for (const [reason, shown] of [
+      ['$(id)', 'resuming (unreadable reason)'],
+      ['TRIAL_TIMEOUT', 'resuming (TRIAL_TIMEOUT)'],
+    ]) {
+      const device = updatedDevice({ exit: 1 });
+      device.write('update/rollback', `from=0.2.0 to=0.1.0 reason=${reason} at_uptime=1\n`);
+      const result = await start(device);
+      expect(result.stderr).toContain(`rolling back from 0.2.0 to 0.1.0: ${shown}`);
+      expect(result.stderr).not.toContain('$(id)');
+      expect(device.starts()).toEqual(['0.1.0 run']);
+    }
+  });
+
   it('refuses garbage and a planted link as update/trial: back to previous with INVALID_TRIAL', async () => {
     const elsewhere = join(tempDir('cst-planted-'), 'trial');
     writeFileSync(elsewhere, 'version=0.2.0 previous=0.1.0 window_s=120 snapshot=update/snapshot/identity.db\n');
@@ -305,7 +391,7 @@ describe('the launcher on a full disk', () => {
       .onTrial('0.2.0', '0.1.0');
     await runToEnd('sh', ['-c', `dd if=/dev/zero of=${join(tmpfs.dir!, 'filler')} bs=4k 2>/dev/null; exit 0`]);
     const result = await device.start(['dash']);
-    expect(result.stderr).toContain('could not count start 1 of 0.2.0 (disk full?)');
+    expect(result.stderr).toContain('could not count start 1 of 0.2.0 (disk full');
     expect(result.stderr).toContain('could not write update/rollback');
     expect(device.starts()).toEqual(['0.1.0 run']);
     expect(readlinkSync(join(device.state, 'releases/current'))).toBe('0.1.0');

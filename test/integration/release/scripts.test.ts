@@ -13,7 +13,7 @@ import { ReleaseKeyStore } from '../../../src/edge/update/trust/release-key-stor
 import { readBundle, verifyBundle } from '../../../src/protocol/release-bundle.js';
 import { TrustedReleaseKeySet, verifyReleaseKeys } from '../../../src/protocol/release.js';
 import { openDatabase } from '../../../src/storage/index.js';
-import { BUN, commandFor, runToEnd } from '../../helpers/process.js';
+import { BUN, commandFor, ROOT, runToEnd } from '../../helpers/process.js';
 import { sha256 } from '../../helpers/release.js';
 import { tempDir } from '../../helpers/tmp.js';
 
@@ -23,6 +23,14 @@ const run = (name: string, argv: string[], env: NodeJS.ProcessEnv = {}) => {
   return runToEnd(command, [...args, ...argv], { env, timeoutMs: 60_000 });
 };
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+
+/** `size` bytes that start like a 64-bit little-endian ELF executable for `machine` (62 x86-64, 183 aarch64). */
+function fakeElf(machine: number, size = 4096): Buffer {
+  const data = Buffer.alloc(size, 'binary ');
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0]).copy(data);
+  data.writeUInt16LE(machine, 18);
+  return data;
+}
 
 let keys: string;
 beforeAll(async () => {
@@ -61,10 +69,11 @@ describe('release (runtime)', () => {
   it('gzips the binary into a bundle whose manifest verifies, with SOURCE_DATE_EPOCH as createdAt', async () => {
     const dir = tempDir('cst-release-');
     const binary = join(dir, 'consystence-edge-linux-arm64');
-    writeFileSync(binary, Buffer.alloc(200_000, 'binary '));
+    writeFileSync(binary, fakeElf(183, 200_000));
     const result = await run(
       'release',
       [
+        '--unchecked-version', // it cannot run: it only looks like an aarch64 binary
         '--arch',
         'arm64',
         '--key',
@@ -100,7 +109,11 @@ describe('release (runtime)', () => {
     const dir = tempDir('cst-release-');
     const key = join(keys, 'release-signing.private.jwk');
     const binary = join(dir, 'bin');
-    writeFileSync(binary, 'x');
+    writeFileSync(binary, fakeElf(62));
+    const arm64 = join(dir, 'arm64');
+    writeFileSync(arm64, fakeElf(183));
+    const text = join(dir, 'text');
+    writeFileSync(text, '#!/bin/sh\necho \'{"version":"1.0.0"}\'\n', { mode: 0o755 });
     const cases: Array<[string[], RegExp]> = [
       [['--arch', 'mips', '--key', key, '--binary', binary, '--version', '1.0.0'], /--arch must be x64 or arm64/],
       [['--arch', 'x64', '--binary', binary, '--version', '1.0.0'], /--key FILE .* is required/],
@@ -110,6 +123,13 @@ describe('release (runtime)', () => {
       [['--arch', 'x64', '--key', key, '--binary', binary, '--bogus', '1'], /Unknown option '--bogus'/],
       [['--kind', 'model', '--name', 'Bad_Name', '--version', '1', '--key', key, binary], /--name must be lowercase/],
       [['--kind', 'model', '--name', 'm', '--version', '1', '--key', key], /name the model's files/],
+      // The binary must be what the bundle says: its ELF header (read, not run) and the version it reports.
+      [['--arch', 'x64', '--key', key, '--binary', arm64, '--version', '1.0.0'], /is built for aarch64, not linux-x64/],
+      [['--arch', 'x64', '--key', key, '--binary', text, '--version', '1.0.0'], /is not an ELF file, not linux-x64/],
+      [
+        ['--arch', 'x64', '--key', key, '--binary', binary, '--version', '1.0.0'],
+        /could not check that .*bin is version 1\.0\.0 \(could not run it: .*\); pass --unchecked-version/,
+      ],
     ];
     for (const [argv, message] of cases) {
       const result = await run('release', [...argv, '--out', dir]);
@@ -118,8 +138,33 @@ describe('release (runtime)', () => {
       // The private key never reaches the terminal.
       expect(result.stderr).not.toContain(readJson(key).d);
     }
-    expect(readdirSync(dir)).toEqual(['bin']);
+    expect(readdirSync(dir).sort()).toEqual(['arm64', 'bin', 'text']);
   });
+
+  // The real compiled binary (npm run build:binary): what it reports about itself decides, not the flags.
+  const built = join(ROOT, 'out/consystence-edge-linux-x64');
+  it('refuses to sign the built binary as another version or as arm64, in one line, writing nothing', async (context) => {
+    if (!existsSync(built) || process.arch !== 'x64') {
+      console.log(
+        'skipping the built-binary release checks: needs out/consystence-edge-linux-x64 on an x64 host (npm run build:binary)',
+      );
+      context.skip();
+    }
+    const dir = tempDir('cst-release-');
+    const key = join(ROOT, 'keys/dev/release-signing.private.jwk');
+    const { version } = JSON.parse((await runToEnd(built, ['version', '--json'])).stdout) as { version: string };
+    const cases: Array<[string[], RegExp]> = [
+      [['--arch', 'x64', '--version', '99.0.0'], new RegExp(`reports version ${version}, not 99\\.0\\.0`)],
+      [['--arch', 'arm64', '--version', version], /is built for x86-64, not linux-arm64/],
+    ];
+    for (const [argv, message] of cases) {
+      const result = await run('release', [...argv, '--key', key, '--binary', built, '--out', dir]);
+      expect(result.code, argv.join(' ')).toBe(2);
+      expect(result.stderr.trim().split('\n'), argv.join(' ')).toHaveLength(1);
+      expect(result.stderr, argv.join(' ')).toMatch(message);
+    }
+    expect(readdirSync(dir)).toEqual([]);
+  }, 120_000);
 });
 
 describe('release --kind model', () => {

@@ -102,7 +102,9 @@ describe('register through the real mock site server', () => {
           registeredVia: 'site-connected',
           tokenIssuer: cloud.url,
           siteServerFingerprint: ready.fingerprint,
+          offlineLicence: null,
         });
+        expect(status.siteServerUrl).toMatch(/^https:\/\//);
 
         const bound = await register(ready, newDevice('e2e-other'), K1);
         expect(bound.code).toBe(3);

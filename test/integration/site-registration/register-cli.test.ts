@@ -6,12 +6,12 @@
  * the service registers from a registration file at first boot, once.
  */
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LICENCE_KEY_ENV } from '../../../src/edge/cli/secret-input.js';
 import { fakeClock } from '../../e2e/support/edge.js';
 import { commandFor, type Runtime, runToEnd, startEntry } from '../../helpers/process.js';
+import { startFrozenListener } from '../../helpers/frozen-listener.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 import { type ContractSiteServer, startContractSiteServer } from './contract-site-server.js';
@@ -88,11 +88,20 @@ describe('consystence-edge register', () => {
       const status = await runToEnd(cli.command, [...cli.args, 'status', '--json', '--state-dir', dir]);
       const report = JSON.parse(status.stdout) as Record<string, unknown>;
       expect(report).toMatchObject({
+        state: 'paired',
         registeredVia: 'site-air-gapped',
+        siteServerUrl: server.url,
         siteServerFingerprint: server.fingerprint,
+        offlineLicence: { id: expect.stringMatching(/^[0-9a-f-]{36}$/), issuedAt: expect.any(String) },
         tokenIssuer: `site:${server.siteId}`,
       });
       expect(status.stdout).not.toContain(LICENCE);
+      const human = (await runToEnd(cli.command, [...cli.args, 'status', '--state-dir', dir])).stdout;
+      expect(human).toMatch(/registered via: +site server registration with a licence key \(air-gapped site/);
+      expect(human).toContain(`registered at:    ${server.url}`);
+      expect(human).toContain(`site server key:  ${server.fingerprint} (pinned)`);
+      expect(human).toMatch(/licence file: +[0-9a-f-]{36}, made /);
+      expect(human).not.toContain(LICENCE);
     },
   );
 
@@ -183,6 +192,21 @@ describe('consystence-edge register', () => {
     const again = await runToEnd(cli.command, [...cli.args, ...args('cli-7')], { env: { [LICENCE_KEY_ENV]: LICENCE } });
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/already registered as cli-7 .*--force to register again/);
+  }, 180_000); // six CLI processes in a row: on two loaded cores each start alone can take seconds
+
+  it('an address with a path (or the cloud instead of the site server): one line that says to give the edge address', async () => {
+    const server = await site({ mode: 'connected' });
+    const result = await register('node', [
+      ...['--state-dir', tempDir('cst-register-cli-'), '--hardware-id', testHardwareId()],
+      ...['--site-server', `${server.url}/health`, '--edge-id', 'cli-path'],
+      ...['--site-server-fingerprint', server.fingerprint, '--max-attempts', '2'],
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /answers, but not as a site server's edge API \(404 for \/api\/edge\/identity\): give the site server's edge address with no path/,
+    );
+    expect(result.stdout).not.toMatch(/retrying/);
+    expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(0); // nothing was registered
   });
 
   it('reset after an interrupted register names it and refuses; --force warns the licence may stay bound; after a register it suggests register', async () => {
@@ -270,32 +294,32 @@ describe('consystence-edge register', () => {
     );
   });
 
-  it('a site server that accepts the connection but never completes TLS: says so in words, with the retry', async () => {
-    const silent = createServer(() => {}); // accepts, never answers the ClientHello
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const port = (silent.address() as AddressInfo).port;
+  it('a frozen site server (SIGSTOP: TCP accepts, TLS never answers): progress, a waiting line, the reason in words', async () => {
+    // A real process listening on loopback, then stopped: the kernel still completes the TCP handshake.
+    const frozen = await startFrozenListener();
     try {
+      const { port } = frozen;
       const result = await register('node', [
-        '--state-dir',
-        tempDir('cst-register-cli-'),
-        '--hardware-id',
-        testHardwareId(),
-        '--site-server',
-        `https://127.0.0.1:${port}`,
-        '--edge-id',
-        'cli-8',
-        '--site-server-fingerprint',
-        `sha256:${'a'.repeat(64)}`,
-        '--max-attempts',
-        '2',
+        ...['--state-dir', tempDir('cst-register-cli-'), '--hardware-id', testHardwareId()],
+        ...['--site-server', `https://127.0.0.1:${port}`, '--edge-id', 'cli-8'],
+        ...['--site-server-fingerprint', `sha256:${'a'.repeat(64)}`, '--max-attempts', '2'],
       ]);
       expect(result.code).toBe(4);
-      const output = result.stdout + result.stderr;
-      expect(output).toContain(`timed out completing TLS with 127.0.0.1:${port}`);
-      expect(output).toMatch(/trying again in/);
-      expect(output).not.toMatch(/\(\d+\)/);
+      const lines = result.stdout.split('\n');
+      const at = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line));
+      const contacting = at(new RegExp(`contacting the site server at https://127\\.0\\.0\\.1:${port}`));
+      const waiting = at(/still waiting: the site server accepted the connection but has not answered TLS yet/);
+      const retry = at(
+        /retrying: the site server at 127\.0\.0\.1:\d+ accepted the connection but did not answer TLS within 15 s: is it overloaded or stopped\?; trying again in/,
+      );
+      expect(
+        [contacting, waiting, retry].every((index) => index >= 0),
+        result.stdout,
+      ).toBe(true);
+      expect(contacting < waiting && waiting < retry, result.stdout).toBe(true);
+      expect(result.stderr).toMatch(/did not answer TLS within 15 s: is it overloaded or stopped\?/);
     } finally {
-      silent.close();
+      frozen.release();
     }
   }, 120_000);
 
