@@ -28,6 +28,8 @@ export type EdgeErrorCode =
   | 'ALREADY_PAIRED'
   /** `reset`, `pair --force` or a second `run` while the service holds the run lock. */
   | 'SERVICE_RUNNING'
+  /** A `pair`/`register` is running, or an interrupted one is pending and this command would abandon it. */
+  | 'REGISTRATION_PENDING'
   | 'REVOKED'
   /** `register`: the site server's key is not the fingerprint given (or pinned before); nothing was sent. */
   | 'SITE_IDENTITY_MISMATCH'
@@ -43,6 +45,7 @@ const EXIT_BY_CODE: Record<EdgeErrorCode, ExitCode> = {
   USAGE: ExitCodes.USAGE,
   ALREADY_PAIRED: ExitCodes.USAGE,
   SERVICE_RUNNING: ExitCodes.USAGE,
+  REGISTRATION_PENDING: ExitCodes.USAGE,
   CLOUD_REFUSED: ExitCodes.CLOUD_REFUSED,
   CLOUD_UNREACHABLE: ExitCodes.CLOUD_UNREACHABLE,
   CLOUD_RESPONSE_INVALID: ExitCodes.VERIFICATION_FAILED,

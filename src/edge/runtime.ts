@@ -13,6 +13,7 @@ import { resolveHardwareId, type HardwareIdentity } from './identity/hardware-id
 import { ensureIdentity } from './identity/device-key.js';
 import type { PairingInput } from './pairing/inputs.js';
 import { type PairDeps, pairDevice } from './pairing/pair.js';
+import { acquireRegistrationLock } from './stores/run-lock.js';
 import { registerThroughSite, type SiteRegisterDeps, type SiteRegisterInput } from './site-server/register.js';
 import { edgeFetchFor, saveSiteRegistration } from './site-server/site-registration-store.js';
 import { silentSteps, type StepReporter } from './pairing/steps.js';
@@ -178,6 +179,16 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
     ...(pairOptions.checkConnect ? { checkConnect: (reg: Registration) => probeConnect(reg) } : {}),
   });
 
+  // One pair/register at a time: a second one would take the first one's pending request for an interrupted one.
+  const registering = async <T>(work: () => Promise<T>): Promise<T> => {
+    const lock = await acquireRegistrationLock(options.stateDir);
+    try {
+      return await work();
+    } finally {
+      lock.release();
+    }
+  };
+
   return {
     state,
     clock,
@@ -185,15 +196,17 @@ export async function createEdgeRuntime(options: EdgeRuntimeOptions): Promise<Ed
     hardware,
     version,
     logger,
-    pair: (input, pairOptions = {}) => pairDevice(pairDeps(pairOptions), input),
+    pair: (input, pairOptions = {}) => registering(() => pairDevice(pairDeps(pairOptions), input)),
     register: (input, registerOptions = {}) =>
-      registerThroughSite(
-        {
-          ...pairDeps(registerOptions),
-          ...(registerOptions.confirmFingerprint ? { confirmFingerprint: registerOptions.confirmFingerprint } : {}),
-          ...(registerOptions.licenceKeys ? { licenceKeys: registerOptions.licenceKeys } : {}),
-        },
-        input,
+      registering(() =>
+        registerThroughSite(
+          {
+            ...pairDeps(registerOptions),
+            ...(registerOptions.confirmFingerprint ? { confirmFingerprint: registerOptions.confirmFingerprint } : {}),
+            ...(registerOptions.licenceKeys ? { licenceKeys: registerOptions.licenceKeys } : {}),
+          },
+          input,
+        ),
       ),
     outbox: openOutbox,
     createSession: () =>

@@ -56,6 +56,11 @@ export const register: Subcommand = {
       throw error;
     });
     try {
+      const registered = runtime.state.registration.get();
+      if (values.force === true && registered && !registered.revokedAt)
+        io.stderr(
+          `warning: this device is registered as ${registered.edgeId} already; --force registers it again. With another licence key than the one it registered with, that first key stays bound to this device (two licences spent), until the site admin (or Consystence support) releases it. The same key again spends nothing\n`,
+        );
       const registration = await runtime.register(input, {
         steps: settings.json ? jsonSteps(io.stdout) : humanSteps(io.stdout),
         force: values.force === true,

@@ -7,9 +7,9 @@ import { createInterface } from 'node:readline/promises';
 import { EdgeError } from '../errors.js';
 import { loadSiteRegistration, type SiteRegistration } from '../site-server/site-registration-store.js';
 import type { PendingPairing } from '../stores/pending-pairing-store.js';
-import { acquireRunLock, serviceRunning } from '../stores/run-lock.js';
+import { acquireRegistrationLock, acquireRunLock, serviceRunning } from '../stores/run-lock.js';
 import { commonSettings, loggerFor, openRuntime, parseFlags, type Subcommand } from './common.js';
-import { describePending, type PendingRequest, pendingSentence, pendingSpent } from './pending-request.js';
+import { describePending, type PendingRequest, pendingSentence, pendingSpent } from '../pairing/pending-request.js';
 
 export const reset: Subcommand = {
   describe: 'forget the registration (and with --keys the device key); the device must be paired again',
@@ -25,8 +25,14 @@ export const reset: Subcommand = {
     if (values.yes !== true && !io.stdinIsTty)
       throw new EdgeError('USAGE', 'reset needs --yes when not run from a terminal');
     const lock = await acquireRunLock(settings.stateDir, serviceRunning('reset'));
+    // A pair or register running right now would save its registration after the reset.
+    const registering = await acquireRegistrationLock(settings.stateDir).catch((error: unknown) => {
+      lock.release();
+      throw error;
+    });
     const runtime = await openRuntime(settings, loggerFor(settings, io, 'reset'), io, { upgradeLayout: true }).catch(
       (error: unknown) => {
+        registering.release();
         lock.release();
         throw error;
       },
@@ -55,6 +61,7 @@ export const reset: Subcommand = {
       return 0;
     } finally {
       runtime.close();
+      registering.release();
       lock.release();
     }
   },
@@ -69,7 +76,7 @@ function checkPending(pending: PendingPairing | null, force: boolean): PendingRe
   const request = describePending(pending);
   if (!force)
     throw new EdgeError(
-      'USAGE',
+      'REGISTRATION_PENDING',
       `${pendingSentence(request)} did not finish: ${pendingSpent(request)}. Finish it by running the same ${request.command} command again, or pass --force to reset anyway`,
     );
   return request;

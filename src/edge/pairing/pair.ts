@@ -16,6 +16,8 @@ import {
 } from '../../protocol/index.js';
 import type { BackoffPolicy, Random } from '../backoff.js';
 import { SKEW_WARNING_MS } from '../clock.js';
+import { describePending, pendingSentence, pendingSpent } from './pending-request.js';
+import type { PendingPairing } from '../stores/pending-pairing-store.js';
 import { registerEdge } from '../cloud-client/edge-api.js';
 import { CloudCallError, type CloudResponse } from '../cloud-client/http.js';
 import { fetchJwks } from '../cloud-client/jwks.js';
@@ -76,6 +78,10 @@ interface Pairing {
 
 /** `verb` is the command's own word (`pair`, or `register` through a site server), for the technician's message. */
 export function refuseIfPaired(deps: PairDeps, verb: 'pair' | 'register' = 'pair'): void {
+  // An interrupted request of the other command differs from this one whatever its details: refused before any
+  // network step, as pendingKeyFor would refuse it later.
+  const pending = freshPending(deps);
+  if (pending && !deps.force && describePending(pending).command !== verb) throw pendingRefusal(pending);
   const existing = deps.state.registration.get();
   if (existing && !existing.revokedAt && !deps.force) {
     throw new EdgeError(
@@ -117,14 +123,15 @@ export function stepRunner(deps: PairDeps, toError: (error: unknown) => EdgeErro
   };
 }
 
-export function checkClock({ steps, clock }: PairDeps): void {
+/** `timeSource`: whose time replaces an implausible local clock (the site server's, for `register`). */
+export function checkClock({ steps, clock }: PairDeps, timeSource = "the cloud's"): void {
   steps({ step: 'clock', status: 'start' });
   const local = new Date(Date.now()).toISOString();
   if (clock.localClockImplausible) {
     steps({
       step: 'clock',
       status: 'warn',
-      message: `the local clock says ${local}; the cloud's time will be used instead`,
+      message: `the local clock says ${local}; ${timeSource} time will be used instead`,
     });
   } else {
     steps({ step: 'clock', status: 'ok', message: `local time ${local}` });
@@ -184,13 +191,10 @@ async function register({ deps, input, run, retry, now }: Pairing) {
   });
   // The code is the bearer, not part of the body: it and the licence key are remembered only as salted digests.
   const { licenceKey, ...request } = body;
-  const idempotencyKey = pendingKeyFor(
-    deps,
-    input,
-    request,
-    { ...(licenceKey ? { licenceKey } : {}), code: input.code },
-    `its pairing code may already be used${input.licenceKey ? ' and its licence bound' : ''}`,
-  );
+  const idempotencyKey = pendingKeyFor(deps, input, request, {
+    ...(licenceKey ? { licenceKey } : {}),
+    code: input.code,
+  });
   const registered = await sendRegistration(deps, { run, retry }, () =>
     registerEdge(deps.fetch, input, { code: input.code, idempotencyKey, body }, localNow),
   );
@@ -359,19 +363,17 @@ export function reportRetry(steps: StepReporter, step: StepName, note = ''): Ret
  * request while an interrupted one is pending is refused (unless --force): the interrupted one may have used the
  * code or bound the licence already, and dropping it silently would spend a second one on the same device.
  * `request` is the body without its secrets; `secrets` (the code, the licence key) are kept only as salted digests
- * (secret-digest.ts); `spent` says what the interrupted one may have used.
+ * (secret-digest.ts). The refusal names the interrupted request and what it may have spent (pending-request.ts).
  */
 export function pendingKeyFor(
   deps: PairDeps,
   input: Pick<PairingInput, 'cloudUrl' | 'orgId' | 'siteId'>,
   request: Record<string, unknown>,
   secrets: Record<string, string>,
-  spent: string,
 ): string {
   const { state } = deps;
-  const pending = state.pending.get();
-  const fresh = pending && Date.parse(pending.createdAt) > Date.now() - PENDING_MAX_AGE_MS;
-  if (pending && fresh) {
+  const pending = freshPending(deps);
+  if (pending) {
     const match =
       pending.cloudUrl === input.cloudUrl &&
       pending.orgId === input.orgId &&
@@ -387,15 +389,25 @@ export function pendingKeyFor(
         );
       return pending.idempotencyKey;
     }
-    if (!deps.force)
-      throw new EdgeError(
-        'USAGE',
-        `an interrupted registration (started ${pending.createdAt} with ${pending.cloudUrl}) did not finish, and this command differs from it: ${spent}. Run the same command again to finish it, or pass --force to abandon it`,
-      );
+    if (!deps.force) throw pendingRefusal(pending);
   }
   const idempotencyKey = randomUUID();
   savePending(deps, input, idempotencyKey, request, secrets, new Date().toISOString());
   return idempotencyKey;
+}
+
+/** The pending request unless it is older than the cloud keeps an Idempotency-Key (then it is replaced). */
+function freshPending({ state }: PairDeps): PendingPairing | null {
+  const pending = state.pending.get();
+  return pending && Date.parse(pending.createdAt) > Date.now() - PENDING_MAX_AGE_MS ? pending : null;
+}
+
+function pendingRefusal(pending: PendingPairing): EdgeError {
+  const earlier = describePending(pending);
+  return new EdgeError(
+    'REGISTRATION_PENDING',
+    `${pendingSentence(earlier)} did not finish, and this command differs from it: ${pendingSpent(earlier)}. Run that ${earlier.command} command again to finish it, or pass --force to abandon it`,
+  );
 }
 
 function savePending(

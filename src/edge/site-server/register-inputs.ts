@@ -3,6 +3,7 @@
  * Errors are technician-readable and never echo the licence key back.
  */
 import { EdgeId, LicenceKey, SiteFingerprint } from '../../protocol/index.js';
+import { LICENCE_KEY_ENV } from '../cli/secret-input.js';
 import { EdgeError } from '../errors.js';
 import { edgeIdFromHostname } from '../pairing/inputs.js';
 import type { SiteRegisterInput } from './register.js';
@@ -36,7 +37,7 @@ export function siteRegisterInputFrom(flags: SiteRegisterFlags, defaultHostname?
   if (flags.licenceKey === undefined)
     throw new EdgeError(
       'USAGE',
-      'missing the licence key: give --licence-key-file FILE, --licence-key - (stdin) or env',
+      `missing the licence key: give --licence-key-file FILE, --licence-key - (stdin) or the environment variable ${LICENCE_KEY_ENV}`,
     );
   const licenceKey = LicenceKey.safeParse(flags.licenceKey.trim().toUpperCase());
   if (!licenceKey.success)

@@ -85,7 +85,7 @@ export async function registerThroughSite(deps: SiteRegisterDeps, input: SiteReg
     retry: retryOptions(deps),
     now: () => deps.clock.now(),
   };
-  checkClock(deps);
+  checkClock(deps, "the site server's");
   const fingerprint = await trustSiteServer(r);
   const fetchPinned = fingerprintPinnedFetch(fingerprint);
   const identity = await reachSiteServer(r, fetchPinned);
@@ -213,7 +213,7 @@ async function register({ deps, input, run, retry, now }: Registering, fetchPinn
   const target = { cloudUrl: input.siteServerUrl, orgId: site.orgId, siteId: site.siteId };
   // The pending row tells a retry of this request from a new one; it keeps a salted digest of the key, not the key.
   const { licenceKey, ...request } = body;
-  const idempotencyKey = pendingKeyFor(deps, target, request, { licenceKey }, 'a licence may already be bound by it');
+  const idempotencyKey = pendingKeyFor(deps, target, request, { licenceKey });
   const registered = await sendRegistration(deps, { run, retry }, () =>
     registerAtSite(fetchPinned, input.siteServerUrl, { idempotencyKey, body }, localNow),
   );

@@ -9,6 +9,7 @@
  * would take over the running service's session whatever its client id or MQTT 5 clean start: while the service
  * runs, its own live session is the proof and doctor reads it instead; only a stopped service gets a real login.
  */
+import { pendingFinishCommand, pendingSentence, pendingSpent } from '../pairing/pending-request.js';
 import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CLOUD_ROUTES, cloudUrl } from '../../protocol/index.js';
@@ -67,13 +68,23 @@ export async function runDoctor(ctx: DoctorContext): Promise<CheckResult[]> {
   for (const check of ctx.localChecks ?? []) results.push(check());
 
   if (!reg) {
+    // An interrupted pair/register is finished by the same command: any other would be refused, and may spend a
+    // second code or licence.
+    const pending = report.pendingRequest;
     results.push(
-      row(
-        'registration',
-        'fail',
-        'this device is not paired',
-        "run 'consystence-edge pair --uri -' and paste the pairing URI, or on a site with a licence key 'consystence-edge register --site-server URL …'",
-      ),
+      pending
+        ? row(
+            'registration',
+            'fail',
+            `not registered: ${pendingSentence(pending)} did not finish (${pendingSpent(pending)})`,
+            `finish it with the same command: ${pendingFinishCommand(pending)}`,
+          )
+        : row(
+            'registration',
+            'fail',
+            'this device is not paired',
+            "run 'consystence-edge pair --uri -' and paste the pairing URI, or on a site with a licence key 'consystence-edge register --site-server URL …'",
+          ),
       clockRow(clock, false),
     );
     return results;

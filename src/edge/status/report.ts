@@ -15,6 +15,7 @@ import type { LifecycleState, SiteEndpoint } from '../stores/status-store.js';
 import { describeSiteEndpoint, siteEndpointReport } from './site-endpoint.js';
 import { decodeJwt } from 'jose';
 import { OfflineLicenceClaims, siteIssuer } from '../../protocol/index.js';
+import { describePending, pendingAdvice, type PendingRequest } from '../pairing/pending-request.js';
 import { loadSiteRegistration } from '../site-server/site-registration-store.js';
 import { formatUpdateSummary, readUpdateSummary, type UpdateSummary } from '../update/summary.js';
 
@@ -54,6 +55,8 @@ export interface StatusReport {
   lastError: string | null;
   /** An unpaired device's pairing-URI file: whether one waits there, and why the last pairing from it failed. */
   pairingUriFile: { path: string; waiting: boolean; lastFailure: PairingFileFailure | null } | null;
+  /** An interrupted `pair`/`register` of an unregistered device: which, with whom, for which edge, since when. */
+  pendingRequest: PendingRequest | null;
   next: string | null;
   version: string;
   /** The running version's releases, an update in progress and the last result (issue 13). */
@@ -90,14 +93,15 @@ export function buildStatusReport(
   let current: LifecycleState;
   let next: string | null = null;
   const pairingUriFile = !reg && options.pairingUriFile ? pairingFileStatus(state, options.pairingUriFile) : null;
+  const pending = reg ? null : state.pending.get();
+  const pendingRequest = pending ? describePending(pending) : null;
   if (!reg) {
-    current = state.pending.get() ? 'pairing' : 'unpaired';
-    next =
-      current === 'pairing'
-        ? "a pairing did not finish; run the same 'consystence-edge pair' (or 'register') command again (it replays safely)"
-        : pairingUriFile?.waiting
-          ? `the service pairs from ${pairingUriFile.path} when it starts${pairingUriFile.lastFailure ? ' (its last attempt failed, see above); fix the cause or replace the file, then restart the service' : ''}`
-          : 'pair this device: consystence-edge pair --uri - (then paste the pairing URI from the Consystence portal)';
+    current = pendingRequest ? 'pairing' : 'unpaired';
+    next = pendingRequest
+      ? pendingAdvice(pendingRequest)
+      : pairingUriFile?.waiting
+        ? `the service pairs from ${pairingUriFile.path} when it starts${pairingUriFile.lastFailure ? ' (its last attempt failed, see above); fix the cause or replace the file, then restart the service' : ''}`
+        : 'pair this device: consystence-edge pair --uri - (then paste the pairing URI from the Consystence portal)';
   } else if (reg.revokedAt) {
     current = 'revoked';
     next =
@@ -151,6 +155,7 @@ export function buildStatusReport(
     queue,
     lastError: reg?.revokedAt ? REVOKED_LAST_ERROR : (snap?.snapshot.lastError ?? null),
     pairingUriFile,
+    pendingRequest,
     next,
     version,
     update: options.stateDir ? readUpdateSummary(state.db, options.stateDir, version) : null,

@@ -13,6 +13,8 @@ import { stateTrustPolicy } from './trust.js';
 import { EdgeError } from '../errors.js';
 
 export const RUN_LOCK_FILE = 'run.lock';
+/** Held by a `pair` or `register` while it works (the service may run beside it, waiting to be registered). */
+export const REGISTRATION_LOCK_FILE = 'registration.lock';
 
 export interface RunLock {
   release(): void;
@@ -23,9 +25,22 @@ export const serviceRunning = (what: string): string =>
   `the service is running: stop it with systemctl stop consystence-edge, then ${what}`;
 
 /** Takes the lock or throws SERVICE_RUNNING with `refusal`. */
-export async function acquireRunLock(stateDir: string, refusal: string): Promise<RunLock> {
+export const acquireRunLock = (stateDir: string, refusal: string): Promise<RunLock> =>
+  acquireLock(join(stateDir, RUN_LOCK_FILE), new EdgeError('SERVICE_RUNNING', refusal));
+
+/** Takes the registration lock, or says that another `pair`/`register` on this device is running right now. */
+export const acquireRegistrationLock = (stateDir: string): Promise<RunLock> =>
+  acquireLock(
+    join(stateDir, REGISTRATION_LOCK_FILE),
+    new EdgeError(
+      'REGISTRATION_PENDING',
+      'another pair or register is running on this device right now (it holds the registration lock); wait for it to finish, then run this again',
+    ),
+  );
+
+async function acquireLock(path: string, refusal: EdgeError): Promise<RunLock> {
   const { db } = await openDatabase({
-    path: join(stateDir, RUN_LOCK_FILE),
+    path,
     migrations: [],
     skipCheck: true,
     trust: stateTrustPolicy(),
@@ -37,7 +52,7 @@ export async function acquireRunLock(stateDir: string, refusal: string): Promise
   } catch (error) {
     db.close();
     if (!isBusy(error)) throw error;
-    throw new EdgeError('SERVICE_RUNNING', refusal);
+    throw refusal;
   }
   return { release: () => closeHolding(db) };
 }

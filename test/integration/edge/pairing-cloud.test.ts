@@ -106,7 +106,7 @@ describe('pairing against the mock cloud', () => {
     const refused = await pair(otherCode, 'edge-unfinished', [], first.stateDir, first.hardwareId);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(
-      /interrupted registration .*pairing code may already be used.*same command again.*--force/s,
+      /interrupted pair with the cloud .* for edge edge-unfinished, started .*pairing code may already be used.*pair command again.*--force/s,
     );
     expect(refused.status.state).toBe('pairing');
     const forced = await pair(otherCode, 'edge-unfinished', ['--force'], first.stateDir, first.hardwareId);

@@ -145,7 +145,9 @@ describe('register through the real mock site server', () => {
         // Another key on the same device is refused while the first request is pending: no second licence.
         const other = await register(ready, device, K2);
         expect(other.code).not.toBe(0);
-        expect(other.stderr).toContain('interrupted registration');
+        expect(other.stderr).toContain(
+          `interrupted register with the site server ${String(ready.edgeUrl)} for edge e2e-lost`,
+        );
         expect(await bindingOf(K2)).toBeFalsy();
 
         // The same command finishes it: the cloud replays its answer to the same Idempotency-Key.

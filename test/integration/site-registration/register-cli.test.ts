@@ -8,7 +8,9 @@
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LICENCE_KEY_ENV } from '../../../src/edge/cli/secret-input.js';
+import { randomUUID } from 'node:crypto';
+import { LICENCE_KEY_ENV, PAIRING_URI_ENV } from '../../../src/edge/cli/secret-input.js';
+import { buildPairingUri } from '../../../src/protocol/index.js';
 import { fakeClock } from '../../e2e/support/edge.js';
 import { commandFor, type Runtime, runToEnd, startEntry } from '../../helpers/process.js';
 import { startFrozenListener } from '../../helpers/frozen-listener.js';
@@ -52,6 +54,18 @@ describe('consystence-edge register', () => {
     expect(result.stderr).toContain(server.fingerprint);
     expect(result.stderr).toContain('--site-server-fingerprint');
     expect(server.requests).toHaveLength(0);
+  });
+
+  it('without a licence key: the message names every way to give it, the environment variable by name', async () => {
+    const result = await register(
+      'node',
+      ['--state-dir', tempDir('cst-register-cli-'), '--site-server', 'https://127.0.0.1:9', '--edge-id', 'cli-nokey'],
+      { [LICENCE_KEY_ENV]: '' },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      `--licence-key-file FILE, --licence-key - (stdin) or the environment variable ${LICENCE_KEY_ENV}`,
+    );
   });
 
   // Both runtimes: the device binary is Bun, and the pinned transport is raw TLS plus HTTP/1.1 of our own.
@@ -171,13 +185,14 @@ describe('consystence-edge register', () => {
     });
     expect(otherKey.code).toBe(2);
     expect(otherKey.stderr).toMatch(
-      /interrupted registration .*licence may already be bound.*same command again.*--force/s,
+      /interrupted register with the site server .* for edge cli-6, started .*licence key may already be bound.*register command again.*--force/s,
     );
     const otherEdge = await runToEnd(cli.command, [...cli.args, ...args('cli-7')], {
       env: { [LICENCE_KEY_ENV]: LICENCE },
     });
     expect(otherEdge.code).toBe(2);
-    expect(otherEdge.stderr).toMatch(/interrupted registration/);
+    expect(otherEdge.stderr).toMatch(/interrupted register /);
+    expect(otherEdge.stderr).not.toContain('usage:');
     expect(posts()).toBe(1);
 
     const forced = startEntry('node', 'src/edge/main.ts', [...args('cli-7'), '--force'], {
@@ -207,6 +222,84 @@ describe('consystence-edge register', () => {
     );
     expect(result.stdout).not.toMatch(/retrying/);
     expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(0); // nothing was registered
+  });
+
+  it('a second register while one runs says it is running; pair after an interrupted register names the register', async () => {
+    const server = await site({ mode: 'connected', holdAnswers: true });
+    const dir = tempDir('cst-register-cli-');
+    const hardwareId = testHardwareId();
+    const args = [
+      ...['register', '--state-dir', dir, '--hardware-id', hardwareId, '--site-server', server.url],
+      ...['--edge-id', 'cli-busy', '--site-server-fingerprint', server.fingerprint, '--no-connect'],
+    ];
+    const running = startEntry('node', 'src/edge/main.ts', args, { env: { [LICENCE_KEY_ENV]: LICENCE } });
+    await waitFor(() => server.requests.some((r) => r.method === 'POST'), { timeoutMs: 30_000 });
+    const second = await runToEnd(cli.command, [...cli.args, ...args], { env: { [LICENCE_KEY_ENV]: LICENCE } });
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain('another pair or register is running on this device right now');
+    expect(second.stderr).not.toMatch(/interrupted|did not finish/);
+    await running.kill('SIGKILL');
+    server.releaseHeld();
+
+    // pair after the interrupted register: refused before any network step, naming the register, without usage.
+    const uri = buildPairingUri({
+      cloud: 'http://127.0.0.1:9',
+      org: randomUUID(),
+      site: randomUUID(),
+      code: '7KQ4-MX29',
+    });
+    const pair = await runToEnd(
+      cli.command,
+      [...cli.args, 'pair', '--state-dir', dir, '--hardware-id', hardwareId, '--edge-id', 'cli-busy'],
+      { env: { [PAIRING_URI_ENV]: uri } },
+    );
+    expect(pair.code).toBe(2);
+    expect(pair.stderr).toMatch(
+      new RegExp(
+        `interrupted register with the site server ${server.url} for edge cli-busy, started .*licence key may already be bound.*register command again`,
+        's',
+      ),
+    );
+    expect(pair.stderr).not.toMatch(/pairing code may|usage:/);
+
+    // status and doctor name the pending request and the command that finishes it, never pair --uri.
+    const status = await runToEnd(cli.command, [...cli.args, 'status', '--json', '--state-dir', dir]);
+    expect(JSON.parse(status.stdout).pendingRequest).toMatchObject({
+      command: 'register',
+      server: server.url,
+      edgeId: 'cli-busy',
+    });
+    const finish = `consystence-edge register --site-server ${server.url} --site-server-fingerprint … --edge-id cli-busy`;
+    const text = await runToEnd(cli.command, [...cli.args, 'status', '--state-dir', dir]);
+    expect(text.stdout).toContain(`next step: an interrupted register with the site server ${server.url}`);
+    expect(text.stdout).toContain(finish);
+    const doctor = await runToEnd(cli.command, [
+      ...cli.args,
+      'doctor',
+      '--state-dir',
+      dir,
+      '--hardware-id',
+      hardwareId,
+    ]);
+    expect(doctor.stdout).toContain(finish);
+    expect(`${text.stdout}${doctor.stdout}`).not.toContain('pair --uri');
+  });
+
+  it('register --force on a registered device warns that the key it registered with stays bound', async () => {
+    const server = await site({ mode: 'air-gapped' });
+    const dir = tempDir('cst-register-cli-');
+    const args = [
+      ...['--state-dir', dir, '--hardware-id', testHardwareId(), '--site-server', server.url],
+      ...['--edge-id', 'cli-force', '--site-server-fingerprint', server.fingerprint, '--no-connect'],
+    ];
+    const first = await register('node', args);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).not.toContain('stays bound');
+    const forced = await register('node', [...args, '--force'], { [LICENCE_KEY_ENV]: 'CST-EDGE-CLIT-0000-0009' });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stderr).toContain('warning: this device is registered as cli-force already');
+    expect(forced.stderr).toMatch(/first key stays bound to this device \(two licences spent\).*site admin/);
+    expect(server.bindings.size).toBe(2);
   });
 
   it('reset after an interrupted register names it and refuses; --force warns the licence may stay bound; after a register it suggests register', async () => {
@@ -260,39 +353,43 @@ describe('consystence-edge register', () => {
     expect((await reset()).code).toBe(0);
   });
 
-  it('a device clock two years ahead is warned about once the site server is reached, and registers on its time', async () => {
-    const server = await site({ mode: 'air-gapped' });
-    const dir = tempDir('cst-register-cli-');
-    const [wrapper, ...wrapped] = fakeClock('+730d');
-    const result = await runToEnd(
-      wrapper!,
-      [
-        ...[...wrapped, cli.command, ...cli.args, 'register'],
-        ...[
-          '--state-dir',
-          dir,
-          '--hardware-id',
-          testHardwareId(),
-          '--site-server',
-          server.url,
-          '--edge-id',
-          'cli-clock',
+  // The clock step judges the local clock alone (before 2020 is implausible); reach-site measures it.
+  it.each([
+    {
+      clock: '+730d',
+      step: 'reach-site',
+      says: /clock is 2 years ahead of the site server.*the site server's time is used/,
+    },
+    {
+      clock: '@2001-01-01 00:00:00',
+      step: 'clock',
+      says: /the local clock says 2001-.*; the site server's time will be used instead/,
+    },
+  ])(
+    "a device clock at $clock is warned about at the $step step, and registers on the site server's time",
+    async ({ clock, step, says }) => {
+      const server = await site({ mode: 'air-gapped' });
+      const [wrapper, ...wrapped] = fakeClock(clock);
+      const result = await runToEnd(
+        wrapper!,
+        [
+          ...[...wrapped, cli.command, ...cli.args, 'register', '--state-dir', tempDir('cst-register-cli-')],
+          ...['--hardware-id', testHardwareId(), '--site-server', server.url, '--edge-id', 'cli-clock'],
+          ...['--site-server-fingerprint', server.fingerprint, '--no-connect', '--json'],
         ],
-        ...['--site-server-fingerprint', server.fingerprint, '--no-connect', '--json'],
-      ],
-      { env: { [LICENCE_KEY_ENV]: LICENCE } },
-    );
-    expect(result.code, result.stderr).toBe(0);
-    const reached = result.stdout
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .find((line) => line.step === 'reach-site' && line.status !== 'start');
-    expect(reached).toMatchObject({ status: 'warn' });
-    expect(String(reached?.message)).toMatch(
-      /clock is 2 years ahead of the site server.*the site server's time is used/,
-    );
-  });
+        { env: { [LICENCE_KEY_ENV]: LICENCE } },
+      );
+      expect(result.code, result.stderr).toBe(0);
+      const warned = result.stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .find((line) => line.step === step && line.status !== 'start');
+      expect(warned).toMatchObject({ status: 'warn' });
+      expect(String(warned?.message)).toMatch(says);
+      expect(String(warned?.message)).not.toMatch(/the cloud/);
+    },
+  );
 
   it('a frozen site server (SIGSTOP: TCP accepts, TLS never answers): progress, a waiting line, the reason in words', async () => {
     // A real process listening on loopback, then stopped: the kernel still completes the TCP handshake.

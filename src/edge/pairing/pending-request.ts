@@ -12,20 +12,24 @@ export interface PendingRequest {
   server: string;
   edgeId: string | undefined;
   startedAt: string;
+  /** A `pair` may carry a licence key too. */
+  withLicence: boolean;
 }
 
 export function describePending(pending: PendingPairing): PendingRequest {
-  let body: { edgeId?: unknown; licenceKey?: unknown } = {};
+  let body: { edgeId?: unknown; licenceKey?: unknown; code?: unknown } = {};
   try {
     body = JSON.parse(pending.body) as typeof body;
   } catch {
     // An unreadable body still names its server and time.
   }
   return {
-    command: body.licenceKey !== undefined ? 'register' : 'pair',
+    // Only a pair has a pairing code (its digest); a register has the licence key alone.
+    command: body.code !== undefined ? 'pair' : 'register',
     server: pending.cloudUrl,
     edgeId: typeof body.edgeId === 'string' ? body.edgeId : undefined,
     startedAt: pending.createdAt,
+    withLicence: body.licenceKey !== undefined,
   };
 }
 
@@ -40,5 +44,18 @@ export function pendingSentence(request: PendingRequest): string {
 export function pendingSpent(request: PendingRequest): string {
   return request.command === 'register'
     ? 'its licence key may already be bound to this device, and stays bound until the site admin releases it'
-    : 'its pairing code may already be used';
+    : `its pairing code may already be used${request.withLicence ? ' and its licence key bound' : ''}`;
+}
+
+/** The command that finishes it: the same one again (the secret is not kept, so the technician gives it again). */
+export function pendingFinishCommand(request: PendingRequest): string {
+  const edge = request.edgeId ? ` --edge-id ${request.edgeId}` : '';
+  return request.command === 'register'
+    ? `consystence-edge register --site-server ${request.server} --site-server-fingerprint …${edge} --licence-key-file FILE (the same licence key)`
+    : `consystence-edge pair --uri -${edge} (the same pairing URI)`;
+}
+
+/** For status and doctor: what is pending and how to finish it, or how to give it up. */
+export function pendingAdvice(request: PendingRequest): string {
+  return `${pendingSentence(request)} did not finish (${pendingSpent(request)}); finish it with the same command: ${pendingFinishCommand(request)}. To give it up instead: consystence-edge reset --yes --force`;
 }
