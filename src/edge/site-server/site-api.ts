@@ -16,8 +16,9 @@ import {
   siteEdgeUrl,
 } from '../../protocol/index.js';
 import { classify } from '../cloud-client/edge-api.js';
-import { type CloudCallError, cloudCall, type CloudResponse, type FetchLike } from '../cloud-client/http.js';
+import { CloudCallError, cloudCall, type CloudResponse, type FetchLike } from '../cloud-client/http.js';
 import { describeCloudError } from '../cloud-client/messages.js';
+import { parseRetryAfter } from '../backoff.js';
 import { EdgeError } from '../errors.js';
 
 /** The register answer may carry the offline licence file (up to 256 KiB) and the cloud's key set. */
@@ -29,7 +30,30 @@ const errorCodeOf = (body: unknown) => (body as { error?: { code?: unknown } } |
 export const outcomeUnknown = (error: CloudCallError) =>
   errorCodeOf(error.extra.response?.body) === REGISTRATION_OUTCOME_UNKNOWN;
 
-export async function fetchSiteIdentity(
+/**
+ * The shared HTTP client words its failures for the cloud ("cannot reach the cloud", "the cloud did not answer in
+ * time"); here they are the site server's, in the retry lines and the final error alike.
+ */
+async function inSiteServerWords<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof CloudCallError) error.message = error.message.replace(/the cloud/g, 'the site server');
+    throw error;
+  }
+}
+
+export const fetchSiteIdentity = (fetchImpl: FetchLike, siteServerUrl: string, now: () => number) =>
+  inSiteServerWords(() => identityAt(fetchImpl, siteServerUrl, now));
+
+export const registerAtSite = (
+  fetchImpl: FetchLike,
+  siteServerUrl: string,
+  args: { idempotencyKey: string; body: SiteRegisterRequest },
+  now: () => number,
+) => inSiteServerWords(() => registerAt(fetchImpl, siteServerUrl, args, now));
+
+async function identityAt(
   fetchImpl: FetchLike,
   siteServerUrl: string,
   now: () => number,
@@ -49,7 +73,7 @@ export async function fetchSiteIdentity(
   return { value: classify(response, [200], SiteIdentity, now()), response };
 }
 
-export async function registerAtSite(
+async function registerAt(
   fetchImpl: FetchLike,
   siteServerUrl: string,
   args: { idempotencyKey: string; body: SiteRegisterRequest },
@@ -69,5 +93,16 @@ export async function registerAtSite(
   const code = errorCodeOf(response.body);
   if (response.status === 503 && code === 'CLOUD_UNREACHABLE')
     throw new EdgeError('CLOUD_UNREACHABLE', describeCloudError(code, undefined, 503), { cloudCode: code });
+  if (code === REGISTRATION_OUTCOME_UNKNOWN)
+    throw new CloudCallError(
+      "the site server did not get the Consystence cloud's answer (the licence may be bound)",
+      'http',
+      true,
+      {
+        status: response.status,
+        retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), now()),
+        response,
+      },
+    );
   return { value: classify(response, [200, 201], SiteRegisterResponse, now()), response };
 }

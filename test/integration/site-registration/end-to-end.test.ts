@@ -138,6 +138,11 @@ describe('register through the real mock site server', () => {
         expect(lost.code, lost.stderr).toBe(4);
         expect(lost.stderr).toContain('may already be bound');
         expect(lost.stderr).not.toMatch(/nothing (is|was) (bound|saved)/);
+        // The retry line is in the site server's words: the device talks to the site server, not the cloud.
+        expect(lost.stdout).toContain("the site server did not get the Consystence cloud's answer");
+        expect(lost.stdout).not.toMatch(
+          /reach the cloud|the cloud did not answer|connection to the cloud|the cloud is busy/,
+        );
         const bindingOf = async (key: string) =>
           (await cloud.admin.listLicences(DEMO_ORG_ID)).licences.find((l) => l.key === key)?.binding;
         expect(await bindingOf(K1)).toMatchObject({ edgeId: 'e2e-lost' });

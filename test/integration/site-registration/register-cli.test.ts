@@ -285,6 +285,20 @@ describe('consystence-edge register', () => {
     expect(`${text.stdout}${doctor.stdout}`).not.toContain('pair --uri');
   });
 
+  it("a lost answer from the site server is retried in the site server's words, not the cloud's", async () => {
+    const server = await site({ mode: 'air-gapped', dropFirstAnswer: true });
+    const result = await register('node', [
+      ...['--state-dir', tempDir('cst-register-cli-'), '--hardware-id', testHardwareId(), '--json'],
+      ...['--site-server', server.url, '--edge-id', 'cli-words', '--site-server-fingerprint', server.fingerprint],
+      '--no-connect',
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const retries = result.stdout.split('\n').filter((line) => line.includes('"status":"retry"'));
+    expect(retries).toHaveLength(1);
+    expect(retries[0]).toMatch(/the site server/);
+    expect(retries[0]).not.toMatch(/the cloud/);
+  });
+
   it('register --force on a registered device warns that the key it registered with stays bound', async () => {
     const server = await site({ mode: 'air-gapped' });
     const dir = tempDir('cst-register-cli-');
