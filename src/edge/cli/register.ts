@@ -11,7 +11,7 @@ import { humanSteps, jsonSteps } from '../pairing/steps.js';
 import { siteRegisterInputFrom } from '../site-server/register-inputs.js';
 import { acquireRunLock, serviceRunning } from '../stores/run-lock.js';
 import { type CliIo, commonSettings, loggerFor, openRuntime, parseFlags, type Subcommand } from './common.js';
-import { LICENCE_KEY_ENV, readSecretFile, visibleSecretWarning } from './secret-input.js';
+import { LICENCE_KEY_ENV, readHiddenLine, readSecretFile, visibleSecretWarning } from './secret-input.js';
 
 const Flags = z.object({ maxAttempts: z.coerce.number().int().min(1).max(50).default(6) });
 
@@ -93,7 +93,8 @@ async function licenceKey(values: Values, io: CliIo): Promise<string | undefined
   if (values['licence-key'] !== undefined && values['licence-key-file'] !== undefined)
     throw new EdgeError('USAGE', 'give either --licence-key or --licence-key-file, not both');
   if (values['licence-key-file'] !== undefined) return readSecretFile(values['licence-key-file'], '--licence-key-file');
-  if (values['licence-key'] === '-') return (await io.readStdin()).trim();
+  if (values['licence-key'] === '-')
+    return (io.stdinIsTty ? await readHiddenLine('licence key (not shown): ') : await io.readStdin()).trim();
   if (values['licence-key'] !== undefined) {
     io.stderr(
       visibleSecretWarning(

@@ -25,3 +25,36 @@ export function readSecretFile(path: string, flag: string): string {
 /** What `pair` and `register` print when a secret was given on their command line anyway. */
 export const visibleSecretWarning = (flag: string, safe: string, what = 'pairing code') =>
   `warning: the ${what} given with ${flag} is visible to every user of this device (ps) while this command runs; use ${safe} instead\n`;
+
+const MAX_TYPED_SECRET = 4096;
+
+/**
+ * One line typed on the terminal, not echoed (as ssh and sudo ask for a password): `--licence-key -` on a terminal
+ * would otherwise leave the key on the screen and in its scrollback. The prompt goes to stderr; Ctrl-C cancels.
+ */
+export function readHiddenLine(prompt: string): Promise<string> {
+  const { stdin, stderr } = process;
+  stderr.write(prompt);
+  stdin.setRawMode(true);
+  stdin.resume();
+  return new Promise((resolve, reject) => {
+    let line = '';
+    const finish = (error?: EdgeError) => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      stderr.write('\n');
+      if (error) reject(error);
+      else resolve(line);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const char of chunk.toString('utf8')) {
+        if (char === '\r' || char === '\n' || char === '\u0004') return finish();
+        if (char === '\u0003') return finish(new EdgeError('USAGE', 'cancelled; nothing was sent'));
+        line = char === '\u007f' || char === '\b' ? line.slice(0, -1) : line + char;
+        if (line.length > MAX_TYPED_SECRET) return finish(new EdgeError('USAGE', 'the typed line is too long'));
+      }
+    };
+    stdin.on('data', onData);
+  });
+}

@@ -8,11 +8,12 @@
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { LICENCE_KEY_ENV, PAIRING_URI_ENV } from '../../../src/edge/cli/secret-input.js';
 import { buildPairingUri } from '../../../src/protocol/index.js';
 import { fakeClock } from '../../e2e/support/edge.js';
-import { commandFor, type Runtime, runToEnd, startEntry } from '../../helpers/process.js';
+import { commandFor, ROOT, type Runtime, runToEnd, startEntry } from '../../helpers/process.js';
 import { startFrozenListener } from '../../helpers/frozen-listener.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -297,6 +298,31 @@ describe('consystence-edge register', () => {
     expect(retries).toHaveLength(1);
     expect(retries[0]).toMatch(/the site server/);
     expect(retries[0]).not.toMatch(/the cloud/);
+  });
+
+  it('--licence-key - on a terminal reads the key without echoing it', async () => {
+    const server = await site({ mode: 'air-gapped' });
+    // `script` gives the CLI a real pseudo-terminal; everything the terminal shows comes back on its stdout.
+    const command = [
+      ...[cli.command, ...cli.args, 'register', '--state-dir', tempDir('cst-register-tty-')],
+      ...['--hardware-id', testHardwareId(), '--site-server', server.url, '--edge-id', 'cli-tty'],
+      ...['--site-server-fingerprint', server.fingerprint, '--no-connect', '--licence-key', '-'],
+    ].join(' ');
+    const terminal = spawn('script', ['-qec', command, '/dev/null'], {
+      cwd: ROOT,
+      env: { ...process.env, [LICENCE_KEY_ENV]: '' },
+    });
+    let screen = '';
+    terminal.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => terminal.on('exit', resolve));
+    // Typed only once the prompt shows: the terminal is in no-echo mode by then.
+    await waitFor(() => screen.includes('licence key (not shown): '), { timeoutMs: 60_000, what: 'the prompt' });
+    terminal.stdin.write(`${LICENCE}\r`);
+    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 90_000))]);
+    if (code === 'timeout') terminal.kill('SIGKILL');
+    expect(code, screen).toBe(0);
+    expect(screen).toContain('registered: cli-tty');
+    expect(screen).not.toContain(LICENCE);
   });
 
   it('register --force on a registered device warns that the key it registered with stays bound', async () => {
