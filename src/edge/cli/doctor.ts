@@ -1,5 +1,6 @@
 /** `doctor`: service, database, disk, registration, clock, cloud, site-server login and token, each with its fix. */
 import { ExitCodes } from '../errors.js';
+import { registrationFilePath, registrationFileRows } from '../site-server/registration-file.js';
 import { formatDoctor, summarise } from '../status/doctor.js';
 import { commonSettings, loggerFor, openRuntime, parseFlags, type Subcommand } from './common.js';
 
@@ -13,7 +14,7 @@ export const doctor: Subcommand = {
     // Read-only: looking at a device never creates, repairs, renames or migrates its files.
     const runtime = await openRuntime(settings, loggerFor(settings, io, 'doctor'), io, { readOnly: true });
     try {
-      const checks = await runtime.doctor();
+      const checks = [...(await runtime.doctor()), ...registrationFileRows(registrationFilePath(undefined, io.env))];
       const summary = summarise(checks);
       const ok = summary.fail === 0;
       io.stdout(settings.json ? `${JSON.stringify({ ok, summary, checks })}\n` : formatDoctor(checks));

@@ -8,6 +8,7 @@
  */
 import type { Logger } from '../../common/log/log.js';
 import { EdgeError } from '../errors.js';
+import type { CheckResult } from '../status/doctor.js';
 import { keepingFailureForStatus, readableByOthers, readFirstBootFile } from '../first-boot-file.js';
 import { matchesSecretDigest, secretDigest } from '../pairing/secret-digest.js';
 import type { StepEvent } from '../pairing/steps.js';
@@ -80,4 +81,10 @@ export async function registerFromFile(
   logger.info('registration_file_kept', { file, note: 'recorded as used; it holds a licence key: delete it' });
   say({ event: 'registered', registrationFile: 'kept' }, `registered; ${file} holds the licence key: delete it`);
   return true;
+}
+
+/** doctor's warning for a registration file every user can read (none when it is private or absent). */
+export function registrationFileRows(file: string): CheckResult[] {
+  const exposed = readableByOthers(file, 'a licence key');
+  return exposed ? [{ name: 'registration-file', level: 'warn', ok: true, detail: exposed }] : [];
 }

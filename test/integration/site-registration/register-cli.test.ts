@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { LICENCE_KEY_ENV, PAIRING_URI_ENV } from '../../../src/edge/cli/secret-input.js';
+import { REGISTRATION_FILE_ENV } from '../../../src/edge/site-server/registration-file.js';
 import { buildPairingUri } from '../../../src/protocol/index.js';
 import { fakeClock } from '../../e2e/support/edge.js';
 import { commandFor, ROOT, type Runtime, runToEnd, startEntry } from '../../helpers/process.js';
@@ -511,7 +512,7 @@ describe('consystence-edge register', () => {
     expect(again.stderr).toContain('was used before');
   });
 
-  it('a registration file every user can read is used, with a warning in the output and the log', async () => {
+  it('a registration file every user can read is used, with a warning in the output, the log and doctor', async () => {
     const server = await site({ mode: 'air-gapped' });
     const dir = tempDir('cst-register-file-');
     const file = join(dir, 'registration');
@@ -529,6 +530,16 @@ describe('consystence-edge register', () => {
     await service.waitForLine((line) => line.event === 'registered', 60_000);
     await service.kill('SIGTERM');
     expect(service.stderr.join('\n')).toContain('registration_file_exposed');
+    const doctor = await runToEnd(cli.command, [...cli.args, 'doctor', '--json', '--state-dir', dir], {
+      env: { [REGISTRATION_FILE_ENV]: file },
+    });
+    const checks = JSON.parse(doctor.stdout).checks as Array<{ name: string; level: string; detail: string }>;
+    expect(checks.find((c) => c.name === 'registration-file')).toMatchObject({ level: 'warn' });
+    chmodSync(file, 0o600);
+    const quiet = await runToEnd(cli.command, [...cli.args, 'doctor', '--json', '--state-dir', dir], {
+      env: { [REGISTRATION_FILE_ENV]: file },
+    });
+    expect(JSON.parse(quiet.stdout).checks.map((c: { name: string }) => c.name)).not.toContain('registration-file');
     expect(`${JSON.stringify(service.lines)}${service.stderr.join('\n')}`).not.toContain(LICENCE);
   });
 });
