@@ -30,10 +30,14 @@ import { tempDir } from '../../helpers/tmp.js';
 
 const NOBODY = 65534;
 
-/** The folder's files but the run lock, which reset and run take (and may create) before opening anything else. */
+/**
+ * The folder's files but the locks: the run lock, which reset and run take (and may create) before opening
+ * anything else, and the registration lock reset also takes.
+ */
 function snapshot(dir: string): Record<string, string> {
-  const { 'run.lock': _lock, 'run.lock-wal': _wal, 'run.lock-shm': _shm, ...rest } = folderSnapshot(dir);
-  return rest;
+  return Object.fromEntries(
+    Object.entries(folderSnapshot(dir)).filter(([name]) => !/^(run|registration)\.lock(-wal|-shm)?$/.test(name)),
+  );
 }
 const { command, args: base } = commandFor('node', 'src/edge/main.ts');
 const cli = (args: string[], options: { uid?: number; env?: NodeJS.ProcessEnv } = {}) =>
