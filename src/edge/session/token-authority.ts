@@ -10,10 +10,11 @@ import type { JSONWebKeySet } from 'jose';
 import { SITE_EDGE_ROUTES, siteEdgeUrl, siteIssuer } from '../../protocol/index.js';
 import type { EdgeClock } from '../clock.js';
 import { refreshUrl } from '../cloud-client/edge-api.js';
-import { CloudCallError, type FetchLike } from '../cloud-client/http.js';
+import type { FetchLike } from '../cloud-client/http.js';
 import { fetchJwks } from '../cloud-client/jwks.js';
 import { EdgeError } from '../errors.js';
 import { siteKeySet, verifyOfflineLicence } from '../site-server/licence-chain.js';
+import { inSiteServerWords } from '../site-server/site-api.js';
 import type { SiteRegistration } from '../site-server/site-registration-store.js';
 import type { Registration } from '../stores/registration-store.js';
 
@@ -39,9 +40,7 @@ function explainSiteRefusal(error: unknown, site: SiteRegistration, edgeId: stri
       { cloudCode: error.cloudCode },
     );
   // Busy, unreachable, malformed: the same failures, but at the site server.
-  if (error instanceof EdgeError || error instanceof CloudCallError)
-    error.message = error.message.replace(/the cloud/g, 'the site server');
-  return error;
+  return inSiteServerWords(error);
 }
 
 export function tokenAuthorityFor(

@@ -298,7 +298,7 @@ function toEdgeError(error: unknown, siteServerUrl: string): EdgeError {
   if (error instanceof EdgeError) return error;
   if (error instanceof SiteIdentityMismatchError) return new EdgeError('SITE_IDENTITY_MISMATCH', error.message);
   if (error instanceof CloudCallError) {
-    const message = error.message.replace(/the cloud/g, 'the site server');
+    const { message } = error; // already in the site server's words (site-api.ts)
     if (error.kind === 'tls') return new EdgeError('CLOUD_UNREACHABLE', `${message}; nothing was saved`);
     // The pending request stays (only an EdgeError ends it), so the same command replays the same request.
     if (outcomeUnknown(error))

@@ -34,24 +34,28 @@ export const outcomeUnknown = (error: CloudCallError) =>
  * The shared HTTP client words its failures for the cloud ("cannot reach the cloud", "the cloud did not answer in
  * time"); here they are the site server's, in the retry lines and the final error alike.
  */
-async function inSiteServerWords<T>(call: () => Promise<T>): Promise<T> {
+export function inSiteServerWords(error: unknown): unknown {
+  if (error instanceof CloudCallError) error.message = error.message.replace(/the cloud/g, 'the site server');
+  return error;
+}
+
+async function speakingOfSiteServer<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (error instanceof CloudCallError) error.message = error.message.replace(/the cloud/g, 'the site server');
-    throw error;
+    throw inSiteServerWords(error);
   }
 }
 
 export const fetchSiteIdentity = (fetchImpl: FetchLike, siteServerUrl: string, now: () => number) =>
-  inSiteServerWords(() => identityAt(fetchImpl, siteServerUrl, now));
+  speakingOfSiteServer(() => identityAt(fetchImpl, siteServerUrl, now));
 
 export const registerAtSite = (
   fetchImpl: FetchLike,
   siteServerUrl: string,
   args: { idempotencyKey: string; body: SiteRegisterRequest },
   now: () => number,
-) => inSiteServerWords(() => registerAt(fetchImpl, siteServerUrl, args, now));
+) => speakingOfSiteServer(() => registerAt(fetchImpl, siteServerUrl, args, now));
 
 async function identityAt(
   fetchImpl: FetchLike,
