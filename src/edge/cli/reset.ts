@@ -9,7 +9,13 @@ import { loadSiteRegistration, type SiteRegistration } from '../site-server/site
 import type { PendingPairing } from '../stores/pending-pairing-store.js';
 import { acquireRegistrationLock, acquireRunLock, serviceRunning } from '../stores/run-lock.js';
 import { commonSettings, loggerFor, openRuntime, parseFlags, type Subcommand } from './common.js';
-import { describePending, type PendingRequest, pendingSentence, pendingSpent } from '../pairing/pending-request.js';
+import {
+  describePending,
+  pendingFinishCommand,
+  type PendingRequest,
+  pendingSentence,
+  pendingSpent,
+} from '../pairing/pending-request.js';
 
 export const reset: Subcommand = {
   describe: 'forget the registration (and with --keys the device key); the device must be paired again',
@@ -77,7 +83,7 @@ function checkPending(pending: PendingPairing | null, force: boolean): PendingRe
   if (!force)
     throw new EdgeError(
       'REGISTRATION_PENDING',
-      `${pendingSentence(request)} did not finish: ${pendingSpent(request)}. Finish it by running the same ${request.command} command again, or pass --force to reset anyway`,
+      `${pendingSentence(request)} did not finish: ${pendingSpent(request)}. Finish it with the same command (${pendingFinishCommand(request)}), or pass --force to reset anyway`,
     );
   return request;
 }
