@@ -12,7 +12,7 @@ import { EdgeId, IsoDateTime, Uuid, Version } from './common.js';
 
 /**
  * The `update` key of `P/config`: `maxDownloadKbps` paces artifact downloads (kilobits per second) so telemetry is
- * never starved on a thin link; `trialSeconds` is how long a new version must stay online before it commits;
+ * never starved on a thin link; `trialSeconds` is how long a new version must hold online (in all) before it commits;
  * `downloadRetryHours` is how long a download keeps retrying a site server it cannot reach (default 24).
  */
 export const UpdateConfig = z.strictObject({

@@ -77,6 +77,8 @@ export interface UpdateEngineOptions {
 export class UpdateEngine {
   private running: { jobId: number; abort: AbortController; done: Promise<void> } | null = null;
   private trialTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Online time the trial of this process has held so far, and since when it is online (monotonic ms). */
+  private trialHeld = { ms: 0, onlineSince: 0 };
   private lastProgressReport = 0;
   private stopped = false;
   /** Ends the wait of a download between attempts (the session came back online). */
@@ -161,17 +163,24 @@ export class UpdateEngine {
       // The record's window first: the launcher times the trial with it, whatever the config says since.
       const windowS =
         readTrial(this.options.paths)?.windowS || (this.options.settings().trialSeconds ?? DEFAULT_TRIAL_SECONDS);
-      this.options.logger.info('update_trial_clock', { version: active.version, windowS });
+      // The window counts online time in all: a blip of the site link costs its length, not the whole window
+      // (the launcher's deadline leaves room for that: docs/updates.md, "The trial").
+      const leftMs = Math.max(0, windowS * 1000 - this.trialHeld.ms);
+      this.trialHeld.onlineSince = performance.now();
+      this.options.logger.info('update_trial_clock', { version: active.version, windowS, leftS: leftMs / 1000 });
       this.trialTimer = setTimeout(() => {
         this.trialTimer = null;
         this.commit().catch((error: unknown) => this.options.logger.error('update_commit_failed', { error }));
-      }, windowS * 1000);
+      }, leftMs);
     }
   }
 
-  /** Session offline: the trial must hold online for its whole window, so its clock starts again. */
+  /** Session offline: the trial's clock pauses; what it held online so far still counts. */
   offline(): void {
-    if (this.trialTimer) clearTimeout(this.trialTimer);
+    if (this.trialTimer) {
+      clearTimeout(this.trialTimer);
+      this.trialHeld.ms += performance.now() - this.trialHeld.onlineSince;
+    }
     this.trialTimer = null;
   }
 

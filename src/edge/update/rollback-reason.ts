@@ -10,7 +10,7 @@ export function rollbackReason(record: RollbackRecord): { code: string; message:
     reason === 'START_FAILED'
       ? 'did not start (3 attempts)'
       : reason === 'TRIAL_TIMEOUT'
-        ? 'did not come online and commit within its trial window'
+        ? "did not commit by the launcher's deadline (twice its trial window and a margin): it never came online, or did not hold the connection for its window in all"
         : reason === 'MISSING_BINARY'
           ? 'had no runnable binary'
           : reason === 'INVALID_TRIAL'

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSyn
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/common/log/log.js';
 import { startArtifactServer } from '../../helpers/artifact-server.js';
 import { mountTmpfs } from '../../helpers/files.js';
 import { makeReleaseKey, signRotation, type TestReleaseKey } from '../../helpers/release.js';
@@ -357,6 +358,36 @@ describe('update engine: across the restart', () => {
     expect(existsSync(bed.paths.snapshot)).toBe(false);
     expect(existsSync(bed.paths.trialStarts)).toBe(false);
     expect(bed.reports.at(-1)).toMatchObject({ state: 'succeeded', runningVersion: '2.0.0' });
+  });
+
+  it('a disconnect in the trial pauses its clock: the online time already held still counts', async () => {
+    const release = await runtimeRelease(key);
+    const server = await startArtifactServer(release.artifact, TOKEN);
+    const bed = await engineBed(key, server.origin);
+    await bed.engine.handleMessage(offerPayload(release.jws, server.url));
+    await bed.engine.settled();
+    writeFileSync(bed.paths.trial, readFileSync(bed.paths.trial, 'utf8').replace('window_s=30', 'window_s=20'));
+    const clock: { leftS: number }[] = [];
+    const logger = createLogger({
+      level: 'debug',
+      write: (line) => {
+        const record = JSON.parse(line) as { event: string; leftS?: number };
+        if (record.event === 'update_trial_clock') clock.push({ leftS: record.leftS! });
+      },
+    });
+    const next = bed.reopen({ runningVersion: '2.0.0', logger });
+    next.start();
+    next.online();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    next.offline(); // the site server restarts
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    next.online(); // back: about 18.5 s are left, not a whole window again
+    expect(clock).toHaveLength(2);
+    expect(clock[0]!.leftS).toBe(20);
+    expect(clock[1]!.leftS).toBeLessThanOrEqual(18.5);
+    expect(clock[1]!.leftS).toBeGreaterThan(0);
+    expect(bed.jobs.latest()?.state).toBe('trial');
+    await next.stop();
   });
 
   it('the old version, started after the launcher rolled back, reports rolled-back with the reason', async () => {
