@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomUUID, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -93,35 +93,64 @@ export function ensureEdgeTls(db: Db, given: { cert: string; key: string } | und
   return { ...made, fingerprint: fingerprintOf(made.cert), selfSigned: true };
 }
 
-const TEN_YEARS_DAYS = '3650';
+const TEN_YEARS_MS = 3650 * 86_400_000;
+/**
+ * Valid from the Unix epoch: a board without a clock battery boots in 1970 (or at its image's build date) and must
+ * still verify the listener it downloads updates from; `req -x509` cannot set a start date, `ca -selfsign` can.
+ */
+const NOT_BEFORE = '19700101000000Z';
+
+/** `openssl ca` date format, UTC. */
+const asn1Time = (ms: number) => `${new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
 
 function selfSignedCertificate(host: string): { cert: string; key: string } {
   const bare = host.replace(/^\[|\]$/g, '');
   const san = [isIP(bare) ? `IP:${bare}` : `DNS:${bare}`, 'DNS:localhost', 'IP:127.0.0.1'];
   const dir = mkdtempSync(join(tmpdir(), 'cst-site-tls-'));
+  const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   try {
-    execFileSync(
-      'openssl',
+    const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+    openssl(['req', '-new', ...EC, '-keyout', 'key.pem', '-out', 'req.csr', '-subj', `/CN=${bare.slice(0, 64)}`]);
+    writeFileSync(join(dir, 'index.txt'), '');
+    writeFileSync(
+      join(dir, 'ca.cnf'),
+      ['[ca]', 'default_ca=d', '[d]', 'database=index.txt', 'new_certs_dir=.', 'rand_serial=yes', 'default_md=sha256']
+        .concat(['policy=p', 'unique_subject=no', '[p]', 'commonName=supplied', ''])
+        .join('\n'),
+    );
+    // The extensions `req -x509` gives a self-signed certificate, and the names edges reach the listener by.
+    writeFileSync(
+      join(dir, 'ext'),
       [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        TEN_YEARS_DAYS,
-        '-subj',
-        `/CN=${bare.slice(0, 64)}`,
-        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        'subjectKeyIdentifier=hash',
+        'authorityKeyIdentifier=keyid:always',
         `subjectAltName=${[...new Set(san)].join(',')}`,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+        '',
+      ].join('\n'),
+    );
+    openssl(
+      [
+        'ca',
+        '-batch',
+        '-selfsign',
+        '-config',
+        'ca.cnf',
+        '-keyfile',
+        'key.pem',
+        '-in',
+        'req.csr',
+        '-out',
+        'cert.pem',
+      ].concat([
+        '-notext',
+        '-extfile',
+        'ext',
+        '-startdate',
+        NOT_BEFORE,
+        '-enddate',
+        asn1Time(Date.now() + TEN_YEARS_MS),
+      ]),
     );
     return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
   } catch (error) {
