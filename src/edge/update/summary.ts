@@ -9,6 +9,7 @@ import type { CheckResult } from '../status/doctor.js';
 import { UpdateJobStore, type UpdateJob } from './job-store.js';
 import { rollbackReason } from './rollback-reason.js';
 import {
+  FACTORY,
   linkTarget,
   readRollback,
   readTrial,
@@ -170,5 +171,23 @@ export function updateCheck(summary: UpdateSummary): CheckResult {
       ok: true,
       detail: `the last update (${summary.last.version}) ended ${summary.last.state}${summary.last.reason ? `: ${summary.last.reason.code} ${summary.last.reason.message}` : ''}`,
     };
-  return { name, level: 'ok', ok: true, detail: `running ${summary.runningVersion}; no update pending` };
+  const runs = `the service runs ${serviceVersion(summary)}`;
+  if (summary.inProgress)
+    return { name, level: 'ok', ok: true, detail: `${runs}; in progress: ${describeJob(summary.inProgress)}` };
+  return {
+    name,
+    level: 'ok',
+    ok: true,
+    detail: `${runs}; ${summary.last ? `last update ${describeJob(summary.last)}` : 'no update pending'}`,
+  };
+}
+
+/**
+ * What the launcher starts, which is not the version of the binary printing this once an update committed: the
+ * release `releases/current` names, else the packaged binary (this one).
+ */
+function serviceVersion(summary: UpdateSummary): string {
+  return summary.current && summary.current !== FACTORY
+    ? `${summary.current} (releases/current)`
+    : `${summary.runningVersion} (the packaged binary)`;
 }

@@ -4,11 +4,24 @@
  * releases/<version>, links swapped, trial record, job `restarting`); one signed by another key is refused with
  * exit 5 and changes nothing; a running service (run lock held) makes it refuse; `status` and `doctor` show it.
  */
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { identityMigrations } from '../../../src/edge/migrations/index.js';
+import { IDENTITY_DB_FILE } from '../../../src/edge/stores/index.js';
 import { acquireRunLock } from '../../../src/edge/stores/run-lock.js';
+import { UpdateJobStore } from '../../../src/edge/update/job-store.js';
 import { machineArch } from '../../../src/edge/update/prechecks.js';
+import { openDatabase } from '../../../src/storage/index.js';
 import { makeReleaseKey, type TestReleaseKey, writeTestBundle } from '../../helpers/release.js';
 import { commandFor, ROOT, runToEnd } from '../../helpers/process.js';
 import { tempDir, testHardwareId } from '../../helpers/tmp.js';
@@ -218,5 +231,56 @@ describe('update status and status after a rollback the running version has not 
     expect((await cli(stateDir, 'status')).stdout).toMatch(/last update: +runtime 99\.0\.0: rolled-back/);
     expect(readdirSync(join(stateDir, 'update')).sort()).toEqual(before);
     expect(existsSync(join(stateDir, 'update/rollback'))).toBe(true);
+  });
+});
+
+describe("doctor's update row reads what update status reads", () => {
+  const updateRow = async (stateDir: string) =>
+    (
+      JSON.parse((await cli(stateDir, 'doctor', '--json')).stdout) as {
+        checks: Array<{ name: string; level: string; detail: string }>;
+      }
+    ).checks.find((check) => check.name === 'update');
+
+  it('shows a download in progress with its bytes, not "no update pending"', async () => {
+    const stateDir = tempDir('cst-update-cli-');
+    const { db } = await openDatabase({ path: join(stateDir, IDENTITY_DB_FILE), migrations: identityMigrations });
+    const jobs = new UpdateJobStore(db);
+    const job = jobs.create({
+      campaignId: '00000000-0000-4000-8000-000000000001',
+      kind: 'runtime',
+      name: 'consystence-edge',
+      version: '0.1.5-two',
+      sha256: 'a'.repeat(64),
+      manifestJws: 'h.p.s',
+      url: 'http://127.0.0.1/x',
+      allowDowngrade: false,
+      fromVersion: '0.1.0',
+      total: 54752622,
+    });
+    jobs.move(job.id, 'downloading', { offset: 35192832 });
+    db.close();
+    const row = await updateRow(stateDir);
+    expect(row?.detail).toContain('runtime 0.1.5-two: downloading (35192832 of 54752622 bytes)');
+    expect(row?.detail).not.toContain('no update pending');
+  });
+
+  it('names the release the service runs after a commit, not the version of the binary that prints it', async () => {
+    const stateDir = tempDir('cst-update-cli-');
+    const bundle = await bundleSignedBy(dev);
+    expect((await cli(stateDir, 'update', 'install', '--file', bundle.path, '--yes')).code).toBe(0);
+    // What the engine does when 99.0.0 holds its trial: the job succeeds and update/trial goes.
+    const { db } = await openDatabase({ path: join(stateDir, IDENTITY_DB_FILE), migrations: identityMigrations });
+    const jobs = new UpdateJobStore(db);
+    const job = jobs.active()!;
+    jobs.move(job.id, 'trial');
+    jobs.move(job.id, 'succeeded');
+    db.close();
+    rmSync(join(stateDir, 'update/trial'));
+    const row = await updateRow(stateDir);
+    expect(row).toMatchObject({ level: 'ok' });
+    expect(row?.detail).toMatch(
+      /^the service runs 99\.0\.0 \(releases\/current\); last update runtime 99\.0\.0: succeeded/,
+    );
   });
 });
